@@ -1,0 +1,4 @@
+import type { Command } from 'commander';
+
+// Placeholder until the command is built; replaced by its own module.
+export function registerServe(_program: Command): void {}

@@ -1,0 +1,233 @@
+// The routing model: what nginx would do, proxy-neutral and plain data (JSON-safe,
+// no classes, no functions, no Maps). Emitters read only this. Every node keeps
+// the source position of the directive it came from so outputs and the report
+// can point back at nginx.conf.
+
+export interface Src {
+  file: string;
+  line: number;
+  col: number;
+}
+
+/** A string that may contain nginx variables: literal text and `$name` parts. */
+export type TemplatePart = { text: string } | { var: string };
+export interface Template {
+  raw: string; // as written in nginx.conf (escapes resolved)
+  parts: TemplatePart[];
+}
+
+export type ReportClass = 'translated' | 'approximated' | 'ignored' | 'unsupported';
+
+/** One line of the migration report: every directive of the input has exactly one. */
+export interface ReportEntry {
+  file: string;
+  line: number;
+  col: number;
+  directive: string;
+  class: ReportClass;
+  reason: string;
+}
+
+export interface CompiledConfig {
+  listeners: Listener[]; // sorted by (address, port)
+  servers: VirtualServer[]; // nginx `server` blocks of the http context, in file order
+  backends: Backend[]; // sorted by name; upstream blocks and inline proxy_pass targets
+  report: ReportEntry[]; // file order (main file, includes where they are included)
+  /** Notes that are not tied to one directive (e.g. an unreachable location). */
+  notes: ReportEntry[];
+}
+
+// ---------------------------------------------------------------- listeners
+
+export interface Listener {
+  /** Stable name: `listener_<address>_<port>` with address sanitised. */
+  name: string;
+  address: string; // '0.0.0.0', '::', or a concrete IP
+  port: number;
+  ssl: boolean;
+  http2: boolean;
+  proxyProtocol: boolean;
+  /** Ids of the servers reachable on this address:port, in file order. */
+  serverIds: string[];
+  /** The server nginx picks when no name matches: `default_server`, else the first. */
+  defaultServerId: string;
+  /** Every `listen` directive that contributed. */
+  sources: Src[];
+}
+
+// ---------------------------------------------------------------- servers
+
+export type ServerNameKind =
+  | 'exact' // example.com
+  | 'wildcard-prefix' // *.example.com (and the wildcard half of .example.com)
+  | 'wildcard-suffix' // www.example.*
+  | 'regex' // ~^(www\.)?example\.com$
+  | 'empty'; // "" : requests without a Host
+
+export interface ServerName {
+  kind: ServerNameKind;
+  /** Lowercased for exact/wildcards; the regex source (without `~`) for regex. */
+  value: string;
+  source: Src;
+}
+
+export interface VirtualServer {
+  /** Stable id: `server_<n>` by file order, n from 0. */
+  id: string;
+  names: ServerName[];
+  /** Keys of the listeners (Listener.name) this server is on. */
+  listenerNames: string[];
+  /** Server-level rewrite phase (rewrite/return/if at server level), in order. */
+  rewrites: RewriteStep[];
+  /** Top-level locations in file order (nesting below). */
+  locations: Location[];
+  /** What a request matching no location gets (nginx: the static handler → 404 usually). */
+  fallback: Action;
+  tls?: ServerTls;
+  source: Src;
+}
+
+export interface ServerTls {
+  certificates: { cert: string; key: string; source: Src }[];
+  protocols?: string[];
+  ciphers?: string;
+  clientCa?: string;
+  verifyClient?: 'on' | 'optional' | 'optional_no_ca' | 'off';
+  verifyDepth?: number;
+}
+
+// ---------------------------------------------------------------- locations
+
+export type LocationModifier = 'prefix' | 'exact' | 'prefix-stop' | 'regex' | 'regex-icase' | 'named';
+
+export interface Location {
+  /** Stable id: `<serverId>/loc_<i>` (nested: `.../loc_<i>/loc_<j>`). */
+  id: string;
+  modifier: LocationModifier;
+  /** The URI prefix, exact URI, regex source, or name (without `@`). */
+  pattern: string;
+  children: Location[];
+  /** Rewrite-phase steps of this location (rewrite, return, set, if), in order. */
+  rewrites: RewriteStep[];
+  /** The content phase: what serves the request once the location is chosen. */
+  action: Action;
+  /** Effective settings after nginx inheritance (http → server → location → nested). */
+  policy: Policy;
+  source: Src;
+}
+
+// ---------------------------------------------------------------- actions
+
+export type Action =
+  | ProxyAction
+  | ReturnAction
+  | RedirectAction
+  | StaticAction;
+
+export interface ProxyAction {
+  kind: 'proxy';
+  /** Backend.name */
+  backend: string;
+  scheme: 'http' | 'https' | 'grpc' | 'grpcs';
+  /** The URI part of proxy_pass (`/v2/`), or null when proxy_pass has none. */
+  uri: Template | null;
+  source: Src;
+}
+
+/** `return code [text]` for non-redirect codes (and `return 204;` etc.). */
+export interface ReturnAction {
+  kind: 'return';
+  status: number;
+  body: Template | null;
+  source: Src;
+}
+
+/** `return 301|302|303|307|308 URL` or `return URL` (302), or a redirect rewrite. */
+export interface RedirectAction {
+  kind: 'redirect';
+  status: number;
+  location: Template;
+  source: Src;
+}
+
+/**
+ * No content handler the proxy can take over: nginx would serve files (root,
+ * alias, try_files, index) or answer 404/403. Reported where it matters.
+ */
+export interface StaticAction {
+  kind: 'static';
+  status: number; // the status nginx answers for a missing file: 404
+  reason: string;
+  source: Src | null;
+}
+
+export type RewriteStep =
+  | { kind: 'rewrite'; regex: string; replacement: Template; flag: 'last' | 'break' | 'redirect' | 'permanent' | null; source: Src }
+  | { kind: 'return'; action: ReturnAction | RedirectAction; source: Src }
+  | { kind: 'unsupported'; directive: string; source: Src };
+
+// ---------------------------------------------------------------- policy
+
+export interface HeaderOp {
+  name: string;
+  value: Template;
+  always?: boolean; // add_header ... always
+  source: Src;
+}
+
+export interface Policy {
+  /** proxy_set_header list in effect (inner level replaces outer), nginx defaults implied. */
+  proxySetHeaders: HeaderOp[];
+  /** add_header list in effect (inner level replaces outer). */
+  addHeaders: HeaderOp[];
+  proxyHideHeaders: string[];
+  /** Milliseconds. nginx defaults: 60000 each. */
+  proxyConnectTimeoutMs: number;
+  proxyReadTimeoutMs: number;
+  proxySendTimeoutMs: number;
+  /** Bytes; 0 = unlimited. nginx default 1m. */
+  clientMaxBodySize: number;
+  proxyHttpVersion: '1.0' | '1.1';
+  /** proxy_set_header Upgrade $http_upgrade + Connection "upgrade" present. */
+  websocket: boolean;
+  /** proxy_redirect in effect, kept for the report. */
+  proxyRedirect: string[] | null;
+  /** proxy_buffering (nginx buffers by default; Envoy streams). */
+  proxyBuffering: boolean;
+}
+
+// ---------------------------------------------------------------- backends
+
+export type BalancePolicy =
+  | { kind: 'round_robin' }
+  | { kind: 'least_conn' }
+  | { kind: 'ip_hash' }
+  | { kind: 'hash'; key: Template; consistent: boolean }
+  | { kind: 'random'; two: boolean };
+
+export interface BackendServer {
+  /** Hostname or IP literal, or the socket path for unix: targets. */
+  host: string;
+  port: number;
+  unix: boolean;
+  weight: number; // default 1
+  maxFails: number; // default 1
+  failTimeoutMs: number; // default 10000
+  backup: boolean;
+  down: boolean;
+  source: Src;
+}
+
+export interface Backend {
+  /** Cluster name: the upstream name, or `host_port` for an inline proxy_pass target. */
+  name: string;
+  kind: 'upstream' | 'inline';
+  balance: BalancePolicy;
+  /** `keepalive N` in the upstream (idle connections kept per worker). */
+  keepalive: number | null;
+  /** Whether any proxy_pass to it uses TLS (https://) or HTTP/2 (grpc://). */
+  tls: boolean;
+  http2: boolean;
+  servers: BackendServer[];
+  source: Src;
+}
