@@ -1,0 +1,71 @@
+// Sends raw requests (exact Host, raw request target) and runs echo backends that
+// say which backend answered and what it received.
+import { request, createServer, type Server } from 'node:http';
+
+export interface ProbeResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** One request on a fresh connection; the target is sent exactly as given. */
+export function probe(port: number, host: string | null, target: string, method = 'GET'): Promise<ProbeResponse> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = {};
+    if (host !== null) headers['Host'] = host;
+    const req = request(
+      { host: '127.0.0.1', port, method, path: target, headers, agent: false, setHost: false },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => (body += d));
+        res.on('end', () => {
+          const flat: Record<string, string> = {};
+          for (const [k, v] of Object.entries(res.headers)) flat[k] = Array.isArray(v) ? v.join(', ') : String(v);
+          resolve({ status: res.statusCode ?? 0, headers: flat, body });
+        });
+      },
+    );
+    req.setTimeout(10_000, () => req.destroy(new Error(`timeout: ${method} ${host} ${target}`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+export interface EchoReply {
+  backendPort: number;
+  path: string;
+  host: string | undefined;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+/** Echo backends on the given ports: each answers 200 with JSON saying what it received. */
+export async function startEchoBackends(ports: number[]): Promise<{ stop(): Promise<void> }> {
+  const servers: Server[] = [];
+  for (const port of ports) {
+    const srv = createServer((req, res) => {
+      const reply: EchoReply = { backendPort: port, path: req.url ?? '', host: req.headers.host, headers: req.headers };
+      res.setHeader('content-type', 'application/json');
+      res.setHeader('x-echo-backend', String(port));
+      res.end(JSON.stringify(reply));
+    });
+    await new Promise<void>((resolve, reject) => {
+      srv.once('error', reject);
+      srv.listen(port, '127.0.0.1', () => resolve());
+    });
+    servers.push(srv);
+  }
+  return {
+    stop: async () => {
+      await Promise.all(
+        servers.map(
+          (s) =>
+            new Promise<void>((resolve) => {
+              s.closeAllConnections();
+              s.close(() => resolve());
+            }),
+        ),
+      );
+    },
+  };
+}

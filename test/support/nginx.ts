@@ -1,0 +1,136 @@
+// Runs Debian's real nginx on 127.0.0.1 as the oracle for nginx behaviour. Each
+// instance gets its own temp prefix (pid, logs, temp paths), runs in the
+// foreground without a master process, and is stopped by the test.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const NGINX_BIN = ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/local/nginx/sbin/nginx'].find((p) =>
+  existsSync(p),
+);
+
+export function nginxAvailable(): boolean {
+  return NGINX_BIN !== undefined;
+}
+
+/** A port that is free right now on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface NginxInstance {
+  prefix: string;
+  confPath: string;
+  errorLog(): string;
+  stop(): Promise<void>;
+}
+
+/** Wraps an `http { ... }` body (or a full config when `full` is set) with the test's own paths. */
+export function testConfig(prefix: string, httpBody: string): string {
+  const t = (n: string) => join(prefix, n);
+  return [
+    `pid ${t('nginx.pid')};`,
+    `error_log ${t('error.log')} info;`,
+    'worker_processes 1;',
+    'events { worker_connections 256; }',
+    'http {',
+    `  access_log off;`,
+    `  client_body_temp_path ${t('tmp/body')};`,
+    `  proxy_temp_path ${t('tmp/proxy')};`,
+    `  fastcgi_temp_path ${t('tmp/fastcgi')};`,
+    `  uwsgi_temp_path ${t('tmp/uwsgi')};`,
+    `  scgi_temp_path ${t('tmp/scgi')};`,
+    httpBody,
+    '}',
+    '',
+  ].join('\n');
+}
+
+/** `nginx -t` on a config text: returns nginx's exit status and stderr. */
+export function nginxTest(confText: string): { status: number; stderr: string } {
+  if (!NGINX_BIN) throw new Error('nginx is not installed');
+  const prefix = mkdtempSync(join(tmpdir(), 'ngx2envoy-nginx-t-'));
+  try {
+    const confPath = join(prefix, 'nginx.conf');
+    writeFileSync(confPath, confText);
+    const r = spawnSync(NGINX_BIN, ['-t', '-q', '-p', prefix, '-c', confPath, '-e', join(prefix, 'error.log')], {
+      encoding: 'utf8',
+    });
+    return { status: r.status ?? -1, stderr: r.stderr };
+  } finally {
+    rmSync(prefix, { recursive: true, force: true });
+  }
+}
+
+/** Starts nginx on a full config text and waits until each of `ports` accepts connections. */
+export async function startNginx(confText: string, ports: number[]): Promise<NginxInstance> {
+  if (!NGINX_BIN) throw new Error('nginx is not installed');
+  const prefix = mkdtempSync(join(tmpdir(), 'ngx2envoy-nginx-'));
+  mkdirSync(join(prefix, 'tmp'), { recursive: true });
+  mkdirSync(join(prefix, 'logs'), { recursive: true });
+  const confPath = join(prefix, 'nginx.conf');
+  writeFileSync(confPath, confText);
+  const child: ChildProcess = spawn(
+    NGINX_BIN,
+    ['-p', prefix, '-c', confPath, '-e', join(prefix, 'error.log'), '-g', 'daemon off; master_process off;'],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr?.on('data', (d) => (stderr += String(d)));
+  const exited = new Promise<number>((resolve) => child.once('exit', (code) => resolve(code ?? -1)));
+  const errorLog = () => {
+    try {
+      return readFileSync(join(prefix, 'error.log'), 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    }
+    rmSync(prefix, { recursive: true, force: true });
+  };
+  try {
+    await Promise.race([
+      Promise.all(ports.map((p) => waitForPort(p, 10_000))),
+      exited.then((code) => {
+        throw new Error(`nginx exited with ${code}: ${stderr}${errorLog()}`);
+      }),
+    ]);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { prefix, confPath, errorLog, stop };
+}
+
+async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const sock = connect(port, '127.0.0.1');
+      sock.once('connect', () => {
+        sock.destroy();
+        resolve(true);
+      });
+      sock.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`port ${port} did not open within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
