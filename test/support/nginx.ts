@@ -56,17 +56,27 @@ export function testConfig(prefix: string, httpBody: string): string {
   ].join('\n');
 }
 
-/** `nginx -t` on a config text: returns nginx's exit status and stderr. */
-export function nginxTest(confText: string): { status: number; stderr: string } {
+/**
+ * `nginx -t` on a config (text, or a function of the temp prefix that writes it):
+ * returns nginx's exit status and what it printed, error log included.
+ */
+export function nginxTest(conf: string | ((prefix: string) => string)): { status: number; stderr: string } {
   if (!NGINX_BIN) throw new Error('nginx is not installed');
   const prefix = mkdtempSync(join(tmpdir(), 'ngx2envoy-nginx-t-'));
   try {
+    mkdirSync(join(prefix, 'tmp'), { recursive: true });
     const confPath = join(prefix, 'nginx.conf');
-    writeFileSync(confPath, confText);
+    writeFileSync(confPath, typeof conf === 'string' ? conf : conf(prefix));
     const r = spawnSync(NGINX_BIN, ['-t', '-q', '-p', prefix, '-c', confPath, '-e', join(prefix, 'error.log')], {
       encoding: 'utf8',
     });
-    return { status: r.status ?? -1, stderr: r.stderr };
+    let log = '';
+    try {
+      log = readFileSync(join(prefix, 'error.log'), 'utf8');
+    } catch {
+      // nginx writes no log when it fails before opening it; stderr has the message then.
+    }
+    return { status: r.status ?? -1, stderr: r.stderr + log };
   } finally {
     rmSync(prefix, { recursive: true, force: true });
   }
