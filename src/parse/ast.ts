@@ -41,6 +41,10 @@ export interface Directive {
   /** For `include`: indexes into ParsedConfig.files of the files it pulled in. */
   includes?: number[];
   source: SourcePos;
+  /** Where the statement ended: its `;`, or the `{` that opened its block. */
+  end?: SourcePos;
+  /** The `}` that closed the block (absent when the file ended first). */
+  close?: SourcePos;
 }
 
 export type Statement = Directive | Comment;

@@ -1,0 +1,65 @@
+// What a file is: a whole nginx.conf (main context) or a fragment meant to be
+// included somewhere (a conf.d file holding `server {}` blocks is the body of
+// `http {}`); and which blocks hold free-form key/value entries, not directives.
+import type { Diagnostic, Directive, Statement } from './ast.js';
+
+export type ConfigContext = 'main' | 'http' | 'server' | 'location' | 'stream';
+
+/** Directives nginx accepts at the top of nginx.conf (core modules, plus rtmp's block). */
+const MAIN_DIRECTIVES = new Set([
+  'daemon', 'debug_points', 'env', 'error_log', 'events', 'google_perftools_profiles', 'http', 'include',
+  'load_module', 'lock_file', 'mail', 'master_process', 'pcre_jit', 'pid', 'quic_bpf', 'ssl_engine',
+  'ssl_object_cache_inheritable', 'stream', 'thread_pool', 'timer_resolution', 'user', 'worker_cpu_affinity',
+  'worker_priority', 'worker_processes', 'worker_rlimit_core', 'worker_rlimit_nofile', 'worker_shutdown_timeout',
+  'working_directory', 'rtmp', 'rtmp_auto_push', 'rtmp_auto_push_reconnect', 'rtmp_socket_dir',
+]);
+
+/** Directives that only make sense in a server body: a file of these is a server snippet. */
+const SERVER_LEVEL = new Set(['location', 'listen', 'server_name']);
+
+/** Directives that only make sense in a location: a file of these is a location snippet. */
+const LOCATION_LEVEL = new Set(['proxy_pass', 'fastcgi_pass', 'uwsgi_pass', 'scgi_pass', 'grpc_pass', 'alias', 'limit_except', 'internal']);
+
+/**
+ * The context a file's top level was written for. A stream fragment
+ * (`server { listen 53 udp; proxy_pass …; }` with no location) is told apart
+ * from an http one by its proxy_pass directly in the server.
+ */
+export function detectContext(root: Statement[]): ConfigContext {
+  const top = root.filter((s): s is Directive => s.kind === 'directive');
+  if (top.every((d) => MAIN_DIRECTIVES.has(d.name))) return 'main';
+  if (top.some((d) => SERVER_LEVEL.has(d.name))) return 'server';
+  const servers = top.filter((d) => d.name === 'server' && d.block);
+  if (servers.length > 0 && servers.every(isStreamServer)) return 'stream';
+  if (servers.length === 0 && top.some((d) => LOCATION_LEVEL.has(d.name))) return 'location';
+  return 'http';
+}
+
+function isStreamServer(server: Directive): boolean {
+  const names = server.block!.filter((s): s is Directive => s.kind === 'directive').map((d) => d.name);
+  return names.includes('proxy_pass') && !names.includes('location');
+}
+
+/** Blocks whose entries are key/value pairs (nginx hands them to the module's own handler). */
+const FREEFORM = new Set(['map', 'geo', 'types', 'split_clients', 'charset_map', 'match']);
+
+/** nginx's handler-based blocks refuse a nested block with `unexpected "{"`. */
+const HANDLER_BLOCKS = new Set(['map', 'geo', 'types', 'split_clients', 'charset_map']);
+
+/** Sets `freeform` on free-form blocks and reports nested blocks inside nginx's handler blocks. */
+export function markFreeform(statements: Statement[], errors: Diagnostic[]): void {
+  for (const st of statements) {
+    if (st.kind !== 'directive' || !st.block) continue;
+    if (FREEFORM.has(st.name)) {
+      st.freeform = true;
+      if (HANDLER_BLOCKS.has(st.name)) reportNestedBlocks(st.block, errors);
+    } else markFreeform(st.block, errors);
+  }
+}
+
+function reportNestedBlocks(entries: Statement[], errors: Diagnostic[]): void {
+  for (const entry of entries) {
+    if (entry.kind !== 'directive' || !entry.block) continue;
+    errors.push({ severity: 'error', message: 'unexpected "{"', code: 'unexpected-token', source: entry.end ?? entry.source });
+  }
+}
