@@ -1,0 +1,20 @@
+// Child process of the convert benchmark:
+//   node --expose-gc children/convert.mjs <compile-module> <file> <runs>
+// Prints one JSON line: {ms: [...]} or {unavailable: reason}.
+import { pathToFileURL } from 'node:url';
+
+const [modulePath, file, runsArg] = process.argv.slice(2);
+const mod = await import(pathToFileURL(modulePath).href);
+if (typeof mod.compile !== 'function') {
+  console.log(JSON.stringify({ unavailable: `${modulePath} exports no compile()` }));
+} else {
+  await mod.compile(file); // warm-up
+  const ms = [];
+  for (let i = 0; i < Number(runsArg); i++) {
+    globalThis.gc?.();
+    const t0 = process.hrtime.bigint();
+    await mod.compile(file);
+    ms.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  console.log(JSON.stringify({ ms }));
+}
