@@ -1,0 +1,107 @@
+// Consul's wire formats for one instance. Three shapes of the same data:
+//  - a service definition for an agent's -config-dir (snake_case keys, `{"services": [...]}`),
+//  - the agent API body of PUT /v1/agent/service/register (PascalCase),
+//  - the catalog API body of PUT /v1/catalog/register, for hosts that run no agent
+//    (an external node; consul-esm runs the checks of nodes with NodeMeta external-node).
+import { externalNodeName } from './names.js';
+import { MANAGED_BY, META, type ConsulInstance, type ConsulServicePlan, type InstanceCheck } from './registrations.js';
+
+/** nginx considers a server up until it fails; so does the check's initial status. */
+export const INITIAL_CHECK_STATUS = 'passing';
+
+export interface AgentDefinitionFile {
+  services: Record<string, unknown>[];
+}
+
+export function agentDefinitionFile(service: ConsulServicePlan): AgentDefinitionFile {
+  return { services: service.instances.map(agentDefinition) };
+}
+
+export function agentDefinition(instance: ConsulInstance): Record<string, unknown> {
+  const definition: Record<string, unknown> = {
+    id: instance.id,
+    name: instance.service,
+    address: instance.address,
+    port: instance.port,
+    tags: instance.tags,
+    meta: instance.meta,
+    weights: { passing: instance.weight, warning: 1 },
+  };
+  if (instance.check) definition.check = agentDefinitionCheck(instance.check);
+  return definition;
+}
+
+function agentDefinitionCheck(check: InstanceCheck): Record<string, unknown> {
+  const out: Record<string, unknown> = { name: check.name, [check.kind]: check.target };
+  out.interval = seconds(check.intervalS);
+  out.timeout = seconds(check.timeoutS);
+  if (check.failuresBeforeCritical > 1) out.failures_before_critical = check.failuresBeforeCritical;
+  out.status = INITIAL_CHECK_STATUS;
+  return out;
+}
+
+export function agentRegisterPayload(instance: ConsulInstance): Record<string, unknown> {
+  const payload: Record<string, unknown> = {
+    ID: instance.id,
+    Name: instance.service,
+    Address: instance.address,
+    Port: instance.port,
+    Tags: instance.tags,
+    Meta: instance.meta,
+    Weights: { Passing: instance.weight, Warning: 1 },
+  };
+  if (instance.check) payload.Check = agentApiCheck(instance.check);
+  return payload;
+}
+
+function agentApiCheck(check: InstanceCheck): Record<string, unknown> {
+  const out: Record<string, unknown> = { Name: check.name, [check.kind.toUpperCase()]: check.target };
+  out.Interval = seconds(check.intervalS);
+  out.Timeout = seconds(check.timeoutS);
+  if (check.failuresBeforeCritical > 1) out.FailuresBeforeCritical = check.failuresBeforeCritical;
+  out.Status = INITIAL_CHECK_STATUS;
+  return out;
+}
+
+/** The check id the agent gives the single check of a service registration. */
+export function agentCheckId(instanceId: string): string {
+  return `service:${instanceId}`;
+}
+
+export function catalogRegisterPayload(instance: ConsulInstance): Record<string, unknown> {
+  const node = externalNodeName(instance.address);
+  const payload: Record<string, unknown> = {
+    Node: node,
+    Address: instance.address,
+    NodeMeta: { 'external-node': 'true', 'external-probe': 'true', [META.managedBy]: MANAGED_BY },
+    Service: {
+      ID: instance.id,
+      Service: instance.service,
+      Address: instance.address,
+      Port: instance.port,
+      Tags: instance.tags,
+      Meta: instance.meta,
+      Weights: { Passing: instance.weight, Warning: 1 },
+    },
+  };
+  if (instance.check) payload.Checks = [catalogCheck(node, instance.id, instance.check)];
+  return payload;
+}
+
+function catalogCheck(node: string, serviceId: string, check: InstanceCheck): Record<string, unknown> {
+  const definition: Record<string, unknown> = { [check.kind.toUpperCase()]: check.target };
+  definition.IntervalDuration = seconds(check.intervalS);
+  definition.TimeoutDuration = seconds(check.timeoutS);
+  return {
+    Node: node,
+    CheckID: agentCheckId(serviceId),
+    Name: check.name,
+    ServiceID: serviceId,
+    Status: INITIAL_CHECK_STATUS,
+    Definition: definition,
+  };
+}
+
+function seconds(s: number): string {
+  return `${s}s`;
+}

@@ -1,0 +1,83 @@
+// `convert -o DIR` writes DIR/consul/:
+//   agent/<service>.json    {"services": [...]}: one file per Consul service, for an agent's -config-dir
+//   catalog/<service>.json  [catalog register bodies]: for backends that run no agent
+//   names.json              upstream → service name mapping, and the servers not registered (why)
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CompiledConfig, ReportEntry } from '../../ir/types.js';
+import { agentDefinitionFile, catalogRegisterPayload } from './formats.js';
+import { buildRegistrations, type ConsulEmitOptions, type ConsulRegistrations } from './registrations.js';
+
+export * from './registrations.js';
+export * from './formats.js';
+export { dnsLabel, externalNodeName } from './names.js';
+
+export interface ConsulOutputs {
+  /** Paths written, relative to DIR, sorted. */
+  files: string[];
+  registrations: ConsulRegistrations;
+  /** One entry per server that is not registered (unix socket, down), for the report. */
+  notes: ReportEntry[];
+}
+
+/** File name → content, for DIR/consul/ (plain data; writing is separate). */
+export function renderConsulFiles(registrations: ConsulRegistrations): Map<string, string> {
+  const files = new Map<string, string>();
+  for (const service of registrations.services) {
+    if (service.instances.length === 0) continue;
+    files.set(`agent/${service.name}.json`, json(agentDefinitionFile(service)));
+    files.set(`catalog/${service.name}.json`, json(service.instances.map(catalogRegisterPayload)));
+  }
+  files.set('names.json', json(namesDocument(registrations)));
+  return files;
+}
+
+function namesDocument(registrations: ConsulRegistrations): unknown {
+  return {
+    config: registrations.configId,
+    services: registrations.services.map((s) => ({
+      upstream: s.upstream,
+      kind: s.kind,
+      service: s.name,
+      source: `${s.source.file}:${s.source.line}`,
+      instances: s.instances.map((i) => i.id),
+    })),
+    not_registered: registrations.skipped.map((s) => ({
+      upstream: s.upstream,
+      server: s.server,
+      reason: s.reason,
+      source: `${s.source.file}:${s.source.line}`,
+    })),
+  };
+}
+
+export function consulNotes(registrations: ConsulRegistrations): ReportEntry[] {
+  return registrations.skipped.map((s) => ({
+    file: s.source.file,
+    line: s.source.line,
+    col: s.source.col,
+    directive: 'server',
+    class: 'approximated' as const,
+    reason: `Consul: ${s.server} of ${s.upstream} ${s.reason}`,
+  }));
+}
+
+export function writeConsulOutputs(ir: CompiledConfig, dir: string, options: ConsulEmitOptions = {}): ConsulOutputs {
+  const registrations = buildRegistrations(ir, options);
+  const rendered = renderConsulFiles(registrations);
+  const root = join(dir, 'consul');
+  // A service removed from nginx.conf must not leave its old definition behind for the agent to load.
+  for (const sub of ['agent', 'catalog']) {
+    mkdirSync(join(root, sub), { recursive: true });
+    for (const name of readdirSync(join(root, sub))) {
+      if (name.endsWith('.json')) rmSync(join(root, sub, name));
+    }
+  }
+  const files = [...rendered.keys()].sort();
+  for (const file of files) writeFileSync(join(root, file), rendered.get(file)!);
+  return { files: files.map((f) => `consul/${f}`), registrations, notes: consulNotes(registrations) };
+}
+
+function json(value: unknown): string {
+  return JSON.stringify(value, null, 2) + '\n';
+}

@@ -1,0 +1,52 @@
+// Consul names for nginx backends. Consul service names should be DNS labels
+// (lowercase letters, digits, dashes; at most 63 characters) or the service is
+// unreachable through Consul DNS; nginx upstream names are free-form. The mapping
+// is recorded (names.json, meta nginx_upstream) so a reader can go back.
+import type { Backend } from '../../ir/types.js';
+
+const DNS_LABEL_MAX = 63;
+
+/** `api_v1` → `api-v1`, `127.0.0.1_9000` → `127-0-0-1-9000`. */
+export function dnsLabel(raw: string, fallback: string): string {
+  const label = raw
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, DNS_LABEL_MAX)
+    .replace(/-+$/g, '');
+  return label || fallback;
+}
+
+/** Adds `-2`, `-3`… to a name already taken; the first claimant keeps the plain name. */
+export function claimUnique(wanted: string, taken: Set<string>, maxLength = Infinity): string {
+  let name = wanted;
+  for (let n = 2; taken.has(name); n++) {
+    const suffix = `-${n}`;
+    name = wanted.slice(0, Math.max(1, maxLength - suffix.length)) + suffix;
+  }
+  taken.add(name);
+  return name;
+}
+
+/**
+ * Service name per backend, in the IR's backend order (sorted by name, so the
+ * assignment of suffixes is stable across runs and server reorderings).
+ */
+export function assignServiceNames(backends: Backend[]): Map<string, string> {
+  const taken = new Set<string>();
+  const names = new Map<string, string>();
+  for (const backend of backends) {
+    names.set(backend.name, claimUnique(dnsLabel(backend.name, 'upstream'), taken, DNS_LABEL_MAX));
+  }
+  return names;
+}
+
+/** `ngx2envoy-<service>-<host>-<port>`, lowercase, dashes only. */
+export function instanceIdBase(service: string, host: string, port: number): string {
+  return `ngx2envoy-${service}-${dnsLabel(host, 'host')}-${port}`;
+}
+
+/** Catalog node name for a backend host that runs no agent. */
+export function externalNodeName(host: string): string {
+  return `ngx2envoy-${dnsLabel(host, 'host')}`;
+}

@@ -1,0 +1,209 @@
+// From the IR's backends to the Consul instances ngx2envoy manages: one service
+// per backend (upstream block or inline proxy_pass target), one instance per
+// `server` line. Plain data; the wire formats are in formats.ts.
+import { createHash } from 'node:crypto';
+import type { Backend, BackendServer, CompiledConfig, Src } from '../../ir/types.js';
+import { assignServiceNames, claimUnique, instanceIdBase } from './names.js';
+
+export const MANAGED_BY = 'ngx2envoy';
+export const MANAGED_TAG = 'ngx2envoy';
+export const BACKUP_TAG = 'backup';
+/** Meta keys (Consul: at most 64 characters of [A-Za-z0-9_-]). */
+export const META = {
+  managedBy: 'managed_by',
+  config: 'ngx2envoy_config',
+  hash: 'ngx2envoy_hash',
+  upstream: 'nginx_upstream',
+  source: 'nginx_source',
+  backup: 'nginx_backup',
+  maxFails: 'nginx_max_fails',
+  failTimeout: 'nginx_fail_timeout',
+} as const;
+const META_VALUE_MAX = 512;
+/** Consul's own default check timeout; a probe never needs to wait longer than the interval. */
+const CHECK_TIMEOUT_MAX_S = 10;
+
+export type CheckKind = 'tcp' | 'http' | 'none';
+
+export interface ConsulEmitOptions {
+  /** Identity of the nginx config; instances carry it so a later run can remove its own leftovers. */
+  configId?: string;
+  /** Health check per instance: TCP connect (default), HTTP GET, or none. */
+  check?: CheckKind;
+  /** Path of the HTTP check (default `/`). */
+  httpPath?: string;
+}
+
+export interface InstanceCheck {
+  kind: 'tcp' | 'http';
+  name: string;
+  /** `host:port` (tcp) or a URL (http). */
+  target: string;
+  intervalS: number;
+  timeoutS: number;
+  /** nginx max_fails: consecutive failures before the instance leaves the pool (emitted when > 1). */
+  failuresBeforeCritical: number;
+}
+
+export interface ConsulInstance {
+  id: string;
+  service: string;
+  upstream: string;
+  address: string;
+  port: number;
+  tags: string[];
+  meta: Record<string, string>;
+  /** nginx weight= → Weights.Passing; Weights.Warning is 1 (a warning check leaves the passing set anyway). */
+  weight: number;
+  backup: boolean;
+  check: InstanceCheck | null;
+  source: Src;
+}
+
+export interface ConsulServicePlan {
+  name: string;
+  upstream: string;
+  kind: Backend['kind'];
+  instances: ConsulInstance[];
+  source: Src;
+}
+
+export interface SkippedServer {
+  upstream: string;
+  server: string;
+  reason: string;
+  source: Src;
+}
+
+export interface ConsulRegistrations {
+  configId: string;
+  services: ConsulServicePlan[];
+  skipped: SkippedServer[];
+}
+
+/** The main config file as the compiler recorded it (the report starts with it). */
+export function defaultConfigId(ir: CompiledConfig): string {
+  return ir.report[0]?.file ?? ir.backends[0]?.source.file ?? 'nginx.conf';
+}
+
+export function buildRegistrations(ir: CompiledConfig, options: ConsulEmitOptions = {}): ConsulRegistrations {
+  const configId = options.configId ?? defaultConfigId(ir);
+  const serviceNames = assignServiceNames(ir.backends);
+  const takenIds = new Set<string>();
+  const services: ConsulServicePlan[] = [];
+  const skipped: SkippedServer[] = [];
+  for (const backend of ir.backends) {
+    const service = serviceNames.get(backend.name)!;
+    const instances: ConsulInstance[] = [];
+    for (const server of backend.servers) {
+      const reason = unregistrableReason(server);
+      if (reason) {
+        skipped.push({ upstream: backend.name, server: serverLabel(server), reason, source: server.source });
+        continue;
+      }
+      instances.push(buildInstance(backend, server, service, configId, takenIds, options));
+    }
+    services.push({ name: service, upstream: backend.name, kind: backend.kind, instances, source: backend.source });
+  }
+  return { configId, services, skipped };
+}
+
+export function serverLabel(server: BackendServer): string {
+  if (server.unix) return `unix:${server.host}`;
+  return server.host.includes(':') ? `[${server.host}]:${server.port}` : `${server.host}:${server.port}`;
+}
+
+function unregistrableReason(server: BackendServer): string | null {
+  if (server.unix) return 'unix socket: a Consul instance is an address and a port, not registered';
+  if (server.down) return 'down: nginx never sends requests to it, not registered';
+  return null;
+}
+
+function buildInstance(
+  backend: Backend,
+  server: BackendServer,
+  service: string,
+  configId: string,
+  takenIds: Set<string>,
+  options: ConsulEmitOptions,
+): ConsulInstance {
+  const id = claimUnique(instanceIdBase(service, server.host, server.port), takenIds);
+  const tags = server.backup ? [MANAGED_TAG, BACKUP_TAG] : [MANAGED_TAG];
+  const meta: Record<string, string> = {
+    [META.managedBy]: MANAGED_BY,
+    [META.config]: metaValue(configId),
+    [META.upstream]: metaValue(backend.name),
+    [META.source]: metaValue(`${server.source.file}:${server.source.line}`),
+    [META.backup]: String(server.backup),
+    [META.maxFails]: String(server.maxFails),
+    [META.failTimeout]: `${Math.round(server.failTimeoutMs)}ms`,
+  };
+  const instance: ConsulInstance = {
+    id,
+    service,
+    upstream: backend.name,
+    address: server.host,
+    port: server.port,
+    tags,
+    meta,
+    weight: server.weight,
+    backup: server.backup,
+    check: buildCheck(backend, server, options),
+    source: server.source,
+  };
+  meta[META.hash] = instanceHash(instance);
+  return instance;
+}
+
+/** Keeps the end of an over-long value (the file name and line are at the end). */
+function metaValue(value: string): string {
+  return value.length <= META_VALUE_MAX ? value : '…' + value.slice(value.length - META_VALUE_MAX + 1);
+}
+
+/**
+ * nginx takes a server out after `max_fails` failed attempts within `fail_timeout`.
+ * The check probes every fail_timeout/max_fails (at least 1s) and goes critical
+ * after max_fails consecutive failures, so a dead server leaves within about
+ * fail_timeout, as in nginx. max_fails=0 disables nginx's accounting: no check
+ * (an instance without checks is passing in Consul).
+ */
+export function buildCheck(backend: Backend, server: BackendServer, options: ConsulEmitOptions): InstanceCheck | null {
+  const kind = options.check ?? 'tcp';
+  if (kind === 'none' || server.maxFails <= 0) return null;
+  const intervalS = Math.max(1, Math.ceil(server.failTimeoutMs / server.maxFails / 1000));
+  const hostPort = serverLabel(server);
+  const target =
+    kind === 'tcp' ? hostPort : `${backend.tls ? 'https' : 'http'}://${hostPort}${normalisePath(options.httpPath ?? '/')}`;
+  return {
+    kind,
+    name: `nginx ${backend.kind === 'upstream' ? 'upstream ' + backend.name : 'proxy_pass ' + backend.name} server ${hostPort}`,
+    target,
+    intervalS,
+    timeoutS: Math.min(intervalS, CHECK_TIMEOUT_MAX_S),
+    failuresBeforeCritical: server.maxFails,
+  };
+}
+
+function normalisePath(path: string): string {
+  return path.startsWith('/') ? path : '/' + path;
+}
+
+/** A digest of everything registered, kept in meta so a later run can tell "unchanged" cheaply and exactly. */
+export function instanceHash(instance: Omit<ConsulInstance, 'meta'> & { meta: Record<string, string> }): string {
+  const meta = Object.fromEntries(Object.entries(instance.meta).filter(([k]) => k !== META.hash).sort());
+  const material = JSON.stringify([
+    instance.id,
+    instance.service,
+    instance.address,
+    instance.port,
+    instance.tags,
+    meta,
+    instance.weight,
+    instance.check,
+  ]);
+  return createHash('sha256').update(material).digest('hex').slice(0, 16);
+}
+
+export function allInstances(registrations: ConsulRegistrations): ConsulInstance[] {
+  return registrations.services.flatMap((s) => s.instances);
+}
