@@ -1,0 +1,345 @@
+// The xDS form of a compiled configuration: the static bootstrap's listeners,
+// routes and clusters split into LDS/RDS/CDS/EDS/SDS resources that an ADS
+// server (src/serve) or Envoy's file-based xDS can serve, and the Envoy
+// bootstrap that points Envoy at the ADS server.
+//
+// Shape of the split (stable, so versions only move when content does):
+// - every HttpConnectionManager's inline `route_config` becomes a
+//   RouteConfiguration; the HCM gets `rds` over ADS with that name. The name is
+//   the route_config's own name when it has one and it is unambiguous, else
+//   `<listener>/<filter chain index>`;
+// - every cluster whose endpoints are all IP (or pipe) addresses becomes type
+//   EDS over ADS and its load_assignment becomes a ClusterLoadAssignment named
+//   after the cluster. Clusters with hostname endpoints (STRICT_DNS,
+//   LOGICAL_DNS) stay as they are: EDS endpoints must be addresses, Envoy
+//   resolves names only for DNS clusters;
+// - static secrets become SDS Secrets unchanged.
+import { stringify } from 'yaml';
+import fs from 'node:fs';
+import path from 'node:path';
+import { createHash } from 'node:crypto';
+
+export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+export type JsonObject = { [k: string]: Json };
+
+export interface XdsResources {
+  listeners: JsonObject[];
+  routes: JsonObject[];
+  clusters: JsonObject[];
+  endpoints: JsonObject[];
+  secrets: JsonObject[];
+}
+
+export const TYPE_URLS = {
+  listeners: 'type.googleapis.com/envoy.config.listener.v3.Listener',
+  routes: 'type.googleapis.com/envoy.config.route.v3.RouteConfiguration',
+  clusters: 'type.googleapis.com/envoy.config.cluster.v3.Cluster',
+  endpoints: 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment',
+  secrets: 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret',
+} as const;
+
+export type ResourceKind = keyof typeof TYPE_URLS;
+export const RESOURCE_KINDS: ResourceKind[] = ['listeners', 'routes', 'clusters', 'endpoints', 'secrets'];
+
+const HCM_TYPE = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
+
+/** The ConfigSource every dynamic resource uses: the ADS stream, v3. */
+export function adsConfigSource(): JsonObject {
+  return { ads: {}, resource_api_version: 'V3' };
+}
+
+function clone<T extends Json>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
+}
+
+function isObject(value: Json | undefined): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The name of a resource (`name`, or `cluster_name` for a ClusterLoadAssignment). */
+export function resourceName(resource: JsonObject): string {
+  const name = resource['name'] ?? resource['cluster_name'];
+  return typeof name === 'string' ? name : '';
+}
+
+/** The HCM filters of a filter chain (network filters whose typed_config is an HCM). */
+function hcmFilters(chain: JsonObject): JsonObject[] {
+  const filters = Array.isArray(chain['filters']) ? chain['filters'] : [];
+  return filters.filter(
+    (f): f is JsonObject => isObject(f) && isObject(f['typed_config']) && f['typed_config']['@type'] === HCM_TYPE,
+  );
+}
+
+interface RouteNamer {
+  claim(preferred: string | null, fallback: string, content: JsonObject): string;
+}
+
+/** Names route configurations: the preferred name unless already taken by different content. */
+function routeNamer(): RouteNamer {
+  const byName = new Map<string, string>();
+  return {
+    claim(preferred, fallback, content) {
+      const digest = JSON.stringify(content);
+      for (const candidate of [preferred, fallback]) {
+        if (!candidate) continue;
+        const taken = byName.get(candidate);
+        if (taken === undefined || taken === digest) {
+          byName.set(candidate, digest);
+          return candidate;
+        }
+      }
+      let n = 1;
+      while (byName.has(`${fallback}.${n}`)) n++;
+      byName.set(`${fallback}.${n}`, digest);
+      return `${fallback}.${n}`;
+    },
+  };
+}
+
+/** Rewrite a listener's HCMs to RDS; returns the listener and its route configurations. */
+function splitListener(listener: JsonObject, namer: RouteNamer): { listener: JsonObject; routes: JsonObject[] } {
+  const out = clone(listener);
+  const routes: JsonObject[] = [];
+  const seen = new Set<string>();
+  const chains: JsonObject[] = [];
+  if (Array.isArray(out['filter_chains'])) chains.push(...out['filter_chains'].filter(isObject));
+  if (isObject(out['default_filter_chain'])) chains.push(out['default_filter_chain']);
+  const listenerName = resourceName(out);
+  chains.forEach((chain, index) => {
+    for (const filter of hcmFilters(chain)) {
+      const hcm = filter['typed_config'] as JsonObject;
+      const routeConfig = hcm['route_config'];
+      if (!isObject(routeConfig)) continue;
+      const preferred = typeof routeConfig['name'] === 'string' && routeConfig['name'] !== '' ? routeConfig['name'] : null;
+      const name = namer.claim(preferred, `${listenerName}/${index}`, routeConfig);
+      delete hcm['route_config'];
+      hcm['rds'] = { config_source: adsConfigSource(), route_config_name: name };
+      if (!seen.has(name)) {
+        seen.add(name);
+        routes.push({ ...routeConfig, name });
+      }
+    }
+  });
+  return { listener: out, routes };
+}
+
+function endpointAddresses(cla: JsonObject): JsonObject[] {
+  const out: JsonObject[] = [];
+  const localities = Array.isArray(cla['endpoints']) ? cla['endpoints'] : [];
+  for (const locality of localities) {
+    if (!isObject(locality) || !Array.isArray(locality['lb_endpoints'])) continue;
+    for (const lb of locality['lb_endpoints']) {
+      if (isObject(lb) && isObject(lb['endpoint']) && isObject(lb['endpoint']['address'])) {
+        out.push(lb['endpoint']['address']);
+      }
+    }
+  }
+  return out;
+}
+
+const IPV4 = /^(\d{1,3})(\.\d{1,3}){3}$/;
+
+function isIpLiteral(text: string): boolean {
+  return IPV4.test(text) || (text.includes(':') && /^[0-9a-fA-F:.]+$/.test(text));
+}
+
+/** True when every endpoint is an IP socket address or a pipe: EDS can carry it. */
+function edsCapable(cla: JsonObject): boolean {
+  return endpointAddresses(cla).every((address) => {
+    if (isObject(address['pipe'])) return true;
+    const socket = address['socket_address'];
+    return isObject(socket) && typeof socket['address'] === 'string' && isIpLiteral(socket['address']);
+  });
+}
+
+/** Turn a cluster into an EDS cluster over ADS (drops type, load_assignment and DNS settings). */
+export function toEdsCluster(cluster: JsonObject): JsonObject {
+  const out: JsonObject = {};
+  for (const [key, value] of Object.entries(cluster)) {
+    if (['type', 'load_assignment', 'dns_lookup_family', 'dns_refresh_rate', 'respect_dns_ttl', 'dns_resolvers', 'typed_dns_resolver_config'].includes(key)) continue;
+    out[key] = value;
+    if (key === 'name') {
+      out['type'] = 'EDS';
+      out['eds_cluster_config'] = { eds_config: adsConfigSource() };
+    }
+  }
+  return out;
+}
+
+function splitCluster(cluster: JsonObject): { cluster: JsonObject; cla: JsonObject | null } {
+  const type = cluster['type'] ?? 'STATIC';
+  const cla = cluster['load_assignment'];
+  if (type !== 'STATIC' || !isObject(cla) || !edsCapable(cla) || 'cluster_type' in cluster) {
+    return { cluster: clone(cluster), cla: null };
+  }
+  const name = resourceName(cluster);
+  return { cluster: toEdsCluster(clone(cluster)), cla: { ...clone(cla), cluster_name: name } };
+}
+
+/** Split an Envoy v3 static bootstrap into xDS resources (LDS/RDS/CDS/EDS/SDS). */
+export function toXdsResources(bootstrap: unknown): XdsResources {
+  const staticResources = isObject(bootstrap as Json) ? (bootstrap as JsonObject)['static_resources'] : undefined;
+  const sr: JsonObject = isObject(staticResources) ? staticResources : {};
+  const namer = routeNamer();
+  const out: XdsResources = { listeners: [], routes: [], clusters: [], endpoints: [], secrets: [] };
+  for (const listener of Array.isArray(sr['listeners']) ? sr['listeners'].filter(isObject) : []) {
+    const split = splitListener(listener, namer);
+    out.listeners.push(split.listener);
+    for (const route of split.routes) {
+      if (!out.routes.some((r) => r['name'] === route['name'])) out.routes.push(route);
+    }
+  }
+  for (const cluster of Array.isArray(sr['clusters']) ? sr['clusters'].filter(isObject) : []) {
+    const split = splitCluster(cluster);
+    out.clusters.push(split.cluster);
+    if (split.cla) out.endpoints.push(split.cla);
+  }
+  for (const secret of Array.isArray(sr['secrets']) ? sr['secrets'].filter(isObject) : []) {
+    out.secrets.push(clone(secret));
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- bootstrap
+
+export interface AdsBootstrapOptions {
+  nodeId: string;
+  nodeCluster: string;
+  /** host:port of the ADS server. */
+  xdsAddress: string;
+  /** DELTA_GRPC instead of GRPC. */
+  delta: boolean;
+  /** Envoy's own admin listener (always on 127.0.0.1). Default 9901. */
+  adminPort?: number;
+  /** TLS towards the xDS server: CA to verify it, and a client certificate for mTLS. */
+  tls?: { caFile?: string; certFile?: string; keyFile?: string; sni?: string };
+}
+
+/** Split `host:port` (IPv6 as `[::1]:18000`). */
+export function parseHostPort(text: string): { host: string; port: number } {
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(text) ?? /^([^:]+):(\d+)$/.exec(text);
+  if (!m) throw new Error(`expected host:port, got "${text}"`);
+  const port = Number(m[2]);
+  if (port < 1 || port > 65535) throw new Error(`port out of range in "${text}"`);
+  return { host: m[1]!, port };
+}
+
+function xdsClusterTls(tls: NonNullable<AdsBootstrapOptions['tls']>, host: string): JsonObject {
+  const common: JsonObject = {};
+  if (tls.certFile && tls.keyFile) {
+    common['tls_certificates'] = [{ certificate_chain: { filename: tls.certFile }, private_key: { filename: tls.keyFile } }];
+  }
+  if (tls.caFile) common['validation_context'] = { trusted_ca: { filename: tls.caFile } };
+  return {
+    name: 'envoy.transport_sockets.tls',
+    typed_config: {
+      '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext',
+      sni: tls.sni ?? host,
+      common_tls_context: common,
+    },
+  };
+}
+
+/** The Envoy bootstrap that takes everything from the ADS server at `xdsAddress`. */
+export function adsBootstrap(opts: AdsBootstrapOptions): JsonObject {
+  const { host, port } = parseHostPort(opts.xdsAddress);
+  const xdsCluster: JsonObject = {
+    name: 'xds_cluster',
+    type: isIpLiteral(host) ? 'STATIC' : 'STRICT_DNS',
+    connect_timeout: '1s',
+    typed_extension_protocol_options: {
+      'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
+        '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
+        explicit_http_config: { http2_protocol_options: {} },
+      },
+    },
+    load_assignment: {
+      cluster_name: 'xds_cluster',
+      endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: host, port_value: port } } } }] }],
+    },
+  };
+  if (opts.tls) xdsCluster['transport_socket'] = xdsClusterTls(opts.tls, host);
+  return {
+    node: { id: opts.nodeId, cluster: opts.nodeCluster },
+    admin: { address: { socket_address: { address: '127.0.0.1', port_value: opts.adminPort ?? 9901 } } },
+    dynamic_resources: {
+      ads_config: {
+        api_type: opts.delta ? 'DELTA_GRPC' : 'GRPC',
+        transport_api_version: 'V3',
+        grpc_services: [{ envoy_grpc: { cluster_name: 'xds_cluster' } }],
+        set_node_on_first_message_only: true,
+      },
+      lds_config: adsConfigSource(),
+      cds_config: adsConfigSource(),
+    },
+    static_resources: { clusters: [xdsCluster] },
+  };
+}
+
+// ---------------------------------------------------------------- files
+
+/** Content hash used as a version: the first 16 hex digits of sha256. */
+export function contentHash(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 16);
+}
+
+/**
+ * One file per type, each a DiscoveryResponse (`version_info`, `type_url`,
+ * `resources` with `@type`): the form Envoy's file-based xDS
+ * (`path_config_source`) reads, so the directory is usable as it is.
+ */
+export function discoveryResponseFile(kind: ResourceKind, resources: JsonObject[]): JsonObject {
+  const typeUrl = TYPE_URLS[kind];
+  const withType = resources.map((r) => ({ '@type': typeUrl, ...r }));
+  return {
+    version_info: contentHash(JSON.stringify(withType)),
+    type_url: typeUrl,
+    resources: withType,
+  };
+}
+
+export const XDS_FILE_NAMES: Record<ResourceKind, string> = {
+  listeners: 'listeners.yaml',
+  routes: 'routes.yaml',
+  clusters: 'clusters.yaml',
+  endpoints: 'endpoints.yaml',
+  secrets: 'secrets.yaml',
+};
+
+function toYaml(value: JsonObject, header: string): string {
+  return `# ${header}\n` + stringify(value, { lineWidth: 0, aliasDuplicateObjects: false });
+}
+
+export interface XdsFileSet {
+  /** File name (relative to the output directory) → content. Sorted by name. */
+  files: { name: string; content: string }[];
+}
+
+/** The files `convert --mode xds` writes, as text (deterministic: same input, same bytes). */
+export function xdsFiles(resources: XdsResources, bootstrapOpts: Omit<AdsBootstrapOptions, 'delta'>): XdsFileSet {
+  const files: { name: string; content: string }[] = [];
+  for (const kind of RESOURCE_KINDS) {
+    const doc = discoveryResponseFile(kind, resources[kind]);
+    files.push({ name: XDS_FILE_NAMES[kind], content: toYaml(doc, `ngx2envoy: ${kind} (${TYPE_URLS[kind]}), a DiscoveryResponse`) });
+  }
+  files.push({
+    name: 'bootstrap-ads.yaml',
+    content: toYaml(adsBootstrap({ ...bootstrapOpts, delta: false }), `ngx2envoy: Envoy bootstrap, ADS (state of the world) at ${bootstrapOpts.xdsAddress}`),
+  });
+  files.push({
+    name: 'bootstrap-ads-delta.yaml',
+    content: toYaml(adsBootstrap({ ...bootstrapOpts, delta: true }), `ngx2envoy: Envoy bootstrap, ADS (incremental, DELTA_GRPC) at ${bootstrapOpts.xdsAddress}`),
+  });
+  files.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return { files };
+}
+
+/** Write the xDS files into `dir` (created if missing). Returns the paths written. */
+export function writeXdsFiles(dir: string, set: XdsFileSet): string[] {
+  fs.mkdirSync(dir, { recursive: true });
+  return set.files.map((file) => {
+    const target = path.join(dir, file.name);
+    fs.writeFileSync(target, file.content);
+    return target;
+  });
+}

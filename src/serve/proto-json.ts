@@ -1,0 +1,189 @@
+// Encode Envoy's proto3 JSON (what the emitters write: snake_case or camelCase
+// keys, "5s" durations, bare wrapper values, Struct as plain JSON, Any with
+// "@type") into protobuf binary. protobufjs' fromObject alone gets Duration,
+// wrappers, Struct and nested Any wrong and drops unknown keys, so the JSON is
+// first converted field by field against the message type; unknown keys throw.
+import protobuf from 'protobufjs';
+import { envoyRoot, lookupMessage, TYPE_URL_PREFIX } from './proto-registry.js';
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+type JsonObject = { [k: string]: Json };
+
+const WRAPPERS = new Set([
+  '.google.protobuf.DoubleValue',
+  '.google.protobuf.FloatValue',
+  '.google.protobuf.Int64Value',
+  '.google.protobuf.UInt64Value',
+  '.google.protobuf.Int32Value',
+  '.google.protobuf.UInt32Value',
+  '.google.protobuf.BoolValue',
+  '.google.protobuf.StringValue',
+  '.google.protobuf.BytesValue',
+]);
+
+export class ProtoJsonError extends Error {}
+
+function isObject(v: Json | undefined): v is JsonObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** `1.5s` → {seconds, nanos}. */
+function durationToObject(text: Json, where: string): JsonObject {
+  if (typeof text !== 'string' || !/^-?\d+(\.\d{1,9})?s$/.test(text)) {
+    throw new ProtoJsonError(`${where}: expected a duration like "5s", got ${JSON.stringify(text)}`);
+  }
+  const negative = text.startsWith('-');
+  const [whole, frac = ''] = text.replace(/^-/, '').slice(0, -1).split('.');
+  const sign = negative ? -1 : 1;
+  return { seconds: sign * Number(whole), nanos: sign * Number(frac.padEnd(9, '0')) };
+}
+
+function timestampToObject(text: Json, where: string): JsonObject {
+  const ms = typeof text === 'string' ? Date.parse(text) : NaN;
+  if (Number.isNaN(ms)) throw new ProtoJsonError(`${where}: expected an RFC 3339 timestamp`);
+  return { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1e6 };
+}
+
+function valueToObject(v: Json): JsonObject {
+  // protobufjs' bundled struct.proto names these fields in camelCase.
+  if (v === null) return { nullValue: 'NULL_VALUE' };
+  if (typeof v === 'number') return { numberValue: v };
+  if (typeof v === 'string') return { stringValue: v };
+  if (typeof v === 'boolean') return { boolValue: v };
+  if (Array.isArray(v)) return { listValue: { values: v.map(valueToObject) } };
+  return { structValue: structToObject(v) };
+}
+
+function structToObject(v: JsonObject): JsonObject {
+  const fields: JsonObject = {};
+  for (const key of Object.keys(v)) fields[key] = valueToObject(v[key]!);
+  return { fields };
+}
+
+/** An Any in JSON form → {type_url, value: bytes}. */
+function anyToObject(v: Json, where: string): { type_url: string; value: Uint8Array } {
+  if (!isObject(v) || typeof v['@type'] !== 'string') {
+    throw new ProtoJsonError(`${where}: an Any needs "@type"`);
+  }
+  const typeUrl = v['@type'];
+  let inner: protobuf.Type;
+  try {
+    inner = lookupMessage(typeUrl);
+  } catch {
+    throw new ProtoJsonError(`${where}: unknown @type ${typeUrl}`);
+  }
+  const rest: JsonObject = {};
+  for (const key of Object.keys(v)) if (key !== '@type') rest[key] = v[key]!;
+  // Well-known types with a special JSON form carry it under "value".
+  const payload = hasSpecialJson(inner.fullName) ? (rest['value'] ?? null) : rest;
+  const url = typeUrl.includes('/') ? typeUrl : TYPE_URL_PREFIX + typeUrl;
+  return { type_url: url, value: encodeMessage(inner, payload, where + `<${inner.name}>`) };
+}
+
+function hasSpecialJson(fullName: string): boolean {
+  return (
+    WRAPPERS.has(fullName) ||
+    ['.google.protobuf.Duration', '.google.protobuf.Timestamp', '.google.protobuf.Struct', '.google.protobuf.Value', '.google.protobuf.ListValue', '.google.protobuf.FieldMask'].includes(fullName)
+  );
+}
+
+/** Convert one JSON value for a field of message type `type` into protobufjs object form. */
+function messageToObject(type: protobuf.Type, v: Json, where: string): unknown {
+  switch (type.fullName) {
+    case '.google.protobuf.Duration':
+      return durationToObject(v, where);
+    case '.google.protobuf.Timestamp':
+      return timestampToObject(v, where);
+    case '.google.protobuf.Struct':
+      if (!isObject(v)) throw new ProtoJsonError(`${where}: expected an object`);
+      return structToObject(v);
+    case '.google.protobuf.Value':
+      return valueToObject(v);
+    case '.google.protobuf.ListValue':
+      if (!Array.isArray(v)) throw new ProtoJsonError(`${where}: expected a list`);
+      return { values: v.map(valueToObject) };
+    case '.google.protobuf.Any':
+      return anyToObject(v, where);
+    case '.google.protobuf.FieldMask':
+      return { paths: typeof v === 'string' && v !== '' ? v.split(',') : [] };
+  }
+  if (WRAPPERS.has(type.fullName)) return { value: v };
+  if (!isObject(v)) throw new ProtoJsonError(`${where}: expected an object for ${type.name}`);
+  return fieldsToObject(type, v, where);
+}
+
+const camelIndex = new WeakMap<protobuf.Type, Map<string, protobuf.Field>>();
+
+/** Fields by snake_case name and by lowerCamel JSON name. */
+function fieldIndex(type: protobuf.Type): Map<string, protobuf.Field> {
+  let index = camelIndex.get(type);
+  if (!index) {
+    index = new Map();
+    for (const field of type.fieldsArray) {
+      index.set(field.name, field);
+      index.set(field.name.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase()), field);
+    }
+    camelIndex.set(type, index);
+  }
+  return index;
+}
+
+function scalarOrMessage(field: protobuf.Field, v: Json, where: string): unknown {
+  const resolved = field.resolvedType;
+  if (resolved instanceof protobuf.Type) {
+    if (v === null && resolved.fullName !== '.google.protobuf.Value') return undefined;
+    return messageToObject(resolved, v, where);
+  }
+  if (resolved instanceof protobuf.Enum) {
+    if (typeof v === 'string' && !(v in resolved.values)) {
+      throw new ProtoJsonError(`${where}: ${JSON.stringify(v)} is not a value of ${resolved.name}`);
+    }
+    return v;
+  }
+  return v;
+}
+
+function fieldsToObject(type: protobuf.Type, v: JsonObject, where: string): JsonObject {
+  const index = fieldIndex(type);
+  const out: { [k: string]: unknown } = {};
+  for (const key of Object.keys(v)) {
+    const field = index.get(key);
+    if (!field) throw new ProtoJsonError(`${where}: unknown field "${key}" in ${type.fullName.slice(1)}`);
+    field.resolve();
+    const value = v[key]!;
+    const at = `${where}.${key}`;
+    if (field.map) {
+      if (!isObject(value)) throw new ProtoJsonError(`${at}: expected a map`);
+      const m: { [k: string]: unknown } = {};
+      for (const k of Object.keys(value)) m[k] = scalarOrMessage(field, value[k]!, `${at}.${k}`);
+      out[field.name] = m;
+    } else if (field.repeated) {
+      if (!Array.isArray(value)) throw new ProtoJsonError(`${at}: expected a list`);
+      out[field.name] = value.map((item, i) => scalarOrMessage(field, item, `${at}[${i}]`));
+    } else {
+      const converted = scalarOrMessage(field, value, at);
+      if (converted !== undefined) out[field.name] = converted;
+    }
+  }
+  return out as JsonObject;
+}
+
+/** Encode a proto3-JSON message of `type` to binary. */
+export function encodeMessage(type: protobuf.Type, json: unknown, where = type.name): Uint8Array {
+  const object = messageToObject(type, json as Json, where);
+  const message = type.fromObject(object as { [k: string]: unknown });
+  return type.encode(message).finish();
+}
+
+/** Encode a resource given its type URL (type.googleapis.com/envoy...). */
+export function encodeResource(typeUrl: string, json: unknown): Uint8Array {
+  return encodeMessage(lookupMessage(typeUrl), json, lookupMessage(typeUrl).name);
+}
+
+/** Decode binary into protobufjs' plain object form (enums as names, longs as strings, Any kept as bytes). */
+export function decodeResource(typeUrl: string, bytes: Uint8Array): Record<string, unknown> {
+  const type = lookupMessage(typeUrl);
+  return type.toObject(type.decode(bytes), { enums: String, longs: String, bytes: String, defaults: false }) as Record<string, unknown>;
+}
+
+export { envoyRoot };

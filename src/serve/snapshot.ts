@@ -1,0 +1,130 @@
+// A snapshot: the resources served, per client profile and per type URL, each
+// encoded once to protobuf binary with a content hash as its version. A type's
+// version is the hash of its (name, version) pairs, the snapshot's version the
+// hash of the type versions: versions move only when content moves.
+import {
+  TYPE_URLS,
+  RESOURCE_KINDS,
+  contentHash,
+  resourceName,
+  toEdsCluster,
+  type JsonObject,
+  type ResourceKind,
+  type XdsResources,
+} from '../emit/envoy/xds.js';
+import { encodeResource } from './proto-json.js';
+import { grpcProfile } from './grpc-profile.js';
+
+export type Profile = 'envoy' | 'grpc';
+export const PROFILES: Profile[] = ['envoy', 'grpc'];
+
+export interface EncodedResource {
+  name: string;
+  typeUrl: string;
+  json: JsonObject;
+  bytes: Buffer;
+  /** Content hash of the binary encoding. */
+  version: string;
+}
+
+export interface TypeSnapshot {
+  typeUrl: string;
+  version: string;
+  resources: Map<string, EncodedResource>;
+}
+
+export interface Snapshot {
+  /** Version of the Envoy profile (the one shown on /metrics). */
+  version: string;
+  profiles: Record<Profile, Map<string, TypeSnapshot>>;
+  /** The resources as built, per profile (for /config_dump). */
+  sources: Record<Profile, XdsResources>;
+}
+
+/** Push order: secrets and clusters before what refers to them, listeners before routes (removals go last). */
+export const PUSH_ORDER: string[] = [TYPE_URLS.secrets, TYPE_URLS.clusters, TYPE_URLS.endpoints, TYPE_URLS.listeners, TYPE_URLS.routes];
+
+export function kindOfTypeUrl(typeUrl: string): ResourceKind | null {
+  return RESOURCE_KINDS.find((k) => TYPE_URLS[k] === typeUrl) ?? null;
+}
+
+/** Short type label for metrics and logs: lds, rds, cds, eds, sds. */
+export function typeLabel(typeUrl: string): string {
+  const kind = kindOfTypeUrl(typeUrl);
+  return kind ? { listeners: 'lds', routes: 'rds', clusters: 'cds', endpoints: 'eds', secrets: 'sds' }[kind] : typeUrl;
+}
+
+/** Encodes resources, reusing the bytes of resources whose JSON did not change. */
+export class ResourceEncoder {
+  private cache = new Map<string, EncodedResource>();
+
+  encode(typeUrl: string, json: JsonObject): EncodedResource {
+    const text = JSON.stringify(json);
+    const key = typeUrl + '\n' + text;
+    const hit = this.cache.get(key);
+    if (hit) return hit;
+    const bytes = Buffer.from(encodeResource(typeUrl, json));
+    const encoded: EncodedResource = {
+      name: resourceName(json),
+      typeUrl,
+      json,
+      bytes,
+      version: contentHash(bytes.toString('base64')),
+    };
+    this.cache.set(key, encoded);
+    return encoded;
+  }
+
+  /** Forget entries not used by `keep` (called after each snapshot so the cache does not grow). */
+  retain(keep: Snapshot): void {
+    const live = new Set<EncodedResource>();
+    for (const profile of PROFILES) {
+      for (const type of keep.profiles[profile].values()) for (const r of type.resources.values()) live.add(r);
+    }
+    for (const [key, value] of this.cache) if (!live.has(value)) this.cache.delete(key);
+  }
+}
+
+function typeSnapshot(encoder: ResourceEncoder, typeUrl: string, list: JsonObject[]): TypeSnapshot {
+  const resources = new Map<string, EncodedResource>();
+  for (const json of list) {
+    const encoded = encoder.encode(typeUrl, json);
+    if (!encoded.name) throw new Error(`a ${typeLabel(typeUrl)} resource has no name`);
+    if (resources.has(encoded.name)) throw new Error(`duplicate ${typeLabel(typeUrl)} resource "${encoded.name}"`);
+    resources.set(encoded.name, encoded);
+  }
+  const names = [...resources.keys()].sort();
+  const version = contentHash(names.map((n) => `${n}=${resources.get(n)!.version}`).join('\n'));
+  return { typeUrl, version, resources };
+}
+
+function profileSnapshot(encoder: ResourceEncoder, resources: XdsResources): Map<string, TypeSnapshot> {
+  const types = new Map<string, TypeSnapshot>();
+  for (const kind of RESOURCE_KINDS) types.set(TYPE_URLS[kind], typeSnapshot(encoder, TYPE_URLS[kind], resources[kind]));
+  return types;
+}
+
+/**
+ * Apply endpoint overrides (e.g. from Consul): the override's
+ * ClusterLoadAssignment replaces the compiled one; a cluster that was not EDS
+ * (a DNS cluster) becomes an EDS cluster so the override reaches it.
+ */
+export function applyEndpointOverrides(base: XdsResources, overrides: ReadonlyMap<string, JsonObject>): XdsResources {
+  if (overrides.size === 0) return base;
+  const clusters = base.clusters.map((c) => {
+    const name = resourceName(c);
+    return overrides.has(name) && c['type'] !== 'EDS' ? toEdsCluster(c) : c;
+  });
+  const endpoints = base.endpoints.filter((e) => !overrides.has(resourceName(e)));
+  for (const name of [...overrides.keys()].sort()) endpoints.push({ ...overrides.get(name)!, cluster_name: name });
+  endpoints.sort((a, b) => (resourceName(a) < resourceName(b) ? -1 : resourceName(a) > resourceName(b) ? 1 : 0));
+  return { ...base, clusters, endpoints };
+}
+
+/** Build (and encode) the snapshot for a resource set; throws when a resource cannot be encoded. */
+export function buildSnapshot(encoder: ResourceEncoder, resources: XdsResources): Snapshot {
+  const grpc = grpcProfile(resources);
+  const profiles = { envoy: profileSnapshot(encoder, resources), grpc: profileSnapshot(encoder, grpc) };
+  const version = contentHash(PUSH_ORDER.map((t) => profiles.envoy.get(t)!.version).join('\n'));
+  return { version, profiles, sources: { envoy: resources, grpc } };
+}
