@@ -86,6 +86,8 @@ export interface StreamObserver {
   onAck(e: AckEvent): void;
   onNack(e: NackEvent): void;
   onSubscribe(stream: AdsStream, typeUrl: string): void;
+  /** Every request, once handled (tests wait on it instead of on time). */
+  onRequest(stream: AdsStream, typeUrl: string): void;
 }
 
 export interface ResponseEvent {
@@ -200,6 +202,11 @@ export class SotwStream extends AdsStream {
   }
 
   handle(req: DiscoveryRequest): void {
+    this.handleRequest(req);
+    this.observer.onRequest(this, req.type_url ?? '');
+  }
+
+  private handleRequest(req: DiscoveryRequest): void {
     this.adoptNode(req.node);
     const typeUrl = req.type_url ?? '';
     if (!typeUrl) return; // ADS requires a type URL on every request
@@ -363,6 +370,11 @@ export class DeltaStream extends AdsStream {
   }
 
   handle(req: DeltaDiscoveryRequest): void {
+    this.handleRequest(req);
+    this.observer.onRequest(this, req.type_url ?? '');
+  }
+
+  private handleRequest(req: DeltaDiscoveryRequest): void {
     this.adoptNode(req.node);
     const typeUrl = req.type_url ?? '';
     if (!typeUrl) return;

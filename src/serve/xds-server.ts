@@ -146,6 +146,10 @@ export class XdsServer extends EventEmitter implements StreamObserver {
     this.emit('subscribe', stream, typeUrl);
   }
 
+  onRequest(stream: AdsStream, typeUrl: string): void {
+    this.emit('request', { streamId: stream.id, kind: stream.kind, typeUrl });
+  }
+
   // ---- gRPC
 
   private handleSotw(call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>): void {
