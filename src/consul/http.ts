@@ -4,7 +4,7 @@ import type { ConsulConnection } from './connection.js';
 import { ConsulRequestError, toConsulError } from './errors.js';
 
 export async function consulPut(conn: ConsulConnection, path: string, body: unknown): Promise<string> {
-  const operation = `PUT ${path.split('?')[0]}`;
+  const operation = `PUT /v1${path.split('?')[0]}`;
   const headers: Record<string, string> = { 'Content-Type': 'application/json' };
   if (conn.token) headers['X-Consul-Token'] = conn.token;
   let response: Response;

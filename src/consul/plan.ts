@@ -6,7 +6,8 @@ import { externalNodeName } from '../emit/consul/names.js';
 import { MANAGED_BY, META, type ConsulInstance } from '../emit/consul/registrations.js';
 
 export type ConsulMode = 'agent' | 'catalog';
-export type ChangeAction = 'register' | 'update' | 'deregister' | 'unchanged';
+/** `foreign`: the id is held by an instance another config (or something else) registered; left alone. */
+export type ChangeAction = 'register' | 'update' | 'deregister' | 'unchanged' | 'foreign';
 
 /** An instance as Consul reports it (agent services or catalog service nodes). */
 export interface ExistingInstance {
@@ -67,6 +68,11 @@ export function planChanges(
     const k = instanceKey(node, instance.id);
     desiredKeys.add(k);
     const current = existingByKey.get(k);
+    if (current && !isOurs(current.meta, configId)) {
+      const owner = current.meta?.[META.config] ? `config ${current.meta[META.config]}` : 'something other than ngx2envoy';
+      changes.push({ action: 'foreign', id: instance.id, service: instance.service, node, instance, reason: `registered by ${owner}` });
+      continue;
+    }
     const reason = current ? differences(instance, current) : '';
     const action: ChangeAction = !current ? 'register' : reason ? 'update' : 'unchanged';
     changes.push({ action, id: instance.id, service: instance.service, node, instance, reason });
@@ -102,7 +108,7 @@ function compare(a: string, b: string): number {
 }
 
 export function planSummary(plan: ConsulPlan): Record<ChangeAction, number> {
-  const counts: Record<ChangeAction, number> = { register: 0, update: 0, deregister: 0, unchanged: 0 };
+  const counts: Record<ChangeAction, number> = { register: 0, update: 0, deregister: 0, unchanged: 0, foreign: 0 };
   for (const c of plan.changes) counts[c.action] += 1;
   return counts;
 }
@@ -112,7 +118,7 @@ export function formatPlan(plan: ConsulPlan): string[] {
   const lines = plan.changes.map((c) => {
     const where = c.instance ? ` ${c.instance.address}:${c.instance.port} weight=${c.instance.weight}` : '';
     const node = c.node ? ` node=${c.node}` : '';
-    const why = c.action === 'update' ? ` (${c.reason})` : '';
+    const why = c.reason ? ` (${c.reason})` : '';
     return `${c.action.padEnd(10)} ${c.service} ${c.id}${node}${where}${why}`;
   });
   for (const node of plan.nodeRemovals) lines.push(`${'deregister'.padEnd(10)} node ${node}`);
