@@ -2,6 +2,7 @@
 // nginx-directives.tsv) plus the common third-party modules, merged by name.
 import { NGINX_DIRECTIVES } from './nginx-directives.generated.js';
 import type { ContextName, DirectiveSpec, DirectiveVariant } from './table-types.js';
+import { LEGACY_NGINX_DIRECTIVES } from './legacy.js';
 import { THIRD_PARTY_DIRECTIVES } from './third-party.js';
 
 function mergeByName(variants: readonly DirectiveVariant[]): Map<string, DirectiveSpec> {
@@ -22,7 +23,7 @@ function mergeByName(variants: readonly DirectiveVariant[]): Map<string, Directi
 
 // nginx's modules come first, so where a name exists in both nginx and a
 // third-party module for the same context, nginx's definition is chosen.
-const TABLE = mergeByName([...NGINX_DIRECTIVES, ...THIRD_PARTY_DIRECTIVES]);
+const TABLE = mergeByName([...NGINX_DIRECTIVES, ...LEGACY_NGINX_DIRECTIVES, ...THIRD_PARTY_DIRECTIVES]);
 
 /** The merged definition of a directive, or undefined when no known module defines it. */
 export function lookupDirective(name: string): DirectiveSpec | undefined {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { acceptsArgCount, analyze, directiveIn, lookupDirective } from '../../src/analyze/index.js';
+import { parseText } from '../../src/parse/index.js';
 import { build, d, type Node } from './build.js';
 
 const EVENTS = d('events', [], []);
@@ -270,5 +271,36 @@ describe('directive table', () => {
     expect(acceptsArgCount(['2MORE'], 1)).toBe(false);
     expect(acceptsArgCount(['ANY'], 0)).toBe(true);
     expect(acceptsArgCount(['TAKE7'], 8)).toBe(false);
+  });
+});
+
+describe('analyze on the parser output', () => {
+  const run = (text: string, context?: 'main' | 'http') =>
+    analyze(parseText(text, 'in.conf', context ? { context } : {}), { strict: false }).map(
+      (f) => `${f.source.line}:${f.source.col} ${f.severity} ${f.message}`,
+    );
+
+  it('Lua block bodies kept raw by the parser are accepted as blocks', () => {
+    const text = [
+      'http {',
+      '  init_by_lua_block { local x = { a = 1 } }',
+      '  server {',
+      '    location / {',
+      '      set_by_lua_block $v { return "}" }',
+      '      content_by_lua_block { ngx.say("{") }',
+      '    }',
+      '  }',
+      '}',
+      'events {}',
+    ].join('\n');
+    expect(run(text)).toEqual([]);
+  });
+
+  it('positions come from the parser: column of the directive name', () => {
+    const text = 'server {\n  listen 80;\n    ssl maybe;\n  location / { proxy_pass http://a; bogus 1; }\n}\n';
+    expect(run(text, 'http')).toEqual([
+      '3:5 warning invalid value "maybe" in "ssl" directive, it must be "on" or "off"',
+      '4:37 warning unknown directive "bogus"',
+    ]);
   });
 });
