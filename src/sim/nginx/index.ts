@@ -1,0 +1,8 @@
+// The nginx routing model over the IR: which server, which location, and what
+// nginx does with a request. Used by `explain`, `diff` and the tests that hold
+// the Envoy output to nginx's behaviour.
+export { selectServer, selectListener, normaliseHost, type ServerChoice, type ServerQuery } from './server.js';
+export { selectLocation, hasAutoRedirect, type LocationChoice } from './location.js';
+export { parseTarget, escapeUri, toByteString, fromByteString, type ParsedTarget } from './uri.js';
+export { routeNginx, type NginxRequest, type NginxRoute, type NginxOutcome, type LocationRef } from './route.js';
+export { compileNginxRegex } from './regex.js';

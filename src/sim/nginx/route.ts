@@ -1,0 +1,306 @@
+// Where nginx sends one request: server, location (after the rewrite phases),
+// and what the content phase does (proxy with the upstream URI nginx builds,
+// redirect, return, or files/404). Plain data in and out; every answer names
+// the nginx source lines behind it.
+import type {
+  Action,
+  CompiledConfig,
+  Location,
+  RewriteStep,
+  Src,
+  Template,
+  VirtualServer,
+} from '../../ir/types.js';
+import { selectLocation } from './location.js';
+import { compileNginxRegex, searchRegex, type Captures, NO_CAPTURES } from './regex.js';
+import { normaliseHost, selectServer } from './server.js';
+import { escapeUri, parseTarget, toByteString } from './uri.js';
+
+export interface NginxRequest {
+  method?: string;
+  /** The port the request arrives on. */
+  port: number;
+  /** The local address it arrives on (selects between `listen IP:port` and `listen port`). */
+  address?: string;
+  /** The Host header as sent; null = no Host header. */
+  host: string | null;
+  /** The request target as sent: path and query (`/a//b?x=1`) or absolute form. */
+  target: string;
+  headers?: Record<string, string>;
+  scheme?: 'http' | 'https';
+  httpVersion?: '1.0' | '1.1';
+}
+
+export type NginxOutcome =
+  | { kind: 'proxy'; backend: string; scheme: string; upstreamUri: string; source: Src }
+  | { kind: 'redirect'; status: number; location: string; source: Src | null }
+  | { kind: 'return'; status: number; body: string | null; source: Src | null }
+  | { kind: 'static'; status: number; reason: string; source: Src | null }
+  | { kind: 'error'; status: number; reason: string };
+
+export interface LocationRef {
+  id: string;
+  modifier: Location['modifier'];
+  pattern: string;
+  source: Src;
+}
+
+export interface NginxRoute {
+  /** Null when no listener accepts the port. */
+  server: { id: string; source: Src; matchedBy: string; name: string | null } | null;
+  /** The location that served the request (after rewrites); null = none matched (server level). */
+  location: LocationRef | null;
+  /** Locations visited, in order, when rewrites restarted the search. */
+  visited: LocationRef[];
+  /** The URI locations were matched against last ($uri), and the args. */
+  uri: string;
+  args: string;
+  outcome: NginxOutcome;
+  /** Parts the model could not evaluate exactly (unsupported steps, unknown variables). */
+  uncertain: string[];
+}
+
+/** nginx allows 10 URI changes per request (NGX_HTTP_MAX_URI_CHANGES) before answering 500. */
+const MAX_URI_CHANGES = 10;
+
+interface Ctx {
+  req: NginxRequest;
+  host: string;
+  serverName: string;
+  uri: string;
+  args: string;
+  hasArgs: boolean;
+  unparsed: string;
+  quoted: boolean;
+  internal: boolean;
+  validLocation: boolean;
+  validUnparsed: boolean;
+  captures: Captures;
+  uncertain: string[];
+}
+
+type StepsResult =
+  | { kind: 'continue'; uriChanged: boolean }
+  | { kind: 'break' }
+  | { kind: 'respond'; outcome: NginxOutcome };
+
+export function routeNginx(ir: CompiledConfig, req: NginxRequest): NginxRoute {
+  const parsed = parseTarget(req.target);
+  const hostHeader = parsed.ok && parsed.host !== null ? parsed.host : req.host;
+  const choice = selectServer(ir, { port: req.port, address: req.address, host: hostHeader });
+  const empty = { location: null, visited: [], uri: '', args: '', uncertain: [] };
+  if (!choice) {
+    return { ...empty, server: null, outcome: { kind: 'error', status: 0, reason: `no listener on port ${req.port}` } };
+  }
+  const server = choice.server;
+  const serverRef = {
+    id: server.id,
+    source: server.source,
+    matchedBy: choice.by,
+    name: choice.name ? choice.name.value : null,
+  };
+  const host = normaliseHost(hostHeader);
+  const badRequest = (reason: string): NginxRoute => ({
+    ...empty,
+    server: serverRef,
+    outcome: { kind: 'error', status: 400, reason },
+  });
+  if (!parsed.ok) return badRequest(parsed.reason);
+  if (!host.ok) return badRequest(host.reason);
+  if (hostHeader === null && (req.httpVersion ?? '1.1') === '1.1') return badRequest('HTTP/1.1 request without Host');
+
+  const ctx: Ctx = {
+    req,
+    host: host.host,
+    serverName: firstServerName(server),
+    uri: parsed.uri,
+    args: parsed.args,
+    hasArgs: parsed.hasArgs,
+    unparsed: parsed.unparsed,
+    quoted: parsed.quoted,
+    internal: false,
+    validLocation: true,
+    validUnparsed: true,
+    captures: choice.captures,
+    uncertain: [],
+  };
+  const finish = (location: Location | null, visited: LocationRef[], outcome: NginxOutcome): NginxRoute => ({
+    server: serverRef,
+    location: location ? refOf(location) : null,
+    visited,
+    uri: ctx.uri,
+    args: ctx.args,
+    outcome,
+    uncertain: ctx.uncertain,
+  });
+
+  const serverSteps = runSteps(server.rewrites, ctx);
+  if (serverSteps.kind === 'respond') return finish(null, [], serverSteps.outcome);
+
+  const visited: LocationRef[] = [];
+  for (let changes = 0; ; changes++) {
+    const chosen = selectLocation(server, ctx.uri);
+    if (chosen.by === 'regex') ctx.captures = chosen.captures; // static matches leave captures as they were
+    const location = chosen.location;
+    if (location) visited.push(refOf(location));
+    if (location && chosen.by === 'auto-redirect') {
+      const target = location.pattern + (ctx.args ? '?' + ctx.args : '');
+      return finish(location, visited, { kind: 'redirect', status: 301, location: target, source: location.source });
+    }
+    // nginx skips the location rewrite phase when no location matched.
+    const steps = location ? runSteps(location.rewrites, ctx) : { kind: 'continue' as const, uriChanged: false };
+    if (steps.kind === 'respond') return finish(location, visited, steps.outcome);
+    if (steps.kind === 'continue' && steps.uriChanged) {
+      if (changes + 1 >= MAX_URI_CHANGES) {
+        return finish(location, visited, { kind: 'error', status: 500, reason: 'rewrite or internal redirection cycle' });
+      }
+      continue;
+    }
+    const action = location ? location.action : server.fallback;
+    if (steps.kind === 'break' && (action.kind === 'return' || action.kind === 'redirect')) {
+      // `return` belongs to the rewrite phase that `break` just ended: the static handler answers.
+      return finish(location, visited, { kind: 'static', status: 404, reason: '`rewrite … break` skips `return`: nginx serves files', source: null });
+    }
+    return finish(location, visited, content(action, location, ctx));
+  }
+}
+
+function refOf(l: Location): LocationRef {
+  return { id: l.id, modifier: l.modifier, pattern: l.pattern, source: l.source };
+}
+
+function firstServerName(server: VirtualServer): string {
+  return server.names.find((n) => n.kind !== 'regex')?.value ?? '';
+}
+
+/** Runs rewrite-module steps in order (rewrite, return). */
+function runSteps(steps: RewriteStep[], ctx: Ctx): StepsResult {
+  let uriChanged = false;
+  for (const step of steps) {
+    if (step.kind === 'unsupported') {
+      ctx.uncertain.push(`${step.directive} at ${step.source.file}:${step.source.line} is not evaluated`);
+      continue;
+    }
+    if (step.kind === 'return') return { kind: 'respond', outcome: respond(step.action, ctx) };
+    const captures = searchRegex(compileNginxRegex(step.regex, false), ctx.uri);
+    if (!captures) continue;
+    ctx.captures = captures;
+    let replacement = expand(step.replacement, ctx);
+    const addArgs = !replacement.endsWith('?');
+    if (!addArgs) replacement = replacement.slice(0, -1);
+    const isRedirect =
+      step.flag === 'redirect' || step.flag === 'permanent' || /^(https?:\/\/|\$scheme)/.test(step.replacement.raw);
+    if (isRedirect) {
+      const q = replacement.includes('?');
+      const location = replacement + (addArgs && ctx.args ? (q ? '&' : '?') + ctx.args : '');
+      const status = step.flag === 'permanent' ? 301 : 302;
+      return { kind: 'respond', outcome: { kind: 'redirect', status, location, source: step.source } };
+    }
+    const q = replacement.indexOf('?');
+    if (q >= 0) {
+      const newArgs = replacement.slice(q + 1);
+      ctx.args = addArgs && ctx.args ? `${newArgs}&${ctx.args}` : newArgs;
+      ctx.hasArgs = true;
+      ctx.uri = toByteString(replacement.slice(0, q));
+    } else {
+      ctx.uri = toByteString(replacement);
+      if (!addArgs) ctx.args = '';
+    }
+    ctx.internal = true;
+    ctx.validUnparsed = false;
+    if (step.flag === 'break') {
+      ctx.validLocation = false;
+      return { kind: 'break' };
+    }
+    uriChanged = true;
+    if (step.flag === 'last') return { kind: 'continue', uriChanged };
+  }
+  return { kind: 'continue', uriChanged };
+}
+
+function respond(action: Action, ctx: Ctx): NginxOutcome {
+  if (action.kind === 'redirect') {
+    return { kind: 'redirect', status: action.status, location: expand(action.location, ctx), source: action.source };
+  }
+  if (action.kind === 'return') {
+    return { kind: 'return', status: action.status, body: action.body ? expand(action.body, ctx) : null, source: action.source };
+  }
+  if (action.kind === 'static') return { kind: 'static', status: action.status, reason: action.reason, source: action.source };
+  return { kind: 'error', status: 500, reason: 'proxy action in the rewrite phase' };
+}
+
+function content(action: Action, location: Location | null, ctx: Ctx): NginxOutcome {
+  if (action.kind !== 'proxy') return respond(action, ctx);
+  return {
+    kind: 'proxy',
+    backend: action.backend,
+    scheme: action.scheme,
+    upstreamUri: upstreamUri(action.uri, location, ctx),
+    source: action.source,
+  };
+}
+
+/** The URI nginx puts in the upstream request line (ngx_http_proxy_create_request). */
+function upstreamUri(uriPart: Template | null, location: Location | null, ctx: Ctx): string {
+  const part = uriPart ? expand(uriPart, ctx) : '';
+  const hasVars = uriPart !== null && uriPart.parts.some((p) => 'var' in p);
+  if (hasVars && part !== '') return part;
+  if (part === '' && ctx.validUnparsed) return ctx.unparsed;
+  const prefixLen =
+    ctx.validLocation && part !== '' && location ? Math.min(location.pattern.length, ctx.uri.length) : 0;
+  const tail = ctx.uri.slice(prefixLen);
+  const escaped = ctx.quoted || ctx.internal ? escapeUri(tail) : tail;
+  const head = ctx.validLocation ? part : '';
+  return head + escaped + (ctx.args ? '?' + ctx.args : '');
+}
+
+/** Evaluates a template; unknown variables are kept as written and recorded as uncertain. */
+function expand(t: Template, ctx: Ctx): string {
+  let out = '';
+  for (const p of t.parts) out += 'text' in p ? p.text : variable(p.var, ctx);
+  return out;
+}
+
+function variable(name: string, ctx: Ctx): string {
+  if (/^\d+$/.test(name)) return ctx.captures.numbered[Number(name)] ?? '';
+  if (name in ctx.captures.named) return ctx.captures.named[name]!;
+  const headers = ctx.req.headers ?? {};
+  const header = (h: string) => {
+    if (h === 'host') return ctx.req.host ?? '';
+    const key = Object.keys(headers).find((k) => k.toLowerCase().replace(/-/g, '_') === h);
+    return key ? headers[key]! : '';
+  };
+  switch (name) {
+    case 'uri':
+    case 'document_uri':
+      return ctx.uri;
+    case 'request_uri':
+      return ctx.unparsed;
+    case 'args':
+    case 'query_string':
+      return ctx.args;
+    case 'is_args':
+      return ctx.args ? '?' : '';
+    case 'host':
+      return ctx.host || ctx.serverName;
+    case 'server_name':
+      return ctx.serverName;
+    case 'scheme':
+      return ctx.req.scheme ?? 'http';
+    case 'server_port':
+      return String(ctx.req.port);
+    case 'request_method':
+      return ctx.req.method ?? 'GET';
+  }
+  if (name.startsWith('http_')) return header(name.slice(5));
+  if (name.startsWith('arg_')) {
+    const want = name.slice(4).toLowerCase();
+    for (const kv of ctx.args.split('&')) {
+      const eq = kv.indexOf('=');
+      if (eq > 0 && kv.slice(0, eq).toLowerCase() === want) return kv.slice(eq + 1);
+    }
+    return '';
+  }
+  ctx.uncertain.push(`variable $${name} is not evaluated`);
+  return '$' + name;
+}
