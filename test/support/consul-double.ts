@@ -75,6 +75,7 @@ interface CheckEntry {
 }
 
 interface Waiter {
+  path: string;
   minIndex: number;
   indexOf: () => number;
   answer: () => void;
@@ -128,6 +129,9 @@ export class ConsulDouble {
   private nodesTableIndex = 1;
   /** Every write request that reached a handler, for tests ("register again changes nothing"). */
   readonly writes: { method: string; path: string }[] = [];
+  /** Every read request (path), in arrival order. */
+  readonly reads: string[] = [];
+  private heldListeners: { path: string; resolve: () => void }[] = [];
   readonly nodeName: string;
   readonly datacenter: string;
   readonly aclToken: string | undefined;
@@ -212,6 +216,23 @@ export class ConsulDouble {
       e.ModifyIndex = clamp(e.ModifyIndex);
     }
     for (const waiter of [...this.waiters]) this.release(waiter);
+  }
+
+  /** Paths of the blocking queries held right now. */
+  heldQueries(): string[] {
+    return [...this.waiters].map((w) => w.path).sort();
+  }
+
+  /** Resolves once a blocking query on `path` is held (at once if one is). */
+  waitForHeld(path: string): Promise<void> {
+    if ([...this.waiters].some((w) => w.path === path)) return Promise.resolve();
+    return new Promise((resolve) => this.heldListeners.push({ path, resolve }));
+  }
+
+  private notifyHeld(path: string): void {
+    const ready = this.heldListeners.filter((l) => l.path === path);
+    this.heldListeners = this.heldListeners.filter((l) => l.path !== path);
+    for (const l of ready) l.resolve();
   }
 
   checkIds(): string[] {
@@ -330,6 +351,7 @@ export class ConsulDouble {
         raw,
       };
       if (request.method === 'PUT') this.writes.push({ method: request.method, path: url.pathname });
+      else this.reads.push(url.pathname);
       const result = await route.handler(request);
       if (res.headersSent || res.writableEnded) return;
       if (result === undefined) {
@@ -419,12 +441,14 @@ export class ConsulDouble {
     return new Promise((resolve) => {
       const jitter = Math.random() * (waitMs / 16);
       const waiter: Waiter = {
+        path: new URL(q.raw.url ?? '/', 'http://consul').pathname,
         minIndex,
         indexOf,
         answer: () => resolve(answer()),
         timer: setTimeout(() => this.release(waiter), waitMs + jitter),
       };
       this.waiters.add(waiter);
+      this.notifyHeld(waiter.path);
       q.res.once('close', () => {
         clearTimeout(waiter.timer);
         this.waiters.delete(waiter);
