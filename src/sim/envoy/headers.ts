@@ -12,7 +12,7 @@
 // Values may hold command operators (https://www.envoyproxy.io/docs/envoy/latest/configuration/observability/access_log/usage#command-operators):
 // `%REQ(x)%`, `%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%`…; `%%` is a literal `%`.
 
-import { boolValue, enumValue, type Obj } from './config.js';
+import { boolValue, EnvoyConfigError, enumValue, type Obj } from './config.js';
 
 export type HeaderLevel = 'weighted_cluster' | 'route' | 'virtual_host' | 'route_configuration';
 
@@ -118,6 +118,17 @@ function appendActionOf(o: Obj): string {
   return enumValue(o.append_action, APPEND_ACTIONS, 'APPEND_IF_EXISTS_OR_ADD');
 }
 
+/**
+ * ":-prefixed or host headers may not be modified" (nor removed): Envoy rejects the
+ * route configuration (HeaderUtility::isModifiableHeader / isRemovableHeader);
+ * prefix_rewrite and the host_rewrite options are the way to change them.
+ */
+function checkModifiable(key: string, level: HeaderLevel): void {
+  if (key.startsWith(':') || key === 'host') {
+    throw new EnvoyConfigError(`${level} headers: ${JSON.stringify(key)} — :-prefixed or host headers may not be modified`);
+  }
+}
+
 export interface HeaderSource {
   level: HeaderLevel;
   obj: Obj | undefined;
@@ -136,9 +147,14 @@ export function effectiveHeaders(
   const remove: HeaderRemoval[] = [];
   for (const { level, obj } of ordered) {
     if (!obj) continue;
-    for (const key of obj[`${kind}_headers_to_remove`] ?? []) remove.push({ key: String(key).toLowerCase(), level });
+    for (const raw of obj[`${kind}_headers_to_remove`] ?? []) {
+      const key = String(raw).toLowerCase();
+      checkModifiable(key, level);
+      remove.push({ key, level });
+    }
     for (const o of obj[`${kind}_headers_to_add`] ?? []) {
       const h = o.header ?? {};
+      checkModifiable(String(h.key ?? '').toLowerCase(), level);
       const raw = h.value ?? (h.raw_value !== undefined ? Buffer.from(String(h.raw_value), 'base64').toString('utf8') : '');
       const value = formatValue(String(raw), ctx, notes);
       if (value === '' && !boolValue(o.keep_empty_value, false)) {

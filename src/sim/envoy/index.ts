@@ -131,6 +131,12 @@ function prepareRequest(hcm: Obj, r: EnvoyRequest, conn: ConnectionInfo, tls: bo
   const trusted = (numValue(hcm.xff_num_trusted_hops) ?? 0) > 0;
   const scheme = trusted && headers['x-forwarded-proto'] ? headers['x-forwarded-proto'] : tls ? 'https' : 'http';
   headers['x-forwarded-proto'] = scheme;
+  // use_remote_address: Envoy appends the peer address to x-forwarded-for
+  // (https://www.envoyproxy.io/docs/envoy/latest/configuration/http/http_conn_man/headers#x-forwarded-for).
+  if (boolValue(hcm.use_remote_address, false)) {
+    const xff = headers['x-forwarded-for'];
+    headers['x-forwarded-for'] = xff ? `${xff},${conn.remoteAddress}` : conn.remoteAddress;
+  }
   const base = (p: string): RouteRequest => {
     const h: Record<string, string> = { ...headers, ':authority': authority, ':path': p, ':method': method, ':scheme': scheme };
     delete h['host'];

@@ -292,3 +292,17 @@ describe('request and response headers to add', () => {
     expect(d.requestHeadersToAdd?.map((h) => h.level)).toEqual(['virtual_host', 'route']);
   });
 });
+
+describe('headers Envoy refuses to let a route modify', () => {
+  it('"host" and :-prefixed headers in headers_to_add are a configuration error', () => {
+    for (const key of ['host', ':authority', ':path']) {
+      expect(() =>
+        run(`
+- match: { prefix: "/" }
+  route: { cluster: c }
+  request_headers_to_add: [{ header: { key: "${key}", value: x } }]
+`, {}),
+      ).toThrow(/may not be modified/);
+    }
+  });
+});
