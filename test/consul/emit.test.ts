@@ -1,6 +1,6 @@
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   agentDefinitionFile,
@@ -76,7 +76,7 @@ describe('consul registrations from the IR', () => {
       tags: ['ngx2envoy'],
       meta: {
         managed_by: 'ngx2envoy',
-        ngx2envoy_config: FIXTURE_FILE,
+        ngx2envoy_config: resolve(FIXTURE_FILE),
         nginx_upstream: 'api_v1',
         nginx_source: `${FIXTURE_FILE}:5`,
         nginx_backup: 'false',

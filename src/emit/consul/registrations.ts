@@ -2,6 +2,7 @@
 // per backend (upstream block or inline proxy_pass target), one instance per
 // `server` line. Plain data; the wire formats are in formats.ts.
 import { createHash } from 'node:crypto';
+import { resolve } from 'node:path';
 import type { Backend, BackendServer, CompiledConfig, Src } from '../../ir/types.js';
 import { assignServiceNames, claimUnique, instanceIdBase } from './names.js';
 
@@ -81,9 +82,12 @@ export interface ConsulRegistrations {
   skipped: SkippedServer[];
 }
 
-/** The main config file as the compiler recorded it (the report starts with it). */
+/**
+ * The main config file's absolute path (the report starts with it): the same
+ * file registered from any working directory is the same config.
+ */
 export function defaultConfigId(ir: CompiledConfig): string {
-  return ir.report[0]?.file ?? ir.backends[0]?.source.file ?? 'nginx.conf';
+  return resolve(ir.report[0]?.file ?? ir.backends[0]?.source.file ?? 'nginx.conf');
 }
 
 export function buildRegistrations(ir: CompiledConfig, options: ConsulEmitOptions = {}): ConsulRegistrations {
