@@ -1,0 +1,291 @@
+// Cross-reference checks Envoy performs when it loads a configuration, over
+// the messages the structural walk collected (wherever they sit, typed_config
+// included): names unique, references resolvable, domains and filter chain
+// matches unambiguous.
+
+import { indexPath, keyPath, type Finding } from './findings.js';
+import { isPlainObject } from './scalars.js';
+import { protoJsonName } from './schema.js';
+import type { Collected } from './walk.js';
+
+export const T = {
+  listener: 'envoy.config.listener.v3.Listener',
+  routeConfiguration: 'envoy.config.route.v3.RouteConfiguration',
+  routeAction: 'envoy.config.route.v3.RouteAction',
+  rds: 'envoy.extensions.filters.network.http_connection_manager.v3.Rds',
+  configSource: 'envoy.config.core.v3.ConfigSource',
+  sdsSecretConfig: 'envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig',
+  cluster: 'envoy.config.cluster.v3.Cluster',
+  tcpProxy: 'envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy',
+  envoyGrpc: 'envoy.config.core.v3.GrpcService.EnvoyGrpc',
+  clusterLoadAssignment: 'envoy.config.endpoint.v3.ClusterLoadAssignment',
+  secret: 'envoy.extensions.transport_sockets.tls.v3.Secret',
+  bootstrap: 'envoy.config.bootstrap.v3.Bootstrap',
+} as const;
+
+/** The message types the walk must collect for these checks. */
+export const COLLECTED_TYPES: ReadonlySet<string> = new Set([
+  T.listener, T.routeConfiguration, T.routeAction, T.rds, T.configSource, T.sdsSecretConfig, T.cluster, T.tcpProxy, T.envoyGrpc,
+]);
+
+export type CollectedByType = ReadonlyMap<string, Collected[]>;
+
+const jsonNames = new Map<string, string>();
+
+function jsonName(name: string): string {
+  let j = jsonNames.get(name);
+  if (j === undefined) {
+    j = protoJsonName(name);
+    jsonNames.set(name, j);
+  }
+  return j;
+}
+
+/** A field by its proto name or its JSON name, as the parser accepts either. */
+export function get(obj: unknown, name: string): unknown {
+  if (!isPlainObject(obj)) return undefined;
+  const v = obj[name];
+  if (v !== undefined && v !== null) return v;
+  const j = obj[jsonName(name)];
+  return j === null ? undefined : j;
+}
+
+function keyOf(obj: Record<string, unknown>, name: string): string {
+  return name in obj ? name : jsonName(name) in obj ? jsonName(name) : name;
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+
+function arr(v: unknown): unknown[] {
+  return Array.isArray(v) ? v : [];
+}
+
+function all(collected: CollectedByType, type: string): Collected[] {
+  return collected.get(type) ?? [];
+}
+
+interface Named {
+  name: string;
+  path: string;
+}
+
+/** Report every name seen before: `kind` says what the names are. */
+export function checkUnique(items: Named[], kind: string, severity: Finding['severity'] = 'error'): Finding[] {
+  const first = new Map<string, string>();
+  const out: Finding[] = [];
+  for (const item of items) {
+    const prev = first.get(item.name);
+    if (prev !== undefined) out.push({ path: item.path, message: `duplicate ${kind} "${item.name}" (first at ${prev})`, severity });
+    else first.set(item.name, item.path);
+  }
+  return out;
+}
+
+/** Names of a list of resources at `path` (e.g. static_resources.clusters), with their paths. */
+export function namesOf(list: unknown[], basePath: string, field = 'name'): Named[] {
+  const out: Named[] = [];
+  list.forEach((item, i) => {
+    const name = str(get(item, field));
+    if (name !== undefined && name !== '') {
+      out.push({ name, path: keyPath(indexPath(basePath, i), isPlainObject(item) ? keyOf(item, field) : field) });
+    }
+  });
+  return out;
+}
+
+/**
+ * Within one route configuration: virtual host names unique, and every
+ * domain (case-insensitive, as Envoy lower-cases them) claimed once, `*`
+ * included ("Only unique values for domains are permitted").
+ */
+export function checkRouteConfigurations(collected: CollectedByType): Finding[] {
+  const out: Finding[] = [];
+  for (const rc of all(collected, T.routeConfiguration)) {
+    const vhostsKey = keyOf(rc.value, 'virtual_hosts');
+    const vhosts = arr(rc.value[vhostsKey]);
+    const vhostPath = keyPath(rc.path, vhostsKey);
+    out.push(...checkUnique(namesOf(vhosts, vhostPath), 'virtual host name'));
+    const routeName = String(get(rc.value, 'name') ?? '');
+    const domainOwner = new Map<string, string>();
+    vhosts.forEach((vh, i) => {
+      if (!isPlainObject(vh)) return;
+      const dKey = keyOf(vh, 'domains');
+      arr(vh[dKey]).forEach((d, j) => {
+        if (typeof d !== 'string') return;
+        const domain = d.toLowerCase();
+        const at = indexPath(keyPath(indexPath(vhostPath, i), dKey), j);
+        const prev = domainOwner.get(domain);
+        if (prev === undefined) domainOwner.set(domain, at);
+        else if (domain === '*') out.push({ path: at, message: `Only a single wildcard domain is permitted in route ${routeName} (first at ${prev})`, severity: 'error' });
+        else out.push({ path: at, message: `Only unique values for domains are permitted. Duplicate entry of domain ${domain} in route ${routeName} (first at ${prev})`, severity: 'error' });
+      });
+    });
+  }
+  return out;
+}
+
+interface ClusterRef {
+  name: string;
+  /** where the reference is, joined only for a finding */
+  at: () => string;
+  what: string;
+}
+
+/** Every cluster a route (cluster, weighted_clusters, request mirrors) or a tcp_proxy names. */
+export function clusterReferences(collected: CollectedByType): ClusterRef[] {
+  const refs: ClusterRef[] = [];
+  const push = (obj: Record<string, unknown>, path: () => string, field: string, what: string): void => {
+    const name = str(get(obj, field));
+    if (name !== undefined) refs.push({ name, at: () => keyPath(path(), keyOf(obj, field)), what });
+  };
+  const weighted = (obj: Record<string, unknown>, path: () => string, what: string): void => {
+    const wc = get(obj, 'weighted_clusters');
+    if (!isPlainObject(wc)) return;
+    const wcPath = (): string => keyPath(path(), keyOf(obj, 'weighted_clusters'));
+    arr(wc.clusters).forEach((c, i) => {
+      if (isPlainObject(c)) push(c, () => indexPath(keyPath(wcPath(), 'clusters'), i), 'name', what);
+    });
+  };
+  for (const ra of all(collected, T.routeAction)) {
+    const raPath = (): string => ra.path;
+    push(ra.value, raPath, 'cluster', 'route');
+    weighted(ra.value, raPath, 'route weighted_clusters');
+    const mirrorsKey = keyOf(ra.value, 'request_mirror_policies');
+    arr(ra.value[mirrorsKey]).forEach((m, i) => {
+      if (isPlainObject(m)) push(m, () => indexPath(keyPath(ra.path, mirrorsKey), i), 'cluster', 'request mirror');
+    });
+  }
+  for (const tp of all(collected, T.tcpProxy)) {
+    const tpPath = (): string => tp.path;
+    push(tp.value, tpPath, 'cluster', 'tcp_proxy');
+    weighted(tp.value, tpPath, 'tcp_proxy weighted_clusters');
+  }
+  return refs;
+}
+
+export function checkClusterReferences(refs: ClusterRef[], clusters: ReadonlySet<string>, where: string): Finding[] {
+  return refs
+    .filter((r) => !clusters.has(r.name))
+    .map((r) => ({ path: r.at(), message: `${r.what} references cluster "${r.name}", which is not defined in ${where}`, severity: 'error' as const }));
+}
+
+const MAX_MATCH_TUPLES = 100_000;
+
+/**
+ * Envoy expands each filter_chain_match into every combination of its list
+ * criteria and rejects a listener where two filter chains share one
+ * ("multiple filter chains with the same matching rules are defined").
+ */
+export function checkFilterChains(collected: CollectedByType): Finding[] {
+  const out: Finding[] = [];
+  for (const l of all(collected, T.listener)) {
+    const chainsKey = keyOf(l.value, 'filter_chains');
+    const owner = new Map<string, number>();
+    arr(l.value[chainsKey]).forEach((chain, i) => {
+      const match = get(chain, 'filter_chain_match') ?? {};
+      const tuples = matchTuples(match);
+      const at = indexPath(keyPath(l.path, chainsKey), i);
+      for (const t of tuples) {
+        const prev = owner.get(t);
+        if (prev !== undefined && prev !== i) {
+          out.push({
+            path: at,
+            message: `filter chain ${i} has the same matching rules as filter chain ${prev} (${t}); Envoy rejects the listener: multiple filter chains with the same matching rules are defined`,
+            severity: 'error',
+          });
+          return;
+        }
+        owner.set(t, i);
+      }
+    });
+  }
+  return out;
+}
+
+function cidr(v: unknown): string {
+  const prefix = str(get(v, 'address_prefix')) ?? '';
+  const len = get(v, 'prefix_len');
+  return len === undefined ? prefix : `${prefix}/${String(len)}`;
+}
+
+function matchTuples(match: unknown): string[] {
+  const dims: string[][] = [
+    [String(get(match, 'destination_port') ?? '*')],
+    arr(get(match, 'prefix_ranges')).map(cidr),
+    arr(get(match, 'direct_source_prefix_ranges')).map(cidr),
+    arr(get(match, 'server_names')).map((s) => String(s).toLowerCase()),
+    [String(get(match, 'transport_protocol') ?? '*')],
+    arr(get(match, 'application_protocols')).map(String),
+    [String(get(match, 'source_type') ?? 'ANY')],
+    arr(get(match, 'source_prefix_ranges')).map(cidr),
+    arr(get(match, 'source_ports')).map(String),
+  ].map((d) => (d.length === 0 ? ['*'] : [...new Set(d)]));
+  let tuples = [''];
+  for (const dim of dims) {
+    if (tuples.length * dim.length > MAX_MATCH_TUPLES) return [JSON.stringify(dims)];
+    tuples = tuples.flatMap((t) => dim.map((v) => (t === '' ? v : `${t}|${v}`)));
+  }
+  return tuples;
+}
+
+/** Route configuration names an HCM asks RDS for. */
+export function rdsReferences(collected: CollectedByType): ClusterRef[] {
+  return all(collected, T.rds).flatMap((r) => {
+    const name = str(get(r.value, 'route_config_name'));
+    return name === undefined ? [] : [{ name, at: () => keyPath(r.path, keyOf(r.value, 'route_config_name')), what: 'rds' }];
+  });
+}
+
+/** SDS secret names, split by whether they come from static secrets (no sds_config) or a config source. */
+export function secretReferences(collected: CollectedByType): Array<ClusterRef & { dynamic: boolean }> {
+  return all(collected, T.sdsSecretConfig).flatMap((s) => {
+    const name = str(get(s.value, 'name'));
+    if (name === undefined) return [];
+    return [{ name, at: () => keyPath(s.path, keyOf(s.value, 'name')), what: 'sds', dynamic: get(s.value, 'sds_config') !== undefined }];
+  });
+}
+
+/** gRPC services that name an Envoy cluster (ADS, xDS API sources, access log services…). */
+export function grpcClusterReferences(collected: CollectedByType): ClusterRef[] {
+  return all(collected, T.envoyGrpc).flatMap((g) => {
+    const name = str(get(g.value, 'cluster_name'));
+    return name === undefined ? [] : [{ name, at: () => keyPath(g.path, keyOf(g.value, 'cluster_name')), what: 'envoy_grpc' }];
+  });
+}
+
+/** The name an EDS cluster asks for: eds_cluster_config.service_name, else its own name. */
+export function edsServiceName(cluster: Record<string, unknown>): string | undefined {
+  const service = str(get(get(cluster, 'eds_cluster_config'), 'service_name'));
+  return service !== undefined && service !== '' ? service : str(get(cluster, 'name'));
+}
+
+export function isEdsCluster(cluster: Record<string, unknown>): boolean {
+  return get(cluster, 'type') === 'EDS' || get(cluster, 'type') === 3;
+}
+
+/** EDS clusters must say where their endpoints come from. */
+export function checkEdsClusters(clusters: Collected[]): Finding[] {
+  const out: Finding[] = [];
+  for (const c of clusters) {
+    if (!isEdsCluster(c.value)) continue;
+    const eds = get(c.value, 'eds_cluster_config');
+    if (get(eds, 'eds_config') === undefined) {
+      out.push({ path: c.path, message: `EDS cluster "${String(get(c.value, 'name') ?? '')}" has no eds_cluster_config.eds_config`, severity: 'error' });
+    }
+  }
+  return out;
+}
+
+/** ConfigSources that use ADS need the bootstrap's dynamic_resources.ads_config. */
+export function checkAdsSources(collected: CollectedByType, hasAdsConfig: boolean): Finding[] {
+  if (hasAdsConfig) return [];
+  return all(collected, T.configSource)
+    .filter((cs) => get(cs.value, 'ads') !== undefined)
+    .map((cs) => ({
+      path: keyPath(cs.path, keyOf(cs.value, 'ads')),
+      message: 'config source uses ADS but the bootstrap has no dynamic_resources.ads_config',
+      severity: 'error' as const,
+    }));
+}

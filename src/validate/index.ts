@@ -1,0 +1,154 @@
+// Validation of emitted Envoy configuration against Envoy's own protos
+// (field names, enums, oneofs, JSON forms, @type, validate.rules,
+// deprecations) and against the cross-references Envoy checks at load time.
+
+import { indexPath, keyPath, type Finding } from './findings.js';
+import {
+  checkAdsSources,
+  checkClusterReferences,
+  checkEdsClusters,
+  checkFilterChains,
+  checkRouteConfigurations,
+  checkUnique,
+  clusterReferences,
+  COLLECTED_TYPES,
+  edsServiceName,
+  get,
+  grpcClusterReferences,
+  isEdsCluster,
+  namesOf,
+  rdsReferences,
+  secretReferences,
+  T,
+  type CollectedByType,
+} from './crossref.js';
+import { isPlainObject } from './scalars.js';
+import { envoySchema, protoJsonName } from './schema.js';
+import { Walker } from './walk.js';
+
+export { formatFindings, hasErrors } from './findings.js';
+export type { Finding, Severity } from './findings.js';
+
+function walk(typeName: string, json: unknown, path = ''): { findings: Finding[]; collected: CollectedByType } {
+  const walker = new Walker(envoySchema(), COLLECTED_TYPES);
+  walker.message(typeName, json, path);
+  return { findings: walker.findings, collected: walker.collected };
+}
+
+/**
+ * Check `json` (proto3 JSON / YAML-parsed object) as the Envoy message
+ * `typeName`, e.g. 'envoy.config.bootstrap.v3.Bootstrap'. Structural and
+ * validate.rules only; no cross-references.
+ */
+export function validateMessage(typeName: string, json: unknown): Finding[] {
+  return walk(typeName, json).findings;
+}
+
+/** A static bootstrap: the proto walk plus the cross-references Envoy checks when it loads one. */
+export function validateBootstrap(json: unknown): Finding[] {
+  const { findings, collected } = walk(T.bootstrap, json);
+  const sr = get(json, 'static_resources');
+  const dr = get(json, 'dynamic_resources');
+  const srPath = isPlainObject(json) && 'staticResources' in json ? 'staticResources' : 'static_resources';
+  const list = (field: string): { items: unknown[]; path: string } => {
+    const items = get(sr, field);
+    const key = isPlainObject(sr) && !(field in sr) && protoJsonName(field) in sr ? protoJsonName(field) : field;
+    return { items: Array.isArray(items) ? items : [], path: keyPath(srPath, key) };
+  };
+  const listeners = list('listeners');
+  const clusters = list('clusters');
+  const secrets = list('secrets');
+  findings.push(...checkUnique(namesOf(listeners.items, listeners.path), 'listener name'));
+  findings.push(...checkUnique(namesOf(clusters.items, clusters.path), 'cluster name'));
+  findings.push(...checkUnique(namesOf(secrets.items, secrets.path), 'secret name'));
+  findings.push(...checkUnique(
+    (collected.get(T.routeConfiguration) ?? []).flatMap((rc) => {
+      const name = get(rc.value, 'name');
+      return typeof name === 'string' && name !== '' ? [{ name, path: rc.path }] : [];
+    }),
+    'route configuration name',
+    'warning', // inline route configurations may share a name; only their stats collide
+  ));
+  findings.push(...checkRouteConfigurations(collected));
+  findings.push(...checkFilterChains(collected));
+
+  const staticClusters = new Set(namesOf(clusters.items, clusters.path).map((n) => n.name));
+  const dynamicClusters = get(dr, 'cds_config') !== undefined || get(dr, 'cds_resources_locator') !== undefined;
+  if (!dynamicClusters) {
+    findings.push(...checkClusterReferences(clusterReferences(collected), staticClusters, 'static_resources.clusters'));
+  }
+  // xDS and gRPC services reach their servers through static clusters
+  findings.push(...checkClusterReferences(grpcClusterReferences(collected), staticClusters, 'static_resources.clusters'));
+
+  const staticSecrets = new Set(namesOf(secrets.items, secrets.path).map((n) => n.name));
+  for (const ref of secretReferences(collected)) {
+    if (!ref.dynamic && !staticSecrets.has(ref.name)) {
+      findings.push({ path: ref.at(), message: `SDS secret "${ref.name}" has no sds_config and is not in static_resources.secrets`, severity: 'error' });
+    }
+  }
+  findings.push(...checkAdsSources(collected, get(dr, 'ads_config') !== undefined));
+  findings.push(...checkEdsClusters(collected.get(T.cluster) ?? []));
+  return findings;
+}
+
+export interface XdsResources {
+  listeners: unknown[];
+  routes: unknown[];
+  clusters: unknown[];
+  endpoints: unknown[];
+  secrets?: unknown[];
+}
+
+/**
+ * An xDS resource set (what a server would push): each resource against its
+ * v3 type, names unique per type, and every reference between them resolved.
+ * Paths read like listeners[0].filter_chains[0]....
+ */
+export function validateXdsResources(res: XdsResources): Finding[] {
+  const walker = new Walker(envoySchema(), COLLECTED_TYPES);
+  const groups: Array<[string, unknown[], string, string]> = [
+    ['listeners', res.listeners, T.listener, 'name'],
+    ['routes', res.routes, T.routeConfiguration, 'name'],
+    ['clusters', res.clusters, T.cluster, 'name'],
+    ['endpoints', res.endpoints, T.clusterLoadAssignment, 'cluster_name'],
+    ['secrets', res.secrets ?? [], T.secret, 'name'],
+  ];
+  const names = new Map<string, Set<string>>();
+  const unique: Finding[] = [];
+  for (const [group, items, type, nameField] of groups) {
+    items.forEach((item, i) => {
+      walker.message(type, item, indexPath(group, i));
+      const name = get(item, nameField);
+      if (typeof name !== 'string' || name === '') {
+        walker.error(indexPath(group, i), `an xDS ${group.replace(/s$/, '')} resource needs a non-empty ${nameField}`);
+      }
+    });
+    const named = namesOf(items, group, nameField);
+    unique.push(...checkUnique(named, `${type.split('.').pop()} name`));
+    names.set(group, new Set(named.map((n) => n.name)));
+  }
+  const findings = [...walker.findings, ...unique];
+  const collected = walker.collected;
+  findings.push(...checkRouteConfigurations(collected));
+  findings.push(...checkFilterChains(collected));
+  findings.push(...checkClusterReferences(clusterReferences(collected), names.get('clusters')!, 'the clusters (CDS)'));
+  for (const ref of rdsReferences(collected)) {
+    if (!names.get('routes')!.has(ref.name)) {
+      findings.push({ path: ref.at(), message: `RDS route_config_name "${ref.name}" has no RouteConfiguration among the routes`, severity: 'error' });
+    }
+  }
+  for (const ref of secretReferences(collected)) {
+    if (!names.get('secrets')!.has(ref.name)) {
+      findings.push({ path: ref.at(), message: `SDS secret "${ref.name}" has no Secret among the secrets`, severity: 'error' });
+    }
+  }
+  findings.push(...checkEdsClusters(collected.get(T.cluster) ?? []));
+  res.clusters.forEach((c, i) => {
+    if (!isPlainObject(c) || !isEdsCluster(c)) return;
+    const service = edsServiceName(c);
+    if (service !== undefined && !names.get('endpoints')!.has(service)) {
+      findings.push({ path: indexPath('clusters', i), message: `EDS cluster "${String(get(c, 'name'))}" has no ClusterLoadAssignment named "${service}" among the endpoints`, severity: 'error' });
+    }
+  });
+  return findings;
+}

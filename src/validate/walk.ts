@@ -1,0 +1,424 @@
+// The structural walk: a JSON value against an Envoy message type, as
+// protobuf's JSON parser would read it (unknown keys, enum names, oneofs,
+// scalar forms, well-known types, Any by @type), plus (validate.rules) and
+// deprecation. Linear in the size of the document; per-type lookups are
+// compiled once per process.
+
+import type { EnvoySchema, FieldSchema, MessageSchema } from './schema.js';
+import { indexPath, keyPath, type Finding } from './findings.js';
+import { compileFieldRules, type Check, type RuleContext } from './rules.js';
+import {
+  describe,
+  isPlainObject,
+  parseDuration,
+  parseMapKey,
+  parseTimestamp,
+  scalarProblem,
+  WRAPPERS,
+} from './scalars.js';
+
+interface CompiledField {
+  f: FieldSchema;
+  /** its (validate.rules), compiled; null when it has none or rules are disabled */
+  check: Check | null;
+}
+
+interface CompiledMessage {
+  name: string;
+  schema: MessageSchema;
+  /** both the proto name and the JSON name of each field */
+  byKey: Map<string, CompiledField>;
+  /** non-oneof fields with rules: checked whether present or not (proto3 scalars have a value when absent) */
+  rulesAlways: CompiledField[];
+  /** oneof name → member field names, for oneofs that must have a member set */
+  requiredOneofs: Array<{ name: string; members: string[] }>;
+}
+
+/** A message of a collected type met during the walk, for cross-reference checks. */
+export class Collected {
+  private text: string | undefined;
+
+  constructor(
+    readonly value: Record<string, unknown>,
+    private readonly base: string,
+    private readonly segs: ReadonlyArray<string | number>,
+  ) {}
+
+  /** its JSON path, joined on first use (most collected messages never need it) */
+  get path(): string {
+    this.text ??= joinPath(this.base, this.segs);
+    return this.text;
+  }
+}
+
+function joinPath(base: string, segs: ReadonlyArray<string | number>): string {
+  let p = base;
+  for (const s of segs) p = typeof s === 'number' ? indexPath(p, s) : keyPath(p, s);
+  return p;
+}
+
+const compiledBySchema = new WeakMap<EnvoySchema, Map<string, CompiledMessage>>();
+
+function compile(schema: EnvoySchema, name: string): CompiledMessage | undefined {
+  let cache = compiledBySchema.get(schema);
+  if (!cache) {
+    cache = new Map();
+    compiledBySchema.set(schema, cache);
+  }
+  const hit = cache.get(name);
+  if (hit) return hit;
+  const msg = schema.messages[name];
+  if (!msg) return undefined;
+  const byKey = new Map<string, CompiledField>();
+  const fields = msg.fields.map((f) => ({ f, check: msg.rulesDisabled ? null : compileFieldRules(f) }));
+  for (const cf of fields) {
+    byKey.set(cf.f.name, cf);
+    byKey.set(cf.f.json, cf);
+  }
+  const compiled: CompiledMessage = {
+    name,
+    schema: msg,
+    byKey,
+    rulesAlways: fields.filter((cf) => cf.check !== null && !cf.f.oneof),
+    requiredOneofs: (msg.requiredOneofs ?? []).map((o) => ({
+      name: o,
+      members: msg.fields.filter((f) => f.oneof === o).map((f) => f.name),
+    })),
+  };
+  cache.set(name, compiled);
+  return compiled;
+}
+
+const TYPED_STRUCTS = new Set(['udpa.type.v1.TypedStruct', 'xds.type.v3.TypedStruct']);
+
+/** Well-known types whose JSON is not an object of their fields. */
+const SPECIAL_JSON = new Set([
+  'google.protobuf.Any',
+  'google.protobuf.Duration',
+  'google.protobuf.Timestamp',
+  'google.protobuf.Struct',
+  'google.protobuf.Value',
+  'google.protobuf.ListValue',
+  'google.protobuf.FieldMask',
+  'google.protobuf.Empty',
+  ...Object.keys(WRAPPERS),
+]);
+
+export class Walker implements RuleContext {
+  readonly findings: Finding[] = [];
+  readonly collected = new Map<string, Collected[]>();
+  /** where the walk is: a path prefix plus a stack of keys and indexes, joined only for a finding */
+  private base = '';
+  private readonly segs: Array<string | number> = [];
+  /** the current path, for rule checks that fail */
+  readonly here: () => string = () => this.path();
+
+  constructor(
+    private readonly schema: EnvoySchema,
+    private readonly collectTypes: ReadonlySet<string> = new Set(),
+  ) {}
+
+  private path(): string {
+    return joinPath(this.base, this.segs);
+  }
+
+  error(path: string, message: string): void {
+    this.findings.push({ path, message, severity: 'error' });
+  }
+
+  private err(message: string, key?: string): void {
+    const p = this.path();
+    this.error(key === undefined ? p : keyPath(p, key), message);
+  }
+
+  private warn(message: string): void {
+    this.findings.push({ path: this.path(), message, severity: 'warning' });
+  }
+
+  enumSchema(type: string) {
+    return this.schema.enums[type];
+  }
+
+  hasMessage(type: string): boolean {
+    return type in this.schema.messages;
+  }
+
+  /** Walk `value` as a message of `type` (full name, no leading dot); findings' paths start at `path`. */
+  message(type: string, value: unknown, path: string): void {
+    this.base = path;
+    this.segs.length = 0;
+    this.messageHere(type, value);
+  }
+
+  private messageHere(type: string, value: unknown): void {
+    if (SPECIAL_JSON.has(type)) {
+      this.wellKnown(type, value);
+      return;
+    }
+    const compiled = compile(this.schema, type);
+    if (!compiled) {
+      this.err(`unknown message type ${type}`);
+      return;
+    }
+    if (!isPlainObject(value)) {
+      this.err(`expected an object (${type}), got ${describe(value)}`);
+      return;
+    }
+    this.fields(compiled, value, false);
+  }
+
+  /** The fields of one message object; inside an Any, "@type" is not a field. */
+  private fields(msg: CompiledMessage, obj: Record<string, unknown>, inAny: boolean): void {
+    if (this.collectTypes.has(msg.name)) this.collect(msg.name, obj);
+    if (msg.schema.deprecated) this.warn(`message ${msg.name} is deprecated`);
+    let oneofSet: Map<string, string> | undefined;
+    const keys = Object.keys(obj);
+    const segs = this.segs;
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
+      if (inAny && key === '@type') continue;
+      const cf = msg.byKey.get(key);
+      if (!cf) {
+        this.err(unknownFieldMessage(msg, key), key);
+        continue;
+      }
+      const field = cf.f;
+      // the parser takes either name; both at once set the field twice
+      if (key === field.json && field.json !== field.name && field.name in obj) {
+        this.err(`field ${field.name} is set twice (as "${field.name}" and "${key}")`, key);
+        continue;
+      }
+      const value = obj[key];
+      if (value === null && field.type !== 'google.protobuf.Value') continue; // JSON null = unset
+      segs.push(key);
+      if (field.oneof) {
+        oneofSet ??= new Map();
+        const other = oneofSet.get(field.oneof);
+        if (other !== undefined) {
+          this.err(`oneof ${field.oneof} of ${msg.name} has more than one member set: ${other} and ${field.name}`);
+        } else oneofSet.set(field.oneof, field.name);
+      }
+      if (field.deprecated) this.warn(`field ${field.name} of ${msg.name} is deprecated`);
+      if (field.disallowed) this.err(`field ${field.name} of ${msg.name} is disallowed by default in Envoy (deprecated)`);
+      this.fieldValue(field, value);
+      if (cf.check !== null && field.oneof) cf.check(this, value, this.here);
+      segs.pop();
+    }
+    const always = msg.rulesAlways;
+    for (let i = 0; i < always.length; i++) {
+      const { f, check } = always[i]!;
+      const key = f.name in obj ? f.name : f.json in obj ? f.json : undefined;
+      segs.push(key ?? f.name);
+      check!(this, key === undefined ? undefined : obj[key], this.here);
+      segs.pop();
+    }
+    for (const oneof of msg.requiredOneofs) {
+      if (!oneofSet?.has(oneof.name)) {
+        this.err(`oneof ${oneof.name} of ${msg.name} requires exactly one of: ${oneof.members.join(', ')}`);
+      }
+    }
+  }
+
+  private collect(type: string, value: Record<string, unknown>): void {
+    let list = this.collected.get(type);
+    if (!list) {
+      list = [];
+      this.collected.set(type, list);
+    }
+    list.push(new Collected(value, this.base, this.segs.slice()));
+  }
+
+  private fieldValue(field: FieldSchema, value: unknown): void {
+    if (field.label === 'repeated') {
+      if (!Array.isArray(value)) {
+        this.err(`expected an array for repeated field ${field.name}, got ${describe(value)}`);
+        return;
+      }
+      for (let i = 0; i < value.length; i++) {
+        const item = value[i];
+        this.segs.push(i);
+        if (item === null) this.err('null is not allowed as a repeated element');
+        else this.singleValue(field, item);
+        this.segs.pop();
+      }
+    } else if (field.label === 'map') {
+      if (!isPlainObject(value)) {
+        this.err(`expected an object for map field ${field.name}, got ${describe(value)}`);
+        return;
+      }
+      for (const key of Object.keys(value)) {
+        this.segs.push(key);
+        const k = parseMapKey(field.keyType ?? 'string', key);
+        if (!k.ok) this.err(k.message);
+        const v = value[key];
+        if (v === null) this.err('null is not allowed as a map value');
+        else this.singleValue(field, v);
+        this.segs.pop();
+      }
+    } else {
+      this.singleValue(field, value);
+    }
+  }
+
+  private singleValue(field: FieldSchema, value: unknown): void {
+    if (field.kind === 'message') this.messageHere(field.type, value);
+    else if (field.kind === 'enum') this.enumValue(field.type, value);
+    else {
+      const problem = scalarProblem(field.type, value);
+      if (problem !== null) this.err(problem);
+    }
+  }
+
+  private enumValue(type: string, value: unknown): void {
+    if (type === 'google.protobuf.NullValue') {
+      if (value !== null && value !== 'NULL_VALUE') this.err(`expected null, got ${describe(value)}`);
+      return;
+    }
+    const e = this.schema.enums[type];
+    if (!e) {
+      this.err(`unknown enum type ${type}`);
+      return;
+    }
+    if (typeof value === 'string') {
+      if (!(value in e.values)) {
+        this.err(`unknown value ${JSON.stringify(value)} for enum ${type}; expected one of ${Object.keys(e.values).join(', ')}`);
+      } else if (e.deprecatedValues?.includes(value)) {
+        this.warn(`enum value ${value} of ${type} is deprecated`);
+      }
+    } else if (typeof value === 'number') {
+      if (!Number.isInteger(value) || value < -(2 ** 31) || value >= 2 ** 31) this.err(`invalid enum number ${value} for ${type}`);
+    } else {
+      this.err(`expected an enum value name (${type}), got ${describe(value)}`);
+    }
+  }
+
+  private wellKnown(type: string, value: unknown): void {
+    const wrapped = WRAPPERS[type];
+    if (wrapped) {
+      if (isPlainObject(value)) {
+        this.err(`${type} is written as a bare ${wrapped} value in JSON/YAML, not as an object`);
+        return;
+      }
+      const problem = scalarProblem(wrapped, value);
+      if (problem !== null) this.err(`${type}: ${problem}`);
+      return;
+    }
+    switch (type) {
+      case 'google.protobuf.Duration': {
+        const d = parseDuration(value);
+        if (!d.ok) this.err(d.message);
+        return;
+      }
+      case 'google.protobuf.Timestamp': {
+        const t = parseTimestamp(value);
+        if (!t.ok) this.err(t.message);
+        return;
+      }
+      case 'google.protobuf.Struct':
+        if (!isPlainObject(value)) this.err(`expected an object (google.protobuf.Struct), got ${describe(value)}`);
+        return;
+      case 'google.protobuf.ListValue':
+        if (!Array.isArray(value)) this.err(`expected an array (google.protobuf.ListValue), got ${describe(value)}`);
+        return;
+      case 'google.protobuf.Value':
+        return; // any JSON
+      case 'google.protobuf.FieldMask':
+        if (typeof value !== 'string') this.err(`expected a string (google.protobuf.FieldMask), got ${describe(value)}`);
+        return;
+      case 'google.protobuf.Empty':
+        if (!isPlainObject(value) || Object.keys(value).length > 0) this.err(`expected {} (google.protobuf.Empty), got ${describe(value)}`);
+        return;
+      case 'google.protobuf.Any':
+        this.any(value);
+        return;
+    }
+  }
+
+  /** Any: {"@type": "type.googleapis.com/<full.name>", ...fields}, resolved against every loaded type. */
+  private any(value: unknown): void {
+    if (!isPlainObject(value)) {
+      this.err(`expected an object with "@type" (google.protobuf.Any), got ${describe(value)}`);
+      return;
+    }
+    const url = value['@type'];
+    if (url === undefined) {
+      this.err('google.protobuf.Any without "@type"');
+      return;
+    }
+    if (typeof url !== 'string') {
+      this.err(`"@type" must be a string, got ${describe(url)}`, '@type');
+      return;
+    }
+    const slash = url.lastIndexOf('/');
+    const name = url.slice(slash + 1);
+    if (slash < 0 || name === '') {
+      this.err(`malformed type URL ${JSON.stringify(url)}: expected "type.googleapis.com/<full.type.Name>"`, '@type');
+      return;
+    }
+    if (SPECIAL_JSON.has(name)) {
+      // a well-known type inside an Any carries its JSON form under "value"
+      for (const k of Object.keys(value)) {
+        if (k !== '@type' && k !== 'value') this.err(`unknown field "${k}" in an Any holding ${name} (its JSON goes under "value")`, k);
+      }
+      this.segs.push('value');
+      this.wellKnown(name, value.value);
+      this.segs.pop();
+      return;
+    }
+    const compiled = compile(this.schema, name);
+    if (!compiled) {
+      this.err(`unknown @type ${JSON.stringify(url)}: no such message in Envoy's API (${name})`, '@type');
+      return;
+    }
+    this.fields(compiled, value, true);
+    if (TYPED_STRUCTS.has(name)) this.typedStruct(value);
+  }
+
+  /** TypedStruct carries another message as a Struct: Envoy converts it, so check it as that type. */
+  private typedStruct(value: Record<string, unknown>): void {
+    const url = value.type_url ?? value.typeUrl;
+    if (typeof url !== 'string') return;
+    const name = url.slice(url.lastIndexOf('/') + 1);
+    if (!this.hasMessage(name)) {
+      this.err(`unknown type_url ${JSON.stringify(url)}: no such message in Envoy's API`, 'type_url');
+      return;
+    }
+    this.segs.push('value');
+    this.messageHere(name, value.value ?? {});
+    this.segs.pop();
+  }
+}
+
+function unknownFieldMessage(msg: CompiledMessage, key: string): string {
+  const guess = closestField(msg, key);
+  return `unknown field "${key}" in ${msg.name}${guess ? ` (did you mean "${guess}"?)` : ''}`;
+}
+
+function closestField(msg: CompiledMessage, key: string): string | null {
+  let best: string | null = null;
+  let bestDistance = 3;
+  const lower = key.toLowerCase();
+  for (const f of msg.schema.fields) {
+    for (const candidate of [f.name, f.json]) {
+      const d = editDistance(lower, candidate.toLowerCase());
+      if (d < bestDistance) {
+        bestDistance = d;
+        best = f.name;
+      }
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  if (Math.abs(a.length - b.length) > 2) return 99;
+  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
