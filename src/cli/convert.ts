@@ -1,4 +1,123 @@
-import type { Command } from 'commander';
+// `ngx2envoy convert FILE`: nginx.conf → Envoy static bootstrap (stdout), or with
+// -o DIR: envoy.yaml|json, report.json, report.md. Exit 1 on bad input (and on
+// unsupported directives under --strict), 2 when the output fails validation
+// (a compiler bug: an invalid configuration is never printed).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Option, type Command } from 'commander';
+import { compile, renderBootstrap, renderReport, type CompileResult } from '../compile.js';
+import { formatDiagnostic } from '../parse/index.js';
+import { lineOf } from '../parse/diagnostic.js';
+import { validateBootstrap, formatFindings, hasErrors } from '../validate/index.js';
+import { CliExit } from './exit.js';
+import { readFileSync } from 'node:fs';
 
-// Placeholder until the command is built; replaced by its own module.
-export function registerConvert(_program: Command): void {}
+export interface ConvertOptions {
+  format?: 'yaml' | 'json';
+  out?: string;
+  strict?: boolean;
+  context?: string;
+  prefix?: string;
+  mode?: 'static' | 'xds';
+}
+
+export interface ConvertOutput {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+  files: { path: string; text: string }[];
+}
+
+/** Hook for `--mode xds`: src/emit/envoy/xds.ts (owned by the xDS engineer) exports toXdsResources(bootstrap). */
+type XdsConverter = (bootstrap: unknown) => unknown;
+let xdsConverter: XdsConverter | null | undefined;
+
+async function loadXds(): Promise<XdsConverter | null> {
+  if (xdsConverter !== undefined) return xdsConverter;
+  try {
+    const spec = '../emit/envoy/xds.js';
+    const mod = (await import(spec)) as { toXdsResources?: XdsConverter };
+    xdsConverter = mod.toXdsResources ?? null;
+  } catch {
+    xdsConverter = null;
+  }
+  return xdsConverter;
+}
+
+export function registerConvert(program: Command): void {
+  program
+    .command('convert')
+    .description('compile an nginx configuration to an Envoy static bootstrap (and a migration report)')
+    .argument('<file>', 'the nginx configuration file')
+    .addOption(new Option('--format <fmt>', 'output format').choices(['yaml', 'json']).default('yaml'))
+    .option('-o, --out <dir>', 'write envoy.yaml (or .json), report.json and report.md into DIR')
+    .option('--strict', 'unsupported directives are errors')
+    .addOption(new Option('--context <ctx>', 'the context the file is written for (a conf.d fragment is http)').choices(['auto', 'main', 'http', 'server']).default('auto'))
+    .option('--prefix <dir>', "directory relative includes are resolved against (default: the file's directory)")
+    .addOption(new Option('--mode <mode>', 'static bootstrap or xDS resources').choices(['static', 'xds']).default('static'))
+    .action(async (file: string, opts: ConvertOptions) => {
+      const out = await runConvert(file, opts);
+      for (const f of out.files) {
+        mkdirSync(join(f.path, '..'), { recursive: true });
+        writeFileSync(f.path, f.text);
+      }
+      process.stdout.write(out.stdout);
+      process.stderr.write(out.stderr);
+      if (out.exitCode !== 0) throw new CliExit(out.exitCode);
+    });
+}
+
+/** The whole command as data in and out (testable without a process). */
+export async function runConvert(file: string, opts: ConvertOptions): Promise<ConvertOutput> {
+  const result = compile(file, { context: opts.context, prefix: opts.prefix, strict: opts.strict });
+  const stderrParts = result.diagnostics.map((d) => formatDiagnostic(withLine(d)));
+  if (!result.ok || !result.bootstrap) {
+    return { stdout: '', stderr: stderrParts.join('\n') + '\n', exitCode: 1, files: [] };
+  }
+  const findings = validateBootstrap(result.bootstrap);
+  if (hasErrors(findings)) {
+    return { stdout: '', stderr: [...stderrParts, 'ngx2envoy: internal error: the generated configuration is invalid:', formatFindings(findings)].join('\n') + '\n', exitCode: 2, files: [] };
+  }
+  const format = opts.format ?? 'yaml';
+  let text: string;
+  if (opts.mode === 'xds') {
+    const conv = await loadXds();
+    if (!conv) return { stdout: '', stderr: 'ngx2envoy: --mode xds is not available in this build\n', exitCode: 2, files: [] };
+    text = JSON.stringify(conv(result.bootstrap), null, 2) + '\n';
+  } else text = renderBootstrap(result, format);
+  const warnings = summaryLine(result);
+  if (!opts.out) return { stdout: text, stderr: [...stderrParts, warnings].filter(Boolean).join('\n') + '\n', exitCode: 0, files: [] };
+  const ext = opts.mode === 'xds' ? 'xds.json' : format === 'json' ? 'json' : 'yaml';
+  return {
+    stdout: '',
+    stderr: [...stderrParts, warnings].filter(Boolean).join('\n') + '\n',
+    exitCode: 0,
+    files: [
+      { path: join(opts.out, `envoy.${ext}`), text },
+      { path: join(opts.out, 'report.json'), text: renderReport(result.report, 'json') },
+      { path: join(opts.out, 'report.md'), text: renderReport(result.report, 'md') },
+    ],
+  };
+}
+
+function summaryLine(r: CompileResult): string {
+  const s = r.report.summary;
+  return `ngx2envoy: ${s.directives} directives: ${s.translated} translated, ${s.approximated} approximated, ${s.ignored} ignored, ${s.unsupported} unsupported`;
+}
+
+const texts = new Map<string, string[]>();
+function withLine(d: CompileResult['diagnostics'][number]): CompileResult['diagnostics'][number] {
+  if (d.lineText !== undefined) return d;
+  try {
+    let lines = texts.get(d.source.file);
+    if (!lines) {
+      lines = readFileSync(d.source.file, 'utf8').split('\n');
+      texts.set(d.source.file, lines);
+    }
+    const text = lines[d.source.line - 1];
+    return text === undefined ? d : { ...d, lineText: text };
+  } catch {
+    return d;
+  }
+}
+void lineOf;

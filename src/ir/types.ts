@@ -53,6 +53,11 @@ export interface Listener {
   defaultServerId: string;
   /** Every `listen` directive that contributed. */
   sources: Src[];
+  /**
+   * Names claimed by an earlier server on this address:port: nginx keeps the first
+   * server for a duplicate name, so the later server never gets it here.
+   */
+  shadowedNames?: { serverId: string; kind: ServerNameKind; value: string; source: Src }[];
 }
 
 // ---------------------------------------------------------------- servers
@@ -103,6 +108,8 @@ export type LocationModifier = 'prefix' | 'exact' | 'prefix-stop' | 'regex' | 'r
 export interface Location {
   /** Stable id: `<serverId>/loc_<i>` (nested: `.../loc_<i>/loc_<j>`). */
   id: string;
+  /** Id of the enclosing location, or null at server level. */
+  parentId?: string | null;
   modifier: LocationModifier;
   /** The URI prefix, exact URI, regex source, or name (without `@`). */
   pattern: string;
@@ -131,6 +138,8 @@ export interface ProxyAction {
   scheme: 'http' | 'https' | 'grpc' | 'grpcs';
   /** The URI part of proxy_pass (`/v2/`), or null when proxy_pass has none. */
   uri: Template | null;
+  /** What nginx's `$proxy_host` is for this target: the upstream name, or host[:port] (port only when not the scheme's default). */
+  proxyHost: string;
   source: Src;
 }
 

@@ -1,0 +1,182 @@
+// The compiler as one pure function, the API the CLI, the xDS server, check /
+// diff / explain and the Consul emitter build on. Keep it stable.
+//
+//   compile(file, { context?, prefix?, strict? }) → CompileResult
+//     ok          false when the input is bad (parse/lowering errors, or an
+//                 unsupported directive under strict); diagnostics say why.
+//     parsed      the parser's ParsedConfig (includes spliced).
+//     ir          the routing model (src/ir/types.ts), null when not ok.
+//     bootstrap   the Envoy v3 static bootstrap (plain JSON object), null when not ok.
+//     report      { summary, directives }: one entry per directive of the input
+//                 (includes too), plus the notes not tied to one directive.
+//     diagnostics errors and warnings with file:line:col (formatDiagnostic prints them).
+//   renderBootstrap(result, 'yaml' | 'json') → text (YAML carries `# nginx: file:line`).
+//   renderReport(report, 'json' | 'md') → text.
+//
+// Pure: the output depends only on the input files. Source paths in the IR,
+// the report and the YAML comments are relative to the main file's directory.
+import { dirname, relative, resolve, isAbsolute } from 'node:path';
+import { Document, isMap, isSeq, type Node as YamlNode } from 'yaml';
+import { loadConfig, type Diagnostic, type ParsedConfig } from './parse/index.js';
+import { analyze } from './analyze/index.js';
+import { lower } from './lower/index.js';
+import { emitBootstrap } from './emit/envoy/bootstrap.js';
+import type { CompiledConfig, ReportClass, ReportEntry } from './ir/types.js';
+
+export interface CompileOptions {
+  context?: string;
+  prefix?: string;
+  strict?: boolean;
+}
+
+export interface ReportSummary {
+  directives: number;
+  translated: number;
+  approximated: number;
+  ignored: number;
+  unsupported: number;
+  notes: number;
+}
+
+export interface Report {
+  summary: ReportSummary;
+  directives: ReportEntry[];
+  /** Lines not tied to one directive (defaults, unreachable locations, conflicts). */
+  notes: ReportEntry[];
+}
+
+export interface CompileResult {
+  ok: boolean;
+  parsed: ParsedConfig;
+  ir: CompiledConfig | null;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  bootstrap: any | null;
+  report: Report;
+  diagnostics: Diagnostic[];
+  /** YAML comments by emitted object (listener, route, cluster). */
+  comments: Map<object, string>;
+}
+
+/** Notes every translation carries: Envoy behaviours that differ from nginx and are not configurable here. */
+const GLOBAL_NOTES: [string, ReportClass, string][] = [
+  ['proxy_buffering', 'approximated', 'nginx buffers upstream responses by default; Envoy streams them'],
+  ['server_tokens', 'approximated', 'Envoy sends `server: envoy` where nginx sends `Server: nginx`'],
+  ['uri', 'approximated', 'Envoy forwards the normalised path (merged slashes, resolved dot segments, decoded %2F); nginx forwards the client\'s URI unchanged when proxy_pass has no URI part, and matches locations on the fully percent-decoded URI (Envoy decodes only %2F and unreserved characters)'],
+  ['proxy_http_version', 'approximated', 'nginx talks HTTP/1.0 to upstreams by default; Envoy uses HTTP/1.1 (without `keepalive` each upstream connection serves one request, as in nginx)'],
+];
+
+export function compile(file: string, opts: CompileOptions = {}): CompileResult {
+  const parsed = loadConfig(file, { prefix: opts.prefix, context: (opts.context ?? 'auto') as 'auto' });
+  const base = dirname(resolve(file));
+  const rel = (f: string): string => {
+    const abs = isAbsolute(f) ? f : resolve(f);
+    return relative(base, abs) || f;
+  };
+  const findings = analyze(parsed, { strict: opts.strict === true });
+  const diagnostics: Diagnostic[] = [...parsed.errors, ...findings.filter((d) => d.severity === 'error'), ...parsed.warnings, ...findings.filter((d) => d.severity === 'warning')];
+  const empty: Report = { summary: summarise([], []), directives: [], notes: [] };
+  if (parsed.errors.length > 0 || findings.some((d) => d.severity === 'error')) {
+    return { ok: false, parsed, ir: null, bootstrap: null, report: empty, diagnostics, comments: new Map() };
+  }
+  const lowered = lower(parsed);
+  if (!lowered.ir) {
+    return { ok: false, parsed, ir: null, bootstrap: null, report: empty, diagnostics: [...lowered.errors, ...diagnostics], comments: new Map() };
+  }
+  const ir = relativiseSources(lowered.ir, rel);
+  const emitted = emitBootstrap(ir);
+  const mainFile = rel(resolve(file));
+  const notes = [...ir.notes, ...emitted.notes.map((n) => ({ ...n, file: n.file }))];
+  for (const [directive, cls, reason] of GLOBAL_NOTES) notes.push({ file: mainFile, line: 0, col: 0, directive, class: cls, reason });
+  const comments = new Map<object, string>();
+  for (const [obj, text] of emitted.comments) comments.set(obj, text);
+  const report: Report = { summary: summarise(ir.report, notes), directives: ir.report, notes };
+  let ok = true;
+  if (opts.strict) {
+    const bad = [...ir.report, ...notes].filter((e) => e.class === 'unsupported');
+    for (const e of bad) {
+      diagnostics.push({ severity: 'error', message: `unsupported: ${e.directive}: ${e.reason}`, source: { file: e.file, line: e.line, col: e.col }, code: 'unsupported' });
+    }
+    ok = bad.length === 0;
+  }
+  return { ok, parsed, ir, bootstrap: emitted.bootstrap, report, diagnostics, comments };
+}
+
+function summarise(entries: ReportEntry[], notes: ReportEntry[]): ReportSummary {
+  const s: ReportSummary = { directives: entries.length, translated: 0, approximated: 0, ignored: 0, unsupported: 0, notes: notes.length };
+  for (const e of entries) s[e.class]++;
+  return s;
+}
+
+/** Rewrite every `file` of a source position (objects with file/line/col) through `rel`. */
+function relativiseSources<T>(value: T, rel: (f: string) => string): T {
+  const cache = new Map<string, string>();
+  const map = (f: string): string => {
+    let r = cache.get(f);
+    if (r === undefined) {
+      r = rel(f);
+      cache.set(f, r);
+    }
+    return r;
+  };
+  const seen = new Set<object>(); // shared objects (an action in two places) are rewritten once
+  const walk = (v: unknown): void => {
+    if (v !== null && typeof v === 'object') {
+      if (seen.has(v)) return;
+      seen.add(v);
+    }
+    if (Array.isArray(v)) {
+      for (const x of v) walk(x);
+      return;
+    }
+    if (v === null || typeof v !== 'object') return;
+    const o = v as Record<string, unknown>;
+    if (typeof o.file === 'string' && typeof o.line === 'number') o.file = map(o.file);
+    for (const k of Object.keys(o)) if (typeof o[k] === 'object') walk(o[k]);
+  };
+  walk(value);
+  return value;
+}
+
+// ---------------------------------------------------------------- rendering
+
+export function renderBootstrap(result: CompileResult, format: 'yaml' | 'json'): string {
+  if (!result.bootstrap) return '';
+  if (format === 'json') return JSON.stringify(result.bootstrap, null, 2) + '\n';
+  const doc = new Document(result.bootstrap, { aliasDuplicateObjects: false });
+  attachComments(doc.contents as YamlNode, result.bootstrap, result.comments);
+  return doc.toString({ lineWidth: 0 });
+}
+
+function attachComments(node: YamlNode | null, value: unknown, comments: Map<object, string>): void {
+  if (!node || value === null || typeof value !== 'object') return;
+  const text = comments.get(value as object);
+  if (text) (node as { commentBefore?: string }).commentBefore = text;
+  if (isSeq(node) && Array.isArray(value)) {
+    node.items.forEach((item, i) => attachComments(item as YamlNode, value[i], comments));
+  } else if (isMap(node)) {
+    for (const pair of node.items) {
+      const key = (pair.key as { value?: unknown })?.value;
+      if (typeof key === 'string') attachComments(pair.value as YamlNode, (value as Record<string, unknown>)[key], comments);
+    }
+  }
+}
+
+export function renderReport(report: Report, format: 'json' | 'md'): string {
+  if (format === 'json') return JSON.stringify({ summary: report.summary, directives: report.directives, notes: report.notes }, null, 2) + '\n';
+  const s = report.summary;
+  const lines: string[] = [];
+  lines.push('# Migration report', '');
+  lines.push(`${s.directives} directives: ${s.translated} translated, ${s.approximated} approximated, ${s.ignored} ignored, ${s.unsupported} unsupported; ${s.notes} notes.`, '');
+  const table = (title: string, rows: ReportEntry[]): void => {
+    if (!rows.length) return;
+    lines.push(`## ${title}`, '', '| where | directive | reason |', '|---|---|---|');
+    for (const e of rows) lines.push(`| ${e.file}:${e.line}:${e.col} | \`${e.directive}\` | ${e.reason.replace(/\|/g, '\\|').replace(/\n/g, ' ')} |`);
+    lines.push('');
+  };
+  table('Unsupported', report.directives.filter((e) => e.class === 'unsupported'));
+  table('Approximated', report.directives.filter((e) => e.class === 'approximated'));
+  table('Notes', report.notes);
+  table('Ignored', report.directives.filter((e) => e.class === 'ignored'));
+  table('Translated', report.directives.filter((e) => e.class === 'translated'));
+  return lines.join('\n');
+}

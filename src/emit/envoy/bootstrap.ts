@@ -1,0 +1,44 @@
+// IR → Envoy v3 static bootstrap. Deterministic: the same IR gives the same
+// object (key order included). Returns the report notes raised while emitting
+// and the `# nginx: file:line` comments for the YAML rendering.
+import type { CompiledConfig, Location, ReportEntry } from '../../ir/types.js';
+import { emitCluster, type BackendUse } from './clusters.js';
+import { emitListeners } from './listeners.js';
+import { Emission, type Json } from './context.js';
+
+export interface EmitResult {
+  bootstrap: Json;
+  notes: ReportEntry[];
+  comments: Map<object, string>;
+}
+
+export function emitBootstrap(ir: CompiledConfig): EmitResult {
+  const em = new Emission();
+  const servers = new Map(ir.servers.map((s) => [s.id, s]));
+  const backends = new Map(ir.backends.map((b) => [b.name, b]));
+  const listeners = emitListeners(ir.listeners, { servers, backends, em });
+  const uses = backendUses(ir);
+  const clusters = ir.backends.map((b) => emitCluster(b, uses.get(b.name), em));
+  const bootstrap: Json = {
+    admin: { address: { socket_address: { address: '127.0.0.1', port_value: 9901 } } },
+    static_resources: { listeners, clusters },
+    // Envoy rejects regexes whose RE2 program is larger than 100 by default;
+    // nginx has no such limit, and the search wrapper `.*(?:R).*` adds to it.
+    layered_runtime: { layers: [{ name: 'static', static_layer: { 're2.max_program_size.error_level': 10000 } }] },
+  };
+  return { bootstrap, notes: em.notes, comments: em.comments };
+}
+
+function backendUses(ir: CompiledConfig): Map<string, BackendUse> {
+  const uses = new Map<string, BackendUse>();
+  const visit = (l: Location): void => {
+    if (l.action.kind === 'proxy') {
+      const u = uses.get(l.action.backend) ?? { connectTimeoutsMs: [] };
+      u.connectTimeoutsMs.push(l.policy.proxyConnectTimeoutMs);
+      uses.set(l.action.backend, u);
+    }
+    l.children.forEach(visit);
+  };
+  for (const s of ir.servers) s.locations.forEach(visit);
+  return uses;
+}

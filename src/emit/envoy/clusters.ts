@@ -1,0 +1,104 @@
+// IR backends → Envoy clusters with load assignments. nginx's defaults that
+// differ from Envoy's are set explicitly (connect timeout, circuit breakers,
+// connection reuse, DNS families).
+import type { Backend, BackendServer } from '../../ir/types.js';
+import { isIp } from '../../lower/upstream.js';
+import { formatMs } from '../../lower/util.js';
+import type { Emission, Json } from './context.js';
+
+export interface BackendUse {
+  /** proxy_connect_timeout of every location using the backend (ms). */
+  connectTimeoutsMs: number[];
+}
+
+const UNLIMITED = 4294967295;
+
+export function emitCluster(b: Backend, use: BackendUse | undefined, em: Emission): Json {
+  const servers = b.servers.filter((s) => !s.down);
+  const dns = servers.some((s) => !s.unix && !isIp(s.host));
+  const timeouts = use?.connectTimeoutsMs.length ? use.connectTimeoutsMs : [60000];
+  const connect = Math.max(...timeouts);
+  if (new Set(timeouts).size > 1) {
+    em.note(b.source, 'proxy_connect_timeout', 'approximated', `cluster ${b.name}: locations use different proxy_connect_timeout values; Envoy has one per cluster: ${formatMs(connect)} (the longest) used`);
+  }
+  const c: Json = {
+    name: b.name,
+    type: dns ? 'STRICT_DNS' : 'STATIC',
+    connect_timeout: formatMs(connect),
+    lb_policy: lbPolicy(b),
+  };
+  if (dns) c.dns_lookup_family = 'ALL';
+  if (b.balance.kind === 'random' && b.balance.two) c.least_request_lb_config = { choice_count: 2 };
+  c.load_assignment = { cluster_name: b.name, endpoints: localities(servers) };
+  // nginx has no connection/request caps per upstream; Envoy's default is 1024 each.
+  c.circuit_breakers = { thresholds: [{ priority: 'DEFAULT', max_connections: UNLIMITED, max_pending_requests: UNLIMITED, max_requests: UNLIMITED, max_retries: UNLIMITED }] };
+  c.typed_extension_protocol_options = { 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': protocolOptions(b) };
+  const od = outlierDetection(b, servers);
+  if (od) c.outlier_detection = od;
+  if (b.tls) {
+    c.transport_socket = { name: 'envoy.transport_sockets.tls', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext' } };
+  }
+  if (servers.length === 0) em.note(b.source, 'upstream', 'approximated', `cluster ${b.name} has no usable server (all down): Envoy answers 503 where nginx answers 502`);
+  em.comment(c, b.source);
+  return c;
+}
+
+function lbPolicy(b: Backend): string {
+  switch (b.balance.kind) {
+    case 'least_conn':
+      return 'LEAST_REQUEST';
+    case 'ip_hash':
+      return 'RING_HASH';
+    case 'hash':
+      return b.balance.consistent ? 'RING_HASH' : 'MAGLEV';
+    case 'random':
+      return b.balance.two ? 'LEAST_REQUEST' : 'RANDOM';
+    default:
+      return 'ROUND_ROBIN';
+  }
+}
+
+function localities(servers: BackendServer[]): Json[] {
+  const primary = servers.filter((s) => !s.backup);
+  const backup = servers.filter((s) => s.backup);
+  const out: Json[] = [];
+  if (primary.length) out.push({ lb_endpoints: primary.map(endpoint) });
+  if (backup.length) out.push({ priority: 1, lb_endpoints: backup.map(endpoint) });
+  return out;
+}
+
+function endpoint(s: BackendServer): Json {
+  const address = s.unix ? { pipe: { path: s.host } } : { socket_address: { address: s.host, port_value: s.port } };
+  const e: Json = { endpoint: { address } };
+  if (s.weight !== 1) e.load_balancing_weight = s.weight;
+  return e;
+}
+
+function protocolOptions(b: Backend): Json {
+  const o: Json = { '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions' };
+  o.explicit_http_config = b.http2 ? { http2_protocol_options: {} } : { http_protocol_options: {} };
+  // Without `keepalive` nginx opens a new upstream connection per request.
+  o.common_http_protocol_options = b.keepalive ? { idle_timeout: '60s', max_requests_per_connection: 1000 } : { max_requests_per_connection: 1 };
+  return o;
+}
+
+/** nginx's passive checks (max_fails within fail_timeout) as consecutive local-origin failures. */
+function outlierDetection(b: Backend, servers: BackendServer[]): Json | null {
+  if (b.kind !== 'upstream' || servers.length < 2) return null;
+  const first = servers[0]!;
+  if (first.maxFails === 0) return null;
+  const t = formatMs(first.failTimeoutMs || 10000);
+  return {
+    split_external_local_origin_errors: true,
+    consecutive_local_origin_failure: first.maxFails,
+    enforcing_consecutive_local_origin_failure: 100,
+    enforcing_consecutive_5xx: 0,
+    enforcing_consecutive_gateway_failure: 0,
+    enforcing_success_rate: 0,
+    enforcing_local_origin_success_rate: 0,
+    interval: t,
+    base_ejection_time: t,
+    max_ejection_time: t,
+    max_ejection_percent: 100,
+  };
+}

@@ -1,0 +1,28 @@
+// Shared state of one emission: report notes raised while emitting, and the
+// `# nginx: file:line` comment attached to each listener, route and cluster.
+import type { ReportClass, ReportEntry, Src } from '../../ir/types.js';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Json = any;
+
+export class Emission {
+  readonly notes: ReportEntry[] = [];
+  /** Object (listener, route, cluster) → comment text shown above it in YAML. */
+  readonly comments = new Map<object, string>();
+  private readonly once = new Set<string>();
+
+  note(at: Src, directive: string, cls: ReportClass, reason: string): void {
+    this.notes.push({ file: at.file, line: at.line, col: at.col, directive, class: cls, reason });
+  }
+
+  noteOnce(key: string, at: Src, directive: string, cls: ReportClass, reason: string): void {
+    if (this.once.has(key)) return;
+    this.once.add(key);
+    this.note(at, directive, cls, reason);
+  }
+
+  comment(obj: object, at: Src | Src[]): void {
+    const list = Array.isArray(at) ? at : [at];
+    this.comments.set(obj, ' nginx: ' + list.map((s) => `${s.file}:${s.line}`).join(', '));
+  }
+}

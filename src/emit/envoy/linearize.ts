@@ -1,0 +1,128 @@
+// nginx's location search (ngx_http_core_find_location) as an ordered,
+// first-match list of route entries (design.md §3):
+//   1. exact locations the static search reaches;
+//   2. reachable prefix locations, longest first (deeper first on ties), each
+//      preceded by the regexes nginx tries for URIs whose deepest prefix it is,
+//      guarded by a `:path` prefix header matcher;
+//   3. the top-level regexes, unguarded.
+// Prefixes whose regex list is the top level's need no guarded copies: one
+// unguarded block of the top-level regexes placed before them serves them all,
+// as long as every other prefix (`^~`, nested regexes) that some ordinary
+// prefix does not extend is placed before that block. With no `^~` and no
+// nesting this is exact → regexes → prefixes longest-first. Locations nginx
+// never reaches are returned separately.
+import type { Location } from '../../ir/types.js';
+
+export type EntryMatch = { kind: 'path'; value: string } | { kind: 'prefix'; value: string } | { kind: 'regex'; location: Location };
+
+export interface RouteEntry {
+  location: Location;
+  match: EntryMatch;
+  /** `:path` prefix a regex entry is guarded by (the deepest prefix it stands for). */
+  guard: string | null;
+}
+
+export interface Linearised {
+  entries: RouteEntry[];
+  unreachable: { location: Location; reason: string }[];
+}
+
+const isRegex = (l: Location): boolean => l.modifier === 'regex' || l.modifier === 'regex-icase';
+const isPrefix = (l: Location): boolean => l.modifier === 'prefix' || l.modifier === 'prefix-stop';
+
+interface Node {
+  loc: Location;
+  parent: Node | null;
+  depth: number;
+}
+
+export function linearise(top: Location[]): Linearised {
+  const unreachable: Linearised['unreachable'] = [];
+  const prefixes: Node[] = [];
+  const exacts: Node[] = [];
+  const collect = (locs: Location[], parent: Node | null, depth: number): void => {
+    for (const loc of locs) {
+      const node: Node = { loc, parent, depth };
+      if (isPrefix(loc)) {
+        prefixes.push(node);
+        collect(loc.children, node, depth + 1);
+      } else if (loc.modifier === 'exact') exacts.push(node);
+      else if (isRegex(loc)) {
+        for (const c of loc.children) unreachable.push({ location: c, reason: `nested in regex location ${loc.id}: not reached in Envoy` });
+      }
+    }
+  };
+  collect(top, null, 0);
+
+  const entries: RouteEntry[] = [];
+  for (const e of exacts) {
+    if (staticSearch(top, e.loc.pattern, false).exact === e.loc) entries.push({ location: e.loc, match: { kind: 'path', value: e.loc.pattern }, guard: null });
+    else unreachable.push({ location: e.loc, reason: `exact location "${e.loc.pattern}" is never reached: the static search for it ends elsewhere` });
+  }
+  const reachable = prefixes.filter((p) => {
+    const chain = staticSearch(top, p.loc.pattern, true).chain;
+    if (chain.includes(p.loc)) return true;
+    const winner = chain.length ? chain[chain.length - 1]!.id : 'none';
+    unreachable.push({ location: p.loc, reason: `prefix location "${p.loc.pattern}" is never reached: a longer prefix at an outer level (${winner}) always wins` });
+    return false;
+  });
+  reachable.sort((a, b) => b.loc.pattern.length - a.loc.pattern.length || b.depth - a.depth);
+  const topRegexes = top.filter(isRegex);
+  const lists = reachable.map((p) => regexesFor(p, topRegexes));
+  const special = reachable.filter((_, i) => !sameList(lists[i]!, topRegexes));
+  const normal = reachable.filter((_, i) => sameList(lists[i]!, topRegexes));
+  // A prefix whose regex list differs from the top level's (`^~`, nested regexes)
+  // may go before the unguarded top-level regexes when no ordinary prefix extends it.
+  const hoist = special.every((q) => !normal.some((p) => p.loc.pattern.startsWith(q.loc.pattern)));
+  const guarded = (p: Node): void => {
+    for (const r of lists[reachable.indexOf(p)]!) entries.push({ location: r, match: { kind: 'regex', location: r }, guard: p.loc.pattern });
+    entries.push({ location: p.loc, match: { kind: 'prefix', value: p.loc.pattern }, guard: null });
+  };
+  if (hoist) {
+    special.forEach(guarded);
+    for (const r of topRegexes) entries.push({ location: r, match: { kind: 'regex', location: r }, guard: null });
+    for (const p of normal) entries.push({ location: p.loc, match: { kind: 'prefix', value: p.loc.pattern }, guard: null });
+  } else {
+    reachable.forEach(guarded);
+    for (const r of topRegexes) entries.push({ location: r, match: { kind: 'regex', location: r }, guard: null });
+  }
+  return { entries, unreachable };
+}
+
+/** The regexes nginx tries, deepest level first, for URIs whose deepest prefix is `p`. */
+function regexesFor(p: Node, topRegexes: Location[]): Location[] {
+  const out: Location[] = [...p.loc.children.filter(isRegex)];
+  let found: Node | null = p; // the prefix found at the level being considered
+  while (found) {
+    if (found.loc.modifier === 'prefix-stop') return out;
+    const level = found.parent ? found.parent.loc.children : topRegexes;
+    out.push(...level.filter(isRegex));
+    found = found.parent;
+  }
+  return out;
+}
+
+function sameList(a: Location[], b: Location[]): boolean {
+  return a.length === b.length && a.every((l, i) => l === b[i]);
+}
+
+/**
+ * ngx_http_core_find_static_location, level by level: an exact location equal
+ * to the URI ends the search; else the longest prefix descends into its nested
+ * locations. `ignoreExact` gives the prefix chain alone.
+ */
+export function staticSearch(top: Location[], uri: string, ignoreExact: boolean): { exact: Location | null; chain: Location[] } {
+  const chain: Location[] = [];
+  let level = top;
+  for (;;) {
+    if (!ignoreExact) {
+      const exact = level.find((l) => l.modifier === 'exact' && l.pattern === uri);
+      if (exact) return { exact, chain };
+    }
+    let best: Location | null = null;
+    for (const l of level) if (isPrefix(l) && uri.startsWith(l.pattern) && (!best || l.pattern.length > best.pattern.length)) best = l;
+    if (!best) return { exact: null, chain };
+    chain.push(best);
+    level = best.children;
+  }
+}

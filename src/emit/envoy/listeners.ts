@@ -1,0 +1,149 @@
+// IR listeners → Envoy listeners. Each nginx address:port gets its own HTTP
+// connection manager and route configuration; a specific address sharing a
+// port with a wildcard one becomes a filter chain of the wildcard listener
+// (matched on the destination IP), as nginx dispatches one socket by address.
+import type { Backend, Listener, ServerName, VirtualServer } from '../../ir/types.js';
+import { authorityMatcher, BUFFER_FILTER, serverRoutes } from './routes.js';
+import type { Emission, Json } from './context.js';
+import { NGINX_DEFAULT_BODY_SIZE } from '../../lower/limits.js';
+
+export interface ListenerScope {
+  servers: Map<string, VirtualServer>;
+  backends: Map<string, Backend>;
+  em: Emission;
+}
+
+export function routeConfigName(l: Listener): string {
+  return l.name.replace(/^listener_/, 'route_');
+}
+
+export function emitListeners(listeners: Listener[], scope: ListenerScope): Json[] {
+  const out: Json[] = [];
+  const groups = new Map<string, Listener[]>();
+  for (const l of listeners) {
+    const key = `${l.address.includes(':') ? 'v6' : 'v4'}:${l.port}`;
+    const g = groups.get(key) ?? [];
+    g.push(l);
+    groups.set(key, g);
+  }
+  for (const l of listeners) {
+    const key = `${l.address.includes(':') ? 'v6' : 'v4'}:${l.port}`;
+    const group = groups.get(key)!;
+    const wildcard = group.find((x) => x.address === '0.0.0.0' || x.address === '::');
+    if (wildcard && wildcard !== l) continue; // emitted as a filter chain of the wildcard listener
+    const members = wildcard ? group : [l];
+    const chains = members.map((m) => filterChain(m, m !== l || (wildcard !== undefined && members.length > 1 && m !== wildcard), scope));
+    const listener: Json = {
+      name: l.name,
+      address: { socket_address: { address: l.address, port_value: l.port } },
+    };
+    if (members.some((m) => m.proxyProtocol)) {
+      listener.listener_filters = [{ name: 'envoy.filters.listener.proxy_protocol', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.listener.proxy_protocol.v3.ProxyProtocol' } }];
+      scope.em.note(l.sources[0]!, 'listen', 'approximated', `proxy_protocol on ${l.address}:${l.port}: Envoy takes the client address from the PROXY header (nginx keeps it in $proxy_protocol_addr unless real_ip is set)`);
+      if (members.some((m) => !m.proxyProtocol)) scope.em.note(l.sources[0]!, 'listen', 'approximated', 'proxy_protocol is per listener in Envoy: applied to every address on this port');
+    }
+    listener.filter_chains = chains;
+    scope.em.comment(listener, members.flatMap((m) => m.sources));
+    out.push(listener);
+  }
+  return out;
+}
+
+function filterChain(l: Listener, matchAddress: boolean, scope: ListenerScope): Json {
+  const chain: Json = { name: l.name };
+  if (matchAddress) chain.filter_chain_match = { prefix_ranges: [{ address_prefix: l.address, prefix_len: l.address.includes(':') ? 128 : 32 }] };
+  chain.filters = [{ name: 'envoy.filters.network.http_connection_manager', typed_config: hcm(l, scope) }];
+  const tls = tlsContext(l, scope);
+  if (tls) chain.transport_socket = tls;
+  return chain;
+}
+
+function hcm(l: Listener, scope: ListenerScope): Json {
+  return {
+    '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
+    stat_prefix: l.name,
+    codec_type: 'AUTO',
+    // nginx matches locations on the normalised URI: merged slashes, resolved dot segments, decoded %2F.
+    merge_slashes: true,
+    normalize_path: true,
+    path_with_escaped_slashes_action: 'UNESCAPE_AND_FORWARD',
+    // nginx selects the server on the Host without port and trailing dot.
+    strip_any_host_port: true,
+    strip_trailing_host_dot: true,
+    route_config: routeConfig(l, scope),
+    http_filters: [
+      {
+        name: BUFFER_FILTER,
+        typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.buffer.v3.Buffer', max_request_bytes: NGINX_DEFAULT_BODY_SIZE },
+      },
+      { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } },
+    ],
+  };
+}
+
+function domainOf(n: ServerName): string | null {
+  return n.kind === 'exact' || n.kind === 'wildcard-prefix' || n.kind === 'wildcard-suffix' ? n.value : null;
+}
+
+export function routeConfig(l: Listener, scope: ListenerScope): Json {
+  const shadowed = new Set((l.shadowedNames ?? []).map((s) => `${s.serverId}|${s.kind}:${s.value}`));
+  const vhosts: Json[] = [];
+  const regexServers: VirtualServer[] = [];
+  for (const id of l.serverIds) {
+    const server = scope.servers.get(id)!;
+    const domains = [
+      ...new Set(
+        server.names
+          .filter((n) => !shadowed.has(`${id}|${n.kind}:${n.value}`))
+          .map(domainOf)
+          .filter((d): d is string => d !== null),
+      ),
+    ];
+    if (domains.length) vhosts.push({ name: id, domains, routes: serverRoutes({ server, listener: l, backends: scope.backends, em: scope.em, authority: null }) });
+    if (server.names.some((n) => n.kind === 'regex' && !shadowed.has(`${id}|${n.kind}:${n.value}`))) regexServers.push(server);
+  }
+  const star: Json[] = [];
+  for (const server of regexServers) {
+    star.push(...serverRoutes({ server, listener: l, backends: scope.backends, em: scope.em, authority: authorityMatcher(server) }));
+  }
+  const dflt = scope.servers.get(l.defaultServerId)!;
+  star.push(...serverRoutes({ server: dflt, listener: l, backends: scope.backends, em: scope.em, authority: null }));
+  vhosts.push({ name: `${dflt.id}_default`, domains: ['*'], routes: star });
+  return { name: routeConfigName(l), virtual_hosts: vhosts };
+}
+
+function tlsContext(l: Listener, scope: ListenerScope): Json | null {
+  if (!l.ssl) return null;
+  const certs: Json[] = [];
+  const seen = new Set<string>();
+  let protocols: string[] | undefined;
+  for (const id of l.serverIds) {
+    const tls = scope.servers.get(id)!.tls;
+    if (!tls) continue;
+    protocols ??= tls.protocols;
+    for (const c of tls.certificates) {
+      const key = `${c.cert}|${c.key}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      certs.push({ certificate_chain: { filename: c.cert }, private_key: { filename: c.key } });
+    }
+  }
+  if (certs.length === 0) {
+    scope.em.note(l.sources[0]!, 'listen', 'unsupported', `${l.address}:${l.port} is ssl but no server on it has ssl_certificate: listener emitted without TLS`);
+    return null;
+  }
+  const common: Json = { tls_certificates: certs };
+  const params = tlsParams(protocols);
+  if (params) common.tls_params = params;
+  if (l.http2) common.alpn_protocols = ['h2', 'http/1.1'];
+  else common.alpn_protocols = ['http/1.1'];
+  return { name: 'envoy.transport_sockets.tls', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext', common_tls_context: common } };
+}
+
+function tlsParams(protocols: string[] | undefined): Json | null {
+  if (!protocols) return null;
+  const map: Record<string, string> = { TLSv1: 'TLSv1_0', 'TLSv1.1': 'TLSv1_1', 'TLSv1.2': 'TLSv1_2', 'TLSv1.3': 'TLSv1_3' };
+  const known = protocols.map((p) => map[p]).filter((p): p is string => !!p).sort();
+  if (!known.length) return null;
+  return { tls_minimum_protocol_version: known[0], tls_maximum_protocol_version: known[known.length - 1] };
+}

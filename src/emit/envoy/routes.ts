@@ -1,0 +1,298 @@
+// IR server + listener → Envoy routes (first match), following design.md §3.
+import type { Action, Backend, Listener, Location, Policy, RewriteStep, Src, VirtualServer } from '../../ir/types.js';
+import { linearise, type RouteEntry } from './linearize.js';
+import { pcreToRe2, re2Exec, searchWrap, wholeMatchWrap, assertRe2 } from '../../lower/regex.js';
+import { planRedirect, type RedirectPlan } from '../../lower/redirect.js';
+import { formatHeaderValue } from '../../lower/headers.js';
+import { NGINX_DEFAULT_BODY_SIZE } from '../../lower/limits.js';
+import { formatMs } from '../../lower/util.js';
+import type { Emission, Json } from './context.js';
+
+const REDIRECT_CODES: Record<number, string> = { 301: 'MOVED_PERMANENTLY', 302: 'FOUND', 303: 'SEE_OTHER', 307: 'TEMPORARY_REDIRECT', 308: 'PERMANENT_REDIRECT' };
+
+/** Upstream response headers nginx hides by default (ngx_http_proxy_hide_headers). */
+const NGINX_HIDDEN = ['x-accel-expires', 'x-accel-redirect', 'x-accel-limit-rate', 'x-accel-buffering', 'x-accel-charset', 'x-pad'];
+
+export const BUFFER_FILTER = 'envoy.filters.http.buffer';
+
+export interface RouteScope {
+  server: VirtualServer;
+  listener: Listener;
+  backends: Map<string, Backend>;
+  em: Emission;
+  /** Extra header matchers every route of this server carries (regex server names). */
+  authority: Json | null;
+  /** Route names are prefixed when one server is emitted twice in a vhost list. */
+}
+
+const linearCache = new WeakMap<VirtualServer, ReturnType<typeof linearise>>();
+
+export function lineariseServer(server: VirtualServer, em: Emission): ReturnType<typeof linearise> {
+  let lin = linearCache.get(server);
+  if (!lin) {
+    lin = linearise(server.locations);
+    linearCache.set(server, lin);
+    for (const u of lin.unreachable) em.note(u.location.source, 'location', 'approximated', `${u.location.id}: ${u.reason}; no route emitted`);
+  }
+  return lin;
+}
+
+export function serverRoutes(s: RouteScope): Json[] {
+  const { server } = s;
+  const routes: Json[] = [];
+  routes.push(...stepRoutes(server.rewrites, null, `${server.id}/rewrite`, s, null));
+  if (server.fallback.kind === 'return' || server.fallback.kind === 'redirect') {
+    routes.push(finish(s, { name: `${server.id}/return`, match: { prefix: '/' } }, server.fallback, null, server.fallback.source));
+    return routes;
+  }
+  const lin = lineariseServer(server, s.em);
+  let catchAll = false;
+  for (const e of lin.entries) {
+    routes.push(...entryRoutes(e, s));
+    if (e.match.kind === 'prefix' && e.match.value === '/' && e.guard === null) catchAll = true;
+  }
+  if (!catchAll) routes.push(finish(s, { name: `${server.id}/fallback`, match: { prefix: '/' } }, server.fallback, null, server.source));
+  return routes;
+}
+
+function entryRoutes(e: RouteEntry, s: RouteScope): Json[] {
+  const loc = e.location;
+  const match = entryMatch(e);
+  const out: Json[] = [];
+  out.push(...stepRoutes(loc.rewrites, e, `${loc.id}/rewrite`, s, loc));
+  out.push(finish(s, { name: loc.id, match }, loc.action, loc, loc.source, e));
+  return out;
+}
+
+function entryMatch(e: RouteEntry): Json {
+  if (e.match.kind === 'path') return { path: e.match.value };
+  if (e.match.kind === 'prefix') return { prefix: e.match.value };
+  const conv = pcreToRe2(e.match.location.pattern, e.match.location.modifier === 'regex-icase');
+  if (!conv.ok) throw new Error(`unreachable: regex ${e.match.location.pattern} was validated in lowering`);
+  const m: Json = { safe_regex: { regex: checked(searchWrap(conv.re2)) } };
+  if (e.guard !== null) m.headers = [pathPrefixHeader(e.guard)];
+  return m;
+}
+
+function pathPrefixHeader(prefix: string): Json {
+  return { name: ':path', string_match: { prefix } };
+}
+
+/** Conditional rewrite-phase steps of a level → routes placed before the level's own route. */
+function stepRoutes(steps: RewriteStep[], e: RouteEntry | null, base: string, s: RouteScope, loc: Location | null): Json[] {
+  const out: Json[] = [];
+  steps.forEach((step, i) => {
+    if (step.kind !== 'rewrite') return;
+    const absolute = /^(https?:\/\/|\$scheme)/.test(step.replacement.raw);
+    const redirect = step.flag === 'redirect' || step.flag === 'permanent' || absolute;
+    if (!redirect && step.flag !== 'break') return; // last / no flag: reported in lowering
+    if (!redirect && (loc === null || loc.action.kind !== 'proxy')) return;
+    if (!redirect && step.replacement.parts.some((p) => 'var' in p && !/^[0-9]$/.test(p.var))) return; // reported in lowering
+    if (!redirect && step.replacement.raw.includes('?')) return; // reported in lowering
+    const conv = pcreToRe2(step.regex);
+    if (!conv.ok) return;
+    let match: Json;
+    if (e === null) match = { safe_regex: { regex: checked(searchWrap(conv.re2)) } };
+    else if (e.match.kind === 'prefix') match = { safe_regex: { regex: checked(searchWrap(conv.re2)) }, headers: [pathPrefixHeader(e.match.value)] };
+    else if (e.match.kind === 'path') {
+      if (!re2Exec(searchWrap(conv.re2), e.match.value)) return; // never matches this exact URI
+      match = { path: e.match.value };
+    } else {
+      s.em.note(step.source, 'rewrite', 'unsupported', `rewrite inside regex location ${e.location.id}: Envoy cannot match two regexes on one route; not applied`);
+      return;
+    }
+    if (e?.guard) (match.headers as Json[] | undefined)?.push(pathPrefixHeader(e.guard));
+    const name = `${base}_${i}`;
+    if (redirect) {
+      const status = step.flag === 'permanent' ? 301 : 302;
+      const plan = planRedirect(step.replacement, { captureRegex: conv.re2, rewrite: true, serverName: primaryName(s.server) });
+      if (!plan.ok) return; // reported in lowering
+      out.push(finishRedirect(s, { name, match }, plan, status, loc, step.source));
+    } else {
+      const route = finish(s, { name, match }, loc!.action, loc, step.source, e ?? undefined);
+      const action = route.route as Json;
+      delete action.prefix_rewrite;
+      action.regex_rewrite = { pattern: { regex: checked(wholeMatchWrap(conv.re2)) }, substitution: substitution(step.replacement.parts) };
+      out.push(route);
+    }
+  });
+  return out;
+}
+
+function substitution(parts: ({ text: string } | { var: string })[]): string {
+  return parts.map((p) => ('text' in p ? p.text.replace(/\\/g, '\\\\') : `\\${p.var}`)).join('');
+}
+
+function primaryName(server: VirtualServer): string {
+  return server.names.find((n) => n.kind !== 'empty')?.value ?? '';
+}
+
+/** Complete a route with its action, headers and per-route settings. */
+function finish(s: RouteScope, base: Json, action: Action, loc: Location | null, source: Src | null, e?: RouteEntry): Json {
+  const route: Json = { ...base };
+  if (s.authority) addHeaderMatcher(route, s.authority);
+  if (source) s.em.comment(route, source);
+  const policy = loc?.policy ?? null;
+  switch (action.kind) {
+    case 'proxy':
+      route.route = proxyAction(s, action, loc, e);
+      break;
+    case 'return':
+      route.direct_response = directResponse(action.status, action.body && !action.body.parts.some((p) => 'var' in p) ? action.body.raw : null);
+      break;
+    case 'redirect': {
+      const plan = planRedirect(action.location, { captureRegex: loc && isRegexLoc(loc) ? regexOf(loc) : null, rewrite: false, serverName: primaryName(s.server) });
+      if (!plan.ok) route.direct_response = { status: 500 };
+      else return finishRedirect(s, route, plan, action.status, loc, source);
+      break;
+    }
+    case 'static':
+      route.direct_response = { status: action.status };
+      break;
+  }
+  if (policy) addPolicyHeaders(route, policy, s, action.kind === 'proxy' ? action.proxyHost : '');
+  if (policy) addBodyLimit(route, policy, action.kind === 'proxy' && policy.websocket);
+  return route;
+}
+
+function finishRedirect(s: RouteScope, route: Json, plan: RedirectPlan, status: number, loc: Location | null, source: Src | null): Json {
+  if (s.authority && !route.match?.headers?.some?.((h: Json) => h === s.authority)) addHeaderMatcher(route, s.authority);
+  if (source) s.em.comment(route, source);
+  const r: Json = {};
+  if (plan.scheme === 'https') r.https_redirect = true;
+  else if (plan.scheme === 'http') r.scheme_redirect = 'http';
+  if (plan.host !== null) r.host_redirect = plan.host;
+  const scheme = plan.scheme === 'keep' ? (s.listener.ssl ? 'https' : 'http') : plan.scheme;
+  if (plan.port !== null) r.port_redirect = plan.port;
+  else if (plan.relative && s.listener.port !== (scheme === 'https' ? 443 : 80)) r.port_redirect = s.listener.port;
+  const p = plan.path;
+  if (p.kind === 'literal') {
+    r.path_redirect = p.path;
+    r.strip_query = true;
+  } else if (p.kind === 'regex') {
+    r.regex_rewrite = { pattern: { regex: checked(p.pattern) }, substitution: p.substitution };
+    if (p.stripQuery) r.strip_query = true;
+  } else if (p.stripQuery) r.strip_query = true;
+  r.response_code = REDIRECT_CODES[status] ?? 'FOUND';
+  route.redirect = r;
+  if (!REDIRECT_CODES[status]) s.em.note(source ?? s.server.source, 'return', 'approximated', `redirect status ${status} is not one Envoy can send: 302 used`);
+  if (loc) addPolicyHeaders(route, loc.policy, s, '');
+  return route;
+}
+
+function isRegexLoc(l: Location): boolean {
+  return l.modifier === 'regex' || l.modifier === 'regex-icase';
+}
+
+function regexOf(l: Location): string | null {
+  const c = pcreToRe2(l.pattern, l.modifier === 'regex-icase');
+  return c.ok ? c.re2 : null;
+}
+
+function addHeaderMatcher(route: Json, matcher: Json): void {
+  route.match = { ...route.match, headers: [...(route.match.headers ?? []), matcher] };
+}
+
+function directResponse(status: number, body: string | null): Json {
+  const ok = status >= 200 && status < 600;
+  const out: Json = { status: ok ? status : 500 };
+  if (body !== null && body !== '') out.body = { inline_string: body };
+  return out;
+}
+
+function proxyAction(s: RouteScope, action: Extract<Action, { kind: 'proxy' }>, loc: Location | null, e?: RouteEntry): Json {
+  const policy = loc?.policy;
+  const r: Json = { cluster: action.backend, timeout: '0s' };
+  if (policy) r.idle_timeout = formatMs(policy.proxyReadTimeoutMs);
+  if (action.uri && e && (e.match.kind === 'prefix' || e.match.kind === 'path')) r.prefix_rewrite = action.uri.raw;
+  const host = policy?.proxySetHeaders.find((h) => h.name.toLowerCase() === 'host');
+  if (!host) r.host_rewrite_literal = action.proxyHost;
+  else if (host.value.raw === '$proxy_host') r.host_rewrite_literal = action.proxyHost;
+  else if (!host.value.parts.some((p) => 'var' in p)) r.host_rewrite_literal = host.value.raw;
+  // $host / $http_host / unsupported: the client's Host is forwarded (reported in lowering)
+  if (policy?.websocket) r.upgrade_configs = [{ upgrade_type: 'websocket' }];
+  const backend = s.backends.get(action.backend);
+  const hp = backend ? hashPolicy(backend, s) : null;
+  if (hp) r.hash_policy = hp;
+  return r;
+}
+
+function hashPolicy(b: Backend, s: RouteScope): Json[] | null {
+  const bal = b.balance;
+  if (bal.kind === 'ip_hash') return [{ connection_properties: { source_ip: true } }];
+  if (bal.kind !== 'hash') return null;
+  const parts = bal.key.parts;
+  if (parts.length === 1 && 'var' in parts[0]!) {
+    const v = parts[0].var;
+    if (v === 'remote_addr' || v === 'binary_remote_addr') return [{ connection_properties: { source_ip: true } }];
+    if (v === 'request_uri') return [{ header: { header_name: ':path' } }];
+    if (v === 'host' || v === 'http_host') return [{ header: { header_name: ':authority' } }];
+    if (v.startsWith('http_')) return [{ header: { header_name: v.slice(5).replace(/_/g, '-') } }];
+    if (v.startsWith('cookie_')) return [{ cookie: { name: v.slice(7) } }];
+    if (v.startsWith('arg_')) return [{ query_parameter: { name: v.slice(4) } }];
+  }
+  s.em.noteOnce(`hash:${b.name}`, b.source, 'hash', 'unsupported', `hash key \`${bal.key.raw}\` of ${b.name} has no Envoy hash policy: requests are spread without stickiness`);
+  return null;
+}
+
+function addPolicyHeaders(route: Json, policy: Policy, s: RouteScope, proxyHost: string): void {
+  const ctx = { scheme: (s.listener.ssl ? 'https' : 'http') as 'http' | 'https', port: s.listener.port, serverName: primaryName(s.server), proxyHost };
+  if (route.route) {
+    const add: Json[] = [];
+    const remove: string[] = [];
+    for (const h of policy.proxySetHeaders) {
+      const name = h.name.toLowerCase();
+      if (name === 'host') continue;
+      if (policy.websocket && (name === 'upgrade' || name === 'connection')) continue;
+      if (name === 'connection') continue; // hop-by-hop: Envoy manages it
+      if (h.value.raw === '') {
+        remove.push(name);
+        continue;
+      }
+      if (name === 'x-forwarded-for' && h.value.raw === '$proxy_add_x_forwarded_for') {
+        add.push({ header: { key: h.name, value: '%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%' }, append_action: 'APPEND_IF_EXISTS_OR_ADD' });
+        continue;
+      }
+      const f = formatHeaderValue(h.value, ctx);
+      if ('value' in f) add.push({ header: { key: h.name, value: f.value }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' });
+    }
+    if (add.length) route.request_headers_to_add = add;
+    if (remove.length) route.request_headers_to_remove = [...new Set(remove)];
+    const hide = [...NGINX_HIDDEN, ...policy.proxyHideHeaders.filter((h) => !NGINX_HIDDEN.includes(h))];
+    route.response_headers_to_remove = hide;
+  }
+  const resp: Json[] = [];
+  for (const h of policy.addHeaders) {
+    if (h.value.raw === '') continue; // nginx adds nothing for an empty value
+    const f = formatHeaderValue(h.value, ctx);
+    if ('value' in f) resp.push({ header: { key: h.name, value: f.value }, append_action: 'APPEND_IF_EXISTS_OR_ADD' });
+  }
+  if (resp.length) route.response_headers_to_add = resp;
+}
+
+function addBodyLimit(route: Json, policy: Policy, websocket: boolean): void {
+  const size = policy.clientMaxBodySize;
+  if (websocket || size === 0) {
+    route.typed_per_filter_config = { [BUFFER_FILTER]: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.buffer.v3.BufferPerRoute', disabled: true } };
+  } else if (size !== NGINX_DEFAULT_BODY_SIZE) {
+    route.typed_per_filter_config = {
+      [BUFFER_FILTER]: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.buffer.v3.BufferPerRoute', buffer: { max_request_bytes: Math.min(size, 4294967295) } },
+    };
+  }
+}
+
+/** Every regex leaving the compiler is compiled by real RE2 first. */
+function checked(pattern: string): string {
+  assertRe2(pattern);
+  return pattern;
+}
+
+/** `:authority` matcher for a server's regex names (case-insensitive, search semantics). */
+export function authorityMatcher(server: VirtualServer): Json | null {
+  const res = server.names.filter((n) => n.kind === 'regex').map((n) => pcreToRe2(n.value));
+  const alts = res.filter((c): c is { ok: true; re2: string } => c.ok).map((c) => searchWrap(c.re2).replace(/^\(\?i\)/, ''));
+  if (alts.length === 0) return null;
+  const regex = `(?i)${alts.length === 1 ? alts[0] : alts.map((a) => `(?:${a})`).join('|')}`;
+  assertRe2(regex);
+  return { name: ':authority', string_match: { safe_regex: { regex } } };
+}

@@ -1,0 +1,119 @@
+// The migration report: every directive of the input ends in exactly one class.
+// Lowering modules mark the directives they handle; whatever is left is
+// classified here by what the directive is (process tuning, logging, static
+// files, unknown module…). Nothing is dropped silently.
+import type { Directive, Statement } from '../parse/ast.js';
+import type { ReportClass, ReportEntry, Src } from '../ir/types.js';
+import { NGINX_DIRECTIVES } from '../analyze/nginx-directives.generated.js';
+
+const SEVERITY: Record<ReportClass, number> = { translated: 0, ignored: 1, approximated: 2, unsupported: 3 };
+
+interface Mark {
+  cls: ReportClass;
+  reasons: string[];
+}
+
+export class Reporter {
+  private readonly marks = new Map<Directive, Mark>();
+  readonly notes: ReportEntry[] = [];
+
+  /** Classify a directive; a second mark keeps the worse class and both reasons. */
+  mark(d: Directive, cls: ReportClass, reason: string): void {
+    const m = this.marks.get(d);
+    if (!m) {
+      this.marks.set(d, { cls, reasons: [reason] });
+      return;
+    }
+    if (SEVERITY[cls] > SEVERITY[m.cls]) m.cls = cls;
+    if (!m.reasons.includes(reason)) m.reasons.push(reason);
+  }
+
+  isMarked(d: Directive): boolean {
+    return this.marks.has(d);
+  }
+
+  /** A report line that belongs to no single directive (a default, an unreachable location…). */
+  note(at: Src, directive: string, cls: ReportClass, reason: string): void {
+    this.notes.push({ file: at.file, line: at.line, col: at.col, directive, class: cls, reason });
+  }
+
+  /** Mark a whole block (and its children) with one class, keeping finer marks already made. */
+  markTree(d: Directive, cls: ReportClass, reason: string, childReason = reason): void {
+    this.mark(d, cls, reason);
+    for (const s of d.block ?? []) if (s.kind === 'directive') this.markTree(s, cls, childReason, childReason);
+  }
+
+  /** One entry per directive of the spliced tree, in file order. */
+  entries(root: Statement[], context: string): ReportEntry[] {
+    const out: ReportEntry[] = [];
+    const walk = (stmts: Statement[], ctx: string, parent: Directive | null): void => {
+      for (const s of stmts) {
+        if (s.kind !== 'directive') continue;
+        const m = this.marks.get(s) ?? defaultMark(s, ctx, parent);
+        out.push({ file: s.source.file, line: s.source.line, col: s.source.col, directive: s.name, class: m.cls, reason: m.reasons.join('; ') });
+        if (s.block) walk(s.block, childContext(s, ctx), s);
+      }
+    };
+    walk(root, context, null);
+    return out;
+  }
+}
+
+function childContext(d: Directive, ctx: string): string {
+  if (d.freeform) return 'freeform';
+  if (d.name === 'http' || d.name === 'events' || d.name === 'stream' || d.name === 'mail' || d.name === 'location' || d.name === 'upstream' || d.name === 'limit_except') return d.name;
+  if (d.name === 'server') return ctx === 'http' ? 'server' : `${ctx}-server`;
+  if (d.name === 'if') return `if-in-${ctx}`;
+  return ctx;
+}
+
+const KNOWN = new Map<string, string[]>();
+for (const v of NGINX_DIRECTIVES) {
+  const list = KNOWN.get(v.name) ?? [];
+  list.push(v.moduleType);
+  KNOWN.set(v.name, list);
+}
+
+/** Directives with no meaning for a proxy's routing: process, logging, file I/O and buffer tuning. */
+const IGNORED: Record<string, string> = {
+  access_log: 'logging: configure Envoy access logs separately',
+  error_log: 'logging: Envoy logs through its own admin/log options',
+  log_format: 'logging: configure Envoy access logs separately',
+  log_not_found: 'logging', log_subrequest: 'logging', open_log_file_cache: 'logging', rewrite_log: 'logging', log_by_lua_block: 'logging',
+  sendfile: 'file I/O tuning', sendfile_max_chunk: 'file I/O tuning', tcp_nopush: 'socket tuning', tcp_nodelay: 'socket tuning (Envoy sets TCP_NODELAY)',
+  aio: 'file I/O tuning', directio: 'file I/O tuning', output_buffers: 'buffer tuning', postpone_output: 'buffer tuning',
+  open_file_cache: 'file cache tuning', open_file_cache_valid: 'file cache tuning', open_file_cache_min_uses: 'file cache tuning', open_file_cache_errors: 'file cache tuning',
+  server_names_hash_max_size: 'nginx hash tuning', server_names_hash_bucket_size: 'nginx hash tuning', types_hash_max_size: 'nginx hash tuning',
+  types_hash_bucket_size: 'nginx hash tuning', variables_hash_max_size: 'nginx hash tuning', variables_hash_bucket_size: 'nginx hash tuning',
+  map_hash_max_size: 'nginx hash tuning', map_hash_bucket_size: 'nginx hash tuning', proxy_headers_hash_max_size: 'nginx hash tuning', proxy_headers_hash_bucket_size: 'nginx hash tuning',
+  client_body_buffer_size: 'buffer tuning', client_header_buffer_size: 'buffer tuning', client_body_temp_path: 'temp files',
+  proxy_buffer_size: 'buffer tuning', proxy_buffers: 'buffer tuning', proxy_busy_buffers_size: 'buffer tuning', proxy_temp_path: 'temp files',
+  proxy_temp_file_write_size: 'temp files', proxy_max_temp_file_size: 'temp files',
+  fastcgi_temp_path: 'temp files', uwsgi_temp_path: 'temp files', scgi_temp_path: 'temp files',
+  types: 'MIME types only matter for files nginx serves itself', default_type: 'MIME type for files nginx serves itself',
+  charset: 'charset of files nginx serves itself', source_charset: 'charset conversion', charset_types: 'charset conversion',
+  server_tokens: 'nginx version in its own pages', msie_padding: 'legacy browser tweak', msie_refresh: 'legacy browser tweak',
+  reset_timedout_connection: 'socket tuning', lingering_close: 'socket tuning', lingering_time: 'socket tuning', lingering_timeout: 'socket tuning',
+  resolver: 'used by nginx for names resolved at run time; Envoy resolves DNS clusters itself', resolver_timeout: 'DNS tuning',
+  ssl_session_cache: 'TLS session cache tuning', ssl_session_timeout: 'TLS session cache tuning', ssl_session_tickets: 'TLS session tuning', ssl_buffer_size: 'TLS buffer tuning',
+  ssl_prefer_server_ciphers: 'Envoy always prefers server ciphers', ssl_stapling: 'OCSP stapling: configure ocsp_staple separately', ssl_stapling_verify: 'OCSP stapling',
+  port_in_redirect: 'affects nginx-generated redirects only', server_name_in_redirect: 'affects nginx-generated redirects only', absolute_redirect: 'affects nginx-generated redirects only',
+  etag: 'static files', if_modified_since: 'static files', disable_symlinks: 'static files',
+};
+
+const STATIC_FILES = new Set(['root', 'alias', 'index', 'try_files', 'autoindex', 'autoindex_exact_size', 'autoindex_format', 'autoindex_localtime', 'expires', 'error_page', 'internal', 'random_index']);
+
+function defaultMark(d: Directive, ctx: string, parent: Directive | null): Mark {
+  if (ctx === 'freeform') return { cls: 'ignored', reasons: [`entry of \`${parent?.name ?? ''}\` block`] };
+  if (ctx.startsWith('if-in-')) return { cls: 'unsupported', reasons: ['inside `if`: conditional configuration is not translated'] };
+  if (d.name in IGNORED) return { cls: 'ignored', reasons: [IGNORED[d.name]!] };
+  const modules = KNOWN.get(d.name);
+  if (!modules) return { cls: 'unsupported', reasons: ['unknown directive (third-party module?): not translated'] };
+  if (ctx === 'main' || ctx === 'events') return { cls: 'ignored', reasons: ['process-level setting: no meaning for Envoy routing'] };
+  if (ctx === 'stream' || ctx === 'stream-server' || ctx === 'mail' || ctx === 'mail-server' || ctx.startsWith('stream') || ctx.startsWith('mail')) {
+    return { cls: 'unsupported', reasons: [`${ctx.split('-')[0]} module: only the http context is translated`] };
+  }
+  if (STATIC_FILES.has(d.name)) return { cls: 'unsupported', reasons: ['nginx serves files or error pages here: no Envoy equivalent'] };
+  if (d.name.startsWith('gzip')) return { cls: 'unsupported', reasons: ['response compression is not translated (Envoy compressor filter not configured)'] };
+  return { cls: 'unsupported', reasons: [`\`${d.name}\` is not translated`] };
+}

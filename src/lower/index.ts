@@ -1,0 +1,381 @@
+// nginx AST → IR. Walks http → upstream/server → location, computing each
+// location's effective settings the way nginx merges them, and reports every
+// directive (translated / approximated / ignored / unsupported).
+import type { Diagnostic, Directive, ParsedConfig, Statement } from '../parse/ast.js';
+import type {
+  Action,
+  Backend,
+  CompiledConfig,
+  Listener,
+  Location,
+  Policy,
+  ServerName,
+  ServerTls,
+  Src,
+  VirtualServer,
+} from '../ir/types.js';
+import { Reporter } from './classify.js';
+import { DEFAULT_LISTEN_PORT, listenName, lowerListen, type ListenSpec } from './listen.js';
+import { lowerServerName } from './server-name.js';
+import { lowerUpstream, inlineBackendName } from './upstream.js';
+import { parseProxyPass, proxyHostOf } from './proxy.js';
+import { lowerRewriteLevel } from './rewrite.js';
+import { checkNesting, isRegex, locationRe2, parseLocationHead, type LocationHead } from './location.js';
+import { effectiveArray, headerOps, isWebsocketUpgrade, markAddHeader, markProxySetHeader } from './headers.js';
+import { bodySize, effectiveSimple, markLimits, NGINX_DEFAULT_PROXY_TIMEOUT_MS, timeMs } from './limits.js';
+import { directivesOf, LowerError, src } from './util.js';
+
+export { Reporter } from './classify.js';
+
+export interface LowerResult {
+  ir: CompiledConfig | null;
+  errors: Diagnostic[];
+}
+
+const CONTENT_HANDLERS = new Set(['fastcgi_pass', 'uwsgi_pass', 'scgi_pass', 'grpc_pass', 'memcached_pass', 'empty_gif', 'stub_status', 'content_by_lua_block', 'content_by_lua', 'content_by_lua_file', 'js_content', 'perl', 'flv', 'mp4', 'dav_methods']);
+
+export function lower(parsed: ParsedConfig): LowerResult {
+  const r = new Reporter();
+  try {
+    const ir = lowerConfig(parsed, r);
+    return { ir, errors: [] };
+  } catch (err) {
+    if (err instanceof LowerError) return { ir: null, errors: [err.diagnostic] };
+    throw err;
+  }
+}
+
+interface Ctx {
+  r: Reporter;
+  upstreams: Map<string, Backend>;
+  inline: Map<string, Backend>;
+  serverCount: number;
+}
+
+function lowerConfig(parsed: ParsedConfig, r: Reporter): CompiledConfig {
+  const ctx: Ctx = { r, upstreams: new Map(), inline: new Map(), serverCount: 0 };
+  markIncludes(parsed.root, r);
+  const httpBlocks = httpLevels(parsed, r);
+  const servers: VirtualServer[] = [];
+  const listens: { spec: ListenSpec; serverId: string }[] = [];
+  for (const http of httpBlocks) {
+    for (const d of http) if (d.name === 'upstream') {
+      const b = lowerUpstream(d, r);
+      if (ctx.upstreams.has(b.name)) throw new LowerError({ severity: 'error', message: `duplicate upstream "${b.name}"`, source: d.source, code: 'duplicate-upstream' });
+      ctx.upstreams.set(b.name, b);
+    }
+  }
+  for (const http of httpBlocks) {
+    markLevel(http, r);
+    for (const d of http) if (d.name === 'server') servers.push(lowerServer(d, http, ctx, listens));
+  }
+  if (parsed.context === 'server') {
+    const fake: Directive = { kind: 'directive', name: 'server', args: [], block: parsed.root, source: parsed.root.find((s) => s.kind === 'directive')?.source ?? { file: parsed.files[0]?.file ?? '', line: 1, col: 1 } };
+    servers.push(lowerServer(fake, [], ctx, listens));
+  }
+  const listeners = buildListeners(listens, servers, r);
+  const backends = [...ctx.upstreams.values(), ...ctx.inline.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const report = r.entries(parsed.root, parsed.context || 'main');
+  return { listeners, servers, backends, report, notes: r.notes };
+}
+
+function markIncludes(stmts: Statement[], r: Reporter): void {
+  for (const s of stmts) {
+    if (s.kind !== 'directive') continue;
+    if (s.name === 'include') r.mark(s, 'translated', `included ${s.includes?.length ?? 0} file(s) in place`);
+    if (s.block && !s.freeform) markIncludes(s.block, r);
+  }
+}
+
+/** The directive lists that play the role of `http { }`. */
+function httpLevels(parsed: ParsedConfig, r: Reporter): Directive[][] {
+  const ctx = parsed.context || 'main';
+  if (ctx === 'http') return [directivesOf(parsed.root)];
+  if (ctx !== 'main') return [];
+  const out: Directive[][] = [];
+  for (const d of directivesOf(parsed.root)) {
+    if (d.name === 'http') {
+      r.mark(d, 'translated', 'http context');
+      out.push(directivesOf(d.block));
+    } else if (d.name === 'events') r.markTree(d, 'ignored', 'connection processing tuning: no meaning for Envoy routing');
+  }
+  return out;
+}
+
+/** Marks what every level (http, server, location) may carry. */
+function markLevel(ds: Directive[], r: Reporter): void {
+  const websocket = isWebsocketUpgrade(headerOps(ds.filter((d) => d.name === 'proxy_set_header')));
+  for (const d of ds) {
+    if (d.name === 'proxy_set_header') markProxySetHeader(d, r, websocket);
+    else if (d.name === 'add_header') markAddHeader(d, r);
+    else if (d.name === 'map') markMap(d, r);
+  }
+  markLimits(ds, r);
+}
+
+function markMap(d: Directive, r: Reporter): void {
+  const [from, to] = d.args.map((a) => a.value);
+  if (from === '$http_upgrade' && to === '$connection_upgrade') {
+    r.markTree(d, 'translated', 'WebSocket idiom: expressed as upgrade_configs on the routes using it', 'part of the WebSocket idiom');
+  } else {
+    r.markTree(d, 'unsupported', `\`map\` defining ${to ?? 'a variable'}: variables are not translated; uses of it are reported where they occur`, 'entry of an untranslated `map`');
+  }
+}
+
+function lowerServer(d: Directive, http: Directive[], ctx: Ctx, listens: { spec: ListenSpec; serverId: string }[]): VirtualServer {
+  const r = ctx.r;
+  const id = `server_${ctx.serverCount++}`;
+  const ds = directivesOf(d.block);
+  if (d.args.length === 0 && d.block) r.mark(d, 'translated', `${id}: virtual host(s) on its listeners`);
+  markLevel(ds, r);
+  const names: ServerName[] = [];
+  let http2 = false;
+  const mine: ListenSpec[] = [];
+  for (const c of ds) {
+    if (c.name === 'listen') {
+      const spec = lowerListen(c, r);
+      if (spec) mine.push(spec);
+    } else if (c.name === 'server_name') names.push(...lowerServerName(c, r));
+    else if (c.name === 'http2') {
+      http2 = c.args[0]?.value === 'on';
+      r.mark(c, 'translated', 'HTTP/2 accepted on the listener');
+    }
+  }
+  if (mine.length === 0 && !ds.some((c) => c.name === 'listen')) {
+    mine.push({ address: '0.0.0.0', port: DEFAULT_LISTEN_PORT, defaultServer: false, ssl: false, http2: false, proxyProtocol: false, source: src(d.source) });
+    r.note(src(d.source), 'listen', 'approximated', `${id} has no \`listen\`: nginx listens on *:80 when run as root (*:8000 otherwise); *:80 assumed`);
+  }
+  for (const spec of mine) listens.push({ spec: { ...spec, http2: spec.http2 || http2 }, serverId: id });
+  if (!ds.some((c) => c.name === 'server_name')) names.push({ kind: 'empty', value: '', source: src(d.source) });
+  const primaryName = names.find((n) => n.kind !== 'empty')?.value ?? '';
+  const serverLevels = [http, ds];
+  const rw = lowerRewriteLevel(ds, { level: 'server', locationRegex: null, serverName: primaryName }, r);
+  const locCounter = { n: 0 };
+  const locations: Location[] = [];
+  const seen = new Set<string>();
+  for (const c of ds) {
+    if (c.name !== 'location') continue;
+    const loc = lowerLocation(c, `${id}/loc_${locCounter.n++}`, null, null, serverLevels, ctx, primaryName);
+    checkDuplicate(c, loc, seen);
+    locations.push(loc);
+  }
+  const tls = lowerTls(serverLevels, r);
+  markTlsLevel(http, r);
+  const server: VirtualServer = {
+    id,
+    names,
+    listenerNames: [...new Set(mine.map((s) => listenName(s.address, s.port)))],
+    rewrites: rw.steps,
+    locations,
+    fallback: rw.terminal ?? { kind: 'static', status: 404, reason: 'no location matches: nginx would serve files from root', source: null },
+    ...(tls ? { tls } : {}),
+    source: src(d.source),
+  };
+  return server;
+}
+
+function checkDuplicate(d: Directive, loc: Location, seen: Set<string>): void {
+  if (loc.modifier === 'regex' || loc.modifier === 'regex-icase') return;
+  const key = `${loc.modifier === 'exact' ? '=' : loc.modifier === 'named' ? '@' : ''}${loc.pattern}`;
+  if (seen.has(key)) throw new LowerError({ severity: 'error', message: `duplicate location "${loc.pattern}"`, source: d.source, code: 'duplicate-location' });
+  seen.add(key);
+}
+
+function lowerLocation(d: Directive, id: string, parentId: string | null, parent: LocationHead | null, outer: Directive[][], ctx: Ctx, serverName: string): Location {
+  const r = ctx.r;
+  const head = parseLocationHead(d);
+  checkNesting(d, head, parent);
+  const re2 = isRegex(head.modifier) ? locationRe2(d, head) : null;
+  const ds = directivesOf(d.block);
+  const levels = [...outer, ds];
+  markLevel(ds, r);
+  const rw = lowerRewriteLevel(ds, { level: 'location', locationRegex: re2, serverName }, r);
+  const children: Location[] = [];
+  const seen = new Set<string>();
+  let i = 0;
+  for (const c of ds) {
+    if (c.name !== 'location') continue;
+    const child = lowerLocation(c, `${id}/loc_${i++}`, id, head, levels, ctx, serverName);
+    checkDuplicate(c, child, seen);
+    children.push(child);
+  }
+  const action = rw.terminal ?? contentAction(ds, head, ctx, levels);
+  if (head.modifier === 'named') r.mark(d, 'unsupported', `named location @${head.pattern}: reachable only through error_page/try_files/X-Accel-Redirect, which are not translated`);
+  else if (isRegex(head.modifier) && children.length) r.mark(d, 'approximated', `${id}: regex location with nested locations: the nested ones are not reached in Envoy`);
+  else r.mark(d, 'translated', `route ${id}`);
+  for (const c of ds) if (c.name === 'limit_except') r.markTree(c, 'unsupported', '`limit_except`: method restrictions are not translated', 'inside `limit_except`: not translated');
+  return {
+    id,
+    parentId,
+    modifier: head.modifier,
+    pattern: head.pattern,
+    children,
+    rewrites: rw.steps,
+    action,
+    policy: policyOf(levels),
+    source: src(d.source),
+  };
+}
+
+/** What serves the request once this location is chosen (proxy_pass is not inherited by nested locations). */
+function contentAction(ds: Directive[], head: LocationHead, ctx: Ctx, levels: Directive[][]): Action {
+  const r = ctx.r;
+  const pp = ds.filter((d) => d.name === 'proxy_pass').pop();
+  if (pp) {
+    const t = parseProxyPass(pp);
+    if (t.dynamic) {
+      r.mark(pp, 'unsupported', `proxy_pass \`${pp.args[0]!.value}\` uses variables (resolved per request by nginx): answered with a 502 direct response`);
+      return { kind: 'static', status: 502, reason: 'proxy_pass with variables is not translated', source: src(pp.source) };
+    }
+    if (t.uri && (isRegex(head.modifier) || head.modifier === 'named')) {
+      throw new LowerError({
+        severity: 'error',
+        message: `"proxy_pass" cannot have URI part in location given by regular expression, or inside named location, or inside "if" statement, or inside "limit_except" block`,
+        source: pp.source,
+        code: 'proxy-pass-uri',
+      });
+    }
+    const backend = resolveBackend(t, pp, ctx);
+    const notes: string[] = [`cluster \`${backend.name}\``];
+    if (t.uri) notes.push(`the matched ${head.modifier === 'exact' ? 'path' : 'prefix'} is replaced by \`${t.uri.raw}\` (prefix_rewrite)`);
+    const hostSet = effectiveArray(levels, 'proxy_set_header').some((d) => d.args[0]?.value.toLowerCase() === 'host');
+    if (!hostSet) notes.push(`Host: ${proxyHostOf(t)} ($proxy_host, host_rewrite_literal)`);
+    const redirect = effectiveSimple(levels, 'proxy_redirect');
+    let cls: 'translated' | 'approximated' = 'translated';
+    if (!redirect && t.uri) {
+      notes.push('nginx rewrites upstream Location headers (proxy_redirect default); Envoy does not');
+      cls = 'approximated';
+    }
+    r.mark(pp, cls, notes.join('; '));
+    return { kind: 'proxy', backend: backend.name, scheme: t.scheme, uri: t.uri, proxyHost: proxyHostOf(t), source: src(pp.source) };
+  }
+  const handler = ds.find((d) => CONTENT_HANDLERS.has(d.name));
+  if (handler) {
+    r.mark(handler, 'unsupported', `\`${handler.name}\` content handler is not translated: answered with a 502 direct response`);
+    return { kind: 'static', status: 502, reason: `${handler.name} is not translated`, source: src(handler.source) };
+  }
+  return { kind: 'static', status: 404, reason: 'nginx serves files here (root/alias/try_files): answered with 404', source: null };
+}
+
+function resolveBackend(t: ReturnType<typeof parseProxyPass>, d: Directive, ctx: Ctx): Backend {
+  const tls = t.scheme === 'https' || t.scheme === 'grpcs';
+  const up = !t.unix ? ctx.upstreams.get(t.host) : undefined;
+  if (up) {
+    if (t.explicitPort) throw new LowerError({ severity: 'error', message: `upstream "${t.host}" may not have port ${t.port}`, source: d.source, code: 'upstream-port' });
+    if (tls) up.tls = true;
+    if (t.scheme.startsWith('grpc')) up.http2 = true;
+    return up;
+  }
+  const name = inlineBackendName(t.host, t.port, t.unix);
+  let b = ctx.inline.get(name);
+  if (!b) {
+    b = {
+      name,
+      kind: 'inline',
+      balance: { kind: 'round_robin' },
+      keepalive: null,
+      tls,
+      http2: t.scheme.startsWith('grpc'),
+      servers: [{ host: t.host, port: t.port, unix: t.unix, weight: 1, maxFails: 1, failTimeoutMs: 10000, backup: false, down: false, source: src(d.source) }],
+      source: src(d.source),
+    };
+    ctx.inline.set(name, b);
+  } else if (tls) b.tls = true;
+  return b;
+}
+
+export function policyOf(levels: Directive[][]): Policy {
+  const psh = headerOps(effectiveArray(levels, 'proxy_set_header'));
+  const version = effectiveSimple(levels, 'proxy_http_version')?.args[0]?.value === '1.1' ? '1.1' : '1.0';
+  const redirect = effectiveSimple(levels, 'proxy_redirect');
+  const buffering = effectiveSimple(levels, 'proxy_buffering');
+  return {
+    proxySetHeaders: psh,
+    addHeaders: headerOps(effectiveArray(levels, 'add_header')),
+    proxyHideHeaders: effectiveArray(levels, 'proxy_hide_header').map((d) => (d.args[0]?.value ?? '').toLowerCase()),
+    proxyConnectTimeoutMs: timeMs(levels, 'proxy_connect_timeout', NGINX_DEFAULT_PROXY_TIMEOUT_MS),
+    proxyReadTimeoutMs: timeMs(levels, 'proxy_read_timeout', NGINX_DEFAULT_PROXY_TIMEOUT_MS),
+    proxySendTimeoutMs: timeMs(levels, 'proxy_send_timeout', NGINX_DEFAULT_PROXY_TIMEOUT_MS),
+    clientMaxBodySize: bodySize(levels),
+    proxyHttpVersion: version,
+    websocket: version === '1.1' && isWebsocketUpgrade(psh),
+    proxyRedirect: redirect ? redirect.args.map((a) => a.value) : null,
+    proxyBuffering: buffering?.args[0]?.value !== 'off',
+  };
+}
+
+function lowerTls(levels: Directive[][], r: Reporter): ServerTls | undefined {
+  const certs = effectiveArray(levels, 'ssl_certificate');
+  const keys = effectiveArray(levels, 'ssl_certificate_key');
+  const server = levels[levels.length - 1]!;
+  markTlsLevel(server, r);
+  if (certs.length === 0) return undefined;
+  const tls: ServerTls = {
+    certificates: certs.map((c, i) => ({ cert: c.args[0]?.value ?? '', key: keys[i]?.args[0]?.value ?? '', source: src(c.source) })),
+  };
+  const protocols = effectiveSimple(levels, 'ssl_protocols');
+  if (protocols) tls.protocols = protocols.args.map((a) => a.value);
+  const ciphers = effectiveSimple(levels, 'ssl_ciphers');
+  if (ciphers) tls.ciphers = ciphers.args[0]?.value ?? '';
+  return tls;
+}
+
+function markTlsLevel(ds: Directive[], r: Reporter): void {
+  for (const d of ds) {
+    if (r.isMarked(d)) continue;
+    if (d.name === 'ssl_certificate' || d.name === 'ssl_certificate_key') r.mark(d, 'translated', 'DownstreamTlsContext tls_certificates (certificate chosen by SNI among the listener\'s servers)');
+    else if (d.name === 'ssl_protocols') r.mark(d, 'translated', 'tls_params minimum/maximum protocol version');
+    else if (d.name === 'ssl_ciphers') r.mark(d, 'approximated', 'OpenSSL cipher string: Envoy (BoringSSL) uses its default cipher suites');
+    else if (d.name === 'ssl') r.mark(d, 'translated', 'TLS on this server\'s listeners');
+  }
+}
+
+// ---------------------------------------------------------------- listeners
+
+function buildListeners(listens: { spec: ListenSpec; serverId: string }[], servers: VirtualServer[], r: Reporter): Listener[] {
+  const byName = new Map<string, Listener>();
+  const defaults = new Map<string, Src>();
+  for (const { spec, serverId } of listens) {
+    const name = listenName(spec.address, spec.port);
+    let l = byName.get(name);
+    if (!l) {
+      l = { name, address: spec.address, port: spec.port, ssl: false, http2: false, proxyProtocol: false, serverIds: [], defaultServerId: serverId, sources: [] };
+      byName.set(name, l);
+    }
+    l.ssl ||= spec.ssl;
+    l.http2 ||= spec.http2;
+    l.proxyProtocol ||= spec.proxyProtocol;
+    if (!l.serverIds.includes(serverId)) l.serverIds.push(serverId);
+    l.sources.push(spec.source);
+    if (spec.defaultServer) {
+      const prev = defaults.get(name);
+      if (prev && l.defaultServerId !== serverId) {
+        throw new LowerError({ severity: 'error', message: `a duplicate default server for ${spec.address.includes(':') ? `[${spec.address}]` : spec.address}:${spec.port}`, source: { ...spec.source }, code: 'duplicate-default-server' });
+      }
+      defaults.set(name, spec.source);
+      l.defaultServerId = serverId;
+    }
+  }
+  const serverById = new Map(servers.map((s) => [s.id, s]));
+  for (const l of byName.values()) l.shadowedNames = shadowed(l, serverById, r);
+  return [...byName.values()].sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : a.port - b.port));
+}
+
+/** nginx keeps the first server for a name claimed twice on one address:port. */
+function shadowed(l: Listener, servers: Map<string, VirtualServer>, r: Reporter): NonNullable<Listener['shadowedNames']> {
+  const claimed = new Map<string, string>();
+  const out: NonNullable<Listener['shadowedNames']> = [];
+  for (const id of l.serverIds) {
+    for (const n of servers.get(id)!.names) {
+      if (n.kind === 'empty') continue;
+      const key = `${n.kind}:${n.value}`;
+      const owner = claimed.get(key);
+      if (owner === undefined) claimed.set(key, id);
+      else if (owner !== id) {
+        out.push({ serverId: id, kind: n.kind, value: n.value, source: n.source });
+        r.note(n.source, 'server_name', 'approximated', `conflicting server name "${n.value}" on ${l.address}:${l.port}: ${owner} keeps it, as nginx does ("ignored")`);
+      }
+    }
+  }
+  return out;
+}

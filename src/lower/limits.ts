@@ -1,0 +1,95 @@
+// Timeouts, body size, protocol version, buffering, proxy_redirect: simple
+// directives inherited from the innermost level that sets them.
+import type { Directive } from '../parse/ast.js';
+import type { Reporter } from './classify.js';
+import { errorAt, parseSize, parseTimeMs } from './util.js';
+
+export const NGINX_DEFAULT_BODY_SIZE = 1024 * 1024;
+export const NGINX_DEFAULT_PROXY_TIMEOUT_MS = 60000;
+
+/** The innermost occurrence of a simple directive across the inheritance chain. */
+export function effectiveSimple(levels: Directive[][], name: string): Directive | undefined {
+  for (let i = levels.length - 1; i >= 0; i--) {
+    const here = levels[i]!;
+    for (let j = here.length - 1; j >= 0; j--) if (here[j]!.name === name) return here[j];
+  }
+  return undefined;
+}
+
+export function timeMs(levels: Directive[][], name: string, dflt: number): number {
+  const d = effectiveSimple(levels, name);
+  if (!d) return dflt;
+  const ms = parseTimeMs(d.args[0]?.value ?? '');
+  if (ms === null) throw errorAt(d.source, `"${name}" directive invalid value`, 'time-value');
+  return ms;
+}
+
+export function bodySize(levels: Directive[][]): number {
+  const d = effectiveSimple(levels, 'client_max_body_size');
+  if (!d) return NGINX_DEFAULT_BODY_SIZE;
+  const n = parseSize(d.args[0]?.value ?? '');
+  if (n === null) throw errorAt(d.source, '"client_max_body_size" directive invalid value', 'size-value');
+  return n;
+}
+
+/** Report the limit directives of one level (each is reported where it is written). */
+export function markLimits(ds: Directive[], r: Reporter): void {
+  for (const d of ds) {
+    switch (d.name) {
+      case 'proxy_connect_timeout':
+        r.mark(d, 'approximated', 'cluster connect_timeout (per cluster in Envoy: the longest value among the locations using it)');
+        break;
+      case 'proxy_read_timeout':
+        r.mark(d, 'approximated', 'route idle_timeout (Envoy\'s stream idle timeout covers reads and writes; no whole-request timeout: timeout 0s)');
+        break;
+      case 'proxy_send_timeout':
+        r.mark(d, 'approximated', 'covered by the route idle_timeout (from proxy_read_timeout): Envoy has no separate send timeout');
+        break;
+      case 'client_max_body_size': {
+        const n = parseSize(d.args[0]?.value ?? '');
+        r.mark(d, 'approximated', n === 0 ? 'no limit: the buffer filter is disabled on these routes' : 'buffer filter max_request_bytes: Envoy answers 413 too, but buffers the whole body before forwarding (nginx also buffers by default)');
+        break;
+      }
+      case 'proxy_http_version':
+        if (d.args[0]?.value === '1.1') r.mark(d, 'translated', 'HTTP/1.1 upstream (Envoy\'s default) with connection reuse');
+        else r.mark(d, 'approximated', 'Envoy speaks HTTP/1.1 upstream; 1.0 is not available (connections are not reused, as with nginx)');
+        break;
+      case 'proxy_buffering':
+        r.mark(d, d.args[0]?.value === 'off' ? 'translated' : 'approximated', d.args[0]?.value === 'off' ? 'Envoy streams responses' : 'nginx buffers responses; Envoy streams them');
+        break;
+      case 'proxy_request_buffering':
+        r.mark(d, 'approximated', 'request bodies are buffered by the buffer filter only up to client_max_body_size');
+        break;
+      case 'proxy_redirect':
+        if (d.args[0]?.value === 'off') r.mark(d, 'translated', 'Envoy does not rewrite upstream Location headers');
+        else r.mark(d, 'unsupported', 'Envoy does not rewrite upstream Location/Refresh headers: not translated');
+        break;
+      case 'proxy_hide_header':
+        r.mark(d, 'translated', 'response_headers_to_remove on proxied routes');
+        break;
+      case 'proxy_pass_header':
+        r.mark(d, 'translated', 'the header is not removed (Envoy passes upstream headers)');
+        break;
+      case 'proxy_intercept_errors':
+        r.mark(d, d.args[0]?.value === 'off' ? 'translated' : 'unsupported', d.args[0]?.value === 'off' ? 'Envoy passes upstream errors through' : 'error interception (error_page) is not translated');
+        break;
+      case 'proxy_next_upstream':
+      case 'proxy_next_upstream_tries':
+      case 'proxy_next_upstream_timeout':
+        r.mark(d, 'unsupported', 'retry policy is not translated (Envoy does not retry by default; nginx retries on error/timeout)');
+        break;
+      case 'keepalive_timeout':
+        r.mark(d, 'approximated', 'client keepalive: Envoy\'s HCM idle timeout (1h default) is not changed');
+        break;
+      case 'send_timeout':
+      case 'client_body_timeout':
+      case 'client_header_timeout':
+        r.mark(d, 'ignored', 'client-side timeouts are not translated (Envoy defaults apply)');
+        break;
+      case 'proxy_ignore_client_abort':
+      case 'proxy_socket_keepalive':
+        r.mark(d, 'ignored', 'connection tuning');
+        break;
+    }
+  }
+}

@@ -1,0 +1,59 @@
+// `proxy_pass` → a backend reference, the URI part and nginx's `$proxy_host`.
+import type { Directive } from '../parse/ast.js';
+import type { Template } from '../ir/types.js';
+import { errorAt, hasVariables, parseTemplate } from './util.js';
+
+export interface ProxyTarget {
+  scheme: 'http' | 'https' | 'grpc' | 'grpcs';
+  host: string;
+  port: number;
+  explicitPort: boolean;
+  unix: boolean;
+  uri: Template | null;
+  /** The URL has variables: nginx resolves it per request. */
+  dynamic: boolean;
+}
+
+export function parseProxyPass(d: Directive): ProxyTarget {
+  const url = d.args[0]?.value;
+  if (url === undefined || d.args.length !== 1) throw errorAt(d.source, `invalid number of arguments in "${d.name}" directive`, 'arity');
+  const m = /^(https?|grpcs?):\/\//i.exec(url);
+  if (!m) throw errorAt(d.args[0]!.source, `invalid URL prefix in "${url}"`, 'proxy-pass-url');
+  const scheme = m[1]!.toLowerCase() as ProxyTarget['scheme'];
+  const rest = url.slice(m[0].length);
+  const tpl = parseTemplate(url);
+  const defaultPort = scheme === 'https' || scheme === 'grpcs' ? 443 : 80;
+  if (hasVariables(tpl)) {
+    return { scheme, host: rest, port: defaultPort, explicitPort: false, unix: false, uri: null, dynamic: true };
+  }
+  if (rest.startsWith('unix:')) {
+    // http://unix:/path/to.sock:/uri
+    const colon = rest.indexOf(':', 5);
+    const path = colon < 0 ? rest.slice(5) : rest.slice(5, colon);
+    const uri = colon < 0 ? null : rest.slice(colon + 1);
+    return { scheme, host: path, port: 0, explicitPort: false, unix: true, uri: uri ? parseTemplate(uri) : null, dynamic: false };
+  }
+  const slash = rest.indexOf('/');
+  const hostPort = slash < 0 ? rest : rest.slice(0, slash);
+  const uri = slash < 0 ? null : rest.slice(slash);
+  const hp = /^(\[[0-9a-fA-F:.]+\]|[^:]+)(?::(\d+))?$/.exec(hostPort);
+  if (!hp || hp[1] === '') throw errorAt(d.args[0]!.source, `invalid host in "${url}"`, 'proxy-pass-url');
+  const host = hp[1]!.replace(/^\[|\]$/g, '').toLowerCase();
+  return {
+    scheme,
+    host,
+    port: hp[2] ? Number(hp[2]) : defaultPort,
+    explicitPort: hp[2] !== undefined,
+    unix: false,
+    uri: uri === null ? null : parseTemplate(uri),
+    dynamic: false,
+  };
+}
+
+/** `$proxy_host`: the host as written, with the port only when it is not the scheme's default. */
+export function proxyHostOf(t: ProxyTarget): string {
+  if (t.unix) return 'localhost';
+  const defaultPort = t.scheme === 'https' || t.scheme === 'grpcs' ? 443 : 80;
+  const host = t.host.includes(':') ? `[${t.host}]` : t.host;
+  return t.explicitPort && t.port !== defaultPort ? `${host}:${t.port}` : host;
+}

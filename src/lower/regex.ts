@@ -1,0 +1,161 @@
+// PCRE (nginx) → RE2 (Envoy). nginx runs a PCRE *search*; Envoy's safe_regex is an
+// RE2 *full match*. We translate the syntax RE2 shares with PCRE, reject what RE2
+// cannot express (with the construct named), and compile-check every result with
+// real RE2 (re2-wasm) once per distinct pattern.
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+// re2-wasm is CommonJS; loaded once.
+const { RE2 } = require('re2-wasm') as { RE2: new (pattern: string, flags?: string) => { test(s: string): boolean; exec(s: string): (string | undefined)[] | null } };
+
+export interface Re2Ok {
+  ok: true;
+  /** The pattern in RE2 syntax, same meaning as the PCRE one (no search wrapper). */
+  re2: string;
+}
+export interface Re2Err {
+  ok: false;
+  /** What RE2 lacks, e.g. "look-behind `(?<=`" and its 0-based offset in the pattern. */
+  message: string;
+  offset: number;
+}
+
+const cache = new Map<string, Re2Ok | Re2Err>();
+
+/** Translate a PCRE pattern to RE2 syntax; `icase` prepends `(?i)` (nginx `~*`). */
+export function pcreToRe2(pattern: string, icase = false): Re2Ok | Re2Err {
+  const key = (icase ? 'i:' : 's:') + pattern;
+  const hit = cache.get(key);
+  if (hit) return hit;
+  const result = translate(pattern, icase);
+  cache.set(key, result);
+  return result;
+}
+
+function translate(pattern: string, icase: boolean): Re2Ok | Re2Err {
+  let out = '';
+  let i = 0;
+  let inClass = false;
+  const fail = (message: string, offset: number): Re2Err => ({ ok: false, message, offset });
+  while (i < pattern.length) {
+    const c = pattern[i]!;
+    if (c === '\\') {
+      const n = pattern[i + 1];
+      if (n === undefined) return fail('trailing backslash', i);
+      if (!inClass) {
+        if (/[1-9]/.test(n)) return fail(`back-reference \`\\${n}\``, i);
+        if (n === 'g') return fail('back-reference or subroutine `\\g`', i);
+        if (n === 'k') return fail('named back-reference `\\k`', i);
+        if (n === 'G') return fail('`\\G` (match start anchor)', i);
+        if (n === 'K') return fail('`\\K` (match reset)', i);
+        if (n === 'Z') {
+          // PCRE \Z: end or before a final newline; a URI never ends in a raw newline here.
+          out += '\\z';
+          i += 2;
+          continue;
+        }
+      }
+      if (n === 'h' || n === 'H' || n === 'R' || n === 'X' || n === 'v' && !inClass || n === 'V') {
+        return fail(`PCRE-only escape \`\\${n}\``, i);
+      }
+      out += c + n;
+      i += 2;
+      continue;
+    }
+    if (inClass) {
+      if (c === ']' ) inClass = false;
+      if (c === '[' && pattern[i + 1] === ':') {
+        const end = pattern.indexOf(':]', i + 2);
+        if (end > 0) {
+          out += pattern.slice(i, end + 2);
+          i = end + 2;
+          continue;
+        }
+      }
+      out += c;
+      i++;
+      continue;
+    }
+    if (c === '[') {
+      inClass = true;
+      out += c;
+      i++;
+      // A `]` right after `[` or `[^` is literal in both dialects.
+      if (pattern[i] === '^') {
+        out += '^';
+        i++;
+      }
+      if (pattern[i] === ']') {
+        out += '\\]';
+        i++;
+      }
+      continue;
+    }
+    if (c === '(' && pattern[i + 1] === '?') {
+      const rest = pattern.slice(i + 2);
+      if (rest.startsWith('<=')) return fail('look-behind `(?<=`', i);
+      if (rest.startsWith('<!')) return fail('negative look-behind `(?<!`', i);
+      if (rest.startsWith('=')) return fail('look-ahead `(?=`', i);
+      if (rest.startsWith('!')) return fail('negative look-ahead `(?!`', i);
+      if (rest.startsWith('>')) return fail('atomic group `(?>`', i);
+      if (rest.startsWith('|')) return fail('branch reset group `(?|`', i);
+      if (rest.startsWith('#')) return fail('comment group `(?#`', i);
+      if (rest.startsWith('(')) return fail('conditional group `(?(`', i);
+      if (/^(R|[+-]?\d|&|P>)/.test(rest)) return fail('recursion or subroutine call', i);
+      if (rest.startsWith('P=')) return fail('named back-reference `(?P=`', i);
+      const named = /^<([A-Za-z_][A-Za-z0-9_]*)>/.exec(rest) ?? /^'([A-Za-z_][A-Za-z0-9_]*)'/.exec(rest);
+      if (named) {
+        out += `(?P<${named[1]}>`;
+        i += 2 + named[0].length;
+        continue;
+      }
+    }
+    if ((c === '+') && i > 0 && /[*+?}]/.test(pattern[i - 1]!) && !isEscaped(pattern, i - 1)) {
+      return fail('possessive quantifier', i - 1);
+    }
+    out += c;
+    i++;
+  }
+  const re2 = (icase ? '(?i)' : '') + out;
+  try {
+    new RE2(re2, 'u');
+  } catch (err) {
+    const msg = err instanceof Error ? err.message.replace(/^Invalid regular expression: \/.*\/u: /s, '') : String(err);
+    return fail(`not valid RE2: ${msg}`, 0);
+  }
+  return { ok: true, re2 };
+}
+
+function isEscaped(s: string, i: number): boolean {
+  let n = 0;
+  for (let j = i - 1; j >= 0 && s[j] === '\\'; j--) n++;
+  return n % 2 === 1;
+}
+
+/** nginx's search semantics as an RE2 full match. */
+export function searchWrap(re2: string): string {
+  return `.*(?:${stripFlagsPrefix(re2).body}).*`.replace(/^/, stripFlagsPrefix(re2).flags);
+}
+
+/** A pattern matching the whole string whose captures are those of the first PCRE match (for rewrites). */
+export function wholeMatchWrap(re2: string): string {
+  const { flags, body } = stripFlagsPrefix(re2);
+  return `${flags}^.*?(?:${body}).*$`;
+}
+
+function stripFlagsPrefix(re2: string): { flags: string; body: string } {
+  return re2.startsWith('(?i)') ? { flags: '(?i)', body: re2.slice(4) } : { flags: '', body: re2 };
+}
+
+/** Compile-check an RE2 pattern built by the emitter (wrappers included); throws with RE2's message. */
+const checked = new Set<string>();
+export function assertRe2(pattern: string): void {
+  if (checked.has(pattern)) return;
+  new RE2(pattern, 'u');
+  checked.add(pattern);
+}
+
+/** Run an RE2 pattern (used to evaluate a rewrite on a known URI at compile time). */
+export function re2Exec(pattern: string, input: string): (string | undefined)[] | null {
+  return new RE2(pattern, 'u').exec(input);
+}

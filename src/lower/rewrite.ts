@@ -1,0 +1,134 @@
+// The rewrite module at one level (server or location): return, rewrite, if,
+// set, break → RewriteStep[] in order, plus the terminal `return` if one is
+// always reached. Conditional steps (rewrite with a regex) become Envoy routes
+// placed before the level's own route; what Envoy cannot express is reported.
+import type { Directive } from '../parse/ast.js';
+import type { RedirectAction, ReturnAction, RewriteStep } from '../ir/types.js';
+import type { Reporter } from './classify.js';
+import { pcreToRe2 } from './regex.js';
+import { planRedirect } from './redirect.js';
+import { errorAt, hasVariables, parseTemplate, src } from './util.js';
+
+export const REWRITE_DIRECTIVES = new Set(['return', 'rewrite', 'if', 'set', 'break', 'rewrite_log', 'uninitialized_variable_warn']);
+
+export interface RewriteLevel {
+  steps: RewriteStep[];
+  /** The `return` every request of this level reaches (after the conditional steps), if any. */
+  terminal: ReturnAction | RedirectAction | null;
+}
+
+export interface RewriteScope {
+  level: 'server' | 'location';
+  /** RE2 form of the location's regex, for `$1` in `return` (regex locations only). */
+  locationRegex: string | null;
+  serverName: string;
+}
+
+export function lowerRewriteLevel(ds: Directive[], scope: RewriteScope, r: Reporter): RewriteLevel {
+  const steps: RewriteStep[] = [];
+  let terminal: ReturnAction | RedirectAction | null = null;
+  let stopped: string | null = null; // why later directives never run
+  for (const d of ds) {
+    if (!REWRITE_DIRECTIVES.has(d.name)) continue;
+    if (stopped) {
+      if (d.name === 'if') r.markTree(d, 'ignored', `never executed: ${stopped}`);
+      else r.mark(d, 'ignored', `never executed: ${stopped}`);
+      continue;
+    }
+    switch (d.name) {
+      case 'return': {
+        const action = lowerReturn(d, scope, r);
+        steps.push({ kind: 'return', action, source: src(d.source) });
+        terminal = action;
+        stopped = `\`return\` at ${d.source.line}:${d.source.col} ends the rewrite phase`;
+        break;
+      }
+      case 'rewrite': {
+        const step = lowerRewrite(d, scope, r);
+        steps.push(step);
+        if (step.kind === 'rewrite' && step.flag === 'break' && step.regex === '^') stopped = 'an unconditional `rewrite … break` ends the rewrite phase';
+        break;
+      }
+      case 'break':
+        r.mark(d, 'translated', 'ends the rewrite phase');
+        stopped = `\`break\` at ${d.source.line}:${d.source.col}`;
+        break;
+      case 'if':
+        steps.push({ kind: 'unsupported', directive: 'if', source: src(d.source) });
+        r.markTree(d, 'unsupported', '`if` has no exact Envoy form: the condition and its block are not translated (requests behave as if it were false)', 'inside `if`: not translated');
+        break;
+      case 'set':
+        steps.push({ kind: 'unsupported', directive: 'set', source: src(d.source) });
+        r.mark(d, 'unsupported', '`set`: nginx variables are not translated');
+        break;
+      case 'rewrite_log':
+        r.mark(d, 'ignored', 'logging');
+        break;
+      case 'uninitialized_variable_warn':
+        r.mark(d, 'ignored', 'logging');
+        break;
+    }
+  }
+  return { steps, terminal };
+}
+
+function lowerReturn(d: Directive, scope: RewriteScope, r: Reporter): ReturnAction | RedirectAction {
+  const [a0, a1] = d.args.map((a) => a.value);
+  if (a0 === undefined || d.args.length > 2) throw errorAt(d.source, 'invalid number of arguments in "return" directive', 'arity');
+  const at = src(d.source);
+  if (!/^\d+$/.test(a0)) {
+    if (d.args.length !== 1 || !/^(https?:\/\/|\$scheme)/.test(a0)) throw errorAt(d.args[0]!.source, `invalid return code "${a0}"`, 'return-code');
+    const action: RedirectAction = { kind: 'redirect', status: 302, location: parseTemplate(a0), source: at };
+    reportRedirect(d, action, scope, r);
+    return action;
+  }
+  const status = Number(a0);
+  if (status > 999) throw errorAt(d.args[0]!.source, `invalid return code "${a0}"`, 'return-code');
+  if ([301, 302, 303, 307, 308].includes(status) && a1 !== undefined) {
+    const action: RedirectAction = { kind: 'redirect', status, location: parseTemplate(a1), source: at };
+    reportRedirect(d, action, scope, r);
+    return action;
+  }
+  const body = a1 === undefined ? null : parseTemplate(a1);
+  const action: ReturnAction = { kind: 'return', status, body, source: at };
+  if (status === 444) r.mark(d, 'approximated', 'nginx closes the connection without a response; Envoy answers a direct response with status 444');
+  else if (status < 200 || status >= 600) r.mark(d, 'unsupported', `status ${status} cannot be a direct response in Envoy (200–599): answered with 500`);
+  else if (body && hasVariables(body)) r.mark(d, 'unsupported', `direct response body \`${body.raw}\` uses variables, which Envoy's direct_response cannot render: sent without a body`);
+  else r.mark(d, 'translated', `direct_response ${status}${body ? ' with the body' : ''}`);
+  return action;
+}
+
+function reportRedirect(d: Directive, action: RedirectAction, scope: RewriteScope, r: Reporter): void {
+  const plan = planRedirect(action.location, { captureRegex: scope.locationRegex, rewrite: false, serverName: scope.serverName });
+  if (!plan.ok) r.mark(d, 'unsupported', `${plan.reason}: answered with a 500 direct response`);
+  else if (plan.approximation) r.mark(d, 'approximated', `redirect ${action.status}: ${plan.approximation}`);
+  else r.mark(d, 'translated', `redirect ${action.status}`);
+}
+
+function lowerRewrite(d: Directive, scope: RewriteScope, r: Reporter): RewriteStep {
+  const [regex, replacement, flagText] = d.args.map((a) => a.value);
+  if (regex === undefined || replacement === undefined || d.args.length > 3) throw errorAt(d.source, 'invalid number of arguments in "rewrite" directive', 'arity');
+  const flag = (flagText ?? null) as 'last' | 'break' | 'redirect' | 'permanent' | null;
+  if (flag !== null && !['last', 'break', 'redirect', 'permanent'].includes(flag)) throw errorAt(d.args[2]!.source, `invalid parameter "${flagText}"`, 'rewrite-flag');
+  const conv = pcreToRe2(regex);
+  if (!conv.ok) throw errorAt(d.args[0]!.source, `rewrite regex "${regex}" has no RE2 form: ${conv.message} at offset ${conv.offset}`, 'pcre-only-regex');
+  const step: RewriteStep = { kind: 'rewrite', regex, replacement: parseTemplate(replacement), flag, source: src(d.source) };
+  const absolute = /^(https?:\/\/|\$scheme)/.test(replacement);
+  if (flag === 'redirect' || flag === 'permanent' || absolute) {
+    const plan = planRedirect(step.replacement, { captureRegex: conv.re2, rewrite: true, serverName: scope.serverName });
+    if (!plan.ok) r.mark(d, 'unsupported', `${plan.reason}: not translated`);
+    else r.mark(d, plan.approximation ? 'approximated' : 'translated', `redirect when the regex matches${plan.approximation ? ': ' + plan.approximation : ''}`);
+  } else if (flag === 'break') {
+    if (scope.level === 'server') r.mark(d, 'unsupported', 'a server-level `rewrite … break` changes the URI before location search: not translated');
+    else if (hasNonCaptureVars(step)) r.mark(d, 'unsupported', 'replacement uses variables Envoy cannot compute: not translated');
+    else if (replacement.includes('?')) r.mark(d, 'unsupported', 'replacement sets a query string: Envoy rewrites only the path: not translated');
+    else r.mark(d, 'translated', 'regex_rewrite of the upstream path when the regex matches');
+  } else {
+    r.mark(d, 'unsupported', `\`rewrite\` ${flag === 'last' ? 'with `last`' : 'without a flag'} searches the locations again with the new URI: not translated (requests continue as if it did not match)`);
+  }
+  return step;
+}
+
+function hasNonCaptureVars(step: { replacement: { parts: ({ text: string } | { var: string })[] } }): boolean {
+  return step.replacement.parts.some((p) => 'var' in p && !/^[0-9]$/.test(p.var));
+}

@@ -1,0 +1,107 @@
+// `upstream` blocks → backends (clusters), and inline proxy_pass targets.
+import type { Directive } from '../parse/ast.js';
+import type { Backend, BackendServer, BalancePolicy } from '../ir/types.js';
+import type { Reporter } from './classify.js';
+import { directivesOf, errorAt, parseTemplate, parseTimeMs, src } from './util.js';
+
+export function lowerUpstream(d: Directive, r: Reporter): Backend {
+  const name = d.args[0]?.value;
+  if (!name) throw errorAt(d.source, 'invalid number of arguments in "upstream" directive', 'arity');
+  const backend: Backend = { name, kind: 'upstream', balance: { kind: 'round_robin' }, keepalive: null, tls: false, http2: false, servers: [], source: src(d.source) };
+  r.mark(d, 'translated', `cluster \`${name}\``);
+  for (const c of directivesOf(d.block)) {
+    switch (c.name) {
+      case 'server':
+        backend.servers.push(lowerUpstreamServer(c, r));
+        break;
+      case 'least_conn':
+        backend.balance = { kind: 'least_conn' };
+        r.mark(c, 'translated', 'lb_policy LEAST_REQUEST (Envoy weighs active requests, nginx active connections: equal for HTTP/1)');
+        break;
+      case 'ip_hash':
+        backend.balance = { kind: 'ip_hash' };
+        r.mark(c, 'approximated', 'RING_HASH on the source IP: same client stickiness, but nginx hashes only the first three IPv4 octets and maps keys to servers differently');
+        break;
+      case 'hash': {
+        const key = c.args[0]?.value ?? '';
+        const consistent = c.args[1]?.value === 'consistent';
+        backend.balance = { kind: 'hash', key: parseTemplate(key), consistent };
+        r.mark(c, 'approximated', `${consistent ? 'RING_HASH (ketama-like)' : 'MAGLEV'} on \`${key}\`: same key stickiness, different key→server mapping than nginx`);
+        break;
+      }
+      case 'random': {
+        const two = c.args[0]?.value === 'two';
+        backend.balance = { kind: 'random', two };
+        r.mark(c, two ? 'approximated' : 'translated', two ? 'LEAST_REQUEST with choice_count 2 (power of two choices), nginx `random two` picks by least_conn among two' : 'lb_policy RANDOM');
+        break;
+      }
+      case 'keepalive': {
+        const n = Number(c.args[0]?.value);
+        backend.keepalive = Number.isFinite(n) ? n : null;
+        r.mark(c, 'approximated', 'upstream connections are reused (Envoy pools connections; the idle-connection cap per worker has no Envoy equivalent)');
+        break;
+      }
+      case 'keepalive_timeout':
+        r.mark(c, 'translated', 'common_http_protocol_options.idle_timeout');
+        break;
+      case 'keepalive_requests':
+        r.mark(c, 'translated', 'common_http_protocol_options.max_requests_per_connection');
+        break;
+      case 'zone':
+        r.mark(c, 'ignored', 'shared memory zone: Envoy shares cluster state across workers itself');
+        break;
+      default:
+        break; // left to the default classification (unsupported or unknown)
+    }
+  }
+  return backend;
+}
+
+function lowerUpstreamServer(d: Directive, r: Reporter): BackendServer {
+  const [addr, ...params] = d.args.map((a) => a.value);
+  if (!addr) throw errorAt(d.source, 'invalid number of arguments in "server" directive', 'arity');
+  const server = parseServerAddress(addr, d);
+  const notes: string[] = [];
+  let cls: 'translated' | 'approximated' | 'unsupported' = 'translated';
+  for (const p of params) {
+    const [k, v] = p.includes('=') ? [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)] : [p, ''];
+    if (k === 'weight') server.weight = Number(v);
+    else if (k === 'max_fails') server.maxFails = Number(v);
+    else if (k === 'fail_timeout') server.failTimeoutMs = parseTimeMs(v) ?? 10000;
+    else if (k === 'backup') server.backup = true;
+    else if (k === 'down') server.down = true;
+    else {
+      notes.push(`\`${p}\` not translated`);
+      cls = 'unsupported';
+    }
+  }
+  if (server.down) {
+    notes.push('marked down: left out of the cluster');
+  }
+  if (server.backup) notes.push('backup: priority 1 endpoint (used when the primary ones are unhealthy)');
+  if (params.some((p) => p.startsWith('max_fails') || p.startsWith('fail_timeout'))) {
+    notes.push('max_fails/fail_timeout → outlier detection on local-origin failures (consecutive failures, not failures within a window)');
+    if (cls === 'translated') cls = 'approximated';
+  }
+  r.mark(d, cls, [`endpoint ${server.unix ? 'unix:' + server.host : `${server.host}:${server.port}`}`, ...notes].join('; '));
+  return server;
+}
+
+export function parseServerAddress(addr: string, d: Directive): BackendServer {
+  const base = { weight: 1, maxFails: 1, failTimeoutMs: 10000, backup: false, down: false, source: src(d.source) };
+  if (addr.startsWith('unix:')) return { host: addr.slice(5), port: 0, unix: true, ...base };
+  const v6 = /^\[([0-9a-fA-F:.]+)\](?::(\d+))?$/.exec(addr);
+  if (v6) return { host: v6[1]!, port: Number(v6[2] ?? 80), unix: false, ...base };
+  const m = /^([^:/]+)(?::(\d+))?$/.exec(addr);
+  if (!m) throw errorAt(d.source, `invalid host in upstream "${addr}"`, 'upstream-address');
+  return { host: m[1]!.toLowerCase(), port: Number(m[2] ?? 80), unix: false, ...base };
+}
+
+export function isIp(host: string): boolean {
+  return /^\d+\.\d+\.\d+\.\d+$/.test(host) || host.includes(':');
+}
+
+/** Cluster name of an inline target: `host_port`. */
+export function inlineBackendName(host: string, port: number, unix: boolean): string {
+  return unix ? `unix_${host.replace(/[^A-Za-z0-9._-]/g, '_')}` : `${host}_${port}`;
+}
