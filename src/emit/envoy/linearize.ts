@@ -94,9 +94,11 @@ function regexesFor(p: Node, topRegexes: Location[]): Location[] {
   const out: Location[] = [...p.loc.children.filter(isRegex)];
   let found: Node | null = p; // the prefix found at the level being considered
   while (found) {
-    if (found.loc.modifier === 'prefix-stop') return out;
-    const level = found.parent ? found.parent.loc.children : topRegexes;
-    out.push(...level.filter(isRegex));
+    // `^~` on the prefix found at a level skips that level's regexes only.
+    if (found.loc.modifier !== 'prefix-stop') {
+      const level = found.parent ? found.parent.loc.children : topRegexes;
+      out.push(...level.filter(isRegex));
+    }
     found = found.parent;
   }
   return out;
