@@ -4,6 +4,7 @@
 // registered already is left alone, and the instances this config registered
 // earlier that are no longer in it are removed. A refusal from Consul is one
 // line on stderr and exit 1.
+import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { buildRegistrations, type CheckKind } from '../emit/consul/index.js';
 import { ConsulAddressError, resolveConnection, type ConsulConnection } from '../consul/connection.js';
@@ -74,7 +75,7 @@ export async function runConsulCommand(
   const compiled = await compileFile(file, opts);
   if ('stderr' in compiled) return { stdout: '', stderr: compiled.stderr, exitCode: 1 };
   const registrations = buildRegistrations(compiled.ir, {
-    configId: opts.configId,
+    configId: opts.configId ?? resolve(file),
     check: opts.check ?? 'tcp',
     httpPath: opts.checkPath ?? '/',
   });

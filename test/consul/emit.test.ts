@@ -1,6 +1,6 @@
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   agentDefinitionFile,
@@ -21,11 +21,11 @@ describe('consul registrations from the IR', () => {
     const regs = buildRegistrations(fixtureIr());
     expect(regs.services.map((s) => [s.upstream, s.name])).toEqual([
       ['127.0.0.1_9000', '127-0-0-1-9000'],
-      ['Legacy.Pool', 'legacy-pool'],
       ['api_v1', 'api-v1'],
+      ['legacy.pool', 'legacy-pool'],
     ]);
     const names = JSON.parse(renderConsulFiles(regs).get('names.json')!);
-    expect(names.services[2]).toEqual({
+    expect(names.services[1]).toEqual({
       upstream: 'api_v1',
       kind: 'upstream',
       service: 'api-v1',
@@ -40,9 +40,9 @@ describe('consul registrations from the IR', () => {
 
   it('gives colliding sanitised names a stable suffix', () => {
     const backends = fixtureBackends();
-    const twin = { ...backends[2]!, name: 'api-v1' };
-    const regs = buildRegistrations(fixtureIr([backends[0]!, backends[1]!, twin, backends[2]!]));
-    expect(regs.services.map((s) => s.name)).toEqual(['127-0-0-1-9000', 'legacy-pool', 'api-v1', 'api-v1-2']);
+    const twin = { ...backends[1]!, name: 'api-v1' };
+    const regs = buildRegistrations(fixtureIr([backends[0]!, twin, backends[1]!, backends[2]!]));
+    expect(regs.services.map((s) => s.name)).toEqual(['127-0-0-1-9000', 'api-v1', 'api-v1-2', 'legacy-pool']);
     const ids = regs.services.flatMap((s) => s.instances.map((i) => i.id));
     expect(new Set(ids).size).toBe(ids.length);
   });
@@ -76,7 +76,7 @@ describe('consul registrations from the IR', () => {
       tags: ['ngx2envoy'],
       meta: {
         managed_by: 'ngx2envoy',
-        ngx2envoy_config: resolve(FIXTURE_FILE),
+        ngx2envoy_config: FIXTURE_FILE,
         nginx_upstream: 'api_v1',
         nginx_source: `${FIXTURE_FILE}:5`,
         nginx_backup: 'false',
@@ -149,7 +149,7 @@ describe('consul registrations from the IR', () => {
   });
 
   it('registers max_fails=0 without a check, and builds HTTP checks on request', () => {
-    const legacy = buildRegistrations(fixtureIr()).services.find((s) => s.upstream === 'Legacy.Pool')!;
+    const legacy = buildRegistrations(fixtureIr()).services.find((s) => s.upstream === 'legacy.pool')!;
     expect(legacy.instances[0]!.check).toBeNull();
     expect(agentRegisterPayload(legacy.instances[0]!)).not.toHaveProperty('Check');
     const http = api(buildRegistrations(fixtureIr(), { check: 'http', httpPath: 'healthz' })).instances[0]!;

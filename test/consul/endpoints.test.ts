@@ -45,8 +45,8 @@ class Changes {
       });
     });
   }
-  pending() {
-    return this.items.length;
+  pendingFor(cluster: string) {
+    return this.items.filter((e) => e.cluster === cluster).length;
   }
 }
 
@@ -172,7 +172,7 @@ describe('ConsulEndpointSource against the double', () => {
     expect(api().resets).toBe(1);
     expect(api().index).toBeGreaterThanOrEqual(1);
     expect(api().index).toBeLessThanOrEqual(3);
-    expect(changes.pending()).toBe(0); // same data: nothing re-sent
+    expect(changes.pendingFor('api_v1')).toBe(0); // same data: nothing re-sent
     double.setCheckStatus('service:ngx2envoy-api-v1-10-0-0-11-8080', 'critical');
     expect(addresses(await nextFor(changes, 'api_v1'))).toEqual(['p0 10.0.0.12:8080 w1', 'p1 10.0.0.13:8080 w1']);
   });
@@ -188,7 +188,7 @@ describe('ConsulEndpointSource against the double', () => {
     while (source.status().up) await new Promise((r) => setTimeout(r, 10));
     const status = source.status();
     expect(status.lastError).toMatch(/ECONNREFUSED|socket hang up|ECONNRESET|aborted/);
-    expect(changes.pending()).toBe(0); // no null override: Envoy keeps the endpoints it has
+    expect(changes.pendingFor('api_v1')).toBe(0); // no null override: Envoy keeps the endpoints it has
     const metrics = consulMetrics(status).join('\n');
     expect(metrics).toContain('consul_up 0');
     expect(metrics).toMatch(/consul_last_error\{error=".+"\} 1/);

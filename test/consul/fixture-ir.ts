@@ -2,7 +2,8 @@
 // Consul emitter can be tested on its own (compile-based tests check the two agree).
 import type { Backend, BackendServer, CompiledConfig } from '../../src/ir/types.js';
 
-export const FIXTURE_FILE = 'test/consul/fixtures/nginx.conf';
+/** Source paths in the IR are relative to the main file's directory. */
+export const FIXTURE_FILE = 'nginx.conf';
 
 function server(line: number, host: string, port: number, extra: Partial<BackendServer> = {}): BackendServer {
   return {
@@ -32,16 +33,6 @@ export function fixtureBackends(): Backend[] {
       source: { file: FIXTURE_FILE, line: 29, col: 13 },
     },
     {
-      name: 'Legacy.Pool',
-      kind: 'upstream',
-      balance: { kind: 'round_robin' },
-      keepalive: null,
-      tls: false,
-      http2: false,
-      servers: [server(13, '10.0.1.5', 80, { maxFails: 0 })],
-      source: { file: FIXTURE_FILE, line: 12, col: 5 },
-    },
-    {
       name: 'api_v1',
       kind: 'upstream',
       balance: { kind: 'round_robin' },
@@ -56,6 +47,16 @@ export function fixtureBackends(): Backend[] {
         server(9, '/run/api.sock', 0, { unix: true }),
       ],
       source: { file: FIXTURE_FILE, line: 4, col: 5 },
+    },
+    {
+      name: 'legacy.pool',
+      kind: 'upstream',
+      balance: { kind: 'round_robin' },
+      keepalive: null,
+      tls: false,
+      http2: false,
+      servers: [server(13, '10.0.1.5', 80, { maxFails: 0 })],
+      source: { file: FIXTURE_FILE, line: 12, col: 5 },
     },
   ];
 }

@@ -76,6 +76,7 @@ describe.each(['agent', 'catalog'] as const)('consul %s mode', (mode) => {
     try {
       const backends = fixtureBackends().filter((b) => b.name !== 'api_v1');
       backends[1] = { ...backends[1]!, servers: [{ ...backends[1]!.servers[0]!, weight: 7 }] };
+      expect(backends[1].name).toBe('legacy.pool');
       const result = await syncRegistrations(regs(backends), { conn: conn(t), mode, dryRun: false });
       expect(result.plan.changes.map((c) => [c.action, c.id])).toEqual([
         ['unchanged', 'ngx2envoy-127-0-0-1-9000-127-0-0-1-9000'],

@@ -2,7 +2,6 @@
 // per backend (upstream block or inline proxy_pass target), one instance per
 // `server` line. Plain data; the wire formats are in formats.ts.
 import { createHash } from 'node:crypto';
-import { resolve } from 'node:path';
 import type { Backend, BackendServer, CompiledConfig, Src } from '../../ir/types.js';
 import { assignServiceNames, claimUnique, instanceIdBase } from './names.js';
 
@@ -27,7 +26,10 @@ const CHECK_TIMEOUT_MAX_S = 10;
 export type CheckKind = 'tcp' | 'http' | 'none';
 
 export interface ConsulEmitOptions {
-  /** Identity of the nginx config; instances carry it so a later run can remove its own leftovers. */
+  /**
+   * Identity of the nginx config (meta ngx2envoy_config); instances carry it so a later
+   * run can remove its own leftovers. Pass the main file's absolute path.
+   */
   configId?: string;
   /** Health check per instance: TCP connect (default), HTTP GET, or none. */
   check?: CheckKind;
@@ -83,11 +85,13 @@ export interface ConsulRegistrations {
 }
 
 /**
- * The main config file's absolute path (the report starts with it): the same
- * file registered from any working directory is the same config.
+ * Fallback identity when the caller gives none: the main file as the compiler
+ * recorded it (the report starts with it). Callers that know the file pass its
+ * absolute path (`consul register` does), so that the same file is the same
+ * config from any working directory.
  */
 export function defaultConfigId(ir: CompiledConfig): string {
-  return resolve(ir.report[0]?.file ?? ir.backends[0]?.source.file ?? 'nginx.conf');
+  return ir.report[0]?.file ?? ir.backends[0]?.source.file ?? 'nginx.conf';
 }
 
 export function buildRegistrations(ir: CompiledConfig, options: ConsulEmitOptions = {}): ConsulRegistrations {
