@@ -54,7 +54,7 @@ export interface EnvoySchema {
 }
 
 /** Bump when the digest's shape or extraction changes: it invalidates caches. */
-const DIGEST_FORMAT = 4;
+const DIGEST_FORMAT = 5;
 
 const PROTO_DIRS = ['envoy-api', 'xds', 'protoc-gen-validate', 'googleapis'];
 
@@ -258,6 +258,9 @@ function enumSchema(e: Protobuf.Enum): EnumSchema {
 
 function collect(pb: PB, ns: Protobuf.NamespaceBase, schema: EnvoySchema): void {
   for (const child of ns.nestedArray) {
+    // google.protobuf: the well-known types have their own JSON forms (walk.ts) and
+    // descriptor.proto's shape depends on whether protobufjs has its bundled copy loaded
+    if (typeName(child) === 'google.protobuf') continue;
     if (child instanceof pb.Type) schema.messages[typeName(child)] = messageSchema(pb, child);
     else if (child instanceof pb.Enum) schema.enums[typeName(child)] = enumSchema(child);
     if (child instanceof pb.Namespace || child instanceof pb.Type) collect(pb, child, schema);
