@@ -18,14 +18,16 @@ export function parseProxyPass(d: Directive): ProxyTarget {
   const url = d.args[0]?.value;
   if (url === undefined || d.args.length !== 1) throw errorAt(d.source, `invalid number of arguments in "${d.name}" directive`, 'arity');
   const m = /^(https?|grpcs?):\/\//i.exec(url);
+  const tpl = parseTemplate(url);
+  if (hasVariables(tpl)) {
+    // nginx evaluates the whole URL per request (`proxy_pass $backend;` is valid).
+    const scheme = (m?.[1]?.toLowerCase() ?? 'http') as ProxyTarget['scheme'];
+    return { scheme, host: url, port: 80, explicitPort: false, unix: false, uri: null, dynamic: true };
+  }
   if (!m) throw errorAt(d.args[0]!.source, `invalid URL prefix in "${url}"`, 'proxy-pass-url');
   const scheme = m[1]!.toLowerCase() as ProxyTarget['scheme'];
   const rest = url.slice(m[0].length);
-  const tpl = parseTemplate(url);
   const defaultPort = scheme === 'https' || scheme === 'grpcs' ? 443 : 80;
-  if (hasVariables(tpl)) {
-    return { scheme, host: rest, port: defaultPort, explicitPort: false, unix: false, uri: null, dynamic: true };
-  }
   if (rest.startsWith('unix:')) {
     // http://unix:/path/to.sock:/uri
     const colon = rest.indexOf(':', 5);
