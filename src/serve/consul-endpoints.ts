@@ -14,7 +14,8 @@
 import { EventEmitter } from 'node:events';
 import { isIP } from 'node:net';
 import type Consul from 'consul';
-import { consulClient, type ConsulConnection } from '../consul/connection.js';
+import { consulClient, resolveConnection, type ConsulConnection } from '../consul/connection.js';
+import { serviceNamesFor } from '../emit/consul/names.js';
 import { toConsulError } from '../consul/errors.js';
 import { BACKUP_TAG, META } from '../emit/consul/registrations.js';
 
@@ -111,7 +112,8 @@ export interface ClusterService {
 
 export interface ConsulEndpointsOptions {
   conn: ConsulConnection;
-  clusters: ClusterService[];
+  /** The clusters to feed, or a function read again on every catalog change (clusters change on reload). */
+  clusters: ClusterService[] | (() => ClusterService[]);
   /** A cluster's endpoints changed: the new assignment, or null for "back to the compiled endpoints". */
   onChange: (cluster: string, cla: ClusterLoadAssignment | null) => void;
   /** Blocking query wait (Go duration), default 60s. */
@@ -187,18 +189,7 @@ export class ConsulEndpointSource {
     this.backoffMs = options.backoffMs ?? 500;
     this.backoffMaxMs = options.backoffMaxMs ?? 30_000;
     this.log = options.log ?? (() => {});
-    for (const { cluster, service } of options.clusters) {
-      this.byService.set(service, {
-        cluster,
-        service,
-        registered: false,
-        index: 0,
-        endpoints: 0,
-        skipped: [],
-        resets: 0,
-        lastError: null,
-      });
-    }
+    this.refreshClusters();
     this.firstSync = new Promise((resolve) => (this.resolveFirstSync = resolve));
   }
 
@@ -287,6 +278,30 @@ export class ConsulEndpointSource {
 
   // ---------------------------------------------------------------- catalog
 
+  /** Follows the cluster list: new clusters are added, removed ones lose their loop and their override. */
+  private refreshClusters(): void {
+    const wanted = typeof this.options.clusters === 'function' ? this.options.clusters() : this.options.clusters;
+    const services = new Set(wanted.map((c) => c.service));
+    for (const status of [...this.byService.values()]) {
+      if (services.has(status.service)) continue;
+      if (status.registered) this.unwatchService(status);
+      this.byService.delete(status.service);
+    }
+    for (const { cluster, service } of wanted) {
+      if (this.byService.has(service)) continue;
+      this.byService.set(service, {
+        cluster,
+        service,
+        registered: false,
+        index: 0,
+        endpoints: 0,
+        skipped: [],
+        resets: 0,
+        lastError: null,
+      });
+    }
+  }
+
   private async pollCatalog(loop: Loop): Promise<void> {
     const [res, body] = (await this.client.catalog.service.list(this.requestOptions(loop, this.catalogIndex) as never)) as unknown as [
       { headers: Record<string, string> },
@@ -295,6 +310,7 @@ export class ConsulEndpointSource {
     if (loop.stopped) return;
     this.catalogIndex = nextIndex(this.catalogIndex, readIndex(res.headers['x-consul-index'])).index;
     this.markUp();
+    this.refreshClusters();
     const registered = new Set(Object.keys(body ?? {}));
     for (const status of this.byService.values()) {
       if (registered.has(status.service) && !this.healthLoops.has(status.service)) this.watchService(status);
@@ -354,6 +370,52 @@ export class ConsulEndpointSource {
     this.emitted.set(cluster, json);
     this.options.onChange(cluster, cla);
   }
+}
+
+// ---------------------------------------------------------------- serve's hook
+
+/** What serve gives an endpoint source (src/serve/index.ts, EndpointSourceHost). */
+export interface EndpointSourceHost {
+  setEndpointOverride(clusterName: string, cla: Record<string, unknown> | null): boolean;
+  clusterNames(): string[];
+}
+
+export interface ConsulEndpointsHandle {
+  close(): void;
+  status(): ConsulSourceStatus;
+  /** Prometheus text lines for /metrics. */
+  metrics(): string[];
+}
+
+/**
+ * Called by serve with `--consul-addr`: clusters take their endpoints from the
+ * Consul service named as `consul register` names their upstream. The token
+ * comes from CONSUL_HTTP_TOKEN / CONSUL_HTTP_TOKEN_FILE, as for Consul's CLI.
+ */
+export async function startEndpointSource(options: {
+  consulAddr: string;
+  server: EndpointSourceHost;
+  log: (line: string) => void;
+  env?: NodeJS.ProcessEnv;
+  minIntervalMs?: number;
+}): Promise<ConsulEndpointsHandle> {
+  const conn = resolveConnection({ consulAddr: options.consulAddr }, options.env ?? process.env);
+  const clusters = (): ClusterService[] =>
+    [...serviceNamesFor(options.server.clusterNames())].map(([cluster, service]) => ({ cluster, service }));
+  const source = new ConsulEndpointSource({
+    conn,
+    clusters,
+    onChange: (cluster, cla) => {
+      options.server.setEndpointOverride(cluster, cla as unknown as Record<string, unknown> | null);
+      const n = cla ? cla.endpoints.reduce((sum, l) => sum + l.lb_endpoints.length, 0) : null;
+      options.log(`consul: ${cluster}: ${n === null ? 'not in Consul, compiled endpoints' : `${n} passing endpoint(s)`}`);
+    },
+    log: options.log,
+    minIntervalMs: options.minIntervalMs,
+  });
+  await source.start();
+  options.log(`consul: following ${conn.baseUrl} (${source.status().up ? 'reachable' : 'unreachable: ' + source.status().lastError})`);
+  return { close: () => source.stop(), status: () => source.status(), metrics: () => consulMetrics(source.status()) };
 }
 
 /** Seconds in a Go duration of the simple forms used for `wait` (`60s`, `5m`, `500ms`). */

@@ -10,7 +10,7 @@ import { buildRegistrations, type ConsulEmitOptions, type ConsulRegistrations } 
 
 export * from './registrations.js';
 export * from './formats.js';
-export { dnsLabel, externalNodeName } from './names.js';
+export { dnsLabel, externalNodeName, serviceNamesFor } from './names.js';
 
 export interface ConsulOutputs {
   /** Paths written, relative to DIR, sorted. */

@@ -29,16 +29,20 @@ export function claimUnique(wanted: string, taken: Set<string>, maxLength = Infi
 }
 
 /**
- * Service name per backend, in the IR's backend order (sorted by name, so the
- * assignment of suffixes is stable across runs and server reorderings).
+ * Service name per backend (cluster) name. Suffixes are given in code-unit order
+ * of the names, so the mapping depends only on the set of names: `convert`,
+ * `consul register` and `serve` (which sees cluster names) agree.
  */
-export function assignServiceNames(backends: Backend[]): Map<string, string> {
+export function serviceNamesFor(backendNames: string[]): Map<string, string> {
   const taken = new Set<string>();
   const names = new Map<string, string>();
-  for (const backend of backends) {
-    names.set(backend.name, claimUnique(dnsLabel(backend.name, 'upstream'), taken, DNS_LABEL_MAX));
-  }
+  const sorted = [...new Set(backendNames)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  for (const name of sorted) names.set(name, claimUnique(dnsLabel(name, 'upstream'), taken, DNS_LABEL_MAX));
   return names;
+}
+
+export function assignServiceNames(backends: Backend[]): Map<string, string> {
+  return serviceNamesFor(backends.map((b) => b.name));
 }
 
 /** `ngx2envoy-<service>-<host>-<port>`, lowercase, dashes only. */
