@@ -167,4 +167,17 @@ describe('the order of criteria, without backtracking', () => {
     const d = pick(config([chain('tls_only', '')]), { transport: 'raw_buffer' });
     expect(d.kind).toBe('rejected');
   });
+
+  it('source criteria come last: source_type, then source_prefix_ranges, then source_ports', () => {
+    const chains = [
+      chain('local', 'source_type: SAME_IP_OR_LOOPBACK'),
+      chain('external_net', 'source_type: EXTERNAL\nsource_prefix_ranges: [{ address_prefix: 203.0.113.0, prefix_len: 24 }]'),
+      chain('external_port', 'source_type: EXTERNAL\nsource_ports: [5555]'),
+      chain('external', 'source_type: EXTERNAL'),
+    ];
+    expect(pick(config(chains), { sni: 'x', remoteAddress: '127.0.0.1' }).filterChain).toBe('local');
+    expect(pick(config(chains), { sni: 'x', remoteAddress: '203.0.113.9' }).filterChain).toBe('external_net');
+    expect(pick(config(chains), { sni: 'x', remoteAddress: '198.51.100.1', remotePort: 5555 }).filterChain).toBe('external_port');
+    expect(pick(config(chains), { sni: 'x', remoteAddress: '198.51.100.1', remotePort: 4444 }).filterChain).toBe('external');
+  });
 });
