@@ -11,7 +11,8 @@
 //   that has it; plus one named after the compiled listener itself
 //   (`xds:///listener_0_0_0_0_80`) whose authority only the default server
 //   (`*` virtual host) matches. HTTP filters other than the router are left out.
-// - Routes: same names and matching; redirect, direct_response and other
+// - Routes: same names and matching, plus `host:port` domains (gRPC matches
+//   the target authority with its port); redirect, direct_response and other
 //   non-forwarding actions (which gRPC rejects or skips, so the call would
 //   fall through to a later route) route to `ngx2envoy_grpc_unroutable`, an
 //   EDS cluster without endpoints: the call fails (UNAVAILABLE) where nginx
@@ -57,6 +58,7 @@ function apiListener(name: string, routeConfigName: string): JsonObject {
     api_listener: {
       api_listener: {
         '@type': HCM_TYPE,
+        stat_prefix: name.replace(/[^A-Za-z0-9_.-]/g, '_'),
         rds: { config_source: adsConfigSource(), route_config_name: routeConfigName },
         http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER_TYPE } }],
       },
@@ -132,8 +134,34 @@ function profileRoute(route: JsonObject, flags: { unroutable: boolean }): JsonOb
   return out;
 }
 
-function profileRouteConfig(rc: JsonObject, flags: { unroutable: boolean }): JsonObject {
+/**
+ * gRPC matches the target's authority (`host:port` when the target has a
+ * port) against the domains exactly; Envoy's Host header on a default port
+ * has none. Add `domain:port` for each port the route configuration is served
+ * on, unless some virtual host already lists it.
+ */
+function addPortDomains(rc: JsonObject, ports: number[]): void {
+  const taken = new Set(list(rc['virtual_hosts']).flatMap((vh) => (Array.isArray(vh['domains']) ? vh['domains'] : [])));
+  for (const vh of list(rc['virtual_hosts'])) {
+    const domains = Array.isArray(vh['domains']) ? vh['domains'].filter((d): d is string => typeof d === 'string') : [];
+    const extra: string[] = [];
+    for (const d of domains) {
+      if (d === '*' || /:\d+$/.test(d)) continue;
+      for (const p of ports) {
+        const withPort = `${d}:${p}`;
+        if (!taken.has(withPort)) {
+          taken.add(withPort);
+          extra.push(withPort);
+        }
+      }
+    }
+    if (extra.length) vh['domains'] = [...domains, ...extra];
+  }
+}
+
+function profileRouteConfig(rc: JsonObject, ports: number[], flags: { unroutable: boolean }): JsonObject {
   const out = clone(rc);
+  addPortDomains(out, ports);
   for (const vh of list(out['virtual_hosts'])) {
     delete vh['typed_per_filter_config'];
     delete vh['retry_policy'];
@@ -182,7 +210,13 @@ function profileEndpoints(cla: JsonObject): JsonObject {
 /** The gRPC-client profile of a resource set (see the header comment). */
 export function grpcProfile(resources: XdsResources): XdsResources {
   const flags = { unroutable: false };
-  const routes = resources.routes.map((rc) => profileRouteConfig(rc, flags));
+  const ports = new Map<string, number[]>();
+  for (const listener of resources.listeners) {
+    const { port, routes: names } = listenerRouteNames(listener);
+    if (port === null) continue;
+    for (const name of names) ports.set(name, [...(ports.get(name) ?? []), port].sort((a, b) => a - b));
+  }
+  const routes = resources.routes.map((rc) => profileRouteConfig(rc, ports.get(resourceName(rc)) ?? [], flags));
   const clusters = resources.clusters.map(profileCluster);
   const edsNames = new Set(resources.endpoints.map(resourceName));
   const endpoints = resources.endpoints.map(profileEndpoints);

@@ -181,6 +181,8 @@ interface SotwTypeState {
   inFlight: { nonce: string; plan: SotwPlan; guard: string } | null;
   /** Key of the last response sent (delivered or in flight): never sent twice in a row. */
   lastKey: string | null;
+  /** Nonce of the last response sent: requests carrying another nonce are stale. */
+  lastNonce: string | null;
   /** What the client holds (last ACKed response). */
   acked: Map<string, EncodedResource>;
   /** `typeVersion|subscription` at the time of the last NACK: nothing is sent while it holds. */
@@ -213,7 +215,7 @@ export class SotwStream extends AdsStream {
     let st = this.state.get(typeUrl);
     const nonce = req.response_nonce ?? '';
     if (!st) {
-      st = { wildcard: false, names: new Set(), inFlight: null, lastKey: null, acked: new Map(), nackedGuard: null };
+      st = { wildcard: false, names: new Set(), inFlight: null, lastKey: null, lastNonce: null, acked: new Map(), nackedGuard: null };
       this.state.set(typeUrl, st);
       this.observer.onSubscribe(this, typeUrl);
       this.updateSubscription(st, typeUrl, req.resource_names ?? []);
@@ -222,10 +224,11 @@ export class SotwStream extends AdsStream {
       return;
     }
     if (nonce !== '') {
-      if (!st.inFlight || st.inFlight.nonce !== nonce) return; // stale: ignored
-      this.settle(st, typeUrl, req);
+      if (nonce !== st.lastNonce) return; // stale: answers an older response, ignored
+      if (st.inFlight) this.settle(st, typeUrl, req);
+      // else: the latest response was settled already; this request changes the subscription
     } else if (st.inFlight) {
-      return; // a request without a nonce while one is in flight: a stale re-request
+      return; // sent before the client saw the in-flight response; its ACK will carry the subscription
     }
     this.updateSubscription(st, typeUrl, req.resource_names ?? []);
     this.pump();
@@ -323,6 +326,7 @@ export class SotwStream extends AdsStream {
     const nonce = this.nextNonce();
     st.inFlight = { nonce, plan, guard: this.guardOf(st, typeUrl) };
     st.lastKey = plan.key;
+    st.lastNonce = nonce;
     const held = new Set(plan.resources.map((r) => r.name));
     this.send({ version_info: plan.key, resources: plan.resources.map(anyOf), type_url: typeUrl, nonce });
     this.observer.onResponse({

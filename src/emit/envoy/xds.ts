@@ -215,12 +215,12 @@ export interface AdsBootstrapOptions {
   tls?: { caFile?: string; certFile?: string; keyFile?: string; sni?: string };
 }
 
-/** Split `host:port` (IPv6 as `[::1]:18000`). */
+/** Split `host:port` (IPv6 as `[::1]:18000`); port 0 (pick a free port) is allowed for listening. */
 export function parseHostPort(text: string): { host: string; port: number } {
   const m = /^\[([^\]]+)\]:(\d+)$/.exec(text) ?? /^([^:]+):(\d+)$/.exec(text);
   if (!m) throw new Error(`expected host:port, got "${text}"`);
   const port = Number(m[2]);
-  if (port < 1 || port > 65535) throw new Error(`port out of range in "${text}"`);
+  if (port > 65535) throw new Error(`port out of range in "${text}"`);
   return { host: m[1]!, port };
 }
 
@@ -243,6 +243,7 @@ function xdsClusterTls(tls: NonNullable<AdsBootstrapOptions['tls']>, host: strin
 /** The Envoy bootstrap that takes everything from the ADS server at `xdsAddress`. */
 export function adsBootstrap(opts: AdsBootstrapOptions): JsonObject {
   const { host, port } = parseHostPort(opts.xdsAddress);
+  if (port === 0) throw new Error(`the xDS address needs a port: "${opts.xdsAddress}"`);
   const xdsCluster: JsonObject = {
     name: 'xds_cluster',
     type: isIpLiteral(host) ? 'STATIC' : 'STRICT_DNS',

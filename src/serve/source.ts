@@ -1,0 +1,97 @@
+// Where the served resources come from: an nginx configuration compiled by
+// src/compile.ts (the normal case), or an Envoy static bootstrap (.yaml, .yml,
+// .json with static_resources) served as it is, which is how a hand-written
+// Envoy config or the compiler's own static output can be served too.
+// Either way the resources are validated against Envoy's protos before they
+// may replace the served snapshot.
+import fs from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { toXdsResources, type XdsResources } from '../emit/envoy/xds.js';
+import { formatFindings, validateXdsResources } from '../validate/index.js';
+import type { Diagnostic } from '../parse/ast.js';
+import { formatDiagnostics } from '../parse/diagnostic.js';
+
+/** The compiler's contract (src/compile.ts), as far as serving needs it. */
+interface CompileResultLike {
+  ok: boolean;
+  parsed?: { files?: { file: string }[] } | null;
+  bootstrap?: unknown;
+  diagnostics: Diagnostic[];
+}
+type CompileFn = (file: string, opts: { context?: string; prefix?: string }) => CompileResultLike;
+
+let compiler: CompileFn | null = null;
+
+/** The compiler, loaded on first use (serving an Envoy bootstrap does not need it). */
+async function loadCompiler(): Promise<CompileFn> {
+  if (!compiler) {
+    const specifier = '../compile.js';
+    const mod = (await import(specifier)) as { compile: CompileFn };
+    compiler = mod.compile;
+  }
+  return compiler;
+}
+
+export type LoadResult =
+  | { ok: true; resources: XdsResources; files: string[]; warnings: string[] }
+  | { ok: false; files: string[]; errors: string[] };
+
+export interface SourceOptions {
+  context?: string;
+  prefix?: string;
+}
+
+/** An Envoy bootstrap file is served as is; anything else is nginx configuration. */
+export function isEnvoyBootstrapFile(file: string): boolean {
+  return /\.(ya?ml|json)$/i.test(file);
+}
+
+function validationErrors(resources: XdsResources): string[] {
+  const findings = validateXdsResources(resources).filter((f) => f.severity === 'error');
+  return findings.length ? [`the xDS resources do not validate against Envoy's protos:\n${formatFindings(findings)}`] : [];
+}
+
+function loadBootstrapFile(file: string): LoadResult {
+  let doc: unknown;
+  try {
+    doc = parseYaml(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    return { ok: false, files: [file], errors: [`${file}: ${(err as Error).message}`] };
+  }
+  const resources = toXdsResources(doc);
+  const errors = validationErrors(resources);
+  return errors.length ? { ok: false, files: [file], errors } : { ok: true, resources, files: [file], warnings: [] };
+}
+
+function diagnosticsText(list: Diagnostic[]): string[] {
+  return list.length ? [formatDiagnostics(list)] : [];
+}
+
+async function loadNginx(file: string, opts: SourceOptions): Promise<LoadResult> {
+  let result: CompileResultLike;
+  try {
+    const compile = await loadCompiler();
+    result = compile(file, { context: opts.context, prefix: opts.prefix });
+  } catch (err) {
+    return { ok: false, files: [file], errors: [`${file}: ${(err as Error).message}`] };
+  }
+  const files = result.parsed?.files?.map((f) => f.file) ?? [file];
+  const errors = result.diagnostics.filter((d) => d.severity === 'error');
+  const warnings = result.diagnostics.filter((d) => d.severity === 'warning');
+  if (!result.ok || errors.length > 0 || !result.bootstrap) {
+    const text = diagnosticsText(errors);
+    return { ok: false, files, errors: text.length ? text : [`${file}: the configuration did not compile`] };
+  }
+  const resources = toXdsResources(result.bootstrap);
+  const invalid = validationErrors(resources);
+  if (invalid.length) return { ok: false, files, errors: invalid };
+  return { ok: true, resources, files, warnings: diagnosticsText(warnings) };
+}
+
+/** Load (parse, compile, split, validate) the configuration at `file`. */
+export async function loadSource(file: string, opts: SourceOptions = {}): Promise<LoadResult> {
+  const absolute = path.resolve(file);
+  if (!fs.existsSync(absolute)) return { ok: false, files: [absolute], errors: [`${file}: no such file`] };
+  return isEnvoyBootstrapFile(file) ? loadBootstrapFile(file) : loadNginx(file, opts);
+}
