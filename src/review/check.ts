@@ -1,0 +1,132 @@
+// `ngx2envoy check FILE --against DIR`: is DIR (what `convert -o DIR` wrote and
+// was committed) still what FILE compiles to? Exit 0 when every output file is
+// the same up to the canonical form (canonical.ts: order nginx does not care
+// about, names and positions), 1 when something differs — a route-level summary
+// first, then a unified diff of the files — and 2 on bad input.
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, join, relative } from 'node:path';
+import { createTwoFilesPatch } from 'diff';
+import { parse as parseYaml } from 'yaml';
+import { runConvert } from '../cli/convert.js';
+import { canonicalDocument, stableStringify } from './canonical.js';
+import { renderChanges } from './diff.js';
+import { envoyView } from './envoy-view.js';
+import { compareViews, isEmpty } from './semantic.js';
+import { paint } from './style.js';
+
+export interface CheckOptions {
+  context?: string;
+  prefix?: string;
+  color?: boolean;
+}
+
+export interface CheckOutput {
+  exitCode: 0 | 1 | 2;
+  stdout: string;
+  stderr: string;
+}
+
+interface FileCompare {
+  name: string;
+  before: string | null; // null: missing in DIR
+  after: string;
+  same: boolean; // canonically equal
+  identical: boolean; // byte-identical
+}
+
+/** The convert flags that reproduce what DIR holds (its Envoy file tells the mode and format). */
+function convertModeOf(dir: string): { mode: 'static' | 'xds'; format: 'yaml' | 'json' } {
+  if (existsSync(join(dir, 'envoy.xds.json'))) return { mode: 'xds', format: 'json' };
+  if (existsSync(join(dir, 'envoy.json'))) return { mode: 'static', format: 'json' };
+  return { mode: 'static', format: 'yaml' };
+}
+
+export async function runCheck(file: string, dir: string, opts: CheckOptions = {}): Promise<CheckOutput> {
+  if (!existsSync(dir)) return { exitCode: 2, stdout: '', stderr: `ngx2envoy: ${dir}: no such directory (run \`ngx2envoy convert ${file} -o ${dir}\` first)\n` };
+  const { mode, format } = convertModeOf(dir);
+  const converted = await runConvert(file, { context: opts.context, prefix: opts.prefix, out: dir, mode, format });
+  if (converted.exitCode !== 0) return { exitCode: 2, stdout: '', stderr: converted.stderr };
+  const compares = converted.files.map((f) => compareFile(dir, f.path, f.text));
+  const p = paint(opts.color === true);
+  const name = (c: FileCompare) => relative(process.cwd(), join(dir, c.name)) || c.name;
+  if (compares.every((c) => c.same)) {
+    const moved = compares.filter((c) => !c.identical);
+    const note = moved.length
+      ? `: ${moved.map(name).join(', ')} differ only in order, names or source positions (re-run convert to refresh them)`
+      : '';
+    return { exitCode: 0, stdout: `ngx2envoy check: ${file} matches ${dir}${note}\n`, stderr: '' };
+  }
+  const out: string[] = [p.bold(`ngx2envoy check: ${file} no longer matches ${dir}`)];
+  const envoy = compares.find((c) => c.name.startsWith('envoy.'));
+  if (envoy && !envoy.same) out.push(...routeSummary(envoy, p));
+  const differing = compares.filter((c) => !c.same);
+  out.push('', p.bold(`Files that differ: ${differing.map(name).join(', ')}`));
+  out.push(`(update them with: ngx2envoy convert ${file} -o ${dir}${mode === 'xds' ? ' --mode xds' : format === 'json' ? ' --format json' : ''})`);
+  for (const c of differing) {
+    const label = name(c);
+    const patch = createTwoFilesPatch(`a/${label}`, `b/${label}`, c.before ?? '', c.after, c.before === null ? '(missing)' : 'committed', 'recompiled', { context: 3 });
+    out.push('', colourPatch(patch, p).trimEnd());
+  }
+  return { exitCode: 1, stdout: out.join('\n') + '\n', stderr: '' };
+}
+
+function compareFile(dir: string, path: string, after: string): FileCompare {
+  const name = relative(dir, path) || basename(path);
+  const before = existsSync(path) ? readFileSync(path, 'utf8') : null;
+  if (before === null) return { name, before, after, same: false, identical: false };
+  if (before === after) return { name, before, after, same: true, identical: true };
+  return { name, before, after, same: canonicalText(name, before) === canonicalText(name, after), identical: false };
+}
+
+/** The canonical text of one output file, by kind. */
+export function canonicalText(name: string, text: string): string {
+  try {
+    if (name.startsWith('report.') && name.endsWith('.json')) return canonicalReport(JSON.parse(text));
+    if (name.endsWith('.md')) return canonicalMarkdown(text);
+    if (/\.(ya?ml|json)$/.test(name)) return stableStringify(canonicalDocument(parseYaml(text)));
+  } catch {
+    // Unparseable (hand-edited?) files compare byte for byte.
+  }
+  return text;
+}
+
+// Location and server ids follow file order, positions follow lines: neither is a change.
+const ID = /\bserver_\d+(?:\/loc_\d+)*(?:\/(?:return|fallback))?/g;
+const POSITION = /(?<=[\w.-])(:\d+)(:\d+)?\b/g;
+
+function canonicalReport(report: unknown): string {
+  const strip = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(strip).map((x) => stableStringify(x)).sort();
+    if (v === null || typeof v !== 'object') return typeof v === 'string' ? v.replace(ID, 'ID') : v;
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) if (k !== 'line' && k !== 'col') out[k] = strip(x);
+    return out;
+  };
+  return stableStringify(strip(report));
+}
+
+function canonicalMarkdown(text: string): string {
+  return text
+    .split('\n')
+    .map((l) => l.replace(ID, 'ID').replace(POSITION, ''))
+    .sort()
+    .join('\n');
+}
+
+function routeSummary(envoy: FileCompare, p: ReturnType<typeof paint>): string[] {
+  try {
+    const changes = compareViews(envoyView(parseYaml(envoy.before ?? '{}')), envoyView(parseYaml(envoy.after)));
+    if (isEmpty(changes)) return ['', 'No route-level change (the difference is in listener or cluster settings shown below).'];
+    return renderChanges(changes, p);
+  } catch (err) {
+    return ['', `(no route summary: ${err instanceof Error ? err.message : String(err)})`];
+  }
+}
+
+function colourPatch(patch: string, p: ReturnType<typeof paint>): string {
+  return patch
+    .split('\n')
+    .filter((l) => !l.startsWith('Index:') && !/^=+$/.test(l))
+    .map((l) => (l.startsWith('+') && !l.startsWith('+++') ? p.green(l) : l.startsWith('-') && !l.startsWith('---') ? p.red(l) : l.startsWith('@@') ? p.yellow(l) : l))
+    .join('\n');
+}

@@ -1,0 +1,128 @@
+// `ngx2envoy diff OLD NEW`: what changes, route by route, when OLD.conf becomes
+// NEW.conf — through the compiler, so the answer is about the Envoy
+// configuration that would be deployed — plus concrete requests whose
+// destination changes, found by running probe requests through the Envoy
+// route evaluator on both versions.
+import type { CompileResult } from '../compile.js';
+import { evaluator, type EnvoyRequest } from '../sim/envoy/index.js';
+import { destinationOf, sameDestination, type Destination } from './destination.js';
+import { envoyView } from './envoy-view.js';
+import { probesFor } from './probes.js';
+import { compareViews, isEmpty, type NamedChange, type ReviewChanges, type RouteChange } from './semantic.js';
+import { paint, type Painter } from './style.js';
+
+/**
+ * The `diff --json` document (schema "ngx2envoy.diff/v1"). Stable: fields are
+ * only ever added. Arrays are sorted (requests by port, host, path).
+ */
+export interface DiffDocument extends ReviewChanges {
+  schema: 'ngx2envoy.diff/v1';
+  old: string;
+  new: string;
+  /** True when nothing below lists a change. */
+  equivalent: boolean;
+  /** How many probe requests were compared. */
+  probes: number;
+  requests: RequestChange[];
+}
+
+export interface RequestChange {
+  method: string;
+  port: number;
+  host: string;
+  path: string;
+  before: Destination;
+  after: Destination;
+}
+
+export function diffCompiled(oldFile: string, newFile: string, before: CompileResult, after: CompileResult): DiffDocument {
+  const changes = compareViews(envoyView(before.bootstrap), envoyView(after.bootstrap));
+  const probes = probesFor([before.ir!, after.ir!]);
+  const evalOld = evaluator(before.bootstrap);
+  const evalNew = evaluator(after.bootstrap);
+  const requests: RequestChange[] = [];
+  for (const p of probes) {
+    const req: EnvoyRequest = { port: p.port, host: p.host, path: p.path, method: p.method };
+    const a = destinationOf(safely(evalOld, req), p.path);
+    const b = destinationOf(safely(evalNew, req), p.path);
+    if (!sameDestination(a, b)) requests.push({ ...p, before: a, after: b });
+  }
+  return {
+    schema: 'ngx2envoy.diff/v1',
+    old: oldFile,
+    new: newFile,
+    equivalent: isEmpty(changes) && requests.length === 0,
+    ...changes,
+    probes: probes.length,
+    requests,
+  };
+}
+
+function safely(ev: (r: EnvoyRequest) => ReturnType<ReturnType<typeof evaluator>>, req: EnvoyRequest) {
+  try {
+    return ev(req);
+  } catch (err) {
+    return { kind: 'rejected' as const, notes: [err instanceof Error ? err.message : String(err)] };
+  }
+}
+
+// ---------------------------------------------------------------- human output
+
+export function renderDiff(doc: DiffDocument, color: boolean): string {
+  const p = paint(color);
+  const lines: string[] = [p.bold(`ngx2envoy diff ${doc.old} → ${doc.new}`)];
+  if (doc.equivalent) {
+    lines.push(`no routing change (${doc.probes} probe requests route the same)`);
+    return lines.join('\n') + '\n';
+  }
+  lines.push(...renderChanges(doc, p));
+  if (doc.requests.length) {
+    lines.push('', p.bold(`Requests whose destination changes (${doc.requests.length} of ${doc.probes} probes):`));
+    for (const r of doc.requests.slice(0, 200)) lines.push(`  ${requestLine(r, p)}`);
+    if (doc.requests.length > 200) lines.push(`  … and ${doc.requests.length - 200} more (see --json)`);
+  } else {
+    lines.push('', `No probe request changes destination (${doc.probes} probes).`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+export function requestLine(r: RequestChange, p: Painter): string {
+  const port = r.port === 80 ? '' : `:${r.port}`;
+  return `${r.method} ${r.host}${port}${r.path}: ${p.red(r.before.summary)} → ${p.green(r.after.summary)}`;
+}
+
+/** The route-level summary shared by `diff` and `check`. */
+export function renderChanges(c: ReviewChanges, p: Painter): string[] {
+  const out: string[] = [];
+  const section = (title: string, items: string[]) => {
+    if (items.length) out.push('', p.bold(title), ...items.map((i) => `  ${i}`));
+  };
+  section('Listeners:', c.listeners.map((x) => named(x, p)));
+  section('Virtual hosts:', c.virtualHosts.map((x) => named(x, p)));
+  section('Routes:', c.routes.map((x) => route(x, p)));
+  section('Route order changed (first match differs for overlapping routes):', c.reordered);
+  section('Clusters:', c.clusters.map((x) => named(x, p)));
+  return out;
+}
+
+function sign(change: string, p: Painter): string {
+  return change === 'added' ? p.green('+') : change === 'removed' ? p.red('-') : p.yellow('~');
+}
+
+function named(x: NamedChange, p: Painter): string {
+  const detail =
+    x.change === 'added'
+      ? (x.after ?? []).join(', ')
+      : x.change === 'removed'
+        ? (x.before ?? []).join(', ')
+        : `${(x.before ?? []).join(', ')} → ${(x.after ?? []).join(', ')}`;
+  return `${sign(x.change, p)} ${x.name} ${x.change}${detail ? `: ${detail}` : ''}`;
+}
+
+function route(x: RouteChange, p: Painter): string {
+  const name = x.route ? ` (${x.route})` : '';
+  const where = `[${x.virtualHost}] ${x.match}${name}`;
+  if (x.change === 'added') return `${sign('added', p)} ${where} added → ${p.green(x.after ?? '')}`;
+  if (x.change === 'removed') return `${sign('removed', p)} ${where} removed (was → ${p.red(x.before ?? '')})`;
+  return `${sign('changed', p)} ${where} changed: ${p.red(x.before ?? '')} → ${p.green(x.after ?? '')}`;
+}
