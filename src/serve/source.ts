@@ -10,28 +10,8 @@ import { parse as parseYaml } from 'yaml';
 import { toXdsResources, type XdsResources } from '../emit/envoy/xds.js';
 import { formatFindings, validateXdsResources } from '../validate/index.js';
 import type { Diagnostic } from '../parse/ast.js';
-import { formatDiagnostics } from '../parse/diagnostic.js';
-
-/** The compiler's contract (src/compile.ts), as far as serving needs it. */
-interface CompileResultLike {
-  ok: boolean;
-  parsed?: { files?: { file: string }[] } | null;
-  bootstrap?: unknown;
-  diagnostics: Diagnostic[];
-}
-type CompileFn = (file: string, opts: { context?: string; prefix?: string }) => CompileResultLike;
-
-let compiler: CompileFn | null = null;
-
-/** The compiler, loaded on first use (serving an Envoy bootstrap does not need it). */
-async function loadCompiler(): Promise<CompileFn> {
-  if (!compiler) {
-    const specifier = '../compile.js';
-    const mod = (await import(specifier)) as { compile: CompileFn };
-    compiler = mod.compile;
-  }
-  return compiler;
-}
+import { formatDiagnostics, lineOf } from '../parse/diagnostic.js';
+import { compile, type CompileResult } from '../compile.js';
 
 export type LoadResult =
   | { ok: true; resources: XdsResources; files: string[]; warnings: string[] }
@@ -64,14 +44,23 @@ function loadBootstrapFile(file: string): LoadResult {
   return errors.length ? { ok: false, files: [file], errors } : { ok: true, resources, files: [file], warnings: [] };
 }
 
+/** Diagnostics with the offending line under them (caret display). */
 function diagnosticsText(list: Diagnostic[]): string[] {
-  return list.length ? [formatDiagnostics(list)] : [];
+  if (list.length === 0) return [];
+  const withLines = list.map((d) => {
+    if (d.lineText !== undefined) return d;
+    try {
+      return { ...d, lineText: lineOf(fs.readFileSync(d.source.file, 'utf8'), d.source.line) };
+    } catch {
+      return d;
+    }
+  });
+  return [formatDiagnostics(withLines)];
 }
 
-async function loadNginx(file: string, opts: SourceOptions): Promise<LoadResult> {
-  let result: CompileResultLike;
+function loadNginx(file: string, opts: SourceOptions): LoadResult {
+  let result: CompileResult;
   try {
-    const compile = await loadCompiler();
     result = compile(file, { context: opts.context, prefix: opts.prefix });
   } catch (err) {
     return { ok: false, files: [file], errors: [`${file}: ${(err as Error).message}`] };
@@ -91,7 +80,6 @@ async function loadNginx(file: string, opts: SourceOptions): Promise<LoadResult>
 
 /** Load (parse, compile, split, validate) the configuration at `file`. */
 export async function loadSource(file: string, opts: SourceOptions = {}): Promise<LoadResult> {
-  const absolute = path.resolve(file);
-  if (!fs.existsSync(absolute)) return { ok: false, files: [absolute], errors: [`${file}: no such file`] };
+  if (!fs.existsSync(path.resolve(file))) return { ok: false, files: [file], errors: [`${file}: no such file`] };
   return isEnvoyBootstrapFile(file) ? loadBootstrapFile(file) : loadNginx(file, opts);
 }
