@@ -48,7 +48,10 @@ export async function runCheck(file: string, dir: string, opts: CheckOptions = {
   if (converted.exitCode !== 0) return { exitCode: 2, stdout: '', stderr: converted.stderr };
   const compares = converted.files.map((f) => compareFile(dir, f.path, f.text));
   const p = paint(opts.color === true);
-  const name = (c: FileCompare) => relative(process.cwd(), join(dir, c.name)) || c.name;
+  const name = (c: FileCompare) => {
+    const fromCwd = relative(process.cwd(), join(dir, c.name));
+    return fromCwd && !fromCwd.startsWith('..') ? fromCwd : join(dir, c.name);
+  };
   if (compares.every((c) => c.same)) {
     const moved = compares.filter((c) => !c.identical);
     const note = moved.length
@@ -64,7 +67,7 @@ export async function runCheck(file: string, dir: string, opts: CheckOptions = {
   out.push(`(update them with: ngx2envoy convert ${file} -o ${dir}${mode === 'xds' ? ' --mode xds' : format === 'json' ? ' --format json' : ''})`);
   for (const c of differing) {
     const label = name(c);
-    const patch = createTwoFilesPatch(`a/${label}`, `b/${label}`, c.before ?? '', c.after, c.before === null ? '(missing)' : 'committed', 'recompiled', { context: 3 });
+    const patch = createTwoFilesPatch(`a/${label.replace(/^\//, '')}`, `b/${label.replace(/^\//, '')}`, c.before ?? '', c.after, c.before === null ? '(missing)' : 'committed', 'recompiled', { context: 3 });
     out.push('', colourPatch(patch, p).trimEnd());
   }
   return { exitCode: 1, stdout: out.join('\n') + '\n', stderr: '' };

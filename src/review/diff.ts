@@ -78,8 +78,12 @@ export function renderDiff(doc: DiffDocument, color: boolean): string {
   lines.push(...renderChanges(doc, p));
   if (doc.requests.length) {
     lines.push('', p.bold(`Requests whose destination changes (${doc.requests.length} of ${doc.probes} probes):`));
-    for (const r of doc.requests.slice(0, 200)) lines.push(`  ${requestLine(r, p)}`);
-    if (doc.requests.length > 200) lines.push(`  … and ${doc.requests.length - 200} more (see --json)`);
+    const groups = groupByHost(doc.requests);
+    for (const g of groups.slice(0, 100)) {
+      const others = g.hosts.length > 1 ? ` (also Host ${g.hosts.slice(1, 4).join(', ')}${g.hosts.length > 4 ? `, +${g.hosts.length - 4}` : ''})` : '';
+      lines.push(`  ${requestLine(g.first, p)}${others}`);
+    }
+    if (groups.length > 100) lines.push(`  … and ${groups.length - 100} more (see --json)`);
   } else {
     lines.push('', `No probe request changes destination (${doc.probes} probes).`);
   }
@@ -125,4 +129,16 @@ function route(x: RouteChange, p: Painter): string {
   if (x.change === 'added') return `${sign('added', p)} ${where} added → ${p.green(x.after ?? '')}`;
   if (x.change === 'removed') return `${sign('removed', p)} ${where} removed (was → ${p.red(x.before ?? '')})`;
   return `${sign('changed', p)} ${where} changed: ${p.red(x.before ?? '')} → ${p.green(x.after ?? '')}`;
+}
+
+/** Requests that differ only in Host (same port, path and change) shown once, with the other hosts. */
+function groupByHost(requests: RequestChange[]): { first: RequestChange; hosts: string[] }[] {
+  const groups = new Map<string, { first: RequestChange; hosts: string[] }>();
+  for (const r of requests) {
+    const key = `${r.method} ${r.port} ${r.path} ${r.before.summary} ${r.after.summary}`;
+    const g = groups.get(key);
+    if (g) g.hosts.push(r.host);
+    else groups.set(key, { first: r, hosts: [r.host] });
+  }
+  return [...groups.values()];
 }

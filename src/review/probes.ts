@@ -33,7 +33,9 @@ export function probesFor(configs: CompiledConfig[], limit = 20000): Probe[] {
   const out: Probe[] = [];
   for (const port of [...byPort.keys()].sort((a, b) => a - b)) {
     const { hosts, paths } = byPort.get(port)!;
-    for (const host of [...hosts].sort()) {
+    // Declared names first, their case variants next, the unknown host last.
+    const rank = (h: string) => (h === UNKNOWN_HOST ? 2 : h !== h.toLowerCase() ? 1 : 0);
+    for (const host of [...hosts].sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0))) {
       for (const path of [...paths].sort()) {
         if (out.length >= limit) return out;
         out.push({ method: 'GET', port, host, path });
