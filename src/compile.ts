@@ -58,12 +58,14 @@ export interface CompileResult {
 }
 
 /** Notes every translation carries: Envoy behaviours that differ from nginx and are not configurable here. */
-const GLOBAL_NOTES: [string, ReportClass, string][] = [
+const PROXY_NOTES: [string, ReportClass, string][] = [
   ['proxy_buffering', 'approximated', 'nginx buffers upstream responses by default; Envoy streams them'],
+];
+const GLOBAL_NOTES: [string, ReportClass, string][] = [
   ['server_tokens', 'approximated', 'Envoy sends `server: envoy` where nginx sends `Server: nginx`'],
   ['uri', 'approximated', 'Envoy forwards the normalised path (merged slashes, resolved dot segments, decoded %2F); nginx forwards the client\'s URI unchanged when proxy_pass has no URI part, and matches locations on the fully percent-decoded URI (Envoy decodes only %2F and unreserved characters)'],
-  ['proxy_http_version', 'approximated', 'nginx talks HTTP/1.0 to upstreams by default; Envoy uses HTTP/1.1 (without `keepalive` each upstream connection serves one request, as in nginx)'],
 ];
+PROXY_NOTES.push(['proxy_http_version', 'approximated', 'nginx talks HTTP/1.0 to upstreams by default; Envoy uses HTTP/1.1 (without `keepalive` each upstream connection serves one request, as in nginx)']);
 
 export function compile(file: string, opts: CompileOptions = {}): CompileResult {
   const parsed = loadConfig(file, { prefix: opts.prefix, context: (opts.context ?? 'auto') as 'auto' });
@@ -86,7 +88,8 @@ export function compile(file: string, opts: CompileOptions = {}): CompileResult 
   const emitted = emitBootstrap(ir);
   const mainFile = rel(resolve(file));
   const notes = [...ir.notes, ...emitted.notes.map((n) => ({ ...n, file: n.file }))];
-  for (const [directive, cls, reason] of GLOBAL_NOTES) notes.push({ file: mainFile, line: 0, col: 0, directive, class: cls, reason });
+  const proxies = ir.backends.length > 0;
+  for (const [directive, cls, reason] of [...(proxies ? PROXY_NOTES : []), ...GLOBAL_NOTES]) notes.push({ file: mainFile, line: 0, col: 0, directive, class: cls, reason });
   const comments = new Map<object, string>();
   for (const [obj, text] of emitted.comments) comments.set(obj, text);
   const report: Report = { summary: summarise(ir.report, notes), directives: ir.report, notes };

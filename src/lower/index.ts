@@ -200,7 +200,10 @@ function lowerLocation(d: Directive, id: string, parentId: string | null, parent
     children.push(child);
   }
   const action = rw.terminal ?? contentAction(ds, head, ctx, levels);
-  if (head.modifier === 'named') r.mark(d, 'unsupported', `named location @${head.pattern}: reachable only through error_page/try_files/X-Accel-Redirect, which are not translated`);
+  if (head.modifier === 'named') {
+    r.mark(d, 'unsupported', `named location @${head.pattern}: reachable only through error_page/try_files/X-Accel-Redirect, which are not translated`);
+    for (const c of ds) r.markTree(c, 'unsupported', `inside named location @${head.pattern}: never reached in Envoy`);
+  }
   else if (isRegex(head.modifier) && children.length) r.mark(d, 'approximated', `${id}: regex location with nested locations: the nested ones are not reached in Envoy`);
   else r.mark(d, 'translated', `route ${id}`);
   for (const c of ds) if (c.name === 'limit_except') r.markTree(c, 'unsupported', '`limit_except`: method restrictions are not translated', 'inside `limit_except`: not translated');
@@ -323,7 +326,7 @@ function lowerTls(levels: Directive[][], r: Reporter): ServerTls | undefined {
 function markTlsLevel(ds: Directive[], r: Reporter): void {
   for (const d of ds) {
     if (r.isMarked(d)) continue;
-    if (d.name === 'ssl_certificate' || d.name === 'ssl_certificate_key') r.mark(d, 'translated', 'DownstreamTlsContext tls_certificates (certificate chosen by SNI among the listener\'s servers)');
+    if (d.name === 'ssl_certificate' || d.name === 'ssl_certificate_key') r.mark(d, 'approximated', 'DownstreamTlsContext tls_certificates: Envoy picks the certificate by SNI among the listener\'s servers (nginx by the server the SNI names); a relative path is kept as written (nginx resolves it against its prefix, Envoy against its working directory)');
     else if (d.name === 'ssl_protocols') r.mark(d, 'translated', 'tls_params minimum/maximum protocol version');
     else if (d.name === 'ssl_ciphers') r.mark(d, 'approximated', 'OpenSSL cipher string: Envoy (BoringSSL) uses its default cipher suites');
     else if (d.name === 'ssl') r.mark(d, 'translated', 'TLS on this server\'s listeners');
@@ -373,7 +376,7 @@ function shadowed(l: Listener, servers: Map<string, VirtualServer>, r: Reporter)
       if (owner === undefined) claimed.set(key, id);
       else if (owner !== id) {
         out.push({ serverId: id, kind: n.kind, value: n.value, source: n.source });
-        r.note(n.source, 'server_name', 'approximated', `conflicting server name "${n.value}" on ${l.address}:${l.port}: ${owner} keeps it, as nginx does ("ignored")`);
+        r.note(n.source, 'server_name', 'translated', `conflicting server name "${n.value}" on ${l.address}:${l.port}: ${owner} keeps it, as nginx does ("ignored")`);
       }
     }
   }

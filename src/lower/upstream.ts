@@ -26,6 +26,10 @@ export function lowerUpstream(d: Directive, r: Reporter): Backend {
         const key = c.args[0]?.value ?? '';
         const consistent = c.args[1]?.value === 'consistent';
         backend.balance = { kind: 'hash', key: parseTemplate(key), consistent };
+        if (!hashableKey(key)) {
+          r.mark(c, 'unsupported', `hash key \`${key}\` has no Envoy hash policy (one of $remote_addr, $request_uri, $host, $http_*, $cookie_*, $arg_* is needed): requests are spread without stickiness`);
+          break;
+        }
         r.mark(c, 'approximated', `${consistent ? 'RING_HASH (ketama-like)' : 'MAGLEV'} on \`${key}\`: same key stickiness, different key→server mapping than nginx`);
         break;
       }
@@ -54,6 +58,12 @@ export function lowerUpstream(d: Directive, r: Reporter): Backend {
         break; // left to the default classification (unsupported or unknown)
     }
   }
+  const live = backend.servers.filter((s) => !s.down).length;
+  for (const c of directivesOf(d.block)) {
+    if (c.name !== 'server' || !c.args.some((a) => /^(max_fails|fail_timeout)=/.test(a.value))) continue;
+    if (live >= 2) r.mark(c, 'approximated', 'max_fails/fail_timeout → outlier detection on local-origin failures (consecutive failures, not failures within a window)');
+    else r.mark(c, 'translated', 'max_fails/fail_timeout have no effect with a single server (nginx never marks it unavailable)');
+  }
   return backend;
 }
 
@@ -79,10 +89,6 @@ function lowerUpstreamServer(d: Directive, r: Reporter): BackendServer {
     notes.push('marked down: left out of the cluster');
   }
   if (server.backup) notes.push('backup: priority 1 endpoint (used when the primary ones are unhealthy)');
-  if (params.some((p) => p.startsWith('max_fails') || p.startsWith('fail_timeout'))) {
-    notes.push('max_fails/fail_timeout → outlier detection on local-origin failures (consecutive failures, not failures within a window)');
-    if (cls === 'translated') cls = 'approximated';
-  }
   r.mark(d, cls, [`endpoint ${server.unix ? 'unix:' + server.host : `${server.host}:${server.port}`}`, ...notes].join('; '));
   return server;
 }
@@ -104,4 +110,9 @@ export function isIp(host: string): boolean {
 /** Cluster name of an inline target: `host_port`. */
 export function inlineBackendName(host: string, port: number, unix: boolean): string {
   return unix ? `unix_${host.replace(/[^A-Za-z0-9._-]/g, '_')}` : `${host}_${port}`;
+}
+
+/** Hash keys Envoy's route hash_policy can express (see emit/envoy/routes.ts hashPolicy). */
+export function hashableKey(key: string): boolean {
+  return /^\$(remote_addr|binary_remote_addr|request_uri|host|http_host|http_[A-Za-z0-9_]+|cookie_[A-Za-z0-9_]+|arg_[A-Za-z0-9_]+)$/.test(key);
 }
