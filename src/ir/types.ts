@@ -89,6 +89,8 @@ export interface VirtualServer {
   /** What a request matching no location gets (nginx: the static handler → 404 usually). */
   fallback: Action;
   tls?: ServerTls;
+  /** TLS, compression, logs, client IPs, client limits, error pages (issue 7); absent in older IR. */
+  edge?: ServerEdge;
   source: Src;
 }
 
@@ -99,6 +101,89 @@ export interface ServerTls {
   clientCa?: string;
   verifyClient?: 'on' | 'optional' | 'optional_no_ca' | 'off';
   verifyDepth?: number;
+  /** ssl_trusted_certificate: CAs for verifying client chains, not sent to clients. */
+  trustedCa?: string;
+  /** ssl_reject_handshake on: no certificate, the handshake is refused. */
+  rejectHandshake?: boolean;
+  preferServerCiphers?: boolean;
+}
+
+// ---------------------------------------------------------------- edge settings (issue 7)
+
+/** gzip (ngx_http_gzip_module) and brotli settings in effect at one level. */
+export interface Compression {
+  gzip: boolean;
+  brotli: boolean;
+  /** MIME types compressed (`text/html` is always included by nginx); ['*'] = any. */
+  types: string[];
+  minLength: number; // bytes; nginx default 20
+  gzipLevel: number; // 1..9; nginx default 1
+  brotliLevel: number; // 0..11; default 6
+  vary: boolean;
+  /** gzip_proxied values; nginx default `off` (never for requests with a Via header). */
+  proxied: string[];
+  source: Src;
+}
+
+/** A log_format (or the built-in `combined`). */
+export interface LogFormat {
+  name: string;
+  escape: 'default' | 'json' | 'none';
+  template: Template;
+  source: Src | null;
+}
+
+export interface AccessLog {
+  path: string;
+  format: LogFormat;
+  source: Src;
+}
+
+/** realip module settings. */
+export interface RealIp {
+  from: string[]; // CIDRs, `unix:`
+  header: string; // X-Real-IP, X-Forwarded-For, proxy_protocol, or another header
+  recursive: boolean;
+  source: Src;
+}
+
+/** Client-side connection settings (the HTTP connection manager's domain). */
+export interface ClientLimits {
+  keepaliveTimeoutMs: number; // nginx default 75s; 0 = keepalive off
+  keepaliveRequests: number; // nginx default 1000 (100 before 1.19.10)
+  clientHeaderTimeoutMs: number; // default 60s
+  clientBodyTimeoutMs: number; // default 60s
+  sendTimeoutMs: number; // default 60s
+  largeHeaderBuffers: { number: number; size: number }; // default 4 8k
+  sources: Src[];
+}
+
+export interface ErrorPage {
+  codes: number[];
+  /** `=code` (or `=` alone: the response of the target decides). */
+  override: number | 'target' | null;
+  target: Template; // a URI, a named location `@x`, or an absolute URL (redirect)
+  source: Src;
+}
+
+export interface Tracing {
+  kind: 'opentelemetry' | 'zipkin' | 'opentracing' | 'datadog';
+  endpoint: string | null;
+  serviceName: string | null;
+  sampleRate: number | null; // 0..1
+  source: Src;
+}
+
+/** Per-server edge settings: what applies on the server's connections and outside locations. */
+export interface ServerEdge {
+  compression: Compression | null;
+  accessLogs: AccessLog[]; // empty: access_log off
+  realIp: RealIp | null;
+  limits: ClientLimits;
+  errorPages: ErrorPage[];
+  tracing: Tracing | null;
+  /** Some header or log uses $request_id. */
+  usesRequestId: boolean;
 }
 
 // ---------------------------------------------------------------- locations
@@ -203,6 +288,12 @@ export interface Policy {
   proxyRedirect: string[] | null;
   /** proxy_buffering (nginx buffers by default; Envoy streams). */
   proxyBuffering: boolean;
+  /** gzip/brotli in effect here (null: off). Absent in older IR. */
+  compression?: Compression | null;
+  /** access_log in effect here (empty: off). Absent in older IR. */
+  accessLogs?: AccessLog[];
+  /** error_page in effect here. Absent in older IR. */
+  errorPages?: ErrorPage[];
 }
 
 // ---------------------------------------------------------------- backends
