@@ -123,7 +123,9 @@ function checkRepeated(ctx: RuleContext, r: Rules, items: Check | null, list: un
     });
   }
   if (items) {
-    for (let i = 0; i < list.length; i++) items(ctx, list[i] ?? undefined, () => indexPath(path(), i));
+    let i = 0;
+    const at = (): string => indexPath(path(), i); // reads i when a finding is made, during the loop
+    for (; i < list.length; i++) items(ctx, list[i] ?? undefined, at);
   }
 }
 
@@ -172,11 +174,18 @@ function compileKind(kind: string, body: Rules, elem: ElementType): Check | null
       return (ctx, raw, path) => checkAny(ctx, path, body, raw);
     case 'enum':
       return (ctx, raw, path) => checkEnum(ctx, path, body, elem, raw);
-    case 'string':
+    case 'string': {
+      const rules = compileString(body);
+      if (rules.length === 0) return null;
       return (ctx, raw, path) => {
         const v = scalarToCheck(body, elem, raw, 'string');
-        if (v !== SKIP) checkString(ctx, path, body, v as string, raw === undefined);
+        if (v === SKIP) return;
+        for (let i = 0; i < rules.length; i++) {
+          const problem = rules[i]!(v as string, raw === undefined);
+          if (problem !== null) fail(ctx, path, problem);
+        }
       };
+    }
     case 'bytes':
       return (ctx, raw, path) => {
         const v = scalarToCheck(body, elem, raw, 'bytes');
@@ -342,7 +351,6 @@ function checkEnum(ctx: RuleContext, path: Loc, body: Rules, elem: ElementType, 
 // PGV's well-known header regexes (validate.h), strict and loose forms.
 const HEADER_NAME_STRICT = /^:?[0-9a-zA-Z!#$%&'*+-.^_|~`]+$/;
 const HEADER_VALUE_STRICT = /^[^\u0000-\u0008\u000A-\u001F\u007F]*$/;
-const HEADER_LOOSE = /^[^\u0000\u000A\u000D]*$/;
 
 const patternCache = new Map<string, RegExp | null>();
 
@@ -359,31 +367,55 @@ function compiledPattern(pattern: string): RegExp | null {
   return re;
 }
 
-function checkString(ctx: RuleContext, path: Loc, body: Rules, s: string, absent: boolean): void {
-  const unset = absent ? ' (the field is unset)' : '';
-  const needsChars = body.len !== undefined || body.min_len !== undefined || body.max_len !== undefined;
-  const chars = needsChars ? codePoints(s) : 0;
-  const needsBytes = body.len_bytes !== undefined || body.min_bytes !== undefined || body.max_bytes !== undefined;
-  const bytes = needsBytes ? Buffer.byteLength(s, 'utf8') : 0;
-  if (typeof body.const === 'string' && s !== body.const) fail(ctx, path, `value must equal ${JSON.stringify(body.const)}`);
-  if (typeof body.len === 'number' && chars !== body.len) fail(ctx, path, `value length must be ${body.len} characters${unset}`);
-  if (typeof body.min_len === 'number' && chars < body.min_len) fail(ctx, path, `value length must be at least ${body.min_len} characters${unset}`);
-  if (typeof body.max_len === 'number' && chars > body.max_len) fail(ctx, path, `value length must be at most ${body.max_len} characters`);
-  if (typeof body.len_bytes === 'number' && bytes !== body.len_bytes) fail(ctx, path, `value length must be ${body.len_bytes} bytes${unset}`);
-  if (typeof body.min_bytes === 'number' && bytes < body.min_bytes) fail(ctx, path, `value length must be at least ${body.min_bytes} bytes${unset}`);
-  if (typeof body.max_bytes === 'number' && bytes > body.max_bytes) fail(ctx, path, `value length must be at most ${body.max_bytes} bytes`);
-  if (typeof body.pattern === 'string') {
-    const re = compiledPattern(body.pattern);
-    if (re && !re.test(s)) fail(ctx, path, `value does not match regex pattern ${JSON.stringify(body.pattern)}${unset}`);
-  }
-  if (typeof body.prefix === 'string' && !s.startsWith(body.prefix)) fail(ctx, path, `value does not have prefix ${JSON.stringify(body.prefix)}`);
-  if (typeof body.suffix === 'string' && !s.endsWith(body.suffix)) fail(ctx, path, `value does not have suffix ${JSON.stringify(body.suffix)}`);
-  if (typeof body.contains === 'string' && !s.includes(body.contains)) fail(ctx, path, `value does not contain substring ${JSON.stringify(body.contains)}`);
-  if (typeof body.not_contains === 'string' && s.includes(body.not_contains)) fail(ctx, path, `value contains substring ${JSON.stringify(body.not_contains)}`);
-  if (Array.isArray(body.in) && !body.in.includes(s)) fail(ctx, path, `value must be in list [${body.in.map((x) => JSON.stringify(x)).join(', ')}]${unset}`);
-  if (Array.isArray(body.not_in) && body.not_in.includes(s)) fail(ctx, path, `value must not be in list [${body.not_in.map((x) => JSON.stringify(x)).join(', ')}]`);
-  if (body.well_known_regex !== undefined) checkHeaderRegex(ctx, path, body, s);
-  checkWellKnownString(ctx, path, body, s);
+/** One string rule: a message when `s` breaks it, else null. */
+type StringRule = (s: string, absent: boolean) => string | null;
+
+/** The string rules present in `body`, each compiled once (most fields carry one or two). */
+function compileString(body: Rules): StringRule[] {
+  const rules: StringRule[] = [];
+  const unset = (absent: boolean): string => (absent ? ' (the field is unset)' : '');
+  const num = (k: string): number | undefined => (typeof body[k] === 'number' ? (body[k] as number) : undefined);
+  const text = (k: string): string | undefined => (typeof body[k] === 'string' ? (body[k] as string) : undefined);
+  const add = (rule: StringRule): void => {
+    rules.push(rule);
+  };
+  const konst = text('const');
+  if (konst !== undefined) add((s) => (s !== konst ? `value must equal ${JSON.stringify(konst)}` : null));
+  const len = num('len');
+  if (len !== undefined) add((s, a) => (codePoints(s) !== len ? `value length must be ${len} characters${unset(a)}` : null));
+  const minLen = num('min_len');
+  // a string of n UTF-16 units has at least n/2 code points: only short ones need counting
+  if (minLen !== undefined) add((s, a) => (s.length < 2 * minLen && codePoints(s) < minLen ? `value length must be at least ${minLen} characters${unset(a)}` : null));
+  const maxLen = num('max_len');
+  if (maxLen !== undefined) add((s) => (s.length > maxLen && codePoints(s) > maxLen ? `value length must be at most ${maxLen} characters` : null));
+  const lenBytes = num('len_bytes');
+  if (lenBytes !== undefined) add((s, a) => (Buffer.byteLength(s, 'utf8') !== lenBytes ? `value length must be ${lenBytes} bytes${unset(a)}` : null));
+  const minBytes = num('min_bytes');
+  if (minBytes !== undefined) add((s, a) => (s.length < minBytes && Buffer.byteLength(s, 'utf8') < minBytes ? `value length must be at least ${minBytes} bytes${unset(a)}` : null));
+  const maxBytes = num('max_bytes');
+  // a UTF-16 unit is at most 3 UTF-8 bytes
+  if (maxBytes !== undefined) add((s) => (s.length * 3 > maxBytes && Buffer.byteLength(s, 'utf8') > maxBytes ? `value length must be at most ${maxBytes} bytes` : null));
+  const pattern = text('pattern');
+  const re = pattern === undefined ? null : compiledPattern(pattern);
+  if (re) add((s, a) => (!re.test(s) ? `value does not match regex pattern ${JSON.stringify(pattern)}${unset(a)}` : null));
+  const prefix = text('prefix');
+  if (prefix !== undefined) add((s) => (!s.startsWith(prefix) ? `value does not have prefix ${JSON.stringify(prefix)}` : null));
+  const suffix = text('suffix');
+  if (suffix !== undefined) add((s) => (!s.endsWith(suffix) ? `value does not have suffix ${JSON.stringify(suffix)}` : null));
+  const contains = text('contains');
+  if (contains !== undefined) add((s) => (!s.includes(contains) ? `value does not contain substring ${JSON.stringify(contains)}` : null));
+  const notContains = text('not_contains');
+  if (notContains !== undefined) add((s) => (s.includes(notContains) ? `value contains substring ${JSON.stringify(notContains)}` : null));
+  const list = (v: unknown[]): string => `[${v.map((x) => JSON.stringify(x)).join(', ')}]`;
+  const inList = Array.isArray(body.in) ? body.in : undefined;
+  if (inList) add((s, a) => (!inList.includes(s) ? `value must be in list ${list(inList)}${unset(a)}` : null));
+  const notIn = Array.isArray(body.not_in) ? body.not_in : undefined;
+  if (notIn) add((s) => (notIn.includes(s) ? `value must not be in list ${list(notIn)}` : null));
+  const header = headerRule(body);
+  if (header) add(header);
+  const wellKnown = wellKnownStringRule(body);
+  if (wellKnown) add(wellKnown);
+  return rules;
 }
 
 /** Length in code points (PGV counts runes), without materialising them. */
@@ -396,36 +428,42 @@ function codePoints(s: string): number {
   return n;
 }
 
-function checkHeaderRegex(ctx: RuleContext, path: Loc, body: Rules, s: string): void {
+/** NUL, CR or LF: what PGV's loose (strict: false) header rule rejects. */
+function hasNulCrLf(s: string): boolean {
+  return s.indexOf('\n') >= 0 || s.indexOf('\r') >= 0 || s.indexOf('\0') >= 0;
+}
+
+function headerRule(body: Rules): StringRule | null {
   const strict = body.strict !== false; // PGV: strict defaults to true
   const which = body.well_known_regex;
+  const loose = (what: string) => (s: string): string | null =>
+    hasNulCrLf(s) ? `value must be a valid HTTP header ${what}: ${JSON.stringify(s)} contains NUL, CR or LF` : null;
   if (which === 'HTTP_HEADER_NAME' || which === 1) {
-    const ok = strict ? HEADER_NAME_STRICT.test(s) : HEADER_LOOSE.test(s);
-    if (!ok) {
-      fail(ctx, path, strict
-        ? `value must be a valid HTTP header name: ${JSON.stringify(s)} is not an RFC 7230 token (optionally ':'-prefixed)`
-        : `value must be a valid HTTP header name: ${JSON.stringify(s)} contains NUL, CR or LF`);
-    }
-  } else if (which === 'HTTP_HEADER_VALUE' || which === 2) {
-    const ok = strict ? HEADER_VALUE_STRICT.test(s) : HEADER_LOOSE.test(s);
-    if (!ok) {
-      fail(ctx, path, strict
-        ? `value must be a valid HTTP header value: ${JSON.stringify(s)} contains a control character`
-        : `value must be a valid HTTP header value: ${JSON.stringify(s)} contains NUL, CR or LF`);
-    }
+    if (!strict) return loose('name');
+    return (s) => (HEADER_NAME_STRICT.test(s) ? null : `value must be a valid HTTP header name: ${JSON.stringify(s)} is not an RFC 7230 token (optionally ':'-prefixed)`);
   }
+  if (which === 'HTTP_HEADER_VALUE' || which === 2) {
+    if (!strict) return loose('value');
+    return (s) => (HEADER_VALUE_STRICT.test(s) ? null : `value must be a valid HTTP header value: ${JSON.stringify(s)} contains a control character`);
+  }
+  return null;
 }
 
 const HOSTNAME_RE = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
 const UUID_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
-function checkWellKnownString(ctx: RuleContext, path: Loc, body: Rules, s: string): void {
-  if (body.hostname === true && !HOSTNAME_RE.test(s)) fail(ctx, path, 'value must be a valid hostname');
-  if (body.ip === true && isIP(s) === 0) fail(ctx, path, 'value must be a valid IP address');
-  if (body.ipv4 === true && isIP(s) !== 4) fail(ctx, path, 'value must be a valid IPv4 address');
-  if (body.ipv6 === true && isIP(s) !== 6) fail(ctx, path, 'value must be a valid IPv6 address');
-  if (body.address === true && isIP(s) === 0 && !HOSTNAME_RE.test(s)) fail(ctx, path, 'value must be a valid hostname or IP address');
-  if (body.uuid === true && !UUID_RE.test(s)) fail(ctx, path, 'value must be a valid UUID');
+function wellKnownStringRule(body: Rules): StringRule | null {
+  const checks: Array<[boolean, (s: string) => boolean, string]> = [
+    [body.hostname === true, (s) => HOSTNAME_RE.test(s), 'value must be a valid hostname'],
+    [body.ip === true, (s) => isIP(s) !== 0, 'value must be a valid IP address'],
+    [body.ipv4 === true, (s) => isIP(s) === 4, 'value must be a valid IPv4 address'],
+    [body.ipv6 === true, (s) => isIP(s) === 6, 'value must be a valid IPv6 address'],
+    [body.address === true, (s) => isIP(s) !== 0 || HOSTNAME_RE.test(s), 'value must be a valid hostname or IP address'],
+    [body.uuid === true, (s) => UUID_RE.test(s), 'value must be a valid UUID'],
+  ];
+  const active = checks.filter(([on]) => on);
+  if (active.length === 0) return null;
+  return (s) => active.find(([, ok]) => !ok(s))?.[2] ?? null;
 }
 
 function checkBytes(ctx: RuleContext, path: Loc, body: Rules, raw: string): void {

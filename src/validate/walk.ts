@@ -21,6 +21,10 @@ interface CompiledField {
   f: FieldSchema;
   /** its (validate.rules), compiled; null when it has none or rules are disabled */
   check: Check | null;
+  /** a message field whose type has its own JSON form (Duration, wrappers, Any…) */
+  special: boolean;
+  /** a message field's type, compiled on first use */
+  target?: CompiledMessage | undefined;
 }
 
 interface CompiledMessage {
@@ -59,18 +63,27 @@ function joinPath(base: string, segs: ReadonlyArray<string | number>): string {
 
 const compiledBySchema = new WeakMap<EnvoySchema, Map<string, CompiledMessage>>();
 
-function compile(schema: EnvoySchema, name: string): CompiledMessage | undefined {
+function compiledFor(schema: EnvoySchema): Map<string, CompiledMessage> {
   let cache = compiledBySchema.get(schema);
   if (!cache) {
     cache = new Map();
     compiledBySchema.set(schema, cache);
   }
+  return cache;
+}
+
+function compile(schema: EnvoySchema, name: string): CompiledMessage | undefined {
+  const cache = compiledFor(schema);
   const hit = cache.get(name);
   if (hit) return hit;
   const msg = schema.messages[name];
   if (!msg) return undefined;
   const byKey = new Map<string, CompiledField>();
-  const fields = msg.fields.map((f) => ({ f, check: msg.rulesDisabled ? null : compileFieldRules(f) }));
+  const fields: CompiledField[] = msg.fields.map((f) => ({
+    f,
+    check: msg.rulesDisabled ? null : compileFieldRules(f),
+    special: f.kind === 'message' && SPECIAL_JSON.has(f.type),
+  }));
   for (const cf of fields) {
     byKey.set(cf.f.name, cf);
     byKey.set(cf.f.json, cf);
@@ -110,13 +123,18 @@ export class Walker implements RuleContext {
   /** where the walk is: a path prefix plus a stack of keys and indexes, joined only for a finding */
   private base = '';
   private readonly segs: Array<string | number> = [];
+  /** oneof name, member name pairs set in the messages being walked (each message truncates back to its start) */
+  private readonly oneofs: string[] = [];
+  private readonly compiled: Map<string, CompiledMessage>;
   /** the current path, for rule checks that fail */
   readonly here: () => string = () => this.path();
 
   constructor(
     private readonly schema: EnvoySchema,
     private readonly collectTypes: ReadonlySet<string> = new Set(),
-  ) {}
+  ) {
+    this.compiled = compiledFor(schema);
+  }
 
   private path(): string {
     return joinPath(this.base, this.segs);
@@ -155,7 +173,10 @@ export class Walker implements RuleContext {
       this.wellKnown(type, value);
       return;
     }
-    const compiled = compile(this.schema, type);
+    this.messageObject(this.compiled.get(type) ?? compile(this.schema, type), type, value);
+  }
+
+  private messageObject(compiled: CompiledMessage | undefined, type: string, value: unknown): void {
     if (!compiled) {
       this.err(`unknown message type ${type}`);
       return;
@@ -171,7 +192,8 @@ export class Walker implements RuleContext {
   private fields(msg: CompiledMessage, obj: Record<string, unknown>, inAny: boolean): void {
     if (this.collectTypes.has(msg.name)) this.collect(msg.name, obj);
     if (msg.schema.deprecated) this.warn(`message ${msg.name} is deprecated`);
-    let oneofSet: Map<string, string> | undefined;
+    const oneofs = this.oneofs;
+    const oneofStart = oneofs.length;
     const keys = Object.keys(obj);
     const segs = this.segs;
     for (let i = 0; i < keys.length; i++) {
@@ -192,15 +214,14 @@ export class Walker implements RuleContext {
       if (value === null && field.type !== 'google.protobuf.Value') continue; // JSON null = unset
       segs.push(key);
       if (field.oneof) {
-        oneofSet ??= new Map();
-        const other = oneofSet.get(field.oneof);
+        const other = oneofMember(oneofs, oneofStart, field.oneof);
         if (other !== undefined) {
           this.err(`oneof ${field.oneof} of ${msg.name} has more than one member set: ${other} and ${field.name}`);
-        } else oneofSet.set(field.oneof, field.name);
+        } else oneofs.push(field.oneof, field.name);
       }
       if (field.deprecated) this.warn(`field ${field.name} of ${msg.name} is deprecated`);
       if (field.disallowed) this.err(`field ${field.name} of ${msg.name} is disallowed by default in Envoy (deprecated)`);
-      this.fieldValue(field, value);
+      this.fieldValue(cf, value);
       if (cf.check !== null && field.oneof) cf.check(this, value, this.here);
       segs.pop();
     }
@@ -213,10 +234,11 @@ export class Walker implements RuleContext {
       segs.pop();
     }
     for (const oneof of msg.requiredOneofs) {
-      if (!oneofSet?.has(oneof.name)) {
+      if (oneofMember(oneofs, oneofStart, oneof.name) === undefined) {
         this.err(`oneof ${oneof.name} of ${msg.name} requires exactly one of: ${oneof.members.join(', ')}`);
       }
     }
+    oneofs.length = oneofStart;
   }
 
   private collect(type: string, value: Record<string, unknown>): void {
@@ -228,7 +250,8 @@ export class Walker implements RuleContext {
     list.push(new Collected(value, this.base, this.segs.slice()));
   }
 
-  private fieldValue(field: FieldSchema, value: unknown): void {
+  private fieldValue(cf: CompiledField, value: unknown): void {
+    const field = cf.f;
     if (field.label === 'repeated') {
       if (!Array.isArray(value)) {
         this.err(`expected an array for repeated field ${field.name}, got ${describe(value)}`);
@@ -238,7 +261,7 @@ export class Walker implements RuleContext {
         const item = value[i];
         this.segs.push(i);
         if (item === null) this.err('null is not allowed as a repeated element');
-        else this.singleValue(field, item);
+        else this.singleValue(cf, item);
         this.segs.pop();
       }
     } else if (field.label === 'map') {
@@ -252,17 +275,20 @@ export class Walker implements RuleContext {
         if (!k.ok) this.err(k.message);
         const v = value[key];
         if (v === null) this.err('null is not allowed as a map value');
-        else this.singleValue(field, v);
+        else this.singleValue(cf, v);
         this.segs.pop();
       }
     } else {
-      this.singleValue(field, value);
+      this.singleValue(cf, value);
     }
   }
 
-  private singleValue(field: FieldSchema, value: unknown): void {
-    if (field.kind === 'message') this.messageHere(field.type, value);
-    else if (field.kind === 'enum') this.enumValue(field.type, value);
+  private singleValue(cf: CompiledField, value: unknown): void {
+    const field = cf.f;
+    if (field.kind === 'message') {
+      if (cf.special) this.wellKnown(field.type, value);
+      else this.messageObject((cf.target ??= compile(this.schema, field.type)), field.type, value);
+    } else if (field.kind === 'enum') this.enumValue(field.type, value);
     else {
       const problem = scalarProblem(field.type, value);
       if (problem !== null) this.err(problem);
@@ -387,6 +413,12 @@ export class Walker implements RuleContext {
     this.messageHere(name, value.value ?? {});
     this.segs.pop();
   }
+}
+
+/** The member set for `oneof` among the pairs pushed since `start`, if any. */
+function oneofMember(pairs: string[], start: number, oneof: string): string | undefined {
+  for (let i = start; i < pairs.length; i += 2) if (pairs[i] === oneof) return pairs[i + 1];
+  return undefined;
 }
 
 function unknownFieldMessage(msg: CompiledMessage, key: string): string {
