@@ -19,6 +19,8 @@ export interface ReloadStatus {
 export interface AdminContext {
   xds: XdsServer;
   reload: () => ReloadStatus;
+  /** Consul wiring (issue 5): consul_up, consul_last_error, consul_index… lines from the endpoint source. */
+  extraMetrics?: () => string[];
 }
 
 /** A Prometheus label value: backslash, quote and newline escaped. */
@@ -98,6 +100,8 @@ export function metricsText(ctx: AdminContext): string {
     for (const type of types.values()) resources.push([{ profile, type: typeLabel(type.typeUrl) }, type.resources.size]);
   }
   family(out, 'snapshot_resources', 'gauge', 'Resources in the served snapshot, by client profile and type.', resources);
+  out.push(...(ctx.extraMetrics?.() ?? []));
+  out.push(...(ctx.extraMetrics?.() ?? [])); // Consul wiring (issue 5)
   return out.join('\n') + '\n';
 }
 
