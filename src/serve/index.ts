@@ -46,6 +46,10 @@ export interface ServeOptions extends SourceOptions {
   /** Debounce of file events, ms (default 200). */
   debounceMs?: number;
   log?: (line: string) => void;
+  /** Called by runServe once serving (tests use it to reach the handle). */
+  onStarted?: (handle: ServeHandle) => void;
+  /** Where runServe listens for SIGHUP/SIGTERM/SIGINT (default: process). */
+  signals?: NodeJS.EventEmitter;
 }
 
 export interface ReloadOutcome {
@@ -147,15 +151,21 @@ export interface EndpointSourceHost {
   clusterNames(): string[];
 }
 
+/** A running endpoint source; `metrics()` lines are appended to /metrics. */
+interface EndpointSource {
+  close(): unknown;
+  metrics?(): string[];
+}
+
 async function startEndpointSource(
   consulAddr: string,
   host: EndpointSourceHost,
   log: (line: string) => void,
-): Promise<{ close(): unknown } | null> {
+): Promise<EndpointSource | null> {
   try {
     const specifier = './consul-endpoints.js';
     const mod = (await import(specifier)) as {
-      startEndpointSource?: (o: { consulAddr: string; server: EndpointSourceHost; log: (line: string) => void }) => Promise<{ close(): unknown }> | { close(): unknown };
+      startEndpointSource?: (o: { consulAddr: string; server: EndpointSourceHost; log: (line: string) => void }) => Promise<EndpointSource> | EndpointSource;
     };
     if (typeof mod.startEndpointSource !== 'function') {
       log('serve: consul-endpoints has no startEndpointSource(); --consul-addr ignored');
@@ -177,6 +187,7 @@ export async function startServe(file: string, options: ServeOptions = {}): Prom
   for (const warning of initial.warnings) log(warning);
 
   const xds = new XdsServer({ log });
+  let consulMetrics: () => string[] = () => []; // Consul wiring (issue 5): set once the endpoint source runs
   xds.setResources(initial.resources);
   const status: ReloadStatus = {
     file,
@@ -191,9 +202,11 @@ export async function startServe(file: string, options: ServeOptions = {}): Prom
   const xdsAddress = options.xdsAddress ?? DEFAULT_XDS_ADDRESS;
   const admin = parseHostPort(options.adminAddress ?? DEFAULT_ADMIN_ADDRESS);
   const xdsPort = await xds.listen(xdsAddress, options.tls);
+  let endpointSource: EndpointSource | null = null;
   let adminServer: AdminServer;
   try {
-    adminServer = await startAdmin(admin.host, admin.port, { xds, reload: () => status });
+    // Consul wiring (issue 5): the endpoint source's lines on /metrics once it runs.
+    adminServer = await startAdmin(admin.host, admin.port, { xds, reload: () => status, extraMetrics: () => consulMetrics() });
   } catch (err) {
     await xds.close();
     throw err;
@@ -260,7 +273,8 @@ export async function startServe(file: string, options: ServeOptions = {}): Prom
     setEndpointOverride: (name, cla) => xds.setEndpointOverride(name, cla),
     clusterNames: () => [...(xds.snapshot()?.profiles.envoy.get('type.googleapis.com/envoy.config.cluster.v3.Cluster')?.resources.keys() ?? [])],
   };
-  const endpointSource = options.consulAddr ? await startEndpointSource(options.consulAddr, host, log) : null;
+  endpointSource = options.consulAddr ? await startEndpointSource(options.consulAddr, host, log) : null;
+  consulMetrics = () => (endpointSource as { metrics?: () => string[] } | null)?.metrics?.() ?? []; // Consul wiring (issue 5)
 
   let closed: Promise<void> | null = null;
   Object.assign(handle, {
@@ -294,15 +308,22 @@ export async function runServe(file: string, options: ServeOptions = {}): Promis
     `serve: ${file}: snapshot ${handle.xds.snapshot()?.version}; ADS on ${xdsHost}:${handle.xdsPort}` +
       `${options.tls ? (options.tls.clientCaFile ? ' (mTLS)' : ' (TLS)') : ''}, admin on http://${adminHost}:${handle.adminPort}/`,
   );
+  const signals = options.signals ?? process;
   await new Promise<void>((resolve) => {
     const onHup = () => void handle.reload('SIGHUP');
     const onTerm = (signal: string) => {
       log(`serve: ${signal}: draining ${handle.xds.streams.size} stream(s)`);
-      process.off('SIGHUP', onHup);
+      signals.off('SIGHUP', onHup);
+      signals.off('SIGTERM', onSigterm);
+      signals.off('SIGINT', onSigint);
       void handle.close().then(resolve);
     };
-    process.on('SIGHUP', onHup);
-    process.once('SIGTERM', () => onTerm('SIGTERM'));
-    process.once('SIGINT', () => onTerm('SIGINT'));
+    const onSigterm = () => onTerm('SIGTERM');
+    const onSigint = () => onTerm('SIGINT');
+    signals.on('SIGHUP', onHup);
+    signals.on('SIGTERM', onSigterm);
+    signals.on('SIGINT', onSigint);
+    options.onStarted?.(handle);
   });
+  log('serve: stopped');
 }
