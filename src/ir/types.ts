@@ -106,6 +106,10 @@ export interface ServerTls {
   /** ssl_reject_handshake on: no certificate, the handshake is refused. */
   rejectHandshake?: boolean;
   preferServerCiphers?: boolean;
+  sessionTimeoutMs?: number;
+  sessionTickets?: boolean;
+  /** ssl_session_cache off. */
+  sessionCacheOff?: boolean;
 }
 
 // ---------------------------------------------------------------- edge settings (issue 7)

@@ -24,6 +24,7 @@ import { checkNesting, isRegex, locationRe2, parseLocationHead, type LocationHea
 import { effectiveArray, headerOps, isWebsocketUpgrade, markAddHeader, markProxySetHeader } from './headers.js';
 import { bodySize, effectiveSimple, markLimits, NGINX_DEFAULT_PROXY_TIMEOUT_MS, timeMs } from './limits.js';
 import { directivesOf, LowerError, src } from './util.js';
+import { lowerServerTls } from './tls.js';
 
 export { Reporter } from './classify.js';
 
@@ -159,8 +160,7 @@ function lowerServer(d: Directive, http: Directive[], ctx: Ctx, listens: { spec:
     checkDuplicate(c, loc, seen);
     locations.push(loc);
   }
-  const tls = lowerTls(serverLevels, r);
-  markTlsLevel(http, r);
+  const tls = lowerServerTls(serverLevels, r);
   const server: VirtualServer = {
     id,
     names,
@@ -305,32 +305,6 @@ export function policyOf(levels: Directive[][]): Policy {
     proxyRedirect: redirect ? redirect.args.map((a) => a.value) : null,
     proxyBuffering: buffering?.args[0]?.value !== 'off',
   };
-}
-
-function lowerTls(levels: Directive[][], r: Reporter): ServerTls | undefined {
-  const certs = effectiveArray(levels, 'ssl_certificate');
-  const keys = effectiveArray(levels, 'ssl_certificate_key');
-  const server = levels[levels.length - 1]!;
-  markTlsLevel(server, r);
-  if (certs.length === 0) return undefined;
-  const tls: ServerTls = {
-    certificates: certs.map((c, i) => ({ cert: c.args[0]?.value ?? '', key: keys[i]?.args[0]?.value ?? '', source: src(c.source) })),
-  };
-  const protocols = effectiveSimple(levels, 'ssl_protocols');
-  if (protocols) tls.protocols = protocols.args.map((a) => a.value);
-  const ciphers = effectiveSimple(levels, 'ssl_ciphers');
-  if (ciphers) tls.ciphers = ciphers.args[0]?.value ?? '';
-  return tls;
-}
-
-function markTlsLevel(ds: Directive[], r: Reporter): void {
-  for (const d of ds) {
-    if (r.isMarked(d)) continue;
-    if (d.name === 'ssl_certificate' || d.name === 'ssl_certificate_key') r.mark(d, 'approximated', 'DownstreamTlsContext tls_certificates: Envoy picks the certificate by SNI among the listener\'s servers (nginx by the server the SNI names); a relative path is kept as written (nginx resolves it against its prefix, Envoy against its working directory)');
-    else if (d.name === 'ssl_protocols') r.mark(d, 'translated', 'tls_params minimum/maximum protocol version');
-    else if (d.name === 'ssl_ciphers') r.mark(d, 'approximated', 'OpenSSL cipher string: Envoy (BoringSSL) uses its default cipher suites');
-    else if (d.name === 'ssl') r.mark(d, 'translated', 'TLS on this server\'s listeners');
-  }
 }
 
 // ---------------------------------------------------------------- listeners

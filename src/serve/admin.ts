@@ -19,7 +19,7 @@ export interface ReloadStatus {
 export interface AdminContext {
   xds: XdsServer;
   reload: () => ReloadStatus;
-  /** Consul wiring (issue 5): consul_up, consul_last_error, consul_index… lines from the endpoint source. */
+  /** More Prometheus lines: the endpoint source's (Consul: consul_up, consul_last_error, consul_index…). */
   extraMetrics?: () => string[];
 }
 
@@ -101,7 +101,6 @@ export function metricsText(ctx: AdminContext): string {
   }
   family(out, 'snapshot_resources', 'gauge', 'Resources in the served snapshot, by client profile and type.', resources);
   out.push(...(ctx.extraMetrics?.() ?? []));
-  out.push(...(ctx.extraMetrics?.() ?? [])); // Consul wiring (issue 5)
   return out.join('\n') + '\n';
 }
 

@@ -187,7 +187,6 @@ export async function startServe(file: string, options: ServeOptions = {}): Prom
   for (const warning of initial.warnings) log(warning);
 
   const xds = new XdsServer({ log });
-  let consulMetrics: () => string[] = () => []; // Consul wiring (issue 5): set once the endpoint source runs
   xds.setResources(initial.resources);
   const status: ReloadStatus = {
     file,
@@ -205,8 +204,8 @@ export async function startServe(file: string, options: ServeOptions = {}): Prom
   let endpointSource: EndpointSource | null = null;
   let adminServer: AdminServer;
   try {
-    // Consul wiring (issue 5): the endpoint source's lines on /metrics once it runs.
-    adminServer = await startAdmin(admin.host, admin.port, { xds, reload: () => status, extraMetrics: () => consulMetrics() });
+    // The endpoint source (Consul) adds its lines to /metrics once it runs.
+    adminServer = await startAdmin(admin.host, admin.port, { xds, reload: () => status, extraMetrics: () => endpointSource?.metrics?.() ?? [] });
   } catch (err) {
     await xds.close();
     throw err;
@@ -274,7 +273,6 @@ export async function startServe(file: string, options: ServeOptions = {}): Prom
     clusterNames: () => [...(xds.snapshot()?.profiles.envoy.get('type.googleapis.com/envoy.config.cluster.v3.Cluster')?.resources.keys() ?? [])],
   };
   endpointSource = options.consulAddr ? await startEndpointSource(options.consulAddr, host, log) : null;
-  consulMetrics = () => (endpointSource as { metrics?: () => string[] } | null)?.metrics?.() ?? []; // Consul wiring (issue 5)
 
   let closed: Promise<void> | null = null;
   Object.assign(handle, {
