@@ -6,6 +6,7 @@ import type { Backend, Listener, ServerName, VirtualServer } from '../../ir/type
 import { authorityMatcher, BUFFER_FILTER, serverRoutes } from './routes.js';
 import type { Emission, Json } from './context.js';
 import { NGINX_DEFAULT_BODY_SIZE } from '../../lower/limits.js';
+import { TLS_INSPECTOR, tlsFilterChains } from './tls.js';
 
 export interface ListenerScope {
   servers: Map<string, VirtualServer>;
@@ -32,7 +33,10 @@ export function emitListeners(listeners: Listener[], scope: ListenerScope): Json
     const wildcard = group.find((x) => x.address === '0.0.0.0' || x.address === '::');
     if (wildcard && wildcard !== l) continue; // emitted as a filter chain of the wildcard listener
     const members = wildcard ? group : [l];
-    const chains = members.map((m) => filterChain(m, m !== l || (wildcard !== undefined && members.length > 1 && m !== wildcard), scope));
+    const chains = members.flatMap((m) => {
+      const base = filterChain(m, m !== l || (wildcard !== undefined && members.length > 1 && m !== wildcard), scope);
+      return tlsFilterChains(m, base, scope.servers, scope.em) ?? [base];
+    });
     const listener: Json = {
       name: l.name,
       address: { socket_address: { address: l.address, port_value: l.port } },
@@ -42,6 +46,7 @@ export function emitListeners(listeners: Listener[], scope: ListenerScope): Json
       scope.em.note(l.sources[0]!, 'listen', 'approximated', `proxy_protocol on ${l.address}:${l.port}: Envoy takes the client address from the PROXY header (nginx keeps it in $proxy_protocol_addr unless real_ip is set)`);
       if (members.some((m) => !m.proxyProtocol)) scope.em.note(l.sources[0]!, 'listen', 'approximated', 'proxy_protocol is per listener in Envoy: applied to every address on this port');
     }
+    if (chains.some((c) => c.filter_chain_match?.server_names)) listener.listener_filters = [...(listener.listener_filters ?? []), TLS_INSPECTOR];
     listener.filter_chains = chains;
     scope.em.comment(listener, members.flatMap((m) => m.sources));
     out.push(listener);
@@ -53,8 +58,6 @@ function filterChain(l: Listener, matchAddress: boolean, scope: ListenerScope): 
   const chain: Json = { name: l.name };
   if (matchAddress) chain.filter_chain_match = { prefix_ranges: [{ address_prefix: l.address, prefix_len: l.address.includes(':') ? 128 : 32 }] };
   chain.filters = [{ name: 'envoy.filters.network.http_connection_manager', typed_config: hcm(l, scope) }];
-  const tls = tlsContext(l, scope);
-  if (tls) chain.transport_socket = tls;
   return chain;
 }
 
@@ -110,40 +113,4 @@ export function routeConfig(l: Listener, scope: ListenerScope): Json {
   star.push(...serverRoutes({ server: dflt, listener: l, backends: scope.backends, em: scope.em, authority: null }));
   vhosts.push({ name: `${dflt.id}_default`, domains: ['*'], routes: star });
   return { name: routeConfigName(l), virtual_hosts: vhosts };
-}
-
-function tlsContext(l: Listener, scope: ListenerScope): Json | null {
-  if (!l.ssl) return null;
-  const certs: Json[] = [];
-  const seen = new Set<string>();
-  let protocols: string[] | undefined;
-  for (const id of l.serverIds) {
-    const tls = scope.servers.get(id)!.tls;
-    if (!tls) continue;
-    protocols ??= tls.protocols;
-    for (const c of tls.certificates) {
-      const key = `${c.cert}|${c.key}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      certs.push({ certificate_chain: { filename: c.cert }, private_key: { filename: c.key } });
-    }
-  }
-  if (certs.length === 0) {
-    scope.em.note(l.sources[0]!, 'listen', 'unsupported', `${l.address}:${l.port} is ssl but no server on it has ssl_certificate: listener emitted without TLS`);
-    return null;
-  }
-  const common: Json = { tls_certificates: certs };
-  const params = tlsParams(protocols);
-  if (params) common.tls_params = params;
-  if (l.http2) common.alpn_protocols = ['h2', 'http/1.1'];
-  else common.alpn_protocols = ['http/1.1'];
-  return { name: 'envoy.transport_sockets.tls', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext', common_tls_context: common } };
-}
-
-function tlsParams(protocols: string[] | undefined): Json | null {
-  if (!protocols) return null;
-  const map: Record<string, string> = { TLSv1: 'TLSv1_0', 'TLSv1.1': 'TLSv1_1', 'TLSv1.2': 'TLSv1_2', 'TLSv1.3': 'TLSv1_3' };
-  const known = protocols.map((p) => map[p]).filter((p): p is string => !!p).sort();
-  if (!known.length) return null;
-  return { tls_minimum_protocol_version: known[0], tls_maximum_protocol_version: known[known.length - 1] };
 }
