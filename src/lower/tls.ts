@@ -163,8 +163,8 @@ function tlsReason(d: Directive): Mark | null {
     case 'ssl_ecdh_curve':
       return v === 'auto' ? ['translated', 'Envoy\'s default curves'] : ['translated', 'tls_params.ecdh_curves'];
     case 'ssl_verify_client':
-      if (v === 'on') return ['translated', 'validation_context + require_client_certificate'];
-      if (v === 'optional') return ['approximated', 'validation_context without require_client_certificate: a bad client certificate fails the handshake in Envoy, nginx answers 400'];
+      if (v === 'on') return ['approximated', 'validation_context + require_client_certificate; nginx answers 421 when the Host names another server than the SNI did, Envoy routes by Host'];
+      if (v === 'optional') return ['approximated', 'validation_context without require_client_certificate: a bad client certificate fails the handshake in Envoy, nginx answers 400; nginx answers 421 when the Host names another server than the SNI did'];
       if (v === 'optional_no_ca') return ['approximated', 'trust_chain_verification ACCEPT_UNTRUSTED: a certificate is requested and not verified; nginx passes the verification result in $ssl_client_verify, Envoy does not'];
       return ['translated', 'no client certificate requested'];
     case 'ssl_verify_depth':

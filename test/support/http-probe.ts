@@ -1,6 +1,8 @@
 // Sends raw requests (exact Host, raw request target) and runs echo backends that
 // say which backend answered and what it received.
 import { request, createServer, type Server } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { TLSSocket } from 'node:tls';
 
 export interface ProbeResponse {
   status: number;
@@ -68,4 +70,49 @@ export async function startEchoBackends(ports: number[]): Promise<{ stop(): Prom
       );
     },
   };
+}
+
+export interface TlsProbeResponse extends ProbeResponse {
+  /** CN of the certificate the server presented. */
+  certCn: string;
+  /** DNS names of its subjectAltName. */
+  certSans: string[];
+}
+
+/**
+ * One HTTPS request on a fresh connection to 127.0.0.1:port with the SNI and
+ * the Host set independently (`sni` null: no SNI extension at all). The server
+ * certificate is not verified: the test reads which one was presented.
+ */
+export function tlsProbe(port: number, sni: string | null, host: string, target: string): Promise<TlsProbeResponse> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'GET',
+        path: target,
+        headers: { Host: host },
+        setHost: false,
+        agent: false,
+        servername: sni ?? '', // '' sends no SNI
+        rejectUnauthorized: false,
+      },
+      (res) => {
+        const cert = (res.socket as TLSSocket).getPeerCertificate();
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => (body += d));
+        res.on('end', () => {
+          const flat: Record<string, string> = {};
+          for (const [k, v] of Object.entries(res.headers)) flat[k] = Array.isArray(v) ? v.join(', ') : String(v);
+          const sans = (cert.subjectaltname ?? '').split(/,\s*/).filter((s) => s.startsWith('DNS:')).map((s) => s.slice(4));
+          resolve({ status: res.statusCode ?? 0, headers: flat, body, certCn: String(cert.subject?.CN ?? ''), certSans: sans });
+        });
+      },
+    );
+    req.setTimeout(10_000, () => req.destroy(new Error(`timeout: ${sni} ${host} ${target}`)));
+    req.on('error', reject);
+    req.end();
+  });
 }
