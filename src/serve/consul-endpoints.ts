@@ -180,6 +180,9 @@ export class ConsulEndpointSource {
   private catalogIndex = 0;
   private firstSync: Promise<void>;
   private resolveFirstSync!: () => void;
+  /** Services whose first health answer (or failure) start() still waits for. */
+  private awaitingFirst = new Set<string>();
+  private catalogSeen = false;
 
   constructor(private readonly options: ConsulEndpointsOptions) {
     this.client = consulClient(options.conn);
@@ -193,7 +196,11 @@ export class ConsulEndpointSource {
     this.firstSync = new Promise((resolve) => (this.resolveFirstSync = resolve));
   }
 
-  /** Starts the loops; the promise resolves after the first catalog read (or its first failure). */
+  /**
+   * Starts the loops. Resolves once the first round is in (the catalog and the
+   * health of every registered service, or their first failure), so that the
+   * first snapshot served already carries Consul's endpoints.
+   */
   start(): Promise<void> {
     this.catalogLoop = this.runLoop(
       (loop) => this.pollCatalog(loop),
@@ -269,7 +276,8 @@ export class ConsulEndpointSource {
     this.up = false;
     this.lastError = message;
     if (service) service.lastError = message;
-    this.resolveFirstSync();
+    if (service) this.firstAnswered(service.service);
+    else this.resolveFirstSync();
   }
 
   private markUp(): void {
@@ -316,7 +324,16 @@ export class ConsulEndpointSource {
       if (registered.has(status.service) && !this.healthLoops.has(status.service)) this.watchService(status);
       if (!registered.has(status.service) && status.registered) this.unwatchService(status);
     }
-    this.resolveFirstSync();
+    if (!this.catalogSeen) {
+      this.catalogSeen = true;
+      for (const status of this.byService.values()) if (status.registered) this.awaitingFirst.add(status.service);
+      if (this.awaitingFirst.size === 0) this.resolveFirstSync();
+    }
+  }
+
+  private firstAnswered(service: string): void {
+    if (!this.awaitingFirst.delete(service)) return;
+    if (this.awaitingFirst.size === 0) this.resolveFirstSync();
   }
 
   private watchService(status: ServiceStatus): void {
@@ -335,6 +352,7 @@ export class ConsulEndpointSource {
     const loop = this.healthLoops.get(status.service);
     if (loop) this.halt(loop);
     this.healthLoops.delete(status.service);
+    this.firstAnswered(status.service);
     status.registered = false;
     status.endpoints = 0;
     status.skipped = [];
@@ -362,6 +380,7 @@ export class ConsulEndpointSource {
     status.endpoints = cla.endpoints.reduce((n, l) => n + l.lb_endpoints.length, 0);
     status.skipped = skipped;
     this.emit(status.cluster, cla);
+    this.firstAnswered(status.service);
   }
 
   private emit(cluster: string, cla: ClusterLoadAssignment | null): void {

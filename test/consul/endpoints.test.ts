@@ -146,6 +146,12 @@ describe('ConsulEndpointSource against the double', () => {
     const changes = new Changes();
     const source = startSource(double, regs, changes);
     await source.start();
+    // start() resolves with the first round in: every registered service has its endpoints.
+    expect(source.status().services.map((x) => [x.service, x.registered, x.endpoints])).toEqual([
+      ['127-0-0-1-9000', true, 1],
+      ['api-v1', true, 3],
+      ['legacy-pool', true, 1],
+    ]);
     expect(addresses(await nextFor(changes, 'api_v1'))).toEqual(['p0 10.0.0.11:8080 w3', 'p0 10.0.0.12:8080 w1', 'p1 10.0.0.13:8080 w1']);
     await double.waitForHeld('/v1/health/service/api-v1');
     const healthReads = double.reads.filter((p) => p === '/v1/health/service/api-v1').length;
