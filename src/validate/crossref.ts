@@ -21,11 +21,15 @@ export const T = {
   clusterLoadAssignment: 'envoy.config.endpoint.v3.ClusterLoadAssignment',
   secret: 'envoy.extensions.transport_sockets.tls.v3.Secret',
   bootstrap: 'envoy.config.bootstrap.v3.Bootstrap',
+  hcm: 'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
+  filterChain: 'envoy.config.listener.v3.FilterChain',
+  router: 'envoy.extensions.filters.http.router.v3.Router',
 } as const;
 
 /** The message types the walk must collect for these checks. */
 export const COLLECTED_TYPES: ReadonlySet<string> = new Set([
   T.listener, T.routeConfiguration, T.routeAction, T.rds, T.configSource, T.sdsSecretConfig, T.cluster, T.tcpProxy, T.envoyGrpc,
+  T.hcm, T.filterChain,
 ]);
 
 export type CollectedByType = ReadonlyMap<string, Collected[]>;
@@ -288,4 +292,63 @@ export function checkAdsSources(collected: CollectedByType, hasAdsConfig: boolea
       message: 'config source uses ADS but the bootstrap has no dynamic_resources.ads_config',
       severity: 'error' as const,
     }));
+}
+
+/** The message name a filter's typed_config holds (TypedStruct: the type it names), if any. */
+function filterType(filter: unknown): string | undefined {
+  const cfg = get(filter, 'typed_config');
+  const url = str(get(cfg, '@type'));
+  if (url === undefined) return undefined;
+  let name = url.slice(url.lastIndexOf('/') + 1);
+  if (name === 'udpa.type.v1.TypedStruct' || name === 'xds.type.v3.TypedStruct') {
+    const inner = str(get(cfg, 'type_url'));
+    if (inner !== undefined) name = inner.slice(inner.lastIndexOf('/') + 1);
+  }
+  return name;
+}
+
+/** HTTP filters that end a chain (Envoy's terminal filters). */
+const TERMINAL_HTTP = new Set([T.router, 'envoy.extensions.filters.http.upstream_codec.v3.UpstreamCodec']);
+
+/** Network filters that end a chain. */
+const TERMINAL_NETWORK = new Set([
+  T.hcm,
+  T.tcpProxy,
+  'envoy.extensions.filters.network.redis_proxy.v3.RedisProxy',
+  'envoy.extensions.filters.network.direct_response.v3.Config',
+  'envoy.extensions.filters.network.echo.v3.Echo',
+  'envoy.extensions.filters.network.dubbo_proxy.v3.DubboProxy',
+  'envoy.extensions.filters.network.thrift_proxy.v3.ThriftProxy',
+]);
+
+/**
+ * Envoy rejects a filter chain whose terminal filter is not last
+ * ("terminal filter named X ... must be the last filter in a http filter
+ * chain") and an HTTP chain that does not end in one.
+ */
+export function checkTerminalFilters(collected: CollectedByType, knownType: (name: string) => boolean): Finding[] {
+  const out: Finding[] = [];
+  const check = (filters: unknown[], base: () => string, chain: 'http' | 'network', terminal: ReadonlySet<string>): void => {
+    filters.forEach((f, i) => {
+      const type = filterType(f);
+      const name = str(get(f, 'name')) ?? '';
+      const last = i === filters.length - 1;
+      if (type !== undefined && terminal.has(type) && !last) {
+        out.push({ path: indexPath(base(), i), message: `terminal filter named ${name} of type ${type} must be the last filter in a ${chain} filter chain`, severity: 'error' });
+      }
+      // an unknown @type is reported by the walk; it says nothing about order
+      if (chain === 'http' && last && type !== undefined && knownType(type) && !terminal.has(type)) {
+        out.push({ path: indexPath(base(), i), message: `non-terminal filter named ${name} of type ${type} is the last filter in a http filter chain (the router filter must be last)`, severity: 'error' });
+      }
+    });
+  };
+  for (const h of all(collected, T.hcm)) {
+    const key = keyOf(h.value, 'http_filters');
+    check(arr(h.value[key]), () => keyPath(h.path, key), 'http', TERMINAL_HTTP);
+  }
+  for (const fc of all(collected, T.filterChain)) {
+    const key = keyOf(fc.value, 'filters');
+    check(arr(fc.value[key]), () => keyPath(fc.path, key), 'network', TERMINAL_NETWORK);
+  }
+  return out;
 }

@@ -9,6 +9,7 @@ import {
   checkEdsClusters,
   checkFilterChains,
   checkRouteConfigurations,
+  checkTerminalFilters,
   checkUnique,
   clusterReferences,
   COLLECTED_TYPES,
@@ -28,6 +29,10 @@ import { Walker } from './walk.js';
 
 export { formatFindings, hasErrors } from './findings.js';
 export type { Finding, Severity } from './findings.js';
+
+function knownType(name: string): boolean {
+  return name in envoySchema().messages;
+}
 
 function walk(typeName: string, json: unknown, path = ''): { findings: Finding[]; collected: CollectedByType } {
   const walker = new Walker(envoySchema(), COLLECTED_TYPES);
@@ -61,16 +66,11 @@ export function validateBootstrap(json: unknown): Finding[] {
   findings.push(...checkUnique(namesOf(listeners.items, listeners.path), 'listener name'));
   findings.push(...checkUnique(namesOf(clusters.items, clusters.path), 'cluster name'));
   findings.push(...checkUnique(namesOf(secrets.items, secrets.path), 'secret name'));
-  findings.push(...checkUnique(
-    (collected.get(T.routeConfiguration) ?? []).flatMap((rc) => {
-      const name = get(rc.value, 'name');
-      return typeof name === 'string' && name !== '' ? [{ name, path: rc.path }] : [];
-    }),
-    'route configuration name',
-    'warning', // inline route configurations may share a name; only their stats collide
-  ));
+  // inline route configurations may share a name (Envoy keys nothing on it); RDS names are checked in xDS sets
+
   findings.push(...checkRouteConfigurations(collected));
   findings.push(...checkFilterChains(collected));
+  findings.push(...checkTerminalFilters(collected, knownType));
 
   const staticClusters = new Set(namesOf(clusters.items, clusters.path).map((n) => n.name));
   const dynamicClusters = get(dr, 'cds_config') !== undefined || get(dr, 'cds_resources_locator') !== undefined;
@@ -131,6 +131,7 @@ export function validateXdsResources(res: XdsResources): Finding[] {
   const collected = walker.collected;
   findings.push(...checkRouteConfigurations(collected));
   findings.push(...checkFilterChains(collected));
+  findings.push(...checkTerminalFilters(collected, knownType));
   findings.push(...checkClusterReferences(clusterReferences(collected), names.get('clusters')!, 'the clusters (CDS)'));
   for (const ref of rdsReferences(collected)) {
     if (!names.get('routes')!.has(ref.name)) {

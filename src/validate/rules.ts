@@ -467,8 +467,8 @@ function wellKnownStringRule(body: Rules): StringRule | null {
 }
 
 function checkBytes(ctx: RuleContext, path: Loc, body: Rules, raw: string): void {
-  const decoded = parseBytes(raw);
-  const n = decoded.ok ? decoded.value.length : 0;
+  const decoded = raw === '' ? null : parseBytes(raw);
+  const n = decoded?.ok ? decoded.value.length : 0;
   if (typeof body.len === 'number' && n !== body.len) fail(ctx, path, `value length must be ${body.len} bytes`);
   if (typeof body.min_len === 'number' && n < body.min_len) fail(ctx, path, `value length must be at least ${body.min_len} bytes`);
   if (typeof body.max_len === 'number' && n > body.max_len) fail(ctx, path, `value length must be at most ${body.max_len} bytes`);

@@ -160,6 +160,13 @@ export function parseDuration(v: unknown): Parsed<DurationValue> {
   return ok(d);
 }
 
+/** The structural check alone: null for a valid Duration; common strings like "60s" cost one regex test. */
+export function durationProblem(v: unknown): string | null {
+  if (typeof v === 'string' && v.charCodeAt(0) !== 45 /* - */ && v.length < 14 && DURATION_RE.test(v)) return null;
+  const d = parseDuration(v);
+  return d.ok ? null : d.message;
+}
+
 export function compareDuration(a: DurationValue, b: DurationValue): number {
   return a.seconds !== b.seconds ? Math.sign(a.seconds - b.seconds) : Math.sign(a.nanos - b.nanos);
 }

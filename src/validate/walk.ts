@@ -10,7 +10,7 @@ import { compileFieldRules, type Check, type RuleContext } from './rules.js';
 import {
   describe,
   isPlainObject,
-  parseDuration,
+  durationProblem,
   parseMapKey,
   parseTimestamp,
   scalarProblem,
@@ -25,7 +25,38 @@ interface CompiledField {
   special: boolean;
   /** a message field's type, compiled on first use */
   target?: CompiledMessage | undefined;
+  /** for an Any field where Envoy looks the type up among one kind of extension */
+  category: ExtensionCategory | undefined;
 }
+
+interface ExtensionCategory {
+  what: string;
+  /** type name prefixes of that kind of extension */
+  prefixes: string[];
+}
+
+const HTTP_FILTER: ExtensionCategory = { what: 'an HTTP filter', prefixes: ['envoy.extensions.filters.http.', 'envoy.extensions.common.matching.'] };
+const PER_ROUTE: ExtensionCategory = { what: 'a per-route HTTP filter config', prefixes: ['envoy.extensions.filters.http.', 'envoy.config.route.v3.FilterConfig'] };
+
+/**
+ * Any fields where Envoy resolves the @type in one factory category: a
+ * config of another category is "Didn't find a registered implementation".
+ */
+const EXTENSION_CATEGORIES: Readonly<Record<string, ExtensionCategory>> = {
+  'envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter.typed_config': HTTP_FILTER,
+  'envoy.config.listener.v3.Filter.typed_config': { what: 'a network filter', prefixes: ['envoy.extensions.filters.network.'] },
+  'envoy.config.listener.v3.ListenerFilter.typed_config': { what: 'a listener filter', prefixes: ['envoy.extensions.filters.listener.'] },
+  'envoy.config.core.v3.TransportSocket.typed_config': { what: 'a transport socket', prefixes: ['envoy.extensions.transport_sockets.'] },
+  'envoy.config.accesslog.v3.AccessLog.typed_config': { what: 'an access logger', prefixes: ['envoy.extensions.access_loggers.'] },
+  'envoy.config.route.v3.RouteConfiguration.typed_per_filter_config': PER_ROUTE,
+  'envoy.config.route.v3.VirtualHost.typed_per_filter_config': PER_ROUTE,
+  'envoy.config.route.v3.Route.typed_per_filter_config': PER_ROUTE,
+  'envoy.config.route.v3.WeightedCluster.ClusterWeight.typed_per_filter_config': PER_ROUTE,
+  'envoy.config.cluster.v3.Cluster.typed_extension_protocol_options': {
+    what: 'upstream protocol options',
+    prefixes: ['envoy.extensions.upstreams.', 'envoy.extensions.filters.network.'],
+  },
+};
 
 interface CompiledMessage {
   name: string;
@@ -83,6 +114,7 @@ function compile(schema: EnvoySchema, name: string): CompiledMessage | undefined
     f,
     check: msg.rulesDisabled ? null : compileFieldRules(f),
     special: f.kind === 'message' && SPECIAL_JSON.has(f.type),
+    category: EXTENSION_CATEGORIES[`${name}.${f.name}`],
   }));
   for (const cf of fields) {
     byKey.set(cf.f.name, cf);
@@ -286,7 +318,7 @@ export class Walker implements RuleContext {
   private singleValue(cf: CompiledField, value: unknown): void {
     const field = cf.f;
     if (field.kind === 'message') {
-      if (cf.special) this.wellKnown(field.type, value);
+      if (cf.special) this.wellKnown(field.type, value, cf.category);
       else this.messageObject((cf.target ??= compile(this.schema, field.type)), field.type, value);
     } else if (field.kind === 'enum') this.enumValue(field.type, value);
     else {
@@ -318,7 +350,7 @@ export class Walker implements RuleContext {
     }
   }
 
-  private wellKnown(type: string, value: unknown): void {
+  private wellKnown(type: string, value: unknown, category?: ExtensionCategory): void {
     const wrapped = WRAPPERS[type];
     if (wrapped) {
       if (isPlainObject(value)) {
@@ -331,8 +363,8 @@ export class Walker implements RuleContext {
     }
     switch (type) {
       case 'google.protobuf.Duration': {
-        const d = parseDuration(value);
-        if (!d.ok) this.err(d.message);
+        const problem = durationProblem(value);
+        if (problem !== null) this.err(problem);
         return;
       }
       case 'google.protobuf.Timestamp': {
@@ -355,13 +387,13 @@ export class Walker implements RuleContext {
         if (!isPlainObject(value) || Object.keys(value).length > 0) this.err(`expected {} (google.protobuf.Empty), got ${describe(value)}`);
         return;
       case 'google.protobuf.Any':
-        this.any(value);
+        this.any(value, category);
         return;
     }
   }
 
   /** Any: {"@type": "type.googleapis.com/<full.name>", ...fields}, resolved against every loaded type. */
-  private any(value: unknown): void {
+  private any(value: unknown, category: ExtensionCategory | undefined): void {
     if (!isPlainObject(value)) {
       this.err(`expected an object with "@type" (google.protobuf.Any), got ${describe(value)}`);
       return;
@@ -396,18 +428,24 @@ export class Walker implements RuleContext {
       this.err(`unknown @type ${JSON.stringify(url)}: no such message in Envoy's API (${name})`, '@type');
       return;
     }
+    if (category && !TYPED_STRUCTS.has(name) && !category.prefixes.some((p) => name.startsWith(p))) {
+      this.err(`${name} is not ${category.what}: Envoy looks this @type up among ${category.prefixes.map((p) => `${p}*`).join(', ')}`, '@type');
+    }
     this.fields(compiled, value, true);
-    if (TYPED_STRUCTS.has(name)) this.typedStruct(value);
+    if (TYPED_STRUCTS.has(name)) this.typedStruct(value, category);
   }
 
   /** TypedStruct carries another message as a Struct: Envoy converts it, so check it as that type. */
-  private typedStruct(value: Record<string, unknown>): void {
+  private typedStruct(value: Record<string, unknown>, category: ExtensionCategory | undefined): void {
     const url = value.type_url ?? value.typeUrl;
     if (typeof url !== 'string') return;
     const name = url.slice(url.lastIndexOf('/') + 1);
     if (!this.hasMessage(name)) {
       this.err(`unknown type_url ${JSON.stringify(url)}: no such message in Envoy's API`, 'type_url');
       return;
+    }
+    if (category && !category.prefixes.some((p) => name.startsWith(p))) {
+      this.err(`${name} is not ${category.what}: Envoy looks this type up among ${category.prefixes.map((p) => `${p}*`).join(', ')}`, 'type_url');
     }
     this.segs.push('value');
     this.messageHere(name, value.value ?? {});

@@ -329,6 +329,34 @@ describe('cross-references', () => {
   });
 });
 
+describe('extension categories and filter order', () => {
+  it('a config of the wrong extension kind where Envoy looks up one kind', () => {
+    const b = mutated((x) => {
+      hcm(x).http_filters[1].typed_config = { '@type': 'type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector' };
+      x.static_resources.listeners[0].listener_filters[0].typed_config = { '@type': 'type.googleapis.com/envoy.extensions.filters.http.grpc_web.v3.GrpcWeb' };
+    });
+    expect(pairs(validateBootstrap(b))).toEqual([
+      ['static_resources.listeners[0].listener_filters[0].typed_config["@type"]', 'envoy.extensions.filters.http.grpc_web.v3.GrpcWeb is not a listener filter: Envoy looks this @type up among envoy.extensions.filters.listener.*'],
+      [`${HCM}.http_filters[1].typed_config["@type"]`, 'envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector is not an HTTP filter: Envoy looks this @type up among envoy.extensions.filters.http.*, envoy.extensions.common.matching.*'],
+    ]);
+  });
+
+  it('the router must be the last HTTP filter, and a terminal network filter the last network filter', () => {
+    const b = mutated((x) => {
+      const filters = x.static_resources.listeners[1].filter_chains[0].filters[0].typed_config.http_filters;
+      filters.unshift(filters.pop());
+      const chain = x.static_resources.listeners[1].filter_chains[1];
+      chain.filters.push({ ...chain.filters[0], name: 'second_tcp_proxy' });
+    });
+    const h = 'static_resources.listeners[1].filter_chains[0].filters[0].typed_config.http_filters';
+    expect(pairs(validateBootstrap(b))).toEqual([
+      [`${h}[0]`, 'terminal filter named envoy.filters.http.router of type envoy.extensions.filters.http.router.v3.Router must be the last filter in a http filter chain'],
+      [`${h}[2]`, 'non-terminal filter named envoy.filters.http.set_metadata of type envoy.extensions.filters.http.set_metadata.v3.Config is the last filter in a http filter chain (the router filter must be last)'],
+      ['static_resources.listeners[1].filter_chains[1].filters[0]', 'terminal filter named envoy.filters.network.tcp_proxy of type envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy must be the last filter in a network filter chain'],
+    ]);
+  });
+});
+
 describe('formatFindings', () => {
   it('prints errors first, one per line, then a count', () => {
     const b = mutated((x) => {
