@@ -123,6 +123,9 @@ describe('consul double', () => {
     const res = await held;
     expect(Number(res.headers.get('x-consul-index'))).toBe(2);
     expect(d.index).toBe(2);
+    // An index of 0 is never reported: X-Consul-Index is clamped to 1.
+    d.forceIndexBackwards(0);
+    expect((await fetch(`${d.addr}/v1/health/service/web`)).headers.get('x-consul-index')).toBe('1');
   });
 
   it('filters passing instances by every check, the node serfHealth included', async () => {
