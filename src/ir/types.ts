@@ -73,6 +73,12 @@ export interface ServerName {
   kind: ServerNameKind;
   /** Lowercased for exact/wildcards; the regex source (without `~`) for regex. */
   value: string;
+  /**
+   * Set on both halves of a `.x` name (exact `x` and `*.x`): nginx keeps it as one
+   * wildcard entry, which conflicts with (and is dropped as a whole by) an earlier
+   * `x`, `*.x` or `.x` on the same address:port.
+   */
+  dot?: boolean;
   source: Src;
 }
 
@@ -199,6 +205,12 @@ export interface Location {
   id: string;
   /** Id of the enclosing location, or null at server level. */
   parentId?: string | null;
+  /**
+   * nginx's auto_redirect: the name ends with `/` and a *_pass handler (proxy_pass,
+   * fastcgi_pass, …) is configured, so a request for the name without its slash
+   * gets a 301 to the name (unless another location is named exactly that).
+   */
+  autoRedirect?: boolean;
   modifier: LocationModifier;
   /** The URI prefix, exact URI, regex source, or name (without `@`). */
   pattern: string;

@@ -28,6 +28,9 @@ import { lowerServerTls } from './tls.js';
 
 export { Reporter } from './classify.js';
 
+/** Handlers that set nginx's auto_redirect on a location whose name ends with `/`. */
+const AUTO_REDIRECT_HANDLERS = new Set(['proxy_pass', 'fastcgi_pass', 'uwsgi_pass', 'scgi_pass', 'memcached_pass', 'grpc_pass']);
+
 export interface LowerResult {
   ir: CompiledConfig | null;
   errors: Diagnostic[];
@@ -206,10 +209,13 @@ function lowerLocation(d: Directive, id: string, parentId: string | null, parent
   }
   else if (isRegex(head.modifier) && children.length) r.mark(d, 'approximated', `${id}: regex location with nested locations: the nested ones are not reached in Envoy`);
   else r.mark(d, 'translated', `route ${id}`);
+  const autoRedirect = ds.some((c) => AUTO_REDIRECT_HANDLERS.has(c.name)) && head.pattern.endsWith('/') && head.pattern.length > 1 && !isRegex(head.modifier) && head.modifier !== 'named';
+  if (autoRedirect) r.mark(d, 'translated', `"${head.pattern.slice(0, -1)}" answers nginx's 301 to "${head.pattern}" (auto_redirect) unless another location is named so`);
   for (const c of ds) if (c.name === 'limit_except') r.markTree(c, 'unsupported', '`limit_except`: method restrictions are not translated', 'inside `limit_except`: not translated');
   return {
     id,
     parentId,
+    ...(autoRedirect ? { autoRedirect: true } : {}),
     modifier: head.modifier,
     pattern: head.pattern,
     children,
@@ -338,20 +344,30 @@ function buildListeners(listens: { spec: ListenSpec; serverId: string }[], serve
   return [...byName.values()].sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : a.port - b.port));
 }
 
-/** nginx keeps the first server for a name claimed twice on one address:port. */
+/**
+ * nginx keeps the first server for a name claimed twice on one address:port
+ * (ngx_hash_add_key answers NGX_BUSY: "conflicting server name … ignored"). A
+ * `.x` name is one wildcard entry covering `x` and `*.x`: it conflicts with an
+ * earlier `x`, `*.x` or `.x` and is then dropped as a whole.
+ */
 function shadowed(l: Listener, servers: Map<string, VirtualServer>, r: Reporter): NonNullable<Listener['shadowedNames']> {
   const claimed = new Map<string, string>();
   const out: NonNullable<Listener['shadowedNames']> = [];
+  const keyOf = (n: ServerName): string => `${n.kind}:${n.value}`;
   for (const id of l.serverIds) {
-    for (const n of servers.get(id)!.names) {
+    const names = servers.get(id)!.names;
+    for (let i = 0; i < names.length; i++) {
+      const n = names[i]!;
       if (n.kind === 'empty') continue;
-      const key = `${n.kind}:${n.value}`;
-      const owner = claimed.get(key);
-      if (owner === undefined) claimed.set(key, id);
-      else if (owner !== id) {
-        out.push({ serverId: id, kind: n.kind, value: n.value, source: n.source });
-        r.note(n.source, 'server_name', 'translated', `conflicting server name "${n.value}" on ${l.address}:${l.port}: ${owner} keeps it, as nginx does ("ignored")`);
+      const group = n.dot && names[i + 1]?.dot && names[i + 1]!.source === n.source ? [n, names[++i]!] : [n];
+      const owners = group.map((g) => claimed.get(keyOf(g))).filter((o): o is string => o !== undefined && o !== id);
+      if (owners.length === 0) {
+        for (const g of group) if (!claimed.has(keyOf(g))) claimed.set(keyOf(g), id);
+        continue;
       }
+      for (const g of group) out.push({ serverId: id, kind: g.kind, value: g.value, source: g.source });
+      const shown = n.dot ? `.${n.value}` : n.kind === 'regex' ? `~${n.value}` : n.value;
+      r.note(n.source, 'server_name', 'translated', `conflicting server name "${shown}" on ${l.address}:${l.port}: ${owners[0]} keeps it and nginx ignores this one, as Envoy does here`);
     }
   }
   return out;

@@ -28,8 +28,8 @@ export function lowerServerName(d: Directive, r: Reporter): ServerName[] {
     const name = raw.toLowerCase();
     if (name.startsWith('*.') && !name.slice(2).includes('*')) out.push({ kind: 'wildcard-prefix', value: name, source: at });
     else if (name.startsWith('.') && !name.includes('*')) {
-      out.push({ kind: 'exact', value: name.slice(1), source: at });
-      out.push({ kind: 'wildcard-prefix', value: `*${name}`, source: at });
+      out.push({ kind: 'exact', value: name.slice(1), dot: true, source: at });
+      out.push({ kind: 'wildcard-prefix', value: `*${name}`, dot: true, source: at });
     } else if (name.endsWith('.*') && !name.slice(0, -2).includes('*')) out.push({ kind: 'wildcard-suffix', value: name, source: at });
     else if (name.includes('*')) throw errorAt(a.source, `invalid server name or wildcard "${raw}"`, 'server-name');
     else {

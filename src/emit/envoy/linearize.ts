@@ -13,7 +13,12 @@
 // never reaches are returned separately.
 import type { Location } from '../../ir/types.js';
 
-export type EntryMatch = { kind: 'path'; value: string } | { kind: 'prefix'; value: string } | { kind: 'regex'; location: Location };
+export type EntryMatch =
+  | { kind: 'path'; value: string }
+  | { kind: 'prefix'; value: string }
+  | { kind: 'regex'; location: Location }
+  /** nginx's auto_redirect: `value` (the location name without its slash) answers 301 to the location name. */
+  | { kind: 'slash-redirect'; value: string };
 
 export interface RouteEntry {
   location: Location;
@@ -55,6 +60,11 @@ export function linearise(top: Location[]): Linearised {
   collect(top, null, 0);
 
   const entries: RouteEntry[] = [];
+  for (const n of [...exacts, ...prefixes]) {
+    if (!n.loc.autoRedirect || n.loc.pattern.length < 2) continue;
+    const uri = n.loc.pattern.slice(0, -1);
+    if (staticSearch(top, uri, false).redirect === n.loc) entries.push({ location: n.loc, match: { kind: 'slash-redirect', value: uri }, guard: null });
+  }
   for (const e of exacts) {
     if (staticSearch(top, e.loc.pattern, false).exact === e.loc) entries.push({ location: e.loc, match: { kind: 'path', value: e.loc.pattern }, guard: null });
     else unreachable.push({ location: e.loc, reason: `exact location "${e.loc.pattern}" is never reached: the static search for it ends elsewhere` });
@@ -113,13 +123,18 @@ function sameList(a: Location[], b: Location[]): boolean {
  * to the URI ends the search; else the longest prefix descends into its nested
  * locations. `ignoreExact` gives the prefix chain alone.
  */
-export function staticSearch(top: Location[], uri: string, ignoreExact: boolean): { exact: Location | null; chain: Location[] } {
+export function staticSearch(top: Location[], uri: string, ignoreExact: boolean): { exact: Location | null; chain: Location[]; redirect?: Location } {
   const chain: Location[] = [];
   let level = top;
   for (;;) {
     if (!ignoreExact) {
       const exact = level.find((l) => l.modifier === 'exact' && l.pattern === uri);
       if (exact) return { exact, chain };
+      // auto_redirect (NGX_DONE): no location of this level is named `uri`, one named `uri/` redirects.
+      if (!level.some((l) => (isPrefix(l) || l.modifier === 'exact') && l.pattern === uri)) {
+        const slash = level.find((l) => l.autoRedirect && l.pattern === uri + '/');
+        if (slash) return { exact: null, chain, redirect: slash };
+      }
     }
     let best: Location | null = null;
     for (const l of level) if (isPrefix(l) && uri.startsWith(l.pattern) && (!best || l.pattern.length > best.pattern.length)) best = l;

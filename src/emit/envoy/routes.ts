@@ -57,6 +57,17 @@ export function serverRoutes(s: RouteScope): Json[] {
 
 function entryRoutes(e: RouteEntry, s: RouteScope): Json[] {
   const loc = e.location;
+  if (e.match.kind === 'slash-redirect') {
+    // nginx answers 301 to the location name, keeping the query string, made absolute with this connection's port.
+    const route: Json = { name: `${loc.id}/slash`, match: { path: e.match.value } };
+    if (s.authority) addHeaderMatcher(route, s.authority);
+    s.em.comment(route, loc.source);
+    const r: Json = { path_redirect: loc.pattern };
+    if (s.listener.port !== (s.listener.ssl ? 443 : 80)) r.port_redirect = s.listener.port;
+    r.response_code = 'MOVED_PERMANENTLY';
+    route.redirect = r;
+    return [route];
+  }
   const match = entryMatch(e);
   const out: Json[] = [];
   out.push(...stepRoutes(loc.rewrites, e, `${loc.id}/rewrite`, s, loc));
@@ -67,6 +78,7 @@ function entryRoutes(e: RouteEntry, s: RouteScope): Json[] {
 function entryMatch(e: RouteEntry): Json {
   if (e.match.kind === 'path') return { path: e.match.value };
   if (e.match.kind === 'prefix') return { prefix: e.match.value };
+  if (e.match.kind === 'slash-redirect') return { path: e.match.value };
   const conv = pcreToRe2(e.match.location.pattern, e.match.location.modifier === 'regex-icase');
   if (!conv.ok) throw new Error(`unreachable: regex ${e.match.location.pattern} was validated in lowering`);
   const m: Json = { safe_regex: { regex: checked(searchWrap(conv.re2)) } };

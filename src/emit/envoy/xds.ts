@@ -344,3 +344,21 @@ export function writeXdsFiles(dir: string, set: XdsFileSet): string[] {
     return target;
   });
 }
+
+/** Defaults of `convert --mode xds` for the bootstrap it writes (serve's defaults). */
+export const XDS_BOOTSTRAP_DEFAULTS = { nodeId: 'envoy-edge', nodeCluster: 'ngx2envoy', xdsAddress: '127.0.0.1:18000' } as const;
+
+/**
+ * What `convert --mode xds -o DIR` writes, as {path, text} (the shape of
+ * convert's output list): listeners.yaml, routes.yaml, clusters.yaml,
+ * endpoints.yaml, secrets.yaml (each a DiscoveryResponse), bootstrap-ads.yaml
+ * and bootstrap-ads-delta.yaml.
+ */
+export function xdsConvertFiles(
+  bootstrap: unknown,
+  outDir: string,
+  opts: Partial<Omit<AdsBootstrapOptions, 'delta'>> = {},
+): { path: string; text: string }[] {
+  const set = xdsFiles(toXdsResources(bootstrap), { ...XDS_BOOTSTRAP_DEFAULTS, ...opts });
+  return set.files.map((f) => ({ path: path.join(outDir, f.name), text: f.content }));
+}
