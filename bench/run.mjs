@@ -5,9 +5,9 @@
 // nginx -t → convert). Later benchmarks (xDS push latency, …) plug in as new
 // files there, e.g. bench/sections/40-xds-push.mjs.
 //
-// Environment: BENCH_RUNS (runs per timing, default 5), BENCH_ONLY (a section
-// name to run alone).
-import { readdirSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+// Environment: BENCH_RUNS (runs per timing, default 5), BENCH_CONVERT_RUNS
+// (default: BENCH_RUNS, at most 3), BENCH_ONLY (a section name to run alone).
+import { mkdirSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DEFAULTS, generateConfig } from './generate.mjs';
@@ -18,7 +18,10 @@ const outDir = join(root, 'bench/out');
 const file = join(outDir, 'bench.conf');
 
 mkdirSync(outDir, { recursive: true });
-writeFileSync(file, generateConfig());
+// Written aside and renamed, so a concurrent run never reads a half-written file.
+const partial = `${file}.${process.pid}.tmp`;
+writeFileSync(partial, generateConfig());
+renameSync(partial, file);
 const ctx = {
   root,
   file,

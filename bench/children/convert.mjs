@@ -8,7 +8,7 @@ const mod = await import(pathToFileURL(modulePath).href);
 if (typeof mod.compile !== 'function') {
   console.log(JSON.stringify({ unavailable: `${modulePath} exports no compile()` }));
 } else {
-  await mod.compile(file); // warm-up
+  // No warm-up run: like nginx -t, each figure includes the first, cold pass.
   const ms = [];
   for (let i = 0; i < Number(runsArg); i++) {
     globalThis.gc?.();

@@ -21,13 +21,17 @@ const statusKb = (field) => {
 async function time(runs) {
   await load(); // warm-up: lets the JIT compile the parser before measuring
   const ms = [];
+  const cpuMs = [];
   for (let i = 0; i < runs; i++) {
     gc();
+    const c0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     await load();
     ms.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    const c = process.cpuUsage(c0);
+    cpuMs.push((c.user + c.system) / 1000);
   }
-  return { ms };
+  return { ms, cpuMs };
 }
 
 // Peak RSS during one load: the kernel's high-water mark (VmHWM), reset just

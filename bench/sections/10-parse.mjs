@@ -12,13 +12,15 @@ export async function run(ctx) {
   if (!existsSync(parser)) return { rows: [{ command, figure: 'status', value: 'not available yet (no dist/parse/index.js)' }] };
   const child = join(ctx.root, 'bench/children/parse.mjs');
   const mem = runNodeChild(child, ['memory', parser, ctx.file], ['--expose-gc']);
-  const { ms } = runNodeChild(child, ['time', parser, ctx.file, String(ctx.runs)], ['--expose-gc']);
+  const { ms, cpuMs } = runNodeChild(child, ['time', parser, ctx.file, String(ctx.runs)], ['--expose-gc']);
   const med = median(ms);
-  ctx.results.parse = { ms: med, peakRssDelta: mem.peakRssDelta };
+  const cpu = median(cpuMs);
+  ctx.results.parse = { ms: med, cpuMs: cpu, peakRssDelta: mem.peakRssDelta };
   const ratio = (bytes) => `${(bytes / ctx.bytes).toFixed(1)}× file`;
   const rows = [
     { command, figure: `median of ${ms.length} runs`, value: fmtMs(med) },
     { command: '', figure: 'throughput', value: fmtMBps(ctx.bytes, med) },
+    { command: '', figure: 'CPU time (median)', value: `${fmtMs(cpu)} (${fmtMBps(ctx.bytes, cpu)})` },
     { command: '', figure: 'peak RSS over baseline', value: `${fmtMB(mem.peakRssDelta)} (${ratio(mem.peakRssDelta)})${mem.hwmReset ? '' : ' [HWM not reset]'}` },
     { command: '', figure: 'retained heap (result)', value: `${fmtMB(mem.retainedHeap)} (${ratio(mem.retainedHeap)})` },
     { command: '', figure: 'goal: peak < 10× file', value: mem.peakRssDelta < 10 * ctx.bytes ? 'met' : 'NOT met' },

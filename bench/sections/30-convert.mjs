@@ -10,7 +10,9 @@ export async function run(ctx) {
   const command = `compile(${ctx.relFile})`;
   if (!existsSync(compiler)) return { rows: [{ command, figure: 'status', value: 'convert: not available yet' }] };
   const child = join(ctx.root, 'bench/children/convert.mjs');
-  const out = runNodeChild(child, [compiler, ctx.file, String(ctx.runs)], ['--expose-gc']);
+  // End to end is slow next to a parse: fewer runs, each in the same child.
+  const runs = Number(process.env.BENCH_CONVERT_RUNS ?? Math.min(ctx.runs, 3));
+  const out = runNodeChild(child, [compiler, ctx.file, String(runs)], ['--expose-gc']);
   if (out.unavailable) return { rows: [{ command, figure: 'status', value: `convert: not available yet (${out.unavailable})` }] };
   const med = median(out.ms);
   ctx.results.convert = { ms: med };

@@ -1,0 +1,245 @@
+// xDS push: `serve` (dist/serve) in a child process with a 1,000-route
+// nginx.conf; 100 delta ADS clients in this process, each on its own HTTP/2
+// connection, subscribed like an Envoy (CDS *, EDS by cluster, LDS *, RDS by
+// name) and ACKing every response. Then the file is rewritten (one location
+// moves to another upstream: an RDS change) and the child measures:
+//   write → last ACK     wall time from the write to the 100th RDS ACK (includes
+//                        the watcher's 200 ms debounce), split into debounce,
+//                        reload (parse + compile + validate + encode) and push→last ACK;
+//   CPU per push         the server's process.cpuUsage() from the new snapshot to
+//                        the last ACK, divided by 100 (and the reload's own CPU);
+//   memory per stream    heap and rss growth of the server from 0 to 100 synced streams, / 100.
+// Goal: all ACKed within 250 ms of the write.
+//
+// This file is also the server child (`node xds-push.mjs --child FILE`).
+import { fork } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { createRequire } from 'node:module';
+import { fmtMs, median } from '../lib.mjs';
+
+export const name = 'xds';
+
+const CLIENTS = 100;
+const SERVERS = 10;
+const LOCATIONS_PER_SERVER = 100; // 1,000 routes
+const UPSTREAMS = 20;
+const self = fileURLToPath(import.meta.url);
+const now = () => performance.timeOrigin + performance.now(); // epoch ms, comparable across processes
+
+/** The 1,000-route config; `moved` picks the upstream of one location (the edit). */
+export function xdsBenchConfig(moved) {
+  const lines = ['events {}', 'http {'];
+  for (let u = 0; u < UPSTREAMS; u++) lines.push(`    upstream up${u} { server 127.0.0.${1 + u}:${8000 + u}; server 127.0.0.${1 + u}:${9000 + u}; }`);
+  for (let s = 0; s < SERVERS; s++) {
+    lines.push('    server {', '        listen 8080;', `        server_name s${s}.bench.example.com;`);
+    for (let l = 0; l < LOCATIONS_PER_SERVER; l++) {
+      const upstream = s === 0 && l === 0 ? moved : (s * LOCATIONS_PER_SERVER + l) % UPSTREAMS;
+      lines.push(`        location /svc${l}/api/v${l % 3}/ { proxy_pass http://up${upstream}; }`);
+    }
+    lines.push('    }');
+  }
+  lines.push('}', '');
+  return lines.join('\n');
+}
+
+// ---------------------------------------------------------------- child (the server)
+
+async function runChild(root, file) {
+  const serve = await import(pathToFileURL(join(root, 'dist/serve/index.js')).href);
+  const rds = 'type.googleapis.com/envoy.config.route.v3.RouteConfiguration';
+  globalThis.gc?.();
+  const base = process.memoryUsage();
+  const handle = await serve.startServe(file, { xdsAddress: '127.0.0.1:0', adminAddress: '127.0.0.1:0', log: () => {} });
+  let run = null;
+  handle.xds.on('ack', (e) => {
+    if (!run || e.typeUrl !== rds || !run.nonces.has(e.nonce)) return;
+    run.acked += 1;
+    if (run.acked === CLIENTS) {
+      const cpu = process.cpuUsage(run.cpuAtSnapshot);
+      process.send({
+        kind: 'done',
+        reloadStartedAt: run.reloadStartedAt,
+        snapshotAt: run.snapshotAt,
+        lastAckAt: now(),
+        reloadCpuMs: (run.reloadCpu.user + run.reloadCpu.system) / 1000,
+        pushCpuMs: (cpu.user + cpu.system) / 1000,
+      });
+      run = null;
+    }
+  });
+  handle.xds.on('response', (e) => {
+    if (run && e.typeUrl === rds) run.nonces.add(e.nonce);
+  });
+  // The watcher's reload begins after the debounce: note when, and the CPU then.
+  handle.on('reload-start', () => {
+    if (!run || run.reloadStartedAt) return;
+    run.reloadStartedAt = now();
+    run.cpuAtReload = process.cpuUsage();
+  });
+  handle.xds.on('snapshot', () => {
+    if (!run) return;
+    run.snapshotAt = now();
+    run.cpuAtSnapshot = process.cpuUsage();
+    run.reloadCpu = process.cpuUsage(run.cpuAtReload);
+  });
+  process.on('message', async (m) => {
+    if (m.kind === 'arm') {
+      run = { nonces: new Set(), acked: 0, reloadStartedAt: 0, snapshotAt: 0 };
+      process.send({ kind: 'armed' });
+    } else if (m.kind === 'memory') {
+      globalThis.gc?.();
+      const mem = process.memoryUsage();
+      process.send({ kind: 'memory', heap: mem.heapUsed - base.heapUsed, rss: mem.rss - base.rss, streams: handle.xds.streams.size });
+    } else if (m.kind === 'stop') {
+      await handle.close();
+      process.exit(0);
+    }
+  });
+  globalThis.gc?.();
+  const mem = process.memoryUsage();
+  process.send({ kind: 'ready', port: handle.xdsPort, heap: mem.heapUsed - base.heapUsed, rss: mem.rss - base.rss });
+}
+
+// ---------------------------------------------------------------- clients (this process)
+
+async function deltaClients(root, port) {
+  const require = createRequire(join(root, 'package.json'));
+  const grpc = require('@grpc/grpc-js');
+  const protoLoader = require('@grpc/proto-loader');
+  const { protoIncludeDirs } = await import(pathToFileURL(join(root, 'dist/serve/proto-registry.js')).href);
+  const { decodeResource } = await import(pathToFileURL(join(root, 'dist/serve/proto-json.js')).href);
+  const def = protoLoader.loadSync('envoy/service/discovery/v3/ads.proto', {
+    keepCase: true, longs: String, enums: String, defaults: true, oneofs: true, includeDirs: protoIncludeDirs(),
+  });
+  const Ads = grpc.loadPackageDefinition(def).envoy.service.discovery.v3.AggregatedDiscoveryService;
+  const T = {
+    cds: 'type.googleapis.com/envoy.config.cluster.v3.Cluster',
+    eds: 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment',
+    lds: 'type.googleapis.com/envoy.config.listener.v3.Listener',
+    rds: 'type.googleapis.com/envoy.config.route.v3.RouteConfiguration',
+  };
+  const clients = [];
+  let synced = 0;
+  let onSynced = null;
+  for (let i = 0; i < CLIENTS; i++) {
+    // A channel of its own (local subchannel pool): one HTTP/2 connection per client, as 100 Envoys.
+    const client = new Ads(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
+    const call = client.DeltaAggregatedResources();
+    const state = { client, call, synced: false, seen: new Set() };
+    call.on('data', (r) => {
+      call.write({ type_url: r.type_url, response_nonce: r.nonce });
+      // Subscribe like Envoy: EDS for the clusters, RDS for the route configurations named.
+      if (r.type_url === T.cds) call.write({ type_url: T.eds, resource_names_subscribe: r.resources.map((x) => x.name) });
+      if (r.type_url === T.lds) call.write({ type_url: T.rds, resource_names_subscribe: r.resources.flatMap((x) => routeNames(decodeResource, x)) });
+      state.seen.add(r.type_url);
+      if (!state.synced && state.seen.size === 4) {
+        state.synced = true;
+        synced += 1;
+        if (synced === CLIENTS) onSynced?.();
+      }
+    });
+    call.on('error', () => {});
+    call.write({ node: { id: `bench-${i}`, cluster: 'bench', user_agent_name: 'envoy' }, type_url: T.cds, resource_names_subscribe: ['*'] });
+    call.write({ type_url: T.lds, resource_names_subscribe: ['*'] });
+    clients.push(state);
+  }
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`only ${synced}/${CLIENTS} clients synced in 120 s`)), 120_000);
+    onSynced = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    if (synced === CLIENTS) onSynced();
+  });
+  return {
+    close: () => {
+      for (const c of clients) {
+        c.call.cancel();
+        c.client.close();
+      }
+    },
+  };
+}
+
+/** Route configuration names of an encoded Listener: its HCMs' rds.route_config_name. */
+function routeNames(decode, resource) {
+  const listener = decode(resource.resource.type_url, resource.resource.value);
+  const names = [];
+  for (const chain of [...(listener.filter_chains ?? []), ...(listener.default_filter_chain ? [listener.default_filter_chain] : [])]) {
+    for (const filter of chain.filters ?? []) {
+      const any = filter.typed_config;
+      if (!any?.type_url?.endsWith('.HttpConnectionManager')) continue;
+      const hcm = decode(any.type_url, Buffer.from(any.value, 'base64'));
+      if (hcm.rds?.route_config_name && !names.includes(hcm.rds.route_config_name)) names.push(hcm.rds.route_config_name);
+    }
+  }
+  return names;
+}
+
+function message(child, kind, timeoutMs = 120_000) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no "${kind}" from the server child`)), timeoutMs);
+    const on = (m) => {
+      if (m.kind !== kind) return;
+      clearTimeout(timer);
+      child.off('message', on);
+      resolve(m);
+    };
+    child.on('message', on);
+  });
+}
+
+export async function run(ctx) {
+  const command = `serve: ${CLIENTS} delta clients, ${SERVERS * LOCATIONS_PER_SERVER} routes`;
+  if (!existsSync(join(ctx.root, 'dist/serve/index.js')) || !existsSync(join(ctx.root, 'dist/compile.js'))) {
+    return { rows: [{ command, figure: 'status', value: 'xds: not available yet (dist/serve or dist/compile missing)' }] };
+  }
+  const dir = join(ctx.root, 'bench/out/xds');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, 'nginx.conf');
+  writeFileSync(file, xdsBenchConfig(1));
+  const child = fork(self, ['--child', ctx.root, file], { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  let clients = null;
+  try {
+    const ready = await message(child, 'ready');
+    clients = await deltaClients(ctx.root, ready.port);
+    child.send({ kind: 'memory' });
+    const mem = await message(child, 'memory');
+    const runs = [];
+    for (let i = 0; i < Math.max(3, ctx.runs); i++) {
+      child.send({ kind: 'arm' });
+      await message(child, 'armed');
+      const done = message(child, 'done');
+      const writtenAt = now();
+      writeFileSync(file + '.new', xdsBenchConfig(i % 2 === 0 ? 2 : 1));
+      renameSync(file + '.new', file);
+      runs.push({ writtenAt, ...(await done) });
+    }
+    const total = runs.map((r) => r.lastAckAt - r.writtenAt);
+    const push = runs.map((r) => r.lastAckAt - r.snapshotAt);
+    const reload = runs.map((r) => r.snapshotAt - (r.reloadStartedAt || r.writtenAt));
+    const debounce = runs.map((r) => (r.reloadStartedAt ? r.reloadStartedAt - r.writtenAt : NaN));
+    const goal = median(total) <= 250 ? 'met' : 'missed';
+    ctx.results.xds = { totalMs: median(total) };
+    return {
+      rows: [
+        { command, figure: `write → last ACK (median of ${runs.length}; max)`, value: `${fmtMs(median(total))} (max ${fmtMs(Math.max(...total))}); goal ≤ 250 ms ${goal}` },
+        { command: '', figure: '  of which debounce (watcher)', value: Number.isNaN(median(debounce)) ? 'n/a' : fmtMs(median(debounce)) },
+        { command: '', figure: '  of which reload (compile+validate+encode)', value: fmtMs(median(reload)) },
+        { command: '', figure: '  of which push → last ACK (100 streams)', value: fmtMs(median(push)) },
+        { command: '', figure: 'server CPU per push', value: `${(median(runs.map((r) => r.pushCpuMs)) / CLIENTS).toFixed(3)} ms (reload itself: ${fmtMs(median(runs.map((r) => r.reloadCpuMs)))} CPU)` },
+        { command: '', figure: 'server memory per stream', value: `heap ${((mem.heap - ready.heap) / CLIENTS / 1024).toFixed(1)} KiB, rss ${((mem.rss - ready.rss) / CLIENTS / 1024).toFixed(1)} KiB (${mem.streams} streams)` },
+      ],
+    };
+  } finally {
+    clients?.close();
+    child.send({ kind: 'stop' });
+    await new Promise((resolve) => child.once('exit', resolve));
+  }
+}
+
+if (process.argv[1] === self && process.argv[2] === '--child') {
+  await runChild(process.argv[3], process.argv[4]);
+}
