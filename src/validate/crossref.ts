@@ -18,6 +18,7 @@ export const T = {
   cluster: 'envoy.config.cluster.v3.Cluster',
   tcpProxy: 'envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy',
   envoyGrpc: 'envoy.config.core.v3.GrpcService.EnvoyGrpc',
+  apiConfigSource: 'envoy.config.core.v3.ApiConfigSource',
   clusterLoadAssignment: 'envoy.config.endpoint.v3.ClusterLoadAssignment',
   secret: 'envoy.extensions.transport_sockets.tls.v3.Secret',
   bootstrap: 'envoy.config.bootstrap.v3.Bootstrap',
@@ -29,7 +30,7 @@ export const T = {
 /** The message types the walk must collect for these checks. */
 export const COLLECTED_TYPES: ReadonlySet<string> = new Set([
   T.listener, T.routeConfiguration, T.routeAction, T.rds, T.configSource, T.sdsSecretConfig, T.cluster, T.tcpProxy, T.envoyGrpc,
-  T.hcm, T.filterChain,
+  T.hcm, T.filterChain, T.apiConfigSource,
 ]);
 
 export type CollectedByType = ReadonlyMap<string, Collected[]>;
@@ -251,12 +252,19 @@ export function secretReferences(collected: CollectedByType): Array<ClusterRef &
   });
 }
 
-/** gRPC services that name an Envoy cluster (ADS, xDS API sources, access log services…). */
+/** Clusters that management servers are reached through: gRPC services (ADS, xDS, access logs…) and REST API sources. */
 export function grpcClusterReferences(collected: CollectedByType): ClusterRef[] {
-  return all(collected, T.envoyGrpc).flatMap((g) => {
+  const grpc = all(collected, T.envoyGrpc).flatMap((g) => {
     const name = str(get(g.value, 'cluster_name'));
     return name === undefined ? [] : [{ name, at: () => keyPath(g.path, keyOf(g.value, 'cluster_name')), what: 'envoy_grpc' }];
   });
+  const rest = all(collected, T.apiConfigSource).flatMap((a) => {
+    const key = keyOf(a.value, 'cluster_names');
+    return arr(a.value[key]).flatMap((name, i) =>
+      typeof name === 'string' ? [{ name, at: () => indexPath(keyPath(a.path, key), i), what: 'api_config_source' }] : [],
+    );
+  });
+  return [...grpc, ...rest];
 }
 
 /** The name an EDS cluster asks for: eds_cluster_config.service_name, else its own name. */

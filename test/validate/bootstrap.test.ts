@@ -320,6 +320,20 @@ describe('cross-references', () => {
     ]);
   });
 
+  it('a REST API config source names its cluster, which must be static', () => {
+    const b = mutated((x) => {
+      const h = hcm(x);
+      delete h.route_config;
+      h.rds = {
+        route_config_name: 'route_8080',
+        config_source: { api_config_source: { api_type: 'REST', transport_api_version: 'V3', cluster_names: ['rds_server'], refresh_delay: '5s' } },
+      };
+    });
+    expect(pairs(validateBootstrap(b))).toEqual([
+      [`${HCM}.rds.config_source.api_config_source.cluster_names[0]`, 'api_config_source references cluster "rds_server", which is not defined in static_resources.clusters'],
+    ]);
+  });
+
   it('an EDS cluster without eds_config', () => {
     const b = mutated((x) => {
       x.static_resources.clusters[4].type = 'EDS';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { validateXdsResources, type XdsResources } from '../../src/validate/index.js';
-import { fixture, pairs } from './helpers.js';
+import { camelKeys, fixture, pairs } from './helpers.js';
 
 const HCM0 = 'listeners[0].filter_chains[0].filters[0].typed_config';
 
@@ -13,6 +13,17 @@ function resources(change?: (r: Record<string, any>) => void): XdsResources {
 describe('xDS resource sets', () => {
   it('a realistic LDS/RDS/CDS/EDS/SDS set has no findings', () => {
     expect(validateXdsResources(resources())).toEqual([]);
+  });
+
+  it('the same set with lowerCamel JSON names has no findings (cross-references read either name)', () => {
+    expect(validateXdsResources(camelKeys(resources()) as XdsResources)).toEqual([]);
+    const r = camelKeys(resources((x) => {
+      x.routes[0].name = 'elsewhere';
+    })) as XdsResources;
+    expect(pairs(validateXdsResources(r)).map(([p]) => p)).toEqual([
+      `listeners[0].filterChains[0].filters[0].typedConfig.rds.routeConfigName`,
+      `listeners[0].filterChains[1].filters[0].typedConfig.rds.routeConfigName`,
+    ]);
   });
 
   it('each resource is checked against its own v3 type', () => {
