@@ -15,6 +15,7 @@ execFileSync(
     '--format', 'es',
     '--dts',
     '--allowed-start-rules', '*',
+    '--plugin', join(root, 'scripts/peggy-class-tables.mjs'),
     '-o', out,
     join(root, 'grammar/nginx.peggy'),
   ],

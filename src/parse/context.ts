@@ -1,7 +1,7 @@
 // What a file is: a whole nginx.conf (main context) or a fragment meant to be
 // included somewhere (a conf.d file holding `server {}` blocks is the body of
-// `http {}`); and which blocks hold free-form key/value entries, not directives.
-import type { Diagnostic, Directive, Statement } from './ast.js';
+// `http {}`).
+import type { Directive, Statement } from './ast.js';
 
 export type ConfigContext = 'main' | 'http' | 'server' | 'location' | 'stream';
 
@@ -40,26 +40,3 @@ function isStreamServer(server: Directive): boolean {
   return names.includes('proxy_pass') && !names.includes('location');
 }
 
-/** Blocks whose entries are key/value pairs (nginx hands them to the module's own handler). */
-const FREEFORM = new Set(['map', 'geo', 'types', 'split_clients', 'charset_map', 'match']);
-
-/** nginx's handler-based blocks refuse a nested block with `unexpected "{"`. */
-const HANDLER_BLOCKS = new Set(['map', 'geo', 'types', 'split_clients', 'charset_map']);
-
-/** Sets `freeform` on free-form blocks and reports nested blocks inside nginx's handler blocks. */
-export function markFreeform(statements: Statement[], errors: Diagnostic[]): void {
-  for (const st of statements) {
-    if (st.kind !== 'directive' || !st.block) continue;
-    if (FREEFORM.has(st.name)) {
-      st.freeform = true;
-      if (HANDLER_BLOCKS.has(st.name)) reportNestedBlocks(st.block, errors);
-    } else markFreeform(st.block, errors);
-  }
-}
-
-function reportNestedBlocks(entries: Statement[], errors: Diagnostic[]): void {
-  for (const entry of entries) {
-    if (entry.kind !== 'directive' || !entry.block) continue;
-    errors.push({ severity: 'error', message: 'unexpected "{"', code: 'unexpected-token', source: entry.end ?? entry.source });
-  }
-}

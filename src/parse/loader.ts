@@ -8,7 +8,7 @@ import type { Diagnostic, Directive, ParsedConfig, ParsedFile, SourcePos, Statem
 import { decodeConfig, readConfigFile } from './source.js';
 import { expandGlob, includePath, isGlob } from './include.js';
 import { lineOf } from './diagnostic.js';
-import { detectContext, markFreeform, type ConfigContext } from './context.js';
+import { detectContext, type ConfigContext } from './context.js';
 
 export interface LoadOptions {
   /** Directory relative includes are resolved against (default: the main file's directory). */
@@ -25,13 +25,13 @@ export interface ParseTextOptions extends LoadOptions {
 interface FileResult {
   statements: Statement[];
   errors: Diagnostic[];
+  /** Whether any statement is an `include` (files without one need no splicing walk). */
+  hasInclude: boolean;
 }
 
 /** Parses one file's text with the grammar; the grammar itself records every error. */
 export function parseStatements(text: string, file: string, includeComments: boolean): FileResult {
-  const result = parseGrammar(text, { file, includeComments }) as FileResult;
-  markFreeform(result.statements, result.errors);
-  return result;
+  return parseGrammar(text, { file, includeComments }) as FileResult;
 }
 
 export function loadConfig(file: string, opts: LoadOptions = {}): ParsedConfig {
@@ -58,6 +58,7 @@ export function parseText(text: string, file: string, opts: ParseTextOptions = {
 class Loader {
   readonly files: ParsedFile[] = [];
   private readonly indexByPath = new Map<string, number>();
+  private readonly withoutIncludes = new Set<number>();
   /** Each file's text, for the offending line shown under a diagnostic. */
   private readonly texts: string[] = [];
   private readonly reported = new Set<string>();
@@ -75,6 +76,7 @@ class Loader {
     const errors = [...readErrors, ...result.errors].sort(byPosition).map((d) => withLine(d, text));
     this.files.push({ file: display, status: errors.length > 0 ? 'failed' : 'ok', errors, parsed: result.statements });
     this.indexByPath.set(absolute, index);
+    if (!result.hasInclude) this.withoutIncludes.add(index);
     return index;
   }
 
@@ -92,6 +94,7 @@ class Loader {
    * file's own `parsed` list keeps its unspliced shape.
    */
   splice(statements: Statement[], fileIndex: number, chain: string[]): Statement[] {
+    if (this.withoutIncludes.has(fileIndex)) return statements;
     let out: Statement[] | null = null;
     for (let i = 0; i < statements.length; i++) {
       const st = statements[i]!;
