@@ -55,11 +55,10 @@ function isTrue(value: string | undefined): boolean {
 
 /** The npm `consul` client for a connection. */
 export function consulClient(conn: ConsulConnection): Consul {
-  const url = new URL(conn.baseUrl);
-  return new Consul({
-    host: url.hostname.replace(/^\[|\]$/g, ''),
-    port: Number(url.port),
-    secure: url.protocol === 'https:',
-    defaults: conn.token ? { token: conn.token } : {},
-  });
+  const options = { baseUrl: `${conn.baseUrl}/v1`, defaults: conn.token ? { token: conn.token } : {} };
+  const client = new Consul(options as ConstructorParameters<typeof Consul>[0]);
+  // papi keeps WHATWG URL's brackets around an IPv6 literal, which getaddrinfo refuses.
+  const base = (client as unknown as { _opts?: { baseUrl?: { hostname?: string } } })._opts?.baseUrl;
+  if (base?.hostname) base.hostname = base.hostname.replace(/^\[(.*)\]$/, '$1');
+  return client;
 }
