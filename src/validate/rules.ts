@@ -250,10 +250,14 @@ function rangeCheck(body: Rules, cmp: (bound: unknown) => number, show: (bound: 
     const high = body[highKey];
     const lowText = `${lowKey === 'gt' ? '(' : '['}${show(low)}`;
     const highText = `${show(high)}${highKey === 'lt' ? ')' : ']'}`;
-    // is the lower bound below the upper one? compare the bounds through cmp's own order
+    // a lower bound above the upper one makes an exclusive range: either side will do
     const inside = boundsAscending(low, high);
     if (inside && !(lowOk && highOk)) return `value must be inside range ${lowText}, ${highText}`;
-    if (!inside && !(lowOk || highOk)) return `value must be outside range ${highText.replace(/[)\]]$/, '')}, ${lowText.slice(1)}`;
+    if (!inside && !(lowOk || highOk)) {
+      const below = highKey === 'lt' ? `less than ${show(high)}` : `less than or equal to ${show(high)}`;
+      const above = lowKey === 'gt' ? `greater than ${show(low)}` : `greater than or equal to ${show(low)}`;
+      return `value must be ${below} or ${above}`;
+    }
     return null;
   }
   if (!lowOk) return lowKey === 'gt' ? `value must be greater than ${show(body.gt)}` : `value must be greater than or equal to ${show(body.gte)}`;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { validateMessage } from '../../src/validate/index.js';
-import { ENFORCED_RULES, ruleKinds } from '../../src/validate/rules.js';
-import { envoySchema } from '../../src/validate/schema.js';
+import { compileFieldRules, ENFORCED_RULES, ruleKinds } from '../../src/validate/rules.js';
+import { envoySchema, type FieldSchema } from '../../src/validate/schema.js';
 import { pairs } from './helpers.js';
 
 /** Every "<kind>.<rule>" the shipped Envoy/xds protos use, with one field that uses it. */
@@ -175,5 +175,60 @@ describe('well-known types', () => {
       ['case_sensitive', 'google.protobuf.BoolValue: expected true or false, got "false"'],
     ]);
     expect(validateMessage('envoy.config.core.v3.RuntimeFeatureFlag', { runtime_key: 'k', default_value: true })).toEqual([]);
+  });
+});
+
+describe('enforced rules no shipped proto uses yet, on synthetic fields', () => {
+  const run = (field: Partial<FieldSchema> & Pick<FieldSchema, 'rules'>, raw: unknown): string[] => {
+    const messages: string[] = [];
+    const check = compileFieldRules({ name: 'f', json: 'f', kind: 'scalar', type: 'uint32', label: 'single', ...field });
+    check!({ error: (p, m) => messages.push(`${p}: ${m}`), enumSchema: () => undefined }, raw, () => 'f');
+    return messages;
+  };
+
+  it('an exclusive numeric range (gt above lt) accepts either side', () => {
+    const rules = { uint32: { gt: 5, lt: 3 } };
+    expect(run({ rules }, 2)).toEqual([]);
+    expect(run({ rules }, 6)).toEqual([]);
+    expect(run({ rules }, 4)).toEqual(['f: value must be less than 3 or greater than 5']);
+  });
+
+  it('numeric const, in and not_in; ignore_empty skips the zero value', () => {
+    expect(run({ rules: { uint32: { const: 7 } } }, 8)).toEqual(['f: value must equal 7']);
+    expect(run({ rules: { uint32: { in: [1, 2] } } }, 3)).toEqual(['f: value must be in list [1, 2]']);
+    expect(run({ rules: { uint32: { not_in: [0] } } }, undefined)).toEqual(['f: value must not be in list [0] (the field is unset, so it is 0)']);
+    expect(run({ rules: { uint32: { gt: 10, ignore_empty: true } } }, undefined)).toEqual([]);
+    expect(run({ type: 'int64', rules: { int64: { lte: 5 } } }, '9007199254740993')).toEqual(['f: value must be less than or equal to 5']);
+  });
+
+  it('string len, prefix, suffix, contains, not_contains, const, well-known hostname', () => {
+    const str = (rules: Record<string, unknown>, raw: unknown) => run({ type: 'string', rules: { string: rules } }, raw);
+    expect(str({ len: 3 }, 'ab')).toEqual(['f: value length must be 3 characters']);
+    expect(str({ prefix: '/' }, 'a')).toEqual(['f: value does not have prefix "/"']);
+    expect(str({ suffix: 's' }, 'a')).toEqual(['f: value does not have suffix "s"']);
+    expect(str({ contains: 'x' }, 'a')).toEqual(['f: value does not contain substring "x"']);
+    expect(str({ not_contains: 'a' }, 'a')).toEqual(['f: value contains substring "a"']);
+    expect(str({ const: 'k' }, 'a')).toEqual(['f: value must equal "k"']);
+    expect(str({ hostname: true }, 'a..b')).toEqual(['f: value must be a valid hostname']);
+    expect(str({ ip: true }, '10.0.0.1')).toEqual([]);
+  });
+
+  it('repeated unique and max_items; map min/max pairs', () => {
+    const rep = (rules: Record<string, unknown>, raw: unknown) => run({ type: 'string', label: 'repeated', rules: { repeated: rules } }, raw);
+    expect(rep({ unique: true }, ['a', 'b', 'a'])).toEqual(['f[2]: repeated value must contain unique items: "a" repeats']);
+    expect(rep({ max_items: 1 }, ['a', 'b'])).toEqual(['f: value must contain no more than 1 item(s), has 2']);
+    const map = (rules: Record<string, unknown>, raw: unknown) => run({ type: 'string', label: 'map', keyType: 'string', rules: { map: rules } }, raw);
+    expect(map({ min_pairs: 1 }, undefined)).toEqual(['f: value must contain at least 1 pair(s)']);
+    expect(map({ max_pairs: 1 }, { a: 'x', b: 'y' })).toEqual(['f: value must contain no more than 1 pair(s)']);
+  });
+
+  it('bytes lengths count decoded bytes; any.in checks the type URL; timestamp bounds', () => {
+    expect(run({ type: 'bytes', rules: { bytes: { max_len: 2 } } }, 'aGVsbG8=')).toEqual(['f: value length must be at most 2 bytes']);
+    const url = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';
+    expect(run({ kind: 'message', type: 'google.protobuf.Any', rules: { any: { in: ['x'] } } }, { '@type': url })).toEqual([`f: type URL must be in list [x]`]);
+    expect(run({ kind: 'message', type: 'google.protobuf.Timestamp', rules: { timestamp: { gt: { seconds: 900_000_000 } } } }, '2000-01-01T00:00:00Z')).toEqual([]);
+    expect(run({ kind: 'message', type: 'google.protobuf.Timestamp', rules: { timestamp: { gt: { seconds: 900_000_000 } } } }, '1997-01-01T00:00:00Z')).toEqual([
+      'f: value must be greater than 1998-07-09T16:00:00.000Z',
+    ]);
   });
 });
