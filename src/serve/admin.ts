@@ -96,8 +96,8 @@ export function metricsText(ctx: AdminContext): string {
   );
   family(out, 'snapshot_info', 'gauge', 'The served snapshot version (Envoy profile).', snap ? [[{ version: snap.version }, 1]] : []);
   const resources: [Record<string, string>, number][] = [];
-  for (const [profile, types] of Object.entries(snap?.profiles ?? {})) {
-    for (const type of types.values()) resources.push([{ profile, type: typeLabel(type.typeUrl) }, type.resources.size]);
+  for (const profile of snap?.builtProfiles() ?? []) {
+    for (const type of snap!.profiles[profile].values()) resources.push([{ profile, type: typeLabel(type.typeUrl) }, type.resources.size]);
   }
   family(out, 'snapshot_resources', 'gauge', 'Resources in the served snapshot, by client profile and type.', resources);
   out.push(...(ctx.extraMetrics?.() ?? []));

@@ -65,7 +65,7 @@ export interface ServeHandle extends EventEmitter {
   xds: XdsServer;
   xdsPort: number;
   adminPort: number;
-  /** Reload now (what SIGHUP and the watcher do). Emits 'reload' with the outcome. */
+  /** Reload now (what SIGHUP and the watcher do). Emits 'reload-start' (reason), then 'reload' with the outcome. */
   reload(reason?: string): Promise<ReloadOutcome>;
   reloadStatus(): ReloadStatus;
   setEndpointOverride(clusterName: string, cla: JsonObject | null): boolean;
@@ -241,6 +241,7 @@ export async function startServe(file: string, options: ServeOptions = {}): Prom
   };
 
   const reloadOnce = async (reason: string): Promise<ReloadOutcome> => {
+    handle.emit('reload-start', reason);
     const outcome = apply(await loadSource(file, sourceOptions), reason);
     watcher?.arm(files);
     handle.emit('reload', outcome);

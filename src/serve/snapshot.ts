@@ -39,6 +39,8 @@ export interface Snapshot {
   profiles: Record<Profile, Map<string, TypeSnapshot>>;
   /** The resources as built, per profile (for /config_dump). */
   sources: Record<Profile, XdsResources>;
+  /** Profiles encoded so far (the grpc profile is built on first use). */
+  builtProfiles(): Profile[];
 }
 
 /** Push order: secrets and clusters before what refers to them, listeners before routes (removals go last). */
@@ -78,7 +80,7 @@ export class ResourceEncoder {
   /** Forget entries not used by `keep` (called after each snapshot so the cache does not grow). */
   retain(keep: Snapshot): void {
     const live = new Set<EncodedResource>();
-    for (const profile of PROFILES) {
+    for (const profile of keep.builtProfiles()) {
       for (const type of keep.profiles[profile].values()) for (const r of type.resources.values()) live.add(r);
     }
     for (const [key, value] of this.cache) if (!live.has(value)) this.cache.delete(key);
@@ -121,10 +123,36 @@ export function applyEndpointOverrides(base: XdsResources, overrides: ReadonlyMa
   return { ...base, clusters, endpoints };
 }
 
-/** Build (and encode) the snapshot for a resource set; throws when a resource cannot be encoded. */
+/**
+ * Build (and encode) the snapshot for a resource set; throws when a resource
+ * cannot be encoded. The grpc profile is derived and encoded on first use
+ * (most deployments have no gRPC client; a reload should not pay for it).
+ */
 export function buildSnapshot(encoder: ResourceEncoder, resources: XdsResources): Snapshot {
-  const grpc = grpcProfile(resources);
-  const profiles = { envoy: profileSnapshot(encoder, resources), grpc: profileSnapshot(encoder, grpc) };
-  const version = contentHash(PUSH_ORDER.map((t) => profiles.envoy.get(t)!.version).join('\n'));
-  return { version, profiles, sources: { envoy: resources, grpc } };
+  const envoy = profileSnapshot(encoder, resources);
+  const version = contentHash(PUSH_ORDER.map((t) => envoy.get(t)!.version).join('\n'));
+  let grpc: { resources: XdsResources; types: Map<string, TypeSnapshot> } | null = null;
+  const grpcBuilt = () => {
+    if (!grpc) {
+      const derived = grpcProfile(resources);
+      grpc = { resources: derived, types: profileSnapshot(encoder, derived) };
+    }
+    return grpc;
+  };
+  return {
+    version,
+    profiles: {
+      envoy,
+      get grpc() {
+        return grpcBuilt().types;
+      },
+    },
+    sources: {
+      envoy: resources,
+      get grpc() {
+        return grpcBuilt().resources;
+      },
+    },
+    builtProfiles: () => (grpc ? ['envoy', 'grpc'] : ['envoy']),
+  };
 }
