@@ -6,7 +6,7 @@
 // line on stderr and exit 1.
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { buildRegistrations, type CheckKind } from '../emit/consul/index.js';
+import { buildRegistrations, type CheckKind, type ConsulRegistrations } from '../emit/consul/index.js';
 import { ConsulAddressError, resolveConnection, type ConsulConnection } from '../consul/connection.js';
 import { ConsulRequestError } from '../consul/errors.js';
 import { formatPlan, planSummary, type ConsulMode, type ConsulPlan } from '../consul/plan.js';
@@ -36,7 +36,7 @@ export interface CommandOutput {
 export function registerConsul(program: Command): void {
   const consul = program.command('consul').description('register the backends of an nginx configuration in Consul');
   consulSubcommand(consul, 'register', 'register (or update) one Consul instance per upstream server; remove the ones no longer in the config');
-  consulSubcommand(consul, 'deregister', 'remove every Consul instance this configuration registered');
+  consulSubcommand(consul, 'deregister', 'remove every Consul instance this configuration registered (the file need not exist any more)');
 }
 
 function consulSubcommand(parent: Command, action: 'register' | 'deregister', description: string): void {
@@ -72,13 +72,14 @@ export async function runConsulCommand(
   opts: ConsulCommandOptions,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<CommandOutput> {
-  const compiled = await compileFile(file, opts);
-  if ('stderr' in compiled) return { stdout: '', stderr: compiled.stderr, exitCode: 1 };
-  const registrations = buildRegistrations(compiled.ir, {
-    configId: opts.configId ?? resolve(file),
-    check: opts.check ?? 'tcp',
-    httpPath: opts.checkPath ?? '/',
-  });
+  const configId = opts.configId ?? resolve(file);
+  // deregister needs only the config's identity: it works on a config that is gone or broken.
+  let registrations: ConsulRegistrations | null = null;
+  if (action === 'register') {
+    const compiled = await compileFile(file, opts);
+    if ('stderr' in compiled) return { stdout: '', stderr: compiled.stderr, exitCode: 1 };
+    registrations = buildRegistrations(compiled.ir, { configId, check: opts.check ?? 'tcp', httpPath: opts.checkPath ?? '/' });
+  }
   let conn: ConsulConnection;
   try {
     conn = resolveConnection({ consulAddr: opts.consulAddr, token: opts.token }, env);
@@ -88,16 +89,10 @@ export async function runConsulCommand(
   }
   const sync = { conn, mode: opts.mode ?? 'agent', dryRun: opts.dryRun === true };
   try {
-    const result =
-      action === 'register'
-        ? await syncRegistrations(registrations, sync)
-        : await removeRegistrations(registrations.configId, sync);
-    const skippedLines =
-      action === 'register'
-        ? registrations.skipped.map(
-            (s) => `${'skip'.padEnd(10)} ${s.upstream} ${s.server} (${s.source.file}:${s.source.line}: ${s.reason})`,
-          )
-        : [];
+    const result = registrations ? await syncRegistrations(registrations, sync) : await removeRegistrations(configId, sync);
+    const skippedLines = (registrations?.skipped ?? []).map(
+      (s) => `${'skip'.padEnd(10)} ${s.upstream} ${s.server} (${s.source.file}:${s.source.line}: ${s.reason})`,
+    );
     const lines = [...formatPlan(result.plan), ...skippedLines, summaryLine(result.plan, conn, result.applied)];
     return { stdout: lines.join('\n') + '\n', stderr: '', exitCode: 0 };
   } catch (err) {

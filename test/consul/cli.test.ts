@@ -90,7 +90,8 @@ describe('ngx2envoy consul', () => {
     ]);
     expect(await (await fetch(`${d.addr}/v1/catalog/service/api-v1`)).json()).toEqual([]);
 
-    const gone = await cli(['consul', 'deregister', FIXTURE, '--consul-addr', d.addr]);
+    // deregister needs only the identity: here the config no longer exists at all.
+    const gone = await cli(['consul', 'deregister', join(dir, 'deleted.conf'), '--consul-addr', d.addr, '--config-id', FIXTURE]);
     expect(gone.stdout).toContain('0 registered, 0 updated, 2 deregistered, 0 unchanged');
     expect(Object.keys((await (await fetch(`${d.addr}/v1/agent/services`)).json()) as object)).toEqual([]);
   });
