@@ -10,11 +10,14 @@ if (typeof mod.compile !== 'function') {
 } else {
   // No warm-up run: like nginx -t, each figure includes the first, cold pass.
   const ms = [];
+  let result;
   for (let i = 0; i < Number(runsArg); i++) {
+    result = undefined;
     globalThis.gc?.();
     const t0 = process.hrtime.bigint();
-    await mod.compile(file);
+    result = await mod.compile(file);
     ms.push(Number(process.hrtime.bigint() - t0) / 1e6);
   }
-  console.log(JSON.stringify({ ms }));
+  const firstError = result?.diagnostics?.find((d) => d.severity === 'error');
+  console.log(JSON.stringify({ ms, ok: result?.ok, firstError: firstError?.message }));
 }

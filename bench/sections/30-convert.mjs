@@ -20,6 +20,7 @@ export async function run(ctx) {
     { command, figure: `median of ${out.ms.length} runs`, value: fmtMs(med) },
     { command: '', figure: 'throughput', value: fmtMBps(ctx.bytes, med) },
   ];
+  if (out.ok === false) rows.push({ command: '', figure: 'result', value: `not ok: ${out.firstError ?? 'see diagnostics'}` });
   const nginx = ctx.results.nginxTest;
   if (nginx) rows.push({ command: 'convert vs nginx -t', figure: 'time ratio', value: `${(med / nginx.ms).toFixed(2)}× nginx -t's time` });
   return { rows };
