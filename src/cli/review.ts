@@ -65,13 +65,14 @@ export function registerReview(program: Command): void {
       if (!Number.isInteger(n) || n < 1 || n > 65535) throw new CliExit(2, `ngx2envoy: invalid --port "${v}"`);
       return n;
     })
+    .option('--address <ip>', 'the local address the request arrives on (for `listen IP:port`; default: any)')
     .option('--header <k:v>', 'a request header (repeatable), e.g. --header "Host: example.com"', collectHeader, {})
     .addOption(contextOption())
     .addOption(prefixOption())
-    .action(async (file: string, method: string, url: string, opts: CommonOptions & { json?: boolean; port?: number; header: Record<string, string> }) => {
+    .action(async (file: string, method: string, url: string, opts: CommonOptions & { json?: boolean; port?: number; address?: string; header: Record<string, string> }) => {
       const compiled = await compileForReview(file, opts);
       if (!compiled.ok) throw new CliExit(2, compiled.stderr.trimEnd());
-      const req = explainRequest(compiled.result.ir!, { method, url, port: opts.port, headers: opts.header });
+      const req = explainRequest(compiled.result.ir!, { method, url, port: opts.port, address: opts.address, headers: opts.header });
       const doc = explainCompiled(compiled.result, req);
       process.stdout.write(opts.json ? JSON.stringify(doc, null, 2) + '\n' : renderExplain(doc, wantColor(process.stdout)));
       if (!doc.agree) throw new CliExit(1);

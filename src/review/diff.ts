@@ -29,6 +29,9 @@ export interface DiffDocument extends ReviewChanges {
 export interface RequestChange {
   method: string;
   port: number;
+  /** Local address the probe arrives on (a TEST-NET address stands for "any" on wildcard listeners). */
+  address: string;
+  tls: boolean;
   host: string;
   path: string;
   before: Destination;
@@ -42,7 +45,7 @@ export function diffCompiled(oldFile: string, newFile: string, before: CompileRe
   const evalNew = evaluator(after.bootstrap);
   const requests: RequestChange[] = [];
   for (const p of probes) {
-    const req: EnvoyRequest = { port: p.port, host: p.host, path: p.path, method: p.method };
+    const req: EnvoyRequest = { port: p.port, address: p.address, host: p.host, path: p.path, method: p.method, ...(p.tls ? { sni: p.host } : {}) };
     const a = destinationOf(safely(evalOld, req), p.path);
     const b = destinationOf(safely(evalNew, req), p.path);
     if (!sameDestination(a, b)) requests.push({ ...p, before: a, after: b });

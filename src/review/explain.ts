@@ -6,12 +6,15 @@
 import type { CompileResult } from '../compile.js';
 import type { CompiledConfig, Src } from '../ir/types.js';
 import { evaluate, type EnvoyDecision } from '../sim/envoy/index.js';
-import { fromByteString, routeNginx, type NginxRoute } from '../sim/nginx/index.js';
+import { fromByteString, routeNginx, selectListener, type NginxRoute } from '../sim/nginx/index.js';
+import { probeAddress } from './probes.js';
 import { paint } from './style.js';
 
 export interface ExplainRequest {
   method: string;
   port: number;
+  /** Local address the request arrives on; null = any (the wildcard listener). */
+  address: string | null;
   /** Host header as sent (may carry a port). */
   host: string;
   /** Path and query as sent. */
@@ -27,6 +30,8 @@ export interface ExplainDocument {
   nginx: NginxRoute;
   envoy: EnvoyDecision;
   agree: boolean;
+  /** False when the nginx side is not exact here (see nginx.uncertain: `if`, files, unknown variables). */
+  exact: boolean;
   /** What differs, one line each (empty when they agree). */
   differences: string[];
 }
@@ -35,6 +40,7 @@ export interface ExplainInput {
   method: string;
   url: string;
   port?: number;
+  address?: string;
   headers: Record<string, string>;
 }
 
@@ -52,7 +58,18 @@ export function explainRequest(ir: CompiledConfig, input: ExplainInput): Explain
   const ports = [...new Set(ir.listeners.map((l) => l.port))];
   const port = input.port ?? (urlPort ? Number(urlPort) : ports.length === 1 ? ports[0]! : scheme === 'https' ? 443 : 80);
   const host = headerHost ?? (authority || 'localhost');
-  return { method: input.method.toUpperCase(), port, host, target: target.startsWith('/') ? target : '/' + target, scheme, headers };
+  const listener = selectListener(ir, port, input.address);
+  // A relative URL sent to a TLS listener is an https request.
+  const effectiveScheme = m ? scheme : listener?.ssl ? 'https' : 'http';
+  return {
+    method: input.method.toUpperCase(),
+    port,
+    address: input.address ?? (listener && !['0.0.0.0', '::'].includes(listener.address) ? listener.address : null),
+    host,
+    target: target.startsWith('/') ? target : '/' + target,
+    scheme: effectiveScheme,
+    headers,
+  };
 }
 
 export function explainCompiled(result: CompileResult, req: ExplainRequest): ExplainDocument {
@@ -60,6 +77,7 @@ export function explainCompiled(result: CompileResult, req: ExplainRequest): Exp
   const nginx = routeNginx(ir, {
     method: req.method,
     port: req.port,
+    ...(req.address ? { address: req.address } : {}),
     host: req.host,
     target: req.target,
     headers: req.headers,
@@ -67,12 +85,22 @@ export function explainCompiled(result: CompileResult, req: ExplainRequest): Exp
   });
   let envoy: EnvoyDecision;
   try {
-    envoy = evaluate(result.bootstrap, { port: req.port, host: req.host, path: req.target, method: req.method, headers: req.headers });
+    const hostname = req.host.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1');
+    envoy = evaluate(result.bootstrap, {
+      port: req.port,
+      // Any address reaches a wildcard listener; a TEST-NET one stands for it.
+      address: req.address ?? probeAddress(selectListener(ir, req.port)?.address ?? '0.0.0.0'),
+      host: req.host,
+      path: req.target,
+      method: req.method,
+      headers: req.headers,
+      ...(req.scheme === 'https' ? { sni: hostname } : {}),
+    });
   } catch (err) {
     envoy = { kind: 'rejected', notes: [`the configuration cannot be evaluated: ${err instanceof Error ? err.message : String(err)}`] };
   }
   const differences = compare(nginx, envoy);
-  return { schema: 'ngx2envoy.explain/v1', request: req, nginx, envoy, agree: differences.length === 0, differences };
+  return { schema: 'ngx2envoy.explain/v1', request: req, nginx, envoy, agree: differences.length === 0, exact: nginx.uncertain.length === 0, differences };
 }
 
 /** Where nginx and Envoy part ways for this request (empty: they agree). */
@@ -153,7 +181,7 @@ export function renderExplain(doc: ExplainDocument, color: boolean): string {
   const w1 = Math.max(5, ...rows.map((x) => x[1].length));
   const line = (a: string, b: string, c: string) => `${a.padEnd(w0)}  ${b.padEnd(w1)}  ${c}`.trimEnd();
   const out = [
-    p.bold(`${r.method} ${r.scheme}://${r.host}${r.target}  (port ${r.port})`),
+    p.bold(`${r.method} ${r.scheme}://${r.host}${r.target}  (port ${r.port}${r.address ? `, local address ${r.address}` : ''})`),
     '',
     p.bold(line('', 'nginx', 'Envoy')),
     ...rows.map(([a, b, c]) => line(a, b, c)),
@@ -161,7 +189,8 @@ export function renderExplain(doc: ExplainDocument, color: boolean): string {
   ];
   for (const u of n.uncertain) out.push(`note (nginx model): ${u}`);
   for (const note of e.notes ?? []) out.push(`note (Envoy): ${note}`);
-  if (doc.agree) out.push(p.green(`AGREE: ${agreement(n)}`));
+  if (doc.agree && n.uncertain.length) out.push(p.yellow(`AGREE as far as the nginx model goes: ${agreement(n)} (see the notes: nginx may do otherwise)`));
+  else if (doc.agree) out.push(p.green(`AGREE: ${agreement(n)}`));
   else out.push(p.red('DISAGREE:'), ...doc.differences.map((d) => `  - ${d}`));
   return out.join('\n') + '\n';
 }

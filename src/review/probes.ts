@@ -8,8 +8,19 @@ import { compileNginxRegex } from '../sim/nginx/regex.js';
 export interface Probe {
   method: string;
   port: number;
+  /** The local address the request arrives on (selects `listen IP:port` over `listen port`). */
+  address: string;
+  /** Whether the listener terminates TLS (the request then carries SNI = host). */
+  tls: boolean;
   host: string;
   path: string;
+}
+
+/** Addresses no config listens on explicitly: a request to them reaches the wildcard listener. */
+const WILDCARD_PROBE_ADDRESS: Record<string, string> = { '0.0.0.0': '192.0.2.1', '::': '2001:db8::1' };
+
+export function probeAddress(listenerAddress: string): string {
+  return WILDCARD_PROBE_ADDRESS[listenerAddress] ?? listenerAddress;
 }
 
 /** Hosts no server is named after: they reach the default server. */
@@ -17,11 +28,18 @@ export const UNKNOWN_HOST = 'unknown.ngx2envoy.invalid';
 
 /** Probes for one or more configurations (diff passes both versions), deduplicated and ordered. */
 export function probesFor(configs: CompiledConfig[], limit = 20000): Probe[] {
-  const byPort = new Map<number, { hosts: Set<string>; paths: Set<string> }>();
+  const byListener = new Map<string, { port: number; address: string; tls: boolean; hosts: Set<string>; paths: Set<string> }>();
   for (const ir of configs) {
     for (const listener of ir.listeners) {
-      const entry = byPort.get(listener.port) ?? { hosts: new Set([UNKNOWN_HOST]), paths: new Set(['/']) };
-      byPort.set(listener.port, entry);
+      const key = `${listener.address} ${listener.port}`;
+      const entry = byListener.get(key) ?? {
+        port: listener.port,
+        address: probeAddress(listener.address),
+        tls: listener.ssl,
+        hosts: new Set([UNKNOWN_HOST]),
+        paths: new Set(['/']),
+      };
+      byListener.set(key, entry);
       for (const id of listener.serverIds) {
         const server = ir.servers.find((s) => s.id === id);
         if (!server) continue;
@@ -31,14 +49,14 @@ export function probesFor(configs: CompiledConfig[], limit = 20000): Probe[] {
     }
   }
   const out: Probe[] = [];
-  for (const port of [...byPort.keys()].sort((a, b) => a - b)) {
-    const { hosts, paths } = byPort.get(port)!;
+  const listeners = [...byListener.values()].sort((a, b) => a.port - b.port || (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
+  for (const { port, address, tls, hosts, paths } of listeners) {
     // Declared names first, their case variants next, the unknown host last.
     const rank = (h: string) => (h === UNKNOWN_HOST ? 2 : h !== h.toLowerCase() ? 1 : 0);
     for (const host of [...hosts].sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0))) {
       for (const path of [...paths].sort()) {
         if (out.length >= limit) return out;
-        out.push({ method: 'GET', port, host, path });
+        out.push({ method: 'GET', port, address, tls, host, path });
       }
     }
   }

@@ -33,6 +33,13 @@ function translate(source: string, caseless: boolean): CompiledRegex {
     for (const o of opts) if (!flags.includes(o)) flags += o;
     body = body.slice(inline[0].length);
   }
+  // `(?i)` after a prefix without letters (`^(?i)www…`) makes the whole pattern caseless too.
+  const later = /^(\^*)\(\?([a-z]+)\)/.exec(body);
+  if (later && /^[ims]+$/.test(later[2]!)) {
+    for (const o of later[2]!) if (!flags.includes(o)) flags += o;
+    body = later[1]! + body.slice(later[0].length);
+  }
+  if (/\(\?[a-z]*-?[a-z]*\)/.test(body)) return fail(source, 'an inline option group in mid-pattern has no equivalent here');
   if (/\(\?[>|R0-9+&]|\(\?\(|\\G|[*+?}]\+/.test(body)) {
     return fail(source, 'atomic/possessive groups, recursion, conditionals and \\G are not supported');
   }

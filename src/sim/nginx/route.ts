@@ -159,6 +159,7 @@ export function routeNginx(ir: CompiledConfig, req: NginxRequest): NginxRoute {
     const action = location ? location.action : server.fallback;
     if (steps.kind === 'break' && (action.kind === 'return' || action.kind === 'redirect')) {
       // `return` belongs to the rewrite phase that `break` just ended: the static handler answers.
+      ctx.uncertain.push('`rewrite … break` skips `return`: nginx serves files here, which the model does not run');
       return finish(location, visited, { kind: 'static', status: 404, reason: '`rewrite … break` skips `return`: nginx serves files', source: null });
     }
     return finish(location, visited, content(action, location, ctx));
@@ -225,7 +226,11 @@ function respond(action: Action, ctx: Ctx): NginxOutcome {
   if (action.kind === 'return') {
     return { kind: 'return', status: action.status, body: action.body ? expand(action.body, ctx) : null, source: action.source };
   }
-  if (action.kind === 'static') return { kind: 'static', status: action.status, reason: action.reason, source: action.source };
+  if (action.kind === 'static') {
+    // Files, try_files, index, error_page and other handlers may redirect internally: not modelled.
+    ctx.uncertain.push(`content is not proxied or returned here (${action.reason}): nginx's answer depends on files and handlers the model does not run`);
+    return { kind: 'static', status: action.status, reason: action.reason, source: action.source };
+  }
   return { kind: 'error', status: 500, reason: 'proxy action in the rewrite phase' };
 }
 
