@@ -360,3 +360,33 @@ export function checkTerminalFilters(collected: CollectedByType, knownType: (nam
   }
   return out;
 }
+
+const GRPC_API_TYPES = new Set(['GRPC', 'DELTA_GRPC', 'AGGREGATED_GRPC', 'AGGREGATED_DELTA_GRPC', 2, 3, 5, 6]);
+
+/**
+ * How an API config source names its server, as Envoy's
+ * checkApiConfigSourceNames wants it: gRPC kinds through one grpc_services
+ * entry and no cluster_names, REST through exactly one cluster name.
+ */
+export function checkApiConfigSources(collected: CollectedByType): Finding[] {
+  const out: Finding[] = [];
+  for (const a of all(collected, T.apiConfigSource)) {
+    const apiType = get(a.value, 'api_type') ?? 'LEGACY_REST';
+    const clusters = arr(get(a.value, 'cluster_names'));
+    const services = arr(get(a.value, 'grpc_services'));
+    const err = (field: string, message: string): void => {
+      out.push({ path: keyPath(a.path, keyOf(a.value, field)), message, severity: 'error' });
+    };
+    if (GRPC_API_TYPES.has(apiType as string)) {
+      if (clusters.length > 0) err('cluster_names', `an API config source of type ${String(apiType)} must not have a cluster name specified (name the cluster in grpc_services)`);
+      if (services.length === 0) err('grpc_services', `an API config source of type ${String(apiType)} needs a gRPC service`);
+      if (services.length > 1) {
+        out.push({ path: keyPath(a.path, keyOf(a.value, 'grpc_services')), message: `an API config source of type ${String(apiType)} must have a single gRPC service specified (a second one needs Envoy's xDS failover)`, severity: 'warning' });
+      }
+    } else {
+      if (services.length > 0) err('grpc_services', `an API config source of type ${String(apiType)}, if not a gRPC type, must not have a gRPC service specified`);
+      if (clusters.length !== 1) err('cluster_names', `an API config source of type ${String(apiType)} must have a singleton cluster name specified`);
+    }
+  }
+  return out;
+}

@@ -5,6 +5,7 @@
 import { indexPath, keyPath, type Finding } from './findings.js';
 import {
   checkAdsSources,
+  checkApiConfigSources,
   checkClusterReferences,
   checkEdsClusters,
   checkFilterChains,
@@ -77,8 +78,12 @@ export function validateBootstrap(json: unknown): Finding[] {
   if (!dynamicClusters) {
     findings.push(...checkClusterReferences(clusterReferences(collected), staticClusters, 'static_resources.clusters'));
   }
-  // xDS and gRPC services reach their servers through static clusters
-  findings.push(...checkClusterReferences(grpcClusterReferences(collected), staticClusters, 'static_resources.clusters'));
+  // xDS and gRPC services reach their servers through static, non-EDS clusters
+  const staticNonEds = new Set(
+    clusters.items.filter((c) => isPlainObject(c) && !isEdsCluster(c)).map((c) => get(c, 'name')).filter((n): n is string => typeof n === 'string'),
+  );
+  findings.push(...checkClusterReferences(grpcClusterReferences(collected), staticNonEds, 'static_resources.clusters as a static non-EDS cluster'));
+  findings.push(...checkApiConfigSources(collected));
 
   const staticSecrets = new Set(namesOf(secrets.items, secrets.path).map((n) => n.name));
   for (const ref of secretReferences(collected)) {

@@ -316,7 +316,7 @@ describe('cross-references', () => {
       ads_config: { api_type: 'GRPC', transport_api_version: 'V3', grpc_services: [{ envoy_grpc: { cluster_name: 'xds' } }] },
     };
     expect(pairs(validateBootstrap(b))).toEqual([
-      ['dynamic_resources.ads_config.grpc_services[0].envoy_grpc.cluster_name', 'envoy_grpc references cluster "xds", which is not defined in static_resources.clusters'],
+      ['dynamic_resources.ads_config.grpc_services[0].envoy_grpc.cluster_name', 'envoy_grpc references cluster "xds", which is not defined in static_resources.clusters as a static non-EDS cluster'],
     ]);
   });
 
@@ -330,7 +330,27 @@ describe('cross-references', () => {
       };
     });
     expect(pairs(validateBootstrap(b))).toEqual([
-      [`${HCM}.rds.config_source.api_config_source.cluster_names[0]`, 'api_config_source references cluster "rds_server", which is not defined in static_resources.clusters'],
+      [`${HCM}.rds.config_source.api_config_source.cluster_names[0]`, 'api_config_source references cluster "rds_server", which is not defined in static_resources.clusters as a static non-EDS cluster'],
+    ]);
+  });
+
+  it('an ADS config names its server the gRPC way, through a static non-EDS cluster', () => {
+    const b = mutated((x) => {
+      x.dynamic_resources = { ads_config: { api_type: 'GRPC', transport_api_version: 'V3', cluster_names: ['app'] } };
+    });
+    expect(pairs(validateBootstrap(b))).toEqual([
+      ['dynamic_resources.ads_config.cluster_names', 'an API config source of type GRPC must not have a cluster name specified (name the cluster in grpc_services)'],
+      ['dynamic_resources.ads_config.grpc_services', 'an API config source of type GRPC needs a gRPC service'],
+    ]);
+    b.dynamic_resources.ads_config = { api_type: 'DELTA_GRPC', transport_api_version: 'V3', grpc_services: [{ envoy_grpc: { cluster_name: 'eds_xds' } }] };
+    b.static_resources.clusters.push({
+      name: 'eds_xds',
+      type: 'EDS',
+      connect_timeout: '1s',
+      eds_cluster_config: { eds_config: { ads: {}, resource_api_version: 'V3' } },
+    });
+    expect(pairs(validateBootstrap(b))).toEqual([
+      ['dynamic_resources.ads_config.grpc_services[0].envoy_grpc.cluster_name', 'envoy_grpc references cluster "eds_xds", which is not defined in static_resources.clusters as a static non-EDS cluster'],
     ]);
   });
 
