@@ -14,7 +14,7 @@
 //   LOGICAL_DNS) stay as they are: EDS endpoints must be addresses, Envoy
 //   resolves names only for DNS clusters;
 // - static secrets become SDS Secrets unchanged.
-import { stringify } from 'yaml';
+import { Document, isMap, isSeq, type Node as YamlNode } from 'yaml';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
@@ -200,6 +200,90 @@ export function toXdsResources(bootstrap: unknown): XdsResources {
   return out;
 }
 
+// ---------------------------------------------------------------- comments
+
+/** YAML comments by emitted object (the compiler's `file:line` notes): CompileResult.comments. */
+export type CommentMap = Map<object, string>;
+
+/** Copy comments from `original` to the same places in `copy` (same shape, possibly fewer keys). */
+function carryComments(original: Json | undefined, copy: Json | undefined, comments: CommentMap, out: CommentMap): void {
+  if (original === null || copy === null || typeof original !== 'object' || typeof copy !== 'object') return;
+  const text = comments.get(original);
+  if (text) out.set(copy, text);
+  if (Array.isArray(original) && Array.isArray(copy)) {
+    copy.forEach((item, i) => carryComments(original[i], item, comments, out));
+  } else if (!Array.isArray(original) && !Array.isArray(copy)) {
+    for (const key of Object.keys(copy)) carryComments(original[key], copy[key], comments, out);
+  }
+}
+
+function hcmRouteConfigs(listener: JsonObject): Map<number, JsonObject> {
+  const out = new Map<number, JsonObject>();
+  const chains = [...(Array.isArray(listener['filter_chains']) ? listener['filter_chains'].filter(isObject) : [])];
+  if (isObject(listener['default_filter_chain'])) chains.push(listener['default_filter_chain']);
+  let n = 0;
+  for (const chain of chains) {
+    for (const filter of hcmFilters(chain)) out.set(n++, filter['typed_config'] as JsonObject);
+  }
+  return out;
+}
+
+/**
+ * toXdsResources, keeping the compiler's `# nginx: file:line` comments on the
+ * listeners, routes, clusters and endpoints they belong to.
+ */
+export function toXdsResourcesWithComments(bootstrap: unknown, comments: CommentMap): { resources: XdsResources; comments: CommentMap } {
+  const resources = toXdsResources(bootstrap);
+  const out: CommentMap = new Map();
+  const sr = isObject(bootstrap as Json) && isObject((bootstrap as JsonObject)['static_resources']) ? ((bootstrap as JsonObject)['static_resources'] as JsonObject) : {};
+  const listeners = Array.isArray(sr['listeners']) ? sr['listeners'].filter(isObject) : [];
+  const clusters = Array.isArray(sr['clusters']) ? sr['clusters'].filter(isObject) : [];
+  const routesByName = new Map(resources.routes.map((r) => [resourceName(r), r]));
+  const carried = new Set<string>();
+  listeners.forEach((original, i) => {
+    const copy = resources.listeners[i];
+    if (!copy) return;
+    carryComments(original, copy, comments, out);
+    const before = hcmRouteConfigs(original);
+    for (const [n, hcm] of hcmRouteConfigs(copy)) {
+      const name = isObject(hcm['rds']) ? hcm['rds']['route_config_name'] : undefined;
+      const route = typeof name === 'string' ? routesByName.get(name) : undefined;
+      const originalHcm = before.get(n);
+      if (!route || !originalHcm || carried.has(name as string)) continue;
+      carried.add(name as string);
+      carryComments(originalHcm['route_config'], route, comments, out);
+    }
+  });
+  const endpointsByName = new Map(resources.endpoints.map((e) => [resourceName(e), e]));
+  clusters.forEach((original, j) => {
+    const copy = resources.clusters[j];
+    if (!copy) return;
+    carryComments(original, copy, comments, out);
+    const cla = endpointsByName.get(resourceName(copy));
+    if (cla && isObject(original['load_assignment'])) {
+      carryComments(original['load_assignment'], cla, comments, out);
+      const text = comments.get(original);
+      if (text && !out.has(cla)) out.set(cla, text);
+    }
+  });
+  return { resources, comments: out };
+}
+
+/** Put the comments on the YAML nodes of `value` (walks the document and the value together). */
+function attachComments(node: YamlNode | null, value: unknown, comments: CommentMap): void {
+  if (!node || value === null || typeof value !== 'object') return;
+  const text = comments.get(value as object);
+  if (text) (node as { commentBefore?: string }).commentBefore = text;
+  if (isSeq(node) && Array.isArray(value)) {
+    node.items.forEach((item, i) => attachComments(item as YamlNode, value[i], comments));
+  } else if (isMap(node)) {
+    for (const pair of node.items) {
+      const key = (pair.key as { value?: unknown } | null)?.value;
+      if (typeof key === 'string') attachComments(pair.value as YamlNode, (value as Record<string, unknown>)[key], comments);
+    }
+  }
+}
+
 // ---------------------------------------------------------------- bootstrap
 
 export interface AdsBootstrapOptions {
@@ -289,9 +373,14 @@ export function contentHash(text: string): string {
  * `resources` with `@type`): the form Envoy's file-based xDS
  * (`path_config_source`) reads, so the directory is usable as it is.
  */
-export function discoveryResponseFile(kind: ResourceKind, resources: JsonObject[]): JsonObject {
+export function discoveryResponseFile(kind: ResourceKind, resources: JsonObject[], comments?: CommentMap): JsonObject {
   const typeUrl = TYPE_URLS[kind];
-  const withType = resources.map((r) => ({ '@type': typeUrl, ...r }));
+  const withType = resources.map((r) => {
+    const typed: JsonObject = { '@type': typeUrl, ...r };
+    const text = comments?.get(r);
+    if (text) comments!.set(typed, text);
+    return typed;
+  });
   return {
     version_info: contentHash(JSON.stringify(withType)),
     type_url: typeUrl,
@@ -307,8 +396,10 @@ export const XDS_FILE_NAMES: Record<ResourceKind, string> = {
   secrets: 'secrets.yaml',
 };
 
-function toYaml(value: JsonObject, header: string): string {
-  return `# ${header}\n` + stringify(value, { lineWidth: 0, aliasDuplicateObjects: false });
+function toYaml(value: JsonObject, header: string, comments?: CommentMap): string {
+  const doc = new Document(value, { aliasDuplicateObjects: false });
+  if (comments) attachComments(doc.contents as YamlNode, value, comments);
+  return `# ${header}\n` + doc.toString({ lineWidth: 0 });
 }
 
 export interface XdsFileSet {
@@ -317,11 +408,12 @@ export interface XdsFileSet {
 }
 
 /** The files `convert --mode xds` writes, as text (deterministic: same input, same bytes). */
-export function xdsFiles(resources: XdsResources, bootstrapOpts: Omit<AdsBootstrapOptions, 'delta'>): XdsFileSet {
+export function xdsFiles(resources: XdsResources, bootstrapOpts: Omit<AdsBootstrapOptions, 'delta'>, comments?: CommentMap): XdsFileSet {
   const files: { name: string; content: string }[] = [];
+  const notes: CommentMap | undefined = comments ? new Map(comments) : undefined;
   for (const kind of RESOURCE_KINDS) {
-    const doc = discoveryResponseFile(kind, resources[kind]);
-    files.push({ name: XDS_FILE_NAMES[kind], content: toYaml(doc, `ngx2envoy: ${kind} (${TYPE_URLS[kind]}), a DiscoveryResponse`) });
+    const doc = discoveryResponseFile(kind, resources[kind], notes);
+    files.push({ name: XDS_FILE_NAMES[kind], content: toYaml(doc, `ngx2envoy: ${kind} (${TYPE_URLS[kind]}), a DiscoveryResponse`, notes) });
   }
   files.push({
     name: 'bootstrap-ads.yaml',
@@ -352,13 +444,16 @@ export const XDS_BOOTSTRAP_DEFAULTS = { nodeId: 'envoy-edge', nodeCluster: 'ngx2
  * What `convert --mode xds -o DIR` writes, as {path, text} (the shape of
  * convert's output list): listeners.yaml, routes.yaml, clusters.yaml,
  * endpoints.yaml, secrets.yaml (each a DiscoveryResponse), bootstrap-ads.yaml
- * and bootstrap-ads-delta.yaml.
+ * and bootstrap-ads-delta.yaml. Pass CompileResult.comments to keep the
+ * `# nginx: file:line` comments on listeners, routes and clusters.
  */
 export function xdsConvertFiles(
   bootstrap: unknown,
   outDir: string,
   opts: Partial<Omit<AdsBootstrapOptions, 'delta'>> = {},
+  comments: CommentMap = new Map(),
 ): { path: string; text: string }[] {
-  const set = xdsFiles(toXdsResources(bootstrap), { ...XDS_BOOTSTRAP_DEFAULTS, ...opts });
+  const split = toXdsResourcesWithComments(bootstrap, comments);
+  const set = xdsFiles(split.resources, { ...XDS_BOOTSTRAP_DEFAULTS, ...opts }, split.comments);
   return set.files.map((f) => ({ path: path.join(outDir, f.name), text: f.content }));
 }
