@@ -24,7 +24,8 @@ import { checkNesting, isRegex, locationRe2, parseLocationHead, type LocationHea
 import { effectiveArray, headerOps, isWebsocketUpgrade, markAddHeader, markProxySetHeader } from './headers.js';
 import { bodySize, effectiveSimple, markLimits, NGINX_DEFAULT_PROXY_TIMEOUT_MS, timeMs } from './limits.js';
 import { directivesOf, LowerError, src } from './util.js';
-import { lowerServerTls } from './tls.js';
+import { lowerServerTls, markTlsLevel } from './tls.js';
+import { locationEdge, serverEdge } from './edge.js';
 
 export { Reporter } from './classify.js';
 
@@ -164,6 +165,7 @@ function lowerServer(d: Directive, http: Directive[], ctx: Ctx, listens: { spec:
     locations.push(loc);
   }
   const tls = lowerServerTls(serverLevels, r);
+  const edge = serverEdge(serverLevels, r);
   const server: VirtualServer = {
     id,
     names,
@@ -172,6 +174,7 @@ function lowerServer(d: Directive, http: Directive[], ctx: Ctx, listens: { spec:
     locations,
     fallback: rw.terminal ?? { kind: 'static', status: 404, reason: 'no location matches: nginx would serve files from root', source: null },
     ...(tls ? { tls } : {}),
+    edge,
     source: src(d.source),
   };
   return server;
@@ -221,7 +224,7 @@ function lowerLocation(d: Directive, id: string, parentId: string | null, parent
     children,
     rewrites: rw.steps,
     action,
-    policy: policyOf(levels),
+    policy: { ...policyOf(levels), ...locationEdge(levels, r) },
     source: src(d.source),
   };
 }

@@ -78,14 +78,6 @@ export function markLimits(ds: Directive[], r: Reporter): void {
       case 'proxy_next_upstream_timeout':
         r.mark(d, 'unsupported', 'retry policy is not translated (Envoy does not retry by default; nginx retries on error/timeout)');
         break;
-      case 'keepalive_timeout':
-        r.mark(d, 'approximated', 'client keepalive: Envoy\'s HCM idle timeout (1h default) is not changed');
-        break;
-      case 'send_timeout':
-      case 'client_body_timeout':
-      case 'client_header_timeout':
-        r.mark(d, 'ignored', 'client-side timeouts are not translated (Envoy defaults apply)');
-        break;
       case 'proxy_ignore_client_abort':
       case 'proxy_socket_keepalive':
         r.mark(d, 'ignored', 'connection tuning');

@@ -7,6 +7,7 @@ import { authorityMatcher, BUFFER_FILTER, serverRoutes } from './routes.js';
 import type { Emission, Json } from './context.js';
 import { NGINX_DEFAULT_BODY_SIZE } from '../../lower/limits.js';
 import { TLS_INSPECTOR, tlsFilterChains } from './tls.js';
+import { applyEdge } from './edge.js';
 
 export interface ListenerScope {
   servers: Map<string, VirtualServer>;
@@ -62,7 +63,7 @@ function filterChain(l: Listener, matchAddress: boolean, scope: ListenerScope): 
 }
 
 function hcm(l: Listener, scope: ListenerScope): Json {
-  return {
+  const out: Json = {
     '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
     stat_prefix: l.name,
     codec_type: 'AUTO',
@@ -82,6 +83,8 @@ function hcm(l: Listener, scope: ListenerScope): Json {
       { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } },
     ],
   };
+  applyEdge(out, l, scope);
+  return out;
 }
 
 function domainOf(n: ServerName): string | null {

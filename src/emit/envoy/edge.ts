@@ -1,0 +1,223 @@
+// The connection manager's edge settings for one listener (issue 7): client
+// limits, client-IP detection, request ids, compression, access logs and local
+// reply mapping. Settings nginx keeps per address:port come from the listener's
+// default server; settings nginx keeps per location are resolved per route (by
+// route name → location) and expressed per route where Envoy can.
+import type { AccessLog, Compression, ErrorPage, Listener, Location, VirtualServer } from '../../ir/types.js';
+import { isRedirectTarget, redirectStatus } from '../../lower/error-page.js';
+import { realIpVerdict } from '../../lower/real-ip.js';
+import { formatMs } from '../../lower/util.js';
+import { accessLogKey, fileAccessLog, routeNameFilter } from './access-log.js';
+import type { Emission, Json } from './context.js';
+import { COMPRESSOR, compressionKey, compressorDisabled, compressorFilters } from './http-filters.js';
+
+interface RouteSettings {
+  compression: Compression | null;
+  accessLogs: AccessLog[];
+  errorPages: ErrorPage[];
+}
+
+export interface EdgeScope {
+  servers: Map<string, VirtualServer>;
+  em: Emission;
+}
+
+/** Apply the edge settings of listener `l` to its connection manager `hcm` (mutated). */
+export function applyEdge(hcm: Json, l: Listener, scope: EdgeScope): void {
+  const dflt = scope.servers.get(l.defaultServerId);
+  if (!dflt?.edge) return;
+  const servers = l.serverIds.map((id) => scope.servers.get(id)!).filter((s) => s.edge);
+  applyLimits(hcm, l, dflt, servers, scope.em);
+  applyRealIp(hcm, l, dflt, scope.em);
+  applyRequestId(hcm, l, servers, scope.em);
+  const routes = allRoutes(hcm.route_config);
+  const settings = routeSettings(servers);
+  const of = (r: Json): RouteSettings => settings(String(r.name ?? ''));
+  applyCompression(hcm, routes, of);
+  applyAccessLogs(hcm, routes, of);
+  applyErrorPages(hcm, routes, of, l, scope.em);
+}
+
+// ------------------------------------------------------------------ route → settings
+
+function allRoutes(rc: Json): Json[] {
+  return (rc?.virtual_hosts ?? []).flatMap((vh: Json) => vh.routes ?? []);
+}
+
+/** Route name → the settings of the location (or server) it was emitted for. */
+function routeSettings(servers: VirtualServer[]): (name: string) => RouteSettings {
+  const locs = new Map<string, Location>();
+  const visit = (l: Location): void => {
+    locs.set(l.id, l);
+    l.children.forEach(visit);
+  };
+  const byId = new Map(servers.map((s) => [s.id, s]));
+  for (const s of servers) s.locations.forEach(visit);
+  return (name) => {
+    const segs = name.split('/');
+    for (let k = segs.length; k > 0; k--) {
+      const id = segs.slice(0, k).join('/');
+      const loc = locs.get(id);
+      if (loc) {
+        const server = byId.get(segs[0]!)!;
+        return { compression: loc.policy.compression ?? null, accessLogs: loc.policy.accessLogs ?? server.edge!.accessLogs, errorPages: loc.policy.errorPages ?? [] };
+      }
+    }
+    const server = byId.get(segs[0]!);
+    const e = server?.edge;
+    return { compression: e?.compression ?? null, accessLogs: e?.accessLogs ?? [], errorPages: e?.errorPages ?? [] };
+  };
+}
+
+function insertBeforeRouter(hcm: Json, filters: Json[]): void {
+  const list: Json[] = hcm.http_filters;
+  list.splice(list.length - 1, 0, ...filters);
+}
+
+function perFilter(route: Json, name: string, config: Json): void {
+  route.typed_per_filter_config = { ...(route.typed_per_filter_config ?? {}), [name]: config };
+}
+
+// ------------------------------------------------------------------ client limits
+
+function applyLimits(hcm: Json, l: Listener, dflt: VirtualServer, servers: VirtualServer[], em: Emission): void {
+  const lim = dflt.edge!.limits;
+  // Only configs that set a client limit somewhere get nginx's values (all of them, so the set is coherent).
+  if (!servers.some((s) => s.edge!.limits.sources.length)) return;
+  const common: Json = {};
+  if (lim.keepaliveTimeoutMs === 0) common.max_requests_per_connection = 1;
+  else {
+    common.idle_timeout = formatMs(lim.keepaliveTimeoutMs);
+    common.max_requests_per_connection = lim.keepaliveRequests;
+  }
+  hcm.common_http_protocol_options = common;
+  hcm.request_headers_timeout = formatMs(lim.clientHeaderTimeoutMs);
+  hcm.stream_idle_timeout = formatMs(Math.max(lim.clientBodyTimeoutMs, lim.sendTimeoutMs));
+  hcm.max_request_headers_kb = Math.min(8192, Math.max(1, Math.ceil((lim.largeHeaderBuffers.number * lim.largeHeaderBuffers.size) / 1024)));
+  const key = JSON.stringify({ ...lim, sources: [] });
+  for (const s of servers) {
+    if (s === dflt || JSON.stringify({ ...s.edge!.limits, sources: [] }) === key) continue;
+    em.noteOnce(`limits:${l.name}:${s.id}`, s.source, 'keepalive_timeout', 'approximated', `${s.id}: client timeouts/limits differ from the default server of ${l.address}:${l.port}; Envoy has one set per listener: the default server's is used`);
+  }
+}
+
+// ------------------------------------------------------------------ client IPs
+
+function applyRealIp(hcm: Json, l: Listener, dflt: VirtualServer, em: Emission): void {
+  const ri = dflt.edge!.realIp;
+  if (!ri) return;
+  const header = ri.header.toLowerCase();
+  if (header === 'proxy_protocol') {
+    if (!l.proxyProtocol) em.note(ri.source, 'real_ip_header', 'unsupported', `real_ip_header proxy_protocol on ${l.address}:${l.port}, which has no \`listen … proxy_protocol\``);
+    return;
+  }
+  realIpVerdict(ri); // class and reason are on the directives
+  if (header === 'x-forwarded-for') {
+    hcm.use_remote_address = true;
+    hcm.xff_num_trusted_hops = 1;
+    // routes add X-Forwarded-For themselves where nginx's proxy_set_header says so
+    hcm.skip_xff_append = true;
+  } else {
+    hcm.original_ip_detection_extensions = [
+      {
+        name: 'envoy.http.original_ip_detection.custom_header',
+        typed_config: { '@type': 'type.googleapis.com/envoy.extensions.http.original_ip_detection.custom_header.v3.CustomHeaderConfig', header_name: header },
+      },
+    ];
+  }
+}
+
+// ------------------------------------------------------------------ request ids
+
+function applyRequestId(hcm: Json, l: Listener, servers: VirtualServer[], em: Emission): void {
+  const user = servers.find((s) => s.edge!.usesRequestId);
+  if (!user) return;
+  // nginx's $request_id is always generated by nginx, never taken from the client.
+  hcm.generate_request_id = true;
+  hcm.preserve_external_request_id = false;
+  em.noteOnce(`reqid:${l.name}`, user.source, 'request_id', 'approximated', `$request_id → x-request-id generated by Envoy on ${l.address}:${l.port} (a UUID; nginx: 32 hex digits); Envoy keeps a client-sent x-request-id on requests it considers internal`);
+}
+
+// ------------------------------------------------------------------ compression
+
+function applyCompression(hcm: Json, routes: Json[], of: (r: Json) => RouteSettings): void {
+  const configs = new Map<string, { c: Compression; names: string[] }>();
+  for (const r of routes) {
+    const c = of(r).compression;
+    if (!c) continue;
+    const key = compressionKey(c);
+    if (!configs.has(key)) configs.set(key, { c, names: [] });
+  }
+  if (configs.size === 0) return;
+  let i = 0;
+  const filters: Json[] = [];
+  for (const entry of configs.values()) {
+    const base = i++ === 0 ? COMPRESSOR : `${COMPRESSOR}.${i - 1}`;
+    const fs = compressorFilters(entry.c, base);
+    entry.names = fs.map((f) => f.name);
+    filters.push(...fs);
+  }
+  insertBeforeRouter(hcm, filters);
+  const all = [...configs.values()].flatMap((e) => e.names);
+  for (const r of routes) {
+    const c = of(r).compression;
+    const mine = c ? configs.get(compressionKey(c))!.names : [];
+    for (const name of all) if (!mine.includes(name)) perFilter(r, name, compressorDisabled());
+  }
+}
+
+// ------------------------------------------------------------------ access logs
+
+function applyAccessLogs(hcm: Json, routes: Json[], of: (r: Json) => RouteSettings): void {
+  const sinks = new Map<string, { log: AccessLog; routes: Set<string> }>();
+  const names = new Set<string>();
+  for (const r of routes) {
+    const name = String(r.name ?? '');
+    names.add(name);
+    for (const a of of(r).accessLogs) {
+      const key = accessLogKey(a);
+      const s = sinks.get(key) ?? { log: a, routes: new Set<string>() };
+      s.routes.add(name);
+      sinks.set(key, s);
+    }
+  }
+  if (sinks.size === 0) return;
+  hcm.access_log = [...sinks.values()].map(({ log, routes: rs }) => {
+    // requests answered before routing (no route) are logged only by logs every route has
+    const everywhere = rs.size === names.size;
+    return fileAccessLog(log, everywhere ? null : routeNameFilter([...rs].sort()));
+  });
+}
+
+// ------------------------------------------------------------------ error pages
+
+function applyErrorPages(hcm: Json, routes: Json[], of: (r: Json) => RouteSettings, l: Listener, em: Emission): void {
+  const mappers = new Map<string, { page: ErrorPage; code: number; routes: Set<string> }>();
+  const names = new Set<string>();
+  for (const r of routes) {
+    const name = String(r.name ?? '');
+    names.add(name);
+    for (const page of of(r).errorPages) {
+      if (!isRedirectTarget(page) || page.target.parts.some((p) => 'var' in p)) continue; // reported in lowering
+      for (const code of page.codes) {
+        const key = `${code}|${page.target.raw}|${redirectStatus(page)}`;
+        const m = mappers.get(key) ?? { page, code, routes: new Set<string>() };
+        m.routes.add(name);
+        mappers.set(key, m);
+      }
+    }
+  }
+  if (mappers.size === 0) return;
+  hcm.local_reply_config = {
+    mappers: [...mappers.values()].map(({ page, code, routes: rs }) => {
+      const status = { status_code_filter: { comparison: { op: 'EQ', value: { default_value: code, runtime_key: `ngx2envoy.error_page.${code}` } } } };
+      const filter = rs.size === names.size ? status : { and_filter: { filters: [status, routeNameFilter([...rs].sort())] } };
+      return {
+        filter,
+        status_code: redirectStatus(page),
+        headers_to_add: [{ header: { key: 'location', value: page.target.raw.replace(/%/g, '%%') }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' }],
+      };
+    }),
+  };
+  em.noteOnce(`errpage:${l.name}`, [...mappers.values()][0]!.page.source, 'error_page', 'approximated', `error_page redirects on ${l.address}:${l.port} → local_reply_config mappers (only replies Envoy generates itself are mapped, as nginx without proxy_intercept_errors)`);
+}

@@ -1,0 +1,105 @@
+// gzip (ngx_http_gzip_module) and brotli (ngx_brotli) → Compression settings in
+// effect at a level, and the report line of each directive.
+import type { Directive } from '../parse/ast.js';
+import type { Compression } from '../ir/types.js';
+import type { Reporter } from './classify.js';
+import { effectiveSimple } from './limits.js';
+import { parseSize, src } from './util.js';
+
+const NGINX_GZIP_MIN_LENGTH = 20;
+const NGINX_GZIP_LEVEL = 1;
+const BROTLI_DEFAULT_LEVEL = 6;
+
+function on(levels: Directive[][], name: string): boolean {
+  return effectiveSimple(levels, name)?.args[0]?.value === 'on';
+}
+
+function types(levels: Directive[][], name: string): string[] {
+  const d = effectiveSimple(levels, name);
+  const list = d ? d.args.map((a) => a.value.toLowerCase()) : [];
+  if (list.includes('*')) return ['*'];
+  // nginx always compresses text/html; it cannot be listed away.
+  return [...new Set(['text/html', ...list])];
+}
+
+function num(levels: Directive[][], name: string, dflt: number): number {
+  const v = effectiveSimple(levels, name)?.args[0]?.value;
+  if (v === undefined) return dflt;
+  const n = name.endsWith('min_length') ? parseSize(v) : Number(v);
+  return n === null || Number.isNaN(n) ? dflt : n;
+}
+
+/** The compression in effect at the innermost of `levels`, or null when neither gzip nor brotli is on. */
+export function compressionAt(levels: Directive[][]): Compression | null {
+  const gzip = on(levels, 'gzip');
+  const brotli = on(levels, 'brotli');
+  if (!gzip && !brotli) return null;
+  const at = effectiveSimple(levels, gzip ? 'gzip' : 'brotli')!;
+  const gzTypes = types(levels, 'gzip_types');
+  const brTypes = types(levels, 'brotli_types');
+  return {
+    gzip,
+    brotli,
+    // one compressor filter per library; the gzip list wins when both are on and differ (reported)
+    types: gzip ? gzTypes : brTypes,
+    minLength: gzip ? num(levels, 'gzip_min_length', NGINX_GZIP_MIN_LENGTH) : num(levels, 'brotli_min_length', NGINX_GZIP_MIN_LENGTH),
+    gzipLevel: num(levels, 'gzip_comp_level', NGINX_GZIP_LEVEL),
+    brotliLevel: num(levels, 'brotli_comp_level', BROTLI_DEFAULT_LEVEL),
+    vary: on(levels, 'gzip_vary'),
+    proxied: effectiveSimple(levels, 'gzip_proxied')?.args.map((a) => a.value) ?? ['off'],
+    source: src(at.source),
+  };
+}
+
+/** Report the compression directives of one level. */
+export function markCompression(ds: Directive[], r: Reporter): void {
+  for (const d of ds) {
+    const m = reason(d);
+    if (m) r.mark(d, m[0], m[1]);
+  }
+}
+
+function reason(d: Directive): ['translated' | 'approximated' | 'ignored' | 'unsupported', string] | null {
+  const v = d.args[0]?.value ?? '';
+  const args = d.args.map((a) => a.value);
+  switch (d.name) {
+    case 'gzip':
+      return ['translated', v === 'on' ? 'envoy.filters.http.compressor with the gzip library' : 'no compression here (the compressor is disabled on these routes)'];
+    case 'brotli':
+      return ['translated', v === 'on' ? 'envoy.filters.http.compressor with the brotli library' : 'no brotli here'];
+    case 'gzip_types':
+    case 'brotli_types':
+      return args.includes('*')
+        ? ['approximated', '`*` (any type): Envoy takes a list; its default list (html, css, js, json, plain, xml, svg) is used']
+        : ['translated', 'compressor content_type (text/html always included, as nginx does)'];
+    case 'gzip_min_length':
+    case 'brotli_min_length':
+      return ['translated', 'compressor min_content_length (both compare the Content-Length; responses without one are compressed)'];
+    case 'gzip_comp_level':
+      return ['translated', 'gzip compression_level'];
+    case 'brotli_comp_level':
+      return ['translated', 'brotli quality'];
+    case 'gzip_vary':
+      return v === 'on' ? ['translated', 'Envoy adds Vary: Accept-Encoding to compressed responses'] : ['approximated', 'Envoy always adds Vary: Accept-Encoding to responses it may compress'];
+    case 'gzip_proxied':
+      return args.includes('any')
+        ? ['translated', 'responses are compressed whatever the request\'s Via header (Envoy\'s behaviour)']
+        : ['approximated', `\`${args.join(' ')}\`: nginx compresses responses to proxied requests (with Via) only under these conditions; Envoy compresses them all`];
+    case 'gzip_disable':
+      return ['approximated', 'Envoy compresses for every client that accepts gzip: the User-Agent exclusion is not applied'];
+    case 'gzip_http_version':
+      return v === '1.0' ? ['approximated', 'Envoy also compresses HTTP/1.0 responses only when Accept-Encoding asks'] : ['translated', 'HTTP/1.1 and later (Envoy does not compress HTTP/1.0 chunked responses either)'];
+    case 'gzip_buffers':
+    case 'brotli_buffers':
+    case 'brotli_window':
+      return ['ignored', 'compression buffer tuning'];
+    case 'gzip_static':
+    case 'brotli_static':
+      return v === 'off' ? ['translated', 'default'] : ['unsupported', 'pre-compressed files are served by nginx from disk: no Envoy equivalent'];
+    case 'gunzip':
+    case 'gunzip_buffers':
+      return v === 'off' ? ['translated', 'default'] : ['unsupported', 'decompressing responses for clients without gzip support is not translated'];
+    default:
+      return null;
+  }
+}

@@ -1,0 +1,53 @@
+// The edge settings of a server and of its locations (issue 7): compression,
+// access logs, client IPs, client limits, error pages, request ids. Called by
+// the lowering walk (index.ts) once per server and once per location; each
+// call also reports the directives of the levels it reads.
+import type { Directive } from '../parse/ast.js';
+import type { Policy, ServerEdge } from '../ir/types.js';
+import type { Reporter } from './classify.js';
+import { accessLogsAt, logFormats, markAccessLogs } from './access-log.js';
+import { CLIENT_LIMIT_DIRECTIVES, clientLimitsAt, markClientLimits } from './client-limits.js';
+import { compressionAt, markCompression } from './compression.js';
+import { errorPagesAt, markErrorPages } from './error-page.js';
+import { markRealIp, realIpAt } from './real-ip.js';
+import { markTracing, usesRequestId } from './tracing.js';
+
+/** Server-level edge settings; reports the http- and server-level directives. `levels` = [http, server]. */
+export function serverEdge(levels: Directive[][], r: Reporter): ServerEdge {
+  const formats = logFormats(levels[0] ?? []);
+  const realIp = realIpAt(levels);
+  for (const ds of levels) {
+    const todo = ds.filter((d) => !r.isMarked(d));
+    markCompression(todo, r);
+    markAccessLogs(todo, r, formats);
+    markRealIp(todo, r, realIp);
+    markClientLimits(todo, r);
+    markErrorPages(todo, r);
+    markTracing(todo, r);
+  }
+  return {
+    compression: compressionAt(levels),
+    accessLogs: accessLogsAt(levels, formats) ?? [],
+    realIp,
+    limits: clientLimitsAt(levels),
+    errorPages: errorPagesAt(levels),
+    tracing: null,
+    usesRequestId: levels.some((ds) => usesRequestId(ds)),
+  };
+}
+
+/** Location-level edge settings (Policy fields); reports the location's own directives. */
+export function locationEdge(levels: Directive[][], r: Reporter): Pick<Policy, 'compression' | 'accessLogs' | 'errorPages'> {
+  const ds = levels[levels.length - 1] ?? [];
+  const formats = logFormats(levels[0] ?? []);
+  markCompression(ds, r);
+  markAccessLogs(ds, r, formats);
+  markRealIp(ds, r, realIpAt(levels));
+  markErrorPages(ds, r);
+  markTracing(ds, r);
+  for (const d of ds) {
+    if (CLIENT_LIMIT_DIRECTIVES.includes(d.name)) r.mark(d, 'approximated', 'set in a location: Envoy has one value per listener (the default server\'s), not per route');
+  }
+  const logs = accessLogsAt(levels, formats);
+  return { compression: compressionAt(levels), ...(logs ? { accessLogs: logs } : {}), errorPages: errorPagesAt(levels) };
+}
