@@ -243,7 +243,8 @@ export class Walker implements RuleContext {
         continue;
       }
       const value = obj[key];
-      if (value === null && field.type !== 'google.protobuf.Value') continue; // JSON null = unset
+      // JSON null = unset; undefined never reaches the output (JSON and YAML drop it)
+      if (value === undefined || (value === null && field.type !== 'google.protobuf.Value')) continue;
       segs.push(key);
       if (field.oneof) {
         const other = oneofMember(oneofs, oneofStart, field.oneof);

@@ -36,6 +36,8 @@ describe('valid configurations pass', () => {
     expect(validateMessage('envoy.config.route.v3.RouteAction', { cluster: 'a', timeout: { seconds: 5, nanos: 500 } })).toEqual([]);
     expect(validateMessage('envoy.config.core.v3.DataSource', { inline_bytes: 'aGVsbG8=' })).toEqual([]);
     expect(validateMessage('envoy.config.core.v3.Metadata', { filter_metadata: { ns: { any: [1, { json: null }] } } })).toEqual([]);
+    // a JS undefined never reaches the JSON/YAML text: it is an absent field, as null is
+    expect(validateMessage('envoy.config.core.v3.Node', { id: 'n', cluster: undefined, locality: null })).toEqual([]);
   });
 });
 
