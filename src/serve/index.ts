@@ -187,7 +187,11 @@ export async function startServe(file: string, options: ServeOptions = {}): Prom
   for (const warning of initial.warnings) log(warning);
 
   const xds = new XdsServer({ log });
-  xds.setResources(initial.resources);
+  try {
+    xds.setResources(initial.resources);
+  } catch (err) {
+    throw new ServeLoadError([`${file}: the resources cannot be encoded: ${(err as Error).message}`]);
+  }
   const status: ReloadStatus = {
     file,
     successes: 0,
