@@ -19,6 +19,12 @@
 //   would have answered locally. retry_policy and typed_per_filter_config are
 //   dropped (no filters but the router). prefix_rewrite and timeouts stay;
 //   gRPC ignores them.
+//   Known difference: gRPC matches header matchers against call metadata,
+//   which has no pseudo-headers, so routes guarded by `:path` (regex
+//   locations nested under a prefix) or `:authority` (regex server names)
+//   never match for a gRPC client; its calls go on to the next route (the
+//   enclosing prefix location, the default server), as if the regex had not
+//   matched.
 // - Clusters: lb_policy other than ROUND_ROBIN/RING_HASH becomes ROUND_ROBIN;
 //   upstream TLS is dropped (the client uses its own channel credentials);
 //   non-EDS clusters (hostname backends) become EDS clusters with no
