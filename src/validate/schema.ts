@@ -303,8 +303,17 @@ function writeCache(file: string, schema: EnvoySchema): void {
     const tmp = `${file}.${process.pid}.tmp`;
     fs.writeFileSync(tmp, JSON.stringify(schema));
     fs.renameSync(tmp, file); // atomic: concurrent processes never read half a file
+    removeStaleDigests(file);
   } catch {
     /* read-only install: fine */
+  }
+}
+
+/** Digests of other proto/protobufjs versions are never read again. */
+function removeStaleDigests(current: string): void {
+  const dir = path.dirname(current);
+  for (const name of fs.readdirSync(dir)) {
+    if (/^envoy-schema-[0-9a-f]{16}\.json$/.test(name) && name !== path.basename(current)) fs.rmSync(path.join(dir, name), { force: true });
   }
 }
 
