@@ -53,39 +53,51 @@ export function validateMessage(typeName: string, json: unknown): Finding[] {
 /** A static bootstrap: the proto walk plus the cross-references Envoy checks when it loads one. */
 export function validateBootstrap(json: unknown): Finding[] {
   const { findings, collected } = walk(T.bootstrap, json);
+  const lists = staticResources(json);
+  findings.push(...checkUnique(namesOf(lists.listeners.items, lists.listeners.path), 'listener name'));
+  findings.push(...checkUnique(namesOf(lists.clusters.items, lists.clusters.path), 'cluster name'));
+  findings.push(...checkUnique(namesOf(lists.secrets.items, lists.secrets.path), 'secret name'));
+  // inline route configurations may share a name (Envoy keys nothing on it); RDS names are checked in xDS sets
+  findings.push(...checkRouteConfigurations(collected));
+  findings.push(...checkFilterChains(collected));
+  findings.push(...checkTerminalFilters(collected, knownType));
+  findings.push(...bootstrapReferences(json, lists, collected));
+  return findings;
+}
+
+interface ResourceList {
+  items: unknown[];
+  /** the list's path as written (snake_case or lowerCamel) */
+  path: string;
+}
+
+function staticResources(json: unknown): Record<'listeners' | 'clusters' | 'secrets', ResourceList> {
   const sr = get(json, 'static_resources');
-  const dr = get(json, 'dynamic_resources');
-  const srPath = isPlainObject(json) && 'staticResources' in json ? 'staticResources' : 'static_resources';
-  const list = (field: string): { items: unknown[]; path: string } => {
+  const srPath = isPlainObject(json) && !('static_resources' in json) && 'staticResources' in json ? 'staticResources' : 'static_resources';
+  const list = (field: string): ResourceList => {
     const items = get(sr, field);
     const key = isPlainObject(sr) && !(field in sr) && protoJsonName(field) in sr ? protoJsonName(field) : field;
     return { items: Array.isArray(items) ? items : [], path: keyPath(srPath, key) };
   };
-  const listeners = list('listeners');
-  const clusters = list('clusters');
-  const secrets = list('secrets');
-  findings.push(...checkUnique(namesOf(listeners.items, listeners.path), 'listener name'));
-  findings.push(...checkUnique(namesOf(clusters.items, clusters.path), 'cluster name'));
-  findings.push(...checkUnique(namesOf(secrets.items, secrets.path), 'secret name'));
-  // inline route configurations may share a name (Envoy keys nothing on it); RDS names are checked in xDS sets
+  return { listeners: list('listeners'), clusters: list('clusters'), secrets: list('secrets') };
+}
 
-  findings.push(...checkRouteConfigurations(collected));
-  findings.push(...checkFilterChains(collected));
-  findings.push(...checkTerminalFilters(collected, knownType));
-
-  const staticClusters = new Set(namesOf(clusters.items, clusters.path).map((n) => n.name));
+/** Routes, xDS/gRPC services and SDS configs of a bootstrap against its static resources. */
+function bootstrapReferences(json: unknown, lists: ReturnType<typeof staticResources>, collected: CollectedByType): Finding[] {
+  const findings: Finding[] = [];
+  const dr = get(json, 'dynamic_resources');
+  const clusters = lists.clusters.items.filter(isPlainObject);
+  const clusterNames = new Set(clusters.map((c) => get(c, 'name')).filter((n): n is string => typeof n === 'string'));
+  // with CDS, a route may name a cluster that arrives later
   const dynamicClusters = get(dr, 'cds_config') !== undefined || get(dr, 'cds_resources_locator') !== undefined;
   if (!dynamicClusters) {
-    findings.push(...checkClusterReferences(clusterReferences(collected), staticClusters, 'static_resources.clusters'));
+    findings.push(...checkClusterReferences(clusterReferences(collected), clusterNames, 'static_resources.clusters'));
   }
   // xDS and gRPC services reach their servers through static, non-EDS clusters
-  const staticNonEds = new Set(
-    clusters.items.filter((c) => isPlainObject(c) && !isEdsCluster(c)).map((c) => get(c, 'name')).filter((n): n is string => typeof n === 'string'),
-  );
+  const staticNonEds = new Set(clusters.filter((c) => !isEdsCluster(c)).map((c) => get(c, 'name')).filter((n): n is string => typeof n === 'string'));
   findings.push(...checkClusterReferences(grpcClusterReferences(collected), staticNonEds, 'static_resources.clusters as a static non-EDS cluster'));
   findings.push(...checkApiConfigSources(collected));
-
-  const staticSecrets = new Set(namesOf(secrets.items, secrets.path).map((n) => n.name));
+  const staticSecrets = new Set(namesOf(lists.secrets.items, lists.secrets.path).map((n) => n.name));
   for (const ref of secretReferences(collected)) {
     if (!ref.dynamic && !staticSecrets.has(ref.name)) {
       findings.push({ path: ref.at(), message: `SDS secret "${ref.name}" has no sds_config and is not in static_resources.secrets`, severity: 'error' });
@@ -104,6 +116,17 @@ export interface XdsResources {
   secrets?: unknown[];
 }
 
+type XdsGroup = 'listeners' | 'routes' | 'clusters' | 'endpoints' | 'secrets';
+
+/** Each xDS resource kind: its v3 type and the field that names a resource. */
+const XDS_GROUPS: ReadonlyArray<[XdsGroup, string, string]> = [
+  ['listeners', T.listener, 'name'],
+  ['routes', T.routeConfiguration, 'name'],
+  ['clusters', T.cluster, 'name'],
+  ['endpoints', T.clusterLoadAssignment, 'cluster_name'],
+  ['secrets', T.secret, 'name'],
+];
+
 /**
  * An xDS resource set (what a server would push): each resource against its
  * v3 type, names unique per type, and every reference between them resolved.
@@ -111,16 +134,10 @@ export interface XdsResources {
  */
 export function validateXdsResources(res: XdsResources): Finding[] {
   const walker = new Walker(envoySchema(), COLLECTED_TYPES);
-  const groups: Array<[string, unknown[], string, string]> = [
-    ['listeners', res.listeners, T.listener, 'name'],
-    ['routes', res.routes, T.routeConfiguration, 'name'],
-    ['clusters', res.clusters, T.cluster, 'name'],
-    ['endpoints', res.endpoints, T.clusterLoadAssignment, 'cluster_name'],
-    ['secrets', res.secrets ?? [], T.secret, 'name'],
-  ];
-  const names = new Map<string, Set<string>>();
+  const names = new Map<XdsGroup, Set<string>>();
   const unique: Finding[] = [];
-  for (const [group, items, type, nameField] of groups) {
+  for (const [group, type, nameField] of XDS_GROUPS) {
+    const items = Array.isArray(res[group]) ? (res[group] as unknown[]) : [];
     items.forEach((item, i) => {
       walker.message(type, item, indexPath(group, i));
       const name = get(item, nameField);
@@ -132,12 +149,20 @@ export function validateXdsResources(res: XdsResources): Finding[] {
     unique.push(...checkUnique(named, `${type.split('.').pop()} name`));
     names.set(group, new Set(named.map((n) => n.name)));
   }
-  const findings = [...walker.findings, ...unique];
   const collected = walker.collected;
-  findings.push(...checkRouteConfigurations(collected));
-  findings.push(...checkFilterChains(collected));
-  findings.push(...checkTerminalFilters(collected, knownType));
-  findings.push(...checkClusterReferences(clusterReferences(collected), names.get('clusters')!, 'the clusters (CDS)'));
+  return [
+    ...walker.findings,
+    ...unique,
+    ...checkRouteConfigurations(collected),
+    ...checkFilterChains(collected),
+    ...checkTerminalFilters(collected, knownType),
+    ...xdsReferences(res, names as ReadonlyMap<XdsGroup, ReadonlySet<string>>, collected),
+  ];
+}
+
+/** RDS, CDS, EDS and SDS names resolved within the set. */
+function xdsReferences(res: XdsResources, names: ReadonlyMap<XdsGroup, ReadonlySet<string>>, collected: CollectedByType): Finding[] {
+  const findings = checkClusterReferences(clusterReferences(collected), names.get('clusters')!, 'the clusters (CDS)');
   for (const ref of rdsReferences(collected)) {
     if (!names.get('routes')!.has(ref.name)) {
       findings.push({ path: ref.at(), message: `RDS route_config_name "${ref.name}" has no RouteConfiguration among the routes`, severity: 'error' });
@@ -149,7 +174,7 @@ export function validateXdsResources(res: XdsResources): Finding[] {
     }
   }
   findings.push(...checkEdsClusters(collected.get(T.cluster) ?? []));
-  res.clusters.forEach((c, i) => {
+  (Array.isArray(res.clusters) ? res.clusters : []).forEach((c, i) => {
     if (!isPlainObject(c) || !isEdsCluster(c)) return;
     const service = edsServiceName(c);
     if (service !== undefined && !names.get('endpoints')!.has(service)) {
