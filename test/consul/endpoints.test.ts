@@ -18,6 +18,7 @@ import {
   type HealthEntry,
 } from '../../src/serve/consul-endpoints.js';
 import { toXdsResources } from '../../src/emit/envoy/xds.js';
+import { validateMessage } from '../../src/validate/index.js';
 import { XdsServer } from '../../src/serve/xds-server.js';
 import { decodeResource } from '../../src/serve/proto-json.js';
 import { ScriptedAdsClient, TYPES } from '../serve/helpers/ads-client.js';
@@ -128,6 +129,9 @@ describe('ClusterLoadAssignment from Consul health entries', () => {
       ],
     });
     expect(skipped).toEqual(['e: address "backend.internal" is not an IP address']);
+    // The project's validator walks it against Envoy's own protos and validate.rules.
+    expect(validateMessage('envoy.config.endpoint.v3.ClusterLoadAssignment', cla)).toEqual([]);
+    expect(validateMessage('envoy.config.endpoint.v3.ClusterLoadAssignment', clusterLoadAssignment('x', []).cla)).toEqual([]);
   });
 
   it('reads and advances the index by Consul\'s rules', () => {
