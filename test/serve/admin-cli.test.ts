@@ -77,10 +77,20 @@ describe('admin endpoint and signals', () => {
     stream.send({ node: { id: 'hup' }, type_url: TYPES.cds, resource_names_subscribe: ['*'] });
     await stream.next();
 
+    // A comment and blank lines change no resource: same version, nothing pushed.
+    const version = handle.xds.snapshot()!.version;
+    const pushes = handle.xds.counters.pushes.get('cds|delta');
+    fs.writeFileSync(file, '# reviewed\n\n' + conf(9000));
+    const same = new Promise((resolve) => handle!.once('reload', resolve));
+    signals.emit('SIGHUP');
+    expect(await same).toMatchObject({ ok: true, changed: false, version });
+    expect(handle.xds.counters.pushes.get('cds|delta')).toBe(pushes);
+
     fs.writeFileSync(file, conf(9001));
     const reloaded = new Promise((resolve) => handle!.once('reload', resolve));
     signals.emit('SIGHUP');
     expect(await reloaded).toMatchObject({ ok: true, changed: true });
+    expect(handle.xds.snapshot()!.version).not.toBe(version);
 
     const ended = stream.waitStatus();
     signals.emit('SIGTERM');
