@@ -11,6 +11,7 @@ import { compressionAt, markCompression } from './compression.js';
 import { errorPagesAt, markErrorPages } from './error-page.js';
 import { markRealIp, realIpAt } from './real-ip.js';
 import { markTracing, usesRequestId } from './tracing.js';
+import { markGrpc } from './grpc.js';
 
 /** Server-level edge settings; reports the http- and server-level directives. `levels` = [http, server]. */
 export function serverEdge(levels: Directive[][], r: Reporter): ServerEdge {
@@ -24,6 +25,7 @@ export function serverEdge(levels: Directive[][], r: Reporter): ServerEdge {
     markClientLimits(todo, r);
     markErrorPages(todo, r);
     markTracing(todo, r);
+    markGrpc(todo, r);
   }
   return {
     compression: compressionAt(levels),
@@ -45,6 +47,7 @@ export function locationEdge(levels: Directive[][], r: Reporter): Pick<Policy, '
   markRealIp(ds, r, realIpAt(levels));
   markErrorPages(ds, r);
   markTracing(ds, r);
+  markGrpc(ds, r);
   for (const d of ds) {
     if (CLIENT_LIMIT_DIRECTIVES.includes(d.name)) r.mark(d, 'approximated', 'set in a location: Envoy has one value per listener (the default server\'s), not per route');
   }

@@ -26,6 +26,7 @@ import { bodySize, effectiveSimple, markLimits, NGINX_DEFAULT_PROXY_TIMEOUT_MS, 
 import { directivesOf, LowerError, src } from './util.js';
 import { lowerServerTls, markTlsLevel } from './tls.js';
 import { locationEdge, serverEdge } from './edge.js';
+import { parseGrpcPass } from './grpc.js';
 
 export { Reporter } from './classify.js';
 
@@ -232,9 +233,9 @@ function lowerLocation(d: Directive, id: string, parentId: string | null, parent
 /** What serves the request once this location is chosen (proxy_pass is not inherited by nested locations). */
 function contentAction(ds: Directive[], head: LocationHead, ctx: Ctx, levels: Directive[][]): Action {
   const r = ctx.r;
-  const pp = ds.filter((d) => d.name === 'proxy_pass').pop();
+  const pp = ds.filter((d) => d.name === 'proxy_pass' || d.name === 'grpc_pass').pop();
   if (pp) {
-    const t = parseProxyPass(pp);
+    const t = pp.name === 'grpc_pass' ? parseGrpcPass(pp) : parseProxyPass(pp);
     if (t.dynamic) {
       r.mark(pp, 'unsupported', `proxy_pass \`${pp.args[0]!.value}\` uses variables (resolved per request by nginx): answered with a 502 direct response`);
       return { kind: 'static', status: 502, reason: 'proxy_pass with variables is not translated', source: src(pp.source) };

@@ -1,0 +1,40 @@
+// grpc_pass → a proxy target over HTTP/2 (grpc://, h2c) or HTTP/2 over TLS
+// (grpcs://); the address may be written without a scheme. The other grpc_*
+// directives are reported: the proxy_* settings of the location are what the
+// route gets.
+import type { Directive } from '../parse/ast.js';
+import type { Reporter } from './classify.js';
+import { parseProxyPass, type ProxyTarget } from './proxy.js';
+import { errorAt } from './util.js';
+
+export function parseGrpcPass(d: Directive): ProxyTarget {
+  const url = d.args[0]?.value ?? '';
+  const withScheme = /^grpcs?:\/\//i.test(url) || url.includes('$') ? url : `grpc://${url}`;
+  const t = parseProxyPass({ ...d, args: d.args.map((a, i) => (i === 0 ? { ...a, value: withScheme } : a)) });
+  if (t.scheme !== 'grpc' && t.scheme !== 'grpcs' && !t.dynamic) throw errorAt(d.args[0]!.source, `invalid URL prefix in "${url}"`, 'grpc-pass-url');
+  if (t.uri) throw errorAt(d.args[0]!.source, `invalid host in "${url}"`, 'grpc-pass-url');
+  return t;
+}
+
+const SAME_AS_DEFAULT: Record<string, string> = {
+  grpc_connect_timeout: '60s',
+  grpc_read_timeout: '60s',
+  grpc_send_timeout: '60s',
+};
+
+export function markGrpc(ds: Directive[], r: Reporter): void {
+  for (const d of ds) {
+    if (!d.name.startsWith('grpc_') || d.name === 'grpc_pass') continue;
+    const v = d.args[0]?.value ?? '';
+    if (SAME_AS_DEFAULT[d.name] !== undefined) {
+      if (v === SAME_AS_DEFAULT[d.name] || v === '60') r.mark(d, 'translated', 'nginx\'s default, which the route and cluster already use');
+      else r.mark(d, 'unsupported', `\`${d.name}\` is not translated: gRPC routes get the location's proxy_* timeouts (60s by default)`);
+    } else if (d.name === 'grpc_set_header' || d.name === 'grpc_hide_header' || d.name === 'grpc_pass_header') {
+      r.mark(d, 'unsupported', `\`${d.name}\` is not translated: gRPC routes get the location's proxy_set_header/proxy_hide_header`);
+    } else if (d.name === 'grpc_buffer_size' || d.name === 'grpc_socket_keepalive') {
+      r.mark(d, 'ignored', 'buffer/socket tuning');
+    } else {
+      r.mark(d, 'unsupported', `\`${d.name}\` is not translated`);
+    }
+  }
+}
