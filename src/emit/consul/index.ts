@@ -62,6 +62,12 @@ export function consulNotes(registrations: ConsulRegistrations): ReportEntry[] {
   }));
 }
 
+/** DIR/consul/ as {path, text} (for a caller that writes files itself; writeConsulOutputs also removes stale ones). */
+export function consulOutputFiles(ir: CompiledConfig, dir: string, options: ConsulEmitOptions = {}): { path: string; text: string }[] {
+  const rendered = renderConsulFiles(buildRegistrations(ir, options));
+  return [...rendered.keys()].sort().map((f) => ({ path: join(dir, 'consul', f), text: rendered.get(f)! }));
+}
+
 export function writeConsulOutputs(ir: CompiledConfig, dir: string, options: ConsulEmitOptions = {}): ConsulOutputs {
   const registrations = buildRegistrations(ir, options);
   const rendered = renderConsulFiles(registrations);
