@@ -49,7 +49,7 @@ export const ENFORCED_RULES: ReadonlySet<string> = new Set([
     'hostname', 'ip', 'ipv4', 'ipv6', 'address', 'uuid'].map((r) => `string.${r}`),
   ...['len', 'min_len', 'max_len', 'ignore_empty'].map((r) => `bytes.${r}`),
   ...['const', 'defined_only', 'in', 'not_in'].map((r) => `enum.${r}`),
-  'message.required', 'message.skip',
+  'message.required',
   ...['min_items', 'max_items', 'unique', 'items', 'ignore_empty'].map((r) => `repeated.${r}`),
   ...['min_pairs', 'max_pairs', 'keys', 'values', 'no_sparse', 'ignore_empty'].map((r) => `map.${r}`),
   ...['required', 'in', 'not_in'].map((r) => `any.${r}`),
