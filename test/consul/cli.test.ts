@@ -133,6 +133,21 @@ describe('ngx2envoy consul', () => {
     expect(ok.stdout).toContain('5 registered');
   });
 
+  it('a 400 from Consul is one line with Consul\'s text, exit 1', async () => {
+    const d = await double();
+    const dir = mkdtempSync(join(tmpdir(), 'ngx2envoy-consul-cli-'));
+    writeFileSync(
+      join(dir, 'nginx.conf'),
+      'events {}\nhttp {\n  upstream any { server 0.0.0.0:8080; }\n  server { listen 8080; location / { proxy_pass http://any; } }\n}\n',
+    );
+    const run = await cli(['consul', 'register', join(dir, 'nginx.conf'), '--consul-addr', d.addr]);
+    expect(run).toMatchObject({
+      code: 1,
+      stdout: '',
+      stderr: 'ngx2envoy: consul: PUT /v1/agent/service/register refused (400): Invalid service address\n',
+    });
+  });
+
   it('bad input: a config error with file:line:col, an unreachable or malformed address, all exit 1', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ngx2envoy-consul-cli-'));
     writeFileSync(join(dir, 'nginx.conf'), 'events {}\nhttp {\n  upstream a { server 10.0.0.1; \n}\n');
