@@ -197,6 +197,7 @@ export function toXdsResources(bootstrap: unknown): XdsResources {
   for (const secret of Array.isArray(sr['secrets']) ? sr['secrets'].filter(isObject) : []) {
     out.secrets.push(clone(secret));
   }
+  liftDownstreamTlsSecrets(out);
   return out;
 }
 
@@ -456,4 +457,63 @@ export function xdsConvertFiles(
   const split = toXdsResourcesWithComments(bootstrap, comments);
   const set = xdsFiles(split.resources, { ...XDS_BOOTSTRAP_DEFAULTS, ...opts }, split.comments);
   return set.files.map((f) => ({ path: path.join(outDir, f.name), text: f.content }));
+}
+
+// ---------------------------------------------------------------- TLS → SDS (issue 7)
+
+const DOWNSTREAM_TLS_TYPE = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext';
+
+/**
+ * Listener TLS contexts carry their certificates (and client CA) inline in the
+ * static bootstrap, as file references. Over xDS each becomes an SDS Secret —
+ * still a file reference: key material never travels — and the context names
+ * it (tls_certificate_sds_secret_configs / validation_context_sds_secret_config).
+ * Equal contexts share one Secret; names are stable (derived from the files).
+ */
+export function liftDownstreamTlsSecrets(out: XdsResources): void {
+  const byName = new Map<string, string>(out.secrets.map((s) => [resourceName(s), JSON.stringify(s)]));
+  const claim = (base: string, secret: JsonObject): string => {
+    const body = (name: string): string => JSON.stringify({ ...secret, name });
+    for (let n = 0; ; n++) {
+      const name = n === 0 ? base : `${base}#${n}`;
+      const taken = byName.get(name);
+      if (taken === undefined) {
+        byName.set(name, body(name));
+        out.secrets.push({ ...secret, name });
+        return name;
+      }
+      if (taken === body(name)) return name;
+    }
+  };
+  for (const listener of out.listeners) {
+    const chains: JsonObject[] = [];
+    if (Array.isArray(listener['filter_chains'])) chains.push(...listener['filter_chains'].filter(isObject));
+    if (isObject(listener['default_filter_chain'])) chains.push(listener['default_filter_chain']);
+    for (const chain of chains) {
+      const ts = chain['transport_socket'];
+      const ctx = isObject(ts) && isObject(ts['typed_config']) && ts['typed_config']['@type'] === DOWNSTREAM_TLS_TYPE ? ts['typed_config'] : null;
+      const common = ctx && isObject(ctx['common_tls_context']) ? ctx['common_tls_context'] : null;
+      if (!common) continue;
+      const certs = Array.isArray(common['tls_certificates']) ? common['tls_certificates'].filter(isObject) : [];
+      if (certs.length) {
+        common['tls_certificate_sds_secret_configs'] = certs.map((cert) => ({
+          name: claim(`tls_certificate:${fileOf(cert['certificate_chain'])}`, { tls_certificate: cert }),
+          sds_config: adsConfigSource(),
+        }));
+        delete common['tls_certificates'];
+      }
+      const validation = common['validation_context'];
+      if (isObject(validation)) {
+        common['validation_context_sds_secret_config'] = {
+          name: claim(`validation_context:${fileOf(validation['trusted_ca'])}`, { validation_context: validation }),
+          sds_config: adsConfigSource(),
+        };
+        delete common['validation_context'];
+      }
+    }
+  }
+}
+
+function fileOf(source: Json | undefined): string {
+  return isObject(source) && typeof source['filename'] === 'string' ? source['filename'] : 'inline';
 }
