@@ -33,16 +33,28 @@ export function registerServe(program: Command): void {
     .option('--tls-key <file>', 'the private key for --tls-cert (PEM)')
     .option('--client-ca <file>', 'require client certificates signed by this CA (mTLS)')
     .option('--consul-addr <url>', 'take endpoints of Consul services from this Consul agent (EDS overrides)')
-    .action(async (file: string, opts: ServeCommandOptions) => {
-      await runServe(file, serveOptions(opts)).catch((err: unknown) => {
-        if (err instanceof ServeLoadError) throw new CliExit(1, `ngx2envoy serve: ${file}: the configuration cannot be served:\n${err.message}`);
-        // Files that cannot be read, addresses that cannot be bound: a message, no stack.
-        if (err instanceof Error && ('code' in err || /No address added|address already in use/i.test(err.message))) {
-          throw new CliExit(1, `ngx2envoy serve: ${err.message}`);
-        }
-        throw err;
-      });
-    });
+    .action((file: string, opts: ServeCommandOptions) => serveCommand(file, opts));
+}
+
+/**
+ * The serve command's body, shared with `convert FILE --serve`: serve until
+ * SIGTERM; a bad initial config, an unreadable TLS file or a busy address end
+ * with exit 1 and a message, never a stack trace.
+ */
+export async function serveCommand(file: string, opts: Partial<ServeCommandOptions>): Promise<void> {
+  const full: ServeCommandOptions = { xdsAddress: DEFAULT_XDS_ADDRESS, adminAddress: DEFAULT_ADMIN_ADDRESS, ...dropUndefined(opts) };
+  await runServe(file, serveOptions(full)).catch((err: unknown) => {
+    if (err instanceof ServeLoadError) throw new CliExit(1, `ngx2envoy serve: ${file}: the configuration cannot be served:\n${err.message}`);
+    // Files that cannot be read, addresses that cannot be bound: a message, no stack.
+    if (err instanceof Error && ('code' in err || /No address added|address already in use/i.test(err.message))) {
+      throw new CliExit(1, `ngx2envoy serve: ${err.message}`);
+    }
+    throw err;
+  });
+}
+
+function dropUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /** Command-line options → ServeOptions; usage errors end with exit 2. */
