@@ -19,6 +19,10 @@ export const T = {
   tcpProxy: 'envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy',
   envoyGrpc: 'envoy.config.core.v3.GrpcService.EnvoyGrpc',
   apiConfigSource: 'envoy.config.core.v3.ApiConfigSource',
+  headerValueOption: 'envoy.config.core.v3.HeaderValueOption',
+  virtualHost: 'envoy.config.route.v3.VirtualHost',
+  route: 'envoy.config.route.v3.Route',
+  clusterWeight: 'envoy.config.route.v3.WeightedCluster.ClusterWeight',
   clusterLoadAssignment: 'envoy.config.endpoint.v3.ClusterLoadAssignment',
   secret: 'envoy.extensions.transport_sockets.tls.v3.Secret',
   bootstrap: 'envoy.config.bootstrap.v3.Bootstrap',
@@ -30,7 +34,7 @@ export const T = {
 /** The message types the walk must collect for these checks. */
 export const COLLECTED_TYPES: ReadonlySet<string> = new Set([
   T.listener, T.routeConfiguration, T.routeAction, T.rds, T.configSource, T.sdsSecretConfig, T.cluster, T.tcpProxy, T.envoyGrpc,
-  T.hcm, T.filterChain, T.apiConfigSource,
+  T.hcm, T.filterChain, T.apiConfigSource, T.headerValueOption, T.virtualHost, T.route, T.clusterWeight,
 ]);
 
 export type CollectedByType = ReadonlyMap<string, Collected[]>;
@@ -386,6 +390,40 @@ export function checkApiConfigSources(collected: CollectedByType): Finding[] {
     } else {
       if (services.length > 0) err('grpc_services', `an API config source of type ${String(apiType)}, if not a gRPC type, must not have a gRPC service specified`);
       if (clusters.length !== 1) err('cluster_names', `an API config source of type ${String(apiType)} must have a singleton cluster name specified`);
+    }
+  }
+  return out;
+}
+
+/** Envoy's isModifiableHeader / isRemovableHeader: no pseudo-header, no Host. */
+function protectedHeader(name: string): boolean {
+  return name.startsWith(':') || name.toLowerCase() === 'host';
+}
+
+/**
+ * Header mutations Envoy refuses at load time (HeaderParser): adding or
+ * removing a `:`-prefixed header or Host. nginx's `proxy_set_header Host`
+ * belongs in the route's host rewrite, not in request_headers_to_add.
+ */
+export function checkProtectedHeaders(collected: CollectedByType): Finding[] {
+  const out: Finding[] = [];
+  for (const o of all(collected, T.headerValueOption)) {
+    const header = get(o.value, 'header');
+    const key = str(get(header, 'key'));
+    if (key !== undefined && protectedHeader(key)) {
+      out.push({ path: keyPath(keyPath(o.path, keyOf(o.value, 'header')), 'key'), message: `${JSON.stringify(key)}: :-prefixed or host headers may not be modified`, severity: 'error' });
+    }
+  }
+  for (const type of [T.routeConfiguration, T.virtualHost, T.route, T.clusterWeight]) {
+    for (const holder of all(collected, type)) {
+      for (const field of ['request_headers_to_remove', 'response_headers_to_remove']) {
+        const key = keyOf(holder.value, field);
+        arr(holder.value[key]).forEach((name, i) => {
+          if (typeof name === 'string' && protectedHeader(name)) {
+            out.push({ path: indexPath(keyPath(holder.path, key), i), message: `${JSON.stringify(name)}: :-prefixed or host headers may not be removed`, severity: 'error' });
+          }
+        });
+      }
     }
   }
   return out;

@@ -9,6 +9,7 @@ import {
   checkClusterReferences,
   checkEdsClusters,
   checkFilterChains,
+  checkProtectedHeaders,
   checkRouteConfigurations,
   checkTerminalFilters,
   checkUnique,
@@ -61,6 +62,7 @@ export function validateBootstrap(json: unknown): Finding[] {
   findings.push(...checkRouteConfigurations(collected));
   findings.push(...checkFilterChains(collected));
   findings.push(...checkTerminalFilters(collected, knownType));
+  findings.push(...checkProtectedHeaders(collected));
   findings.push(...bootstrapReferences(json, lists, collected));
   return findings;
 }
@@ -156,6 +158,7 @@ export function validateXdsResources(res: XdsResources): Finding[] {
     ...checkRouteConfigurations(collected),
     ...checkFilterChains(collected),
     ...checkTerminalFilters(collected, knownType),
+    ...checkProtectedHeaders(collected),
     ...xdsReferences(res, names as ReadonlyMap<XdsGroup, ReadonlySet<string>>, collected),
   ];
 }

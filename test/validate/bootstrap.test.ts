@@ -393,6 +393,21 @@ describe('extension categories and filter order', () => {
   });
 });
 
+describe('header mutations Envoy refuses', () => {
+  it('adding Host or a pseudo-header, removing one', () => {
+    const b = mutated((x) => {
+      vhost(x).request_headers_to_add[0].header.key = 'Host';
+      vhost(x).routes[2].request_headers_to_add = [{ header: { key: ':authority', value: 'a' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' }];
+      vhost(x).response_headers_to_remove = ['server', ':status'];
+    });
+    expect(pairs(validateBootstrap(b))).toEqual([
+      [`${VH}.request_headers_to_add[0].header.key`, '"Host": :-prefixed or host headers may not be modified'],
+      [`${VH}.routes[2].request_headers_to_add[0].header.key`, '":authority": :-prefixed or host headers may not be modified'],
+      [`${VH}.response_headers_to_remove[1]`, '":status": :-prefixed or host headers may not be removed'],
+    ]);
+  });
+});
+
 describe('formatFindings', () => {
   it('prints errors first, one per line, then a count', () => {
     const b = mutated((x) => {
