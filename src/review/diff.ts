@@ -94,8 +94,11 @@ export function renderDiff(doc: DiffDocument, color: boolean): string {
 }
 
 export function requestLine(r: RequestChange, p: Painter): string {
-  const port = r.port === 80 ? '' : `:${r.port}`;
-  return `${r.method} ${r.host}${port}${r.path}: ${p.red(r.before.summary)} → ${p.green(r.after.summary)}`;
+  const port = r.port === (r.tls ? 443 : 80) ? '' : `:${r.port}`;
+  const scheme = r.tls ? 'https://' : '';
+  // Requests to a specific listen address say so; TEST-NET addresses stand for "any".
+  const at = r.address === '192.0.2.1' || r.address === '2001:db8::1' ? '' : ` (to ${r.address})`;
+  return `${r.method} ${scheme}${r.host}${port}${r.path}${at}: ${p.red(r.before.summary)} → ${p.green(r.after.summary)}`;
 }
 
 /** The route-level summary shared by `diff` and `check`. */
@@ -138,7 +141,7 @@ function route(x: RouteChange, p: Painter): string {
 function groupByHost(requests: RequestChange[]): { first: RequestChange; hosts: string[] }[] {
   const groups = new Map<string, { first: RequestChange; hosts: string[] }>();
   for (const r of requests) {
-    const key = `${r.method} ${r.port} ${r.path} ${r.before.summary} ${r.after.summary}`;
+    const key = `${r.method} ${r.port} ${r.address} ${r.tls} ${r.path} ${r.before.summary} ${r.after.summary}`;
     const g = groups.get(key);
     if (g) g.hosts.push(r.host);
     else groups.set(key, { first: r, hosts: [r.host] });

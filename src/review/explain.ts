@@ -100,6 +100,10 @@ export function explainCompiled(result: CompileResult, req: ExplainRequest): Exp
     envoy = { kind: 'rejected', notes: [`the configuration cannot be evaluated: ${err instanceof Error ? err.message : String(err)}`] };
   }
   const differences = compare(nginx, envoy);
+  // The model works on bytes; the document carries text.
+  nginx.uri = fromByteString(nginx.uri);
+  nginx.args = fromByteString(nginx.args);
+  if (nginx.outcome.kind === 'proxy') nginx.outcome = { ...nginx.outcome, upstreamUri: fromByteString(nginx.outcome.upstreamUri) };
   return { schema: 'ngx2envoy.explain/v1', request: req, nginx, envoy, agree: differences.length === 0, exact: nginx.uncertain.length === 0, differences };
 }
 
@@ -171,9 +175,9 @@ export function renderExplain(doc: ExplainDocument, color: boolean): string {
     n.location ? `${mod[n.location.modifier] ?? ''}${n.location.pattern} ${n.location.id} ${at(n.location.source)}` : '(none: server level)',
     e.routeName !== undefined ? `route ${e.routeName}${e.routeIndex !== undefined ? ` (#${e.routeIndex})` : ''}` : '-',
   ]);
-  if (n.visited.length > 1) rows.push(['rewritten', `via ${n.visited.map((v) => v.id).join(' → ')}, URI ${fromByteString(n.uri)}`, '']);
+  if (n.visited.length > 1) rows.push(['rewritten', `via ${n.visited.map((v) => v.id).join(' → ')}, URI ${n.uri}`, '']);
   rows.push(['action', nginxAction(n), envoyAction(e)]);
-  const upstreamN = n.outcome.kind === 'proxy' ? fromByteString(n.outcome.upstreamUri) : '';
+  const upstreamN = n.outcome.kind === 'proxy' ? n.outcome.upstreamUri : '';
   const upstreamE = e.kind === 'route' ? (e.upstreamPath ?? '') : '';
   if (upstreamN || upstreamE) rows.push(['upstream path', upstreamN || '-', upstreamE || '-']);
   if (e.kind === 'route' && e.upstreamHost) rows.push(['upstream Host', '', e.upstreamHost]);
@@ -226,7 +230,7 @@ function envoyAction(e: EnvoyDecision): string {
 
 function agreement(n: NginxRoute): string {
   const o = n.outcome;
-  if (o.kind === 'proxy') return `both send it to ${o.backend} as ${fromByteString(o.upstreamUri)}`;
+  if (o.kind === 'proxy') return `both send it to ${o.backend} as ${o.upstreamUri}`;
   if (o.kind === 'redirect') return `both redirect (${o.status}) to ${o.location}`;
   if (o.kind === 'error') return `nginx rejects it (${o.status}) and Envoy does not route it`;
   return `both answer ${o.status}`;

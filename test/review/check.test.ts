@@ -106,4 +106,17 @@ describe('ngx2envoy check', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/= \/healthz \(server_0\/loc_0\) changed: direct_response 200 "ok\\n" → direct_response 204/);
   });
+
+  it('follows --mode xds output found in DIR', async () => {
+    const { conf, out } = await committed('site.conf', ['--mode', 'xds']);
+    expect(readdirSync(out)).toContain('envoy.xds.json');
+    expect((await runCli(['check', conf, '--against', out])).code).toBe(0);
+    copyFileSync(join(FIXTURES, 'site-reordered.conf'), conf);
+    expect((await runCli(['check', conf, '--against', out])).code).toBe(0);
+    writeFileSync(conf, readFileSync(conf, 'utf8').replace('server 10.0.0.21:8080;', 'server 10.0.0.21:8081;'));
+    const r = await runCli(['check', conf, '--against', out]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('~ api_v2 changed: 10.0.0.21:8080 → 10.0.0.21:8081');
+    expect(r.stdout).toContain('--mode xds');
+  });
 });

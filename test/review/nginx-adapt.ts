@@ -3,6 +3,7 @@
 // own, and each server and location tagged with a response header naming its IR
 // id. Edits are made at the positions the IR and the report give, so what runs
 // is the fixture itself, not a re-rendering of it.
+import { spawnSync } from 'node:child_process';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { CompiledConfig, Src } from '../../src/ir/types.js';
@@ -90,6 +91,8 @@ export interface AdaptInput {
   ir: CompiledConfig;
   report: ReportEntry[];
   freePort: () => Promise<number>;
+  /** nginx binary for `nginx -t` (to drop what it lacks); none: no check. */
+  nginxBin?: string;
 }
 
 export async function adaptForNginx(input: AdaptInput): Promise<Adapted> {
@@ -153,7 +156,11 @@ export async function adaptForNginx(input: AdaptInput): Promise<Adapted> {
         const backend = ir.backends.find((b) => b.name === (l.action as { backend: string }).backend);
         const r = argsRange(files, l.action.source);
         const uri = l.action.uri?.raw ?? '';
-        const target = backend?.kind === 'inline' ? `http://127.0.0.1:${echoOf.get(backend.name)}${uri}` : r.args[0]!.replace(/^https:/, 'http:');
+        const grpc = l.action.scheme.startsWith('grpc');
+        const target =
+          backend?.kind === 'inline'
+            ? `${grpc ? 'grpc' : 'http'}://127.0.0.1:${echoOf.get(backend.name)}${uri}`
+            : r.args[0]!.replace(/^https:/, 'http:').replace(/^grpcs:/, 'grpc:');
         files.edit(l.action.source.file, { offset: r.start, end: r.end, text: ` ${target}` });
       }
       const text = files.text(l.source.file);
@@ -184,7 +191,33 @@ export async function adaptForNginx(input: AdaptInput): Promise<Adapted> {
   const main = input.mainFile;
   files.edit(main, { offset: 0, end: 0, text: `pid nginx.pid; error_log error.log info;${report.some((e) => e.directive === 'events') ? '' : ' events {}'}\n` });
   files.flush();
-  return { confPath: join(input.workDir, input.mainFile), ports, backendByEcho };
+  const confPath = join(input.workDir, input.mainFile);
+  dropWhatThisNginxLacks(input, files, confPath);
+  return { confPath, ports, backendByEcho };
+}
+
+/**
+ * Third-party modules (brotli, geoip…) are not in Debian's nginx: directives it
+ * does not know, and directives using variables it does not know, are removed
+ * (they do not route), as `nginx -t` names them.
+ */
+function dropWhatThisNginxLacks(input: AdaptInput, files: Files, confPath: string): void {
+  if (!input.nginxBin) return;
+  for (let round = 0; round < 8; round++) {
+    const r = spawnSync(input.nginxBin, ['-t', '-q', '-p', input.workDir, '-c', confPath, '-e', '/dev/stderr'], { encoding: 'utf8' });
+    if (r.status === 0) return;
+    const directive = /unknown directive "([^"]+)"/.exec(r.stderr)?.[1];
+    const variable = /unknown "([^"]+)" variable/.exec(r.stderr)?.[1];
+    if (!directive && !variable) return; // let startNginxAt report it
+    for (const e of input.report) {
+      const range = argsRange(files, e);
+      const text = files.text(e.file).slice(range.start, range.end);
+      if (e.directive === directive || (variable && new RegExp(`\\$\\{?${variable}\\b`).test(text))) {
+        files.edit(e.file, { offset: files.offset(e), end: range.end + 1, text: '' });
+      }
+    }
+    files.flush();
+  }
 }
 
 /** Runs nginx on an adapted config in place (so its relative includes resolve), until stop(). */

@@ -124,7 +124,11 @@ export function routeNginx(ir: CompiledConfig, req: NginxRequest): NginxRoute {
     captures: choice.captures,
     uncertain: [],
   };
-  const finish = (location: Location | null, visited: LocationRef[], outcome: NginxOutcome): NginxRoute => ({
+  const finish = (location: Location | null, visited: LocationRef[], outcome: NginxOutcome): NginxRoute => {
+    noteErrorPages(ir, outcome, ctx.uncertain);
+    return finishRoute(location, visited, outcome);
+  };
+  const finishRoute = (location: Location | null, visited: LocationRef[], outcome: NginxOutcome): NginxRoute => ({
     server: serverRef,
     location: location ? refOf(location) : null,
     visited,
@@ -163,6 +167,16 @@ export function routeNginx(ir: CompiledConfig, req: NginxRequest): NginxRoute {
       return finish(location, visited, { kind: 'static', status: 404, reason: '`rewrite … break` skips `return`: nginx serves files', source: null });
     }
     return finish(location, visited, content(action, location, ctx));
+  }
+}
+
+/** error_page is not in the IR: an error answer may be replaced by it (the report says where it is). */
+function noteErrorPages(ir: CompiledConfig, outcome: NginxOutcome, uncertain: string[]): void {
+  const status = 'status' in outcome ? outcome.status : 0;
+  if (status < 400 || outcome.kind === 'proxy') return;
+  const pages = ir.report.filter((e) => e.directive === 'error_page');
+  if (pages.length) {
+    uncertain.push(`error_page (${pages.map((e) => `${e.file}:${e.line}`).join(', ')}) may answer this ${status} instead`);
   }
 }
 
