@@ -410,8 +410,8 @@ export class DeltaStream extends AdsStream {
     // The client kept what it had: restore it, and hold back the rejected content.
     const rejected = new Map<string, string>();
     for (const [name, before] of inFlight.previous) {
-      const sent = st.held.get(name);
-      if (sent !== undefined) rejected.set(name, sent);
+      // '' marks a rejected removal.
+      rejected.set(name, st.held.get(name) ?? '');
       if (before === undefined) st.held.delete(name);
       else st.held.set(name, before);
     }
@@ -447,7 +447,8 @@ export class DeltaStream extends AdsStream {
     const resources = candidates
       .filter((r) => st.held.get(r.name) !== r.version && !this.isRejected(st, snap, r))
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    const removed = [...st.held.keys()].filter((n) => !snap.resources.has(n)).sort();
+    const removalRejected = (n: string) => st.rejected?.typeVersion === snap.version && st.rejected.versions.get(n) === '';
+    const removed = [...st.held.keys()].filter((n) => !snap.resources.has(n) && !removalRejected(n)).sort();
     return { resources, removed };
   }
 

@@ -98,6 +98,13 @@ describe('delta ADS', () => {
     const removal = await again.next(); // removals come once the additions are ACKed
     expect(removal.resources).toEqual([]);
     expect(removal.removed_resources).toEqual(['retired']);
+    // A NACKed removal is not sent again either (no loop).
+    const nacked = waitForEvent(server, 'nack');
+    again.send({ type_url: TYPES.cds, response_nonce: removal.nonce, error_detail: { code: 13, message: 'no' } });
+    await nacked;
+    again.send({ type_url: TYPES.lds, resource_names_subscribe: ['*'] });
+    expect((await again.next()).type_url).toBe(TYPES.lds);
+    expect(again.inbox.pending()).toEqual([]);
   });
 
   it('unsubscribe stops updates; a removed resource is announced after the updates, in push order', async () => {
