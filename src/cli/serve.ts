@@ -17,6 +17,7 @@ export interface ServeCommandOptions {
   tlsKey?: string;
   clientCa?: string;
   consulAddr?: string;
+  debounceMs?: string;
 }
 
 export function registerServe(program: Command): void {
@@ -33,6 +34,7 @@ export function registerServe(program: Command): void {
     .option('--tls-key <file>', 'the private key for --tls-cert (PEM)')
     .option('--client-ca <file>', 'require client certificates signed by this CA (mTLS)')
     .option('--consul-addr <url>', 'take endpoints of Consul services from this Consul agent (EDS overrides)')
+    .option('--debounce-ms <ms>', 'wait this long after the last file change before reloading', '200')
     .action((file: string, opts: ServeCommandOptions) => serveCommand(file, opts));
 }
 
@@ -73,12 +75,17 @@ export function serveOptions(opts: ServeCommandOptions): ServeOptions {
     throw new CliExit(2, 'ngx2envoy serve: --tls-cert and --tls-key go together');
   }
   if (opts.clientCa && !opts.tlsCert) throw new CliExit(2, 'ngx2envoy serve: --client-ca needs --tls-cert and --tls-key');
+  const debounceMs = opts.debounceMs === undefined ? undefined : Number(opts.debounceMs);
+  if (debounceMs !== undefined && !(Number.isInteger(debounceMs) && debounceMs >= 0)) {
+    throw new CliExit(2, `ngx2envoy serve: --debounce-ms: expected a whole number of milliseconds, got "${opts.debounceMs}"`);
+  }
   const out: ServeOptions = {
     xdsAddress: opts.xdsAddress,
     adminAddress: opts.adminAddress,
     context: opts.context,
     prefix: opts.prefix,
     consulAddr: opts.consulAddr,
+    debounceMs,
   };
   if (opts.tlsCert && opts.tlsKey) out.tls = { certFile: opts.tlsCert, keyFile: opts.tlsKey, clientCaFile: opts.clientCa };
   return out;
