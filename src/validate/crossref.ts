@@ -23,6 +23,7 @@ export const T = {
   virtualHost: 'envoy.config.route.v3.VirtualHost',
   route: 'envoy.config.route.v3.Route',
   clusterWeight: 'envoy.config.route.v3.WeightedCluster.ClusterWeight',
+  regexMatcher: 'envoy.type.matcher.v3.RegexMatcher',
   clusterLoadAssignment: 'envoy.config.endpoint.v3.ClusterLoadAssignment',
   secret: 'envoy.extensions.transport_sockets.tls.v3.Secret',
   bootstrap: 'envoy.config.bootstrap.v3.Bootstrap',
@@ -35,6 +36,7 @@ export const T = {
 export const COLLECTED_TYPES: ReadonlySet<string> = new Set([
   T.listener, T.routeConfiguration, T.routeAction, T.rds, T.configSource, T.sdsSecretConfig, T.cluster, T.tcpProxy, T.envoyGrpc,
   T.hcm, T.filterChain, T.apiConfigSource, T.headerValueOption, T.virtualHost, T.route, T.clusterWeight,
+  T.regexMatcher,
 ]);
 
 export type CollectedByType = ReadonlyMap<string, Collected[]>;

@@ -25,6 +25,7 @@ import {
   T,
   type CollectedByType,
 } from './crossref.js';
+import { checkRegexes } from './regex.js';
 import { isPlainObject } from './scalars.js';
 import { envoySchema, protoJsonName } from './schema.js';
 import { Walker } from './walk.js';
@@ -63,6 +64,7 @@ export function validateBootstrap(json: unknown): Finding[] {
   findings.push(...checkFilterChains(collected));
   findings.push(...checkTerminalFilters(collected, knownType));
   findings.push(...checkProtectedHeaders(collected));
+  findings.push(...checkRegexes(collected.get(T.regexMatcher) ?? []));
   findings.push(...bootstrapReferences(json, lists, collected));
   return findings;
 }
@@ -159,6 +161,7 @@ export function validateXdsResources(res: XdsResources): Finding[] {
     ...checkFilterChains(collected),
     ...checkTerminalFilters(collected, knownType),
     ...checkProtectedHeaders(collected),
+    ...checkRegexes(collected.get(T.regexMatcher) ?? []),
     ...xdsReferences(res, names as ReadonlyMap<XdsGroup, ReadonlySet<string>>, collected),
   ];
 }

@@ -393,6 +393,19 @@ describe('extension categories and filter order', () => {
   });
 });
 
+describe('regexes Envoy compiles with RE2', () => {
+  it('a look-behind in a route regex and a bad repetition in a rewrite pattern', () => {
+    const b = mutated((x) => {
+      vhost(x).routes[1].match.safe_regex.regex = '.*(?<=/app)\\.php';
+      vhost(x).routes[3].route.regex_rewrite.pattern.regex = '^/static/(.**)$';
+    });
+    expect(pairs(validateBootstrap(b))).toEqual([
+      [`${VH}.routes[1].match.safe_regex.regex`, 'invalid RE2 regex ".*(?<=/app)\\\\.php": invalid perl operator: (?<'],
+      [`${VH}.routes[3].route.regex_rewrite.pattern.regex`, 'invalid RE2 regex "^/static/(.**)$": bad repetition operator: **'],
+    ]);
+  });
+});
+
 describe('header mutations Envoy refuses', () => {
   it('adding Host or a pseudo-header, removing one', () => {
     const b = mutated((x) => {
