@@ -27,7 +27,7 @@ export function registerServe(program: Command): void {
     .argument('<file>', 'the nginx configuration file (or an Envoy static bootstrap .yaml/.json to serve as is)')
     .option('--xds-address <host:port>', 'where the ADS gRPC server listens', DEFAULT_XDS_ADDRESS)
     .option('--admin-address <host:port>', 'where the admin HTTP endpoint listens (/healthz /ready /metrics /config_dump)', DEFAULT_ADMIN_ADDRESS)
-    .option('--node-id <id>', 'the Envoy node id this control plane is for (informational: every node gets the same resources)')
+    .option('--node-id <id>', 'the Envoy node id expected to connect (logged when another node connects; every node gets the same resources)')
     .addOption(new Option('--context <ctx>', 'the context the file is written for (a conf.d fragment is http)').choices(['auto', 'main', 'http', 'server', 'location', 'stream']))
     .option('--prefix <dir>', "directory relative includes are resolved against (default: the file's directory)")
     .option('--tls-cert <file>', 'serve xDS over TLS with this certificate chain (PEM)')
@@ -86,6 +86,7 @@ export function serveOptions(opts: ServeCommandOptions): ServeOptions {
     prefix: opts.prefix,
     consulAddr: opts.consulAddr,
     debounceMs,
+    nodeId: opts.nodeId,
   };
   if (opts.tlsCert && opts.tlsKey) out.tls = { certFile: opts.tlsCert, keyFile: opts.tlsKey, clientCaFile: opts.clientCa };
   return out;

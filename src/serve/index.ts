@@ -46,6 +46,8 @@ export interface ServeOptions extends SourceOptions {
   /** Debounce of file events, ms (default 200). */
   debounceMs?: number;
   log?: (line: string) => void;
+  /** The node id expected to connect (logged when another node connects). */
+  nodeId?: string;
   /** Called by runServe once serving (tests use it to reach the handle). */
   onStarted?: (handle: ServeHandle) => void;
   /** Where runServe listens for SIGHUP/SIGTERM/SIGINT (default: process). */
@@ -311,6 +313,14 @@ export async function runServe(file: string, options: ServeOptions = {}): Promis
     `serve: ${file}: snapshot ${handle.xds.snapshot()?.version}; ADS on ${xdsHost}:${handle.xdsPort}` +
       `${options.tls ? (options.tls.clientCaFile ? ' (mTLS)' : ' (TLS)') : ''}, admin on http://${adminHost}:${handle.adminPort}/`,
   );
+  // Log each stream's node once it names itself (its first request).
+  const seen = new WeakSet<object>();
+  handle.xds.on('subscribe', (stream: { id: number; node: string; kind: string; profile: string }) => {
+    if (seen.has(stream)) return;
+    seen.add(stream);
+    const unexpected = options.nodeId && stream.node !== options.nodeId ? ` (not the expected --node-id "${options.nodeId}")` : '';
+    log(`xds: node "${stream.node}" connected (${stream.kind} stream ${stream.id}, ${stream.profile} profile)${unexpected}`);
+  });
   const signals = options.signals ?? process;
   await new Promise<void>((resolve) => {
     const onHup = () => void handle.reload('SIGHUP');
