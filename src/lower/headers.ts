@@ -79,6 +79,21 @@ function formatterFor(v: string, ctx: FormatContext): string | null {
       return '%REQ(x-request-id)%';
     case 'ssl_server_name':
       return '%REQUESTED_SERVER_NAME%';
+    // issue 7: more variables with an exact formatter
+    case 'upstream_addr':
+      return '%UPSTREAM_HOST%';
+    case 'realip_remote_addr':
+      return '%DOWNSTREAM_DIRECT_REMOTE_ADDRESS_WITHOUT_PORT%';
+    case 'ssl_protocol':
+      return '%DOWNSTREAM_TLS_VERSION%';
+    case 'ssl_client_s_dn':
+      return '%DOWNSTREAM_PEER_SUBJECT%';
+    case 'hostname':
+      return '%HOSTNAME%';
+    case 'content_type':
+      return '%REQ(content-type)%';
+    case 'content_length':
+      return '%REQ(content-length)%';
     default:
       return null;
   }
@@ -149,5 +164,6 @@ export function markAddHeader(d: Directive, r: Reporter): void {
     return;
   }
   if (always) r.mark(d, 'translated', 'response_headers_to_add');
+  else if (!value.parts.some((p) => 'var' in p)) r.mark(d, 'translated', 'per-route Lua filter (emit/envoy/edge.ts): added only to 200, 201, 204, 206, 301, 302, 303, 304, 307 and 308 responses, as nginx does without `always`');
   else r.mark(d, 'approximated', 'response_headers_to_add: Envoy adds it to every response, nginx only to 200, 201, 204, 206, 301, 302, 303, 304, 307 and 308 (no `always`)');
 }

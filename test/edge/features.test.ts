@@ -169,6 +169,19 @@ describe('47 headers with variables and request ids', () => {
     expect(h['x-client-agent']).toBe('ua/1');
     expect(h['x-unknown']).toBeUndefined();
     expect(JSON.stringify(r.bootstrap)).not.toContain('$geoip');
-    expect(reportLines(r, 'proxy_set_header').find((e) => e.line === 24)!.class).toBe('unsupported');
+    expect(reportLines(r, 'proxy_set_header').find((e) => e.line === 25)!.class).toBe('unsupported');
+  });
+  test('add_header without `always` is added by a per-route Lua script for nginx\'s statuses only', () => {
+    const routes = routesOf(hcm);
+    const stat = routes.find((x: any) => x.name === 'server_0/loc_1');
+    expect(stat.response_headers_to_add.map((h: any) => h.header.key)).toEqual(['Strict-Transport-Security', 'X-Request-ID']);
+    const lua = stat.typed_per_filter_config['envoy.filters.http.lua'].source_code.inline_string;
+    expect(lua).toContain('{ "X-Frame-Options", "SAMEORIGIN" }');
+    for (const code of [200, 201, 204, 206, 301, 302, 303, 304, 307, 308]) expect(lua).toContain(`["${code}"] = true`);
+    expect(lua).not.toContain('["404"]');
+    expect(hcm.http_filters.map((f: any) => f.name).slice(-2)).toEqual(['envoy.filters.http.lua', 'envoy.filters.http.router']);
+    // location / has its own add_header list (inheritance): no Lua there
+    expect(routes.find((x: any) => x.name === 'server_0/loc_0').typed_per_filter_config?.['envoy.filters.http.lua']).toBeUndefined();
+    expect(reportLines(r, 'add_header').find((e) => e.line === 14)!.class).toBe('translated');
   });
 });

@@ -3,18 +3,19 @@
 // reply mapping. Settings nginx keeps per address:port come from the listener's
 // default server; settings nginx keeps per location are resolved per route (by
 // route name → location) and expressed per route where Envoy can.
-import type { AccessLog, Compression, ErrorPage, Listener, Location, VirtualServer } from '../../ir/types.js';
+import type { AccessLog, Compression, ErrorPage, HeaderOp, Listener, Location, VirtualServer } from '../../ir/types.js';
 import { isRedirectTarget, redirectStatus } from '../../lower/error-page.js';
 import { realIpVerdict } from '../../lower/real-ip.js';
 import { formatMs } from '../../lower/util.js';
 import { accessLogKey, fileAccessLog, routeNameFilter } from './access-log.js';
 import type { Emission, Json } from './context.js';
-import { COMPRESSOR, compressionKey, compressorDisabled, compressorFilters } from './http-filters.js';
+import { COMPRESSOR, compressionKey, compressorDisabled, compressorFilters, LUA, luaFilter, statusGatedHeaders } from './http-filters.js';
 
 interface RouteSettings {
   compression: Compression | null;
   accessLogs: AccessLog[];
   errorPages: ErrorPage[];
+  addHeaders: HeaderOp[];
 }
 
 export interface EdgeScope {
@@ -36,6 +37,7 @@ export function applyEdge(hcm: Json, l: Listener, scope: EdgeScope): void {
   applyCompression(hcm, routes, of);
   applyAccessLogs(hcm, routes, of);
   applyErrorPages(hcm, routes, of, l, scope.em);
+  applyStatusGatedHeaders(hcm, routes, of);
 }
 
 // ------------------------------------------------------------------ route → settings
@@ -60,12 +62,12 @@ function routeSettings(servers: VirtualServer[]): (name: string) => RouteSetting
       const loc = locs.get(id);
       if (loc) {
         const server = byId.get(segs[0]!)!;
-        return { compression: loc.policy.compression ?? null, accessLogs: loc.policy.accessLogs ?? server.edge!.accessLogs, errorPages: loc.policy.errorPages ?? [] };
+        return { compression: loc.policy.compression ?? null, accessLogs: loc.policy.accessLogs ?? server.edge!.accessLogs, errorPages: loc.policy.errorPages ?? [], addHeaders: loc.policy.addHeaders };
       }
     }
     const server = byId.get(segs[0]!);
     const e = server?.edge;
-    return { compression: e?.compression ?? null, accessLogs: e?.accessLogs ?? [], errorPages: e?.errorPages ?? [] };
+    return { compression: e?.compression ?? null, accessLogs: e?.accessLogs ?? [], errorPages: e?.errorPages ?? [], addHeaders: [] };
   };
 }
 
@@ -220,4 +222,34 @@ function applyErrorPages(hcm: Json, routes: Json[], of: (r: Json) => RouteSettin
     }),
   };
   em.noteOnce(`errpage:${l.name}`, [...mappers.values()][0]!.page.source, 'error_page', 'approximated', `error_page redirects on ${l.address}:${l.port} → local_reply_config mappers (only replies Envoy generates itself are mapped, as nginx without proxy_intercept_errors)`);
+}
+
+// ------------------------------------------------------------------ add_header without `always`
+
+/**
+ * nginx adds a header without `always` only to 200, 201, 204, 206, 301, 302,
+ * 303, 304, 307 and 308 responses. Literal values move from the route's
+ * unconditional response_headers_to_add to a per-route Lua script that checks
+ * the status; values with variables stay (reported as approximated).
+ */
+function applyStatusGatedHeaders(hcm: Json, routes: Json[], of: (r: Json) => RouteSettings): void {
+  let used = false;
+  for (const r of routes) {
+    const added: Json[] | undefined = r.response_headers_to_add;
+    if (!added?.length) continue;
+    const gated = of(r).addHeaders.filter((h) => !h.always && h.value.raw !== '' && !h.value.parts.some((p) => 'var' in p));
+    const moved: [string, string][] = [];
+    for (const h of gated) {
+      const rendered = h.value.raw.replace(/%/g, '%%');
+      const i = added.findIndex((a) => a.header?.key === h.name && a.header?.value === rendered);
+      if (i < 0) continue;
+      added.splice(i, 1);
+      moved.push([h.name, h.value.raw]);
+    }
+    if (moved.length === 0) continue;
+    if (added.length === 0) delete r.response_headers_to_add;
+    perFilter(r, LUA, statusGatedHeaders(moved));
+    used = true;
+  }
+  if (used) insertBeforeRouter(hcm, [luaFilter()]);
 }

@@ -46,3 +46,34 @@ export function compressorFilters(c: Compression, base: string): Json[] {
 export function compressorDisabled(): Json {
   return { '@type': PER_ROUTE_TYPE, disabled: true };
 }
+
+// ------------------------------------------------------------------ Lua (add_header status rule)
+
+export const LUA = 'envoy.filters.http.lua';
+
+/** The statuses nginx adds headers to when add_header has no `always` (ngx_http_headers_filter). */
+export const ADD_HEADER_STATUSES = [200, 201, 204, 206, 301, 302, 303, 304, 307, 308];
+
+export function luaFilter(): Json {
+  return { name: LUA, typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua' } };
+}
+
+function luaString(s: string): string {
+  return '"' + s.replace(/[\\"]/g, (c) => '\\' + c).replace(/[\x00-\x1f\x7f]/g, (c) => '\\' + String(c.charCodeAt(0)).padStart(3, '0')) + '"';
+}
+
+/** A per-route Lua script adding `headers` to responses whose status nginx's add_header accepts. */
+export function statusGatedHeaders(headers: [string, string][]): Json {
+  const lines = [
+    '-- nginx add_header without `always`: only these statuses get the headers',
+    `local statuses = { ${ADD_HEADER_STATUSES.map((c) => `["${c}"] = true`).join(', ')} }`,
+    `local headers = { ${headers.map(([k, v]) => `{ ${luaString(k)}, ${luaString(v)} }`).join(', ')} }`,
+    'function envoy_on_response(handle)',
+    '  if statuses[handle:headers():get(":status")] then',
+    '    for _, h in ipairs(headers) do handle:headers():add(h[1], h[2]) end',
+    '  end',
+    'end',
+    '',
+  ];
+  return { '@type': 'type.googleapis.com/envoy.extensions.filters.http.lua.v3.LuaPerRoute', source_code: { inline_string: lines.join('\n') } };
+}
