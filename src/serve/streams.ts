@@ -277,14 +277,18 @@ export class SotwStream extends AdsStream {
     return snap ? this.planOf(this.subscribed(st, snap)) : null;
   }
 
-  /** Phase 1: the new set, plus (for wildcard subscriptions) the held resources that are going away. */
+  /**
+   * Phase 1: the new set, plus, for listeners and clusters (where a state of
+   * the world response without a resource removes it), the held resources
+   * that are going away and are still subscribed to.
+   */
   private additionPlan(st: SotwTypeState, typeUrl: string): SotwPlan | null {
     const snap = this.typeSnapshot(typeUrl);
     if (!snap) return null;
     const target = this.subscribed(st, snap);
-    if (!st.wildcard) return this.planOf(target);
+    if (!WILDCARD_BY_DEFAULT.has(typeUrl)) return this.planOf(target);
     const names = new Set(target.map((r) => r.name));
-    const retained = [...st.acked.values()].filter((r) => !names.has(r.name));
+    const retained = [...st.acked.values()].filter((r) => !names.has(r.name) && (st.wildcard || st.names.has(r.name)));
     return this.planOf([...target, ...retained]);
   }
 
