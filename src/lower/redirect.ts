@@ -52,6 +52,7 @@ export function planRedirect(url: Template, ctx: RedirectContext): RedirectPlan 
     replaceHead(parts, 3);
   } else if (first && 'text' in first && first.text.startsWith('/')) {
     relative = true;
+    approx.push("nginx makes the Location absolute with the lowercased Host; Envoy keeps the client's Host as sent (case)");
   } else {
     return { ok: false, reason: `redirect target \`${url.raw}\` is neither an absolute http(s) URL nor a path` };
   }
@@ -79,7 +80,10 @@ export function planRedirect(url: Template, ctx: RedirectContext): RedirectPlan 
     }
     if (hostParts.length === 1 && 'var' in hostParts[0]!) {
       const v = hostParts[0].var;
-      if (v === 'host') host = null;
+      if (v === 'host') {
+        host = null;
+        approx.push("nginx lowercases `$host`; Envoy's redirect keeps the client's Host as sent (case)");
+      }
       else if (v === 'http_host') {
         host = null;
         approx.push('`$http_host` keeps the client\'s port in nginx; Envoy strips it');
@@ -112,7 +116,13 @@ function planPath(parts: TemplatePart[], ctx: RedirectContext): { path: Redirect
   const last = parts[parts.length - 1]!;
   const tail = tailKind(parts);
   const head = parts.slice(0, parts.length - tail.len);
-  if (tail.kind === 'request_uri' && head.length === 0) return { path: { kind: 'keep', stripQuery: false }, approximation: '' };
+  if (tail.kind === 'request_uri' && head.length === 0) {
+    // $request_uri is the URI exactly as the client sent it; Envoy redirects with the normalised path.
+    return {
+      path: { kind: 'keep', stripQuery: false },
+      approximation: '`$request_uri` is the client\'s raw URI in nginx; Envoy keeps the normalised path (merged slashes, resolved dot segments)',
+    };
+  }
   if (tail.kind === 'uri' && head.length === 0) return { path: { kind: 'keep', stripQuery: true }, approximation: '' };
   const captures = head.filter((p) => 'var' in p);
   if (captures.some((p) => !/^[0-9]$/.test((p as { var: string }).var))) {
