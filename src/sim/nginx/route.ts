@@ -138,6 +138,9 @@ export function routeNginx(ir: CompiledConfig, req: NginxRequest): NginxRoute {
     uncertain: ctx.uncertain,
   });
 
+  // The model merges slashes as nginx does by default; `merge_slashes` is not in the IR.
+  const merge = ir.report.find((e) => e.directive === 'merge_slashes');
+  if (merge && /\/\//.test(parsed.unparsed)) ctx.uncertain.push(`merge_slashes at ${merge.file}:${merge.line} is not modelled (the model merges)`);
   const serverSteps = runSteps(server.rewrites, ctx);
   if (serverSteps.kind === 'respond') return finish(null, [], serverSteps.outcome);
 
