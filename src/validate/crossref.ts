@@ -430,3 +430,41 @@ export function checkProtectedHeaders(collected: CollectedByType): Finding[] {
   }
   return out;
 }
+
+/** A listener's bound address as Envoy compares them, or undefined when it binds none. */
+function listenerAddress(listener: Record<string, unknown>): string | undefined {
+  if (get(listener, 'bind_to_port') === false || get(listener, 'api_listener') !== undefined || get(listener, 'internal_listener') !== undefined) {
+    return undefined;
+  }
+  const address = get(listener, 'address');
+  const socket = get(address, 'socket_address');
+  if (socket !== undefined) {
+    const port = get(socket, 'port_value') ?? get(socket, 'named_port') ?? 0;
+    const host = String(get(socket, 'address') ?? '').toLowerCase();
+    const protocol = String(get(socket, 'protocol') ?? 'TCP');
+    return `${protocol} ${host.includes(':') ? `[${host}]` : host}:${String(port)}`;
+  }
+  const pipe = str(get(get(address, 'pipe'), 'path'));
+  return pipe === undefined ? undefined : `pipe ${pipe}`;
+}
+
+/** Two listeners bound to one address: "error adding listener: 'x' has duplicate address ... as existing listener". */
+export function checkListenerAddresses(collected: CollectedByType): Finding[] {
+  const first = new Map<string, Collected>();
+  const out: Finding[] = [];
+  for (const l of all(collected, T.listener)) {
+    const address = listenerAddress(l.value);
+    if (address === undefined) continue;
+    const prev = first.get(address);
+    if (prev === undefined) {
+      first.set(address, l);
+      continue;
+    }
+    out.push({
+      path: keyPath(l.path, keyOf(l.value, 'address')),
+      message: `listener '${String(get(l.value, 'name') ?? '')}' has duplicate address '${address}' as existing listener '${String(get(prev.value, 'name') ?? '')}' (at ${prev.path})`,
+      severity: 'error',
+    });
+  }
+  return out;
+}

@@ -9,6 +9,7 @@ import {
   checkClusterReferences,
   checkEdsClusters,
   checkFilterChains,
+  checkListenerAddresses,
   checkProtectedHeaders,
   checkRouteConfigurations,
   checkTerminalFilters,
@@ -60,6 +61,7 @@ export function validateBootstrap(json: unknown): Finding[] {
   findings.push(...checkUnique(namesOf(lists.clusters.items, lists.clusters.path), 'cluster name'));
   findings.push(...checkUnique(namesOf(lists.secrets.items, lists.secrets.path), 'secret name'));
   // inline route configurations may share a name (Envoy keys nothing on it); RDS names are checked in xDS sets
+  findings.push(...checkListenerAddresses(collected));
   findings.push(...checkRouteConfigurations(collected));
   findings.push(...checkFilterChains(collected));
   findings.push(...checkTerminalFilters(collected, knownType));
@@ -157,6 +159,7 @@ export function validateXdsResources(res: XdsResources): Finding[] {
   return [
     ...walker.findings,
     ...unique,
+    ...checkListenerAddresses(collected),
     ...checkRouteConfigurations(collected),
     ...checkFilterChains(collected),
     ...checkTerminalFilters(collected, knownType),

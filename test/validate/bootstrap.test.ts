@@ -263,6 +263,15 @@ describe('cross-references', () => {
     ]);
   });
 
+  it('two listeners bound to one address', () => {
+    const b = mutated((x) => {
+      x.static_resources.listeners[1].address.socket_address.port_value = 8080;
+    });
+    expect(pairs(validateBootstrap(b))).toEqual([
+      ['static_resources.listeners[1].address', "listener 'listener_0.0.0.0_8443' has duplicate address 'TCP 0.0.0.0:8080' as existing listener 'listener_0.0.0.0_8080' (at static_resources.listeners[0])"],
+    ]);
+  });
+
   it('duplicate domains (case-insensitively), a second "*", and duplicate virtual host names', () => {
     const b = mutated((x) => {
       vhost(x, 1).domains = ['*', 'WWW.example.com'];
