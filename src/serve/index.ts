@@ -224,6 +224,8 @@ export async function startServe(file: string, options: ServeOptions = {}): Prom
 
   const apply = (result: LoadResult, reason: string): ReloadOutcome => {
     if (!result.ok) {
+      // Keep watching what the broken config includes too: fixing an included file must reload.
+      files = [...new Set([...files, ...result.files])];
       status.failures += 1;
       status.lastResult = 'failure';
       status.lastError = result.errors.join('\n');
