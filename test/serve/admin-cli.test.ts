@@ -98,6 +98,27 @@ describe('admin endpoint and signals', () => {
     await expect(httpGet(handle.adminPort, '/healthz')).rejects.toThrow();
   });
 
+  it('watches included files: a broken include fails the reload, fixing it reloads', async () => {
+    const { dir, file } = tempConf('events {}\nhttp {\n    include conf.d/*.conf;\n}\n');
+    fs.mkdirSync(path.join(dir, 'conf.d'));
+    const site = path.join(dir, 'conf.d/site.conf');
+    const server = (port: number) => `upstream app { server 127.0.0.1:${port}; }\nserver { listen 8080; location / { proxy_pass http://app; } }\n`;
+    fs.writeFileSync(site, server(9000));
+    const handle = await startServe(file, { xdsAddress: '127.0.0.1:0', adminAddress: '127.0.0.1:0', debounceMs: 50, log: () => {} });
+    cleanup.push(() => fs.rmSync(dir, { recursive: true, force: true }), () => handle.close());
+    const version = handle.xds.snapshot()!.version;
+    const failed = new Promise<{ ok: boolean; errors: string[] }>((resolve) => handle.once('reload', resolve));
+    fs.writeFileSync(site, server(9001).replace('proxy_pass http://app;', 'proxy_pass http://app'));
+    const outcome = await failed;
+    expect(outcome.ok).toBe(false);
+    expect(outcome.errors.join('\n')).toMatch(/site\.conf:2:\d+: error: /);
+    expect(handle.xds.snapshot()!.version).toBe(version);
+    const fixed = new Promise((resolve) => handle.once('reload', resolve));
+    fs.writeFileSync(site, server(9001));
+    expect(await fixed).toMatchObject({ ok: true, changed: true });
+    expect(handle.reloadStatus()).toMatchObject({ successes: 1, failures: 1, lastResult: 'success' });
+  });
+
   it('feeds EDS from an endpoint override without recompiling, and back', async () => {
     const { dir, file } = tempConf(conf(9000));
     const handle = await startServe(file, { xdsAddress: '127.0.0.1:0', adminAddress: '127.0.0.1:0', watch: false, log: () => {} });
