@@ -243,8 +243,12 @@ export async function startServe(file: string, options: ServeOptions = {}): Prom
     status.successes += 1;
     status.lastResult = 'success';
     status.lastSuccessAt = new Date().toISOString();
-    for (const warning of result.warnings) log(warning);
-    log(`serve: reload (${reason}): ${changed ? 'new snapshot ' + xds.snapshot()?.version : 'no change'}`);
+    // The warnings were printed in full at start; a reload only counts them.
+    const warnings = result.warnings.join('\n').split('\n').filter((l) => l.includes(': warning: ')).length;
+    log(
+      `serve: reload (${reason}): ${changed ? 'new snapshot ' + xds.snapshot()?.version : 'no change'}` +
+        (warnings ? ` (${warnings} warning${warnings === 1 ? '' : 's'}; see ngx2envoy parse/convert)` : ''),
+    );
     return { ok: true, changed, version: xds.snapshot()?.version ?? null, errors: [] };
   };
 
