@@ -4,7 +4,7 @@
 // destination changes, found by running probe requests through the Envoy
 // route evaluator on both versions.
 import type { CompileResult } from '../compile.js';
-import { evaluator, type EnvoyRequest } from '../sim/envoy/index.js';
+import { evaluator, type EnvoyDecision, type EnvoyRequest } from '../sim/envoy/index.js';
 import { destinationOf, sameDestination, type Destination } from './destination.js';
 import { envoyView } from './envoy-view.js';
 import { probesFor } from './probes.js';
@@ -41,13 +41,13 @@ export interface RequestChange {
 export function diffCompiled(oldFile: string, newFile: string, before: CompileResult, after: CompileResult): DiffDocument {
   const changes = compareViews(envoyView(before.bootstrap), envoyView(after.bootstrap));
   const probes = probesFor([before.ir!, after.ir!]);
-  const evalOld = evaluator(before.bootstrap);
-  const evalNew = evaluator(after.bootstrap);
+  const evalOld = loadEvaluator(before.bootstrap);
+  const evalNew = loadEvaluator(after.bootstrap);
   const requests: RequestChange[] = [];
   for (const p of probes) {
     const req: EnvoyRequest = { port: p.port, address: p.address, host: p.host, path: p.path, method: p.method, ...(p.tls ? { sni: p.host } : {}) };
-    const a = destinationOf(safely(evalOld, req), p.path);
-    const b = destinationOf(safely(evalNew, req), p.path);
+    const a = destinationOf(evalOld(req), p.path);
+    const b = destinationOf(evalNew(req), p.path);
     if (!sameDestination(a, b)) requests.push({ ...p, before: a, after: b });
   }
   return {
@@ -61,12 +61,24 @@ export function diffCompiled(oldFile: string, newFile: string, before: CompileRe
   };
 }
 
-function safely(ev: (r: EnvoyRequest) => ReturnType<ReturnType<typeof evaluator>>, req: EnvoyRequest) {
+type Decide = (r: EnvoyRequest) => EnvoyDecision;
+
+/** An evaluator that answers `rejected` (with Envoy's reason) instead of throwing. */
+function loadEvaluator(bootstrap: unknown): Decide {
+  let decide: Decide;
   try {
-    return ev(req);
+    decide = evaluator(bootstrap as object);
   } catch (err) {
-    return { kind: 'rejected' as const, notes: [err instanceof Error ? err.message : String(err)] };
+    const reason = err instanceof Error ? err.message : String(err);
+    return () => ({ kind: 'rejected', notes: [`Envoy would refuse this configuration: ${reason}`] });
   }
+  return (req) => {
+    try {
+      return decide(req);
+    } catch (err) {
+      return { kind: 'rejected', notes: [err instanceof Error ? err.message : String(err)] };
+    }
+  };
 }
 
 // ---------------------------------------------------------------- human output
