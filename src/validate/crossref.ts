@@ -127,6 +127,9 @@ export function checkRouteConfigurations(collected: CollectedByType): Finding[] 
         if (typeof d !== 'string') return;
         const domain = d.toLowerCase();
         const at = indexPath(keyPath(indexPath(vhostPath, i), dKey), j);
+        if (literalStar(domain)) {
+          out.push({ path: at, message: `"${d}": Envoy takes '*' as a wildcard only as the whole domain or at its start or end (not both); here it matches a literal '*'`, severity: 'warning' });
+        }
         const prev = domainOwner.get(domain);
         if (prev === undefined) domainOwner.set(domain, at);
         else if (domain === '*') out.push({ path: at, message: `Only a single wildcard domain is permitted in route ${routeName} (first at ${prev})`, severity: 'error' });
@@ -135,6 +138,13 @@ export function checkRouteConfigurations(collected: CollectedByType): Finding[] 
     });
   }
   return out;
+}
+
+/** A '*' that Envoy's domain matcher will not treat as a wildcard. */
+function literalStar(domain: string): boolean {
+  if (domain === '*' || !domain.includes('*')) return false;
+  const inner = domain.startsWith('*') ? domain.slice(1) : domain.endsWith('*') ? domain.slice(0, -1) : domain;
+  return inner.includes('*');
 }
 
 interface ClusterRef {

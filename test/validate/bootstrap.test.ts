@@ -263,6 +263,16 @@ describe('cross-references', () => {
     ]);
   });
 
+  it("a '*' inside a domain is literal to Envoy: a warning", () => {
+    const b = mutated((x) => {
+      vhost(x).domains.push('www.*.example.com', '*.example.*');
+    });
+    expect(validateBootstrap(b)).toEqual([
+      { path: `${VH}.domains[4]`, message: `"www.*.example.com": Envoy takes '*' as a wildcard only as the whole domain or at its start or end (not both); here it matches a literal '*'`, severity: 'warning' },
+      { path: `${VH}.domains[5]`, message: `"*.example.*": Envoy takes '*' as a wildcard only as the whole domain or at its start or end (not both); here it matches a literal '*'`, severity: 'warning' },
+    ]);
+  });
+
   it('two listeners bound to one address', () => {
     const b = mutated((x) => {
       x.static_resources.listeners[1].address.socket_address.port_value = 8080;
