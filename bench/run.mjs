@@ -6,7 +6,8 @@
 // files there, e.g. bench/sections/40-xds-push.mjs.
 //
 // Environment: BENCH_RUNS (runs per timing, default 5), BENCH_CONVERT_RUNS
-// (default: BENCH_RUNS, at most 3), BENCH_ONLY (a section name to run alone).
+// (default: BENCH_RUNS, at most 3), BENCH_ONLY (comma-separated section names,
+// e.g. `BENCH_ONLY=parse,nginx-t`; default all).
 import { mkdirSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -36,11 +37,15 @@ console.log(
 );
 
 const sectionDir = join(root, 'bench/sections');
+// Names compared on letters and digits only: `nginx-t` selects "nginx -t".
+const key = (name) => name.toLowerCase().replace(/[^a-z0-9]/g, '');
+const only = process.env.BENCH_ONLY?.split(',').map(key);
+const selected = (name) => !only || only.includes(key(name));
 const rows = [];
 let failed = false;
 for (const entry of readdirSync(sectionDir).filter((f) => f.endsWith('.mjs')).sort()) {
   const section = await import(pathToFileURL(join(sectionDir, entry)).href);
-  if (process.env.BENCH_ONLY && process.env.BENCH_ONLY !== section.name) continue;
+  if (!selected(section.name)) continue;
   try {
     const { rows: sectionRows } = await section.run(ctx);
     rows.push(...sectionRows.map((r) => ({ section: section.name, ...r })));
