@@ -6,7 +6,7 @@
 // of the filter chain the evaluator picks).
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compile } from '../../src/compile.js';
@@ -111,7 +111,8 @@ describe.skipIf(!enabled)('TLS: nginx and the evaluator agree on certificate, se
     bootstrap = compiled.bootstrap;
     reportText = JSON.stringify([...compiled.report.directives, ...compiled.report.notes]);
     ev = evaluator(bootstrap);
-    nginx = await startNginx((prefix) => testConfig(prefix, body), [port]);
+    mkdirSync(join(dir, 'tmp'), { recursive: true });
+    nginx = await startNginx(testConfig(dir, body), [port]);
   }, 60_000);
 
   afterAll(async () => {
