@@ -49,7 +49,7 @@ export function accessLogsAt(levels: Directive[][], formats: Map<string, LogForm
     const out: AccessLog[] = [];
     for (const d of here) {
       const [path, fmt] = d.args.map((a) => a.value);
-      if (path === undefined || path === 'off' || path.startsWith('syslog:')) continue;
+      if (path === undefined || path === 'off' || path.startsWith('syslog:') || path.includes('$')) continue;
       const format = formats.get(fmt ?? 'combined');
       if (!format) continue;
       out.push({ path, format, source: src(d.source) });
@@ -102,6 +102,10 @@ function markAccessLog(d: Directive, r: Reporter, formats: Map<string, LogFormat
   }
   if (path?.startsWith('syslog:')) {
     r.mark(d, 'unsupported', 'syslog logging: Envoy has no syslog access logger (use a file, stdout or an OpenTelemetry/gRPC logger)');
+    return;
+  }
+  if (path?.includes('$')) {
+    r.mark(d, 'unsupported', `log file path \`${path}\` with variables (opened per request by nginx): Envoy's file logger takes a fixed path; not logged`);
     return;
   }
   const name = fmt ?? 'combined';

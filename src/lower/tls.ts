@@ -74,9 +74,11 @@ export function lowerServerTls(levels: Directive[][], r: Reporter): ServerTls | 
   const certs = effectiveArray(levels, 'ssl_certificate');
   const keys = effectiveArray(levels, 'ssl_certificate_key');
   if (certs.length === 0 && !reject) return undefined;
-  const tls: ServerTls = {
-    certificates: certs.map((c, i) => ({ cert: c.args[0]?.value ?? '', key: keys[i]?.args[0]?.value ?? '', source: src(c.source) })),
-  };
+  // A path with variables (or inline data:) is loaded per handshake by nginx: not emitted (reported unsupported).
+  const fixed = (v: string): boolean => v !== '' && !v.startsWith('data:') && !hasVariables(parseTemplate(v));
+  const pairs = certs.map((c, i) => ({ cert: c.args[0]?.value ?? '', key: keys[i]?.args[0]?.value ?? '', source: src(c.source) }));
+  const tls: ServerTls = { certificates: pairs.filter((p) => fixed(p.cert) && fixed(p.key)) };
+  if (tls.certificates.length === 0 && !reject) return undefined;
   if (reject) tls.rejectHandshake = true;
   const protocols = effectiveSimple(levels, 'ssl_protocols');
   if (protocols) tls.protocols = protocols.args.map((a) => a.value);

@@ -92,6 +92,13 @@ describe('43 access logs', () => {
   });
 });
 
+test('43b an access_log path with variables is reported and not emitted', () => {
+  const x = compileText('events {}\nhttp { server { listen 80; server_name a.test; access_log /var/log/$host.log; return 200; } }');
+  expect(hcmOf(x.bootstrap, 'listener_0.0.0.0_80').access_log).toBeUndefined();
+  expect(reportLines(x, 'access_log')[0]!.class).toBe('unsupported');
+  expect(JSON.stringify(x.bootstrap)).not.toContain('$host');
+});
+
 describe('44 client IPs', () => {
   const r = compileFixture('44-real-ip');
   test('X-Forwarded-For: remote address from one trusted hop, no second append', () => {

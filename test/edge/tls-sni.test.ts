@@ -136,3 +136,18 @@ http {
     expect(ev2({ port: 443, sni: 'a.test', host: 'a.test', path: '/', transport: 'tls' }).body).toBe('a');
   });
 });
+
+describe('paths nginx resolves per request', () => {
+  test('a certificate path with variables is reported and never copied into the output', () => {
+    const x = compileText(`events {}
+http {
+  server { listen 443 ssl default_server; server_name d.test; ssl_certificate /c/d.pem; ssl_certificate_key /c/d.key; return 200; }
+  server { listen 443 ssl; server_name v.test; ssl_certificate /c/$ssl_server_name.pem; ssl_certificate_key /c/$ssl_server_name.key; return 200; }
+}`);
+    expect(JSON.stringify(x.bootstrap)).not.toContain('$ssl_server_name');
+    expect(reportLines(x, 'ssl_certificate').find((e) => e.line === 4)!.class).toBe('unsupported');
+    const ev2 = evaluator(x.bootstrap);
+    const d = ev2({ port: 443, sni: 'v.test', host: 'v.test', path: '/', transport: 'tls' });
+    expect(chosenCert(x.bootstrap, d)).toBe('/c/d.pem');
+  });
+});
