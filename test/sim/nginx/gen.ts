@@ -40,6 +40,8 @@ export interface LocSpec {
   children: LocSpec[];
   proxyUri: string | null | undefined; // undefined = `return 200 marker`; null = proxy_pass without URI
   rewrites: { regex: string; replacement: string; flag: 'last' | 'break' | null }[];
+  /** Answer with `return 302 /moved$uri?…` instead of a marker body. */
+  redirect?: boolean;
 }
 export interface ServerSpec {
   names: string[];
@@ -120,7 +122,8 @@ function loc(r: Rand, mod: Mod, pattern: string, depth: number): LocSpec {
   if (!isRegex && mod !== '=' && chance(r, 0.3)) {
     rewrites.push({ regex: '^' + pattern.replace(/\/$/, '') + '/old/(.*)$', replacement: '/api/v1/$1', flag: pick(r, ['last', 'break', null] as const) });
   }
-  return { mod, pattern, children, proxyUri, rewrites };
+  const redirect = proxyUri === undefined && chance(r, 0.15);
+  return { mod, pattern, children, proxyUri, rewrites, redirect };
 }
 
 function dedupe(locs: LocSpec[]): LocSpec[] {
@@ -199,7 +202,7 @@ export function renderNginx(scn: Scenario, echoPort: number): string {
         out.push(`${indent}  add_header X-Loc ${id} always;`);
         out.push(`${indent}  add_header X-Server ${serverId(scn, si)} always;`);
         if (l.proxyUri === undefined) {
-          out.push(`${indent}  return 200 "loc:${id}";`);
+          out.push(`${indent}  return ${returnText(l, id)};`);
         } else {
           out.push(`${indent}  proxy_pass http://127.0.0.1:${echoPort}${l.proxyUri ?? ''};`);
         }
@@ -211,6 +214,30 @@ export function renderNginx(scn: Scenario, echoPort: number): string {
     out.push('}');
   });
   return out.join('\n');
+}
+
+// ---------------------------------------------------------------- returns
+
+/**
+ * What a non-proxied location answers: its id plus the variables the model must
+ * evaluate as nginx does ($uri after normalisation and rewrites, $args, $host), or
+ * for some locations a redirect built from them.
+ */
+function returnParts(l: LocSpec, id: string): { status: number; text: string } {
+  if (l.redirect) return { status: 302, text: `/moved${l.pattern.startsWith('/') ? '' : '/'}$uri?from=${id}&$args` };
+  return { status: 200, text: `loc:${id}|$uri|$is_args$args|$host` };
+}
+
+function returnText(l: LocSpec, id: string): string {
+  const { status, text } = returnParts(l, id);
+  return `${status} "${text}"`;
+}
+
+function returnAction(l: LocSpec, id: string): Action {
+  const { status, text } = returnParts(l, id);
+  return status === 302
+    ? { kind: 'redirect', status, location: template(text), source: src() }
+    : { kind: 'return', status, body: template(text), source: src() };
 }
 
 // ---------------------------------------------------------------- IR
@@ -288,7 +315,7 @@ export function scenarioIr(scns: Scenario[], echoPort: number): CompiledConfig {
         const id = locIds.get(l)!;
         const action: Action =
           l.proxyUri === undefined
-            ? { kind: 'return', status: 200, body: template(`loc:${id}`), source: src() }
+            ? returnAction(l, id)
             : {
                 kind: 'proxy',
                 backend: `127.0.0.1_${echoPort}`,
@@ -299,7 +326,7 @@ export function scenarioIr(scns: Scenario[], echoPort: number): CompiledConfig {
               } as Action;
         // As the lowering does: `return` is a rewrite-phase step (in file order) and the location's action.
         const steps = irRewrites(l.rewrites);
-        if (action.kind === 'return') steps.push({ kind: 'return', action, source: action.source });
+        if (action.kind === 'return' || action.kind === 'redirect') steps.push({ kind: 'return', action, source: action.source });
         return {
           id,
           modifier: MODS[l.mod],
