@@ -133,7 +133,8 @@ function prepareRequest(hcm: Obj, r: EnvoyRequest, conn: ConnectionInfo, tls: bo
   headers['x-forwarded-proto'] = scheme;
   // use_remote_address: Envoy appends the peer address to x-forwarded-for
   // (https://www.envoyproxy.io/docs/envoy/latest/configuration/http/http_conn_man/headers#x-forwarded-for).
-  if (boolValue(hcm.use_remote_address, false)) {
+  // skip_xff_append: "If set, Envoy will not append the remote address to the x-forwarded-for HTTP header."
+  if (boolValue(hcm.use_remote_address, false) && !boolValue(hcm.skip_xff_append, false)) {
     const xff = headers['x-forwarded-for'];
     headers['x-forwarded-for'] = xff ? `${xff},${conn.remoteAddress}` : conn.remoteAddress;
   }
