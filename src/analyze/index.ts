@@ -6,7 +6,7 @@ import type { Arg, Diagnostic, Directive, ParsedConfig, SourcePos, Statement } f
 import { childContext, lookupDirective, variantInContext } from './table.js';
 import type { ArityFlag, ContextName, DirectiveVariant } from './table-types.js';
 
-export { lookupDirective, variantInContext, knownDirectiveNames, childContext } from './table.js';
+export { lookupDirective, variantInContext, childContext } from './table.js';
 export type { DirectiveSpec, DirectiveVariant, ContextName, ArityFlag } from './table-types.js';
 
 export interface AnalyzeOptions {

@@ -35,11 +35,6 @@ export function variantInContext(spec: DirectiveSpec, context: ContextName): Dir
   return spec.variants.find((v) => v.contexts.includes(context) || v.contexts.includes('any'));
 }
 
-/** Every directive name in the table, sorted. */
-export function knownDirectiveNames(): string[] {
-  return [...TABLE.keys()].sort();
-}
-
 // The context a block directive opens, keyed by `<context> <directive>`. A
 // block directive absent here (map, geo, types, *_by_lua_block, …) has a body
 // that is not made of directives, so analysis does not enter it.
