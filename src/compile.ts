@@ -16,11 +16,11 @@
 // Pure: the output depends only on the input files. Source paths in the IR,
 // the report and the YAML comments are relative to the main file's directory.
 import { dirname, relative, resolve, isAbsolute } from 'node:path';
-import { Document, isMap, isSeq, type Node as YamlNode } from 'yaml';
 import { loadConfig, type Diagnostic, type ParsedConfig } from './parse/index.js';
 import { analyze } from './analyze/index.js';
 import { lower } from './lower/index.js';
 import { emitBootstrap } from './emit/envoy/bootstrap.js';
+import { toYaml } from './emit/envoy/yaml.js';
 import type { CompiledConfig, ReportClass, ReportEntry } from './ir/types.js';
 
 export interface CompileOptions {
@@ -110,7 +110,11 @@ function summarise(entries: ReportEntry[], notes: ReportEntry[]): ReportSummary 
   return s;
 }
 
-/** Rewrite every `file` of a source position (objects with file/line/col) through `rel`. */
+/**
+ * Rewrite every `file` of a source position (objects with file/line/col) through
+ * `rel`. Objects shared between IR nodes may be met twice: the mapping is made
+ * idempotent (a rewritten name maps to itself) instead of tracking visited objects.
+ */
 function relativiseSources<T>(value: T, rel: (f: string) => string): T {
   const cache = new Map<string, string>();
   const map = (f: string): string => {
@@ -118,25 +122,23 @@ function relativiseSources<T>(value: T, rel: (f: string) => string): T {
     if (r === undefined) {
       r = rel(f);
       cache.set(f, r);
+      if (!cache.has(r)) cache.set(r, r);
     }
     return r;
   };
-  const seen = new Set<object>(); // shared objects (an action in two places) are rewritten once
   const walk = (v: unknown): void => {
-    if (v !== null && typeof v === 'object') {
-      if (seen.has(v)) return;
-      seen.add(v);
-    }
     if (Array.isArray(v)) {
-      for (const x of v) walk(x);
+      for (const x of v) if (typeof x === 'object' && x !== null) walk(x);
       return;
     }
-    if (v === null || typeof v !== 'object') return;
     const o = v as Record<string, unknown>;
     if (typeof o.file === 'string' && typeof o.line === 'number') o.file = map(o.file);
-    for (const k of Object.keys(o)) if (typeof o[k] === 'object') walk(o[k]);
+    for (const k in o) {
+      const x = o[k];
+      if (typeof x === 'object' && x !== null) walk(x);
+    }
   };
-  walk(value);
+  if (typeof value === 'object' && value !== null) walk(value);
   return value;
 }
 
@@ -145,23 +147,7 @@ function relativiseSources<T>(value: T, rel: (f: string) => string): T {
 export function renderBootstrap(result: CompileResult, format: 'yaml' | 'json'): string {
   if (!result.bootstrap) return '';
   if (format === 'json') return JSON.stringify(result.bootstrap, null, 2) + '\n';
-  const doc = new Document(result.bootstrap, { aliasDuplicateObjects: false });
-  attachComments(doc.contents as YamlNode, result.bootstrap, result.comments);
-  return doc.toString({ lineWidth: 0 });
-}
-
-function attachComments(node: YamlNode | null, value: unknown, comments: Map<object, string>): void {
-  if (!node || value === null || typeof value !== 'object') return;
-  const text = comments.get(value as object);
-  if (text) (node as { commentBefore?: string }).commentBefore = text;
-  if (isSeq(node) && Array.isArray(value)) {
-    node.items.forEach((item, i) => attachComments(item as YamlNode, value[i], comments));
-  } else if (isMap(node)) {
-    for (const pair of node.items) {
-      const key = (pair.key as { value?: unknown })?.value;
-      if (typeof key === 'string') attachComments(pair.value as YamlNode, (value as Record<string, unknown>)[key], comments);
-    }
-  }
+  return toYaml(result.bootstrap, result.comments);
 }
 
 export function renderReport(report: Report, format: 'json' | 'md'): string {

@@ -4,13 +4,13 @@
 import type { Directive } from '../parse/ast.js';
 import type { HeaderOp, Template } from '../ir/types.js';
 import type { Reporter } from './classify.js';
-import { parseTemplate, src } from './util.js';
+import { byName, parseTemplate, src } from './util.js';
 
 /** The effective list of an array directive: the innermost level that has any wins. */
 export function effectiveArray(levels: Directive[][], name: string): Directive[] {
   for (let i = levels.length - 1; i >= 0; i--) {
-    const here = levels[i]!.filter((d) => d.name === name);
-    if (here.length) return here;
+    const here = byName(levels[i]!).get(name);
+    if (here) return here;
   }
   return [];
 }

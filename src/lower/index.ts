@@ -73,6 +73,7 @@ function lowerConfig(parsed: ParsedConfig, r: Reporter): CompiledConfig {
   }
   for (const http of httpBlocks) {
     markLevel(http, r);
+    markTlsLevel(http, r);
     for (const d of http) if (d.name === 'server') servers.push(lowerServer(d, http, ctx, listens));
   }
   if (parsed.context === 'server') {

@@ -2,7 +2,7 @@
 // directives inherited from the innermost level that sets them.
 import type { Directive } from '../parse/ast.js';
 import type { Reporter } from './classify.js';
-import { errorAt, parseSize, parseTimeMs } from './util.js';
+import { byName, errorAt, parseSize, parseTimeMs } from './util.js';
 
 export const NGINX_DEFAULT_BODY_SIZE = 1024 * 1024;
 export const NGINX_DEFAULT_PROXY_TIMEOUT_MS = 60000;
@@ -10,8 +10,8 @@ export const NGINX_DEFAULT_PROXY_TIMEOUT_MS = 60000;
 /** The innermost occurrence of a simple directive across the inheritance chain. */
 export function effectiveSimple(levels: Directive[][], name: string): Directive | undefined {
   for (let i = levels.length - 1; i >= 0; i--) {
-    const here = levels[i]!;
-    for (let j = here.length - 1; j >= 0; j--) if (here[j]!.name === name) return here[j];
+    const here = byName(levels[i]!).get(name);
+    if (here) return here[here.length - 1];
   }
   return undefined;
 }

@@ -112,3 +112,20 @@ export function templateText(t: Template): string | null {
 export function formatMs(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000}s` : `${(ms / 1000).toFixed(3).replace(/0+$/, '')}s`;
 }
+
+const levelIndexes = new WeakMap<Directive[], Map<string, Directive[]>>();
+
+/** The directives of one level grouped by name, built once per level (levels are shared by many locations). */
+export function byName(ds: Directive[]): Map<string, Directive[]> {
+  let m = levelIndexes.get(ds);
+  if (!m) {
+    m = new Map();
+    for (const d of ds) {
+      const list = m.get(d.name);
+      if (list) list.push(d);
+      else m.set(d.name, [d]);
+    }
+    levelIndexes.set(ds, m);
+  }
+  return m;
+}

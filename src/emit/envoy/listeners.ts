@@ -3,7 +3,7 @@
 // port with a wildcard one becomes a filter chain of the wildcard listener
 // (matched on the destination IP), as nginx dispatches one socket by address.
 import type { Backend, Listener, ServerName, VirtualServer } from '../../ir/types.js';
-import { authorityMatcher, BUFFER_FILTER, serverRoutes } from './routes.js';
+import { authorityMatcher, BUFFER_FILTER, NGINX_HIDDEN, serverRoutes } from './routes.js';
 import type { Emission, Json } from './context.js';
 import { NGINX_DEFAULT_BODY_SIZE } from '../../lower/limits.js';
 import { TLS_INSPECTOR, tlsFilterChains } from './tls.js';
@@ -115,5 +115,6 @@ export function routeConfig(l: Listener, scope: ListenerScope): Json {
   const dflt = scope.servers.get(l.defaultServerId)!;
   star.push(...serverRoutes({ server: dflt, listener: l, backends: scope.backends, em: scope.em, authority: null }));
   vhosts.push({ name: `${dflt.id}_default`, domains: ['*'], routes: star });
-  return { name: routeConfigName(l), virtual_hosts: vhosts };
+  // Upstream headers nginx never passes to clients (X-Accel-*, X-Pad); direct responses have none.
+  return { name: routeConfigName(l), virtual_hosts: vhosts, response_headers_to_remove: NGINX_HIDDEN };
 }

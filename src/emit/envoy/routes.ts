@@ -11,7 +11,7 @@ import type { Emission, Json } from './context.js';
 const REDIRECT_CODES: Record<number, string> = { 301: 'MOVED_PERMANENTLY', 302: 'FOUND', 303: 'SEE_OTHER', 307: 'TEMPORARY_REDIRECT', 308: 'PERMANENT_REDIRECT' };
 
 /** Upstream response headers nginx hides by default (ngx_http_proxy_hide_headers). */
-const NGINX_HIDDEN = ['x-accel-expires', 'x-accel-redirect', 'x-accel-limit-rate', 'x-accel-buffering', 'x-accel-charset', 'x-pad'];
+export const NGINX_HIDDEN = ['x-accel-expires', 'x-accel-redirect', 'x-accel-limit-rate', 'x-accel-buffering', 'x-accel-charset', 'x-pad'];
 
 export const BUFFER_FILTER = 'envoy.filters.http.buffer';
 
@@ -270,8 +270,9 @@ function addPolicyHeaders(route: Json, policy: Policy, s: RouteScope, proxyHost:
     }
     if (add.length) route.request_headers_to_add = add;
     if (remove.length) route.request_headers_to_remove = [...new Set(remove)];
-    const hide = [...NGINX_HIDDEN, ...policy.proxyHideHeaders.filter((h) => !NGINX_HIDDEN.includes(h))];
-    route.response_headers_to_remove = hide;
+    // nginx's own hidden headers are removed once for the whole route configuration.
+    const hide = [...new Set(policy.proxyHideHeaders.filter((h) => !NGINX_HIDDEN.includes(h)))];
+    if (hide.length) route.response_headers_to_remove = hide;
   }
   const resp: Json[] = [];
   for (const h of policy.addHeaders) {
