@@ -10,7 +10,7 @@ import { CLIENT_LIMIT_DIRECTIVES, clientLimitsAt, markClientLimits } from './cli
 import { compressionAt, markCompression } from './compression.js';
 import { errorPagesAt, markErrorPages } from './error-page.js';
 import { markRealIp, realIpAt } from './real-ip.js';
-import { markTracing, usesRequestId } from './tracing.js';
+import { markTracing, tracingAt, usesRequestId } from './tracing.js';
 import { markGrpc } from './grpc.js';
 
 /** Server-level edge settings; reports the http- and server-level directives. `levels` = [http, server]. */
@@ -33,7 +33,7 @@ export function serverEdge(levels: Directive[][], r: Reporter): ServerEdge {
     realIp,
     limits: clientLimitsAt(levels),
     errorPages: errorPagesAt(levels),
-    tracing: null,
+    tracing: tracingAt(levels),
     usesRequestId: levels.some((ds) => usesRequestId(ds)),
   };
 }
@@ -50,6 +50,7 @@ export function locationEdge(levels: Directive[][], r: Reporter): Pick<Policy, '
   markGrpc(ds, r);
   for (const d of ds) {
     if (CLIENT_LIMIT_DIRECTIVES.includes(d.name)) r.mark(d, 'approximated', 'set in a location: Envoy has one value per listener (the default server\'s), not per route');
+    if (d.name === 'otel_trace') r.mark(d, 'approximated', 'set in a location: Envoy traces by the server\'s setting');
   }
   const logs = accessLogsAt(levels, formats);
   return { compression: compressionAt(levels), ...(logs ? { accessLogs: logs } : {}), errorPages: errorPagesAt(levels) };

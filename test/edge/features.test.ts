@@ -192,3 +192,26 @@ describe('47 headers with variables and request ids', () => {
     expect(reportLines(r, 'add_header').find((e) => e.line === 14)!.class).toBe('translated');
   });
 });
+
+describe('48 tracing', () => {
+  const r = compileFixture('48-tracing');
+  const hcm = hcmOf(r.bootstrap, 'listener_0.0.0.0_80');
+  test('otel_* → the OpenTelemetry tracer with a gRPC collector cluster; untraced servers sample nothing', () => {
+    expect(hcm.tracing.provider).toEqual({
+      name: 'envoy.tracers.opentelemetry',
+      typed_config: { '@type': 'type.googleapis.com/envoy.config.trace.v3.OpenTelemetryConfig', grpc_service: { envoy_grpc: { cluster_name: 'otel_collector' } }, service_name: 'edge-proxy' },
+    });
+    const c = cluster(r, 'otel_collector');
+    expect(c.type).toBe('STRICT_DNS');
+    expect(c.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address).toEqual({ address: 'otel-collector.internal', port_value: 4317 });
+    const routes = routesOf(hcm);
+    expect(routes.find((x: any) => x.name === 'server_1/loc_0').tracing).toEqual({ overall_sampling: { numerator: 0 } });
+    expect(routes.find((x: any) => x.name === 'server_0/loc_0').tracing).toBeUndefined();
+    expect(r.report.summary.unsupported).toBe(0);
+  });
+  test('OpenTracing plugins are reported', () => {
+    const x = compileText('events {}\nhttp { opentracing on; server { listen 80; return 200; } }');
+    expect(reportLines(x, 'opentracing')[0]!.class).toBe('unsupported');
+    expect(hcmOf(x.bootstrap, 'listener_0.0.0.0_80').tracing).toBeUndefined();
+  });
+});

@@ -4,6 +4,7 @@
 import type { CompiledConfig, Location, ReportEntry } from '../../ir/types.js';
 import { emitCluster, type BackendUse } from './clusters.js';
 import { emitListeners } from './listeners.js';
+import { edgeClusters } from './edge.js';
 import { Emission, type Json } from './context.js';
 
 export interface EmitResult {
@@ -19,6 +20,7 @@ export function emitBootstrap(ir: CompiledConfig): EmitResult {
   const listeners = emitListeners(ir.listeners, { servers, backends, em });
   const uses = backendUses(ir);
   const clusters = ir.backends.map((b) => emitCluster(b, uses.get(b.name), em));
+  clusters.push(...edgeClusters(ir)); // issue 7: e.g. the OpenTelemetry collector
   const bootstrap: Json = {
     admin: { address: { socket_address: { address: '127.0.0.1', port_value: 9901 } } },
     static_resources: { listeners, clusters },

@@ -3,7 +3,9 @@
 // reply mapping. Settings nginx keeps per address:port come from the listener's
 // default server; settings nginx keeps per location are resolved per route (by
 // route name → location) and expressed per route where Envoy can.
-import type { AccessLog, Compression, ErrorPage, HeaderOp, Listener, Location, VirtualServer } from '../../ir/types.js';
+import type { AccessLog, CompiledConfig, Compression, ErrorPage, HeaderOp, Listener, Location, VirtualServer } from '../../ir/types.js';
+import { otelEndpoint } from '../../lower/tracing.js';
+import { isIp } from '../../lower/upstream.js';
 import { isRedirectTarget, redirectStatus } from '../../lower/error-page.js';
 import { realIpVerdict } from '../../lower/real-ip.js';
 import { formatMs } from '../../lower/util.js';
@@ -16,6 +18,7 @@ interface RouteSettings {
   accessLogs: AccessLog[];
   errorPages: ErrorPage[];
   addHeaders: HeaderOp[];
+  traced: boolean;
 }
 
 export interface EdgeScope {
@@ -38,6 +41,7 @@ export function applyEdge(hcm: Json, l: Listener, scope: EdgeScope): void {
   applyAccessLogs(hcm, routes, of);
   applyErrorPages(hcm, routes, of, l, scope.em);
   applyStatusGatedHeaders(hcm, routes, of);
+  applyTracing(hcm, routes, of, servers);
 }
 
 // ------------------------------------------------------------------ route → settings
@@ -62,12 +66,12 @@ function routeSettings(servers: VirtualServer[]): (name: string) => RouteSetting
       const loc = locs.get(id);
       if (loc) {
         const server = byId.get(segs[0]!)!;
-        return { compression: loc.policy.compression ?? null, accessLogs: loc.policy.accessLogs ?? server.edge!.accessLogs, errorPages: loc.policy.errorPages ?? [], addHeaders: loc.policy.addHeaders };
+        return { compression: loc.policy.compression ?? null, accessLogs: loc.policy.accessLogs ?? server.edge!.accessLogs, errorPages: loc.policy.errorPages ?? [], addHeaders: loc.policy.addHeaders, traced: server.edge!.tracing !== null };
       }
     }
     const server = byId.get(segs[0]!);
     const e = server?.edge;
-    return { compression: e?.compression ?? null, accessLogs: e?.accessLogs ?? [], errorPages: e?.errorPages ?? [], addHeaders: [] };
+    return { compression: e?.compression ?? null, accessLogs: e?.accessLogs ?? [], errorPages: e?.errorPages ?? [], addHeaders: [], traced: (e?.tracing ?? null) !== null };
   };
 }
 
@@ -252,4 +256,37 @@ function applyStatusGatedHeaders(hcm: Json, routes: Json[], of: (r: Json) => Rou
     used = true;
   }
   if (used) insertBeforeRouter(hcm, [luaFilter()]);
+}
+
+// ------------------------------------------------------------------ tracing
+
+export const OTEL_CLUSTER = 'otel_collector';
+
+/** Connection manager tracing when a server on the listener is traced; untraced routes sample nothing. */
+function applyTracing(hcm: Json, routes: Json[], of: (r: Json) => RouteSettings, servers: VirtualServer[]): void {
+  const t = servers.map((s) => s.edge!.tracing).find((x) => x && x.endpoint && otelEndpoint(x.endpoint));
+  if (!t) return;
+  const otel: Json = { '@type': 'type.googleapis.com/envoy.config.trace.v3.OpenTelemetryConfig', grpc_service: { envoy_grpc: { cluster_name: OTEL_CLUSTER } } };
+  if (t.serviceName) otel.service_name = t.serviceName;
+  hcm.tracing = { provider: { name: 'envoy.tracers.opentelemetry', typed_config: otel } };
+  for (const r of routes) if (!of(r).traced) r.tracing = { overall_sampling: { numerator: 0 } };
+}
+
+/** Clusters the edge settings need (the OpenTelemetry collector), for the bootstrap. */
+export function edgeClusters(ir: CompiledConfig): Json[] {
+  const t = ir.servers.map((s) => s.edge?.tracing).find((x) => x && x.endpoint && otelEndpoint(x.endpoint));
+  if (!t) return [];
+  const ep = otelEndpoint(t.endpoint!)!;
+  const c: Json = {
+    name: OTEL_CLUSTER,
+    type: isIp(ep.host) ? 'STATIC' : 'STRICT_DNS',
+    connect_timeout: '5s',
+    lb_policy: 'ROUND_ROBIN',
+    load_assignment: { cluster_name: OTEL_CLUSTER, endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: ep.host, port_value: ep.port } } } }] }] },
+    typed_extension_protocol_options: {
+      'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': { '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions', explicit_http_config: { http2_protocol_options: {} } },
+    },
+  };
+  if (ep.tls) c.transport_socket = { name: 'envoy.transport_sockets.tls', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext', sni: ep.host } };
+  return [c];
 }
