@@ -188,7 +188,7 @@ export class XdsServer extends EventEmitter implements StreamObserver {
 
   /** Listen on `host:port` (port 0 picks one). Resolves with the bound port. */
   async listen(address: string, tls?: TlsOptions): Promise<number> {
-    const server = new grpc.Server({ 'grpc.max_send_message_length': 64 * 1024 * 1024 });
+    const server = new grpc.Server(); // no send limit: a large route table is one resource
     server.addService(adsServiceDefinition(), {
       StreamAggregatedResources: (call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>) => this.handleSotw(call),
       DeltaAggregatedResources: (call: grpc.ServerDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>) => this.handleDelta(call),
