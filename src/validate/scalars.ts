@@ -13,20 +13,27 @@ const INT_RE = /^-?(0|[1-9][0-9]*)$/;
 interface IntRange {
   min: bigint;
   max: bigint;
+  /** the same bounds as numbers, for the 32-bit fast path */
+  minNumber: number;
+  maxNumber: number;
+  /** 64-bit: values come back as bigint */
   wide: boolean;
 }
 
+function intRange(min: bigint, max: bigint, wide: boolean): IntRange {
+  return { min, max, minNumber: Number(min), maxNumber: Number(max), wide };
+}
+
+const INT32 = intRange(-(2n ** 31n), 2n ** 31n - 1n, false);
+const UINT32 = intRange(0n, 2n ** 32n - 1n, false);
+const INT64 = intRange(-(2n ** 63n), 2n ** 63n - 1n, true);
+const UINT64 = intRange(0n, 2n ** 64n - 1n, true);
+
 const INT_RANGES: Record<string, IntRange> = {
-  int32: { min: -(2n ** 31n), max: 2n ** 31n - 1n, wide: false },
-  sint32: { min: -(2n ** 31n), max: 2n ** 31n - 1n, wide: false },
-  sfixed32: { min: -(2n ** 31n), max: 2n ** 31n - 1n, wide: false },
-  uint32: { min: 0n, max: 2n ** 32n - 1n, wide: false },
-  fixed32: { min: 0n, max: 2n ** 32n - 1n, wide: false },
-  int64: { min: -(2n ** 63n), max: 2n ** 63n - 1n, wide: true },
-  sint64: { min: -(2n ** 63n), max: 2n ** 63n - 1n, wide: true },
-  sfixed64: { min: -(2n ** 63n), max: 2n ** 63n - 1n, wide: true },
-  uint64: { min: 0n, max: 2n ** 64n - 1n, wide: true },
-  fixed64: { min: 0n, max: 2n ** 64n - 1n, wide: true },
+  int32: INT32, sint32: INT32, sfixed32: INT32,
+  uint32: UINT32, fixed32: UINT32,
+  int64: INT64, sint64: INT64, sfixed64: INT64,
+  uint64: UINT64, fixed64: UINT64,
 };
 
 export function isIntegerType(type: string): boolean {
@@ -35,6 +42,8 @@ export function isIntegerType(type: string): boolean {
 
 /** Integers: a JSON number or a decimal string; 64-bit values come back as bigint. */
 function parseInteger(type: string, range: IntRange, v: unknown): Parsed<number | bigint> {
+  // the common case, a 32-bit integer written as a JSON number, needs no BigInt
+  if (!range.wide && typeof v === 'number' && Number.isInteger(v) && v >= range.minNumber && v <= range.maxNumber) return ok(v);
   let big: bigint;
   if (typeof v === 'number') {
     if (!Number.isInteger(v)) return bad(`expected an integer (${type}), got ${v}`);
@@ -146,9 +155,9 @@ export function parseDuration(v: unknown): Parsed<DurationValue> {
   } else if (isPlainObject(v)) {
     const extra = Object.keys(v).filter((k) => k !== 'seconds' && k !== 'nanos');
     if (extra.length > 0) return bad(`invalid Duration object: unknown key ${JSON.stringify(extra[0])} (only seconds and nanos)`);
-    const s = v.seconds === undefined ? ok<number | bigint>(0) : parseInteger('int64', INT_RANGES.int64!, v.seconds);
+    const s = v.seconds === undefined ? ok<number | bigint>(0) : parseInteger('int64', INT64, v.seconds);
     if (!s.ok) return bad(`invalid Duration seconds: ${s.message}`);
-    const n = v.nanos === undefined ? ok<number | bigint>(0) : parseInteger('int32', INT_RANGES.int32!, v.nanos);
+    const n = v.nanos === undefined ? ok<number | bigint>(0) : parseInteger('int32', INT32, v.nanos);
     if (!n.ok) return bad(`invalid Duration nanos: ${n.message}`);
     d = { seconds: Number(s.value), nanos: Number(n.value) };
     if (Math.abs(d.nanos) > 999_999_999) return bad('invalid Duration: nanos must be within ±999999999');
