@@ -81,6 +81,22 @@ describe('delta ADS', () => {
     expect(again.resources[1]!.version).not.toBe(first.resources[1]!.version);
   });
 
+  it('keeps one response in flight per type: a change waits for the ACK', async () => {
+    const stream = client.delta();
+    stream.send({ node, type_url: TYPES.cds, resource_names_subscribe: ['*'] });
+    const first = await stream.next();
+    const changed = fixture();
+    (changed.clusters[0] as JsonObject)['connect_timeout'] = '9s';
+    server.setResources(changed);
+    stream.send({ type_url: TYPES.lds, resource_names_subscribe: ['*'] });
+    expect((await stream.next()).type_url).toBe(TYPES.lds);
+    expect(stream.inbox.pending()).toEqual([]);
+    stream.send({ type_url: TYPES.cds, response_nonce: first.nonce });
+    const second = await stream.next();
+    expect(second.type_url).toBe(TYPES.cds);
+    expect(names(second)).toEqual(['alpha']); // only the changed cluster
+  });
+
   it('honours initial_resource_versions on reconnect: only what differs is sent', async () => {
     const stream = client.delta();
     stream.send({ node, type_url: TYPES.cds, resource_names_subscribe: ['*'] });

@@ -88,6 +88,22 @@ describe('state-of-the-world ADS', () => {
     expect(next.version_info).not.toBe(first.version_info);
   });
 
+  it('keeps one response in flight per type: a change waits for the ACK', async () => {
+    const stream = client.sotw();
+    stream.send({ node, type_url: TYPES.cds, resource_names: [] });
+    const first = await stream.next();
+    const changed = fixture();
+    (changed.clusters[0] as JsonObject)['connect_timeout'] = '9s';
+    server.setResources(changed);
+    stream.send({ node, type_url: TYPES.lds, resource_names: [] });
+    expect((await stream.next()).type_url).toBe(TYPES.lds); // no second CDS before it
+    expect(stream.inbox.pending()).toEqual([]);
+    stream.send({ node, type_url: TYPES.cds, version_info: first.version_info, response_nonce: first.nonce, resource_names: [] });
+    const second = await stream.next();
+    expect(second.type_url).toBe(TYPES.cds);
+    expect(second.version_info).not.toBe(first.version_info);
+  });
+
   it('ignores a request whose nonce is stale', async () => {
     const stream = client.sotw();
     stream.send({ node, type_url: TYPES.cds, resource_names: [] });
