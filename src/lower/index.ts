@@ -363,16 +363,20 @@ function shadowed(l: Listener, servers: Map<string, VirtualServer>, r: Reporter)
     const names = servers.get(id)!.names;
     for (let i = 0; i < names.length; i++) {
       const n = names[i]!;
-      if (n.kind === 'empty') continue;
+      // Regex names are tried in order, never conflict; "" is not a hashed name.
+      if (n.kind === 'empty' || n.kind === 'regex') continue;
       const group = n.dot && names[i + 1]?.dot && names[i + 1]!.source === n.source ? [n, names[++i]!] : [n];
-      const owners = group.map((g) => claimed.get(keyOf(g))).filter((o): o is string => o !== undefined && o !== id);
-      if (owners.length === 0) {
-        for (const g of group) if (!claimed.has(keyOf(g))) claimed.set(keyOf(g), id);
+      // Any earlier claim conflicts, the server's own included (nginx warns and ignores the later name).
+      if (!group.some((g) => claimed.has(keyOf(g)))) {
+        for (const g of group) claimed.set(keyOf(g), id);
         continue;
       }
-      for (const g of group) out.push({ serverId: id, kind: g.kind, value: g.value, source: g.source });
-      const shown = n.dot ? `.${n.value}` : n.kind === 'regex' ? `~${n.value}` : n.value;
-      r.note(n.source, 'server_name', 'translated', `conflicting server name "${shown}" on ${l.address}:${l.port}: ${owners[0]} keeps it and nginx ignores this one, as Envoy does here`);
+      const owners = group.map((g) => claimed.get(keyOf(g))).filter((o): o is string => o !== undefined);
+      // Halves this server already owns through another name stay; the rest of the ignored name goes.
+      for (const g of group) if (claimed.get(keyOf(g)) !== id) out.push({ serverId: id, kind: g.kind, value: g.value, source: g.source });
+      const shown = n.dot ? `.${n.value}` : n.value;
+      const by = owners[0] === id ? 'an earlier name of the same server claims it' : `${owners[0]} keeps it`;
+      r.note(n.source, 'server_name', 'translated', `conflicting server name "${shown}" on ${l.address}:${l.port}: ${by} and nginx ignores this one, as Envoy does here`);
     }
   }
   return out;
