@@ -76,7 +76,11 @@ function globComponent(part: string): RegExp {
     } else source += escapeRegExp(ch);
   }
   const leadingDot = part.startsWith('.') ? '' : '(?!\\.)';
-  return new RegExp('^' + leadingDot + source + '$', 's');
+  try {
+    return new RegExp('^' + leadingDot + source + '$', 's');
+  } catch {
+    return /(?!)/; // a malformed class (e.g. [z-a]) matches nothing, as glob(3) finds nothing
+  }
 }
 
 function escapeRegExp(ch: string): string {

@@ -153,3 +153,18 @@ describe('context', () => {
     expect(parseText('server {}', 'c.conf', { context: 'stream' }).context).toBe('stream');
   });
 });
+
+describe('include globs', () => {
+  it('sorted matches, character classes, nothing for a malformed class', () => {
+    const base = join(FIXTURES, 'includes');
+    const files = (pattern: string) => parseText(`include ${pattern};`, 'g.conf', { baseDir: base }).files.slice(1).map((f) => f.file.split('/').pop());
+    // b.conf itself includes snippets/proxy.conf.
+    expect(files('conf.d/*.conf')).toEqual(['a.conf', 'b.conf', 'proxy.conf']);
+    expect(files('conf.d/[b]*.conf')).toEqual(['b.conf', 'proxy.conf']);
+    expect(files('conf.d/[!b]*.conf')).toEqual(['a.conf']);
+    expect(files('conf.d/?.conf')).toEqual(['a.conf', 'b.conf', 'proxy.conf']);
+    expect(files('conf.d/[z-a].conf')).toEqual([]);
+    // conf.d/ sorts before snippets/; b.conf pulls in snippets/proxy.conf first.
+    expect(files('*/*.conf')).toEqual(['a.conf', 'b.conf', 'proxy.conf', 'common.conf']);
+  });
+});
