@@ -1,0 +1,76 @@
+// `ngx2envoy convert` as data in and out: stdout, -o files, exit codes.
+import { afterAll, describe, expect, test } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { runConvert } from '../../src/cli/convert.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'ngx2envoy-convert-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const EXAMPLE = resolve(import.meta.dirname, '../../examples/nginx.conf');
+
+function write(name: string, text: string): string {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+}
+
+describe('convert', () => {
+  test('examples/nginx.conf converts cleanly to YAML on stdout', async () => {
+    const out = await runConvert(EXAMPLE, {});
+    expect(out.exitCode).toBe(0);
+    const doc = parseYaml(out.stdout);
+    expect(doc.static_resources.clusters.map((c: { name: string }) => c.name)).toEqual(['127.0.0.1_9000', '127.0.0.1_9001', 'api_v1']);
+    expect(out.stdout).toContain('# nginx: nginx.conf:');
+    expect(out.stderr).toMatch(/directives: \d+ translated/);
+  });
+
+  test('--format json has the same content and no comments', async () => {
+    const yaml = await runConvert(EXAMPLE, {});
+    const json = await runConvert(EXAMPLE, { format: 'json' });
+    expect(JSON.parse(json.stdout)).toEqual(parseYaml(yaml.stdout));
+  });
+
+  test('-o writes envoy.yaml, report.json and report.md', async () => {
+    const out = await runConvert(EXAMPLE, { out: join(dir, 'out') });
+    expect(out.stdout).toBe('');
+    expect(out.files.map((f) => f.path)).toEqual([join(dir, 'out', 'envoy.yaml'), join(dir, 'out', 'report.json'), join(dir, 'out', 'report.md')]);
+    const report = JSON.parse(out.files[1]!.text);
+    expect(Object.keys(report)).toEqual(['summary', 'directives', 'notes']);
+    expect(report.directives[0]).toEqual(expect.objectContaining({ file: 'nginx.conf', line: 2, col: 1, directive: 'events', class: 'ignored' }));
+    expect(out.files[2]!.text).toMatch(/^# Migration report/);
+  });
+
+  test('bad input: exit 1 with file:line:col and no stack trace', async () => {
+    const f = write('bad.conf', 'events {}\nhttp {\n  server {\n    location ~ (?<=x)y { return 200; }\n  }\n}\n');
+    const out = await runConvert(f, {});
+    expect(out.exitCode).toBe(1);
+    expect(out.stdout).toBe('');
+    expect(out.stderr).toContain('bad.conf:4:16');
+    expect(out.stderr).toContain('location regex "(?<=x)y" has no RE2 form: look-behind');
+    expect(out.stderr).not.toMatch(/at .*\.ts:\d+/);
+  });
+
+  test('a syntax error is reported as the parser reports it', async () => {
+    const f = write('syntax.conf', 'events {}\nhttp {\n  server {\n    listen 80\n  }\n');
+    const out = await runConvert(f, {});
+    expect(out.exitCode).toBe(1);
+    expect(out.stderr).toMatch(/syntax\.conf:\d+:\d+/);
+  });
+
+  test('--strict: unsupported directives are errors', async () => {
+    const f = write('strict.conf', 'events {}\nhttp {\n  server {\n    listen 80;\n    location / { if ($x) { return 403; } proxy_pass http://127.0.0.1:9000; }\n  }\n}\n');
+    expect((await runConvert(f, {})).exitCode).toBe(0);
+    const strict = await runConvert(f, { strict: true });
+    expect(strict.exitCode).toBe(1);
+    expect(strict.stderr).toContain('unsupported: if');
+  });
+
+  test('a fragment (conf.d file) converts in the http context', async () => {
+    const f = write('site.conf', 'server {\n  listen 8080;\n  server_name frag.test;\n  location / { return 200 "x"; }\n}\n');
+    const out = await runConvert(f, {});
+    expect(out.exitCode).toBe(0);
+    expect(parseYaml(out.stdout).static_resources.listeners[0].name).toBe('listener_0.0.0.0_8080');
+  });
+});

@@ -1,0 +1,68 @@
+// PCRE → RE2: what translates (and means the same), what is rejected with the
+// construct named, and nginx's search semantics as an RE2 full match.
+import { describe, expect, test } from 'vitest';
+import { pcreToRe2, searchWrap, wholeMatchWrap, re2Exec } from '../../src/lower/regex.js';
+
+describe('pcreToRe2', () => {
+  test.each([
+    ['\\.php$', false, '\\.php$'],
+    ['^/user/(?<id>\\d+)$', false, '^/user/(?P<id>\\d+)$'],
+    ["^/(?'name'[a-z]+)", false, '^/(?P<name>[a-z]+)'],
+    ['\\.(png|jpe?g)$', true, '(?i)\\.(png|jpe?g)$'],
+    ['[^/]+\\Z', false, '[^/]+\\z'],
+    ['[]a]', false, '[\\]a]'],
+  ])('%s → %s', (pcre, icase, re2) => {
+    const r = pcreToRe2(pcre, icase);
+    expect(r).toEqual({ ok: true, re2 });
+  });
+
+  test.each([
+    ['(?<=/admin)/x', 'look-behind', 0],
+    ['/x(?<!y)', 'negative look-behind', 2],
+    ['^/a(?=b)', 'look-ahead', 3],
+    ['^/a(?!b)', 'negative look-ahead', 3],
+    ['^/(\\w+)/\\1$', 'back-reference', 8],
+    ['(?>a+)b', 'atomic group', 0],
+    ['a++b', 'possessive quantifier', 1],
+    ['\\Gabc', '\\G', 0],
+    ['(a|(?R))', 'recursion', 3],
+    ['(?(1)a|b)', 'conditional group', 0],
+    ['\\k<n>', 'named back-reference', 0],
+  ])('%s is rejected (%s)', (pcre, what, offset) => {
+    const r = pcreToRe2(pcre);
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      expect(r.message).toContain(what);
+      expect(r.offset).toBe(offset);
+    }
+  });
+
+  test('group syntax inside a character class is literal', () => {
+    expect(pcreToRe2('^/[(?=]x').ok).toBe(true);
+  });
+
+  test('syntax RE2 lacks is caught by compiling with real RE2', () => {
+    const r = pcreToRe2('a{,3}(?x) b');
+    expect(r.ok).toBe(false);
+  });
+});
+
+describe('search semantics', () => {
+  test('R becomes .*(?:R).* and keeps its anchors', () => {
+    const re = searchWrap(pcreToRe2('^/api').ok ? '^/api' : '');
+    expect(re2Exec(`^(?:${re})$`, '/api/x')).not.toBeNull();
+    expect(re2Exec(`^(?:${re})$`, '/x/api')).toBeNull();
+    const php = searchWrap('\\.php$');
+    expect(re2Exec(`^(?:${php})$`, '/a/b.php')).not.toBeNull();
+    expect(re2Exec(`^(?:${php})$`, '/a/b.php/x')).toBeNull();
+  });
+
+  test('(?i) stays in front of the wrapper', () => {
+    expect(searchWrap('(?i)\\.png$')).toBe('(?i).*(?:\\.png$).*');
+  });
+
+  test('the whole-match wrapper keeps the first match’s captures as group 1…', () => {
+    const m = re2Exec(wholeMatchWrap('/old/([a-z]+)'), '/x/old/abc/old/def');
+    expect(m?.[1]).toBe('abc');
+  });
+});
