@@ -3,6 +3,7 @@
 // included): names unique, references resolvable, domains and filter chain
 // matches unambiguous.
 
+import { isIP } from 'node:net';
 import { indexPath, keyPath, type Finding } from './findings.js';
 import { isPlainObject } from './scalars.js';
 import { protoJsonName } from './schema.js';
@@ -465,6 +466,10 @@ export function checkListenerAddresses(collected: CollectedByType): Finding[] {
   for (const l of all(collected, T.listener)) {
     const address = listenerAddress(l.value);
     if (address === undefined) continue;
+    const host = str(get(get(get(l.value, 'address'), 'socket_address'), 'address'));
+    if (host !== undefined && isIP(host) === 0) {
+      out.push({ path: keyPath(keyPath(keyPath(l.path, keyOf(l.value, 'address')), 'socket_address'), 'address'), message: `malformed IP address: ${host} (a listener binds an IP address, not a name)`, severity: 'error' });
+    }
     const prev = first.get(address);
     if (prev === undefined) {
       first.set(address, l);
@@ -476,5 +481,63 @@ export function checkListenerAddresses(collected: CollectedByType): Finding[] {
       severity: 'error',
     });
   }
+  return out;
+}
+
+/** An endpoint's socket address (address text and where it sits), if it has one. */
+function endpointAddresses(cla: unknown, claPath: () => string): Array<{ address: string; at: () => string; resolver: boolean }> {
+  const out: Array<{ address: string; at: () => string; resolver: boolean }> = [];
+  arr(get(cla, 'endpoints')).forEach((locality, i) => {
+    arr(get(locality, 'lb_endpoints')).forEach((lbe, j) => {
+      const socket = get(get(get(lbe, 'endpoint'), 'address'), 'socket_address');
+      const address = str(get(socket, 'address'));
+      if (address === undefined || !isPlainObject(cla) || !isPlainObject(locality) || !isPlainObject(lbe)) return;
+      out.push({
+        address,
+        resolver: str(get(socket, 'resolver_name')) !== undefined,
+        at: () => keyPath(keyPath(keyPath(keyPath(indexPath(keyPath(indexPath(keyPath(claPath(), keyOf(cla, 'endpoints')), i), keyOf(locality, 'lb_endpoints')), j), 'endpoint'), 'address'), 'socket_address'), 'address'),
+      });
+    });
+  });
+  return out;
+}
+
+function malformedAddress(address: string): string {
+  return `malformed IP address: ${address}. Consider setting resolver_name or setting cluster type to 'STRICT_DNS' or 'LOGICAL_DNS'`;
+}
+
+/**
+ * Endpoint addresses as the cluster type needs them: STATIC (and EDS)
+ * endpoints are IP literals, a LOGICAL_DNS cluster has exactly one endpoint.
+ */
+export function checkClusterEndpoints(clusters: readonly Collected[]): Finding[] {
+  const out: Finding[] = [];
+  for (const c of clusters) {
+    const type = get(c.value, 'type') ?? (get(c.value, 'cluster_type') === undefined ? 'STATIC' : undefined);
+    const claKey = keyOf(c.value, 'load_assignment');
+    const cla = c.value[claKey];
+    if (!isPlainObject(cla)) continue;
+    if (type === 'STATIC' || type === 0) {
+      for (const e of endpointAddresses(cla, () => keyPath(c.path, claKey))) {
+        if (!e.resolver && isIP(e.address) === 0) out.push({ path: e.at(), message: malformedAddress(e.address), severity: 'error' });
+      }
+    } else if (type === 'LOGICAL_DNS' || type === 2) {
+      const localities = arr(get(cla, 'endpoints'));
+      if (localities.length !== 1 || arr(get(localities[0], 'lb_endpoints')).length !== 1) {
+        out.push({ path: keyPath(c.path, claKey), message: 'LOGICAL_DNS clusters must have a single locality_lb_endpoint and a single lb_endpoint', severity: 'error' });
+      }
+    }
+  }
+  return out;
+}
+
+/** EDS load assignments carry IP literals only (Envoy resolves no names for EDS). */
+export function checkEdsEndpoints(assignments: readonly unknown[], basePath: string): Finding[] {
+  const out: Finding[] = [];
+  assignments.forEach((cla, i) => {
+    for (const e of endpointAddresses(cla, () => indexPath(basePath, i))) {
+      if (!e.resolver && isIP(e.address) === 0) out.push({ path: e.at(), message: malformedAddress(e.address), severity: 'error' });
+    }
+  });
   return out;
 }

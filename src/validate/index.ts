@@ -6,7 +6,9 @@ import { indexPath, keyPath, type Finding } from './findings.js';
 import {
   checkAdsSources,
   checkApiConfigSources,
+  checkClusterEndpoints,
   checkClusterReferences,
+  checkEdsEndpoints,
   checkEdsClusters,
   checkFilterChains,
   checkListenerAddresses,
@@ -111,6 +113,7 @@ function bootstrapReferences(json: unknown, lists: ReturnType<typeof staticResou
   }
   findings.push(...checkAdsSources(collected, get(dr, 'ads_config') !== undefined));
   findings.push(...checkEdsClusters(collected.get(T.cluster) ?? []));
+  findings.push(...checkClusterEndpoints(collected.get(T.cluster) ?? []));
   return findings;
 }
 
@@ -183,6 +186,8 @@ function xdsReferences(res: XdsResources, names: ReadonlyMap<XdsGroup, ReadonlyS
     }
   }
   findings.push(...checkEdsClusters(collected.get(T.cluster) ?? []));
+  findings.push(...checkClusterEndpoints(collected.get(T.cluster) ?? []));
+  findings.push(...checkEdsEndpoints(Array.isArray(res.endpoints) ? res.endpoints : [], 'endpoints'));
   (Array.isArray(res.clusters) ? res.clusters : []).forEach((c, i) => {
     if (!isPlainObject(c) || !isEdsCluster(c)) return;
     const service = edsServiceName(c);

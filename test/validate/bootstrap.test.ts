@@ -375,6 +375,20 @@ describe('cross-references', () => {
     ]);
   });
 
+  it('endpoint addresses the cluster type can use: IPs for STATIC, one endpoint for LOGICAL_DNS; listeners bind IPs', () => {
+    const b = mutated((x) => {
+      const c = x.static_resources.clusters;
+      c[2].load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address = 'static-a.internal';
+      c[4].load_assignment.endpoints[0].lb_endpoints.push({ endpoint: { address: { socket_address: { address: 'ws2.internal', port_value: 9000 } } } });
+      x.static_resources.listeners[0].address.socket_address.address = 'localhost';
+    });
+    expect(pairs(validateBootstrap(b))).toEqual([
+      ['static_resources.listeners[0].address.socket_address.address', 'malformed IP address: localhost (a listener binds an IP address, not a name)'],
+      [`${CLUSTERS}[2].load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address`, "malformed IP address: static-a.internal. Consider setting resolver_name or setting cluster type to 'STRICT_DNS' or 'LOGICAL_DNS'"],
+      [`${CLUSTERS}[4].load_assignment`, 'LOGICAL_DNS clusters must have a single locality_lb_endpoint and a single lb_endpoint'],
+    ]);
+  });
+
   it('an EDS cluster without eds_config', () => {
     const b = mutated((x) => {
       x.static_resources.clusters[4].type = 'EDS';

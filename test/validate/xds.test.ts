@@ -70,6 +70,15 @@ describe('xDS resource sets', () => {
     ]);
   });
 
+  it('EDS endpoints are IP literals', () => {
+    const r = resources((x) => {
+      x.endpoints[1].endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address = 'shop-1.internal';
+    });
+    expect(pairs(validateXdsResources(r))).toEqual([
+      ['endpoints[1].endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address', "malformed IP address: shop-1.internal. Consider setting resolver_name or setting cluster type to 'STRICT_DNS' or 'LOGICAL_DNS'"],
+    ]);
+  });
+
   it('an SDS secret name with no Secret', () => {
     const r = resources((x) => {
       x.secrets.pop();
