@@ -8,7 +8,7 @@ import { Option, type Command } from 'commander';
 import { compile, renderBootstrap, renderReport, type CompileResult } from '../compile.js';
 import { formatDiagnostic } from '../parse/index.js';
 import { lineOf } from '../parse/diagnostic.js';
-import { validateBootstrap, formatFindings, hasErrors } from '../validate/index.js';
+import { validateBootstrap, validateXdsResources, formatFindings, hasErrors } from '../validate/index.js';
 import { CliExit } from './exit.js';
 import { readFileSync } from 'node:fs';
 
@@ -83,7 +83,12 @@ export async function runConvert(file: string, opts: ConvertOptions): Promise<Co
   if (opts.mode === 'xds') {
     const conv = await loadXds();
     if (!conv) return { stdout: '', stderr: 'ngx2envoy: --mode xds is not available in this build\n', exitCode: 2, files: [] };
-    text = JSON.stringify(conv(result.bootstrap), null, 2) + '\n';
+    const resources = conv(result.bootstrap);
+    const xdsFindings = validateXdsResources(resources as Parameters<typeof validateXdsResources>[0]);
+    if (hasErrors(xdsFindings)) {
+      return { stdout: '', stderr: [...stderrParts, 'ngx2envoy: internal error: the generated xDS resources are invalid:', formatFindings(xdsFindings)].join('\n') + '\n', exitCode: 2, files: [] };
+    }
+    text = JSON.stringify(resources, null, 2) + '\n';
   } else text = renderBootstrap(result, format);
   const warnings = summaryLine(result);
   if (!opts.out) return { stdout: text, stderr: [...stderrParts, warnings].filter(Boolean).join('\n') + '\n', exitCode: 0, files: [] };

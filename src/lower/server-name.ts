@@ -8,6 +8,7 @@ import { errorAt, src } from './util.js';
 export function lowerServerName(d: Directive, r: Reporter): ServerName[] {
   const out: ServerName[] = [];
   const notes: string[] = [];
+  let cls: 'translated' | 'approximated' = 'translated';
   for (const a of d.args) {
     const raw = a.value;
     const at = src(a.source);
@@ -23,6 +24,11 @@ export function lowerServerName(d: Directive, r: Reporter): ServerName[] {
         throw errorAt(a.source, `server_name regex "${re}" has no RE2 form: ${conv.message} at offset ${conv.offset}`, 'pcre-only-regex');
       }
       out.push({ kind: 'regex', value: re, source: at });
+      // nginx matches the lowercased Host; Envoy matches the Host as sent, case-insensitively.
+      if (/(^|[^\\])[A-Z]/.test(re.replace(/\(\?[a-zA-Z]*\)|\\[A-Za-z]/g, ''))) {
+        notes.push(`regex "${re}" has upper-case letters: nginx matches it against the lowercased Host (so they never match), Envoy matches case-insensitively`);
+        cls = 'approximated';
+      }
       continue;
     }
     const name = raw.toLowerCase();
@@ -37,6 +43,6 @@ export function lowerServerName(d: Directive, r: Reporter): ServerName[] {
       out.push({ kind: 'exact', value: name, source: at });
     }
   }
-  r.mark(d, 'translated', ['virtual host domains', ...notes].join('; '));
+  r.mark(d, cls, ['virtual host domains', ...notes].join('; '));
   return out;
 }
