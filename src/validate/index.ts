@@ -1,6 +1,21 @@
-// Validation of emitted Envoy configuration against Envoy's own protos
-// (field names, enums, oneofs, JSON forms, @type, validate.rules,
-// deprecations) and against the cross-references Envoy checks at load time.
+// Validation of emitted Envoy configuration against Envoy's own protos and
+// against what Envoy checks when it loads a configuration.
+//
+// The walk (walk.ts, over the digest schema.ts makes of the protos shipped in
+// @grpc/grpc-js-xds): unknown fields (proto or JSON name), enum names, oneofs
+// (at most one member; `(validate.required)` ones exactly one), JSON forms of
+// scalars and well-known types, Any resolved by @type against every loaded
+// type (and against the extension kind its field takes), (validate.rules)
+// (rules.ts), deprecated fields and enum values (warnings).
+// The cross-references (crossref.ts, regex.ts): names unique, route/tcp_proxy
+// clusters defined, RDS/EDS/SDS names resolved, ADS and API config sources
+// consistent, domains unique per route configuration, filter chain matches
+// distinct, listener addresses distinct, terminal filters last, no pseudo-
+// header/Host mutation, endpoint addresses fit the cluster type, every
+// RegexMatcher compiles with RE2.
+//
+// A finding's path is the JSON path as written, e.g.
+// static_resources.listeners[0].filter_chains[0].filters[0].typed_config.stat_prefix.
 
 import { indexPath, keyPath, type Finding } from './findings.js';
 import {
