@@ -38,6 +38,11 @@ export function serverEdge(levels: Directive[][], r: Reporter): ServerEdge {
   };
 }
 
+/** Report the http-level edge directives (also when the http block has no server, e.g. servers in missing includes). */
+export function markHttpEdge(http: Directive[], r: Reporter): void {
+  serverEdge([http], r);
+}
+
 /** Location-level edge settings (Policy fields); reports the location's own directives. */
 export function locationEdge(levels: Directive[][], r: Reporter): Pick<Policy, 'compression' | 'accessLogs' | 'errorPages'> {
   const ds = levels[levels.length - 1] ?? [];

@@ -25,7 +25,7 @@ import { effectiveArray, headerOps, isWebsocketUpgrade, markAddHeader, markProxy
 import { bodySize, effectiveSimple, markLimits, NGINX_DEFAULT_PROXY_TIMEOUT_MS, timeMs } from './limits.js';
 import { directivesOf, LowerError, src } from './util.js';
 import { lowerServerTls, markTlsLevel } from './tls.js';
-import { locationEdge, serverEdge } from './edge.js';
+import { locationEdge, markHttpEdge, serverEdge } from './edge.js';
 import { parseGrpcPass } from './grpc.js';
 
 export { Reporter } from './classify.js';
@@ -74,6 +74,7 @@ function lowerConfig(parsed: ParsedConfig, r: Reporter): CompiledConfig {
   for (const http of httpBlocks) {
     markLevel(http, r);
     markTlsLevel(http, r);
+    markHttpEdge(http, r);
     for (const d of http) if (d.name === 'server') servers.push(lowerServer(d, http, ctx, listens));
   }
   if (parsed.context === 'server') {

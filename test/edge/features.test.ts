@@ -215,3 +215,9 @@ describe('48 tracing', () => {
     expect(hcmOf(x.bootstrap, 'listener_0.0.0.0_80').tracing).toBeUndefined();
   });
 });
+
+test('http-level edge directives are reported as translated even when the servers live elsewhere', () => {
+  const x = compileText('events {}\nhttp { gzip on; gzip_vary on; keepalive_timeout 30; set_real_ip_from 10.0.0.0/8; real_ip_header X-Forwarded-For; include /nonexistent/*.conf; }');
+  for (const d of ['gzip', 'gzip_vary', 'keepalive_timeout']) expect(reportLines(x, d)[0]!.class, d).toBe('translated');
+  expect(reportLines(x, 'set_real_ip_from')[0]!.class).toBe('approximated');
+});
