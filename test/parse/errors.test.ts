@@ -92,7 +92,10 @@ describe('bad input: message and line:col', () => {
     const config = parseText(text, 'bad.conf');
     expect(errorsOf(config)).toEqual(expected);
     expect(config.files[0]!.status).toBe('failed');
-    for (const e of config.errors) expect(e.source.file).toBe('bad.conf');
+    for (const e of config.errors) {
+      expect(e.source.file).toBe('bad.conf');
+      expect(['unexpected-token', 'unexpected-eof', 'too-long-parameter', 'nul-byte']).toContain(e.code);
+    }
   });
 });
 
