@@ -116,6 +116,8 @@ export interface ServerTls {
   sessionTickets?: boolean;
   /** ssl_session_cache off. */
   sessionCacheOff?: boolean;
+  /** ssl_ecdh_curve list (not `auto`). */
+  ecdhCurves?: string[];
 }
 
 // ---------------------------------------------------------------- edge settings (issue 7)

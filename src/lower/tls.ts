@@ -57,6 +57,20 @@ export function splitCiphers(spec: string): { suites: string[]; rest: string[] }
   return { suites, rest };
 }
 
+/** OpenSSL curve names → BoringSSL's (Envoy ecdh_curves). */
+const CURVES: Record<string, string> = { X25519: 'X25519', prime256v1: 'P-256', 'P-256': 'P-256', secp256r1: 'P-256', secp384r1: 'P-384', 'P-384': 'P-384', secp521r1: 'P-521', 'P-521': 'P-521' };
+
+export function splitCurves(spec: string): { curves: string[]; rest: string[] } {
+  const curves: string[] = [];
+  const rest: string[] = [];
+  for (const c of spec.split(':').filter((x) => x !== '')) {
+    const b = CURVES[c];
+    if (b && !curves.includes(b)) curves.push(b);
+    else if (!b) rest.push(c);
+  }
+  return { curves, rest };
+}
+
 /** Protocol versions nginx allows → the contiguous range Envoy can express. */
 export function protocolRange(protocols: string[]): { min: string; max: string; gap: boolean; dropped: string[] } | null {
   const idx = protocols.map((p) => TLS_VERSIONS.findIndex(([n]) => n === p)).filter((i) => i >= 0).sort();
@@ -92,6 +106,8 @@ export function lowerServerTls(levels: Directive[][], r: Reporter): ServerTls | 
   const tickets = effectiveSimple(levels, 'ssl_session_tickets');
   if (tickets) tls.sessionTickets = tickets.args[0]?.value === 'on';
   if (effectiveSimple(levels, 'ssl_session_cache')?.args[0]?.value === 'off') tls.sessionCacheOff = true;
+  const curves = effectiveSimple(levels, 'ssl_ecdh_curve')?.args[0]?.value;
+  if (curves && curves !== 'auto') tls.ecdhCurves = curves.split(':');
   const verify = effectiveSimple(levels, 'ssl_verify_client');
   if (verify) tls.verifyClient = (verify.args[0]?.value ?? 'off') as NonNullable<ServerTls['verifyClient']>;
   const depth = effectiveSimple(levels, 'ssl_verify_depth');
@@ -162,8 +178,12 @@ function tlsReason(d: Directive): Mark | null {
       return ['approximated', 'OCSP stapling: Envoy staples only a pre-fetched response (ocsp_staple) and does not fetch one; clients query the responder themselves'];
     case 'ssl_dhparam':
       return ['approximated', 'DHE suites do not exist in BoringSSL (Envoy): the parameters are unused, ECDHE is used'];
-    case 'ssl_ecdh_curve':
-      return v === 'auto' ? ['translated', 'Envoy\'s default curves'] : ['translated', 'tls_params.ecdh_curves'];
+    case 'ssl_ecdh_curve': {
+      if (v === 'auto') return ['translated', 'Envoy\'s default curves'];
+      const { curves, rest } = splitCurves(v);
+      if (curves.length === 0) return ['approximated', `no curve BoringSSL knows in \`${v}\`: Envoy's default curves are used`];
+      return [rest.length ? 'approximated' : 'translated', ['tls_params.ecdh_curves (the default server\'s list applies to the port, as in nginx)', ...(rest.length ? [`${rest.join(', ')} left out (not in BoringSSL)`] : [])].join('; ')];
+    }
     case 'ssl_verify_client':
       if (v === 'on') return ['approximated', 'validation_context + require_client_certificate; nginx answers 421 when the Host names another server than the SNI did, Envoy routes by Host'];
       if (v === 'optional') return ['approximated', 'validation_context without require_client_certificate: a bad client certificate fails the handshake in Envoy, nginx answers 400; nginx answers 421 when the Host names another server than the SNI did'];

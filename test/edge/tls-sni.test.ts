@@ -123,6 +123,13 @@ http {
     expect(reportLines(x, 'ssl_protocols')[0]!.class).toBe('approximated');
   });
 
+  test('ssl_ecdh_curve with OpenSSL names → BoringSSL ecdh_curves; unknown curves are left out and reported', () => {
+    const x = compileText(base('ssl_ecdh_curve X25519:prime256v1:secp384r1:brainpoolP512r1;'));
+    const ctx = listenerNamed(x.bootstrap, 'listener_0.0.0.0_443').filter_chains[0].transport_socket.typed_config;
+    expect(ctx.common_tls_context.tls_params.ecdh_curves).toEqual(['X25519', 'P-256', 'P-384']);
+    expect(reportLines(x, 'ssl_ecdh_curve')[0]).toMatchObject({ class: 'approximated' });
+  });
+
   test('a default server that rejects the handshake gets no chain without SNI', () => {
     const x = compileText(`events {}
 http {

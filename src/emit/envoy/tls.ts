@@ -8,7 +8,7 @@
 // clients without (or with an unknown) SNI, carrying the default server's
 // context. The contexts reference files only; xds.ts lifts them to SDS.
 import type { Listener, ServerTls, VirtualServer } from '../../ir/types.js';
-import { protocolRange, splitCiphers } from '../../lower/tls.js';
+import { protocolRange, splitCiphers, splitCurves } from '../../lower/tls.js';
 import { formatMs } from '../../lower/util.js';
 import type { Emission, Json } from './context.js';
 
@@ -24,6 +24,8 @@ export interface PortTls {
   http2: boolean;
   /** ssl_ciphers of the default server: OpenSSL keeps the cipher list of the first SSL_CTX. */
   ciphers?: string;
+  /** ssl_ecdh_curve of the default server (BoringSSL names), likewise per port. */
+  curves?: string[];
   session?: { timeout?: string; noTickets?: boolean; noCache?: boolean };
 }
 
@@ -42,6 +44,7 @@ export function downstreamTlsContext(tls: ServerTls, port: PortTls): Json {
     const { suites } = splitCiphers(port.ciphers);
     if (suites.length) params.cipher_suites = suites;
   }
+  if (port.curves?.length) params.ecdh_curves = port.curves;
   if (Object.keys(params).length) common.tls_params = params;
   const validation = validationContext(tls);
   if (validation) common.validation_context = validation;
@@ -75,6 +78,10 @@ export function portTls(l: Listener, dflt: VirtualServer): PortTls {
   const out: PortTls = { http2: l.http2 };
   const t = dflt.tls;
   if (t?.ciphers) out.ciphers = t.ciphers;
+  if (t?.ecdhCurves) {
+    const { curves } = splitCurves(t.ecdhCurves.join(':'));
+    if (curves.length) out.curves = curves;
+  }
   if (t && (t.sessionTimeoutMs !== undefined || t.sessionTickets === false || t.sessionCacheOff)) {
     out.session = {};
     if (t.sessionTimeoutMs !== undefined) out.session.timeout = formatMs(t.sessionTimeoutMs);
