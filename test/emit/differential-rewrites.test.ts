@@ -202,3 +202,80 @@ describe.skipIf(!nginxAvailable())('rewrite, return and proxy details agree with
     });
   }
 });
+
+describe.skipIf(!nginxAvailable())('proxy_set_header inheritance agrees with real nginx', () => {
+  const body = `
+  proxy_set_header X-From http;
+  proxy_set_header X-Real-IP $remote_addr;
+  server {
+    listen 127.0.0.1:{{PORT}};
+    location /inherits/ { proxy_pass http://127.0.0.1:{{B0}}; }
+    location /replaces/ {
+      proxy_set_header X-From location;
+      proxy_set_header X-Host $host;
+      proxy_set_header X-Agent "$http_user_agent via";
+      proxy_pass http://127.0.0.1:{{B0}};
+    }
+    location /nested/ {
+      proxy_set_header X-Level outer;
+      location /nested/inner/ { proxy_pass http://127.0.0.1:{{B0}}; }
+      proxy_pass http://127.0.0.1:{{B0}};
+    }
+  }
+  server {
+    listen 127.0.0.1:{{PORT}};
+    server_name own.test;
+    proxy_set_header X-Server own;
+    location / {
+      proxy_set_header X-Empty "";
+      proxy_pass http://127.0.0.1:{{B0}};
+    }
+  }`;
+  let port = 0;
+  let bootstrap: any;
+  let stop: () => Promise<void> = async () => {};
+  const work = mkdtempSync(join(tmpdir(), 'ngx2envoy-hdr-'));
+  beforeAll(async () => {
+    port = await freePort();
+    let backend = await freePort();
+    while (backend === port) backend = await freePort();
+    const text = body.replace(/\{\{PORT\}\}/g, String(port)).replace(/\{\{B0\}\}/g, String(backend));
+    const file = join(work, 'nginx.conf');
+    writeFileSync(file, testConfig(work, text));
+    const result = compile(file, {});
+    if (!result.ok) throw new Error(result.diagnostics.map((d) => d.message).join('\n'));
+    bootstrap = result.bootstrap;
+    const echo = await startEchoBackends([backend]);
+    const nginx = await startNginx((prefix) => testConfig(prefix, text), [port]).catch(async (e) => {
+      await echo.stop();
+      throw e;
+    });
+    stop = async () => {
+      await nginx.stop();
+      await echo.stop();
+      rmSync(work, { recursive: true, force: true });
+    };
+  });
+  afterAll(async () => stop());
+
+  test('the X-* headers the backend receives are the ones Envoy adds', async () => {
+    const mismatches: string[] = [];
+    for (const [host, path] of [['any.test', '/inherits/a'], ['Any.Test', '/replaces/a'], ['any.test', '/nested/a'], ['any.test', '/nested/inner/a'], ['own.test', '/x']]) {
+      const res = await probe(port, host!, path!);
+      const echo = JSON.parse(res.body) as EchoReply;
+      const fromNginx = Object.fromEntries(Object.entries(echo.headers).filter(([k]) => k.startsWith('x-')).sort());
+      const d = evaluate(bootstrap, { port, address: '127.0.0.1', host: host!, path: path!, method: 'GET' });
+      const fromEnvoy = Object.fromEntries(
+        (d.requestHeadersToAdd ?? [])
+          .filter((h) => h.key.toLowerCase().startsWith('x-') && h.value.trim() !== '')
+          // on the wire a header value loses its leading and trailing whitespace
+          .map((h) => [h.key.toLowerCase(), h.value.trim()])
+          .sort(),
+      );
+      // nginx lowercases $host (reported); compare that one case-insensitively.
+      if (fromEnvoy['x-host']) fromEnvoy['x-host'] = fromEnvoy['x-host'].toLowerCase();
+      if (JSON.stringify(fromNginx) !== JSON.stringify(fromEnvoy)) mismatches.push(`${host} ${path}\n  nginx: ${JSON.stringify(fromNginx)}\n  envoy: ${JSON.stringify(fromEnvoy)}`);
+    }
+    expect(mismatches.join('\n')).toBe('');
+  });
+});
