@@ -14,6 +14,11 @@
 //   LOGICAL_DNS) stay as they are: EDS endpoints must be addresses, Envoy
 //   resolves names only for DNS clusters;
 // - static secrets become SDS Secrets unchanged.
+//
+// For `convert --mode xds -o DIR`: xdsConvertFiles(bootstrap, DIR, {}, result.comments)
+// returns the {path, text} list to write (one DiscoveryResponse file per type,
+// with the nginx file:line comments, and bootstrap-ads.yaml /
+// bootstrap-ads-delta.yaml pointing Envoy at `serve`).
 import { Document, isMap, isSeq, type Node as YamlNode } from 'yaml';
 import fs from 'node:fs';
 import path from 'node:path';
