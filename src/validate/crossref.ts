@@ -7,7 +7,8 @@ import { isIP } from 'node:net';
 import { indexPath, keyPath, type Finding } from './findings.js';
 import { isPlainObject } from './scalars.js';
 import { protoJsonName } from './schema.js';
-import type { Collected } from './walk.js';
+import { NO_FINDINGS, type Collected, type LocalCheck, type Site } from './walk.js';
+import { regexCheck } from './regex.js';
 
 export const T = {
   listener: 'envoy.config.listener.v3.Listener',
@@ -36,8 +37,7 @@ export const T = {
 /** The message types the walk must collect for these checks. */
 export const COLLECTED_TYPES: ReadonlySet<string> = new Set([
   T.listener, T.routeConfiguration, T.routeAction, T.rds, T.configSource, T.sdsSecretConfig, T.cluster, T.tcpProxy, T.envoyGrpc,
-  T.hcm, T.filterChain, T.apiConfigSource, T.headerValueOption, T.virtualHost, T.route, T.clusterWeight,
-  T.regexMatcher,
+  T.hcm, T.filterChain, T.apiConfigSource,
 ]);
 
 export type CollectedByType = ReadonlyMap<string, Collected[]>;
@@ -414,33 +414,40 @@ function protectedHeader(name: string): boolean {
 }
 
 /**
- * Header mutations Envoy refuses at load time (HeaderParser): adding or
- * removing a `:`-prefixed header or Host. nginx's `proxy_set_header Host`
- * belongs in the route's host rewrite, not in request_headers_to_add.
+ * Header mutations Envoy refuses at load time (HeaderParser): adding a
+ * `:`-prefixed header or Host. nginx's `proxy_set_header Host` belongs in the
+ * route's host rewrite, not in request_headers_to_add.
  */
-export function checkProtectedHeaders(collected: CollectedByType): Finding[] {
-  const out: Finding[] = [];
-  for (const o of all(collected, T.headerValueOption)) {
-    const header = get(o.value, 'header');
-    const key = str(get(header, 'key'));
-    if (key !== undefined && protectedHeader(key)) {
-      out.push({ path: keyPath(keyPath(o.path, keyOf(o.value, 'header')), 'key'), message: `${JSON.stringify(key)}: :-prefixed or host headers may not be modified`, severity: 'error' });
-    }
-  }
-  for (const type of [T.routeConfiguration, T.virtualHost, T.route, T.clusterWeight]) {
-    for (const holder of all(collected, type)) {
-      for (const field of ['request_headers_to_remove', 'response_headers_to_remove']) {
-        const key = keyOf(holder.value, field);
-        arr(holder.value[key]).forEach((name, i) => {
-          if (typeof name === 'string' && protectedHeader(name)) {
-            out.push({ path: indexPath(keyPath(holder.path, key), i), message: `${JSON.stringify(name)}: :-prefixed or host headers may not be removed`, severity: 'error' });
-          }
-        });
+const protectedHeaderAdded: LocalCheck = (site) => {
+  const headerKey = keyOf(site.value, 'header');
+  const key = str(get(site.value[headerKey], 'key'));
+  if (key === undefined || !protectedHeader(key)) return NO_FINDINGS;
+  return [{ path: keyPath(keyPath(site.path, headerKey), 'key'), message: `${JSON.stringify(key)}: :-prefixed or host headers may not be modified`, severity: 'error' }];
+};
+
+/** ... and removing one (request/response_headers_to_remove of route configs, virtual hosts, routes, weighted clusters). */
+const protectedHeaderRemoved: LocalCheck = (site: Site) => {
+  let out: Finding[] | undefined;
+  for (const field of ['request_headers_to_remove', 'response_headers_to_remove']) {
+    const key = keyOf(site.value, field);
+    arr(site.value[key]).forEach((name, i) => {
+      if (typeof name === 'string' && protectedHeader(name)) {
+        (out ??= []).push({ path: indexPath(keyPath(site.path, key), i), message: `${JSON.stringify(name)}: :-prefixed or host headers may not be removed`, severity: 'error' });
       }
-    }
+    });
   }
-  return out;
-}
+  return out ?? NO_FINDINGS;
+};
+
+/** Checks of one message on its own, run during the walk. */
+export const LOCAL_CHECKS: ReadonlyMap<string, LocalCheck> = new Map([
+  [T.headerValueOption, protectedHeaderAdded],
+  [T.routeConfiguration, protectedHeaderRemoved],
+  [T.virtualHost, protectedHeaderRemoved],
+  [T.route, protectedHeaderRemoved],
+  [T.clusterWeight, protectedHeaderRemoved],
+  [T.regexMatcher, regexCheck],
+]);
 
 /** A listener's bound address as Envoy compares them, or undefined when it binds none. */
 function listenerAddress(listener: Record<string, unknown>): string | undefined {

@@ -27,12 +27,12 @@ import {
   checkEdsClusters,
   checkFilterChains,
   checkListenerAddresses,
-  checkProtectedHeaders,
   checkRouteConfigurations,
   checkTerminalFilters,
   checkUnique,
   clusterReferences,
   COLLECTED_TYPES,
+  LOCAL_CHECKS,
   edsServiceName,
   get,
   grpcClusterReferences,
@@ -43,7 +43,6 @@ import {
   T,
   type CollectedByType,
 } from './crossref.js';
-import { checkRegexes } from './regex.js';
 import { isPlainObject } from './scalars.js';
 import { envoySchema, protoJsonName } from './schema.js';
 import { Walker } from './walk.js';
@@ -56,7 +55,7 @@ function knownType(name: string): boolean {
 }
 
 function walk(typeName: string, json: unknown, path = ''): { findings: Finding[]; collected: CollectedByType } {
-  const walker = new Walker(envoySchema(), COLLECTED_TYPES);
+  const walker = new Walker(envoySchema(), COLLECTED_TYPES, LOCAL_CHECKS);
   walker.message(typeName, json, path);
   return { findings: walker.findings, collected: walker.collected };
 }
@@ -82,8 +81,6 @@ export function validateBootstrap(json: unknown): Finding[] {
   findings.push(...checkRouteConfigurations(collected));
   findings.push(...checkFilterChains(collected));
   findings.push(...checkTerminalFilters(collected, knownType));
-  findings.push(...checkProtectedHeaders(collected));
-  findings.push(...checkRegexes(collected.get(T.regexMatcher) ?? []));
   findings.push(...bootstrapReferences(json, lists, collected));
   return findings;
 }
@@ -157,7 +154,7 @@ const XDS_GROUPS: ReadonlyArray<[XdsGroup, string, string]> = [
  * Paths read like listeners[0].filter_chains[0]....
  */
 export function validateXdsResources(res: XdsResources): Finding[] {
-  const walker = new Walker(envoySchema(), COLLECTED_TYPES);
+  const walker = new Walker(envoySchema(), COLLECTED_TYPES, LOCAL_CHECKS);
   const names = new Map<XdsGroup, Set<string>>();
   const unique: Finding[] = [];
   for (const [group, type, nameField] of XDS_GROUPS) {
@@ -181,8 +178,6 @@ export function validateXdsResources(res: XdsResources): Finding[] {
     ...checkRouteConfigurations(collected),
     ...checkFilterChains(collected),
     ...checkTerminalFilters(collected, knownType),
-    ...checkProtectedHeaders(collected),
-    ...checkRegexes(collected.get(T.regexMatcher) ?? []),
     ...xdsReferences(res, names as ReadonlyMap<XdsGroup, ReadonlySet<string>>, collected),
   ];
 }

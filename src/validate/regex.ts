@@ -3,8 +3,8 @@
 // pattern with the real RE2 (re2-wasm), once per distinct pattern.
 
 import { createRequire } from 'node:module';
-import type { Finding } from './findings.js';
 import { keyPath } from './findings.js';
+import { NO_FINDINGS, type LocalCheck } from './walk.js';
 
 type Re2Constructor = new (pattern: string, flags?: string) => unknown;
 
@@ -35,19 +35,11 @@ export function re2Problem(pattern: string): string | null {
   return verdict;
 }
 
-export interface RegexSite {
-  value: Record<string, unknown>;
-  path: string;
-}
-
-/** Every RegexMatcher whose pattern RE2 refuses. */
-export function checkRegexes(matchers: readonly RegexSite[]): Finding[] {
-  const out: Finding[] = [];
-  for (const m of matchers) {
-    const pattern = m.value.regex;
-    if (typeof pattern !== 'string' || pattern === '') continue; // min_len reports the empty one
-    const problem = re2Problem(pattern);
-    if (problem !== null) out.push({ path: keyPath(m.path, 'regex'), message: `invalid RE2 regex ${JSON.stringify(pattern)}: ${problem}`, severity: 'error' });
-  }
-  return out;
-}
+/** A RegexMatcher whose pattern RE2 refuses. */
+export const regexCheck: LocalCheck = (site) => {
+  const pattern = site.value.regex;
+  if (typeof pattern !== 'string' || pattern === '') return NO_FINDINGS; // min_len reports the empty one
+  const problem = re2Problem(pattern);
+  if (problem === null) return NO_FINDINGS;
+  return [{ path: keyPath(site.path, 'regex'), message: `invalid RE2 regex ${JSON.stringify(pattern)}: ${problem}`, severity: 'error' }];
+};

@@ -69,6 +69,20 @@ interface CompiledMessage {
   requiredOneofs: Array<{ name: string; members: string[] }>;
 }
 
+/** A message met during the walk and its JSON path (joined when read). */
+export interface Site {
+  readonly value: Record<string, unknown>;
+  readonly path: string;
+}
+
+/**
+ * A check of one message on its own, run as the walk meets it (no copy of
+ * the path kept): findings, or NO_FINDINGS.
+ */
+export type LocalCheck = (site: Site) => readonly Finding[];
+
+export const NO_FINDINGS: readonly Finding[] = Object.freeze([]);
+
 /** A message of a collected type met during the walk, for cross-reference checks. */
 export class Collected {
   private text: string | undefined;
@@ -164,6 +178,7 @@ export class Walker implements RuleContext {
   constructor(
     private readonly schema: EnvoySchema,
     private readonly collectTypes: ReadonlySet<string> = new Set(),
+    private readonly localChecks: ReadonlyMap<string, LocalCheck> = new Map(),
   ) {
     this.compiled = compiledFor(schema);
   }
@@ -223,6 +238,8 @@ export class Walker implements RuleContext {
   /** The fields of one message object; inside an Any, "@type" is not a field. */
   private fields(msg: CompiledMessage, obj: Record<string, unknown>, inAny: boolean): void {
     if (this.collectTypes.has(msg.name)) this.collect(msg.name, obj);
+    const local = this.localChecks.get(msg.name);
+    if (local) this.runLocal(local, obj);
     if (msg.schema.deprecated) this.warn(`message ${msg.name} is deprecated`);
     const oneofs = this.oneofs;
     const oneofStart = oneofs.length;
@@ -272,6 +289,17 @@ export class Walker implements RuleContext {
       }
     }
     oneofs.length = oneofStart;
+  }
+
+  private runLocal(check: LocalCheck, value: Record<string, unknown>): void {
+    const walker = this;
+    const found = check({
+      value,
+      get path() {
+        return walker.path();
+      },
+    });
+    for (const f of found) this.findings.push(f);
   }
 
   private collect(type: string, value: Record<string, unknown>): void {

@@ -447,9 +447,9 @@ describe('header mutations Envoy refuses', () => {
       vhost(x).response_headers_to_remove = ['server', ':status'];
     });
     expect(pairs(validateBootstrap(b))).toEqual([
+      [`${VH}.response_headers_to_remove[1]`, '":status": :-prefixed or host headers may not be removed'],
       [`${VH}.request_headers_to_add[0].header.key`, '"Host": :-prefixed or host headers may not be modified'],
       [`${VH}.routes[2].request_headers_to_add[0].header.key`, '":authority": :-prefixed or host headers may not be modified'],
-      [`${VH}.response_headers_to_remove[1]`, '":status": :-prefixed or host headers may not be removed'],
     ]);
   });
 });
