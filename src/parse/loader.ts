@@ -5,7 +5,7 @@
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { parse as parseGrammar } from './generated/nginx-parser.js';
 import type { Diagnostic, Directive, ParsedConfig, ParsedFile, SourcePos, Statement } from './ast.js';
-import { decodeConfig, readConfigFile } from './source.js';
+import { nulBytes, readConfigFile } from './source.js';
 import { expandGlob, includePath, isGlob } from './include.js';
 import { lineOf } from './diagnostic.js';
 import { detectContext, type ConfigContext } from './context.js';
@@ -49,9 +49,8 @@ export function loadConfig(file: string, opts: LoadOptions = {}): ParsedConfig {
 export function parseText(text: string, file: string, opts: ParseTextOptions = {}): ParsedConfig {
   const baseDir = opts.baseDir ?? opts.prefix;
   const loader = new Loader(opts, baseDir);
-  const decoded = decodeConfig(Buffer.from(text, 'utf8'), file);
   const absolute = resolve(baseDir ?? '.', file);
-  const index = loader.addFile(absolute, file, text, decoded.errors);
+  const index = loader.addFile(absolute, file, text, nulBytes(text, file));
   return loader.finish(loader.splice(loader.files[index]!.parsed, index, [absolute]), opts.context);
 }
 

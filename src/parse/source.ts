@@ -4,9 +4,9 @@
 // nginx reads bytes. This project works on text, so a file is decoded as UTF-8.
 // Invalid UTF-8 is reported as an error at the first bad byte of each line
 // (the bytes become U+FFFD so the rest of the file still parses and reports).
-// A NUL byte is reported as an error at its position (nginx would keep it in a
-// word, where C code later stops reading); the parse goes on, treating it as an
-// ordinary character as nginx does.
+// A NUL byte is reported as an error at its position, the first of each line
+// (nginx would keep it in a word, where C code later stops reading); the parse
+// goes on, treating it as an ordinary character as nginx does.
 import { readFileSync } from 'node:fs';
 import { isUtf8 } from 'node:buffer';
 import type { Diagnostic, SourcePos } from './ast.js';
@@ -49,23 +49,26 @@ export function readConfigFile(path: string, displayPath: string, at?: SourcePos
 /** Decodes bytes as UTF-8, reporting invalid sequences and NUL bytes with their line:col. */
 export function decodeConfig(bytes: Uint8Array, file: string): { ok: true; text: string; errors: Diagnostic[] } {
   const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
-  const errors: Diagnostic[] = [];
-  if (!isUtf8(bytes)) errors.push(...invalidUtf8(bytes, file));
-  for (let i = text.indexOf('\0'); i >= 0; i = text.indexOf('\0', i + 1)) {
-    errors.push({ severity: 'error', message: 'unexpected NUL byte', code: 'nul-byte', source: positionIn(text, i, file) });
-  }
-  return { ok: true, text, errors };
+  const errors = isUtf8(bytes) ? [] : invalidUtf8(bytes, file);
+  return { ok: true, text, errors: [...errors, ...nulBytes(text, file)] };
 }
 
-/** Line:col (1-based, columns in characters) of a character offset in text. */
-export function positionIn(text: string, offset: number, file: string): SourcePos {
+/** NUL characters of text, as errors at their position: the first of each line (one pass). */
+export function nulBytes(text: string, file: string): Diagnostic[] {
+  const errors: Diagnostic[] = [];
   let line = 1;
   let lineStart = 0;
-  for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) {
-    line++;
-    lineStart = i + 1;
+  for (let i = text.indexOf('\0'); i >= 0; i = text.indexOf('\0', i + 1)) {
+    for (let nl = text.indexOf('\n', lineStart); nl >= 0 && nl < i; nl = text.indexOf('\n', nl + 1)) {
+      line++;
+      lineStart = nl + 1;
+    }
+    const col = Array.from(text.slice(lineStart, i)).length + 1;
+    errors.push({ severity: 'error', message: 'unexpected NUL byte', code: 'nul-byte', source: { file, line, col } });
+    const endOfLine = text.indexOf('\n', i);
+    i = endOfLine < 0 ? text.length : endOfLine; // the rest of this line is not reported again
   }
-  return { file, line, col: Array.from(text.slice(lineStart, offset)).length + 1 };
+  return errors;
 }
 
 /** One error per line holding invalid UTF-8, at its first bad byte. */

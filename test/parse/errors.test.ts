@@ -261,3 +261,13 @@ function rel(path: string): string {
 function resolvePath(path: string): string {
   return join(path.startsWith('/') ? '' : process.cwd(), path);
 }
+
+describe('NUL bytes', () => {
+  it('the first of each line is reported', () => {
+    const config = parseText('user a\u0000b\u0000;\n\n# \u0000\n', 'n.conf');
+    expect(errorsOf(config)).toEqual([
+      ['unexpected NUL byte', 1, 7],
+      ['unexpected NUL byte', 3, 3],
+    ]);
+  });
+});
