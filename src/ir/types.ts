@@ -175,6 +175,8 @@ export interface ErrorPage {
   /** `=code` (or `=` alone: the response of the target decides). */
   override: number | 'target' | null;
   target: Template; // a URI, a named location `@x`, or an absolute URL (redirect)
+  /** For a URI target that nginx serves as a static file (root + URI), the file. */
+  file?: string;
   source: Src;
 }
 
@@ -274,7 +276,18 @@ export interface StaticAction {
 }
 
 export type RewriteStep =
-  | { kind: 'rewrite'; regex: string; replacement: Template; flag: 'last' | 'break' | 'redirect' | 'permanent' | null; source: Src }
+  | {
+      kind: 'rewrite';
+      regex: string;
+      replacement: Template;
+      flag: 'last' | 'break' | 'redirect' | 'permanent' | null;
+      /**
+       * For `last` (or a final rewrite without flag) to a fixed URI: the id of the
+       * location nginx's search picks for that URI, decided at compile time.
+       */
+      target?: string;
+      source: Src;
+    }
   | { kind: 'return'; action: ReturnAction | RedirectAction; source: Src }
   | { kind: 'unsupported'; directive: string; source: Src };
 

@@ -8,7 +8,7 @@ import type { Reporter } from './classify.js';
 import { accessLogsAt, logFormats, markAccessLogs } from './access-log.js';
 import { CLIENT_LIMIT_DIRECTIVES, clientLimitsAt, markClientLimits } from './client-limits.js';
 import { compressionAt, markCompression } from './compression.js';
-import { errorPagesAt, markErrorPages } from './error-page.js';
+import { errorPagesAt, markErrorPages, staticFileResolver } from './error-page.js';
 import { markRealIp, realIpAt } from './real-ip.js';
 import { markTracing, tracingAt, usesRequestId } from './tracing.js';
 import { markGrpc } from './grpc.js';
@@ -17,13 +17,14 @@ import { markGrpc } from './grpc.js';
 export function serverEdge(levels: Directive[][], r: Reporter): ServerEdge {
   const formats = logFormats(levels[0] ?? []);
   const realIp = realIpAt(levels);
+  const files = staticFileResolver(levels[0] ?? [], levels[1] ?? []);
   for (const ds of levels) {
     const todo = ds.filter((d) => !r.isMarked(d));
     markCompression(todo, r);
     markAccessLogs(todo, r, formats);
     markRealIp(todo, r, realIp);
     markClientLimits(todo, r);
-    markErrorPages(todo, r);
+    markErrorPages(todo, r, files);
     markTracing(todo, r);
     markGrpc(todo, r);
   }
@@ -32,7 +33,7 @@ export function serverEdge(levels: Directive[][], r: Reporter): ServerEdge {
     accessLogs: accessLogsAt(levels, formats) ?? [],
     realIp,
     limits: clientLimitsAt(levels),
-    errorPages: errorPagesAt(levels),
+    errorPages: errorPagesAt(levels, files),
     tracing: tracingAt(levels),
     usesRequestId: levels.some((ds) => usesRequestId(ds)),
   };
@@ -47,10 +48,11 @@ export function markHttpEdge(http: Directive[], r: Reporter): void {
 export function locationEdge(levels: Directive[][], r: Reporter): Pick<Policy, 'compression' | 'accessLogs' | 'errorPages'> {
   const ds = levels[levels.length - 1] ?? [];
   const formats = logFormats(levels[0] ?? []);
+  const files = staticFileResolver(levels[0] ?? [], levels[1] ?? []);
   markCompression(ds, r);
   markAccessLogs(ds, r, formats);
   markRealIp(ds, r, realIpAt(levels));
-  markErrorPages(ds, r);
+  markErrorPages(ds, r, files);
   markTracing(ds, r);
   markGrpc(ds, r);
   for (const d of ds) {
@@ -58,5 +60,5 @@ export function locationEdge(levels: Directive[][], r: Reporter): Pick<Policy, '
     if (d.name === 'otel_trace') r.mark(d, 'approximated', 'set in a location: Envoy traces by the server\'s setting');
   }
   const logs = accessLogsAt(levels, formats);
-  return { compression: compressionAt(levels), ...(logs ? { accessLogs: logs } : {}), errorPages: errorPagesAt(levels) };
+  return { compression: compressionAt(levels), ...(logs ? { accessLogs: logs } : {}), errorPages: errorPagesAt(levels, files) };
 }

@@ -221,3 +221,22 @@ test('http-level edge directives are reported as translated even when the server
   for (const d of ['gzip', 'gzip_vary', 'keepalive_timeout']) expect(reportLines(x, d)[0]!.class, d).toBe('translated');
   expect(reportLines(x, 'set_real_ip_from')[0]!.class).toBe('approximated');
 });
+
+describe('49 error_page to a static file', () => {
+  const r = compileFixture('49-error-page-files');
+  const hcm = hcmOf(r.bootstrap, 'listener_0.0.0.0_80');
+  test('the file becomes the local reply body (as text/html) for the codes Envoy generates', () => {
+    const m = hcm.local_reply_config.mappers;
+    const codes = m.map((x: any) => x.filter.and_filter.filters[0].status_code_filter.comparison.value.default_value);
+    expect(codes).toEqual([500, 502, 503, 504]);
+    for (const x of m) {
+      expect(x.body).toEqual({ filename: '/usr/share/nginx/html/50x.html' });
+      expect(x.body_format_override).toEqual({ text_format_source: { inline_string: '%LOCAL_REPLY_BODY%' }, content_type: 'text/html' });
+      expect(x.status_code).toBeUndefined(); // nginx keeps the original status without `=code`
+    }
+  });
+  test('targets nginx would proxy or cannot be resolved to a file are reported', () => {
+    const lines = reportLines(r, 'error_page');
+    expect(lines.filter((e) => e.class === 'unsupported').map((e) => e.line)).toEqual([14, 20]);
+  });
+});

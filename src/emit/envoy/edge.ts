@@ -204,9 +204,10 @@ function applyErrorPages(hcm: Json, routes: Json[], of: (r: Json) => RouteSettin
     const name = String(r.name ?? '');
     names.add(name);
     for (const page of of(r).errorPages) {
-      if (!isRedirectTarget(page) || page.target.parts.some((p) => 'var' in p)) continue; // reported in lowering
+      const redirect = isRedirectTarget(page) && !page.target.parts.some((p) => 'var' in p);
+      if (!redirect && !page.file) continue; // reported in lowering
       for (const code of page.codes) {
-        const key = `${code}|${page.target.raw}|${redirectStatus(page)}`;
+        const key = `${code}|${page.target.raw}|${page.file ?? ''}|${redirect ? redirectStatus(page) : page.override}`;
         const m = mappers.get(key) ?? { page, code, routes: new Set<string>() };
         m.routes.add(name);
         mappers.set(key, m);
@@ -218,6 +219,7 @@ function applyErrorPages(hcm: Json, routes: Json[], of: (r: Json) => RouteSettin
     mappers: [...mappers.values()].map(({ page, code, routes: rs }) => {
       const status = { status_code_filter: { comparison: { op: 'EQ', value: { default_value: code, runtime_key: `ngx2envoy.error_page.${code}` } } } };
       const filter = rs.size === names.size ? status : { and_filter: { filters: [status, routeNameFilter([...rs].sort())] } };
+      if (page.file) return fileMapper(filter, page);
       return {
         filter,
         status_code: redirectStatus(page),
@@ -225,7 +227,17 @@ function applyErrorPages(hcm: Json, routes: Json[], of: (r: Json) => RouteSettin
       };
     }),
   };
-  em.noteOnce(`errpage:${l.name}`, [...mappers.values()][0]!.page.source, 'error_page', 'approximated', `error_page redirects on ${l.address}:${l.port} → local_reply_config mappers (only replies Envoy generates itself are mapped, as nginx without proxy_intercept_errors)`);
+  em.noteOnce(`errpage:${l.name}`, [...mappers.values()][0]!.page.source, 'error_page', 'approximated', `error_page on ${l.address}:${l.port} → local_reply_config mappers (only replies Envoy generates itself are mapped, as nginx without proxy_intercept_errors)`);
+}
+
+/** The error page file as the body of the local reply; %LOCAL_REPLY_BODY% keeps its bytes out of the formatter. */
+function fileMapper(filter: Json, page: ErrorPage): Json {
+  const m: Json = { filter };
+  if (typeof page.override === 'number') m.status_code = page.override;
+  else if (page.override === 'target') m.status_code = 200; // the static file answers 200
+  m.body = { filename: page.file };
+  m.body_format_override = { text_format_source: { inline_string: '%LOCAL_REPLY_BODY%' }, content_type: 'text/html' };
+  return m;
 }
 
 // ------------------------------------------------------------------ add_header without `always`
