@@ -14,7 +14,8 @@ import { compile } from '../../src/compile.js';
 import type { CompiledConfig, Location } from '../../src/ir/types.js';
 import { explainCompiled, explainRequest, type ExplainDocument } from '../../src/review/explain.js';
 import { probeAddress, probesFor, type Probe } from '../../src/review/probes.js';
-import { freePort, NGINX_BIN } from '../support/nginx.js';
+import { NGINX_BIN } from '../support/nginx.js';
+import { portAllocator } from '../sim/nginx/ports.js';
 import { probe, startEchoBackends, type ProbeResponse } from '../support/http-probe.js';
 import { adaptForNginx, LOC_HEADER, SERVER_HEADER, startNginxAt } from './nginx-adapt.js';
 
@@ -141,7 +142,7 @@ describe.skipIf(!NGINX_BIN)('explain vs real nginx on the fixtures', () => {
       expect(result.ok, result.diagnostics.map((d) => d.message).join('\n')).toBe(true);
       const ir = result.ir!;
       const work = mkdtempSync(join(tmpdir(), 'ngx2envoy-explain-'));
-      const adapted = await adaptForNginx({ fixtureDir: c.dir, mainFile: c.main, workDir: join(work, 'conf'), ir, report: result.report.directives, freePort, nginxBin: NGINX_BIN });
+      const adapted = await adaptForNginx({ fixtureDir: c.dir, mainFile: c.main, workDir: join(work, 'conf'), ir, report: result.report.directives, freePort: portAllocator(), nginxBin: NGINX_BIN });
       const echo = await startEchoBackends([...adapted.backendByEcho.keys()]);
       let nginx: Awaited<ReturnType<typeof startNginxAt>> | undefined;
       try {

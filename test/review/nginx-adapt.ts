@@ -70,9 +70,25 @@ function scanTo(text: string, from: number, stop: string): number {
     }
     if (c === '"' || c === "'") quote = c;
     else if (c === '#' && /\s/.test(text[i - 1] ?? '\n')) i = text.indexOf('\n', i) < 0 ? text.length : text.indexOf('\n', i);
+    else if (c === '$' && text[i + 1] === '{') i = Math.max(i, text.indexOf('}', i)); // `${var}` is part of a word
     else if (stop.includes(c)) return i;
   }
   return -1;
+}
+
+/** End offset (exclusive) of the directive starting at `from`: after its `;`, or after its block's `}`. */
+function directiveEnd(text: string, from: number): number {
+  const stop = scanTo(text, from, ';{');
+  if (stop < 0 || text[stop] === ';') return stop + 1;
+  let depth = 1;
+  let i = stop + 1;
+  while (depth > 0) {
+    const next = scanTo(text, i, '{}');
+    if (next < 0) return text.length;
+    depth += text[next] === '{' ? 1 : -1;
+    i = next + 1;
+  }
+  return i;
 }
 
 /** The arguments of the directive at `at` (name skipped) as [start, end) offsets of the text before `;`. */
@@ -177,7 +193,7 @@ export async function adaptForNginx(input: AdaptInput): Promise<Adapted> {
 
   // Process-level paths: the test's own prefix, not /var. TLS settings go with the
   // ssl listens (certificates may not exist here; nginx routes by Host, not by them).
-  const dropped = (d: string) => ['pid', 'error_log', 'access_log', 'user', 'ssl'].includes(d) || d.startsWith('ssl_');
+  const dropped = (d: string) => ['pid', 'error_log', 'access_log', 'user', 'ssl', 'load_module'].includes(d) || d.startsWith('ssl_');
   for (const e of report.filter((x) => dropped(x.directive))) {
     const r = argsRange(files, e);
     files.edit(e.file, { offset: files.offset(e), end: r.end + 1, text: '' });
@@ -210,10 +226,14 @@ function dropWhatThisNginxLacks(input: AdaptInput, files: Files, confPath: strin
     const variable = /unknown "([^"]+)" variable/.exec(r.stderr)?.[1];
     if (!directive && !variable) return; // let startNginxAt report it
     for (const e of input.report) {
-      const range = argsRange(files, e);
-      const text = files.text(e.file).slice(range.start, range.end);
-      if (e.directive === directive || (variable && new RegExp(`\\$\\{?${variable}\\b`).test(text))) {
-        files.edit(e.file, { offset: files.offset(e), end: range.end + 1, text: '' });
+      const start = files.offset(e);
+      const end = directiveEnd(files.text(e.file), start);
+      const text = files.text(e.file).slice(start, end);
+      // A variable is dropped with the simple directive using it, never with the block around it.
+      const stopAt = scanTo(files.text(e.file), start, ';{');
+      const simple = stopAt >= 0 && files.text(e.file)[stopAt] === ';';
+      if (e.directive === directive || (variable && simple && new RegExp(`\\$\\{?${variable}\\b`).test(text))) {
+        files.edit(e.file, { offset: start, end, text: '' });
       }
     }
     files.flush();

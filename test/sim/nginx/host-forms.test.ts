@@ -5,7 +5,8 @@ import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routeNginx } from '../../../src/sim/nginx/index.js';
 import type { CompiledConfig } from '../../../src/ir/types.js';
-import { freePort, nginxAvailable, startNginx, testConfig, type NginxInstance } from '../../support/nginx.js';
+import { nginxAvailable, startNginx, testConfig, type NginxInstance } from '../../support/nginx.js';
+import { portAllocator } from './ports.js';
 import { renderNginx, scenarioIr, type Scenario, type ServerSpec } from './gen.js';
 
 const server = (names: string[], isDefault = false): ServerSpec => ({
@@ -37,6 +38,7 @@ describe.skipIf(!nginxAvailable())('Host forms vs real nginx', () => {
   let ir: CompiledConfig;
 
   beforeAll(async () => {
+    const freePort = portAllocator();
     scenarios = [
       // `server_name ""` on the second server; the third is the default.
       { port: await freePort(), servers: [server(['a.test']), server(['""', 'b.test']), server(['c.test'], true)] },

@@ -4,7 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routeNginx, type NginxRoute } from '../../../src/sim/nginx/index.js';
 import type { CompiledConfig } from '../../../src/ir/types.js';
-import { freePort, nginxAvailable, startNginx, testConfig, type NginxInstance } from '../../support/nginx.js';
+import { nginxAvailable, startNginx, testConfig, type NginxInstance } from '../../support/nginx.js';
+import { portAllocator } from './ports.js';
 import { probe, startEchoBackends, type ProbeResponse } from '../../support/http-probe.js';
 import { HOSTS, PATHS, genScenario, prng, renderNginx, scenarioIr, scenarioPaths, type Scenario } from './gen.js';
 
@@ -51,6 +52,7 @@ describe.skipIf(!nginxAvailable())('nginx routing model vs real nginx', () => {
   let ir: CompiledConfig;
 
   beforeAll(async () => {
+    const freePort = portAllocator();
     echoPort = await freePort();
     echo = await startEchoBackends([echoPort]);
     const r = prng(Number(process.env.NGX2ENVOY_MODEL_SEED ?? 20261121));
