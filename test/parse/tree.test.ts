@@ -168,3 +168,11 @@ describe('include globs', () => {
     expect(files('*/*.conf')).toEqual(['a.conf', 'b.conf', 'proxy.conf', 'common.conf']);
   });
 });
+
+describe('Lua blocks cut by the end of the file', () => {
+  it('an open nested brace reports the end of file once, no statements invented', () => {
+    const config = parseText('content_by_lua_block {\n  local t = {\n', 'l.conf');
+    expect(config.errors.map((e) => [e.message, e.source.line, e.source.col])).toEqual([['unexpected end of file, expecting "}"', 3, 1]]);
+    expect(directives(config.root).map((d) => [d.name, d.raw])).toEqual([['content_by_lua_block', '\n  local t = {\n']]);
+  });
+});
