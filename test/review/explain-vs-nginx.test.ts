@@ -97,8 +97,13 @@ function nginxSideErrors(doc: ExplainDocument, o: Observed, ir: CompiledConfig):
   const errors: string[] = [];
   if (o.status === 400) return n.outcome.kind === 'error' ? [] : [`nginx answers 400, explain: ${n.outcome.kind}`];
   if (o.status === 0) return n.outcome.kind === 'return' && n.outcome.status === 444 ? [] : ['nginx closes the connection'];
-  // Files and try_files are not modelled (explain says so): nginx may end in a named location.
-  const internalRedirect = n.outcome.kind === 'static' && o.server === n.server?.id && namedLocation(ir, o.location);
+  // Files, try_files and error_page are not modelled (explain says so): nginx may redirect
+  // internally to a named location, or (error_page URI) to any location of the server.
+  const status = 'status' in n.outcome ? n.outcome.status : 0;
+  const internalRedirect =
+    o.server === n.server?.id &&
+    ((n.outcome.kind === 'static' && namedLocation(ir, o.location)) ||
+      (n.uncertain.some((u) => u.startsWith('error_page')) && status >= 400));
   if (((n.location?.id ?? null) !== o.location || n.server?.id !== o.server) && !internalRedirect) {
     errors.push(`nginx ${o.server} ${o.location ?? '(no location)'}, explain ${n.server?.id} ${n.location?.id ?? '(no location)'}`);
   }
