@@ -158,7 +158,8 @@ export function routeNginx(ir: CompiledConfig, req: NginxRequest): NginxRoute {
     const steps = location ? runSteps(location.rewrites, ctx) : { kind: 'continue' as const, uriChanged: false };
     if (steps.kind === 'respond') return finish(location, visited, steps.outcome);
     if (steps.kind === 'continue' && steps.uriChanged) {
-      if (changes + 1 >= MAX_URI_CHANGES) {
+      // nginx counts down from MAX + 1 on every re-search and fails when it reaches 0.
+      if (changes + 1 > MAX_URI_CHANGES) {
         return finish(location, visited, { kind: 'error', status: 500, reason: 'rewrite or internal redirection cycle' });
       }
       continue;

@@ -260,11 +260,12 @@ const POLICY: Policy = {
 
 export function template(raw: string): Template {
   const parts: TemplatePart[] = [];
-  const re = /\$(\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))/g;
+  // As nginx: `$1`…`$9` are one digit (`$1x` is capture 1 then "x").
+  const re = /\$(\{([A-Za-z0-9_]+)\}|([0-9])|([A-Za-z_][A-Za-z0-9_]*))/g;
   let last = 0;
   for (let m = re.exec(raw); m; m = re.exec(raw)) {
     if (m.index > last) parts.push({ text: raw.slice(last, m.index) });
-    parts.push({ var: m[2] ?? m[3]! });
+    parts.push({ var: m[2] ?? m[3] ?? m[4]! });
     last = m.index + m[0].length;
   }
   if (last < raw.length) parts.push({ text: raw.slice(last) });

@@ -85,3 +85,50 @@ describe.skipIf(!nginxAvailable())('Host forms vs real nginx', () => {
     });
   }
 });
+
+describe.skipIf(!nginxAvailable())('rewrite … last: the URI change limit vs real nginx', () => {
+  let nginx: NginxInstance;
+  let scenario: Scenario;
+  let ir: CompiledConfig;
+  const xs = (n: number) => 'x'.repeat(n);
+
+  beforeAll(async () => {
+    const freePort = portAllocator();
+    // /l gains one "x" per search; `= /l` + 10 x's answers, so /l needs 10 URI changes and /lx needs 9.
+    const grow = { mod: '' as const, pattern: '/l', children: [], proxyUri: undefined, rewrites: [{ regex: '^/l(x*)$', replacement: '/l$1x', flag: 'last' as const }] };
+    const stop = { mod: '=' as const, pattern: `/l${xs(10)}`, children: [], proxyUri: undefined, rewrites: [] };
+    scenario = { port: await freePort(), servers: [{ names: ['a.test'], isDefault: false, rewrites: [], locations: [grow, stop] }] };
+    ir = scenarioIr([scenario], 1);
+    nginx = await startNginx(testConfig('', renderNginx(scenario, 1)), [scenario.port]);
+  });
+  afterAll(async () => {
+    await nginx?.stop();
+  });
+
+  for (const [target, changes] of [['/lx', 9], ['/l', 10], [`/l${xs(10)}`, 0]] as const) {
+    it(`${target}: ${changes} URI changes`, async () => {
+      const real = await raw(scenario.port, `GET ${target} HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n`);
+      const model = routeNginx(ir, { port: scenario.port, host: 'a.test', target });
+      expect(model.visited.length).toBe(changes + 1);
+      expect(real.status).toBe(model.outcome.kind === 'error' ? model.outcome.status : 200);
+    });
+  }
+
+  it('one change more than nginx allows is a 500', async () => {
+    // From "/" nothing matches the exact location in time: start where 11 changes are needed.
+    const target = '/l';
+    const tooMany = { ...scenario, servers: [{ ...scenario.servers[0]!, locations: [scenario.servers[0]!.locations[0]!, { ...scenario.servers[0]!.locations[1]!, pattern: `/l${xs(11)}` }] }] };
+    const ir11 = scenarioIr([tooMany], 1);
+    const model = routeNginx(ir11, { port: scenario.port, host: 'a.test', target });
+    expect(model.outcome).toMatchObject({ kind: 'error', status: 500 });
+    const freePort = portAllocator();
+    const port = await freePort();
+    const other = await startNginx(testConfig('', renderNginx({ ...tooMany, port }, 1)), [port]);
+    try {
+      const real = await raw(port, `GET ${target} HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n`);
+      expect(real.status).toBe(500);
+    } finally {
+      await other.stop();
+    }
+  });
+});
