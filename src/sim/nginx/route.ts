@@ -85,30 +85,52 @@ type StepsResult =
   | { kind: 'respond'; outcome: NginxOutcome };
 
 export function routeNginx(ir: CompiledConfig, req: NginxRequest): NginxRoute {
+  const started = startRequest(ir, req);
+  if ('outcome' in started) return started;
+  const { server, serverRef, ctx } = started;
+  noteMergeSlashes(ir, ctx);
+  const serverSteps = runSteps(server.rewrites, ctx);
+  const phase: Phase =
+    serverSteps.kind === 'respond' ? { location: null, visited: [], outcome: serverSteps.outcome } : locationPhases(server, ctx);
+  noteErrorPages(ir, phase.outcome, ctx.uncertain);
+  return {
+    server: serverRef,
+    location: phase.location ? refOf(phase.location) : null,
+    visited: phase.visited,
+    uri: ctx.uri,
+    args: ctx.args,
+    outcome: phase.outcome,
+    uncertain: ctx.uncertain,
+  };
+}
+
+interface Phase {
+  location: Location | null;
+  visited: LocationRef[];
+  outcome: NginxOutcome;
+}
+
+/** Server selection and request validation: the request context, or nginx's early answer. */
+function startRequest(ir: CompiledConfig, req: NginxRequest): NginxRoute | { server: VirtualServer; serverRef: NonNullable<NginxRoute['server']>; ctx: Ctx } {
   const parsed = parseTarget(req.target);
   const hostHeader = parsed.ok && parsed.host !== null ? parsed.host : req.host;
   const choice = selectServer(ir, { port: req.port, address: req.address, host: hostHeader });
-  const empty = { location: null, visited: [], uri: '', args: '', uncertain: [] };
-  if (!choice) {
-    return { ...empty, server: null, outcome: { kind: 'error', status: 0, reason: `no listener on port ${req.port}` } };
-  }
-  const server = choice.server;
-  const serverRef = {
-    id: server.id,
-    source: server.source,
-    matchedBy: choice.by,
-    name: choice.name ? choice.name.value : null,
-  };
-  const host = normaliseHost(hostHeader);
-  const badRequest = (reason: string): NginxRoute => ({
-    ...empty,
-    server: serverRef,
-    outcome: { kind: 'error', status: 400, reason },
+  const answer = (server: NginxRoute['server'], status: number, reason: string): NginxRoute => ({
+    server,
+    location: null,
+    visited: [],
+    uri: '',
+    args: '',
+    outcome: { kind: 'error', status, reason },
+    uncertain: [],
   });
-  if (!parsed.ok) return badRequest(parsed.reason);
-  if (!host.ok) return badRequest(host.reason);
-  if (hostHeader === null && (req.httpVersion ?? '1.1') === '1.1') return badRequest('HTTP/1.1 request without Host');
-
+  if (!choice) return answer(null, 0, `no listener on port ${req.port}`);
+  const server = choice.server;
+  const serverRef = { id: server.id, source: server.source, matchedBy: choice.by, name: choice.name ? choice.name.value : null };
+  const host = normaliseHost(hostHeader);
+  if (!parsed.ok) return answer(serverRef, 400, parsed.reason);
+  if (!host.ok) return answer(serverRef, 400, host.reason);
+  if (hostHeader === null && (req.httpVersion ?? '1.1') === '1.1') return answer(serverRef, 400, 'HTTP/1.1 request without Host');
   const ctx: Ctx = {
     req,
     host: host.host,
@@ -124,26 +146,11 @@ export function routeNginx(ir: CompiledConfig, req: NginxRequest): NginxRoute {
     captures: choice.captures,
     uncertain: [],
   };
-  const finish = (location: Location | null, visited: LocationRef[], outcome: NginxOutcome): NginxRoute => {
-    noteErrorPages(ir, outcome, ctx.uncertain);
-    return finishRoute(location, visited, outcome);
-  };
-  const finishRoute = (location: Location | null, visited: LocationRef[], outcome: NginxOutcome): NginxRoute => ({
-    server: serverRef,
-    location: location ? refOf(location) : null,
-    visited,
-    uri: ctx.uri,
-    args: ctx.args,
-    outcome,
-    uncertain: ctx.uncertain,
-  });
+  return { server, serverRef, ctx };
+}
 
-  // The model merges slashes as nginx does by default; `merge_slashes` is not in the IR.
-  const merge = ir.report.find((e) => e.directive === 'merge_slashes');
-  if (merge && /\/\//.test(parsed.unparsed)) ctx.uncertain.push(`merge_slashes at ${merge.file}:${merge.line} is not modelled (the model merges)`);
-  const serverSteps = runSteps(server.rewrites, ctx);
-  if (serverSteps.kind === 'respond') return finish(null, [], serverSteps.outcome);
-
+/** Find location, its rewrite phase, again while rewrites change the URI; then the content phase. */
+function locationPhases(server: VirtualServer, ctx: Ctx): Phase {
   const visited: LocationRef[] = [];
   for (let changes = 0; ; changes++) {
     const chosen = selectLocation(server, ctx.uri);
@@ -152,15 +159,15 @@ export function routeNginx(ir: CompiledConfig, req: NginxRequest): NginxRoute {
     if (location) visited.push(refOf(location));
     if (location && chosen.by === 'auto-redirect') {
       const target = location.pattern + (ctx.args ? '?' + ctx.args : '');
-      return finish(location, visited, { kind: 'redirect', status: 301, location: target, source: location.source });
+      return { location, visited, outcome: { kind: 'redirect', status: 301, location: target, source: location.source } };
     }
     // nginx skips the location rewrite phase when no location matched.
     const steps = location ? runSteps(location.rewrites, ctx) : { kind: 'continue' as const, uriChanged: false };
-    if (steps.kind === 'respond') return finish(location, visited, steps.outcome);
+    if (steps.kind === 'respond') return { location, visited, outcome: steps.outcome };
     if (steps.kind === 'continue' && steps.uriChanged) {
       // nginx counts down from MAX + 1 on every re-search and fails when it reaches 0.
       if (changes + 1 > MAX_URI_CHANGES) {
-        return finish(location, visited, { kind: 'error', status: 500, reason: 'rewrite or internal redirection cycle' });
+        return { location, visited, outcome: { kind: 'error', status: 500, reason: 'rewrite or internal redirection cycle' } };
       }
       continue;
     }
@@ -168,10 +175,16 @@ export function routeNginx(ir: CompiledConfig, req: NginxRequest): NginxRoute {
     if (steps.kind === 'break' && (action.kind === 'return' || action.kind === 'redirect')) {
       // `return` belongs to the rewrite phase that `break` just ended: the static handler answers.
       ctx.uncertain.push('`rewrite … break` skips `return`: nginx serves files here, which the model does not run');
-      return finish(location, visited, { kind: 'static', status: 404, reason: '`rewrite … break` skips `return`: nginx serves files', source: null });
+      return { location, visited, outcome: { kind: 'static', status: 404, reason: '`rewrite … break` skips `return`: nginx serves files', source: null } };
     }
-    return finish(location, visited, content(action, location, ctx));
+    return { location, visited, outcome: content(action, location, ctx) };
   }
+}
+
+/** The model merges slashes as nginx does by default; `merge_slashes` is not in the IR. */
+function noteMergeSlashes(ir: CompiledConfig, ctx: Ctx): void {
+  const merge = ir.report.find((e) => e.directive === 'merge_slashes');
+  if (merge && /\/\//.test(ctx.unparsed)) ctx.uncertain.push(`merge_slashes at ${merge.file}:${merge.line} is not modelled (the model merges)`);
 }
 
 /** error_page is not in the IR: an error answer may be replaced by it (the report says where it is). */
