@@ -9,6 +9,7 @@ import { effectiveHeaders, type FormatContext, type HeaderAddition, type HeaderR
 import { chainTerminatesTls, detectConnection, selectFilterChain, selectListener, type ConnectionInfo } from './listener.js';
 import { portStart, routeMatches, selectVirtualHost, type RouteRequest } from './match.js';
 import { mergeSlashes, normalizePath, unescapeSlashes, type EscapedSlashesAction } from './path.js';
+import { trustedClientAddress } from './client-address.js';
 
 export { EnvoyConfigError, type EnvoyConfigInput } from './config.js';
 export type { HeaderAddition, HeaderRemoval } from './headers.js';
@@ -246,6 +247,9 @@ function decide(cfg: LoadedConfig, r: EnvoyRequest, notes: string[]): EnvoyDecis
   httpFilterNotes(hcm, notes);
   const { req, early } = prepareRequest(hcm, r, conn, chainTls, notes);
   if (early) return { ...out, ...early };
+  const own: Record<string, string> = {};
+  for (const [k, v] of Object.entries(r.headers ?? {})) own[k.toLowerCase()] = v;
+  const client: ConnectionInfo = { ...conn, remoteAddress: trustedClientAddress(hcm, own, conn.remoteAddress, notes) };
   const rc = routeConfigOf(hcm, cfg, notes);
   const vh = rc ? selectVirtualHost(rc, req.authority) : undefined;
   if (!rc || !vh) return { ...out, kind: 'no_virtual_host', status: 404 };
@@ -260,7 +264,7 @@ function decide(cfg: LoadedConfig, r: EnvoyRequest, notes: string[]): EnvoyDecis
     const route = routes[i]!;
     const pm = routeMatches(route.match ?? {}, req, notes);
     if (!pm) continue;
-    return { ...out, ...actOn(cfg, rc, vh, route, i, req, pm, conn, notes) };
+    return { ...out, ...actOn(cfg, rc, vh, route, i, req, pm, client, notes) };
   }
   return { ...out, kind: 'no_route', status: 404 };
 }

@@ -33,3 +33,44 @@ describe('x-forwarded-for and the connection manager', () => {
     expect(seenXff({})).toBe('192.0.2.1');
   });
 });
+
+// The trusted client address (%DOWNSTREAM_REMOTE_ADDRESS%) per
+// https://www.envoyproxy.io/docs/envoy/latest/configuration/http/http_conn_man/headers#x-forwarded-for
+const routesAddr = `
+name: r
+virtual_hosts:
+  - name: all
+    domains: ["*"]
+    routes:
+      - match: { prefix: "/" }
+        route: { cluster: c }
+        request_headers_to_add:
+          - header: { key: x-client, value: "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%" }
+`;
+
+function client(hcm: Record<string, unknown>, headers: Record<string, string> = {}): string | undefined {
+  const d = evaluate(bootstrap(routesAddr, { hcm }), { port: 8080, host: 'a', path: '/', remoteAddress: '198.51.100.7', headers });
+  return d.requestHeadersToAdd?.find((h) => h.key === 'x-client')?.value;
+}
+
+describe('the trusted client address', () => {
+  const xff = { 'x-forwarded-for': '203.0.113.1, 192.0.2.1' };
+  it('use_remote_address false (the default) trusts the last X-Forwarded-For address', () => {
+    expect(client({}, xff)).toBe('192.0.2.1');
+    expect(client({})).toBe('198.51.100.7');
+  });
+  it('use_remote_address true: the peer; with xff_num_trusted_hops N the Nth address from the right', () => {
+    expect(client({ use_remote_address: true }, xff)).toBe('198.51.100.7');
+    expect(client({ use_remote_address: true, xff_num_trusted_hops: 1 }, xff)).toBe('192.0.2.1');
+    expect(client({ use_remote_address: true, xff_num_trusted_hops: 2 }, xff)).toBe('203.0.113.1');
+    expect(client({ use_remote_address: true, xff_num_trusted_hops: 3 }, xff)).toBe('198.51.100.7');
+  });
+  it('use_remote_address false with N hops: the (N+1)th from the right', () => {
+    expect(client({ xff_num_trusted_hops: 1 }, xff)).toBe('203.0.113.1');
+  });
+  it('the custom header extension', () => {
+    const ext = { original_ip_detection_extensions: [{ name: 'c', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.http.original_ip_detection.custom_header.v3.CustomHeaderConfig', header_name: 'x-real-ip' } }] };
+    expect(client(ext, { 'x-real-ip': '192.0.2.9', ...xff })).toBe('192.0.2.9');
+    expect(client(ext, xff)).toBe('198.51.100.7');
+  });
+});
