@@ -109,12 +109,28 @@ function applyLimits(hcm: Json, l: Listener, dflt: VirtualServer, servers: Virtu
 
 // ------------------------------------------------------------------ client IPs
 
+/**
+ * nginx's $remote_addr is the peer (or the PROXY protocol / realip address).
+ * Envoy's default (use_remote_address false) takes the client address from the
+ * client's own X-Forwarded-For, so every listener sets use_remote_address, and
+ * skip_xff_append because nginx leaves X-Forwarded-For alone unless
+ * proxy_set_header says otherwise (routes append it then).
+ */
+function peerAddress(hcm: Json): void {
+  hcm.use_remote_address = true;
+  hcm.skip_xff_append = true;
+}
+
 function applyRealIp(hcm: Json, l: Listener, dflt: VirtualServer, em: Emission): void {
   const ri = dflt.edge!.realIp;
-  if (!ri) return;
+  if (!ri) {
+    peerAddress(hcm);
+    return;
+  }
   const header = ri.header.toLowerCase();
   if (header === 'proxy_protocol') {
     if (!l.proxyProtocol) em.note(ri.source, 'real_ip_header', 'unsupported', `real_ip_header proxy_protocol on ${l.address}:${l.port}, which has no \`listen … proxy_protocol\``);
+    peerAddress(hcm);
     return;
   }
   realIpVerdict(ri); // class and reason are on the directives
