@@ -103,4 +103,17 @@ describe('ngx2envoy diff', () => {
     const r = await runCli(['diff', SITE, changed]);
     expect(r.stdout).not.toContain('\u001b[');
   });
+
+  it('a server moved to another port: listener added, its virtual host moved, its requests now unrouted on :80', async () => {
+    const changed = variant('new.conf', (t) => t.replace('listen 80;\n        server_name admin.example.com;', 'listen 8080;\n        server_name admin.example.com;'));
+    const { doc } = await diffJson(SITE, changed);
+    expect(doc.listeners).toEqual([{ name: 'listener_0.0.0.0_8080', change: 'added', before: null, after: ['0.0.0.0:8080'] }]);
+    expect(doc.virtualHosts.map((v) => `${v.change} ${v.name}`)).toEqual(
+      expect.arrayContaining(['removed listener_0.0.0.0_80 admin.example.com', 'added listener_0.0.0.0_8080 *']),
+    );
+    // On :80 admin.example.com now reaches the default server (web), not api_v1.
+    const moved = doc.requests.find((r) => r.port === 80 && r.host === 'admin.example.com' && r.path === '/');
+    expect(moved?.before.cluster).toBe('api_v1');
+    expect(moved?.after.cluster).toBe('web');
+  });
 });

@@ -30,7 +30,7 @@ interface Case {
 
 function cases(): Case[] {
   const out: Case[] = [{ name: 'examples/nginx.conf', dir: join(ROOT, 'examples'), main: 'nginx.conf' }];
-  for (const f of ['site.conf']) out.push({ name: `test/review/fixtures/${f}`, dir: join(import.meta.dirname, 'fixtures'), main: f });
+  for (const f of ['site.conf', 'site-reordered.conf']) out.push({ name: `test/review/fixtures/${f}`, dir: join(import.meta.dirname, 'fixtures'), main: f });
   const fixtures = join(ROOT, 'fixtures');
   if (existsSync(fixtures)) {
     for (const d of readdirSync(fixtures).sort()) {
