@@ -28,6 +28,11 @@ export class Reporter {
     if (!m.reasons.includes(reason)) m.reasons.push(reason);
   }
 
+  /** Replace a directive's class when a later pass decides it (e.g. a rewrite resolved at compile time). */
+  override(d: Directive, cls: ReportClass, reason: string): void {
+    this.marks.set(d, { cls, reasons: [reason] });
+  }
+
   isMarked(d: Directive): boolean {
     return this.marks.has(d);
   }

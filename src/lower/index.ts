@@ -27,6 +27,7 @@ import { directivesOf, LowerError, src } from './util.js';
 import { lowerServerTls, markTlsLevel } from './tls.js';
 import { locationEdge, markHttpEdge, serverEdge } from './edge.js';
 import { parseGrpcPass } from './grpc.js';
+import { resolveRewriteLast } from './rewrite-last.js';
 
 export { Reporter } from './classify.js';
 
@@ -180,6 +181,7 @@ function lowerServer(d: Directive, http: Directive[], ctx: Ctx, listens: { spec:
     edge,
     source: src(d.source),
   };
+  resolveRewriteLast(server, r);
   return server;
 }
 

@@ -9,6 +9,12 @@ import { pcreToRe2 } from './regex.js';
 import { planRedirect } from './redirect.js';
 import { errorAt, hasVariables, parseTemplate, src } from './util.js';
 
+/** Rewrite regexes every URI matches (a URI always starts with `/`): the route needs no extra condition. */
+export const ALWAYS_MATCHES = new Set(['^', '^/', '^(.*)$', '^/(.*)$', '^(.*)', '^/(.*)', '.*', '^.*$', '^.*', '(.*)', '^/.*', '^/.*$', '/']);
+
+/** The directive each rewrite step came from (a later pass may resolve and re-report it). */
+export const stepDirective = new WeakMap<RewriteStep, Directive>();
+
 export const REWRITE_DIRECTIVES = new Set(['return', 'rewrite', 'if', 'set', 'break', 'rewrite_log', 'uninitialized_variable_warn']);
 
 export interface RewriteLevel {
@@ -45,6 +51,7 @@ export function lowerRewriteLevel(ds: Directive[], scope: RewriteScope, r: Repor
       }
       case 'rewrite': {
         const step = lowerRewrite(d, scope, r);
+        stepDirective.set(step, d);
         steps.push(step);
         if (step.kind === 'rewrite' && step.flag === 'break' && step.regex === '^') stopped = 'an unconditional `rewrite … break` ends the rewrite phase';
         break;
@@ -114,7 +121,9 @@ function lowerRewrite(d: Directive, scope: RewriteScope, r: Reporter): RewriteSt
   if (!conv.ok) throw errorAt(d.args[0]!.source, `rewrite regex "${regex}" has no RE2 form: ${conv.message} at offset ${conv.offset}`, 'pcre-only-regex');
   const step: RewriteStep = { kind: 'rewrite', regex, replacement: parseTemplate(replacement), flag, source: src(d.source) };
   const absolute = /^(https?:\/\/|\$scheme)/.test(replacement);
-  if (flag === 'redirect' || flag === 'permanent' || absolute) {
+  if (scope.locationRegex && !ALWAYS_MATCHES.has(regex) && ((flag !== 'last' && flag !== null) || absolute)) {
+    r.mark(d, 'unsupported', 'a conditional rewrite inside a regex location: an Envoy route cannot require two regexes on the path; not translated');
+  } else if (flag === 'redirect' || flag === 'permanent' || absolute) {
     const plan = planRedirect(step.replacement, { captureRegex: conv.re2, rewrite: true, serverName: scope.serverName });
     if (!plan.ok) r.mark(d, 'unsupported', `${plan.reason}: not translated`);
     else r.mark(d, plan.approximation ? 'approximated' : 'translated', `redirect when the regex matches${plan.approximation ? ': ' + plan.approximation : ''}`);

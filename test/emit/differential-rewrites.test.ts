@@ -104,6 +104,27 @@ const CASES: Case[] = [
     paths: ['/api', '/api/', '/api/x?y=1', '/app', '/app?q=1', '/app/z', '/short', '/shortcut/x', '/ping', '/ping?x', '/a', '/a/', '/a/x.json', '/a/x.txt', '/a/stop/x.json', '/a/stop/x.txt', '/a/stop', '/b.txt', '/zz'],
   },
   {
+    name: 'rewrite last to fixed URIs',
+    body: `
+  server {
+    listen 127.0.0.1:{{PORT}};
+    rewrite ^/start$ /api/begin last;
+    location /old/ {
+      rewrite ^/old/page$ /new/page last;
+      rewrite ^/old/gone$ /static/gone.html;
+      proxy_pass http://127.0.0.1:{{B0}};
+    }
+    location /new/ { proxy_pass http://127.0.0.1:{{B1}}/v2/; }
+    location /api/ { proxy_set_header X-Via api; proxy_pass http://127.0.0.1:{{B2}}; }
+    location = /static/gone.html { return 410 "gone"; }
+    location ~ \\.php$ { rewrite ^ /index.txt last; }
+    location = /index.txt { return 200 "index"; }
+    location / { return 200 "root"; }
+  }`,
+    hosts: ['l.test'],
+    paths: ['/start', '/start?x=1', '/started', '/old/page', '/old/page?q=2', '/old/gone', '/old/gone?z', '/old/other', '/new/x', '/a.php', '/a.php?z', '/index.txt', '/x'],
+  },
+  {
     name: 'Host sent upstream',
     body: `
   upstream named { server 127.0.0.1:{{B0}}; }

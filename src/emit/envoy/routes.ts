@@ -3,6 +3,7 @@ import type { Action, Backend, Listener, Location, Policy, RewriteStep, Src, Vir
 import { linearise, type RouteEntry } from './linearize.js';
 import { pcreToRe2, re2Exec, searchWrap, wholeMatchWrap, assertRe2 } from '../../lower/regex.js';
 import { planRedirect, type RedirectPlan } from '../../lower/redirect.js';
+import { ALWAYS_MATCHES } from '../../lower/rewrite.js';
 import { formatHeaderValue } from '../../lower/headers.js';
 import { NGINX_DEFAULT_BODY_SIZE } from '../../lower/limits.js';
 import { formatMs } from '../../lower/util.js';
@@ -97,14 +98,16 @@ function stepRoutes(steps: RewriteStep[], e: RouteEntry | null, base: string, s:
     if (step.kind !== 'rewrite') return;
     const absolute = /^(https?:\/\/|\$scheme)/.test(step.replacement.raw);
     const redirect = step.flag === 'redirect' || step.flag === 'permanent' || absolute;
-    if (!redirect && step.flag !== 'break') return; // last / no flag: reported in lowering
-    if (!redirect && (loc === null || loc.action.kind !== 'proxy')) return;
+    const target = !redirect && step.flag !== 'break' && step.target ? locationById(s.server, step.target) : null;
+    if (!redirect && step.flag !== 'break' && !target) return; // last / no flag to a URI not known statically: reported in lowering
+    if (!redirect && !target && (loc === null || loc.action.kind !== 'proxy')) return;
     if (!redirect && step.replacement.parts.some((p) => 'var' in p && !/^[0-9]$/.test(p.var))) return; // reported in lowering
     if (!redirect && step.replacement.raw.includes('?')) return; // reported in lowering
     const conv = pcreToRe2(step.regex);
     if (!conv.ok) return;
     let match: Json;
-    if (e === null) match = { safe_regex: { regex: checked(searchWrap(conv.re2)) } };
+    if (ALWAYS_MATCHES.has(step.regex)) match = e === null ? { prefix: '/' } : entryMatch(e); // every URI starts with `/`
+    else if (e === null) match = { safe_regex: { regex: checked(searchWrap(conv.re2)) } };
     else if (e.match.kind === 'prefix') match = { safe_regex: { regex: checked(searchWrap(conv.re2)) }, headers: [pathPrefixHeader(e.match.value)] };
     else if (e.match.kind === 'path') {
       if (!re2Exec(searchWrap(conv.re2), e.match.value)) return; // never matches this exact URI
@@ -113,8 +116,12 @@ function stepRoutes(steps: RewriteStep[], e: RouteEntry | null, base: string, s:
       s.em.note(step.source, 'rewrite', 'unsupported', `rewrite inside regex location ${e.location.id}: Envoy cannot match two regexes on one route; not applied`);
       return;
     }
-    if (e?.guard) (match.headers as Json[] | undefined)?.push(pathPrefixHeader(e.guard));
+    if (e?.guard && !ALWAYS_MATCHES.has(step.regex)) (match.headers as Json[] | undefined)?.push(pathPrefixHeader(e.guard));
     const name = `${base}_${i}`;
+    if (target) {
+      out.push(rewrittenTo(s, { name, match }, target, step.replacement.raw, step.source));
+      return;
+    }
     if (redirect) {
       const status = step.flag === 'permanent' ? 301 : 302;
       const plan = planRedirect(step.replacement, { captureRegex: conv.re2, rewrite: true, serverName: primaryName(s.server) });
@@ -129,6 +136,35 @@ function stepRoutes(steps: RewriteStep[], e: RouteEntry | null, base: string, s:
     }
   });
   return out;
+}
+
+const locationIndex = new WeakMap<VirtualServer, Map<string, Location>>();
+
+function locationById(server: VirtualServer, id: string): Location | null {
+  let m = locationIndex.get(server);
+  if (!m) {
+    m = new Map();
+    const add = (l: Location): void => {
+      m!.set(l.id, l);
+      l.children.forEach(add);
+    };
+    server.locations.forEach(add);
+    locationIndex.set(server, m);
+  }
+  return m.get(id) ?? null;
+}
+
+/** `rewrite … last` to the fixed URI `uri`: the target location's action, with the path nginx sends for it. */
+function rewrittenTo(s: RouteScope, base: Json, target: Location, uri: string, source: Src): Json {
+  const route = finish(s, base, target.action, target, source);
+  const action = route.route as Json | undefined;
+  if (action && target.action.kind === 'proxy') {
+    const part = target.action.uri;
+    const upstreamPath = part && (target.modifier === 'prefix' || target.modifier === 'prefix-stop' || target.modifier === 'exact') ? part.raw + uri.slice(target.pattern.length) : uri;
+    delete action.prefix_rewrite;
+    action.regex_rewrite = { pattern: { regex: checked('^.*$') }, substitution: upstreamPath.replace(/\\/g, '\\\\') };
+  }
+  return route;
 }
 
 function substitution(parts: ({ text: string } | { var: string })[]): string {
