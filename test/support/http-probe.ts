@@ -1,6 +1,6 @@
 // Sends raw requests (exact Host, raw request target) and runs echo backends that
 // say which backend answered and what it received.
-import { request, createServer, type Server } from 'node:http';
+import { request, createServer, type IncomingMessage, type Server } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 
@@ -17,20 +17,23 @@ export function probe(port: number, host: string | null, target: string, method 
     if (host !== null) headers['Host'] = host;
     const req = request(
       { host: '127.0.0.1', port, method, path: target, headers, agent: false, setHost: false },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (d) => (body += d));
-        res.on('end', () => {
-          const flat: Record<string, string> = {};
-          for (const [k, v] of Object.entries(res.headers)) flat[k] = Array.isArray(v) ? v.join(', ') : String(v);
-          resolve({ status: res.statusCode ?? 0, headers: flat, body });
-        });
-      },
+      (res) => readResponse(res, resolve),
     );
     req.setTimeout(10_000, () => req.destroy(new Error(`timeout: ${method} ${host} ${target}`)));
     req.on('error', reject);
     req.end();
+  });
+}
+
+/** Status, headers (repeated ones joined with ", ") and body of a response. */
+function readResponse(res: IncomingMessage, done: (r: ProbeResponse) => void): void {
+  let body = '';
+  res.setEncoding('utf8');
+  res.on('data', (d) => (body += d));
+  res.on('end', () => {
+    const flat: Record<string, string> = {};
+    for (const [k, v] of Object.entries(res.headers)) flat[k] = Array.isArray(v) ? v.join(', ') : String(v);
+    done({ status: res.statusCode ?? 0, headers: flat, body });
   });
 }
 
@@ -100,15 +103,8 @@ export function tlsProbe(port: number, sni: string | null, host: string, target:
       },
       (res) => {
         const cert = (res.socket as TLSSocket).getPeerCertificate();
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (d) => (body += d));
-        res.on('end', () => {
-          const flat: Record<string, string> = {};
-          for (const [k, v] of Object.entries(res.headers)) flat[k] = Array.isArray(v) ? v.join(', ') : String(v);
-          const sans = (cert.subjectaltname ?? '').split(/,\s*/).filter((s) => s.startsWith('DNS:')).map((s) => s.slice(4));
-          resolve({ status: res.statusCode ?? 0, headers: flat, body, certCn: String(cert.subject?.CN ?? ''), certSans: sans });
-        });
+        const sans = (cert.subjectaltname ?? '').split(/,\s*/).filter((s) => s.startsWith('DNS:')).map((s) => s.slice(4));
+        readResponse(res, (r) => resolve({ ...r, certCn: String(cert.subject?.CN ?? ''), certSans: sans }));
       },
     );
     req.setTimeout(10_000, () => req.destroy(new Error(`timeout: ${sni} ${host} ${target}`)));

@@ -15,6 +15,7 @@ virtual_hosts:
         route: { cluster: c }
         request_headers_to_add:
           - header: { key: x-seen-xff, value: "%REQ(x-forwarded-for)%" }
+          - header: { key: x-client, value: "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%" }
 `;
 
 function seenXff(hcm: Record<string, unknown>): string | undefined {
@@ -36,20 +37,9 @@ describe('x-forwarded-for and the connection manager', () => {
 
 // The trusted client address (%DOWNSTREAM_REMOTE_ADDRESS%) per
 // https://www.envoyproxy.io/docs/envoy/latest/configuration/http/http_conn_man/headers#x-forwarded-for
-const routesAddr = `
-name: r
-virtual_hosts:
-  - name: all
-    domains: ["*"]
-    routes:
-      - match: { prefix: "/" }
-        route: { cluster: c }
-        request_headers_to_add:
-          - header: { key: x-client, value: "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%" }
-`;
 
 function client(hcm: Record<string, unknown>, headers: Record<string, string> = {}): string | undefined {
-  const d = evaluate(bootstrap(routesAddr, { hcm }), { port: 8080, host: 'a', path: '/', remoteAddress: '198.51.100.7', headers });
+  const d = evaluate(bootstrap(routes, { hcm }), { port: 8080, host: 'a', path: '/', remoteAddress: '198.51.100.7', headers });
   return d.requestHeadersToAdd?.find((h) => h.key === 'x-client')?.value;
 }
 
