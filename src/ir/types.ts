@@ -167,6 +167,8 @@ export interface ClientLimits {
   clientBodyTimeoutMs: number; // default 60s
   sendTimeoutMs: number; // default 60s
   largeHeaderBuffers: { number: number; size: number }; // default 4 8k
+  /** http2_max_concurrent_streams (nginx default 128). */
+  http2MaxConcurrentStreams?: number;
   sources: Src[];
 }
 

@@ -5,6 +5,7 @@ import type { ClientLimits } from '../ir/types.js';
 import type { Reporter } from './classify.js';
 import { effectiveSimple } from './limits.js';
 import { parseSize, parseTimeMs, src } from './util.js';
+import { http2MaxStreams } from './http2.js';
 
 export const NGINX_CLIENT_DEFAULTS = {
   keepaliveTimeoutMs: 75000,
@@ -36,6 +37,7 @@ export function clientLimitsAt(levels: Directive[][]): ClientLimits {
     clientBodyTimeoutMs: ms(levels, 'client_body_timeout', NGINX_CLIENT_DEFAULTS.clientBodyTimeoutMs),
     sendTimeoutMs: ms(levels, 'send_timeout', NGINX_CLIENT_DEFAULTS.sendTimeoutMs),
     largeHeaderBuffers: Number.isFinite(number) && size !== null ? { number, size } : NGINX_CLIENT_DEFAULTS.largeHeaderBuffers,
+    http2MaxConcurrentStreams: http2MaxStreams(levels),
     sources: CLIENT_LIMIT_DIRECTIVES.map((n) => effectiveSimple(levels, n)).filter((d): d is Directive => !!d).map((d) => src(d.source)),
   };
 }

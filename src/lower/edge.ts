@@ -12,6 +12,7 @@ import { errorPagesAt, markErrorPages, staticFileResolver } from './error-page.j
 import { markRealIp, realIpAt } from './real-ip.js';
 import { markTracing, tracingAt, usesRequestId } from './tracing.js';
 import { markGrpc } from './grpc.js';
+import { markHttp2 } from './http2.js';
 
 /** Server-level edge settings; reports the http- and server-level directives. `levels` = [http, server]. */
 export function serverEdge(levels: Directive[][], r: Reporter): ServerEdge {
@@ -19,7 +20,7 @@ export function serverEdge(levels: Directive[][], r: Reporter): ServerEdge {
   const realIp = realIpAt(levels);
   const files = staticFileResolver(levels[0] ?? [], levels[1] ?? []);
   for (const ds of levels) {
-    const todo = ds.filter((d) => !r.isMarked(d));
+    const todo = unmarked(ds, r);
     markCompression(todo, r);
     markAccessLogs(todo, r, formats);
     markRealIp(todo, r, realIp);
@@ -27,6 +28,7 @@ export function serverEdge(levels: Directive[][], r: Reporter): ServerEdge {
     markErrorPages(todo, r, files);
     markTracing(todo, r);
     markGrpc(todo, r);
+    markHttp2(todo, r);
   }
   return {
     compression: compressionAt(levels),
@@ -37,6 +39,18 @@ export function serverEdge(levels: Directive[][], r: Reporter): ServerEdge {
     tracing: tracingAt(levels),
     usesRequestId: levels.some((ds) => usesRequestId(ds)),
   };
+}
+
+// Marks are never removed, so each level's unmarked list only shrinks: refiltering
+// the last one keeps the http level (asked once per server) from being rescanned whole.
+const pendingByReporter = new WeakMap<Reporter, WeakMap<Directive[], Directive[]>>();
+
+function unmarked(ds: Directive[], r: Reporter): Directive[] {
+  let pending = pendingByReporter.get(r);
+  if (!pending) pendingByReporter.set(r, (pending = new WeakMap()));
+  const todo = (pending.get(ds) ?? ds).filter((d) => !r.isMarked(d));
+  pending.set(ds, todo);
+  return todo;
 }
 
 /** Report the http-level edge directives (also when the http block has no server, e.g. servers in missing includes). */
@@ -55,6 +69,7 @@ export function locationEdge(levels: Directive[][], r: Reporter): Pick<Policy, '
   markErrorPages(ds, r, files);
   markTracing(ds, r);
   markGrpc(ds, r);
+  markHttp2(ds, r);
   for (const d of ds) {
     if (CLIENT_LIMIT_DIRECTIVES.includes(d.name)) r.mark(d, 'approximated', 'set in a location: Envoy has one value per listener (the default server\'s), not per route');
     if (d.name === 'otel_trace') r.mark(d, 'approximated', 'set in a location: Envoy traces by the server\'s setting');

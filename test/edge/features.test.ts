@@ -28,6 +28,14 @@ describe('41 HTTP/2 and gRPC', () => {
     expect(reportLines(r, 'grpc_pass').every((e) => e.class === 'translated')).toBe(true);
     expect(reportLines(r, 'proxy_http_version').some((e) => e.class === 'approximated' && e.line === 27)).toBe(true);
   });
+  test('HTTP/2 listeners get nginx\'s 128 concurrent streams; push is reported', () => {
+    expect(hcmOf(r.bootstrap, 'listener_0.0.0.0_443').http2_protocol_options).toEqual({ max_concurrent_streams: 128 });
+    const x = compileText('events {}\nhttp { http2_max_concurrent_streams 64; http2_push_preload on; server { listen 443 ssl http2; ssl_certificate /c/a.pem; ssl_certificate_key /c/a.key; return 200; } server { listen 80; return 200; } }');
+    expect(hcmOf(x.bootstrap, 'listener_0.0.0.0_443').http2_protocol_options).toEqual({ max_concurrent_streams: 64 });
+    expect(hcmOf(x.bootstrap, 'listener_0.0.0.0_80').http2_protocol_options).toBeUndefined();
+    expect(reportLines(x, 'http2_max_concurrent_streams')[0]!.class).toBe('translated');
+    expect(reportLines(x, 'http2_push_preload')[0]!.class).toBe('unsupported');
+  });
   test('a grpc_pass URI part is an error, as in nginx', () => {
     expect(() => compileText('events {}\nhttp { server { listen 80; location / { grpc_pass grpc://127.0.0.1:1/x; } } }')).toThrow();
   });

@@ -32,6 +32,10 @@ export function applyEdge(hcm: Json, l: Listener, scope: EdgeScope): void {
   if (!dflt?.edge) return;
   const servers = l.serverIds.map((id) => scope.servers.get(id)!).filter((s) => s.edge);
   applyLimits(hcm, l, dflt, servers, scope.em);
+  if (l.http2) {
+    // nginx allows 128 concurrent streams per HTTP/2 connection by default; Envoy 2^31-1.
+    hcm.http2_protocol_options = { max_concurrent_streams: dflt.edge.limits.http2MaxConcurrentStreams ?? 128 };
+  }
   applyRealIp(hcm, l, dflt, scope.em);
   applyRequestId(hcm, l, servers, scope.em);
   const routes = allRoutes(hcm.route_config);
