@@ -321,6 +321,12 @@ export interface Policy {
   proxyRedirect: string[] | null;
   /** proxy_buffering (nginx buffers by default; Envoy streams). */
   proxyBuffering: boolean;
+  /**
+   * How nginx makes its own redirects (relative `return`, the slash redirect)
+   * absolute: absolute_redirect, port_in_redirect, server_name_in_redirect.
+   * Absent: nginx's defaults (on, on, off).
+   */
+  redirects?: { absolute: boolean; port: boolean; serverName: boolean };
   /** gzip/brotli in effect here (null: off). Absent in older IR. */
   compression?: Compression | null;
   /** access_log in effect here (empty: off). Absent in older IR. */

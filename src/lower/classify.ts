@@ -102,7 +102,6 @@ const IGNORED: Record<string, string> = {
   resolver: 'used by nginx for names resolved at run time; Envoy resolves DNS clusters itself', resolver_timeout: 'DNS tuning',
   ssl_session_cache: 'TLS session cache tuning', ssl_session_timeout: 'TLS session cache tuning', ssl_session_tickets: 'TLS session tuning', ssl_buffer_size: 'TLS buffer tuning',
   ssl_prefer_server_ciphers: 'Envoy always prefers server ciphers', ssl_stapling: 'OCSP stapling: configure ocsp_staple separately', ssl_stapling_verify: 'OCSP stapling',
-  port_in_redirect: 'affects nginx-generated redirects only', server_name_in_redirect: 'affects nginx-generated redirects only', absolute_redirect: 'affects nginx-generated redirects only',
   etag: 'static files', if_modified_since: 'static files', disable_symlinks: 'static files',
 };
 

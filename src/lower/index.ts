@@ -318,7 +318,18 @@ export function policyOf(levels: Directive[][]): Policy {
     websocket: version === '1.1' && isWebsocketUpgrade(psh),
     proxyRedirect: redirect ? redirect.args.map((a) => a.value) : null,
     proxyBuffering: buffering?.args[0]?.value !== 'off',
+    ...redirectSettings(levels),
   };
+}
+
+/** absolute_redirect / port_in_redirect / server_name_in_redirect, when any differs from nginx's default. */
+function redirectSettings(levels: Directive[][]): Pick<Policy, 'redirects'> {
+  const flag = (name: string, dflt: boolean): boolean => {
+    const d = effectiveSimple(levels, name);
+    return d ? d.args[0]?.value === 'on' : dflt;
+  };
+  const r = { absolute: flag('absolute_redirect', true), port: flag('port_in_redirect', true), serverName: flag('server_name_in_redirect', false) };
+  return r.absolute && r.port && !r.serverName ? {} : { redirects: r };
 }
 
 // ---------------------------------------------------------------- listeners

@@ -78,6 +78,16 @@ export function markLimits(ds: Directive[], r: Reporter): void {
       case 'proxy_next_upstream_timeout':
         r.mark(d, 'unsupported', 'retry policy is not translated (Envoy does not retry by default; nginx retries on error/timeout)');
         break;
+      case 'port_in_redirect':
+        r.mark(d, 'translated', 'redirects nginx makes absolute (relative `return`, the slash redirect) carry the listener port only when on');
+        break;
+      case 'server_name_in_redirect':
+        r.mark(d, 'translated', 'redirects nginx makes absolute use the primary server name when on (host_redirect), the request\'s Host otherwise');
+        break;
+      case 'absolute_redirect':
+        if (d.args[0]?.value === 'off') r.mark(d, 'approximated', 'nginx sends relative Location headers; Envoy\'s redirects are always absolute (same target for clients)');
+        else r.mark(d, 'translated', 'redirects are absolute, as Envoy makes them');
+        break;
       case 'proxy_ignore_client_abort':
       case 'proxy_socket_keepalive':
         r.mark(d, 'ignored', 'connection tuning');

@@ -125,6 +125,27 @@ const CASES: Case[] = [
     paths: ['/start', '/start?x=1', '/started', '/old/page', '/old/page?q=2', '/old/gone', '/old/gone?z', '/old/other', '/new/x', '/a.php', '/a.php?z', '/index.txt', '/x'],
   },
   {
+    name: 'port_in_redirect and server_name_in_redirect',
+    body: `
+  server {
+    listen 127.0.0.1:{{PORT}};
+    server_name main.test alias.test;
+    location = /rel { return 302 /target; }
+    location /app/ { proxy_pass http://127.0.0.1:{{B0}}; }
+    location /noport/ {
+      port_in_redirect off;
+      location = /noport/rel { return 302 /target; }
+      location /noport/app/ { proxy_pass http://127.0.0.1:{{B0}}; }
+    }
+    location /named/ {
+      server_name_in_redirect on;
+      location = /named/rel { return 302 /target; }
+    }
+  }`,
+    hosts: ['alias.test', 'main.test'],
+    paths: ['/rel', '/app', '/noport/rel', '/noport/app', '/named/rel?x=1'],
+  },
+  {
     name: 'Host sent upstream',
     body: `
   upstream named { server 127.0.0.1:{{B0}}; }

@@ -63,8 +63,9 @@ function entryRoutes(e: RouteEntry, s: RouteScope): Json[] {
     const route: Json = { name: `${loc.id}/slash`, match: { path: e.match.value } };
     if (s.authority) addHeaderMatcher(route, s.authority);
     s.em.comment(route, loc.source);
-    const r: Json = { path_redirect: loc.pattern };
-    if (s.listener.port !== (s.listener.ssl ? 443 : 80)) r.port_redirect = s.listener.port;
+    const r: Json = {};
+    addOwnRedirectAuthority(r, loc.policy, s);
+    r.path_redirect = loc.pattern;
     r.response_code = 'MOVED_PERMANENTLY';
     route.redirect = r;
     return [route];
@@ -210,9 +211,8 @@ function finishRedirect(s: RouteScope, route: Json, plan: RedirectPlan, status: 
   if (plan.scheme === 'https') r.https_redirect = true;
   else if (plan.scheme === 'http') r.scheme_redirect = 'http';
   if (plan.host !== null) r.host_redirect = plan.host;
-  const scheme = plan.scheme === 'keep' ? (s.listener.ssl ? 'https' : 'http') : plan.scheme;
   if (plan.port !== null) r.port_redirect = plan.port;
-  else if (plan.relative && s.listener.port !== (scheme === 'https' ? 443 : 80)) r.port_redirect = s.listener.port;
+  else if (plan.relative) addOwnRedirectAuthority(r, loc?.policy ?? null, s);
   const p = plan.path;
   if (p.kind === 'literal') {
     r.path_redirect = p.path;
@@ -226,6 +226,17 @@ function finishRedirect(s: RouteScope, route: Json, plan: RedirectPlan, status: 
   if (!REDIRECT_CODES[status]) s.em.note(source ?? s.server.source, 'return', 'approximated', `redirect status ${status} is not one Envoy can send: 302 used`);
   if (loc) addPolicyHeaders(route, loc.policy, s, '');
   return route;
+}
+
+/**
+ * nginx makes its own relative redirects absolute with the request's Host (or,
+ * with server_name_in_redirect on, the primary server name) and the listener's
+ * port when it is not the scheme's default (unless port_in_redirect is off).
+ */
+function addOwnRedirectAuthority(r: Json, policy: Policy | null, s: RouteScope): void {
+  const settings = policy?.redirects ?? { absolute: true, port: true, serverName: false };
+  if (settings.serverName && primaryName(s.server)) r.host_redirect = primaryName(s.server);
+  if (settings.port && s.listener.port !== (s.listener.ssl ? 443 : 80)) r.port_redirect = s.listener.port;
 }
 
 function isRegexLoc(l: Location): boolean {
