@@ -13,7 +13,7 @@ import { compile } from '../../src/compile.js';
 import { evaluator, type EnvoyDecision } from '../../src/sim/envoy/index.js';
 import { validateBootstrap, hasErrors, formatFindings } from '../../src/validate/index.js';
 import { freePort, nginxAvailable, startNginx, testConfig, type NginxInstance } from '../support/nginx.js';
-import { tlsProbe } from '../support/http-probe.js';
+import { probe, tlsProbe } from '../support/http-probe.js';
 import { chosenCert } from './support.js';
 
 function opensslAvailable(): boolean {
@@ -44,12 +44,13 @@ function makeCerts(dir: string): void {
   }
 }
 
-function servers(dir: string, port: number): string {
+function servers(dir: string, port: number, plain: number): string {
   const tls = (c: string) => `ssl_certificate ${join(dir, `${c}.crt`)}; ssl_certificate_key ${join(dir, `${c}.key`)};`;
   const ret = (srv: string, loc: string) => `return 200 "srv:${srv} loc:${loc}";`;
   const listen = (dflt = false) => `listen 127.0.0.1:${port} ssl${dflt ? ' default_server' : ''};`;
   return `
   ssl_protocols TLSv1.2 TLSv1.3;
+  server { listen 127.0.0.1:${plain} default_server; server_name _; return 301 https://$host$request_uri; }
   server { ${listen()} server_name a.test www.a.test; ${tls('a')}
     location / { ${ret('a', 'root')} }
     location = /exact { ${ret('a', 'exact')} }
@@ -92,6 +93,7 @@ const enabled = nginxAvailable() && opensslAvailable();
 describe.skipIf(!enabled)('TLS: nginx and the evaluator agree on certificate, server and location', () => {
   let dir = '';
   let port = 0;
+  let plain = 0;
   let nginx: NginxInstance | null = null;
   let bootstrap: any;
   let ev: (r: Parameters<ReturnType<typeof evaluator>>[0]) => EnvoyDecision;
@@ -101,7 +103,8 @@ describe.skipIf(!enabled)('TLS: nginx and the evaluator agree on certificate, se
     dir = mkdtempSync(join(tmpdir(), 'ngx2envoy-tls-diff-'));
     makeCerts(dir);
     port = await freePort();
-    const body = servers(dir, port);
+    plain = await freePort();
+    const body = servers(dir, port, plain);
     const confFile = join(dir, 'nginx.conf');
     writeFileSync(confFile, `events {}\nhttp {\n${body}\n}\n`);
     const compiled = compile(confFile, {});
@@ -112,7 +115,7 @@ describe.skipIf(!enabled)('TLS: nginx and the evaluator agree on certificate, se
     reportText = JSON.stringify([...compiled.report.directives, ...compiled.report.notes]);
     ev = evaluator(bootstrap);
     mkdirSync(join(dir, 'tmp'), { recursive: true });
-    nginx = await startNginx(testConfig(dir, body), [port]);
+    nginx = await startNginx(testConfig(dir, body), [port, plain]);
   }, 60_000);
 
   afterAll(async () => {
@@ -152,6 +155,28 @@ describe.skipIf(!enabled)('TLS: nginx and the evaluator agree on certificate, se
     expect([...seen.certs].sort()).toEqual(Object.keys(CERTS).sort());
     expect(seen.bodies.size).toBeGreaterThanOrEqual(10);
   }, 120_000);
+
+  test('plain HTTP is redirected to https on the same host and URI, as nginx does', async () => {
+    const targets = ['/', '/a/b?x=1&y=2', '/x.php', '/%7Euser/'];
+    const hosts = ['a.test', 'A.Test', 'b.test:8080', 'unknown.test'];
+    const diffs: string[] = [];
+    for (const host of hosts) {
+      for (const target of targets) {
+        const n = await probe(plain, host, target);
+        const d = ev({ port: plain, address: '127.0.0.1', host, path: target });
+        const what = `${host} ${target}`;
+        if (n.status !== d.status || n.headers['location'] !== d.redirectLocation) diffs.push(`${what}: nginx ${n.status} ${n.headers['location']} / envoy ${d.status} ${d.redirectLocation}`);
+      }
+    }
+    // The reported differences of `return 301 https://$host$request_uri` (the return directive's report line):
+    // nginx lowercases $host, Envoy keeps the client's case; $request_uri is the raw URI in nginx, Envoy
+    // redirects to the normalised path (%7E → ~). Nothing else may differ.
+    const known = (x: string) => x.startsWith('A.Test') || x.includes('%7E');
+    expect(diffs.filter((x) => !known(x))).toEqual([]);
+    expect(diffs.some((x) => x.startsWith('A.Test'))).toBe(true);
+    expect(reportText).toMatch(/nginx lowercases `\$host`/);
+    expect(reportText).toMatch(/`\$request_uri` is the client's raw URI in nginx/);
+  });
 
   test('the certificate difference the test tolerates is the one the report states', () => {
     expect(reportText).toMatch(/www\.c\.\* cannot be matched against SNI/);
