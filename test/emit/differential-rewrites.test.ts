@@ -4,7 +4,7 @@
 // literal targets), the slash redirect, proxy_pass URI parts, nested ^~, and
 // Host/port handling. Every request must reach the same place.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compile } from '../../src/compile.js';
@@ -217,7 +217,8 @@ describe.skipIf(!nginxAvailable())('rewrite, return and proxy details agree with
         if (!result.ok) throw new Error(result.diagnostics.map((d) => d.message).join('\n'));
         bootstrap = result.bootstrap;
         const echo = await startEchoBackends(backends);
-        const nginx = await startNginx((prefix) => testConfig(prefix, body), [port]).catch(async (e) => {
+        mkdirSync(join(dir, 'tmp'), { recursive: true });
+        const nginx = await startNginx(testConfig(dir, body), [port]).catch(async (e) => {
           await echo.stop();
           throw e;
         });
@@ -288,7 +289,8 @@ describe.skipIf(!nginxAvailable())('proxy_set_header inheritance agrees with rea
     if (!result.ok) throw new Error(result.diagnostics.map((d) => d.message).join('\n'));
     bootstrap = result.bootstrap;
     const echo = await startEchoBackends([backend]);
-    const nginx = await startNginx((prefix) => testConfig(prefix, text), [port]).catch(async (e) => {
+    mkdirSync(join(work, 'tmp'), { recursive: true });
+    const nginx = await startNginx(testConfig(work, text), [port]).catch(async (e) => {
       await echo.stop();
       throw e;
     });
