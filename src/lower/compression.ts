@@ -88,7 +88,9 @@ function reason(d: Directive): ['translated' | 'approximated' | 'ignored' | 'uns
     case 'gzip_disable':
       return ['approximated', 'Envoy compresses for every client that accepts gzip: the User-Agent exclusion is not applied'];
     case 'gzip_http_version':
-      return v === '1.0' ? ['approximated', 'Envoy also compresses HTTP/1.0 responses only when Accept-Encoding asks'] : ['translated', 'HTTP/1.1 and later (Envoy does not compress HTTP/1.0 chunked responses either)'];
+      return v === '1.0'
+        ? ['translated', 'HTTP/1.0 and later, like Envoy (which does not look at the protocol version)']
+        : ['approximated', 'Envoy also compresses for HTTP/1.0 clients that accept gzip (nginx only from HTTP/1.1 on)'];
     case 'gzip_buffers':
     case 'brotli_buffers':
     case 'brotli_window':
