@@ -72,11 +72,23 @@ function markOtel(d: Directive, r: Reporter): void {
   }
 }
 
+// Answers by level array: serverEdge asks about the same http level once per server.
+const requestIdUse = new WeakMap<Directive[], boolean>();
+
 /** Whether any directive below uses $request_id (headers, logs, return bodies…). */
 export function usesRequestId(ds: Directive[]): boolean {
+  let v = requestIdUse.get(ds);
+  if (v === undefined) {
+    v = scanRequestId(ds);
+    requestIdUse.set(ds, v);
+  }
+  return v;
+}
+
+function scanRequestId(ds: Directive[]): boolean {
   for (const d of ds) {
     if (d.args.some((a) => /\$\{?request_id\b/.test(a.value))) return true;
-    if (d.block && usesRequestId(d.block.filter((s): s is Directive => s.kind === 'directive'))) return true;
+    if (d.block && scanRequestId(d.block.filter((s): s is Directive => s.kind === 'directive'))) return true;
   }
   return false;
 }
