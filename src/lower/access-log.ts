@@ -3,7 +3,7 @@
 import type { Directive } from '../parse/ast.js';
 import type { AccessLog, LogFormat, ReportClass } from '../ir/types.js';
 import type { Reporter } from './classify.js';
-import { parseTemplate, src } from './util.js';
+import { byName, parseTemplate, src } from './util.js';
 import { convertLogTemplate } from './variables.js';
 
 export const COMBINED: LogFormat = {
@@ -13,11 +13,16 @@ export const COMBINED: LogFormat = {
   source: null,
 };
 
+// Built once per http level: servers and locations all ask for the same one.
+const formatsByLevel = new WeakMap<Directive[], Map<string, LogFormat>>();
+
 /** log_format definitions of the http level (nginx allows them only there), `combined` included. */
 export function logFormats(http: Directive[]): Map<string, LogFormat> {
+  const known = formatsByLevel.get(http);
+  if (known) return known;
   const out = new Map<string, LogFormat>([['combined', COMBINED]]);
-  for (const d of http) {
-    if (d.name !== 'log_format') continue;
+  formatsByLevel.set(http, out);
+  for (const d of byName(http).get('log_format') ?? []) {
     const f = parseLogFormat(d);
     if (f) out.set(f.name, f);
   }
@@ -44,8 +49,8 @@ function parseLogFormat(d: Directive): LogFormat | null {
  */
 export function accessLogsAt(levels: Directive[][], formats: Map<string, LogFormat>): AccessLog[] | null {
   for (let i = levels.length - 1; i >= 0; i--) {
-    const here = levels[i]!.filter((d) => d.name === 'access_log');
-    if (here.length === 0) continue;
+    const here = byName(levels[i]!).get('access_log');
+    if (!here) continue;
     const out: AccessLog[] = [];
     for (const d of here) {
       const [path, fmt] = d.args.map((a) => a.value);
