@@ -119,8 +119,16 @@ export function lowerServerTls(levels: Directive[][], r: Reporter): ServerTls | 
   return tls;
 }
 
+// Levels already reported, per reporter: a directive's TLS mark depends on it alone,
+// so a second pass over a level (the http level, once per server) changes nothing.
+const tlsMarkedLevels = new WeakMap<Reporter, WeakSet<Directive[]>>();
+
 /** Report every ssl_* directive of one level (http or server), where it is written. */
 export function markTlsLevel(ds: Directive[], r: Reporter): void {
+  let done = tlsMarkedLevels.get(r);
+  if (!done) tlsMarkedLevels.set(r, (done = new WeakSet()));
+  if (done.has(ds)) return;
+  done.add(ds);
   for (const d of ds) {
     if (r.isMarked(d)) continue;
     const reason = tlsReason(d);
