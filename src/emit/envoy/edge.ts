@@ -40,7 +40,14 @@ export function applyEdge(hcm: Json, l: Listener, scope: EdgeScope): void {
   applyRequestId(hcm, l, servers, scope.em);
   const routes = allRoutes(hcm.route_config);
   const settings = routeSettings(servers);
-  const of = (r: Json): RouteSettings => settings(String(r.name ?? ''));
+  // Each apply step below asks for every route: resolve a route name once, not once per step.
+  const known = new Map<string, RouteSettings>();
+  const of = (r: Json): RouteSettings => {
+    const name = String(r.name ?? '');
+    let s = known.get(name);
+    if (!s) known.set(name, (s = settings(name)));
+    return s;
+  };
   applyCompression(hcm, routes, of);
   applyAccessLogs(hcm, routes, of);
   applyErrorPages(hcm, routes, of, l, scope.em);
