@@ -43,12 +43,14 @@ export function serverEdge(levels: Directive[][], r: Reporter): ServerEdge {
 
 // Marks are never removed, so each level's unmarked list only shrinks: refiltering
 // the last one keeps the http level (asked once per server) from being rescanned whole.
+// `server` blocks are left out: lowerServer reports them and no edge mark handles one
+// (kept in, the servers not lowered yet made the http level's list quadratic).
 const pendingByReporter = new WeakMap<Reporter, WeakMap<Directive[], Directive[]>>();
 
 function unmarked(ds: Directive[], r: Reporter): Directive[] {
   let pending = pendingByReporter.get(r);
   if (!pending) pendingByReporter.set(r, (pending = new WeakMap()));
-  const todo = (pending.get(ds) ?? ds).filter((d) => !r.isMarked(d));
+  const todo = (pending.get(ds) ?? ds).filter((d) => d.name !== 'server' && !r.isMarked(d));
   pending.set(ds, todo);
   return todo;
 }
