@@ -28,6 +28,7 @@ import { lowerServerTls, markTlsLevel } from './tls.js';
 import { locationEdge, markHttpEdge, serverEdge } from './edge.js';
 import { parseGrpcPass } from './grpc.js';
 import { resolveRewriteLast } from './rewrite-last.js';
+import { noteTryFiles, resolveTryFiles, namedDirectives } from './try-files.js';
 
 export { Reporter } from './classify.js';
 
@@ -182,6 +183,7 @@ function lowerServer(d: Directive, http: Directive[], ctx: Ctx, listens: { spec:
     source: src(d.source),
   };
   resolveRewriteLast(server, r);
+  resolveTryFiles(server, r);
   return server;
 }
 
@@ -212,15 +214,13 @@ function lowerLocation(d: Directive, id: string, parentId: string | null, parent
   }
   const action = rw.terminal ?? contentAction(ds, head, ctx, levels);
   if (head.modifier === 'named') {
-    r.mark(d, 'unsupported', `named location @${head.pattern}: reachable only through error_page/try_files/X-Accel-Redirect, which are not translated`);
-    for (const c of ds) r.markTree(c, 'unsupported', `inside named location @${head.pattern}: never reached in Envoy`);
-  }
-  else if (isRegex(head.modifier) && children.length) r.mark(d, 'approximated', `${id}: regex location with nested locations: the nested ones are not reached in Envoy`);
+    // reported once the server's try_files are resolved (src/lower/try-files.ts)
+  } else if (isRegex(head.modifier) && children.length) r.mark(d, 'approximated', `${id}: regex location with nested locations: the nested ones are not reached in Envoy`);
   else r.mark(d, 'translated', `route ${id}`);
   const autoRedirect = ds.some((c) => AUTO_REDIRECT_HANDLERS.has(c.name)) && head.pattern.endsWith('/') && head.pattern.length > 1 && !isRegex(head.modifier) && head.modifier !== 'named';
   if (autoRedirect) r.mark(d, 'translated', `"${head.pattern.slice(0, -1)}" answers nginx's 301 to "${head.pattern}" (auto_redirect) unless another location is named so`);
   for (const c of ds) if (c.name === 'limit_except') r.markTree(c, 'unsupported', '`limit_except`: method restrictions are not translated', 'inside `limit_except`: not translated');
-  return {
+  const loc: Location = {
     id,
     parentId,
     ...(autoRedirect ? { autoRedirect: true } : {}),
@@ -232,6 +232,9 @@ function lowerLocation(d: Directive, id: string, parentId: string | null, parent
     policy: { ...policyOf(levels), ...locationEdge(levels, r) },
     source: src(d.source),
   };
+  if (head.modifier === 'named') namedDirectives.set(loc, { directive: d, body: ds });
+  else if (!rw.terminal) noteTryFiles(loc, ds);
+  return loc;
 }
 
 /** What serves the request once this location is chosen (proxy_pass is not inherited by nested locations). */

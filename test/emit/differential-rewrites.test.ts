@@ -146,6 +146,18 @@ const CASES: Case[] = [
     paths: ['/rel', '/app', '/noport/rel', '/noport/app', '/named/rel?x=1'],
   },
   {
+    name: 'try_files to a named location (no files on disk)',
+    body: `
+  server {
+    listen 127.0.0.1:{{PORT}};
+    location / { try_files $uri $uri/ @app; }
+    location /static/ { try_files $uri =404; }
+    location @app { proxy_pass http://127.0.0.1:{{B0}}; }
+  }`,
+    hosts: ['t.test'],
+    paths: ['/', '/x', '/x/y?q=1', '/static/a.css'],
+  },
+  {
     name: 'Host sent upstream',
     body: `
   upstream named { server 127.0.0.1:{{B0}}; }

@@ -1,0 +1,51 @@
+// `try_files … @name`: nginx checks files on disk and, when none exists, hands
+// the request to the named location. Envoy cannot check files, so the location
+// takes the named location's handling for every request: the files nginx
+// would have served are not (reported as an approximation). Other try_files
+// forms keep the static answer (reported by the default classification).
+import type { Directive } from '../parse/ast.js';
+import type { Location, VirtualServer } from '../ir/types.js';
+import type { Reporter } from './classify.js';
+
+/** Locations whose try_files ends in a named location, with the directive. */
+export const pendingTryFiles = new WeakMap<Location, Directive>();
+
+export function noteTryFiles(loc: Location, ds: Directive[]): void {
+  if (loc.action.kind !== 'static' || loc.action.status !== 404) return;
+  const tf = ds.filter((d) => d.name === 'try_files').pop();
+  const last = tf?.args[tf.args.length - 1]?.value;
+  if (tf && last?.startsWith('@')) pendingTryFiles.set(loc, tf);
+}
+
+export function resolveTryFiles(server: VirtualServer, r: Reporter): void {
+  const reached = new Set<Location>();
+  const named = new Map(server.locations.filter((l) => l.modifier === 'named').map((l) => [l.pattern, l]));
+  const visit = (l: Location): void => {
+    const tf = pendingTryFiles.get(l);
+    if (tf) {
+      const name = tf.args[tf.args.length - 1]!.value.slice(1);
+      const target = named.get(name);
+      if (target && target.action.kind !== 'static' && target.rewrites.every((s) => s.kind === 'return')) {
+        l.action = target.action;
+        l.policy = target.policy;
+        r.override(tf, 'approximated', `Envoy cannot look for files: every request of ${l.id} goes to @${name} (nginx first serves ${tf.args.slice(0, -1).map((a) => a.value).join(' ')} when such a file exists)`);
+        reached.add(target);
+      }
+    }
+    l.children.forEach(visit);
+  };
+  server.locations.forEach(visit);
+  for (const l of named.values()) {
+    const at = namedDirectives.get(l);
+    if (!at) continue;
+    if (reached.has(l)) {
+      r.mark(at.directive, 'approximated', `named location @${l.pattern}: its handling is used by the locations whose try_files end in it`);
+      continue;
+    }
+    r.mark(at.directive, 'unsupported', `named location @${l.pattern}: reachable only through error_page/try_files/X-Accel-Redirect, which are not translated`);
+    for (const c of at.body) r.markTree(c, 'unsupported', `inside named location @${l.pattern}: never reached in Envoy`);
+  }
+}
+
+/** A named location's directive and body, reported once the server's try_files are resolved. */
+export const namedDirectives = new WeakMap<Location, { directive: Directive; body: Directive[] }>();
