@@ -182,8 +182,8 @@ function lowerServer(d: Directive, http: Directive[], ctx: Ctx, listens: { spec:
     edge,
     source: src(d.source),
   };
+  resolveTryFiles(server, r); // first: a rewrite … last may land in a try_files location
   resolveRewriteLast(server, r);
-  resolveTryFiles(server, r);
   return server;
 }
 
