@@ -271,3 +271,13 @@ describe('NUL bytes', () => {
     ]);
   });
 });
+
+describe('deep nesting', () => {
+  it('500 nested blocks parse; deeper is one clean error, never a stack overflow', () => {
+    expect(parseText('a {'.repeat(500) + '}'.repeat(500), 'd.conf').errors).toEqual([]);
+    for (const text of ['a {'.repeat(100_000), 'content_by_lua_block {' + '{'.repeat(100_000), '{'.repeat(100_000)]) {
+      const deep = parseText(text, 'd.conf').errors.filter((e) => e.code === 'too-deep');
+      expect(deep.map((e) => e.message)).toEqual(['blocks nested too deeply (more than 500 levels)']);
+    }
+  });
+});
