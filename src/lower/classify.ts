@@ -66,6 +66,7 @@ export class Reporter {
 
 function childContext(d: Directive, ctx: string): string {
   if (d.freeform) return 'freeform';
+  if ((d.name === 'upstream' || d.name === 'map') && (ctx.startsWith('stream') || ctx.startsWith('mail'))) return `${ctx.split('-')[0]}-${d.name}`;
   if (d.name === 'http' || d.name === 'events' || d.name === 'stream' || d.name === 'mail' || d.name === 'location' || d.name === 'upstream' || d.name === 'limit_except') return d.name;
   if (d.name === 'server') return ctx === 'http' ? 'server' : `${ctx}-server`;
   if (d.name === 'if') return `if-in-${ctx}`;
