@@ -194,6 +194,8 @@ export interface Tracing {
 export interface ServerEdge {
   compression: Compression | null;
   accessLogs: AccessLog[]; // empty: access_log off
+  /** No access_log at any level: nginx logs to its compiled-in default log. */
+  accessLogDefault?: boolean;
   realIp: RealIp | null;
   limits: ClientLimits;
   errorPages: ErrorPage[];

@@ -30,9 +30,11 @@ export function serverEdge(levels: Directive[][], r: Reporter): ServerEdge {
     markGrpc(todo, r);
     markHttp2(todo, r);
   }
+  const logs = accessLogsAt(levels, formats);
   return {
     compression: compressionAt(levels),
-    accessLogs: accessLogsAt(levels, formats) ?? [],
+    accessLogs: logs ?? [],
+    ...(logs === null ? { accessLogDefault: true } : {}),
     realIp,
     limits: clientLimitsAt(levels),
     errorPages: errorPagesAt(levels, files),

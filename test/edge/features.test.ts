@@ -248,3 +248,13 @@ describe('49 error_page to a static file', () => {
     expect(lines.filter((e) => e.class === 'unsupported').map((e) => e.line)).toEqual([14, 20]);
   });
 });
+
+test('a config without access_log is told that nginx logs by default and Envoy does not', () => {
+  const x = compileText('events {}\nhttp { server { listen 80; return 200; } }');
+  const n = reportLines(x, 'access_log');
+  expect(n).toHaveLength(1);
+  expect(n[0]!.class).toBe('approximated');
+  expect(hcmOf(x.bootstrap, 'listener_0.0.0.0_80').access_log).toBeUndefined();
+  const y = compileText('events {}\nhttp { access_log off; server { listen 80; return 200; } }');
+  expect(reportLines(y, 'access_log').map((e) => e.class)).toEqual(['translated']);
+});

@@ -38,6 +38,7 @@ export function applyEdge(hcm: Json, l: Listener, scope: EdgeScope): void {
   }
   applyRealIp(hcm, l, dflt, scope.em);
   applyRequestId(hcm, l, servers, scope.em);
+  noteDefaultLog(servers, scope.em);
   const routes = allRoutes(hcm.route_config);
   const settings = routeSettings(servers);
   // Each apply step below asks for every route: resolve a route name once, not once per step.
@@ -158,6 +159,15 @@ function applyRealIp(hcm: Json, l: Listener, dflt: VirtualServer, em: Emission):
       },
     ];
   }
+}
+
+// ------------------------------------------------------------------ nginx's default access log
+
+/** A server without any access_log is logged by nginx to its compiled-in default; Envoy logs nothing. */
+function noteDefaultLog(servers: VirtualServer[], em: Emission): void {
+  const s = servers.find((x) => x.edge!.accessLogDefault);
+  if (!s) return;
+  em.noteOnce('default-access-log', s.source, 'access_log', 'approximated', 'no access_log: nginx writes each request to its default access log (logs/access.log or the path it was built with, combined format); Envoy writes no access log for these servers: add access_log to have one');
 }
 
 // ------------------------------------------------------------------ request ids
