@@ -118,6 +118,12 @@ function defaultMark(d: Directive, ctx: string, parent: Directive | null): Mark 
   if (ctx === 'stream' || ctx === 'stream-server' || ctx === 'mail' || ctx === 'mail-server' || ctx.startsWith('stream') || ctx.startsWith('mail')) {
     return { cls: 'unsupported', reasons: [`${ctx.split('-')[0]} module: only the http context is translated`] };
   }
+  if (d.name === 'limit_req' || d.name === 'limit_req_zone' || d.name === 'limit_req_status' || d.name === 'limit_req_log_level' || d.name === 'limit_req_dry_run') {
+    return { cls: 'unsupported', reasons: ['request rate limiting is not translated: nginx delays or rejects with 503 (leaky bucket, burst/nodelay); Envoy\'s local rate limit is a token bucket answering 429 and would need the status and burst mapped by hand'] };
+  }
+  if (d.name === 'limit_conn' || d.name === 'limit_conn_zone' || d.name === 'limit_conn_status' || d.name === 'limit_conn_log_level' || d.name === 'limit_conn_dry_run') {
+    return { cls: 'unsupported', reasons: ['connection limiting per key is not translated (Envoy has no per-client connection limit in the HTTP connection manager)'] };
+  }
   if (STATIC_FILES.has(d.name)) return { cls: 'unsupported', reasons: ['nginx serves files or error pages here: no Envoy equivalent'] };
   if (d.name.startsWith('gzip')) return { cls: 'unsupported', reasons: ['response compression is not translated (Envoy compressor filter not configured)'] };
   return { cls: 'unsupported', reasons: [`\`${d.name}\` is not translated`] };
