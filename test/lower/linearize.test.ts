@@ -1,6 +1,7 @@
 // The location linearisation against nginx's own search algorithm: for random
 // location trees (every kind, nesting, ^~, exact, regexes) and URIs derived from
-// them, the first matching route entry must name the location nginx picks.
+// them, the first matching route entry must name the location nginx picks
+// (or the slash redirect nginx answers for a `*_pass` location named `uri/`).
 import { describe, expect, test } from 'vitest';
 import type { Location, LocationModifier } from '../../src/ir/types.js';
 import { linearise, type RouteEntry } from '../../src/emit/envoy/linearize.js';
@@ -10,11 +11,24 @@ import { linearise, type RouteEntry } from '../../src/emit/envoy/linearize.js';
 const isRegex = (l: Location): boolean => l.modifier === 'regex' || l.modifier === 'regex-icase';
 const jsRegex = (l: Location): RegExp => new RegExp(l.pattern, l.modifier === 'regex-icase' ? 'i' : '');
 
+/** A slash redirect (NGX_DONE) answered for the location named `uri/`. */
+const REDIRECT = (l: Location): string => `redirect:${l.id}`;
+
+/** nginx's static tree: a node named exactly `uri` wins; else a `*_pass` location named `uri/` redirects. */
+function slashRedirect(level: Location[], uri: string): Location | null {
+  for (const l of level) if ((l.modifier === 'exact' || l.modifier === 'prefix' || l.modifier === 'prefix-stop') && l.pattern === uri) return null;
+  const target = level.find((l) => l.autoRedirect && l.pattern === uri + '/');
+  if (!target) return null;
+  return { ...target, id: REDIRECT(target) };
+}
+
 /** Returns the location nginx uses for `uri` among `level` (null: the server's own). */
 function ngxFind(level: Location[], uri: string): Location | null {
   // static: exact equal ends it; else the longest prefix, then its nested locations
   const exact = level.find((l) => l.modifier === 'exact' && l.pattern === uri);
   if (exact) return exact;
+  const done = slashRedirect(level, uri);
+  if (done) return done;
   let best: Location | null = null;
   for (const l of level) {
     if ((l.modifier === 'prefix' || l.modifier === 'prefix-stop') && uri.startsWith(l.pattern)) {
@@ -38,6 +52,8 @@ function ngxFindNested(parent: Location, uri: string): { loc: Location | null; f
   const level = parent.children;
   const exact = level.find((l) => l.modifier === 'exact' && l.pattern === uri);
   if (exact) return { loc: exact, final: true };
+  const done = slashRedirect(level, uri);
+  if (done) return { loc: done, final: true };
   let best: Location | null = null;
   for (const l of level) {
     if ((l.modifier === 'prefix' || l.modifier === 'prefix-stop') && uri.startsWith(l.pattern)) {
@@ -62,6 +78,7 @@ function firstMatch(entries: RouteEntry[], uri: string): Location | null {
   for (const e of entries) {
     if (e.guard !== null && !uri.startsWith(e.guard)) continue;
     if (e.match.kind === 'path' && uri === e.match.value) return e.location;
+    if (e.match.kind === 'slash-redirect' && uri === e.match.value) return { ...e.location, id: REDIRECT(e.location) };
     if (e.match.kind === 'prefix' && uri.startsWith(e.match.value)) return e.location;
     if (e.match.kind === 'regex' && jsRegex(e.match.location).test(uri)) return e.location;
   }
@@ -108,13 +125,17 @@ function genLevel(r: () => number, id: string, parentPrefix: string | null, dept
       used.add(p);
       const mod: LocationModifier = r() < 0.3 ? 'prefix-stop' : 'prefix';
       const children = depth < 2 && r() < 0.5 ? genLevel(r, cid, p, depth + 1) : [];
-      out.push(loc(cid, mod, p, children));
+      const l = loc(cid, mod, p, children);
+      if (p.endsWith('/') && p.length > 1 && r() < 0.5) l.autoRedirect = true; // a proxy_pass location
+      out.push(l);
     } else if (kind < 0.65) {
       const cands = PREFIXES.filter((p) => parentPrefix === null || p.startsWith(parentPrefix));
       const p = cands[Math.floor(r() * cands.length)]!;
       if (used.has('=' + p)) continue;
       used.add('=' + p);
-      out.push(loc(cid, 'exact', p));
+      const l = loc(cid, 'exact', p);
+      if (p.endsWith('/') && p.length > 1 && r() < 0.3) l.autoRedirect = true;
+      out.push(l);
     } else {
       const re = REGEXES[Math.floor(r() * REGEXES.length)]!;
       out.push(loc(cid, r() < 0.3 ? 'regex-icase' : 'regex', re));
