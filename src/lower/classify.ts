@@ -106,7 +106,7 @@ const IGNORED: Record<string, string> = {
   etag: 'static files', if_modified_since: 'static files', disable_symlinks: 'static files',
 };
 
-const STATIC_FILES = new Set(['root', 'alias', 'index', 'try_files', 'autoindex', 'autoindex_exact_size', 'autoindex_format', 'autoindex_localtime', 'expires', 'error_page', 'internal', 'random_index']);
+const STATIC_FILES = new Set(['root', 'alias', 'index', 'try_files', 'autoindex', 'autoindex_exact_size', 'autoindex_format', 'autoindex_localtime', 'error_page', 'internal', 'random_index']);
 
 function defaultMark(d: Directive, ctx: string, parent: Directive | null): Mark {
   if (ctx === 'freeform') return { cls: 'ignored', reasons: [`entry of \`${parent?.name ?? ''}\` block`] };
