@@ -116,6 +116,10 @@ export function lowerServerTls(levels: Directive[][], r: Reporter): ServerTls | 
   if (ca) tls.clientCa = ca.args[0]?.value ?? '';
   const trusted = effectiveSimple(levels, 'ssl_trusted_certificate');
   if (trusted) tls.trustedCa = trusted.args[0]?.value ?? '';
+  if (ca && trusted && tls.verifyClient && tls.verifyClient !== 'off') {
+    // nginx verifies against both files; Envoy's validation context takes one trusted_ca.
+    r.mark(trusted, 'approximated', 'with ssl_client_certificate also set, Envoy\'s trusted_ca is the ssl_client_certificate file only: client chains ending at a CA found only in this file are refused (nginx accepts them)');
+  }
   return tls;
 }
 

@@ -158,3 +158,22 @@ http {
     expect(chosenCert(x.bootstrap, d)).toBe('/c/d.pem');
   });
 });
+
+test('ssl_trusted_certificate beside ssl_client_certificate: one trusted_ca in Envoy, reported', () => {
+  const x = compileText(`events {}
+http {
+  server { listen 443 ssl; server_name a.test; ssl_certificate /c/a.pem; ssl_certificate_key /c/a.key;
+    ssl_client_certificate /c/ca.pem; ssl_trusted_certificate /c/more-ca.pem; ssl_verify_client on; return 200; }
+}`);
+  const ctx = listenerNamed(x.bootstrap, 'listener_0.0.0.0_443').filter_chains[0].transport_socket.typed_config;
+  expect(ctx.common_tls_context.validation_context.trusted_ca).toEqual({ filename: '/c/ca.pem' });
+  expect(reportLines(x, 'ssl_trusted_certificate')[0]!.class).toBe('approximated');
+  const y = compileText(`events {}
+http {
+  server { listen 443 ssl; server_name a.test; ssl_certificate /c/a.pem; ssl_certificate_key /c/a.key;
+    ssl_trusted_certificate /c/more-ca.pem; ssl_verify_client optional_no_ca; return 200; }
+}`);
+  const cy = listenerNamed(y.bootstrap, 'listener_0.0.0.0_443').filter_chains[0].transport_socket.typed_config;
+  expect(cy.common_tls_context.validation_context.trusted_ca).toEqual({ filename: '/c/more-ca.pem' });
+  expect(reportLines(y, 'ssl_trusted_certificate')[0]!.class).toBe('translated');
+});
