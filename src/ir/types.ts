@@ -109,6 +109,8 @@ export interface ServerTls {
   verifyDepth?: number;
   /** ssl_trusted_certificate: CAs for verifying client chains, not sent to clients. */
   trustedCa?: string;
+  /** ssl_crl: revoked client certificates. */
+  crl?: string;
   /** ssl_reject_handshake on: no certificate, the handshake is refused. */
   rejectHandshake?: boolean;
   preferServerCiphers?: boolean;

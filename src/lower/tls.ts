@@ -114,6 +114,8 @@ export function lowerServerTls(levels: Directive[][], r: Reporter): ServerTls | 
   if (depth) tls.verifyDepth = Number(depth.args[0]?.value ?? '1');
   const ca = effectiveSimple(levels, 'ssl_client_certificate');
   if (ca) tls.clientCa = ca.args[0]?.value ?? '';
+  const crl = effectiveSimple(levels, 'ssl_crl')?.args[0]?.value;
+  if (crl) tls.crl = crl;
   const trusted = effectiveSimple(levels, 'ssl_trusted_certificate');
   if (trusted) tls.trustedCa = trusted.args[0]?.value ?? '';
   if (ca && trusted && tls.verifyClient && tls.verifyClient !== 'off') {

@@ -163,11 +163,13 @@ test('ssl_trusted_certificate beside ssl_client_certificate: one trusted_ca in E
   const x = compileText(`events {}
 http {
   server { listen 443 ssl; server_name a.test; ssl_certificate /c/a.pem; ssl_certificate_key /c/a.key;
-    ssl_client_certificate /c/ca.pem; ssl_trusted_certificate /c/more-ca.pem; ssl_verify_client on; return 200; }
+    ssl_client_certificate /c/ca.pem; ssl_trusted_certificate /c/more-ca.pem; ssl_crl /c/revoked.pem; ssl_verify_client on; return 200; }
 }`);
   const ctx = listenerNamed(x.bootstrap, 'listener_0.0.0.0_443').filter_chains[0].transport_socket.typed_config;
   expect(ctx.common_tls_context.validation_context.trusted_ca).toEqual({ filename: '/c/ca.pem' });
+  expect(ctx.common_tls_context.validation_context.crl).toEqual({ filename: '/c/revoked.pem' });
   expect(reportLines(x, 'ssl_trusted_certificate')[0]!.class).toBe('approximated');
+  expect(reportLines(x, 'ssl_crl')[0]!.class).toBe('translated');
   const y = compileText(`events {}
 http {
   server { listen 443 ssl; server_name a.test; ssl_certificate /c/a.pem; ssl_certificate_key /c/a.key;

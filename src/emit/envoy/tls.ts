@@ -63,6 +63,7 @@ function validationContext(tls: ServerTls): Json | null {
   const ca = tls.clientCa ?? tls.trustedCa;
   const v: Json = {};
   if (ca) v.trusted_ca = { filename: ca };
+  if (tls.crl) v.crl = { filename: tls.crl };
   if (verify === 'optional_no_ca') v.trust_chain_verification = 'ACCEPT_UNTRUSTED';
   // nginx's default ssl_verify_depth is 1; Envoy's is 100.
   v.max_verify_depth = tls.verifyDepth ?? 1;
