@@ -181,7 +181,8 @@ function tlsReason(d: Directive): Mark | null {
     case 'ssl_session_tickets':
       return v === 'off' ? ['translated', 'disable_stateless_session_resumption'] : ['translated', 'session tickets on (Envoy\'s default; keys rotate per Envoy process)'];
     case 'ssl_session_cache':
-      if (v === 'off' || v === 'none') return ['translated', v === 'off' ? 'disable_stateful_session_resumption' : 'Envoy resumes sessions from its own cache (nginx `none` also accepts but does not store)'];
+      if (v === 'off') return ['translated', 'disable_stateful_session_resumption'];
+      if (v === 'none') return ['approximated', 'nginx `none` stores no session (resumption by cache never succeeds); Envoy keeps its own cache'];
       return ['approximated', 'Envoy keeps BoringSSL\'s in-process session cache (size not configurable; nginx\'s shared cache spans workers)'];
     case 'ssl_session_ticket_key':
       return ['approximated', 'ticket keys are not copied: Envoy generates its own (session_ticket_keys could name the file)'];
