@@ -72,7 +72,7 @@ class Loader {
     const result = parseStatements(text, display, this.opts.includeComments === true);
     const index = this.files.length;
     this.texts[index] = text;
-    const errors = [...readErrors, ...result.errors].sort(byPosition).map((d) => withLine(d, text));
+    const errors = withLines([...readErrors, ...result.errors].sort(byPosition), text);
     this.files.push({ file: display, status: errors.length > 0 ? 'failed' : 'ok', errors, parsed: result.statements });
     this.indexByPath.set(absolute, index);
     if (!result.hasInclude) this.withoutIncludes.add(index);
@@ -174,6 +174,13 @@ class Loader {
 
 function withLine(d: Diagnostic, text: string): Diagnostic {
   return d.lineText === undefined && text !== '' ? { ...d, lineText: lineOf(text, d.source.line) } : d;
+}
+
+/** The offending line for each diagnostic, splitting the text once however many there are. */
+function withLines(list: Diagnostic[], text: string): Diagnostic[] {
+  if (list.length < 8) return list.map((d) => withLine(d, text));
+  const lines = text.split('\n');
+  return list.map((d) => (d.lineText === undefined ? { ...d, lineText: lines[d.source.line - 1] ?? '' } : d));
 }
 
 function byPosition(a: Diagnostic, b: Diagnostic): number {

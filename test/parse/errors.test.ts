@@ -281,3 +281,13 @@ describe('deep nesting', () => {
     }
   });
 });
+
+describe('many errors', () => {
+  it('the first 1000 are listed, then one line says the rest are not', () => {
+    const config = parseText(';\n'.repeat(5000), 'm.conf');
+    expect(config.errors).toHaveLength(1001);
+    expect(config.errors[999]!.source.line).toBe(1000);
+    expect(config.errors[999]!.lineText).toBe(';');
+    expect([config.errors[1000]!.message, config.errors[1000]!.source.line]).toEqual(['too many errors (more than 1000), the rest are not reported', 1001]);
+  });
+});
