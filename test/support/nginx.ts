@@ -82,14 +82,17 @@ export function nginxTest(conf: string | ((prefix: string) => string)): { status
   }
 }
 
-/** Starts nginx on a full config text and waits until each of `ports` accepts connections. */
-export async function startNginx(confText: string, ports: number[]): Promise<NginxInstance> {
+/**
+ * Starts nginx on a full config (text, or a function of the temp prefix that
+ * writes it, e.g. with testConfig) and waits until each of `ports` accepts connections.
+ */
+export async function startNginx(conf: string | ((prefix: string) => string), ports: number[]): Promise<NginxInstance> {
   if (!NGINX_BIN) throw new Error('nginx is not installed');
   const prefix = mkdtempSync(join(tmpdir(), 'ngx2envoy-nginx-'));
   mkdirSync(join(prefix, 'tmp'), { recursive: true });
   mkdirSync(join(prefix, 'logs'), { recursive: true });
   const confPath = join(prefix, 'nginx.conf');
-  writeFileSync(confPath, confText);
+  writeFileSync(confPath, typeof conf === 'string' ? conf : conf(prefix));
   const child: ChildProcess = spawn(
     NGINX_BIN,
     ['-p', prefix, '-c', confPath, '-e', join(prefix, 'error.log'), '-g', 'daemon off; master_process off;'],
