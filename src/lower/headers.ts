@@ -15,7 +15,18 @@ export function effectiveArray(levels: Directive[][], name: string): Directive[]
   return [];
 }
 
+// By list identity: effectiveArray hands every location below a level the same
+// list, so the http level's headers were parsed (and kept) once per location.
+const opsByList = new WeakMap<Directive[], HeaderOp[]>();
+
 export function headerOps(ds: Directive[]): HeaderOp[] {
+  if (ds.length === 0) return []; // effectiveArray's empty answer is a new array each time: no use caching it
+  let ops = opsByList.get(ds);
+  if (!ops) opsByList.set(ds, (ops = parseHeaderOps(ds)));
+  return ops;
+}
+
+function parseHeaderOps(ds: Directive[]): HeaderOp[] {
   return ds.map((d) => ({
     name: d.args[0]?.value ?? '',
     value: parseTemplate(d.args[1]?.value ?? ''),
