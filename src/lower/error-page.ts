@@ -27,10 +27,19 @@ export function parseErrorPage(d: Directive): ErrorPage | null {
 /** Resolves a URI target to the file nginx would serve for it, or null. */
 export type FileResolver = (uri: string) => string | null;
 
+// Parsed once per directive list: effectiveArray gives every location below a level
+// the same list, so the http level's error pages were parsed (and kept) per location.
+const parsedByList = new WeakMap<Directive[], ErrorPage[]>();
+
+function parsedPages(ds: Directive[]): ErrorPage[] {
+  if (ds.length === 0) return []; // effectiveArray's empty answer is a new array each time: no use caching it
+  let pages = parsedByList.get(ds);
+  if (!pages) parsedByList.set(ds, (pages = ds.map(parseErrorPage).filter((e): e is ErrorPage => e !== null)));
+  return pages;
+}
+
 export function errorPagesAt(levels: Directive[][], resolve: FileResolver = () => null): ErrorPage[] {
-  return effectiveArray(levels, 'error_page')
-    .map(parseErrorPage)
-    .filter((e): e is ErrorPage => e !== null)
+  return parsedPages(effectiveArray(levels, 'error_page'))
     .map((e) => {
       if (isRedirectTarget(e) || e.target.raw.startsWith('@') || hasVariables(e.target)) return e;
       const file = resolve(e.target.raw);
