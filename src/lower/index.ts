@@ -380,8 +380,8 @@ function shadowed(l: Listener, servers: Map<string, VirtualServer>, r: Reporter)
     const names = servers.get(id)!.names;
     for (let i = 0; i < names.length; i++) {
       const n = names[i]!;
-      // Regex names are tried in order, never conflict; "" is not a hashed name.
-      if (n.kind === 'empty' || n.kind === 'regex') continue;
+      // Regex names are tried in order and never conflict; "" is hashed like an exact name.
+      if (n.kind === 'regex') continue;
       const group = n.dot && names[i + 1]?.dot && names[i + 1]!.source === n.source ? [n, names[++i]!] : [n];
       // Any earlier claim conflicts, the server's own included (nginx warns and ignores the later name).
       if (!group.some((g) => claimed.has(keyOf(g)))) {

@@ -15,6 +15,9 @@ export interface ListenerScope {
   em: Emission;
 }
 
+/** The Host Envoy routes an HTTP/1.0 request without one by (a reserved, never real name). */
+export const NO_HOST = 'no-host.ngx2envoy.invalid';
+
 export function routeConfigName(l: Listener): string {
   return l.name.replace(/^listener_/, 'route_');
 }
@@ -74,6 +77,8 @@ function hcm(l: Listener, scope: ListenerScope): Json {
     // nginx selects the server on the Host without port and trailing dot.
     strip_any_host_port: true,
     strip_trailing_host_dot: true,
+    // nginx serves HTTP/1.0; a request without Host goes to the first server named "" (else the default).
+    http_protocol_options: { accept_http_10: true, default_host_for_http_10: NO_HOST },
     route_config: routeConfig(l, scope),
     http_filters: [
       {
@@ -95,6 +100,8 @@ export function routeConfig(l: Listener, scope: ListenerScope): Json {
   const shadowed = new Set((l.shadowedNames ?? []).map((s) => `${s.serverId}|${s.kind}:${s.value}`));
   const vhosts: Json[] = [];
   const regexServers: VirtualServer[] = [];
+  // nginx looks the empty name up for requests without Host: the first server named "" has it.
+  const noHostServer = l.serverIds.find((id) => scope.servers.get(id)!.names.some((n) => n.kind === 'empty'));
   for (const id of l.serverIds) {
     const server = scope.servers.get(id)!;
     const domains = [
@@ -105,6 +112,7 @@ export function routeConfig(l: Listener, scope: ListenerScope): Json {
           .filter((d): d is string => d !== null),
       ),
     ];
+    if (id === noHostServer && id !== l.defaultServerId) domains.push(NO_HOST);
     if (domains.length) vhosts.push({ name: id, domains, routes: serverRoutes({ server, listener: l, backends: scope.backends, em: scope.em, authority: null }) });
     if (server.names.some((n) => n.kind === 'regex' && !shadowed.has(`${id}|${n.kind}:${n.value}`))) regexServers.push(server);
   }
