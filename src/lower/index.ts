@@ -114,7 +114,7 @@ function httpLevels(parsed: ParsedConfig, r: Reporter): Directive[][] {
 
 /** Marks what every level (http, server, location) may carry. */
 function markLevel(ds: Directive[], r: Reporter): void {
-  const websocket = isWebsocketUpgrade(headerOps(ds.filter((d) => d.name === 'proxy_set_header')));
+  const websocket = isWebsocketUpgrade(headerOps(effectiveArray([ds], 'proxy_set_header'))); // the level's own list, parsed once (policyOf asks again)
   for (const d of ds) {
     if (d.name === 'proxy_set_header') markProxySetHeader(d, r, websocket);
     else if (d.name === 'add_header') markAddHeader(d, r);
