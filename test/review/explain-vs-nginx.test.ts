@@ -102,7 +102,7 @@ function nginxSideErrors(doc: ExplainDocument, o: Observed, ir: CompiledConfig):
   const status = 'status' in n.outcome ? n.outcome.status : 0;
   const internalRedirect =
     o.server === n.server?.id &&
-    ((n.outcome.kind === 'static' && namedLocation(ir, o.location)) ||
+    ((namedLocation(ir, o.location) && (n.outcome.kind === 'static' || takesNamedHandling(n.outcome, ir, o.location))) ||
       (n.uncertain.some((u) => u.startsWith('error_page')) && status >= 400));
   if (((n.location?.id ?? null) !== o.location || n.server?.id !== o.server) && !internalRedirect) {
     errors.push(`nginx ${o.server} ${o.location ?? '(no location)'}, explain ${n.server?.id} ${n.location?.id ?? '(no location)'}`);
@@ -120,7 +120,7 @@ function nginxSideErrors(doc: ExplainDocument, o: Observed, ir: CompiledConfig):
   return errors;
 }
 
-function namedLocation(ir: CompiledConfig, id: string | null): boolean {
+function locationById(ir: CompiledConfig, id: string | null): Location | undefined {
   const find = (locs: Location[]): Location | undefined => {
     for (const l of locs) {
       if (l.id === id) return l;
@@ -129,13 +129,31 @@ function namedLocation(ir: CompiledConfig, id: string | null): boolean {
     }
     return undefined;
   };
-  return ir.servers.some((s) => find(s.locations)?.modifier === 'named');
+  for (const s of ir.servers) {
+    const l = find(s.locations);
+    if (l) return l;
+  }
+  return undefined;
+}
+
+function namedLocation(ir: CompiledConfig, id: string | null): boolean {
+  return locationById(ir, id)?.modifier === 'named';
+}
+
+/** explain's outcome is the named location's own action (`try_files … @name` with no files): nginx gets there by internal redirect. */
+function takesNamedHandling(outcome: ExplainDocument['nginx']['outcome'], ir: CompiledConfig, id: string | null): boolean {
+  const action = locationById(ir, id)?.action;
+  const a = action && 'source' in action ? action.source : undefined;
+  const b = 'source' in outcome ? (outcome.source as { file: string; line: number; col: number } | undefined) : undefined;
+  return !!a && !!b && a.file === b.file && a.line === b.line && a.col === b.col;
 }
 
 /** Whether the Envoy decision explain reports takes the request where nginx did (location and cluster). */
-function envoyMatches(doc: ExplainDocument, o: Observed): boolean {
+function envoyMatches(doc: ExplainDocument, o: Observed, ir: CompiledConfig): boolean {
   const e = doc.envoy;
-  if (o.backend) return e.kind === 'route' && e.cluster === o.backend && (!o.location || e.routeName === o.location);
+  // A route that takes a named location's handling (try_files … @name) is where nginx's internal redirect ends.
+  const viaNamed = namedLocation(ir, o.location) && takesNamedHandling(doc.nginx.outcome, ir, o.location) && e.routeName === doc.nginx.location?.id;
+  if (o.backend) return e.kind === 'route' && e.cluster === o.backend && (!o.location || e.routeName === o.location || viaNamed);
   if (o.status >= 300 && o.status < 400) return e.kind === 'redirect' && e.status === o.status;
   return e.kind === 'direct_response' && e.status === o.status;
 }
@@ -167,7 +185,7 @@ describe.skipIf(!NGINX_BIN)('explain vs real nginx on the fixtures', () => {
           for (const e of nginxSideErrors(doc, o, ir)) wrong.push(`${where}: ${e}`);
           if (o.status === 0 || o.status === 400) continue;
           if (doc.nginx.outcome.kind === 'proxy' && doc.nginx.outcome.scheme.startsWith('grpc')) continue;
-          const matches = envoyMatches(doc, o);
+          const matches = envoyMatches(doc, o, ir);
           // explain's verdict must be right: AGREE only when Envoy does what nginx did.
           if (doc.agree && !doc.nginx.uncertain.length && !matches) {
             wrong.push(`${where}: explain says AGREE, but nginx ${o.backend ?? o.status} ${o.location ?? ''} and Envoy ${doc.envoy.kind} ${doc.envoy.cluster ?? doc.envoy.status ?? ''} ${doc.envoy.routeName ?? ''}`);

@@ -21,7 +21,7 @@ export interface Adapted {
   backendByEcho: Map<number, string>;
 }
 
-type Edit = { offset: number; end: number; text: string };
+export type Edit = { offset: number; end: number; text: string };
 
 class Files {
   private texts = new Map<string, string>();
@@ -47,12 +47,45 @@ class Files {
     this.edits.set(file, list);
   }
   flush(): void {
-    for (const [file, list] of this.edits) {
-      let t = this.text(file);
-      for (const e of [...list].sort((a, b) => b.offset - a.offset)) t = t.slice(0, e.offset) + e.text + t.slice(e.end);
-      writeFileSync(join(this.root, file), t);
-    }
+    for (const [file, list] of this.edits) writeFileSync(join(this.root, file), applyEdits(this.text(file), list));
   }
+}
+
+/**
+ * The text with its edits applied, every offset read against the original text.
+ * The same edit may be asked for twice (two locations sharing one proxy_pass: a
+ * `try_files … @app` location takes @app's handling): it is made once. An edit
+ * inside a span another edit replaces goes with that span (a dropped block takes
+ * its inserted headers with it). Insertions at one offset keep their order.
+ * A partial overlap is the adapter's own bug: it throws rather than write a
+ * config that differs from the fixture in some random, port-length-dependent way.
+ */
+export function applyEdits(text: string, edits: Edit[]): string {
+  const seen = new Set<string>();
+  const unique = edits.filter((e) => {
+    const key = `${e.offset} ${e.end} ${e.text}`;
+    return seen.has(key) ? false : (seen.add(key), true);
+  });
+  const ordered = unique
+    .map((e, i) => ({ e, i }))
+    .sort((a, b) => a.e.offset - b.e.offset || (a.e.end - a.e.offset) - (b.e.end - b.e.offset) || a.i - b.i)
+    .map((x) => x.e);
+  const spans = ordered.filter((e) => e.end > e.offset);
+  // An insertion strictly inside a replaced span, or a replacement within a wider one.
+  const inside = (e: Edit) =>
+    spans.some((s) =>
+      e.end === e.offset
+        ? s.offset < e.offset && e.offset < s.end
+        : s !== e && s.offset <= e.offset && e.end <= s.end && s.end - s.offset > e.end - e.offset,
+    );
+  let out = '';
+  let pos = 0;
+  for (const e of ordered.filter((x) => !inside(x))) {
+    if (e.offset < pos) throw new Error(`adapter edits overlap at offset ${e.offset}: ${JSON.stringify(text.slice(e.offset, e.end))}`);
+    out += text.slice(pos, e.offset) + e.text;
+    pos = e.end;
+  }
+  return out + text.slice(pos);
 }
 
 /** Offset of the first `stop` character at or after `from`, outside quotes and comments. */
@@ -197,6 +230,12 @@ export async function adaptForNginx(input: AdaptInput): Promise<Adapted> {
   for (const e of report.filter((x) => dropped(x.directive))) {
     const r = argsRange(files, e);
     files.edit(e.file, { offset: files.offset(e), end: r.end + 1, text: '' });
+  }
+  // Files: explain reads try_files as if none of the files exist (it cannot see a disk);
+  // a root that does not exist makes nginx see the same, whatever this machine has in /var/www.
+  for (const e of report.filter((x) => x.directive === 'root')) {
+    const r = argsRange(files, e);
+    files.edit(e.file, { offset: r.start, end: r.end, text: ` ${join(input.workDir, 'no-such-root')}` });
   }
   const http = report.find((e) => e.directive === 'http');
   if (http) {
