@@ -229,7 +229,7 @@ function lowerLocation(d: Directive, id: string, parentId: string | null, parent
     children,
     rewrites: rw.steps,
     action,
-    policy: { ...policyOf(levels), ...locationEdge(levels, r) },
+    policy: Object.assign(policyOf(levels), locationEdge(levels, r)), // same keys, same order as a spread, without copying policyOf's fresh object
     source: src(d.source),
   };
   if (head.modifier === 'named') namedDirectives.set(loc, { directive: d, body: ds });
