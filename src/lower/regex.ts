@@ -118,13 +118,18 @@ function translate(pattern: string, icase: boolean): Re2Ok | Re2Err {
   }
   const re2 = (icase ? '(?i)' : '') + out;
   try {
-    new RE2(re2, 'u');
+    if (!accepted.has(re2)) new RE2(re2, 'u');
+    accepted.add(re2);
   } catch (err) {
     const msg = err instanceof Error ? err.message.replace(/^Invalid regular expression: \/.*\/u: /s, '') : String(err);
     return fail(`not valid RE2: ${msg}`, 0);
   }
   return { ok: true, re2 };
 }
+
+// RE2 patterns already compiled once: the same location regex recurs across servers,
+// and each check builds a WASM RE2 object.
+const accepted = new Set<string>();
 
 function isEscaped(s: string, i: number): boolean {
   let n = 0;
