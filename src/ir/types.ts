@@ -295,7 +295,18 @@ export type RewriteStep =
       source: Src;
     }
   | { kind: 'return'; action: ReturnAction | RedirectAction; source: Src }
+  /** `if (condition) { return …; }`: the return ends the request when the condition holds. */
+  | { kind: 'if'; condition: IfCondition; action: ReturnAction | RedirectAction; source: Src }
   | { kind: 'unsupported'; directive: string; source: Src };
+
+/**
+ * The `if` conditions Envoy can test: `$host`/`$http_host`/`$scheme`/`$request_method`
+ * compared (`=`, `!=`: exact, case-sensitive) with a literal, or `$uri`/`$request_uri`/
+ * `$request_method` searched with a PCRE (`~`, `~*`; negated `!~`, `!~*`).
+ */
+export type IfCondition =
+  | { kind: 'compare'; variable: 'host' | 'http_host' | 'scheme' | 'request_method'; value: string; negate: boolean }
+  | { kind: 'regex'; variable: 'uri' | 'request_uri' | 'request_method'; regex: string; caseless: boolean; negate: boolean };
 
 // ---------------------------------------------------------------- policy
 

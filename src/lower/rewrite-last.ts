@@ -46,7 +46,7 @@ export function resolveRewriteLast(server: VirtualServer, r: Reporter): void {
 /** Why the target location's handling of `uri` cannot be fixed at compile time (null: it can). */
 function blocker(target: Location, uri: string, server: VirtualServer): string | null {
   for (const s of target.rewrites) {
-    if (s.kind === 'unsupported') return 'the target has `if`/`set`';
+    if (s.kind === 'unsupported' || s.kind === 'if') return 'the target has `if`/`set`';
     if (s.kind === 'rewrite') {
       const c = pcreToRe2(s.regex);
       if (!c.ok || re2Exec(c.re2, uri) !== null) return 'a rewrite of the target applies';

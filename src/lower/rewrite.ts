@@ -7,6 +7,7 @@ import type { RedirectAction, ReturnAction, RewriteStep } from '../ir/types.js';
 import type { Reporter } from './classify.js';
 import { pcreToRe2 } from './regex.js';
 import { planRedirect } from './redirect.js';
+import { lowerIfReturn } from './if-return.js';
 import { errorAt, hasVariables, parseTemplate, src } from './util.js';
 
 /** Rewrite regexes every URI matches (a URI always starts with `/`): the route needs no extra condition. */
@@ -61,8 +62,7 @@ export function lowerRewriteLevel(ds: Directive[], scope: RewriteScope, r: Repor
         stopped = `\`break\` at ${d.source.line}:${d.source.col}`;
         break;
       case 'if':
-        steps.push({ kind: 'unsupported', directive: 'if', source: src(d.source) });
-        r.markTree(d, 'unsupported', '`if` has no exact Envoy form: the condition and its block are not translated (requests behave as if it were false)', 'inside `if`: not translated');
+        steps.push(lowerIfReturn(d, scope.locationRegex, r, (ret) => lowerReturn(ret, scope, r)));
         break;
       case 'set':
         steps.push({ kind: 'unsupported', directive: 'set', source: src(d.source) });

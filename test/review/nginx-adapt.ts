@@ -180,6 +180,26 @@ export async function adaptForNginx(input: AdaptInput): Promise<Adapted> {
     files.edit(s.source.file, { offset: brace + 1, end: brace + 1, text });
   }
 
+  // The ssl listens run in plain text here, but `if ($scheme …)` routes: in a server
+  // only on ssl listens, the ifs test a variable that says `https`, as $scheme would.
+  for (const s of ir.servers) {
+    const listeners = ir.listeners.filter((l) => s.listenerNames.includes(l.name));
+    if (!listeners.length || !listeners.every((l) => l.ssl)) continue;
+    const inServer = (e: ReportEntry) => serverOf(e)?.id === s.id && e.directive === 'if';
+    const ifs = report.filter(inServer);
+    if (!ifs.length) continue;
+    const brace = scanTo(files.text(s.source.file), files.offset(s.source), '{');
+    files.edit(s.source.file, { offset: brace + 1, end: brace + 1, text: ' set $ngx2envoy_scheme https;' });
+    for (const e of ifs) {
+      const text = files.text(e.file);
+      const start = files.offset(e);
+      const open = scanTo(text, start, '{');
+      for (const m of text.slice(start, open).matchAll(/\$scheme\b/g)) {
+        files.edit(e.file, { offset: start + m.index, end: start + m.index + '$scheme'.length, text: '$ngx2envoy_scheme' });
+      }
+    }
+  }
+
   // Backends: each gets an echo port; upstream servers and inline targets point at it.
   const backendByEcho = new Map<number, string>();
   const echoOf = new Map<string, number>();

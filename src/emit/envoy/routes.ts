@@ -1,5 +1,5 @@
 // IR server + listener → Envoy routes (first match), following design.md §3.
-import type { Action, Backend, Listener, Location, Policy, RewriteStep, Src, VirtualServer } from '../../ir/types.js';
+import type { Action, Backend, IfCondition, Listener, Location, Policy, RewriteStep, Src, VirtualServer } from '../../ir/types.js';
 import { linearise, type RouteEntry } from './linearize.js';
 import { pcreToRe2, re2Exec, searchWrap, wholeMatchWrap, assertRe2 } from '../../lower/regex.js';
 import { planRedirect, type RedirectPlan } from '../../lower/redirect.js';
@@ -96,6 +96,11 @@ function pathPrefixHeader(prefix: string): Json {
 function stepRoutes(steps: RewriteStep[], e: RouteEntry | null, base: string, s: RouteScope, loc: Location | null): Json[] {
   const out: Json[] = [];
   steps.forEach((step, i) => {
+    if (step.kind === 'if') {
+      const route = ifRoute(step, e, `${base}_${i}`, s, loc);
+      if (route) out.push(route);
+      return;
+    }
     if (step.kind !== 'rewrite') return;
     const absolute = /^(https?:\/\/|\$scheme)/.test(step.replacement.raw);
     const redirect = step.flag === 'redirect' || step.flag === 'permanent' || absolute;
@@ -137,6 +142,46 @@ function stepRoutes(steps: RewriteStep[], e: RouteEntry | null, base: string, s:
     }
   });
   return out;
+}
+
+/** `if (…) { return …; }` → the level's match plus the condition, then the return; null when it never holds here. */
+function ifRoute(step: Extract<RewriteStep, { kind: 'if' }>, e: RouteEntry | null, name: string, s: RouteScope, loc: Location | null): Json | null {
+  const c = step.condition;
+  let match: Json = e === null ? { prefix: '/' } : entryMatch(e);
+  if (c.kind === 'compare') {
+    const test = compareMatcher(c, s.listener);
+    if (test === false) return null;
+    if (test !== true) match = { ...match, headers: [...(match.headers ?? []), test] };
+  } else {
+    const conv = pcreToRe2(c.regex, c.caseless);
+    if (!conv.ok) return null; // reported in lowering
+    const regex = checked(searchWrap(conv.re2));
+    if (c.variable !== 'uri') {
+      // $request_uri includes the query, as :path does.
+      const header = c.variable === 'request_uri' ? ':path' : ':method';
+      match = { ...match, headers: [...(match.headers ?? []), { name: header, string_match: { safe_regex: { regex } }, ...(c.negate ? { invert_match: true } : {}) }] };
+    } else if (e === null) match = { safe_regex: { regex } };
+    else if (e.match.kind === 'prefix') match = { safe_regex: { regex }, headers: [pathPrefixHeader(e.match.value), ...(e.guard ? [pathPrefixHeader(e.guard)] : [])] };
+    else if (e.match.kind !== 'path' || !re2Exec(regex, e.match.value)) return null; // exact URI decided now; regex locations reported in lowering
+  }
+  return finish(s, { name, match }, step.action, loc, step.source, e ?? undefined);
+}
+
+/** The header matcher an `if` comparison needs, or the comparison's value when it is fixed on this listener. */
+function compareMatcher(c: Extract<IfCondition, { kind: 'compare' }>, listener: Listener): Json | boolean {
+  const invert = c.negate ? { invert_match: true } : {};
+  switch (c.variable) {
+    case 'scheme':
+      return ((listener.ssl ? 'https' : 'http') === c.value) !== c.negate;
+    case 'host':
+      // nginx's $host is lowercased: a literal with capitals never equals it.
+      if (c.value !== c.value.toLowerCase()) return c.negate;
+      return { name: ':authority', string_match: { exact: c.value, ignore_case: true }, ...invert };
+    case 'http_host':
+      return { name: ':authority', string_match: { exact: c.value }, ...invert };
+    case 'request_method':
+      return { name: ':method', string_match: { exact: c.value }, ...invert };
+  }
 }
 
 const locationIndex = new WeakMap<VirtualServer, Map<string, Location>>();

@@ -5,6 +5,7 @@
 import type {
   Action,
   CompiledConfig,
+  IfCondition,
   Location,
   RewriteStep,
   Src,
@@ -214,6 +215,10 @@ function runSteps(steps: RewriteStep[], ctx: Ctx): StepsResult {
       continue;
     }
     if (step.kind === 'return') return { kind: 'respond', outcome: respond(step.action, ctx) };
+    if (step.kind === 'if') {
+      if (ifHolds(step.condition, ctx)) return { kind: 'respond', outcome: respond(step.action, ctx) };
+      continue;
+    }
     const captures = searchRegex(compileNginxRegex(step.regex, false), ctx.uri);
     if (!captures) continue;
     ctx.captures = captures;
@@ -248,6 +253,15 @@ function runSteps(steps: RewriteStep[], ctx: Ctx): StepsResult {
     if (step.flag === 'last') return { kind: 'continue', uriChanged };
   }
   return { kind: 'continue', uriChanged };
+}
+
+/** nginx's `if` test: an exact string compare, or a PCRE search (captures kept as nginx keeps them). */
+function ifHolds(c: IfCondition, ctx: Ctx): boolean {
+  const value = variable(c.variable, ctx);
+  if (c.kind === 'compare') return (value === c.value) !== c.negate;
+  const captures = searchRegex(compileNginxRegex(c.regex, c.caseless), value);
+  if (captures && !c.negate) ctx.captures = captures;
+  return (captures !== null) !== c.negate;
 }
 
 function respond(action: Action, ctx: Ctx): NginxOutcome {
