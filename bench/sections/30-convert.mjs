@@ -1,7 +1,32 @@
 // Convert end to end: dist/compile.js compile(file), timed beside nginx -t.
-import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fmtMBps, fmtMs, median, runNodeChild } from '../lib.mjs';
+
+// `times` prints the shell's and then its children's user and system time.
+const TIMES_LINE = /^(\d+)m([\d.]+)s (\d+)m([\d.]+)s$/;
+
+/**
+ * The command a user runs, end to end in its own process: parse, lower, emit,
+ * validate against Envoy's protos, render and write envoy.yaml + reports.
+ */
+function convertCliOnce(root, file) {
+  const out = mkdtempSync(join(tmpdir(), 'ngx2envoy-bench-convert-'));
+  try {
+    const script = '"$0" "$1" convert "$2" -o "$3" >/dev/null 2>&1; s=$?; times; exit $s';
+    const t0 = process.hrtime.bigint();
+    const r = spawnSync('bash', ['-c', script, process.execPath, join(root, 'bin/ngx2envoy.js'), file, out], { encoding: 'utf8' });
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    const lines = r.stdout.trim().split('\n');
+    const m = TIMES_LINE.exec(lines[lines.length - 1] ?? '');
+    const cpuMs = m ? (Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4])) * 1000 : undefined;
+    return { ms, cpuMs, status: r.status };
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}
 
 export const name = 'convert';
 
@@ -22,6 +47,25 @@ export async function run(ctx) {
   ];
   if (out.ok === false) rows.push({ command: '', figure: 'result', value: `not ok: ${out.firstError ?? 'see diagnostics'}` });
   const nginx = ctx.results.nginxTest;
-  if (nginx) rows.push({ command: 'convert vs nginx -t', figure: 'time ratio', value: `${(med / nginx.ms).toFixed(2)}× nginx -t's time` });
+  if (nginx) rows.push({ command: 'compile() vs nginx -t', figure: 'time ratio', value: `${(med / nginx.ms).toFixed(2)}× nginx -t's time` });
+
+  // The whole command, validation and writing included, as a process like nginx -t.
+  const cli = [];
+  for (let i = 0; i < runs; i++) cli.push(convertCliOnce(ctx.root, ctx.file));
+  const cliCommand = `ngx2envoy convert ${ctx.relFile} -o <tmp>`;
+  if (cli.some((r) => r.status !== 0)) {
+    rows.push({ command: cliCommand, figure: 'status', value: `exit ${cli.find((r) => r.status !== 0).status}` });
+    return { rows };
+  }
+  const cliWall = median(cli.map((r) => r.ms));
+  const cliCpu = cli.every((r) => r.cpuMs !== undefined) ? median(cli.map((r) => r.cpuMs)) : undefined;
+  rows.push({ command: cliCommand, figure: `wall, median of ${cli.length}`, value: fmtMs(cliWall) });
+  if (cliCpu !== undefined) rows.push({ command: '', figure: 'CPU (user+sys)', value: fmtMs(cliCpu) });
+  if (nginx) {
+    rows.push({ command: 'convert (CLI) vs nginx -t', figure: 'wall ratio', value: `${(cliWall / nginx.ms).toFixed(2)}× nginx -t's time` });
+    if (cliCpu !== undefined && nginx.cpuMs) {
+      rows.push({ command: '', figure: 'CPU ratio', value: `${(cliCpu / nginx.cpuMs).toFixed(2)}× nginx -t's CPU` });
+    }
+  }
   return { rows };
 }
