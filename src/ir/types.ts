@@ -204,6 +204,8 @@ export interface ServerEdge {
   tracing: Tracing | null;
   /** Some header or log uses $request_id. */
   usesRequestId: boolean;
+  /** Request headers named with `_`: nginx drops them (underscores_in_headers off, the default) or passes them. Absent in older IR. */
+  underscoreHeaders?: 'drop' | 'allow';
 }
 
 // ---------------------------------------------------------------- locations

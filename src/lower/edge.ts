@@ -13,6 +13,7 @@ import { markRealIp, realIpAt } from './real-ip.js';
 import { markTracing, tracingAt, usesRequestId } from './tracing.js';
 import { markGrpc } from './grpc.js';
 import { markHttp2 } from './http2.js';
+import { markUnderscores, underscoreHeadersAt } from './underscores.js';
 
 /** Server-level edge settings; reports the http- and server-level directives. `levels` = [http, server]. */
 export function serverEdge(levels: Directive[][], r: Reporter): ServerEdge {
@@ -29,6 +30,7 @@ export function serverEdge(levels: Directive[][], r: Reporter): ServerEdge {
     markTracing(todo, r);
     markGrpc(todo, r);
     markHttp2(todo, r);
+    markUnderscores(todo, r);
   }
   const logs = accessLogsAt(levels, formats);
   return {
@@ -40,6 +42,7 @@ export function serverEdge(levels: Directive[][], r: Reporter): ServerEdge {
     errorPages: errorPagesAt(levels, files),
     tracing: tracingAt(levels),
     usesRequestId: levels.some((ds) => usesRequestId(ds)),
+    underscoreHeaders: underscoreHeadersAt(levels),
   };
 }
 

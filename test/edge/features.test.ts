@@ -139,7 +139,7 @@ describe('45 client limits', () => {
   });
   test('keepalive_timeout 0 on the default server: one request per connection', () => {
     const x = compileText('events {}\nhttp { keepalive_timeout 0; server { listen 80; return 200; } }');
-    expect(hcmOf(x.bootstrap, 'listener_0.0.0.0_80').common_http_protocol_options).toEqual({ max_requests_per_connection: 1 });
+    expect(hcmOf(x.bootstrap, 'listener_0.0.0.0_80').common_http_protocol_options).toEqual({ max_requests_per_connection: 1, headers_with_underscores_action: 'DROP_HEADER' });
   });
 });
 

@@ -78,6 +78,6 @@ describe('realistic edge', () => {
   });
 
   test('keepalive_timeout reaches the connection manager', () => {
-    expect(hcmOf(r.bootstrap, 'listener_0.0.0.0_443').common_http_protocol_options).toEqual({ idle_timeout: '65s', max_requests_per_connection: 1000 });
+    expect(hcmOf(r.bootstrap, 'listener_0.0.0.0_443').common_http_protocol_options).toEqual({ idle_timeout: '65s', max_requests_per_connection: 1000, headers_with_underscores_action: 'DROP_HEADER' });
   });
 });

@@ -89,7 +89,24 @@ function hcm(l: Listener, scope: ListenerScope): Json {
     ],
   };
   applyEdge(out, l, scope);
+  out.common_http_protocol_options = { ...out.common_http_protocol_options, headers_with_underscores_action: underscoreAction(l, scope) };
   return out;
+}
+
+/**
+ * nginx ignores request headers named with `_` unless underscores_in_headers is on (or
+ * ignore_invalid_headers off). nginx reads the setting of the default server until the
+ * Host header picks another; Envoy has one per listener: the default server's.
+ */
+function underscoreAction(l: Listener, scope: ListenerScope): 'DROP_HEADER' | 'ALLOW' {
+  const of = (id: string) => scope.servers.get(id)!.edge?.underscoreHeaders ?? 'drop';
+  const mine = of(l.defaultServerId);
+  for (const id of l.serverIds) {
+    if (of(id) === mine) continue;
+    const s = scope.servers.get(id)!;
+    scope.em.noteOnce(`underscores:${l.name}:${id}`, s.source, 'underscores_in_headers', 'approximated', `${id}: headers named with \`_\` are ${of(id) === 'drop' ? 'dropped' : 'passed'} by nginx for its Host; Envoy has one setting per listener: the default server's (${mine === 'drop' ? 'dropped' : 'passed'}) on ${l.address}:${l.port}`);
+  }
+  return mine === 'drop' ? 'DROP_HEADER' : 'ALLOW';
 }
 
 function domainOf(n: ServerName): string | null {
