@@ -10,6 +10,7 @@ import { formatDiagnostic } from '../parse/index.js';
 import { lineOf } from '../parse/diagnostic.js';
 import { validateBootstrap, validateXdsResources, formatFindings, hasErrors } from '../validate/index.js';
 import { CliExit } from './exit.js';
+import { serveCommand } from './serve.js'; // --serve (issue 4)
 import { readFileSync } from 'node:fs';
 
 export interface ConvertOptions {
@@ -55,7 +56,15 @@ export function registerConvert(program: Command): void {
     .addOption(new Option('--context <ctx>', 'the context the file is written for (a conf.d fragment is http)').choices(['auto', 'main', 'http', 'server']).default('auto'))
     .option('--prefix <dir>', "directory relative includes are resolved against (default: the file's directory)")
     .addOption(new Option('--mode <mode>', 'static bootstrap or xDS resources').choices(['static', 'xds']).default('static'))
+    // --- `convert FILE --serve` (issue 4, xDS engineer): the same as `ngx2envoy serve FILE` (src/cli/serve.ts).
+    .option('--serve', 'serve the result to Envoy over xDS (ADS), reloading on change, instead of writing it')
+    .option('--xds-address <host:port>', 'with --serve: where the ADS server listens (default 127.0.0.1:18000)')
+    .option('--admin-address <host:port>', 'with --serve: where the admin endpoint listens (default 127.0.0.1:19100)')
+    // --- end of the --serve options
     .action(async (file: string, opts: ConvertOptions) => {
+      // --serve (issue 4): run the xDS server until SIGTERM instead of writing files.
+      const serve = opts as ConvertOptions & { serve?: boolean; xdsAddress?: string; adminAddress?: string };
+      if (serve.serve) return serveCommand(file, { xdsAddress: serve.xdsAddress, adminAddress: serve.adminAddress, context: opts.context, prefix: opts.prefix });
       const out = await runConvert(file, opts);
       for (const f of out.files) {
         mkdirSync(join(f.path, '..'), { recursive: true });
