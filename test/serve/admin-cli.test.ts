@@ -163,6 +163,23 @@ describe('ngx2envoy serve (command)', () => {
     }
   });
 
+  it('convert FILE --serve is the same command (a bad config: exit 1 with diagnostics)', async () => {
+    const { dir, file } = tempConf('events {}\nhttp {\n    server { listen 8080 }\n}\n');
+    try {
+      const err = await buildProgram()
+        .parseAsync(['node', 'ngx2envoy', 'convert', file, '--serve', '--xds-address', '127.0.0.1:0', '--admin-address', '127.0.0.1:0'])
+        .then(
+          () => null,
+          (e: unknown) => e,
+        );
+      expect(err).toBeInstanceOf(CliExit);
+      expect((err as CliExit).code).toBe(1);
+      expect((err as CliExit).message).toMatch(/^ngx2envoy serve: .*the configuration cannot be served:\n.*nginx\.conf:3:\d+: error: /s);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('rejects --client-ca without a certificate (usage, exit 2)', async () => {
     const program = buildProgram();
     const err = await program.parseAsync(['node', 'ngx2envoy', 'serve', 'x.conf', '--client-ca', 'ca.pem']).then(
