@@ -1,17 +1,19 @@
 // `ngx2envoy convert FILE`: nginx.conf → Envoy static bootstrap (stdout), or with
-// -o DIR: envoy.yaml|json, report.json, report.md. Exit 1 on bad input (and on
+// -o DIR: envoy.yaml|json (with --mode xds: the resources per type and the ADS
+// bootstraps), report.json, report.md and consul/. Exit 1 on bad input (and on
 // unsupported directives under --strict), 2 when the output fails validation
 // (a compiler bug: an invalid configuration is never printed).
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { compile, renderBootstrap, renderReport, type CompileResult } from '../compile.js';
 import { formatDiagnostic } from '../parse/index.js';
 import { lineOf } from '../parse/diagnostic.js';
 import { validateBootstrap, validateXdsResources, formatFindings, hasErrors } from '../validate/index.js';
+import { toXdsResources, xdsConvertFiles } from '../emit/envoy/xds.js';
+import { consulOutputFiles } from '../emit/consul/index.js';
 import { CliExit } from './exit.js';
 import { serveCommand } from './serve.js'; // --serve (issue 4)
-import { readFileSync } from 'node:fs';
 
 export interface ConvertOptions {
   format?: 'yaml' | 'json';
@@ -29,29 +31,13 @@ export interface ConvertOutput {
   files: { path: string; text: string }[];
 }
 
-/** Hook for `--mode xds`: src/emit/envoy/xds.ts (owned by the xDS engineer) exports toXdsResources(bootstrap). */
-type XdsConverter = (bootstrap: unknown) => unknown;
-let xdsConverter: XdsConverter | null | undefined;
-
-async function loadXds(): Promise<XdsConverter | null> {
-  if (xdsConverter !== undefined) return xdsConverter;
-  try {
-    const spec = '../emit/envoy/xds.js';
-    const mod = (await import(spec)) as { toXdsResources?: XdsConverter };
-    xdsConverter = mod.toXdsResources ?? null;
-  } catch {
-    xdsConverter = null;
-  }
-  return xdsConverter;
-}
-
 export function registerConvert(program: Command): void {
   program
     .command('convert')
     .description('compile an nginx configuration to an Envoy static bootstrap (and a migration report)')
     .argument('<file>', 'the nginx configuration file')
     .addOption(new Option('--format <fmt>', 'output format').choices(['yaml', 'json']).default('yaml'))
-    .option('-o, --out <dir>', 'write envoy.yaml (or .json), report.json and report.md into DIR')
+    .option('-o, --out <dir>', 'write envoy.yaml (or .json; with --mode xds the xDS files), report.json, report.md and consul/ into DIR')
     .option('--strict', 'unsupported directives are errors')
     .addOption(new Option('--context <ctx>', 'the context the file is written for (a conf.d fragment is http)').choices(['auto', 'main', 'http', 'server']).default('auto'))
     .option('--prefix <dir>', "directory relative includes are resolved against (default: the file's directory)")
@@ -90,9 +76,7 @@ export async function runConvert(file: string, opts: ConvertOptions): Promise<Co
   const format = opts.format ?? 'yaml';
   let text: string;
   if (opts.mode === 'xds') {
-    const conv = await loadXds();
-    if (!conv) return { stdout: '', stderr: 'ngx2envoy: --mode xds is not available in this build\n', exitCode: 2, files: [] };
-    const resources = conv(result.bootstrap);
+    const resources = toXdsResources(result.bootstrap);
     const xdsFindings = validateXdsResources(resources as Parameters<typeof validateXdsResources>[0]);
     if (hasErrors(xdsFindings)) {
       return { stdout: '', stderr: [...stderrParts, 'ngx2envoy: internal error: the generated xDS resources are invalid:', formatFindings(xdsFindings)].join('\n') + '\n', exitCode: 2, files: [] };
@@ -101,15 +85,22 @@ export async function runConvert(file: string, opts: ConvertOptions): Promise<Co
   } else text = renderBootstrap(result, format);
   const warnings = summaryLine(result);
   if (!opts.out) return { stdout: text, stderr: [...stderrParts, warnings].filter(Boolean).join('\n') + '\n', exitCode: 0, files: [] };
-  const ext = opts.mode === 'xds' ? 'xds.json' : format === 'json' ? 'json' : 'yaml';
+  const ext = format === 'json' ? 'json' : 'yaml';
+  // xDS mode writes one file per resource type plus the ADS bootstraps; static mode the bootstrap.
+  const envoyFiles =
+    opts.mode === 'xds' ? xdsConvertFiles(result.bootstrap, opts.out, {}, result.comments) : [{ path: join(opts.out, `envoy.${ext}`), text }];
+  // Consul registrations for the backends. Their config identity is the main file's path
+  // relative to DIR, so committed output is the same on every machine (check compares it).
+  const consulFiles = result.ir ? consulOutputFiles(result.ir, opts.out, { configId: relative(resolve(opts.out), resolve(file)) }) : [];
   return {
     stdout: '',
     stderr: [...stderrParts, warnings].filter(Boolean).join('\n') + '\n',
     exitCode: 0,
     files: [
-      { path: join(opts.out, `envoy.${ext}`), text },
+      ...envoyFiles,
       { path: join(opts.out, 'report.json'), text: renderReport(result.report, 'json') },
       { path: join(opts.out, 'report.md'), text: renderReport(result.report, 'md') },
+      ...consulFiles,
     ],
   };
 }

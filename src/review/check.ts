@@ -36,7 +36,7 @@ interface FileCompare {
 
 /** The convert flags that reproduce what DIR holds (its Envoy file tells the mode and format). */
 function convertModeOf(dir: string): { mode: 'static' | 'xds'; format: 'yaml' | 'json' } {
-  if (existsSync(join(dir, 'envoy.xds.json'))) return { mode: 'xds', format: 'json' };
+  if (existsSync(join(dir, 'bootstrap-ads.yaml')) || existsSync(join(dir, XDS_FILES.listeners))) return { mode: 'xds', format: 'yaml' };
   if (existsSync(join(dir, 'envoy.json'))) return { mode: 'static', format: 'json' };
   return { mode: 'static', format: 'yaml' };
 }
@@ -47,6 +47,7 @@ export async function runCheck(file: string, dir: string, opts: CheckOptions = {
   const converted = await runConvert(file, { context: opts.context, prefix: opts.prefix, out: dir, mode, format });
   if (converted.exitCode !== 0) return { exitCode: 2, stdout: '', stderr: converted.stderr };
   const compares = converted.files.map((f) => compareFile(dir, f.path, f.text));
+  if (mode === 'xds') settleXdsOrder(compares);
   const p = paint(opts.color === true);
   const name = (c: FileCompare) => {
     const fromCwd = relative(process.cwd(), join(dir, c.name));
@@ -60,7 +61,7 @@ export async function runCheck(file: string, dir: string, opts: CheckOptions = {
     return { exitCode: 0, stdout: `ngx2envoy check: ${file} matches ${dir}${note}\n`, stderr: '' };
   }
   const out: string[] = [p.bold(`ngx2envoy check: ${file} no longer matches ${dir}`)];
-  const envoy = compares.find((c) => c.name.startsWith('envoy.'));
+  const envoy = mode === 'xds' ? xdsCompare(compares) : compares.find((c) => c.name.startsWith('envoy.'));
   if (envoy && !envoy.same) out.push(...routeSummary(envoy, p));
   const differing = compares.filter((c) => !c.same);
   out.push('', p.bold(`Files that differ: ${differing.map(name).join(', ')}`));
@@ -85,6 +86,7 @@ function compareFile(dir: string, path: string, after: string): FileCompare {
 export function canonicalText(name: string, text: string): string {
   try {
     if (name.startsWith('report.') && name.endsWith('.json')) return canonicalReport(JSON.parse(text));
+    if (name.startsWith('consul/')) return stableStringify(withoutPositions(JSON.parse(text)));
     if (name.endsWith('.md')) return canonicalMarkdown(text);
     if (/\.(ya?ml|json)$/.test(name)) return stableStringify(canonicalDocument(parseYaml(text)));
   } catch {
@@ -96,6 +98,17 @@ export function canonicalText(name: string, text: string): string {
 // Location and server ids follow file order, positions follow lines: neither is a change.
 const ID = /\bserver_\d+(?:\/loc_\d+)*(?:\/(?:return|fallback))?/g;
 const POSITION = /(?<=[\w.-])(:\d+)(:\d+)?\b/g;
+
+// Consul registrations name their nginx source line (and hash it): moving lines is no change.
+const POSITION_KEYS = new Set(['nginx_source', 'ngx2envoy_hash', 'source']);
+
+function withoutPositions(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(withoutPositions);
+  if (v === null || typeof v !== 'object') return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) if (!POSITION_KEYS.has(k)) out[k] = withoutPositions(x);
+  return out;
+}
 
 function canonicalReport(report: unknown): string {
   const strip = (v: unknown): unknown => {
@@ -124,6 +137,44 @@ function routeSummary(envoy: FileCompare, p: ReturnType<typeof paint>): string[]
   } catch (err) {
     return ['', `(no route summary: ${err instanceof Error ? err.message : String(err)})`];
   }
+}
+
+/** `convert --mode xds -o DIR` writes one DiscoveryResponse file per resource type. */
+const XDS_FILES = { listeners: 'listeners.yaml', routes: 'routes.yaml', clusters: 'clusters.yaml', endpoints: 'endpoints.yaml' } as const;
+
+/** The xDS files of DIR and of the recompile, folded into one {listeners, routes, clusters, endpoints} set each. */
+function xdsCompare(compares: FileCompare[]): FileCompare | undefined {
+  const parts = Object.entries(XDS_FILES).map(([key, file]) => ({ key, c: compares.find((x) => x.name === file) }));
+  if (parts.some((x) => !x.c)) return undefined;
+  const fold = (pick: (c: FileCompare) => string | null) => {
+    const set: Record<string, unknown> = {};
+    for (const { key, c } of parts) {
+      const text = pick(c!);
+      const doc = text === null ? null : (parseYaml(text) as { resources?: unknown[] } | null);
+      set[key] = doc?.resources ?? [];
+    }
+    return JSON.stringify(set);
+  };
+  return {
+    name: 'xds',
+    before: fold((c) => c.before),
+    after: fold((c) => c.after),
+    same: parts.every(({ c }) => c!.same),
+    identical: parts.every(({ c }) => c!.identical),
+  };
+}
+
+/**
+ * The xDS files list resources in compile order (and carry a version hash of it);
+ * when the resources they describe are the same, reordering is no change.
+ */
+function settleXdsOrder(compares: FileCompare[]): void {
+  const folded = xdsCompare(compares);
+  if (!folded || folded.same) return;
+  const view = (text: string | null) => envoyView(parseYaml(text ?? '{}'));
+  if (!isEmpty(compareViews(view(folded.before), view(folded.after)))) return;
+  const names = new Set<string>(Object.values(XDS_FILES));
+  for (const c of compares) if (names.has(c.name)) c.same = true;
 }
 
 function colourPatch(patch: string, p: ReturnType<typeof paint>): string {

@@ -2,7 +2,7 @@
 import { afterAll, describe, expect, test } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { runConvert } from '../../src/cli/convert.js';
 
@@ -32,10 +32,24 @@ describe('convert', () => {
     expect(JSON.parse(json.stdout)).toEqual(parseYaml(yaml.stdout));
   });
 
-  test('-o writes envoy.yaml, report.json and report.md', async () => {
+  test('-o writes envoy.yaml, report.json, report.md and the Consul registrations', async () => {
     const out = await runConvert(EXAMPLE, { out: join(dir, 'out') });
     expect(out.stdout).toBe('');
-    expect(out.files.map((f) => f.path)).toEqual([join(dir, 'out', 'envoy.yaml'), join(dir, 'out', 'report.json'), join(dir, 'out', 'report.md')]);
+    expect(out.files.slice(0, 3).map((f) => f.path)).toEqual([join(dir, 'out', 'envoy.yaml'), join(dir, 'out', 'report.json'), join(dir, 'out', 'report.md')]);
+    // One agent definition per backend (upstream api_v1 and two inline targets), the catalog payloads and names.json.
+    const consul = out.files.slice(3).map((f) => f.path.slice(join(dir, 'out').length + 1));
+    expect(consul).toEqual([
+      'consul/agent/127-0-0-1-9000.json',
+      'consul/agent/127-0-0-1-9001.json',
+      'consul/agent/api-v1.json',
+      'consul/catalog/127-0-0-1-9000.json',
+      'consul/catalog/127-0-0-1-9001.json',
+      'consul/catalog/api-v1.json',
+      'consul/names.json',
+    ]);
+    const names = JSON.parse(out.files.find((f) => f.path.endsWith('names.json'))!.text);
+    // The config identity is the main file relative to DIR: the same on every machine.
+    expect(names.config).toBe(relative(resolve(join(dir, 'out')), EXAMPLE));
     const report = JSON.parse(out.files[1]!.text);
     expect(Object.keys(report)).toEqual(['summary', 'directives', 'notes']);
     expect(report.directives[0]).toEqual(expect.objectContaining({ file: 'nginx.conf', line: 2, col: 1, directive: 'events', class: 'ignored' }));
