@@ -83,6 +83,13 @@ function nginxNormalise(path: string): string {
   return '/' + out.join('/') + (last === '.' || last === '..' ? '/' : '') + rest;
 }
 
+/** Envoy's normalised path: nginx's, except that a path of only slashes stays `//` (merge_slashes keeps one leading and one trailing slash). */
+function envoyNormalise(path: string): string {
+  const q = path.indexOf('?');
+  const [p, rest] = q < 0 ? [path, ''] : [path.slice(0, q), path.slice(q)];
+  return /^\/\/+$/.test(p) ? '//' + rest : nginxNormalise(path);
+}
+
 function lowerAuthority(url: string): string {
   return url.replace(/^([a-z]+:\/\/)([^/]*)/i, (_m, scheme: string, auth: string) => scheme + auth.toLowerCase());
 }
@@ -93,7 +100,7 @@ function lowerAuthority(url: string): string {
  */
 function knownDifference(want: Outcome, got: Outcome): string | null {
   if (want.kind === 'proxy' && got.kind === 'proxy') {
-    if (want.backendPort === got.backendPort && want.host === got.host && nginxNormalise(want.path) === got.path) {
+    if (want.backendPort === got.backendPort && want.host === got.host && envoyNormalise(want.path) === got.path) {
       return 'raw-uri-forwarded'; // nginx forwards the URI as received when proxy_pass has no URI part
     }
   }
@@ -103,7 +110,7 @@ function knownDifference(want: Outcome, got: Outcome): string | null {
     if (w === g) return 'host-case-in-redirect'; // nginx lowercases $host; Envoy keeps the client's case
     const m = /^([a-z]+:\/\/[^/]*)(\/.*)?$/i.exec(w);
     const n = /^([a-z]+:\/\/[^/]*)(\/.*)?$/i.exec(g);
-    if (m && n && m[1] === n[1] && nginxNormalise(m[2] ?? '/') === (n[2] ?? '/')) return 'raw-uri-in-redirect'; // $request_uri is the raw URI
+    if (m && n && m[1] === n[1] && envoyNormalise(m[2] ?? '/') === (n[2] ?? '/')) return 'raw-uri-in-redirect'; // $request_uri is the raw URI
   }
   return null;
 }

@@ -153,7 +153,9 @@ function envoyMatches(doc: ExplainDocument, o: Observed, ir: CompiledConfig): bo
   const e = doc.envoy;
   // A route that takes a named location's handling (try_files … @name) is where nginx's internal redirect ends.
   const viaNamed = namedLocation(ir, o.location) && takesNamedHandling(doc.nginx.outcome, ir, o.location) && e.routeName === doc.nginx.location?.id;
-  if (o.backend) return e.kind === 'route' && e.cluster === o.backend && (!o.location || e.routeName === o.location || viaNamed);
+  // `<location>/slashes`: the location's route repeated for a path of only slashes (`//`).
+  const sameLocation = e.routeName === o.location || e.routeName === `${o.location}/slashes`;
+  if (o.backend) return e.kind === 'route' && e.cluster === o.backend && (!o.location || sameLocation || viaNamed);
   if (o.status >= 300 && o.status < 400) return e.kind === 'redirect' && e.status === o.status;
   return e.kind === 'direct_response' && e.status === o.status;
 }

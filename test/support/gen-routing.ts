@@ -104,7 +104,8 @@ export function generateRoutingConfig(seed: number, port: number, backendPorts: 
   const upstreams: string[] = [];
   const servers: string[] = [];
   const hosts = new Set<string>(EXTRA_HOSTS);
-  const paths = new Set<string>(['/', '/nothing/here', '/index.html']);
+  // '//' and '///': nginx merges them to '/'; Envoy's merge_slashes leaves a path of only slashes as '//'.
+  const paths = new Set<string>(['/', '//', '///', '/nothing/here', '/index.html']);
   let marker = 0;
 
   const action = (loc: LocationTemplate, indent: string): string => {

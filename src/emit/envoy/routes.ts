@@ -47,6 +47,7 @@ export function serverRoutes(s: RouteScope): Json[] {
     return routes;
   }
   const lin = lineariseServer(server, s.em);
+  routes.push(...slashOnlyRoutes(lin.entries, s));
   let catchAll = false;
   for (const e of lin.entries) {
     routes.push(...entryRoutes(e, s));
@@ -54,6 +55,62 @@ export function serverRoutes(s: RouteScope): Json[] {
   }
   if (!catchAll) routes.push(finish(s, { name: `${server.id}/fallback`, match: { prefix: '/' } }, server.fallback, null, server.source));
   return routes;
+}
+
+/**
+ * A path made only of slashes: nginx merges `//` and `///` to `/`, but Envoy's
+ * merge_slashes leaves them as `//` (a leading and a trailing slash around nothing),
+ * so `path: /` misses, a regex sees `//`, and prefix_rewrite keeps a slash nginx
+ * does not send. Where that changes the outcome, the routes of the location nginx
+ * uses for `/` are repeated for `//`, built as for `/` (conditions decided on `/`).
+ */
+function slashOnlyRoutes(entries: RouteEntry[], s: RouteScope): Json[] {
+  const at = entries.findIndex((e) => entryMatches(e, '/'));
+  if (at < 0) return []; // no location: the server's fallback route matches `//` as it does `/`
+  const e = entries[at]!;
+  const loc = e.location;
+  const sameForSlashes =
+    e.match.kind === 'prefix' &&
+    loc.rewrites.every((st) => st.kind === 'return' || st.kind === 'unsupported') && // no routes of their own
+    !(loc.action.kind === 'proxy' && loc.action.uri) &&
+    !entries.slice(0, at).some((x) => entryMatches(x, '//'));
+  if (sameForSlashes) return [];
+  const routes = entryRoutes({ location: loc, match: { kind: 'path', value: '/' }, guard: null }, s).filter((r) => r.match?.path === '/');
+  for (const r of routes) {
+    // in place: the route keeps its nginx source comment
+    r.name = `${r.name}/slashes`;
+    r.match.path = '//';
+  }
+  return routes;
+}
+
+/** Whether an entry's route takes this (normalised) path. */
+function entryMatches(e: RouteEntry, path: string): boolean {
+  switch (e.match.kind) {
+    case 'path':
+    case 'slash-redirect':
+      return e.match.value === path;
+    case 'prefix':
+      return path.startsWith(e.match.value);
+    case 'regex': {
+      if (e.guard !== null && !path.startsWith(e.guard)) return false;
+      const conv = pcreToRe2(e.match.location.pattern, e.match.location.modifier === 'regex-icase');
+      return conv.ok && regexTakes(searchWrap(conv.re2), path);
+    }
+  }
+}
+
+const regexResults = new Map<string, boolean>();
+
+/** RE2 full match, remembered (each test builds a WASM RE2 object). */
+function regexTakes(pattern: string, path: string): boolean {
+  const key = `${path}\n${pattern}`;
+  let hit = regexResults.get(key);
+  if (hit === undefined) {
+    hit = re2Exec(pattern, path) !== null;
+    regexResults.set(key, hit);
+  }
+  return hit;
 }
 
 function entryRoutes(e: RouteEntry, s: RouteScope): Json[] {
