@@ -2,10 +2,11 @@
 // compiler on fixtures/nginx.conf, the real npm client, the double.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { compile } from '../../src/compile.js';
+import { agentDefinitionFile, buildRegistrations, catalogRegisterPayload } from '../../src/emit/consul/index.js';
 import { ConsulDouble } from '../support/consul-double.js';
 import { fixtureBackends } from './fixture-ir.js';
 
@@ -131,6 +132,22 @@ describe('ngx2envoy consul', () => {
     const ok = await cli(['consul', 'register', FIXTURE, '--consul-addr', d.addr], { CONSUL_HTTP_TOKEN: 'secret-token' });
     expect(ok.code).toBe(0);
     expect(ok.stdout).toContain('5 registered');
+  });
+
+  it('convert -o DIR writes the same registrations into DIR/consul/', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ngx2envoy-consul-convert-'));
+    const run = await cli(['convert', FIXTURE, '-o', dir]);
+    expect(run.code).toBe(0);
+    const configId = relative(dir, FIXTURE);
+    const regs = buildRegistrations(compile(FIXTURE).ir!, { configId });
+    for (const service of regs.services) {
+      expect(JSON.parse(readFileSync(join(dir, 'consul', 'agent', `${service.name}.json`), 'utf8'))).toEqual(agentDefinitionFile(service));
+      expect(JSON.parse(readFileSync(join(dir, 'consul', 'catalog', `${service.name}.json`), 'utf8'))).toEqual(
+        service.instances.map(catalogRegisterPayload),
+      );
+    }
+    const names = JSON.parse(readFileSync(join(dir, 'consul', 'names.json'), 'utf8'));
+    expect(names.not_registered.map((n: { server: string }) => n.server)).toEqual(['10.0.0.14:8080', 'unix:/run/api.sock']);
   });
 
   it('a 400 from Consul is one line with Consul\'s text, exit 1', async () => {
