@@ -3,7 +3,7 @@
 // bootstraps), report.json, report.md and consul/. Exit 1 on bad input (and on
 // unsupported directives under --strict), 2 when the output fails validation
 // (a compiler bug: an invalid configuration is never printed).
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { compile, renderBootstrap, renderReport, type CompileResult } from '../compile.js';
@@ -52,6 +52,8 @@ export function registerConvert(program: Command): void {
       const serve = opts as ConvertOptions & { serve?: boolean; xdsAddress?: string; adminAddress?: string };
       if (serve.serve) return serveCommand(file, { xdsAddress: serve.xdsAddress, adminAddress: serve.adminAddress, context: opts.context, prefix: opts.prefix });
       const out = await runConvert(file, opts);
+      // A backend removed from nginx.conf must not leave its Consul definition behind for an agent to load.
+      if (opts.out && out.exitCode === 0) removeStaleConsulFiles(opts.out, out.files.map((f) => f.path));
       for (const f of out.files) {
         mkdirSync(join(f.path, '..'), { recursive: true });
         writeFileSync(f.path, f.text);
@@ -103,6 +105,18 @@ export async function runConvert(file: string, opts: ConvertOptions): Promise<Co
       ...consulFiles,
     ],
   };
+}
+
+function removeStaleConsulFiles(dir: string, keep: string[]): void {
+  const kept = new Set(keep.map((p) => resolve(p)));
+  for (const sub of ['agent', 'catalog']) {
+    const folder = join(dir, 'consul', sub);
+    if (!existsSync(folder)) continue;
+    for (const name of readdirSync(folder)) {
+      const path = resolve(folder, name);
+      if (name.endsWith('.json') && !kept.has(path)) rmSync(path);
+    }
+  }
 }
 
 function summaryLine(r: CompileResult): string {

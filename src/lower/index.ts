@@ -23,7 +23,7 @@ import { lowerRewriteLevel } from './rewrite.js';
 import { checkNesting, isRegex, locationRe2, parseLocationHead, type LocationHead } from './location.js';
 import { effectiveArray, headerOps, isWebsocketUpgrade, markAddHeader, markProxySetHeader } from './headers.js';
 import { bodySize, effectiveSimple, markLimits, NGINX_DEFAULT_PROXY_TIMEOUT_MS, timeMs } from './limits.js';
-import { directivesOf, LowerError, src } from './util.js';
+import { directivesOf, errorAt, LowerError, src } from './util.js';
 import { lowerServerTls, markTlsLevel } from './tls.js';
 import { locationEdge, markHttpEdge, serverEdge } from './edge.js';
 import { parseGrpcPass } from './grpc.js';
@@ -55,6 +55,7 @@ export function lower(parsed: ParsedConfig): LowerResult {
 
 interface Ctx {
   r: Reporter;
+  /** Upstream blocks by lowercased name: nginx matches proxy_pass hosts to them case-insensitively. */
   upstreams: Map<string, Backend>;
   inline: Map<string, Backend>;
   serverCount: number;
@@ -69,8 +70,10 @@ function lowerConfig(parsed: ParsedConfig, r: Reporter): CompiledConfig {
   for (const http of httpBlocks) {
     for (const d of http) if (d.name === 'upstream') {
       const b = lowerUpstream(d, r);
-      if (ctx.upstreams.has(b.name)) throw new LowerError({ severity: 'error', message: `duplicate upstream "${b.name}"`, source: d.source, code: 'duplicate-upstream' });
-      ctx.upstreams.set(b.name, b);
+      // nginx looks upstream names up case-insensitively (ngx_http_upstream_add).
+      const key = b.name.toLowerCase();
+      if (ctx.upstreams.has(key)) throw new LowerError({ severity: 'error', message: `duplicate upstream "${b.name}"`, source: d.source, code: 'duplicate-upstream' });
+      ctx.upstreams.set(key, b);
     }
   }
   for (const http of httpBlocks) {
@@ -84,6 +87,8 @@ function lowerConfig(parsed: ParsedConfig, r: Reporter): CompiledConfig {
     servers.push(lowerServer(fake, [], ctx, listens));
   }
   const listeners = buildListeners(listens, servers, r);
+  // A fragment (http/server context) sits in an http block not given here, which may set the certificate.
+  if ((parsed.context || 'main') === 'main') checkSslCertificates(listeners, servers, listens);
   const backends = [...ctx.upstreams.values(), ...ctx.inline.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const report = r.entries(parsed.root, parsed.context || 'main');
   return { listeners, servers, backends, report, notes: r.notes };
@@ -364,6 +369,25 @@ function buildListeners(listens: { spec: ListenSpec; serverId: string }[], serve
   const serverById = new Map(servers.map((s) => [s.id, s]));
   for (const l of byName.values()) l.shadowedNames = shadowed(l, serverById, r);
   return [...byName.values()].sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : a.port - b.port));
+}
+
+/**
+ * nginx refuses to start when the default server of an ssl address:port has no
+ * certificate (inherited from http included) and does not reject handshakes
+ * (ngx_http_ssl_init). nginx names the server's line; the error points at that
+ * server's `listen … ssl`, the offending text.
+ */
+function checkSslCertificates(listeners: Listener[], servers: VirtualServer[], listens: { spec: ListenSpec; serverId: string }[]): void {
+  for (const l of listeners) {
+    if (!l.ssl) continue;
+    const server = servers.find((s) => s.id === l.defaultServerId)!;
+    if (server.tls?.certificates.length || server.tls?.rejectHandshake) continue;
+    const own = listens.filter((x) => x.serverId === server.id && listenName(x.spec.address, x.spec.port) === l.name);
+    const at = (own.find((x) => x.spec.ssl) ?? own[0])?.spec.source ?? l.sources[0]!;
+    const where = `${server.source.file}:${server.source.line}`;
+    const address = l.address.includes(':') ? `[${l.address}]:${l.port}` : `${l.address}:${l.port}`;
+    throw errorAt(at, `no "ssl_certificate" is defined for the "listen ... ssl" directive in ${where} (the default server of ${address})`, 'no-ssl-certificate');
+  }
 }
 
 /**

@@ -1,6 +1,6 @@
 // `ngx2envoy convert` as data in and out: stdout, -o files, exit codes.
 import { afterAll, describe, expect, test } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -86,5 +86,27 @@ describe('convert', () => {
     const out = await runConvert(f, {});
     expect(out.exitCode).toBe(0);
     expect(parseYaml(out.stdout).static_resources.listeners[0].name).toBe('listener_0.0.0.0_8080');
+  });
+});
+
+describe('convert -o DIR through the command', () => {
+  test('a backend gone from nginx.conf leaves no Consul definition behind', async () => {
+    const { main } = await import('../../src/cli/main.js');
+    const out = join(dir, 'stale');
+    const conf = write('stale.conf', 'events {}\nhttp {\n  upstream old_pool { server 10.0.0.9:80; }\n  upstream api { server 10.0.0.1:80; }\n  server { listen 80; location / { proxy_pass http://api; } location /old/ { proxy_pass http://old_pool; } }\n}\n');
+    const quiet = { out: process.stdout.write, err: process.stderr.write };
+    process.stdout.write = (() => true) as typeof process.stdout.write;
+    process.stderr.write = (() => true) as typeof process.stderr.write;
+    try {
+      await main(['node', 'ngx2envoy', 'convert', conf, '-o', out]);
+      expect(readdirSync(join(out, 'consul', 'agent')).sort()).toEqual(['api.json', 'old-pool.json']);
+      writeFileSync(conf, 'events {}\nhttp {\n  upstream api { server 10.0.0.1:80; }\n  server { listen 80; location / { proxy_pass http://api; } }\n}\n');
+      await main(['node', 'ngx2envoy', 'convert', conf, '-o', out]);
+    } finally {
+      process.stdout.write = quiet.out;
+      process.stderr.write = quiet.err;
+    }
+    expect(readdirSync(join(out, 'consul', 'agent'))).toEqual(['api.json']);
+    expect(readdirSync(join(out, 'consul', 'catalog'))).toEqual(['api.json']);
   });
 });
