@@ -5,22 +5,12 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseText, toTokens, type Diagnostic } from '../../src/parse/index.js';
+import { prng } from '../support/prng.js';
 
 const CORPUS = join(import.meta.dirname, '../../../shared/corpus/nginx');
 const SEED = 0x6e67696e; // "ngin"
 const MUTATIONS = 3000;
 
-/** mulberry32: a small, well-mixed 32-bit PRNG, so a failure can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SPECIAL = ['"', "'", '{', '}', ';', '\\', '#', '$', '\n', '\u0000', ')', '${'];
 

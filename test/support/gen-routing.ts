@@ -4,17 +4,8 @@
 // Every location's answer is distinguishable: returns carry a marker, and each
 // proxying location has a backend port of its own.
 
-export function prng(seed: number): () => number {
-  // mulberry32: small, seeded, good enough to pick test shapes.
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng } from './prng.js';
+import { prng } from './prng.js';
 
 type Rand = () => number;
 const pick = <T>(r: Rand, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;

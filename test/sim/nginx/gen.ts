@@ -18,18 +18,8 @@ import type {
   VirtualServer,
 } from '../../../src/ir/types.js';
 
-export type Rand = () => number;
-
-export function prng(seed: number): Rand {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng, type Rand } from '../../support/prng.js';
+import type { Rand } from '../../support/prng.js';
 const pick = <T>(r: Rand, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
 const chance = (r: Rand, p: number) => r() < p;
 
