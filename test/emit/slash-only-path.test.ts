@@ -19,6 +19,8 @@ const CONFIGS: Record<string, string> = {
   'regex on the root': 'location ~ ^/$ { return 200 "regex root"; } location / { return 200 "prefix"; }',
   'regex that only // matches': 'location ~ ^//$ { return 200 "never in nginx"; } location / { return 200 "prefix"; }',
   'root location with an if': 'location / { if ($uri ~ ^/$) { return 200 "if root"; } return 200 "prefix"; }',
+  'server-level rewrite of the root': 'rewrite ^/$ /home permanent; location / { return 200 "prefix"; }',
+  'server-level if on the root': 'if ($uri ~ ^/$) { return 200 "server if"; } location / { return 200 "prefix"; }',
 };
 
 describe('paths of only slashes go where nginx sends /', () => {
@@ -37,7 +39,9 @@ describe('paths of only slashes go where nginx sends /', () => {
         expect(envoy.kind).toBe(root.kind);
         expect(envoy.body).toBe(root.body);
         expect(envoy.upstreamPath).toBe(root.upstreamPath); // nginx sends the URI part for the merged `/`
-        expect(envoy.routeName?.startsWith(nginx.location!.id)).toBe(true);
+        expect(envoy.redirectLocation).toBe(root.redirectLocation);
+        expect(envoy.status).toBe(root.status);
+        if (nginx.location) expect(envoy.routeName?.startsWith(nginx.location.id)).toBe(true);
       }
     });
   }

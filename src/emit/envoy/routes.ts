@@ -100,6 +100,14 @@ function entryMatches(e: RouteEntry, path: string): boolean {
   }
 }
 
+/**
+ * A server-level path regex (before any location's `//` routes): Envoy tests `//`
+ * where nginx tests the merged `/`, so a regex taking `/` but not `//` takes `//` too.
+ */
+function rootAware(regex: string): string {
+  return regexTakes(regex, '/') && !regexTakes(regex, '//') ? `(?:${regex})|//` : regex;
+}
+
 const regexResults = new Map<string, boolean>();
 
 /** RE2 full match, remembered (each test builds a WASM RE2 object). */
@@ -170,7 +178,7 @@ function stepRoutes(steps: RewriteStep[], e: RouteEntry | null, base: string, s:
     if (!conv.ok) return;
     let match: Json;
     if (ALWAYS_MATCHES.has(step.regex)) match = e === null ? { prefix: '/' } : entryMatch(e); // every URI starts with `/`
-    else if (e === null) match = { safe_regex: { regex: checked(searchWrap(conv.re2)) } };
+    else if (e === null) match = { safe_regex: { regex: checked(rootAware(searchWrap(conv.re2))) } };
     else if (e.match.kind === 'prefix') match = { safe_regex: { regex: checked(searchWrap(conv.re2)) }, headers: [pathPrefixHeader(e.match.value)] };
     else if (e.match.kind === 'path') {
       if (!re2Exec(searchWrap(conv.re2), e.match.value)) return; // never matches this exact URI
@@ -217,7 +225,7 @@ function ifRoute(step: Extract<RewriteStep, { kind: 'if' }>, e: RouteEntry | nul
       // $request_uri includes the query, as :path does.
       const header = c.variable === 'request_uri' ? ':path' : ':method';
       match = { ...match, headers: [...(match.headers ?? []), { name: header, string_match: { safe_regex: { regex } }, ...(c.negate ? { invert_match: true } : {}) }] };
-    } else if (e === null) match = { safe_regex: { regex } };
+    } else if (e === null) match = { safe_regex: { regex: checked(rootAware(regex)) } };
     else if (e.match.kind === 'prefix') match = { safe_regex: { regex }, headers: [pathPrefixHeader(e.match.value), ...(e.guard ? [pathPrefixHeader(e.guard)] : [])] };
     else if (e.match.kind !== 'path' || !re2Exec(regex, e.match.value)) return null; // exact URI decided now; regex locations reported in lowering
   }
