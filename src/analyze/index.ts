@@ -28,55 +28,76 @@ const MAX_ARGS = 7;
 
 export function analyze(config: ParsedConfig, opts: AnalyzeOptions): Diagnostic[] {
   const findings: Diagnostic[] = [];
-  walk(config.root, config.context || 'main', opts, findings);
+  walk(config.root, config.context || 'main', { opts, out: findings, rules: new Map() });
   return findings;
 }
 
-function walk(statements: Statement[], context: ContextName, opts: AnalyzeOptions, out: Diagnostic[]): void {
+/** What the table says about one directive name in one context, looked up once per analysis. */
+interface Rule {
+  /** undefined: unknown directive; null: known but not allowed in this context. */
+  variant: DirectiveVariant | null | undefined;
+  args: ArgRule;
+  /** The context of the directive's block, when analysis enters it. */
+  inner: ContextName | undefined;
+}
+
+interface Walk {
+  opts: AnalyzeOptions;
+  out: Diagnostic[];
+  /** Rules by context, then by directive name: configs repeat the same few hundred pairs. */
+  rules: Map<ContextName, Map<string, Rule>>;
+}
+
+function walk(statements: Statement[], context: ContextName, w: Walk): void {
+  let byName = w.rules.get(context);
+  if (!byName) w.rules.set(context, (byName = new Map()));
   for (const st of statements) {
     if (st.kind !== 'directive') continue;
-    const inner = checkDirective(st, context, opts, out);
-    if (inner !== undefined && st.block && !st.freeform) walk(st.block, inner, opts, out);
+    let rule = byName.get(st.name);
+    if (!rule) byName.set(st.name, (rule = ruleFor(st.name, context)));
+    const inner = checkDirective(st, rule, w);
+    if (inner !== undefined && st.block && !st.freeform) walk(st.block, inner, w);
   }
 }
 
+function ruleFor(name: string, context: ContextName): Rule {
+  const spec = lookupDirective(name);
+  const variant = spec ? variantInContext(spec, context) ?? null : undefined;
+  return { variant, args: variant ? argRule(variant.arity) : NO_ARGS_RULE, inner: variant?.block ? childContext(context, name) : undefined };
+}
+
 /** Checks one directive; returns the context of its block when analysis should enter it. */
-function checkDirective(
-  d: Directive,
-  context: ContextName,
-  opts: AnalyzeOptions,
-  out: Diagnostic[],
-): ContextName | undefined {
-  const finding = (code: AnalyzeCode, message: string, always = false): void => {
-    out.push(diagnostic(code, message, d.source, always || opts.strict ? 'error' : 'warning'));
-  };
-  const spec = lookupDirective(d.name);
-  if (!spec) {
-    finding('unknown-directive', `unknown directive "${d.name}"`);
+function checkDirective(d: Directive, rule: Rule, w: Walk): ContextName | undefined {
+  const variant = rule.variant;
+  if (variant === undefined) {
+    finding(w, d, 'unknown-directive', `unknown directive "${d.name}"`);
     return undefined;
   }
-  const variant = variantInContext(spec, context);
-  if (!variant) {
-    finding('directive-not-allowed', `"${d.name}" directive is not allowed here`);
+  if (variant === null) {
+    finding(w, d, 'directive-not-allowed', `"${d.name}" directive is not allowed here`);
     return undefined;
   }
   const hasBlock = d.block !== undefined || d.raw !== undefined;
   if (!variant.block && hasBlock) {
     // The body would swallow what follows it in nginx: always an error.
-    finding('not-terminated', `directive "${d.name}" is not terminated by ";"`, true);
+    finding(w, d, 'not-terminated', `directive "${d.name}" is not terminated by ";"`, true);
     return undefined;
   }
   if (variant.block && !hasBlock) {
-    finding('no-opening-brace', `directive "${d.name}" has no opening "{"`);
+    finding(w, d, 'no-opening-brace', `directive "${d.name}" has no opening "{"`);
     return undefined;
   }
   const args = directiveArgs(d);
-  if (!acceptsArgCount(variant.arity, args.length)) {
-    finding('invalid-argument-count', `invalid number of arguments in "${d.name}" directive`);
+  if (!ruleAccepts(rule.args, args.length)) {
+    finding(w, d, 'invalid-argument-count', `invalid number of arguments in "${d.name}" directive`);
   } else if (variant.onOff && !isOnOff(args[0])) {
-    finding('invalid-flag-value', `invalid value "${args[0]?.value ?? ''}" in "${d.name}" directive, it must be "on" or "off"`);
+    finding(w, d, 'invalid-flag-value', `invalid value "${args[0]?.value ?? ''}" in "${d.name}" directive, it must be "on" or "off"`);
   }
-  return variant.block ? childContext(context, d.name) : undefined;
+  return rule.inner;
+}
+
+function finding(w: Walk, d: Directive, code: AnalyzeCode, message: string, always = false): void {
+  w.out.push(diagnostic(code, message, d.source, always || w.opts.strict ? 'error' : 'warning'));
 }
 
 /** The directive's arguments, without the raw Lua body the parser also keeps as the last one. */
@@ -86,20 +107,45 @@ function directiveArgs(d: Directive): Arg[] {
   return last && last.value === d.raw ? d.args.slice(0, -1) : d.args;
 }
 
-/** nginx's argument-count test, in ngx_conf_handler's order. */
-export function acceptsArgCount(arity: readonly ArityFlag[], n: number): boolean {
-  if (arity.includes('ANY')) return true;
-  if (arity.includes('FLAG')) return n === 1;
-  if (arity.includes('1MORE')) return n >= 1;
-  if (arity.includes('2MORE')) return n >= 2;
-  if (n > MAX_ARGS) return false;
-  return arity.some((flag) => takesCount(flag, n));
+/** The argument counts an arity list accepts: any n ≥ atLeast, or n ≤ MAX_ARGS with bit n of `counts` set. */
+interface ArgRule {
+  atLeast: number;
+  counts: number;
 }
 
-function takesCount(flag: ArityFlag, n: number): boolean {
-  if (flag === 'NOARGS') return n === 0;
-  const m = /^TAKE(\d+)$/.exec(flag);
-  return m !== null && m[1]!.split('').map(Number).includes(n);
+const NO_ARGS_RULE: ArgRule = { atLeast: Infinity, counts: 0 };
+
+// Worked out once per arity list (the table's lists are shared by every directive of that name).
+const argRules = new WeakMap<readonly ArityFlag[], ArgRule>();
+
+/** nginx's argument-count test, in ngx_conf_handler's order: ANY, FLAG, 1MORE, 2MORE, then NOARGS/TAKEn. */
+function argRule(arity: readonly ArityFlag[]): ArgRule {
+  let rule = argRules.get(arity);
+  if (rule) return rule;
+  if (arity.includes('ANY')) rule = { atLeast: 0, counts: 0 };
+  else if (arity.includes('FLAG')) rule = { atLeast: Infinity, counts: 1 << 1 };
+  else if (arity.includes('1MORE')) rule = { atLeast: 1, counts: 0 };
+  else if (arity.includes('2MORE')) rule = { atLeast: 2, counts: 0 };
+  else {
+    let counts = 0;
+    for (const flag of arity) {
+      if (flag === 'NOARGS') counts |= 1;
+      const m = /^TAKE(\d+)$/.exec(flag);
+      if (m) for (const digit of m[1]!) if (Number(digit) <= MAX_ARGS) counts |= 1 << Number(digit);
+    }
+    rule = { atLeast: Infinity, counts };
+  }
+  argRules.set(arity, rule);
+  return rule;
+}
+
+function ruleAccepts(rule: ArgRule, n: number): boolean {
+  return n >= rule.atLeast || (n <= MAX_ARGS && ((rule.counts >> n) & 1) === 1);
+}
+
+/** nginx's argument-count test, in ngx_conf_handler's order. */
+export function acceptsArgCount(arity: readonly ArityFlag[], n: number): boolean {
+  return ruleAccepts(argRule(arity), n);
 }
 
 // ngx_conf_set_flag_slot compares without regard to case.

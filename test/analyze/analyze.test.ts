@@ -272,6 +272,34 @@ describe('directive table', () => {
     expect(acceptsArgCount(['ANY'], 0)).toBe(true);
     expect(acceptsArgCount(['TAKE7'], 8)).toBe(false);
   });
+
+  it('answers like ngx_conf_handler for every arity list of the table, counts 0 to 10', () => {
+    // ngx_conf_handler's test written out literally: ANY, FLAG, 1MORE, 2MORE, then at most 7 words for NOARGS/TAKEn.
+    const literal = (arity: readonly string[], n: number): boolean => {
+      if (arity.includes('ANY')) return true;
+      if (arity.includes('FLAG')) return n === 1;
+      if (arity.includes('1MORE')) return n >= 1;
+      if (arity.includes('2MORE')) return n >= 2;
+      if (n > 7) return false;
+      return arity.some((f) => (f === 'NOARGS' ? n === 0 : /^TAKE\d+$/.test(f) && f.slice(4).includes(String(n))));
+    };
+    const lists = new Set<string>();
+    for (const name of ['daemon', 'listen', 'server', 'proxy_pass', 'error_page', 'return', 'rewrite', 'if', 'location', 'map', 'add_header', 'limit_except', 'include', 'upstream', 'events', 'user', 'thread_pool', 'log_format', 'content_by_lua_block', 'more_set_headers']) {
+      for (const v of lookupDirective(name)?.variants ?? []) lists.add(JSON.stringify(v.arity));
+    }
+    for (const extra of [['FLAG', '1MORE'], ['TAKE1234'], ['NOARGS', 'TAKE12'], ['TAKE7'], ['2MORE', 'TAKE1']]) lists.add(JSON.stringify(extra));
+    for (const text of lists) {
+      const arity = JSON.parse(text) as string[];
+      for (let n = 0; n <= 10; n++) expect(acceptsArgCount(arity, n), `${text} ${n}`).toBe(literal(arity, n));
+    }
+  });
+
+  it('the same name in two contexts in one run is checked against each context\'s definition', () => {
+    // `server` is a block in http and an entry in upstream: the per-context lookup must not mix them.
+    expect(findings(http(d('upstream', ['b'], [d('server', ['10.0.0.1'])]), server(d('listen', ['80'])), d('upstream', ['c'], [d('server', [])])))).toEqual([
+      { severity: 'warning', code: 'invalid-argument-count', message: 'invalid number of arguments in "server" directive', at: '11:5' },
+    ]);
+  });
 });
 
 describe('analyze on the parser output', () => {
