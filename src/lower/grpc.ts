@@ -10,7 +10,9 @@ import { errorAt } from './util.js';
 export function parseGrpcPass(d: Directive): ProxyTarget {
   const url = d.args[0]?.value ?? '';
   const withScheme = /^grpcs?:\/\//i.test(url) || url.includes('$') ? url : `grpc://${url}`;
-  const t = parseProxyPass({ ...d, args: d.args.map((a, i) => (i === 0 ? { ...a, value: withScheme } : a)) });
+  // Positions are getters on the parser's nodes (not own properties): copy them by name.
+  const args = d.args.map((a, i) => (i === 0 ? { value: withScheme, quote: a.quote, source: a.source } : a));
+  const t = parseProxyPass({ kind: 'directive', name: d.name, args, source: d.source });
   if (t.scheme !== 'grpc' && t.scheme !== 'grpcs' && !t.dynamic) throw errorAt(d.args[0]!.source, `invalid URL prefix in "${url}"`, 'grpc-pass-url');
   if (t.uri) throw errorAt(d.args[0]!.source, `invalid host in "${url}"`, 'grpc-pass-url');
   return t;
