@@ -56,13 +56,19 @@ describe('42 compression', () => {
     expect(hcm.http_filters[4].typed_config.compressor_library).toMatchObject({ name: 'brotli', typed_config: { quality: 4 } });
   });
   test('each route keeps only its own compressor; gzip off disables all', () => {
-    const byName = new Map(routesOf(hcm).map((x: any) => [x.name, x]));
-    const disabled = (name: string) => Object.keys(byName.get(name)?.typed_per_filter_config ?? {}).filter((k) => k.includes('compressor')).sort();
-    const b = ['envoy.filters.http.compressor.2.brotli', 'envoy.filters.http.compressor.2.gzip'];
-    expect(disabled('server_0/loc_0')).toEqual(['envoy.filters.http.compressor', ...b]);
-    expect(disabled('server_0/loc_1')).toEqual(['envoy.filters.http.compressor', 'envoy.filters.http.compressor.1', ...b]);
-    expect(disabled('server_0/loc_2')).toEqual(['envoy.filters.http.compressor.1', ...b]);
-    expect(disabled('server_1/loc_0')).toEqual(['envoy.filters.http.compressor', 'envoy.filters.http.compressor.1']);
+    // what each compressor does on the route a request takes, as Envoy resolves it (route > virtual host)
+    const ev = evaluator(r.bootstrap, { filters: true });
+    const on = (host: string, path: string) => {
+      const d = ev({ port: 80, host, path });
+      return Object.entries(d.filters ?? {})
+        .filter(([name, c]) => name.includes('compressor') && c.config?.disabled !== true)
+        .map(([name]) => name)
+        .sort();
+    };
+    expect(on('a.test', '/')).toEqual(['envoy.filters.http.compressor.1']);
+    expect(on('a.test', '/download/x')).toEqual([]);
+    expect(on('a.test', '/api/x')).toEqual(['envoy.filters.http.compressor']);
+    expect(on('b.test', '/')).toEqual(['envoy.filters.http.compressor.2.brotli', 'envoy.filters.http.compressor.2.gzip']);
   });
   test('gzip_proxied conditions and gzip_disable are reported as approximations', () => {
     expect(reportLines(r, 'gzip_proxied')[0]!.class).toBe('approximated');
@@ -186,19 +192,24 @@ describe('47 headers with variables and request ids', () => {
     expect(JSON.stringify(r.bootstrap)).not.toContain('$geoip');
     expect(reportLines(r, 'proxy_set_header').find((e) => e.line === 25)!.class).toBe('unsupported');
   });
-  test('add_header without `always` is added by a per-route Lua script for nginx\'s statuses only', () => {
+  test('add_header without `always` is added by a Lua script for nginx\'s statuses only', () => {
     const routes = routesOf(hcm);
     const stat = routes.find((x: any) => x.name === 'server_0/loc_1');
     expect(stat.response_headers_to_add.map((h: any) => h.header.key)).toEqual(['Strict-Transport-Security', 'X-Request-ID']);
-    const lua = stat.typed_per_filter_config['envoy.filters.http.lua'].source_code.inline_string;
+    const ev = evaluator(r.bootstrap, { filters: true });
+    const lua = ev({ port: 443, sni: 'h.test', host: 'h.test', path: '/static/a.css', transport: 'tls' }).filters!['envoy.filters.http.lua']!.script!;
     expect(lua).toContain('{ "X-Frame-Options", "SAMEORIGIN" }');
     for (const code of [200, 201, 204, 206, 301, 302, 303, 304, 307, 308]) expect(lua).toContain(`["${code}"] = true`);
     expect(lua).not.toContain('["404"]');
     expect(hcm.http_filters.map((f: any) => f.name).slice(-2)).toEqual(['envoy.filters.http.lua', 'envoy.filters.http.router']);
+    // the script is said once, in the Lua filter's source_codes; the route names it
+    const sources = hcm.http_filters.find((f: any) => f.name === 'envoy.filters.http.lua').typed_config.source_codes;
+    expect(Object.values(sources).map((x: any) => x.inline_string)).toEqual([lua]);
     // location / has its own add_header list (inheritance): no Lua there
-    expect(routes.find((x: any) => x.name === 'server_0/loc_0').typed_per_filter_config?.['envoy.filters.http.lua']).toBeUndefined();
+    expect(ev({ port: 443, sni: 'h.test', host: 'h.test', path: '/', transport: 'tls' }).filters!['envoy.filters.http.lua']!.script).toBeNull();
     expect(reportLines(r, 'add_header').find((e) => e.line === 14)!.class).toBe('translated');
   });
+
 });
 
 describe('48 tracing', () => {

@@ -12,8 +12,13 @@ const REQ_WITHOUT_QUERY = {
 };
 
 export function accessLogKey(a: AccessLog): string {
-  return JSON.stringify({ path: a.path, name: a.format.name, escape: a.format.escape, raw: a.format.template.raw });
+  let key = accessLogKeys.get(a);
+  if (key === undefined) accessLogKeys.set(a, (key = JSON.stringify({ path: a.path, name: a.format.name, escape: a.format.escape, raw: a.format.template.raw })));
+  return key;
 }
+
+// Locations share their inherited AccessLog objects: each is turned into a key once.
+const accessLogKeys = new WeakMap<AccessLog, string>();
 
 /** The SubstitutionFormatString for an nginx log format. */
 export function logFormat(f: LogFormat): Json {

@@ -11,7 +11,7 @@ import { realIpVerdict } from '../../lower/real-ip.js';
 import { formatMs } from '../../lower/util.js';
 import { accessLogKey, fileAccessLog, routeNameFilter } from './access-log.js';
 import type { Emission, Json } from './context.js';
-import { COMPRESSOR, compressionKey, compressorDisabled, compressorFilters, LUA, luaFilter, statusGatedHeaders } from './http-filters.js';
+import { COMPRESSOR, compressionKey, compressorDisabled, compressorFilters, LUA, luaFilter, luaScriptRef, statusGatedScript, statusGatedScriptName } from './http-filters.js';
 
 interface RouteSettings {
   compression: Compression | null;
@@ -40,20 +40,20 @@ export function applyEdge(hcm: Json, l: Listener, scope: EdgeScope): void {
   applyRequestId(hcm, l, servers, scope.em);
   noteDefaultLog(servers, scope.em);
   const routes = allRoutes(hcm.route_config);
-  const settings = routeSettings(servers);
-  // Each apply step below asks for every route: resolve a route name once, not once per step.
+  // Every step below reads each route's settings: resolve each route (by name) once.
+  const resolve = routeSettings(servers);
   const known = new Map<string, RouteSettings>();
-  const of = (r: Json): RouteSettings => {
+  const settings = routes.map((r) => {
     const name = String(r.name ?? '');
     let s = known.get(name);
-    if (!s) known.set(name, (s = settings(name)));
+    if (!s) known.set(name, (s = resolve(name)));
     return s;
-  };
-  applyCompression(hcm, routes, of);
-  applyAccessLogs(hcm, routes, of);
-  applyErrorPages(hcm, routes, of, l, scope.em);
-  applyStatusGatedHeaders(hcm, routes, of);
-  applyTracing(hcm, routes, of, servers);
+  });
+  applyCompression(hcm, routes, settings);
+  applyAccessLogs(hcm, routes, settings);
+  applyErrorPages(hcm, routes, settings, l, scope.em);
+  applyStatusGatedHeaders(hcm, routes, settings);
+  applyTracing(hcm, routes, settings, servers);
 }
 
 // ------------------------------------------------------------------ route → settings
@@ -93,7 +93,7 @@ function insertBeforeRouter(hcm: Json, filters: Json[]): void {
 }
 
 function perFilter(route: Json, name: string, config: Json): void {
-  route.typed_per_filter_config = { ...(route.typed_per_filter_config ?? {}), [name]: config };
+  (route.typed_per_filter_config ??= {})[name] = config;
 }
 
 // ------------------------------------------------------------------ client limits
@@ -183,13 +183,13 @@ function applyRequestId(hcm: Json, l: Listener, servers: VirtualServer[], em: Em
 
 // ------------------------------------------------------------------ compression
 
-function applyCompression(hcm: Json, routes: Json[], of: (r: Json) => RouteSettings): void {
-  const configs = new Map<string, { c: Compression; names: string[] }>();
-  for (const r of routes) {
-    const c = of(r).compression;
+function applyCompression(hcm: Json, routes: Json[], settings: RouteSettings[]): void {
+  const configs = new Map<string, { c: Compression; names: string[]; off: string[] }>();
+  for (const st of settings) {
+    const c = st.compression;
     if (!c) continue;
     const key = compressionKey(c);
-    if (!configs.has(key)) configs.set(key, { c, names: [] });
+    if (!configs.has(key)) configs.set(key, { c, names: [], off: [] });
   }
   if (configs.size === 0) return;
   let i = 0;
@@ -201,23 +201,25 @@ function applyCompression(hcm: Json, routes: Json[], of: (r: Json) => RouteSetti
     filters.push(...fs);
   }
   insertBeforeRouter(hcm, filters);
+  // A route disables every compressor that is not its own (all of them without gzip).
   const all = [...configs.values()].flatMap((e) => e.names);
-  for (const r of routes) {
-    const c = of(r).compression;
-    const mine = c ? configs.get(compressionKey(c))!.names : [];
-    for (const name of all) if (!mine.includes(name)) perFilter(r, name, compressorDisabled());
-  }
+  for (const entry of configs.values()) entry.off = all.filter((name) => !entry.names.includes(name));
+  const off = compressorDisabled();
+  routes.forEach((r, k) => {
+    const c = settings[k]!.compression;
+    for (const name of c ? configs.get(compressionKey(c))!.off : all) perFilter(r, name, off);
+  });
 }
 
 // ------------------------------------------------------------------ access logs
 
-function applyAccessLogs(hcm: Json, routes: Json[], of: (r: Json) => RouteSettings): void {
+function applyAccessLogs(hcm: Json, routes: Json[], settings: RouteSettings[]): void {
   const sinks = new Map<string, { log: AccessLog; routes: Set<string> }>();
   const names = new Set<string>();
-  for (const r of routes) {
-    const name = String(r.name ?? '');
+  for (let k = 0; k < routes.length; k++) {
+    const name = String(routes[k].name ?? '');
     names.add(name);
-    for (const a of of(r).accessLogs) {
+    for (const a of settings[k]!.accessLogs) {
       const key = accessLogKey(a);
       const s = sinks.get(key) ?? { log: a, routes: new Set<string>() };
       s.routes.add(name);
@@ -234,13 +236,13 @@ function applyAccessLogs(hcm: Json, routes: Json[], of: (r: Json) => RouteSettin
 
 // ------------------------------------------------------------------ error pages
 
-function applyErrorPages(hcm: Json, routes: Json[], of: (r: Json) => RouteSettings, l: Listener, em: Emission): void {
+function applyErrorPages(hcm: Json, routes: Json[], settings: RouteSettings[], l: Listener, em: Emission): void {
   const mappers = new Map<string, { page: ErrorPage; code: number; routes: Set<string> }>();
   const names = new Set<string>();
-  for (const r of routes) {
-    const name = String(r.name ?? '');
+  for (let k = 0; k < routes.length; k++) {
+    const name = String(routes[k].name ?? '');
     names.add(name);
-    for (const page of of(r).errorPages) {
+    for (const page of settings[k]!.errorPages) {
       const redirect = isRedirectTarget(page) && !page.target.parts.some((p) => 'var' in p);
       if (!redirect && !page.file) continue; // reported in lowering
       for (const code of page.codes) {
@@ -282,29 +284,41 @@ function fileMapper(filter: Json, page: ErrorPage): Json {
 /**
  * nginx adds a header without `always` only to 200, 201, 204, 206, 301, 302,
  * 303, 304, 307 and 308 responses. Literal values move from the route's
- * unconditional response_headers_to_add to a per-route Lua script that checks
- * the status; values with variables stay (reported as approximated).
+ * unconditional response_headers_to_add to a Lua script that checks the status;
+ * values with variables stay (reported as approximated). Each distinct header
+ * list is one named script of the connection manager's Lua filter; routes refer
+ * to it by name.
  */
-function applyStatusGatedHeaders(hcm: Json, routes: Json[], of: (r: Json) => RouteSettings): void {
-  let used = false;
-  for (const r of routes) {
+function applyStatusGatedHeaders(hcm: Json, routes: Json[], settings: RouteSettings[]): void {
+  const scripts = new Map<string, string>(); // name → text, in order of first use
+  const refs = new Map<string, Json>(); // header list → per-route config
+  routes.forEach((r, k) => {
     const added: Json[] | undefined = r.response_headers_to_add;
-    if (!added?.length) continue;
-    const gated = of(r).addHeaders.filter((h) => !h.always && h.value.raw !== '' && !h.value.parts.some((p) => 'var' in p));
+    if (!added?.length) return;
     const moved: [string, string][] = [];
-    for (const h of gated) {
+    for (const h of settings[k]!.addHeaders) {
+      if (h.always || h.value.raw === '' || h.value.parts.some((p) => 'var' in p)) continue;
       const rendered = h.value.raw.replace(/%/g, '%%');
       const i = added.findIndex((a) => a.header?.key === h.name && a.header?.value === rendered);
       if (i < 0) continue;
       added.splice(i, 1);
       moved.push([h.name, h.value.raw]);
     }
-    if (moved.length === 0) continue;
+    if (moved.length === 0) return;
     if (added.length === 0) delete r.response_headers_to_add;
-    perFilter(r, LUA, statusGatedHeaders(moved));
-    used = true;
-  }
-  if (used) insertBeforeRouter(hcm, [luaFilter()]);
+    const key = JSON.stringify(moved);
+    let ref = refs.get(key);
+    if (!ref) {
+      const text = statusGatedScript(moved);
+      const name = statusGatedScriptName(text);
+      const other = scripts.get(name);
+      if (other !== undefined && other !== text) throw new Error(`Lua script name ${name} given to two scripts`);
+      scripts.set(name, text);
+      refs.set(key, (ref = luaScriptRef(name)));
+    }
+    perFilter(r, LUA, ref);
+  });
+  if (scripts.size) insertBeforeRouter(hcm, [luaFilter(scripts)]);
 }
 
 // ------------------------------------------------------------------ tracing
@@ -312,13 +326,15 @@ function applyStatusGatedHeaders(hcm: Json, routes: Json[], of: (r: Json) => Rou
 export const OTEL_CLUSTER = 'otel_collector';
 
 /** Connection manager tracing when a server on the listener is traced; untraced routes sample nothing. */
-function applyTracing(hcm: Json, routes: Json[], of: (r: Json) => RouteSettings, servers: VirtualServer[]): void {
+function applyTracing(hcm: Json, routes: Json[], settings: RouteSettings[], servers: VirtualServer[]): void {
   const t = servers.map((s) => s.edge!.tracing).find((x) => x && x.endpoint && otelEndpoint(x.endpoint));
   if (!t) return;
   const otel: Json = { '@type': 'type.googleapis.com/envoy.config.trace.v3.OpenTelemetryConfig', grpc_service: { envoy_grpc: { cluster_name: OTEL_CLUSTER } } };
   if (t.serviceName) otel.service_name = t.serviceName;
   hcm.tracing = { provider: { name: 'envoy.tracers.opentelemetry', typed_config: otel } };
-  for (const r of routes) if (!of(r).traced) r.tracing = { overall_sampling: { numerator: 0 } };
+  routes.forEach((r, k) => {
+    if (!settings[k]!.traced) r.tracing = { overall_sampling: { numerator: 0 } };
+  });
 }
 
 /** Clusters the edge settings need (the OpenTelemetry collector), for the bootstrap. */

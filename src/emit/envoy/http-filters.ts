@@ -3,6 +3,7 @@
 // manager; a route disables every compressor that is not its own, so each
 // location compresses exactly as nginx would there.
 import type { Compression } from '../../ir/types.js';
+import { createHash } from 'node:crypto';
 import type { Json } from './context.js';
 
 export const COMPRESSOR = 'envoy.filters.http.compressor';
@@ -11,8 +12,13 @@ const PER_ROUTE_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.compre
 
 /** Key of what a Compression means for Envoy (sources excluded). */
 export function compressionKey(c: Compression): string {
-  return JSON.stringify({ ...c, source: null });
+  let key = compressionKeys.get(c);
+  if (key === undefined) compressionKeys.set(c, (key = JSON.stringify({ ...c, source: null })));
+  return key;
 }
+
+// Locations share their inherited Compression object: each is turned into a key once.
+const compressionKeys = new WeakMap<Compression, string>();
 
 function library(kind: 'gzip' | 'brotli', c: Compression): Json {
   if (kind === 'gzip') {
@@ -43,8 +49,11 @@ export function compressorFilters(c: Compression, base: string): Json[] {
   return out;
 }
 
+/** Shared by every route that turns a compressor off (read only, like every emitted object). */
+const COMPRESSOR_DISABLED: Json = Object.freeze({ '@type': PER_ROUTE_TYPE, disabled: true });
+
 export function compressorDisabled(): Json {
-  return { '@type': PER_ROUTE_TYPE, disabled: true };
+  return COMPRESSOR_DISABLED;
 }
 
 // ------------------------------------------------------------------ Lua (add_header status rule)
@@ -54,16 +63,23 @@ export const LUA = 'envoy.filters.http.lua';
 /** The statuses nginx adds headers to when add_header has no `always` (ngx_http_headers_filter). */
 export const ADD_HEADER_STATUSES = [200, 201, 204, 206, 301, 302, 303, 304, 307, 308];
 
-export function luaFilter(): Json {
-  return { name: LUA, typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua' } };
+/**
+ * The Lua filter holding the named scripts of its connection manager (`source_codes`);
+ * routes pick one by name (LuaPerRoute `name`). It has no default script, so a
+ * route without a per-route config runs nothing.
+ */
+export function luaFilter(scripts: Map<string, string>): Json {
+  const sourceCodes: Json = {};
+  for (const [name, text] of scripts) sourceCodes[name] = { inline_string: text };
+  return { name: LUA, typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua', source_codes: sourceCodes } };
 }
 
 function luaString(s: string): string {
   return '"' + s.replace(/[\\"]/g, (c) => '\\' + c).replace(/[\x00-\x1f\x7f]/g, (c) => '\\' + String(c.charCodeAt(0)).padStart(3, '0')) + '"';
 }
 
-/** A per-route Lua script adding `headers` to responses whose status nginx's add_header accepts. */
-export function statusGatedHeaders(headers: [string, string][]): Json {
+/** The Lua script adding `headers` to responses whose status nginx's add_header accepts. */
+export function statusGatedScript(headers: [string, string][]): string {
   const lines = [
     '-- nginx add_header without `always`: only these statuses get the headers',
     `local statuses = { ${ADD_HEADER_STATUSES.map((c) => `["${c}"] = true`).join(', ')} }`,
@@ -75,5 +91,21 @@ export function statusGatedHeaders(headers: [string, string][]): Json {
     'end',
     '',
   ];
-  return { '@type': 'type.googleapis.com/envoy.extensions.filters.http.lua.v3.LuaPerRoute', source_code: { inline_string: lines.join('\n') } };
+  return lines.join('\n');
+}
+
+/**
+ * A script's name in `source_codes`: derived from its text alone, so the same header
+ * set has the same name in every connection manager and across recompilations
+ * (xDS resources change only where the headers do).
+ */
+export function statusGatedScriptName(script: string): string {
+  return `add_header.${createHash('sha256').update(script).digest('hex').slice(0, 16)}`;
+}
+
+const LUA_PER_ROUTE_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.lua.v3.LuaPerRoute';
+
+/** The per-route config running the named script of the connection manager's Lua filter. */
+export function luaScriptRef(name: string): Json {
+  return Object.freeze({ '@type': LUA_PER_ROUTE_TYPE, name });
 }

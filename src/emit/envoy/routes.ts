@@ -440,14 +440,20 @@ function addPolicyHeaders(route: Json, policy: Policy, s: RouteScope, proxyHost:
   if (resp.length) route.response_headers_to_add = resp;
 }
 
+const BUFFER_PER_ROUTE = 'type.googleapis.com/envoy.extensions.filters.http.buffer.v3.BufferPerRoute';
+const BUFFER_OFF: Json = Object.freeze({ '@type': BUFFER_PER_ROUTE, disabled: true });
+const bufferLimits = new Map<number, Json>();
+
+/** The body limit of a route, as a per-filter config shared by every route with that limit. */
 function addBodyLimit(route: Json, policy: Policy, websocket: boolean): void {
   const size = policy.clientMaxBodySize;
   if (websocket || size === 0) {
-    route.typed_per_filter_config = { [BUFFER_FILTER]: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.buffer.v3.BufferPerRoute', disabled: true } };
+    route.typed_per_filter_config = { [BUFFER_FILTER]: BUFFER_OFF };
   } else if (size !== NGINX_DEFAULT_BODY_SIZE) {
-    route.typed_per_filter_config = {
-      [BUFFER_FILTER]: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.buffer.v3.BufferPerRoute', buffer: { max_request_bytes: Math.min(size, 4294967295) } },
-    };
+    const max = Math.min(size, 4294967295);
+    let config = bufferLimits.get(max);
+    if (!config) bufferLimits.set(max, (config = Object.freeze({ '@type': BUFFER_PER_ROUTE, buffer: Object.freeze({ max_request_bytes: max }) })));
+    route.typed_per_filter_config = { [BUFFER_FILTER]: config };
   }
 }
 

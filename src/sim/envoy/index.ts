@@ -10,10 +10,17 @@ import { chainTerminatesTls, detectConnection, selectFilterChain, selectListener
 import { portStart, routeMatches, selectVirtualHost, type RouteRequest } from './match.js';
 import { mergeSlashes, normalizePath, unescapeSlashes, type EscapedSlashesAction } from './path.js';
 import { trustedClientAddress } from './client-address.js';
+import { perFilterConfigs, type FilterConfigChoice } from './filters.js';
 
 export { EnvoyConfigError, type EnvoyConfigInput } from './config.js';
 export type { HeaderAddition, HeaderRemoval } from './headers.js';
 export type { WeightedClusterChoice } from './action.js';
+export type { FilterConfigChoice, PerFilterLevel } from './filters.js';
+
+export interface EvaluateOptions {
+  /** also resolve each HTTP filter's per-route configuration (decision.filters) */
+  filters?: boolean;
+}
 
 export interface EnvoyRequest {
   /** destination port of the connection */
@@ -66,6 +73,8 @@ export interface EnvoyDecision {
   timeout?: string;
   idleTimeout?: string;
   maxStreamDuration?: string;
+  /** with `filters: true`: each HTTP filter (router excepted) → the per-route config it uses */
+  filters?: Record<string, FilterConfigChoice>;
   notes?: string[];
 }
 
@@ -219,7 +228,7 @@ function requireTlsRedirect(vh: Obj, req: RouteRequest): EnvoyDecision | undefin
   return { kind: 'redirect', status: 301, redirectLocation: `https://${host}${req.path}` };
 }
 
-function decide(cfg: LoadedConfig, r: EnvoyRequest, notes: string[]): EnvoyDecision {
+function decide(cfg: LoadedConfig, r: EnvoyRequest, notes: string[], opts: EvaluateOptions): EnvoyDecision {
   const address = r.address ?? '127.0.0.1';
   const listener = selectListener(cfg.listeners, address, r.port, notes);
   if (!listener) return { kind: 'no_listener' };
@@ -264,7 +273,9 @@ function decide(cfg: LoadedConfig, r: EnvoyRequest, notes: string[]): EnvoyDecis
     const route = routes[i]!;
     const pm = routeMatches(route.match ?? {}, req, notes);
     if (!pm) continue;
-    return { ...out, ...actOn(cfg, rc, vh, route, i, req, pm, client, notes) };
+    const d: EnvoyDecision = { ...out, ...actOn(cfg, rc, vh, route, i, req, pm, client, notes) };
+    if (opts.filters) d.filters = perFilterConfigs(hcm, rc, vh, route, notes);
+    return d;
   }
   return { ...out, kind: 'no_route', status: 404 };
 }
@@ -338,17 +349,17 @@ function addHeaders(d: EnvoyDecision, rc: Obj, vh: Obj, route: Obj, req: RouteRe
  * What Envoy would do with `req` under `config`. Throws EnvoyConfigError when the
  * configuration is one Envoy would refuse to load (bad regex, duplicate domain…).
  */
-export function evaluate(config: EnvoyConfigInput, req: EnvoyRequest): EnvoyDecision {
+export function evaluate(config: EnvoyConfigInput, req: EnvoyRequest, opts: EvaluateOptions = {}): EnvoyDecision {
   const notes: string[] = [];
   const cfg = loadConfig(config);
-  return result(decide(cfg, req, notes), notes);
+  return result(decide(cfg, req, notes, opts), notes);
 }
 
 /** The same, for many requests against one configuration (loads it once). */
-export function evaluator(config: EnvoyConfigInput): (req: EnvoyRequest) => EnvoyDecision {
+export function evaluator(config: EnvoyConfigInput, opts: EvaluateOptions = {}): (req: EnvoyRequest) => EnvoyDecision {
   const cfg = loadConfig(config);
   return (req) => {
     const notes: string[] = [];
-    return result(decide(cfg, req, notes), notes);
+    return result(decide(cfg, req, notes, opts), notes);
   };
 }

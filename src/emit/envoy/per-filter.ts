@@ -1,0 +1,111 @@
+// Per-filter configuration said once per virtual host instead of on every route.
+//
+// Envoy resolves a filter's per-route configuration to the most specific one:
+// the route's, else its virtual host's, else the route configuration's
+// (Http::Utility::resolveMostSpecificPerFilterConfig, used by the buffer,
+// compressor and Lua filters; their docs: "on the virtual host, route, or
+// weighted cluster"). So a configuration most routes of a virtual host share
+// moves to the virtual host, and a route keeps its own only where it differs.
+// A route that had none must then say explicitly what the filter does without
+// one (its "neutral" per-route configuration); a filter without such a form is
+// hoisted only when every route of the virtual host has the same configuration.
+import type { Json } from './context.js';
+
+const BUFFER = 'type.googleapis.com/envoy.extensions.filters.http.buffer.v3.Buffer';
+const COMPRESSOR = 'type.googleapis.com/envoy.extensions.filters.http.compressor.v3.Compressor';
+const LUA = 'type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua';
+
+/**
+ * For each HTTP filter of a connection manager, the per-route configuration that
+ * behaves exactly as no per-route configuration does, where one exists.
+ */
+export function neutralPerRouteConfigs(httpFilters: Json[]): Map<string, Json> {
+  const out = new Map<string, Json>();
+  for (const f of httpFilters) {
+    const c = f.typed_config ?? {};
+    const neutral = neutralFor(c);
+    if (neutral) out.set(f.name, Object.freeze(neutral));
+  }
+  return out;
+}
+
+function neutralFor(c: Json): Json | null {
+  switch (c['@type']) {
+    case BUFFER: {
+      // BufferPerRoute.buffer replaces the filter's settings: the same settings change nothing.
+      const { '@type': _, ...settings } = c;
+      return { '@type': 'type.googleapis.com/envoy.extensions.filters.http.buffer.v3.BufferPerRoute', buffer: settings };
+    }
+    case COMPRESSOR:
+      // An empty response_direction_config override enables response compression, as the
+      // filter is when its own `enabled` flag is unset; everything else stays the filter's.
+      if (c.response_direction_config?.common_config?.enabled !== undefined) return null;
+      return { '@type': 'type.googleapis.com/envoy.extensions.filters.http.compressor.v3.CompressorPerRoute', overrides: { response_direction_config: {} } };
+    case LUA:
+      // Without a default script the filter runs nothing on a route without a per-route config.
+      if (c.default_source_code !== undefined || c.inline_code !== undefined) return null;
+      return { '@type': 'type.googleapis.com/envoy.extensions.filters.http.lua.v3.LuaPerRoute', disabled: true };
+    default:
+      return null;
+  }
+}
+
+// Configs are mostly shared objects: each is serialised once.
+const keys = new WeakMap<object, string>();
+
+function keyOf(config: Json): string {
+  let k = keys.get(config);
+  if (k === undefined) keys.set(config, (k = JSON.stringify(config)));
+  return k;
+}
+
+/** Move to each virtual host the per-filter configs most of its routes share (mutates `routeConfig`). */
+export function hoistPerFilterConfigs(routeConfig: Json, neutral: Map<string, Json>): void {
+  const vhosts: Json[] = routeConfig?.virtual_hosts ?? [];
+  for (let i = 0; i < vhosts.length; i++) vhosts[i] = hoistInVirtualHost(vhosts[i], neutral);
+}
+
+function hoistInVirtualHost(vh: Json, neutral: Map<string, Json>): Json {
+  const routes: Json[] = vh.routes ?? [];
+  const filters = new Set<string>();
+  for (const r of routes) if (r.typed_per_filter_config) for (const name of Object.keys(r.typed_per_filter_config)) filters.add(name);
+  if (filters.size === 0 || vh.typed_per_filter_config) return vh;
+  const hoisted: Json = {};
+  for (const name of filters) {
+    const common = mostCommon(routes, name);
+    const fill = neutral.get(name);
+    // Each route without a config would need the neutral one: worth it only when fewer.
+    if (common.absent > 0 && (fill === undefined || common.count <= common.absent)) continue;
+    hoisted[name] = common.config;
+    for (const r of routes) {
+      const own = r.typed_per_filter_config?.[name];
+      if (own === undefined) (r.typed_per_filter_config ??= {})[name] = fill;
+      else if (keyOf(own) === common.key) delete r.typed_per_filter_config[name];
+    }
+  }
+  if (Object.keys(hoisted).length === 0) return vh;
+  for (const r of routes) if (r.typed_per_filter_config && Object.keys(r.typed_per_filter_config).length === 0) delete r.typed_per_filter_config;
+  // The virtual host's defaults read before its routes.
+  const { routes: _, ...head } = vh;
+  return { ...head, typed_per_filter_config: hoisted, routes };
+}
+
+/** The config of filter `name` most routes carry (the first seen on a tie), and how many carry none. */
+function mostCommon(routes: Json[], name: string): { config: Json; key: string; count: number; absent: number } {
+  const counts = new Map<string, { config: Json; count: number }>();
+  let absent = 0;
+  for (const r of routes) {
+    const c = r.typed_per_filter_config?.[name];
+    if (c === undefined) {
+      absent++;
+      continue;
+    }
+    const k = keyOf(c);
+    const entry = counts.get(k);
+    if (entry) entry.count++;
+    else counts.set(k, { config: c, count: 1 });
+  }
+  let best: { key: string; config: Json; count: number } = { key: '', config: null, count: 0 };
+  for (const [key, e] of counts) if (e.count > best.count) best = { key, config: e.config, count: e.count };
+  return { ...best, absent };
+}
