@@ -14,7 +14,7 @@ execFileSync(
     join(root, 'node_modules/peggy/bin/peggy.js'),
     '--format', 'es',
     '--dts',
-    '--allowed-start-rules', '*',
+    '--allowed-start-rules', 'Config',
     '--plugin', join(root, 'scripts/peggy-class-tables.mjs'),
     '-o', out,
     join(root, 'grammar/nginx.peggy'),

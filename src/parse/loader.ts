@@ -9,6 +9,7 @@ import { nulBytes, readConfigFile } from './source.js';
 import { expandGlob, includePath, isGlob } from './include.js';
 import { lineOf } from './diagnostic.js';
 import { detectContext, type ConfigContext } from './context.js';
+import { DirectiveNode } from './nodes.js';
 
 export interface LoadOptions {
   /** Directory relative includes are resolved against (default: the main file's directory). */
@@ -102,7 +103,7 @@ class Loader {
         replacement = [st, ...this.include(st, fileIndex, chain)];
       } else if (st.kind === 'directive' && st.block) {
         const block = this.splice(st.block, fileIndex, chain);
-        if (block !== st.block) replacement = [{ ...st, block }];
+        if (block !== st.block) replacement = [st instanceof DirectiveNode ? DirectiveNode.withBlock(st, block) : { ...st, block }];
       }
       if (replacement && !out) out = statements.slice(0, i);
       if (out) out.push(...(replacement ?? [st]));

@@ -36,14 +36,17 @@ export function ioMessage(err: unknown, path: string): { message: string; code: 
 
 /** Reads `path`; a failure becomes a Diagnostic placed at `at` (an include's position) or the file's start. */
 export function readConfigFile(path: string, displayPath: string, at?: SourcePos): ReadResult {
-  let bytes: Buffer;
   try {
-    bytes = readFileSync(path);
+    // Read as text directly: no copy of the bytes stays alive beside the text
+    // while a large file is parsed. Only a file whose text holds U+FFFD (the
+    // decoder's replacement for invalid UTF-8, or one written as such) is read
+    // again as bytes, to find and report the invalid sequences.
+    const text = readFileSync(path, 'utf8');
+    return text.includes('\uFFFD') ? decodeConfig(readFileSync(path), displayPath) : { ok: true, text, errors: nulBytes(text, displayPath) };
   } catch (err) {
     const { message, code } = ioMessage(err, displayPath);
     return { ok: false, error: { severity: 'error', message, code, source: at ?? { file: displayPath, line: 1, col: 1 } } };
   }
-  return decodeConfig(bytes, displayPath);
 }
 
 /** Decodes bytes as UTF-8, reporting invalid sequences and NUL bytes with their line:col. */

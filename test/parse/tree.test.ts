@@ -14,7 +14,7 @@ describe('words', () => {
   it('records value, quote and position of each word', () => {
     const [d] = directives(parseText('  add_header  "X-A" \'b c\' d;\n', 'w.conf').root);
     expect(d!.source).toEqual({ file: 'w.conf', line: 1, col: 3 });
-    expect(d!.args).toEqual([
+    expect(d!.args.map((a) => ({ value: a.value, quote: a.quote, source: a.source }))).toEqual([
       { value: 'X-A', quote: '"', source: { file: 'w.conf', line: 1, col: 15 } },
       { value: 'b c', quote: "'", source: { file: 'w.conf', line: 1, col: 21 } },
       { value: 'd', quote: null, source: { file: 'w.conf', line: 1, col: 27 } },
