@@ -10,6 +10,8 @@
 //                        the last ACK, divided by 100 (and the reload's own CPU);
 //   memory per stream    heap and rss growth of the server from 0 to 100 synced streams, / 100.
 // Goal: all ACKed within 250 ms of the write.
+// BENCH_XDS_PROFILE=DIR: the child writes a CPU profile of each write → last ACK
+// window to DIR (node:inspector, started at 'arm', stopped at the last ACK).
 //
 // This file is also the server child (`node xds-push.mjs --child FILE`).
 import { fork } from 'node:child_process';
@@ -46,6 +48,30 @@ export function xdsBenchConfig(moved) {
 
 // ---------------------------------------------------------------- child (the server)
 
+const profileDir = process.env.BENCH_XDS_PROFILE;
+let profiler = null;
+let profiles = 0;
+
+async function startProfile() {
+  if (!profileDir) return;
+  const { Session } = await import('node:inspector/promises');
+  profiler = new Session();
+  profiler.connect();
+  await profiler.post('Profiler.enable');
+  await profiler.post('Profiler.start');
+}
+
+async function stopProfile() {
+  if (!profiler) return;
+  const session = profiler;
+  profiler = null;
+  const { profile } = await session.post('Profiler.stop');
+  session.disconnect();
+  mkdirSync(profileDir, { recursive: true });
+  profiles += 1;
+  writeFileSync(join(profileDir, `xds-push-${process.pid}-${profiles}.cpuprofile`), JSON.stringify(profile));
+}
+
 async function runChild(root, file) {
   const serve = await import(pathToFileURL(join(root, 'dist/serve/index.js')).href);
   const rds = 'type.googleapis.com/envoy.config.route.v3.RouteConfiguration';
@@ -67,6 +93,7 @@ async function runChild(root, file) {
         pushCpuMs: (cpu.user + cpu.system) / 1000,
       });
       run = null;
+      void stopProfile();
     }
   });
   handle.xds.on('response', (e) => {
@@ -86,6 +113,7 @@ async function runChild(root, file) {
   });
   process.on('message', async (m) => {
     if (m.kind === 'arm') {
+      await startProfile();
       run = { nonces: new Set(), acked: 0, reloadStartedAt: 0, snapshotAt: 0 };
       process.send({ kind: 'armed' });
     } else if (m.kind === 'memory') {

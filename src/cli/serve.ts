@@ -3,7 +3,7 @@
 // A bad initial configuration ends with exit 1 and its diagnostics; later bad
 // edits keep the last good snapshot (see src/serve/index.ts).
 import { Option, type Command } from 'commander';
-import { runServe, ServeLoadError, DEFAULT_ADMIN_ADDRESS, DEFAULT_XDS_ADDRESS, type ServeOptions } from '../serve/index.js';
+import { runServe, ServeLoadError, DEFAULT_ADMIN_ADDRESS, DEFAULT_DEBOUNCE_MS, DEFAULT_XDS_ADDRESS, type ServeOptions } from '../serve/index.js';
 import { parseHostPort } from '../emit/envoy/xds.js';
 import { CliExit } from './exit.js';
 
@@ -34,7 +34,7 @@ export function registerServe(program: Command): void {
     .option('--tls-key <file>', 'the private key for --tls-cert (PEM)')
     .option('--client-ca <file>', 'require client certificates signed by this CA (mTLS)')
     .option('--consul-addr <url>', 'take endpoints of Consul services from this Consul agent (EDS overrides)')
-    .option('--debounce-ms <ms>', 'wait this long after the last file change before reloading', '200')
+    .option('--debounce-ms <ms>', 'reload once the files have been quiet this long (longer while a changed file is empty or missing)', String(DEFAULT_DEBOUNCE_MS))
     .action((file: string, opts: ServeCommandOptions) => serveCommand(file, opts));
 }
 

@@ -4,12 +4,13 @@
 //   startServe(file, options) → ServeHandle   (programmatic; tests, bench, Consul)
 //   runServe(file, options)                  (the CLI: signals, logs, runs until SIGTERM)
 //
-// Reload: the config file and every file it includes are watched through
-// their directories (fs.watch on a directory survives an editor's
-// write-to-temp-and-rename, which replaces the file's inode); any change to a
-// watched file name, or to a *.conf file in a watched directory (a new file a
-// glob include would pick up), triggers a reload 200 ms after the last event.
-// SIGHUP reloads at once. A reload that fails (parse, lowering, validation)
+// Reload: the config file and every file it includes are watched
+// (src/serve/watcher.ts); a reload starts once they have been quiet for
+// `debounceMs` (default 30 ms), longer when a changed file is empty or gone
+// (being rewritten). An event that changed no byte of the inputs reloads
+// nothing; a load during which the files changed again is discarded (it may
+// have read a half-written file) and the reload runs again once they are
+// quiet. SIGHUP reloads at once. A reload that fails (parse, lowering, validation)
 // keeps the served snapshot, logs the diagnostics and shows on /metrics
 // (reloads_total{result="failure"}, reload_last_error_info) and on the admin
 // page. SIGTERM (and SIGINT) drains: stop accepting, end every stream, exit 0.
@@ -27,6 +28,7 @@ import { parseHostPort, type JsonObject } from '../emit/envoy/xds.js';
 import { XdsServer, type TlsOptions } from './xds-server.js';
 import { startAdmin, type AdminServer, type ReloadStatus } from './admin.js';
 import { loadSource, type LoadResult, type SourceOptions } from './source.js';
+import { ConfigWatcher, hashInputs, type ChangedFiles } from './watcher.js';
 
 export { XdsServer } from './xds-server.js';
 export type { TlsOptions } from './xds-server.js';
@@ -34,6 +36,10 @@ export { loadSource } from './source.js';
 
 export const DEFAULT_XDS_ADDRESS = '127.0.0.1:18000';
 export const DEFAULT_ADMIN_ADDRESS = '127.0.0.1:19100';
+/** Quiet window after the last file event before a reload, ms. */
+export const DEFAULT_DEBOUNCE_MS = 30;
+/** Extra wait when a changed file is empty or missing (a rewrite in progress), ms. */
+const PARTIAL_WRITE_GRACE_MS = 250;
 
 export interface ServeOptions extends SourceOptions {
   xdsAddress?: string;
@@ -43,7 +49,7 @@ export interface ServeOptions extends SourceOptions {
   consulAddr?: string;
   /** Watch the files (default true). */
   watch?: boolean;
-  /** Debounce of file events, ms (default 200). */
+  /** Quiet window after the last file event before reloading, ms (default 30). */
   debounceMs?: number;
   log?: (line: string) => void;
   /** The node id expected to connect (logged when another node connects). */
@@ -60,6 +66,8 @@ export interface ReloadOutcome {
   changed: boolean;
   version: string | null;
   errors: string[];
+  /** The watcher's event changed no byte of the inputs: nothing was loaded. */
+  inputsUnchanged?: boolean;
 }
 
 export interface ServeHandle extends EventEmitter {
@@ -79,66 +87,6 @@ export interface ServeHandle extends EventEmitter {
 export class ServeLoadError extends Error {
   constructor(readonly errors: string[]) {
     super(errors.join('\n'));
-  }
-}
-
-const WATCH_NOISE = /(^\.|~$|\.sw[a-p]$|^4913$|\.tmp$)/;
-
-/** Watches the directories of `files`; calls `onChange` debounced. */
-class ConfigWatcher {
-  private watchers = new Map<string, fs.FSWatcher>();
-  private names = new Set<string>();
-  private timer: NodeJS.Timeout | null = null;
-
-  constructor(
-    private readonly debounceMs: number,
-    private readonly onChange: () => void,
-    private readonly log: (line: string) => void,
-  ) {}
-
-  /** (Re-)arm on the current file list: directories come and go with includes. */
-  arm(files: string[]): void {
-    const absolute = files.map((f) => path.resolve(f));
-    this.names = new Set(absolute);
-    const dirs = new Set(absolute.map((f) => path.dirname(f)));
-    for (const [dir, watcher] of this.watchers) {
-      if (!dirs.has(dir)) {
-        watcher.close();
-        this.watchers.delete(dir);
-      }
-    }
-    for (const dir of dirs) {
-      if (this.watchers.has(dir)) continue;
-      try {
-        const watcher = fs.watch(dir, { persistent: false }, (_event, name) => this.event(dir, name?.toString() ?? null));
-        watcher.on('error', () => {
-          watcher.close();
-          this.watchers.delete(dir);
-        });
-        this.watchers.set(dir, watcher);
-      } catch (err) {
-        this.log(`serve: cannot watch ${dir}: ${(err as Error).message}`);
-      }
-    }
-  }
-
-  private event(dir: string, name: string | null): void {
-    if (name !== null) {
-      const full = path.join(dir, name);
-      const relevant = this.names.has(full) || (name.endsWith('.conf') && !WATCH_NOISE.test(name));
-      if (!relevant) return;
-    }
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.onChange();
-    }, this.debounceMs);
-  }
-
-  close(): void {
-    if (this.timer) clearTimeout(this.timer);
-    for (const watcher of this.watchers.values()) watcher.close();
-    this.watchers.clear();
   }
 }
 
@@ -252,25 +200,51 @@ export async function startServe(file: string, options: ServeOptions = {}): Prom
     return { ok: true, changed, version: xds.snapshot()?.version ?? null, errors: [] };
   };
 
-  const reloadOnce = async (reason: string): Promise<ReloadOutcome> => {
+  // The inputs of the served snapshot (absolute paths and a content hash), when
+  // known: a watcher event that changed none of their bytes reloads nothing.
+  let inputs: { files: string[]; hash: string } | null = null;
+  const absolute = (list: string[]) => [...new Set(list.map((f) => path.resolve(f)))].sort();
+
+  /** One load; null when the files changed while it read them (its result is discarded). */
+  const reloadOnce = async (reason: string, changed: ChangedFiles | undefined): Promise<ReloadOutcome | null> => {
+    const generation = watcher?.generation ?? 0;
+    const read = absolute(files);
+    const hash = hashInputs(read);
+    const known = inputs;
+    if (changed && known && known.hash === hash && [...changed].every((f) => known.files.includes(f))) {
+      const outcome: ReloadOutcome = { ok: true, changed: false, version: xds.snapshot()?.version ?? null, errors: [], inputsUnchanged: true };
+      handle.emit('reload', outcome);
+      return outcome;
+    }
     handle.emit('reload-start', reason);
-    const outcome = apply(await loadSource(file, sourceOptions), reason);
+    const result = await loadSource(file, sourceOptions);
+    if (watcher && watcher.generation !== generation) {
+      // Written to while read: this may be a half-written file; load again once quiet.
+      inputs = null;
+      files = [...new Set([...files, ...result.files])];
+      watcher.arm(files);
+      return null;
+    }
+    const outcome = apply(result, reason);
+    const sameFiles = absolute(result.files).join('\n') === read.join('\n');
+    inputs = outcome.ok && sameFiles ? { files: read, hash } : null;
     watcher?.arm(files);
     handle.emit('reload', outcome);
     return outcome;
   };
 
   // One reload at a time; a request during a reload runs once more after it.
-  const reload = (reason = 'requested'): Promise<ReloadOutcome> => {
+  const reload = (reason = 'requested', changed?: ChangedFiles): Promise<ReloadOutcome> => {
     if (reloading) {
       again = true;
       return reloading;
     }
     reloading = (async () => {
-      let outcome = await reloadOnce(reason);
-      while (again) {
+      let outcome = await reloadOnce(reason, changed);
+      while (outcome === null || again) {
+        if (outcome === null) await watcher?.quiet();
         again = false;
-        outcome = await reloadOnce(reason);
+        outcome = await reloadOnce(reason, undefined);
       }
       reloading = null;
       return outcome;
@@ -278,8 +252,18 @@ export async function startServe(file: string, options: ServeOptions = {}): Prom
     return reloading;
   };
 
-  const watcher = options.watch === false ? null : new ConfigWatcher(options.debounceMs ?? 200, () => void reload('file changed'), log);
+  const debounceMs = options.debounceMs ?? DEFAULT_DEBOUNCE_MS;
+  const watcher =
+    options.watch === false
+      ? null
+      : new ConfigWatcher({
+          quietMs: debounceMs,
+          graceMs: Math.max(PARTIAL_WRITE_GRACE_MS, debounceMs),
+          onChange: (changed) => void reload('file changed', changed),
+          log,
+        });
   watcher?.arm(files);
+  inputs = { files: absolute(files), hash: hashInputs(absolute(files)) };
 
   const host: EndpointSourceHost = {
     setEndpointOverride: (name, cla) => xds.setEndpointOverride(name, cla),

@@ -187,3 +187,119 @@ export function decodeResource(typeUrl: string, bytes: Uint8Array): Record<strin
 }
 
 export { envoyRoot };
+
+// ---------------------------------------------------------------- encoding with reuse
+
+/**
+ * Protobuf writes a message's fields one after the other in field-number
+ * order, and a repeated message field as one (tag, length, bytes) record per
+ * element. So a message's bytes are the concatenation of its fields' bytes in
+ * that order, and an element's bytes do not depend on its neighbours: a route
+ * table where one route changed needs only that route encoded again. The
+ * result is byte-identical to encodeMessage. Every encoded piece (an element
+ * at the last level, or the run of fields between two split fields) is kept by
+ * its JSON text, so JSON is turned into bytes once per distinct content.
+ */
+export class ReusingEncoder {
+  /** Encoded pieces by type, then by JSON text, with the generation that last used them. */
+  private elements = new Map<protobuf.Type, Map<string, { bytes: Uint8Array; generation: number }>>();
+  private generation = 0;
+
+  /**
+   * `depth`: how many levels of repeated message fields are split below the
+   * resource; elements at the last level are encoded whole and kept (for a
+   * RouteConfiguration: virtual hosts are split, their routes kept).
+   */
+  constructor(private readonly depth = 2) {}
+
+  encodeResource(typeUrl: string, json: unknown): Uint8Array {
+    const type = lookupMessage(typeUrl);
+    return this.split(type, json as Json, type.name, this.depth);
+  }
+
+  /** Forget the elements no encoding used since the previous call. */
+  sweep(): void {
+    for (const byText of this.elements.values()) {
+      for (const [text, entry] of byText) if (entry.generation !== this.generation) byText.delete(text);
+    }
+    this.generation += 1;
+  }
+
+  /** How many element encodings are kept (tests). */
+  get size(): number {
+    let n = 0;
+    for (const byText of this.elements.values()) n += byText.size;
+    return n;
+  }
+
+  private element(type: protobuf.Type, json: Json, where: string): Uint8Array {
+    let byText = this.elements.get(type);
+    if (!byText) this.elements.set(type, (byText = new Map()));
+    const text = JSON.stringify(json);
+    const hit = byText.get(text);
+    if (hit) {
+      hit.generation = this.generation;
+      return hit.bytes;
+    }
+    const bytes = encodeMessage(type, json, where);
+    byText.set(text, { bytes, generation: this.generation });
+    return bytes;
+  }
+
+  private split(type: protobuf.Type, json: Json, where: string, depth: number): Uint8Array {
+    if (depth === 0) return this.element(type, json, where);
+    if (!isObject(json) || !isPlainMessage(type)) return encodeMessage(type, json, where);
+    const index = fieldIndex(type);
+    const keyed: Array<{ key: string; field: protobuf.Field }> = [];
+    for (const key of Object.keys(json)) {
+      const field = index.get(key);
+      if (!field) return encodeMessage(type, json, where); // throws the usual "unknown field" error
+      keyed.push({ key, field });
+    }
+    keyed.sort((a, b) => a.field.id - b.field.id);
+    const parts: Uint8Array[] = [];
+    let pending: JsonObject | null = null;
+    const flush = () => {
+      // The fields between split ones are kept too, by their own text (a cluster, a virtual host's domains).
+      if (pending) parts.push(this.element(type, pending, where));
+      pending = null;
+    };
+    for (const { key, field } of keyed) {
+      const value = json[key]!;
+      const elementType = splittableElements(field, value);
+      if (!elementType) {
+        (pending ??= {})[key] = value;
+        continue;
+      }
+      flush();
+      const tag = ((field.id << 3) | 2) >>> 0;
+      (value as Json[]).forEach((item, i) => {
+        const bytes = this.split(elementType, item, `${where}.${key}[${i}]`, depth - 1);
+        parts.push(protobuf.Writer.create().uint32(tag).uint32(bytes.length).finish(), bytes);
+      });
+    }
+    flush();
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  }
+}
+
+/** The element type of a repeated message field whose JSON is a list of objects (not a map, not a well-known type). */
+function splittableElements(field: protobuf.Field, value: Json): protobuf.Type | null {
+  if (!field.repeated || field.map || !Array.isArray(value)) return null;
+  field.resolve();
+  const type = field.resolvedType;
+  if (!(type instanceof protobuf.Type) || !isPlainMessage(type)) return null;
+  return value.every(isObject) ? type : null;
+}
+
+const plainMessage = new WeakMap<protobuf.Type, boolean>();
+
+/** A message whose JSON is an object of its fields (not Any or a well-known type); memoised: fullName is computed on each read. */
+function isPlainMessage(type: protobuf.Type): boolean {
+  let plain = plainMessage.get(type);
+  if (plain === undefined) {
+    plain = !hasSpecialJson(type.fullName) && type.fullName !== '.google.protobuf.Any';
+    plainMessage.set(type, plain);
+  }
+  return plain;
+}

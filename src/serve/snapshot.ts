@@ -12,7 +12,7 @@ import {
   type ResourceKind,
   type XdsResources,
 } from '../emit/envoy/xds.js';
-import { encodeResource } from './proto-json.js';
+import { ReusingEncoder } from './proto-json.js';
 import { grpcProfile } from './grpc-profile.js';
 
 export type Profile = 'envoy' | 'grpc';
@@ -56,34 +56,23 @@ export function typeLabel(typeUrl: string): string {
   return kind ? { listeners: 'lds', routes: 'rds', clusters: 'cds', endpoints: 'eds', secrets: 'sds' }[kind] : typeUrl;
 }
 
-/** Encodes resources, reusing the bytes of resources whose JSON did not change. */
+/**
+ * Encodes resources, reusing the bytes of every part whose JSON did not
+ * change (see ReusingEncoder): a reload that changes one route encodes that
+ * route, not the route table.
+ */
 export class ResourceEncoder {
-  private cache = new Map<string, EncodedResource>();
+  private readonly parts = new ReusingEncoder();
 
   encode(typeUrl: string, json: JsonObject): EncodedResource {
-    const text = JSON.stringify(json);
-    const key = typeUrl + '\n' + text;
-    const hit = this.cache.get(key);
-    if (hit) return hit;
-    const bytes = Buffer.from(encodeResource(typeUrl, json));
-    const encoded: EncodedResource = {
-      name: resourceName(json),
-      typeUrl,
-      json,
-      bytes,
-      version: contentHash(bytes.toString('base64')),
-    };
-    this.cache.set(key, encoded);
-    return encoded;
+    const raw = this.parts.encodeResource(typeUrl, json);
+    const bytes = Buffer.isBuffer(raw) ? raw : Buffer.from(raw);
+    return { name: resourceName(json), typeUrl, json, bytes, version: contentHash(bytes.toString('base64')) };
   }
 
-  /** Forget entries not used by `keep` (called after each snapshot so the cache does not grow). */
-  retain(keep: Snapshot): void {
-    const live = new Set<EncodedResource>();
-    for (const profile of keep.builtProfiles()) {
-      for (const type of keep.profiles[profile].values()) for (const r of type.resources.values()) live.add(r);
-    }
-    for (const [key, value] of this.cache) if (!live.has(value)) this.cache.delete(key);
+  /** Forget the parts no encoding used since the last call (called after each snapshot so the cache does not grow). */
+  retain(): void {
+    this.parts.sweep();
   }
 }
 

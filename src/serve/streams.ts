@@ -18,6 +18,7 @@
 // snapshot version changes.
 import { contentHash } from '../emit/envoy/xds.js';
 import { PUSH_ORDER, typeLabel, type EncodedResource, type Profile, type Snapshot, type TypeSnapshot } from './snapshot.js';
+import type { DeltaResponse, SotwResponse } from './wire.js';
 
 export type StreamKind = 'sotw' | 'delta';
 
@@ -128,10 +129,6 @@ export function profileOfNode(node: NodeMessage | null | undefined): Profile {
   return (node?.user_agent_name ?? '').toLowerCase().startsWith('grpc') ? 'grpc' : 'envoy';
 }
 
-function anyOf(r: EncodedResource): AnyMessage {
-  return { type_url: r.typeUrl, value: r.bytes };
-}
-
 function statusText(status: StatusMessage | null | undefined): string {
   return status?.message || (status?.code !== undefined ? `code ${status.code}` : 'rejected');
 }
@@ -194,7 +191,8 @@ export class SotwStream extends AdsStream {
 
   constructor(
     observer: StreamObserver,
-    private readonly send: (r: DiscoveryResponse) => void,
+    /** Encodes (src/serve/wire.ts) and writes the response. */
+    private readonly send: (r: SotwResponse) => void,
   ) {
     super('sotw', observer);
   }
@@ -332,7 +330,7 @@ export class SotwStream extends AdsStream {
     st.lastKey = plan.key;
     st.lastNonce = nonce;
     const held = new Set(plan.resources.map((r) => r.name));
-    this.send({ version_info: plan.key, resources: plan.resources.map(anyOf), type_url: typeUrl, nonce });
+    this.send({ version_info: plan.key, resources: plan.resources, type_url: typeUrl, nonce });
     this.observer.onResponse({
       streamId: this.id,
       kind: this.kind,
@@ -368,7 +366,8 @@ export class DeltaStream extends AdsStream {
 
   constructor(
     observer: StreamObserver,
-    private readonly send: (r: DeltaDiscoveryResponse) => void,
+    /** Encodes (src/serve/wire.ts) and writes the response. */
+    private readonly send: (r: DeltaResponse) => void,
   ) {
     super('delta', observer);
   }
@@ -499,7 +498,7 @@ export class DeltaStream extends AdsStream {
     st.inFlight = { nonce, version, previous };
     this.send({
       system_version_info: version,
-      resources: plan.resources.map((r) => ({ name: r.name, version: r.version, resource: anyOf(r) })),
+      resources: plan.resources,
       type_url: typeUrl,
       removed_resources: plan.removed,
       nonce,

@@ -7,6 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { resourceName, type JsonObject, type XdsResources } from '../emit/envoy/xds.js';
 import { protoIncludeDirs } from './proto-registry.js';
+import { encodeDeltaResponse, encodeSotwResponse } from './wire.js';
 import { applyEndpointOverrides, buildSnapshot, ResourceEncoder, typeLabel, type Snapshot } from './snapshot.js';
 import {
   AdsStream,
@@ -52,8 +53,21 @@ export function adsServiceDefinition(): grpc.ServiceDefinition {
   const pkg = grpc.loadPackageDefinition(definition) as unknown as {
     envoy: { service: { discovery: { v3: { AggregatedDiscoveryService: { service: grpc.ServiceDefinition } } } } };
   };
-  cachedService = pkg.envoy.service.discovery.v3.AggregatedDiscoveryService.service;
+  cachedService = passEncodedResponses(pkg.envoy.service.discovery.v3.AggregatedDiscoveryService.service);
   return cachedService;
+}
+
+/**
+ * The streams write responses already encoded (src/serve/wire.ts: shared
+ * per-resource parts, no conversion per stream); the methods' serializers
+ * pass those bytes through as they are.
+ */
+function passEncodedResponses(service: grpc.ServiceDefinition): grpc.ServiceDefinition {
+  const methods = Object.entries(service).map(([name, method]) => {
+    const serialize = method.responseSerialize;
+    return [name, { ...method, responseSerialize: (value: unknown) => (Buffer.isBuffer(value) ? value : serialize(value)) }];
+  });
+  return Object.fromEntries(methods) as grpc.ServiceDefinition;
 }
 
 function bump(map: Map<string, number>, key: string): void {
@@ -115,11 +129,13 @@ export class XdsServer extends EventEmitter implements StreamObserver {
   private install(next: Snapshot): boolean {
     const changed = next.version !== this.current?.version || !sameProfiles(next, this.current);
     this.current = next;
-    this.encoder.retain(next);
-    if (!changed) return false;
-    this.emit('snapshot', next);
-    for (const stream of this.streams) stream.pump();
-    return true;
+    if (changed) {
+      this.emit('snapshot', next);
+      for (const stream of this.streams) stream.pump();
+    }
+    // After the pushes: a grpc-profile stream builds that profile in pump(), and its parts count as used.
+    this.encoder.retain();
+    return changed;
   }
 
   // ---- StreamObserver
@@ -153,13 +169,13 @@ export class XdsServer extends EventEmitter implements StreamObserver {
   // ---- gRPC
 
   private handleSotw(call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>): void {
-    const stream = new SotwStream(this, (r) => call.write(r));
+    const stream = new SotwStream(this, (r) => call.write(encodeSotwResponse(r) as unknown as DiscoveryResponse));
     this.track(stream, call);
     call.on('data', (req: DiscoveryRequest) => stream.handle(req));
   }
 
   private handleDelta(call: grpc.ServerDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>): void {
-    const stream = new DeltaStream(this, (r) => call.write(r));
+    const stream = new DeltaStream(this, (r) => call.write(encodeDeltaResponse(r) as unknown as DeltaDiscoveryResponse));
     this.track(stream, call);
     call.on('data', (req: DeltaDiscoveryRequest) => stream.handle(req));
   }
