@@ -155,36 +155,54 @@ interface ClusterRef {
   what: string;
 }
 
-/** Every cluster a route (cluster, weighted_clusters, request mirrors) or a tcp_proxy names. */
-export function clusterReferences(collected: CollectedByType): ClusterRef[] {
-  const refs: ClusterRef[] = [];
-  const push = (obj: Record<string, unknown>, path: () => string, field: string, what: string): void => {
-    const name = str(get(obj, field));
-    if (name !== undefined) refs.push({ name, at: () => keyPath(path(), keyOf(obj, field)), what });
-  };
-  const weighted = (obj: Record<string, unknown>, path: () => string, what: string): void => {
-    const wc = get(obj, 'weighted_clusters');
-    if (!isPlainObject(wc)) return;
-    const wcPath = (): string => keyPath(path(), keyOf(obj, 'weighted_clusters'));
-    arr(wc.clusters).forEach((c, i) => {
-      if (isPlainObject(c)) push(c, () => indexPath(keyPath(wcPath(), 'clusters'), i), 'name', what);
-    });
-  };
+/**
+ * Every cluster a route (cluster, weighted_clusters, request mirrors) or a
+ * tcp_proxy names that is not in `clusters`, in document order. Tens of
+ * thousands of routes name a cluster: a path is built only for a miss.
+ */
+export function checkRouteClusters(collected: CollectedByType, clusters: ReadonlySet<string>, where: string): Finding[] {
+  const refs: RouteClusterCheck = { clusters, where, out: [] };
   for (const ra of all(collected, T.routeAction)) {
-    const raPath = (): string => ra.path;
-    push(ra.value, raPath, 'cluster', 'route');
-    weighted(ra.value, raPath, 'route weighted_clusters');
-    const mirrorsKey = keyOf(ra.value, 'request_mirror_policies');
-    arr(ra.value[mirrorsKey]).forEach((m, i) => {
-      if (isPlainObject(m)) push(m, () => indexPath(keyPath(ra.path, mirrorsKey), i), 'cluster', 'request mirror');
-    });
+    const v = ra.value;
+    checkClusterName(refs, v, 'cluster', 'route', ra);
+    if (get(v, 'weighted_clusters') !== undefined) checkWeighted(refs, v, ra, 'route weighted_clusters');
+    const mirrorsKey = keyOf(v, 'request_mirror_policies');
+    if (Array.isArray(v[mirrorsKey])) checkMirrors(refs, v[mirrorsKey], ra, mirrorsKey);
   }
   for (const tp of all(collected, T.tcpProxy)) {
-    const tpPath = (): string => tp.path;
-    push(tp.value, tpPath, 'cluster', 'tcp_proxy');
-    weighted(tp.value, tpPath, 'tcp_proxy weighted_clusters');
+    checkClusterName(refs, tp.value, 'cluster', 'tcp_proxy', tp);
+    if (get(tp.value, 'weighted_clusters') !== undefined) checkWeighted(refs, tp.value, tp, 'tcp_proxy weighted_clusters');
   }
-  return refs;
+  return refs.out;
+}
+
+interface RouteClusterCheck {
+  clusters: ReadonlySet<string>;
+  where: string;
+  out: Finding[];
+}
+
+/** `at`: where `obj` is (a collected message, or a lazily joined path within one). */
+function checkClusterName(refs: RouteClusterCheck, obj: Record<string, unknown>, field: string, what: string, at: { readonly path: string }): void {
+  const name = str(get(obj, field));
+  if (name === undefined || refs.clusters.has(name)) return;
+  refs.out.push({ path: keyPath(at.path, keyOf(obj, field)), message: `${what} references cluster "${name}", which is not defined in ${refs.where}`, severity: 'error' });
+}
+
+function checkWeighted(refs: RouteClusterCheck, obj: Record<string, unknown>, base: Collected, what: string): void {
+  const wc = get(obj, 'weighted_clusters');
+  if (!isPlainObject(wc)) return;
+  arr(wc.clusters).forEach((c, i) => {
+    const at = { get path() { return indexPath(keyPath(keyPath(base.path, keyOf(obj, 'weighted_clusters')), 'clusters'), i); } };
+    if (isPlainObject(c)) checkClusterName(refs, c, 'name', what, at);
+  });
+}
+
+function checkMirrors(refs: RouteClusterCheck, mirrors: unknown[], base: Collected, mirrorsKey: string): void {
+  mirrors.forEach((m, i) => {
+    const at = { get path() { return indexPath(keyPath(base.path, mirrorsKey), i); } };
+    if (isPlainObject(m)) checkClusterName(refs, m, 'cluster', 'request mirror', at);
+  });
 }
 
 export function checkClusterReferences(refs: ClusterRef[], clusters: ReadonlySet<string>, where: string): Finding[] {
@@ -410,7 +428,8 @@ export function checkApiConfigSources(collected: CollectedByType): Finding[] {
 
 /** Envoy's isModifiableHeader / isRemovableHeader: no pseudo-header, no Host. */
 function protectedHeader(name: string): boolean {
-  return name.startsWith(':') || name.toLowerCase() === 'host';
+  // only a 4-unit string lower-cases to "host": the length test spares the copy
+  return name.charCodeAt(0) === 58 /* : */ || (name.length === 4 && name.toLowerCase() === 'host');
 }
 
 /**
@@ -427,17 +446,23 @@ const protectedHeaderAdded: LocalCheck = (site) => {
 
 /** ... and removing one (request/response_headers_to_remove of route configs, virtual hosts, routes, weighted clusters). */
 const protectedHeaderRemoved: LocalCheck = (site: Site) => {
-  let out: Finding[] | undefined;
-  for (const field of ['request_headers_to_remove', 'response_headers_to_remove']) {
-    const key = keyOf(site.value, field);
-    arr(site.value[key]).forEach((name, i) => {
-      if (typeof name === 'string' && protectedHeader(name)) {
-        (out ??= []).push({ path: indexPath(keyPath(site.path, key), i), message: `${JSON.stringify(name)}: :-prefixed or host headers may not be removed`, severity: 'error' });
-      }
-    });
-  }
-  return out ?? NO_FINDINGS;
+  const out = headersRemoved(site, 'request_headers_to_remove', undefined);
+  return headersRemoved(site, 'response_headers_to_remove', out) ?? NO_FINDINGS;
 };
+
+/** Runs on every route: allocates nothing unless it finds something. */
+function headersRemoved(site: Site, field: string, out: Finding[] | undefined): Finding[] | undefined {
+  const key = keyOf(site.value, field);
+  const list = site.value[key];
+  if (!Array.isArray(list)) return out;
+  for (let i = 0; i < list.length; i++) {
+    const name: unknown = list[i];
+    if (typeof name === 'string' && protectedHeader(name)) {
+      (out ??= []).push({ path: indexPath(keyPath(site.path, key), i), message: `${JSON.stringify(name)}: :-prefixed or host headers may not be removed`, severity: 'error' });
+    }
+  }
+  return out;
+}
 
 /** Checks of one message on its own, run during the walk. */
 export const LOCAL_CHECKS: ReadonlyMap<string, LocalCheck> = new Map([

@@ -30,7 +30,7 @@ import {
   checkRouteConfigurations,
   checkTerminalFilters,
   checkUnique,
-  clusterReferences,
+  checkRouteClusters,
   COLLECTED_TYPES,
   LOCAL_CHECKS,
   edsServiceName,
@@ -111,7 +111,7 @@ function bootstrapReferences(json: unknown, lists: ReturnType<typeof staticResou
   // with CDS, a route may name a cluster that arrives later
   const dynamicClusters = get(dr, 'cds_config') !== undefined || get(dr, 'cds_resources_locator') !== undefined;
   if (!dynamicClusters) {
-    findings.push(...checkClusterReferences(clusterReferences(collected), clusterNames, 'static_resources.clusters'));
+    findings.push(...checkRouteClusters(collected, clusterNames, 'static_resources.clusters'));
   }
   // xDS and gRPC services reach their servers through static, non-EDS clusters
   const staticNonEds = new Set(clusters.filter((c) => !isEdsCluster(c)).map((c) => get(c, 'name')).filter((n): n is string => typeof n === 'string'));
@@ -184,7 +184,7 @@ export function validateXdsResources(res: XdsResources): Finding[] {
 
 /** RDS, CDS, EDS and SDS names resolved within the set. */
 function xdsReferences(res: XdsResources, names: ReadonlyMap<XdsGroup, ReadonlySet<string>>, collected: CollectedByType): Finding[] {
-  const findings = checkClusterReferences(clusterReferences(collected), names.get('clusters')!, 'the clusters (CDS)');
+  const findings = checkRouteClusters(collected, names.get('clusters')!, 'the clusters (CDS)');
   for (const ref of rdsReferences(collected)) {
     if (!names.get('routes')!.has(ref.name)) {
       findings.push({ path: ref.at(), message: `RDS route_config_name "${ref.name}" has no RouteConfiguration among the routes`, severity: 'error' });

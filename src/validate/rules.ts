@@ -73,6 +73,10 @@ export function ruleKinds(rules: Rules, out: Set<string> = new Set()): Set<strin
   return out;
 }
 
+/** What an absent list or map is checked as (shared: the checks only read them). */
+const NO_ITEMS: unknown[] = Object.freeze([]) as unknown as unknown[];
+const NO_PAIRS: Record<string, unknown> = Object.freeze({});
+
 /** A compiled rule check; `raw` undefined means absent. */
 export type Check = (ctx: RuleContext, raw: unknown, path: Loc) => void;
 
@@ -92,7 +96,8 @@ export function compileFieldRules(field: FieldSchema): Check | null {
     const r = rules.repeated;
     if (!isPlainObject(r)) return null;
     const items = isPlainObject(r.items) ? compileSingle(r.items, elem) : null;
-    return (ctx, raw, path) => checkRepeated(ctx, r, items, Array.isArray(raw) ? raw : [], path);
+    const cursor = new ItemCursor();
+    return (ctx, raw, path) => checkRepeated(ctx, r, items, Array.isArray(raw) ? raw : NO_ITEMS, path, cursor);
   }
   if (field.label === 'map') {
     const r = rules.map;
@@ -100,13 +105,25 @@ export function compileFieldRules(field: FieldSchema): Check | null {
     const keyType = field.keyType ?? 'string';
     const keys = isPlainObject(r.keys) ? compileSingle(r.keys, { kind: 'scalar', type: keyType }) : null;
     const values = isPlainObject(r.values) ? compileSingle(r.values, elem) : null;
-    return (ctx, raw, path) => checkMap(ctx, r, keys, values, isPlainObject(raw) ? raw : {}, path);
+    return (ctx, raw, path) => checkMap(ctx, r, keys, values, isPlainObject(raw) ? raw : NO_PAIRS, path);
   }
   const single = compileSingle(rules, elem);
   return (ctx, raw, path) => single(ctx, raw === null ? undefined : raw, path);
 }
 
-function checkRepeated(ctx: RuleContext, r: Rules, items: Check | null, list: unknown[], path: Loc): void {
+/**
+ * Where the item being checked is: one per compiled repeated field, reused
+ * for every list it checks (an item check never reaches another list's
+ * check, and reads the path only while it runs), so checking items
+ * allocates no closure per list.
+ */
+class ItemCursor {
+  list: Loc = () => '';
+  index = 0;
+  readonly at: Loc = () => indexPath(this.list(), this.index);
+}
+
+function checkRepeated(ctx: RuleContext, r: Rules, items: Check | null, list: unknown[], path: Loc, cursor: ItemCursor): void {
   if (r.ignore_empty === true && list.length === 0) return;
   if (typeof r.min_items === 'number' && list.length < r.min_items) {
     fail(ctx, path, `value must contain at least ${r.min_items} item(s)${list.length === 0 ? ' (it is empty or unset)' : ''}`);
@@ -114,19 +131,23 @@ function checkRepeated(ctx: RuleContext, r: Rules, items: Check | null, list: un
   if (typeof r.max_items === 'number' && list.length > r.max_items) {
     fail(ctx, path, `value must contain no more than ${r.max_items} item(s), has ${list.length}`);
   }
-  if (r.unique === true) {
-    const seen = new Set<string>();
-    list.forEach((item, i) => {
-      const key = JSON.stringify(item);
-      if (seen.has(key)) ctx.error(indexPath(path(), i), `repeated value must contain unique items: ${key} repeats`);
-      seen.add(key);
-    });
-  }
+  if (r.unique === true) checkUniqueItems(ctx, list, path);
   if (items) {
-    let i = 0;
-    const at = (): string => indexPath(path(), i); // reads i when a finding is made, during the loop
-    for (; i < list.length; i++) items(ctx, list[i] ?? undefined, at);
+    cursor.list = path;
+    for (let i = 0; i < list.length; i++) {
+      cursor.index = i;
+      items(ctx, list[i] ?? undefined, cursor.at);
+    }
   }
+}
+
+function checkUniqueItems(ctx: RuleContext, list: unknown[], path: Loc): void {
+  const seen = new Set<string>();
+  list.forEach((item, i) => {
+    const key = JSON.stringify(item);
+    if (seen.has(key)) ctx.error(indexPath(path(), i), `repeated value must contain unique items: ${key} repeats`);
+    seen.add(key);
+  });
 }
 
 function checkMap(ctx: RuleContext, r: Rules, keys: Check | null, values: Check | null, map: Record<string, unknown>, path: Loc): void {
@@ -207,6 +228,15 @@ function compileKind(kind: string, body: Rules, elem: ElementType): Check | null
 
 const DEFAULTS: Record<string, unknown> = { string: '', bytes: '', bool: false };
 
+/** 32-bit integer types: a JSON number in range is its own value. */
+const SMALL_NUMBERS: ReadonlyMap<string, readonly [number, number]> = new Map([
+  ['int32', [-0x80000000, 0x7fffffff]],
+  ['sint32', [-0x80000000, 0x7fffffff]],
+  ['sfixed32', [-0x80000000, 0x7fffffff]],
+  ['uint32', [0, 0xffffffff]],
+  ['fixed32', [0, 0xffffffff]],
+]);
+
 /**
  * The value a scalar rule sees: a proto3 scalar's own (absent = its default),
  * a wrapper's (absent = not checked, as PGV does for wrappers), or SKIP.
@@ -217,19 +247,44 @@ function scalarToCheck(body: Rules, elem: ElementType, raw: unknown, scalarType:
     return DEFAULTS[scalarType] ?? 0;
   }
   if (typeof raw === 'string' && scalarType === 'string') return body.ignore_empty === true && raw === '' ? SKIP : raw;
+  // the common JSON forms, read as parseScalar would read them but without allocating its result
+  if (typeof raw === 'boolean' && scalarType === 'bool') return raw;
+  if (typeof raw === 'number') {
+    const bounds = SMALL_NUMBERS.get(scalarType);
+    const plain = bounds === undefined ? scalarType === 'double' : Number.isInteger(raw) && raw >= bounds[0] && raw <= bounds[1];
+    if (plain) return body.ignore_empty === true && raw === 0 ? SKIP : raw;
+  }
   const parsed = parseScalar(scalarType, raw);
   if (!parsed.ok) return SKIP; // the structural walk already reported it
   if (body.ignore_empty === true && (parsed.value === '' || parsed.value === 0 || parsed.value === 0n)) return SKIP;
   return parsed.value;
 }
 
+// The checks below keep their closures out of the common path: a function
+// whose closures capture a local allocates a context on every call.
+
 function checkNumber(ctx: RuleContext, path: Loc, body: Rules, v: number | bigint, absent: boolean): void {
+  if (body.const === undefined && body.in === undefined && body.not_in === undefined && numberInRange(body, v)) return;
+  numberProblems(ctx, path, body, v, absent);
+}
+
+function numberProblems(ctx: RuleContext, path: Loc, body: Rules, v: number | bigint, absent: boolean): void {
   const unset = absent ? ' (the field is unset, so it is 0)' : '';
   if (body.const !== undefined && v != (body.const as number)) fail(ctx, path, `value must equal ${body.const}${unset}`);
   if (Array.isArray(body.in) && !body.in.some((x) => x == v)) fail(ctx, path, `value must be in list [${body.in.join(', ')}]${unset}`);
   if (Array.isArray(body.not_in) && body.not_in.some((x) => x == v)) fail(ctx, path, `value must not be in list [${body.not_in.join(', ')}]${unset}`);
   const range = rangeCheck(body, (bound) => compareNumbers(v, bound as number), String);
   if (range) fail(ctx, path, range + unset);
+}
+
+/** Every bound satisfied: rangeCheck has nothing to say (the common case, without its closures). */
+function numberInRange(body: Rules, v: number | bigint): boolean {
+  return (
+    (body.gt === undefined || v > (body.gt as number)) &&
+    (body.gte === undefined || v >= (body.gte as number)) &&
+    (body.lt === undefined || v < (body.lt as number)) &&
+    (body.lte === undefined || v <= (body.lte as number))
+  );
 }
 
 function compareNumbers(a: number | bigint, b: number): number {
@@ -284,7 +339,29 @@ function checkDuration(ctx: RuleContext, path: Loc, body: Rules, raw: unknown): 
   }
   const parsed = parseDuration(raw);
   if (!parsed.ok) return;
-  const d = parsed.value;
+  if (body.const === undefined && body.in === undefined && body.not_in === undefined && durationInRange(body, parsed.value)) return;
+  durationProblems(ctx, path, body, parsed.value);
+}
+
+/** Every bound satisfied (compared as rangeCheck compares them, without its closures). */
+function durationInRange(body: Rules, d: DurationValue): boolean {
+  return (
+    (body.gt === undefined || compareToBound(d, body.gt) > 0) &&
+    (body.gte === undefined || compareToBound(d, body.gte) >= 0) &&
+    (body.lt === undefined || compareToBound(d, body.lt) < 0) &&
+    (body.lte === undefined || compareToBound(d, body.lte) <= 0)
+  );
+}
+
+/** compareDuration(d, durationBound(bound)) without the bound's object. */
+function compareToBound(d: DurationValue, bound: unknown): number {
+  const o = isPlainObject(bound) ? bound : NO_PAIRS;
+  const seconds = Number(o.seconds ?? 0);
+  const nanos = Number(o.nanos ?? 0);
+  return d.seconds !== seconds ? Math.sign(d.seconds - seconds) : Math.sign(d.nanos - nanos);
+}
+
+function durationProblems(ctx: RuleContext, path: Loc, body: Rules, d: DurationValue): void {
   const show = (b: unknown): string => formatDuration(durationBound(b));
   if (body.const !== undefined && compareDuration(d, durationBound(body.const)) !== 0) fail(ctx, path, `value must equal ${show(body.const)}`);
   if (Array.isArray(body.in) && !body.in.some((b) => compareDuration(d, durationBound(b)) === 0)) {

@@ -1,10 +1,21 @@
 // The structural walk: a JSON value against an Envoy message type, as
 // protobuf's JSON parser would read it (unknown keys, enum names, oneofs,
 // scalar forms, well-known types, Any by @type), plus (validate.rules) and
-// deprecation. Linear in the size of the document; per-type lookups are
-// compiled once per process.
+// deprecation.
+//
+// Each message type is compiled once per process into a plan (a key → field
+// table whose entries say, as small codes, how the value is checked: scalar,
+// enum with its values, nested plan, well-known JSON form, rules), so the walk
+// of a value is a table lookup and a switch, never a reading of the
+// descriptors. The walk allocates nothing per value that passes: keys come
+// from for-in (V8 serves them from the object's enum cache), the path is a
+// stack of keys and indexes joined only when a finding is made, and Any
+// type URLs are resolved once per distinct URL.
+//
+// test/validate/reference holds the interpretive walker this replaced; the
+// differential test checks both give the same findings.
 
-import type { EnvoySchema, FieldSchema, MessageSchema } from './schema.js';
+import type { EnumSchema, EnvoySchema, FieldSchema, MessageSchema } from './schema.js';
 import { indexPath, keyPath, type Finding } from './findings.js';
 import { compileFieldRules, type Check, type RuleContext } from './rules.js';
 import {
@@ -17,57 +28,190 @@ import {
   WRAPPERS,
 } from './scalars.js';
 
-interface CompiledField {
-  f: FieldSchema;
-  /** its (validate.rules), compiled; null when it has none or rules are disabled */
-  check: Check | null;
-  /** a message field whose type has its own JSON form (Duration, wrappers, Any…) */
-  special: boolean;
-  /** a message field's type, compiled on first use */
-  target?: CompiledMessage | undefined;
-  /** for an Any field where Envoy looks the type up among one kind of extension */
-  category: ExtensionCategory | undefined;
-}
-
 interface ExtensionCategory {
   what: string;
   /** type name prefixes of that kind of extension */
   prefixes: string[];
+  /** type name → whether it is of this kind (the same few types recur thousands of times) */
+  member: Map<string, boolean>;
 }
 
-const HTTP_FILTER: ExtensionCategory = { what: 'an HTTP filter', prefixes: ['envoy.extensions.filters.http.', 'envoy.extensions.common.matching.'] };
-const PER_ROUTE: ExtensionCategory = { what: 'a per-route HTTP filter config', prefixes: ['envoy.extensions.filters.http.', 'envoy.config.route.v3.FilterConfig'] };
+function category(what: string, prefixes: string[]): ExtensionCategory {
+  return { what, prefixes, member: new Map() };
+}
+
+function inCategory(c: ExtensionCategory, name: string): boolean {
+  let verdict = c.member.get(name);
+  if (verdict === undefined) {
+    verdict = startsWithAny(name, c.prefixes);
+    c.member.set(name, verdict);
+  }
+  return verdict;
+}
+
+function startsWithAny(name: string, prefixes: readonly string[]): boolean {
+  for (const p of prefixes) if (name.startsWith(p)) return true;
+  return false;
+}
+
+const HTTP_FILTER = category('an HTTP filter', ['envoy.extensions.filters.http.', 'envoy.extensions.common.matching.']);
+const PER_ROUTE = category('a per-route HTTP filter config', ['envoy.extensions.filters.http.', 'envoy.config.route.v3.FilterConfig']);
 
 /**
  * Any fields where Envoy resolves the @type in one factory category: a
  * config of another category is "Didn't find a registered implementation".
  */
-const EXTENSION_CATEGORIES: Readonly<Record<string, ExtensionCategory>> = {
-  'envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter.typed_config': HTTP_FILTER,
-  'envoy.config.listener.v3.Filter.typed_config': { what: 'a network filter', prefixes: ['envoy.extensions.filters.network.'] },
-  'envoy.config.listener.v3.ListenerFilter.typed_config': { what: 'a listener filter', prefixes: ['envoy.extensions.filters.listener.'] },
-  'envoy.config.core.v3.TransportSocket.typed_config': { what: 'a transport socket', prefixes: ['envoy.extensions.transport_sockets.'] },
-  'envoy.config.accesslog.v3.AccessLog.typed_config': { what: 'an access logger', prefixes: ['envoy.extensions.access_loggers.'] },
-  'envoy.config.route.v3.RouteConfiguration.typed_per_filter_config': PER_ROUTE,
-  'envoy.config.route.v3.VirtualHost.typed_per_filter_config': PER_ROUTE,
-  'envoy.config.route.v3.Route.typed_per_filter_config': PER_ROUTE,
-  'envoy.config.route.v3.WeightedCluster.ClusterWeight.typed_per_filter_config': PER_ROUTE,
-  'envoy.config.cluster.v3.Cluster.typed_extension_protocol_options': {
-    what: 'upstream protocol options',
-    prefixes: ['envoy.extensions.upstreams.', 'envoy.extensions.filters.network.'],
-  },
-};
+const EXTENSION_CATEGORIES: ReadonlyMap<string, ExtensionCategory> = new Map([
+  ['envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter.typed_config', HTTP_FILTER],
+  ['envoy.config.listener.v3.Filter.typed_config', category('a network filter', ['envoy.extensions.filters.network.'])],
+  ['envoy.config.listener.v3.ListenerFilter.typed_config', category('a listener filter', ['envoy.extensions.filters.listener.'])],
+  ['envoy.config.core.v3.TransportSocket.typed_config', category('a transport socket', ['envoy.extensions.transport_sockets.'])],
+  ['envoy.config.accesslog.v3.AccessLog.typed_config', category('an access logger', ['envoy.extensions.access_loggers.'])],
+  ['envoy.config.route.v3.RouteConfiguration.typed_per_filter_config', PER_ROUTE],
+  ['envoy.config.route.v3.VirtualHost.typed_per_filter_config', PER_ROUTE],
+  ['envoy.config.route.v3.Route.typed_per_filter_config', PER_ROUTE],
+  ['envoy.config.route.v3.WeightedCluster.ClusterWeight.typed_per_filter_config', PER_ROUTE],
+  [
+    'envoy.config.cluster.v3.Cluster.typed_extension_protocol_options',
+    category('upstream protocol options', ['envoy.extensions.upstreams.', 'envoy.extensions.filters.network.']),
+  ],
+]);
 
-interface CompiledMessage {
+// How a field's value is written: its label, and what one element is.
+const SINGLE = 0;
+const REPEATED = 1;
+const MAP = 2;
+
+const SCALAR = 0;
+const ENUM = 1;
+const MESSAGE = 2;
+/** a well-known type with its own JSON form (see WellKnown) */
+const WELL_KNOWN = 3;
+
+/** The well-known types whose JSON is not an object of their fields. */
+const enum WellKnown {
+  Wrapper,
+  Duration,
+  Timestamp,
+  Struct,
+  ListValue,
+  Value,
+  FieldMask,
+  Empty,
+  Any,
+}
+
+const WELL_KNOWN_TYPES: ReadonlyMap<string, WellKnown> = new Map([
+  ['google.protobuf.Any', WellKnown.Any],
+  ['google.protobuf.Duration', WellKnown.Duration],
+  ['google.protobuf.Timestamp', WellKnown.Timestamp],
+  ['google.protobuf.Struct', WellKnown.Struct],
+  ['google.protobuf.Value', WellKnown.Value],
+  ['google.protobuf.ListValue', WellKnown.ListValue],
+  ['google.protobuf.FieldMask', WellKnown.FieldMask],
+  ['google.protobuf.Empty', WellKnown.Empty],
+  ...Object.keys(WRAPPERS).map((t): [string, WellKnown] => [t, WellKnown.Wrapper]),
+]);
+
+/**
+ * Scalars with a check that needs no call (the common JSON forms); any other
+ * value goes to scalarProblem, which has the final word.
+ */
+const enum Scalar {
+  String,
+  Bool,
+  Uint32,
+  Int32,
+  Other,
+}
+
+const SCALARS: ReadonlyMap<string, Scalar> = new Map([
+  ['string', Scalar.String],
+  ['bool', Scalar.Bool],
+  ['uint32', Scalar.Uint32],
+  ['int32', Scalar.Int32],
+]);
+
+/** True when `v` is certainly a valid JSON form of the scalar (false: ask scalarProblem). */
+function plainScalar(kind: Scalar, v: unknown): boolean {
+  switch (kind) {
+    case Scalar.String:
+      return typeof v === 'string';
+    case Scalar.Bool:
+      return typeof v === 'boolean';
+    case Scalar.Uint32:
+      return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffffffff;
+    case Scalar.Int32:
+      return typeof v === 'number' && Number.isInteger(v) && v >= -0x80000000 && v <= 0x7fffffff;
+    default:
+      return false;
+  }
+}
+
+/**
+ * One field of a message plan. The schema's FieldSchema objects differ in
+ * which optional keys they carry (so reading them in the walk is a
+ * megamorphic load): the plan copies what the walk reads into one shape.
+ */
+interface FieldPlan {
+  f: FieldSchema;
+  name: string;
+  json: string;
+  type: string;
+  oneof: string | null;
+  keyType: string;
+  scalar: Scalar;
+  /** the proto name when the JSON name differs: both keys in one object set the field twice */
+  alias: string | null;
+  label: number;
+  value: number;
+  wellKnown: WellKnown;
+  /** a message field's plan, compiled on first use */
+  target: MessagePlan | null | undefined;
+  /** an enum field's values (null when the type is unknown); NullValue is special */
+  enumValues: EnumSchema | null;
+  nullValue: boolean;
+  /** JSON null is a value (google.protobuf.Value), not "unset" */
+  nullIsValue: boolean;
+  /** (validate.rules) of a oneof member, run when it is the member set */
+  oneofCheck: Check | null;
+  /** this field's bit among its message's always-checked fields (0: not one) */
+  alwaysBit: number;
+  /** for an Any field where Envoy looks the type up among one kind of extension */
+  category: ExtensionCategory | undefined;
+  /** deprecated or disallowed: something to report whenever it is set */
+  flagged: boolean;
+}
+
+interface MessagePlan {
   name: string;
   schema: MessageSchema;
+  deprecated: boolean;
   /** both the proto name and the JSON name of each field */
-  byKey: Map<string, CompiledField>;
-  /** non-oneof fields with rules: checked whether present or not (proto3 scalars have a value when absent) */
-  rulesAlways: CompiledField[];
+  byKey: Map<string, FieldPlan>;
+  /**
+   * Non-oneof fields with rules: checked whether present or not (proto3
+   * scalars have a value when absent). An absent field always gets the same
+   * verdict, found once here: when it passes, an absent field is skipped.
+   */
+  always: AlwaysCheck[];
   /** oneof name → member field names, for oneofs that must have a member set */
   requiredOneofs: Array<{ name: string; members: string[] }>;
+  /** kept for the cross-reference checks */
+  collect: boolean;
+  local: LocalCheck | undefined;
 }
+
+interface AlwaysCheck {
+  name: string;
+  json: string;
+  check: Check;
+  /** its rules pass when the field is absent */
+  absentPasses: boolean;
+}
+
+/** Fields whose presence the key loop records in a bit mask (more fall back to `in` lookups). */
+const MAX_ALWAYS_BITS = 30;
 
 /** A message met during the walk and its JSON path (joined when read). */
 export interface Site {
@@ -77,7 +221,8 @@ export interface Site {
 
 /**
  * A check of one message on its own, run as the walk meets it (no copy of
- * the path kept): findings, or NO_FINDINGS.
+ * the path kept): findings, or NO_FINDINGS. The site is only valid during
+ * the call.
  */
 export type LocalCheck = (site: Site) => readonly Finding[];
 
@@ -106,62 +251,142 @@ function joinPath(base: string, segs: ReadonlyArray<string | number>): string {
   return p;
 }
 
-const compiledBySchema = new WeakMap<EnvoySchema, Map<string, CompiledMessage>>();
-
-function compiledFor(schema: EnvoySchema): Map<string, CompiledMessage> {
-  let cache = compiledBySchema.get(schema);
-  if (!cache) {
-    cache = new Map();
-    compiledBySchema.set(schema, cache);
-  }
-  return cache;
-}
-
-function compile(schema: EnvoySchema, name: string): CompiledMessage | undefined {
-  const cache = compiledFor(schema);
-  const hit = cache.get(name);
-  if (hit) return hit;
-  const msg = schema.messages[name];
-  if (!msg) return undefined;
-  const byKey = new Map<string, CompiledField>();
-  const fields: CompiledField[] = msg.fields.map((f) => ({
-    f,
-    check: msg.rulesDisabled ? null : compileFieldRules(f),
-    special: f.kind === 'message' && SPECIAL_JSON.has(f.type),
-    category: EXTENSION_CATEGORIES[`${name}.${f.name}`],
-  }));
-  for (const cf of fields) {
-    byKey.set(cf.f.name, cf);
-    byKey.set(cf.f.json, cf);
-  }
-  const compiled: CompiledMessage = {
-    name,
-    schema: msg,
-    byKey,
-    rulesAlways: fields.filter((cf) => cf.check !== null && !cf.f.oneof),
-    requiredOneofs: (msg.requiredOneofs ?? []).map((o) => ({
-      name: o,
-      members: msg.fields.filter((f) => f.oneof === o).map((f) => f.name),
-    })),
-  };
-  cache.set(name, compiled);
-  return compiled;
-}
+/** What an Any's "@type" names, resolved once per distinct URL. */
+type AnyTarget =
+  | { kind: 'malformed' }
+  /** a well-known type: its JSON goes under "value" */
+  | { kind: 'wellKnown'; name: string; wellKnown: WellKnown }
+  | { kind: 'unknown'; name: string }
+  | { kind: 'message'; name: string; plan: MessagePlan; typedStruct: boolean };
 
 const TYPED_STRUCTS = new Set(['udpa.type.v1.TypedStruct', 'xds.type.v3.TypedStruct']);
 
-/** Well-known types whose JSON is not an object of their fields. */
-const SPECIAL_JSON = new Set([
-  'google.protobuf.Any',
-  'google.protobuf.Duration',
-  'google.protobuf.Timestamp',
-  'google.protobuf.Struct',
-  'google.protobuf.Value',
-  'google.protobuf.ListValue',
-  'google.protobuf.FieldMask',
-  'google.protobuf.Empty',
-  ...Object.keys(WRAPPERS),
-]);
+/** Plans for one schema and one choice of collected types and local checks. */
+class Plans {
+  private readonly plans = new Map<string, MessagePlan | null>();
+  readonly anyTargets = new Map<string, AnyTarget>();
+
+  constructor(
+    readonly schema: EnvoySchema,
+    private readonly collectTypes: ReadonlySet<string>,
+    private readonly localChecks: ReadonlyMap<string, LocalCheck>,
+  ) {}
+
+  /** The plan of a message type, or null when the schema has no such message. */
+  message(name: string): MessagePlan | null {
+    let plan = this.plans.get(name);
+    if (plan === undefined) {
+      plan = Object.hasOwn(this.schema.messages, name) ? this.build(name, this.schema.messages[name]!) : null;
+      this.plans.set(name, plan);
+    }
+    return plan;
+  }
+
+  private build(name: string, msg: MessageSchema): MessagePlan {
+    const plan: MessagePlan = {
+      name,
+      schema: msg,
+      deprecated: msg.deprecated === true,
+      byKey: new Map(),
+      always: [],
+      requiredOneofs: (msg.requiredOneofs ?? []).map((o) => ({
+        name: o,
+        members: msg.fields.filter((f) => f.oneof === o).map((f) => f.name),
+      })),
+      collect: this.collectTypes.has(name),
+      local: this.localChecks.get(name),
+    };
+    const alwaysFields: FieldPlan[] = [];
+    for (const f of msg.fields) {
+      const check = msg.rulesDisabled ? null : compileFieldRules(f);
+      const fp = this.field(name, f, f.oneof ? check : null);
+      plan.byKey.set(f.name, fp);
+      plan.byKey.set(f.json, fp);
+      if (check !== null && !f.oneof) {
+        plan.always.push({ name: f.name, json: f.json, check, absentPasses: this.passesAbsent(check) });
+        alwaysFields.push(fp);
+      }
+    }
+    if (alwaysFields.length <= MAX_ALWAYS_BITS) alwaysFields.forEach((fp, i) => (fp.alwaysBit = 1 << i));
+    return plan;
+  }
+
+  /** Whether a rule check finds nothing on an absent field (rules are pure functions of the value). */
+  private passesAbsent(check: Check): boolean {
+    let passes = true;
+    const probe: RuleContext = {
+      error: () => {
+        passes = false;
+      },
+      enumSchema: (type) => this.schema.enums[type],
+    };
+    check(probe, undefined, () => '');
+    return passes;
+  }
+
+  private field(owner: string, f: FieldSchema, oneofCheck: Check | null): FieldPlan {
+    const wellKnown = f.kind === 'message' ? WELL_KNOWN_TYPES.get(f.type) : undefined;
+    return {
+      f,
+      name: f.name,
+      json: f.json,
+      type: f.type,
+      oneof: f.oneof ?? null,
+      keyType: f.keyType ?? 'string',
+      scalar: SCALARS.get(f.type) ?? Scalar.Other,
+      alias: f.json !== f.name ? f.name : null,
+      label: f.label === 'repeated' ? REPEATED : f.label === 'map' ? MAP : SINGLE,
+      value: f.kind === 'scalar' ? SCALAR : f.kind === 'enum' ? ENUM : wellKnown !== undefined ? WELL_KNOWN : MESSAGE,
+      wellKnown: wellKnown ?? WellKnown.Any,
+      target: undefined,
+      enumValues: f.kind === 'enum' && Object.hasOwn(this.schema.enums, f.type) ? this.schema.enums[f.type]! : null,
+      nullValue: f.type === 'google.protobuf.NullValue',
+      nullIsValue: f.type === 'google.protobuf.Value',
+      oneofCheck,
+      alwaysBit: 0,
+      category: EXTENSION_CATEGORIES.get(`${owner}.${f.name}`),
+      flagged: f.deprecated === true || f.disallowed === true,
+    };
+  }
+
+  /** What an Any's type URL names (the URL is a string). */
+  anyTarget(url: string): AnyTarget {
+    let target = this.anyTargets.get(url);
+    if (target === undefined) {
+      const slash = url.lastIndexOf('/');
+      const name = url.slice(slash + 1);
+      const wellKnown = WELL_KNOWN_TYPES.get(name);
+      const plan = slash < 0 || name === '' || wellKnown !== undefined ? null : this.message(name);
+      if (slash < 0 || name === '') target = { kind: 'malformed' };
+      else if (wellKnown !== undefined) target = { kind: 'wellKnown', name, wellKnown };
+      else if (plan === null) target = { kind: 'unknown', name };
+      else target = { kind: 'message', name, plan, typedStruct: TYPED_STRUCTS.has(name) };
+      if (this.anyTargets.size < 10_000) this.anyTargets.set(url, target);
+    }
+    return target;
+  }
+}
+
+const plansBySchema = new WeakMap<EnvoySchema, WeakMap<ReadonlySet<string>, WeakMap<ReadonlyMap<string, LocalCheck>, Plans>>>();
+
+function plansFor(schema: EnvoySchema, collectTypes: ReadonlySet<string>, localChecks: ReadonlyMap<string, LocalCheck>): Plans {
+  let byCollect = plansBySchema.get(schema);
+  if (!byCollect) plansBySchema.set(schema, (byCollect = new WeakMap()));
+  let byLocal = byCollect.get(collectTypes);
+  if (!byLocal) byCollect.set(collectTypes, (byLocal = new WeakMap()));
+  let plans = byLocal.get(localChecks);
+  if (!plans) byLocal.set(localChecks, (plans = new Plans(schema, collectTypes, localChecks)));
+  return plans;
+}
+
+/** The one Site a walker hands its local checks: its path is joined only if a check asks. */
+class WalkSite implements Site {
+  value: Record<string, unknown> = {};
+  constructor(private readonly walker: Walker) {}
+  get path(): string {
+    return this.walker.currentPath();
+  }
+}
 
 export class Walker implements RuleContext {
   readonly findings: Finding[] = [];
@@ -171,19 +396,20 @@ export class Walker implements RuleContext {
   private readonly segs: Array<string | number> = [];
   /** oneof name, member name pairs set in the messages being walked (each message truncates back to its start) */
   private readonly oneofs: string[] = [];
-  private readonly compiled: Map<string, CompiledMessage>;
+  private readonly plans: Plans;
+  private readonly site = new WalkSite(this);
   /** the current path, for rule checks that fail */
-  readonly here: () => string = () => this.path();
+  readonly here: () => string = () => this.currentPath();
 
   constructor(
     private readonly schema: EnvoySchema,
-    private readonly collectTypes: ReadonlySet<string> = new Set(),
-    private readonly localChecks: ReadonlyMap<string, LocalCheck> = new Map(),
+    collectTypes: ReadonlySet<string> = new Set(),
+    localChecks: ReadonlyMap<string, LocalCheck> = new Map(),
   ) {
-    this.compiled = compiledFor(schema);
+    this.plans = plansFor(schema, collectTypes, localChecks);
   }
 
-  private path(): string {
+  currentPath(): string {
     return joinPath(this.base, this.segs);
   }
 
@@ -192,15 +418,15 @@ export class Walker implements RuleContext {
   }
 
   private err(message: string, key?: string): void {
-    const p = this.path();
+    const p = this.currentPath();
     this.error(key === undefined ? p : keyPath(p, key), message);
   }
 
   private warn(message: string): void {
-    this.findings.push({ path: this.path(), message, severity: 'warning' });
+    this.findings.push({ path: this.currentPath(), message, severity: 'warning' });
   }
 
-  enumSchema(type: string) {
+  enumSchema(type: string): EnumSchema | undefined {
     return this.schema.enums[type];
   }
 
@@ -216,15 +442,13 @@ export class Walker implements RuleContext {
   }
 
   private messageHere(type: string, value: unknown): void {
-    if (SPECIAL_JSON.has(type)) {
-      this.wellKnown(type, value);
-      return;
-    }
-    this.messageObject(this.compiled.get(type) ?? compile(this.schema, type), type, value);
+    const wellKnown = WELL_KNOWN_TYPES.get(type);
+    if (wellKnown !== undefined) this.wellKnown(wellKnown, type, value, undefined);
+    else this.messageObject(this.plans.message(type), type, value);
   }
 
-  private messageObject(compiled: CompiledMessage | undefined, type: string, value: unknown): void {
-    if (!compiled) {
+  private messageObject(plan: MessagePlan | null, type: string, value: unknown): void {
+    if (plan === null) {
       this.err(`unknown message type ${type}`);
       return;
     }
@@ -232,74 +456,95 @@ export class Walker implements RuleContext {
       this.err(`expected an object (${type}), got ${describe(value)}`);
       return;
     }
-    this.fields(compiled, value, false);
+    this.fields(plan, value, false);
   }
 
   /** The fields of one message object; inside an Any, "@type" is not a field. */
-  private fields(msg: CompiledMessage, obj: Record<string, unknown>, inAny: boolean): void {
-    if (this.collectTypes.has(msg.name)) this.collect(msg.name, obj);
-    const local = this.localChecks.get(msg.name);
-    if (local) this.runLocal(local, obj);
-    if (msg.schema.deprecated) this.warn(`message ${msg.name} is deprecated`);
+  private fields(msg: MessagePlan, obj: Record<string, unknown>, inAny: boolean): void {
+    if (msg.collect) this.collect(msg.name, obj);
+    if (msg.local !== undefined) this.runLocal(msg.local, obj);
+    if (msg.deprecated) this.warn(`message ${msg.name} is deprecated`);
     const oneofs = this.oneofs;
     const oneofStart = oneofs.length;
-    const keys = Object.keys(obj);
     const segs = this.segs;
-    for (let i = 0; i < keys.length; i++) {
-      const key = keys[i]!;
+    const byKey = msg.byKey;
+    // which always-checked fields are present, under their proto or their JSON name
+    let byName = 0;
+    let byJson = 0;
+    // for-in walks own keys in Object.keys order (these are plain objects), without building an array
+    for (const key in obj) {
       if (inAny && key === '@type') continue;
-      const cf = msg.byKey.get(key);
-      if (!cf) {
+      const fp = byKey.get(key);
+      if (fp === undefined) {
         this.err(unknownFieldMessage(msg, key), key);
         continue;
       }
-      const field = cf.f;
+      if (fp.alwaysBit !== 0) {
+        if (key === fp.name) byName |= fp.alwaysBit;
+        else byJson |= fp.alwaysBit;
+      }
       // the parser takes either name; both at once set the field twice
-      if (key === field.json && field.json !== field.name && field.name in obj) {
-        this.err(`field ${field.name} is set twice (as "${field.name}" and "${key}")`, key);
+      if (fp.alias !== null && key === fp.json && fp.alias in obj) {
+        this.err(`field ${fp.alias} is set twice (as "${fp.alias}" and "${key}")`, key);
         continue;
       }
       const value = obj[key];
       // JSON null = unset; undefined never reaches the output (JSON and YAML drop it)
-      if (value === undefined || (value === null && field.type !== 'google.protobuf.Value')) continue;
+      if (value === undefined || (value === null && !fp.nullIsValue)) continue;
       segs.push(key);
-      if (field.oneof) {
-        const other = oneofMember(oneofs, oneofStart, field.oneof);
+      const oneof = fp.oneof;
+      if (oneof !== null) {
+        const other = oneofMember(oneofs, oneofStart, oneof);
         if (other !== undefined) {
-          this.err(`oneof ${field.oneof} of ${msg.name} has more than one member set: ${other} and ${field.name}`);
-        } else oneofs.push(field.oneof, field.name);
+          this.err(`oneof ${oneof} of ${msg.name} has more than one member set: ${other} and ${fp.name}`);
+        } else oneofs.push(oneof, fp.name);
       }
-      if (field.deprecated) this.warn(`field ${field.name} of ${msg.name} is deprecated`);
-      if (field.disallowed) this.err(`field ${field.name} of ${msg.name} is disallowed by default in Envoy (deprecated)`);
-      this.fieldValue(cf, value);
-      if (cf.check !== null && field.oneof) cf.check(this, value, this.here);
+      if (fp.flagged) this.flaggedField(msg, fp.f);
+      if (fp.label === SINGLE) this.single(fp, value);
+      else if (fp.label === REPEATED) this.repeated(fp, value);
+      else this.map(fp, value);
+      if (fp.oneofCheck !== null) fp.oneofCheck(this, value, this.here);
       segs.pop();
     }
-    const always = msg.rulesAlways;
-    for (let i = 0; i < always.length; i++) {
-      const { f, check } = always[i]!;
-      const key = f.name in obj ? f.name : f.json in obj ? f.json : undefined;
-      segs.push(key ?? f.name);
-      check!(this, key === undefined ? undefined : obj[key], this.here);
-      segs.pop();
-    }
-    for (const oneof of msg.requiredOneofs) {
+    const always = msg.always;
+    if (always.length > 0) this.alwaysChecks(always, obj, byName, byJson);
+    const required = msg.requiredOneofs;
+    for (let i = 0; i < required.length; i++) {
+      const oneof = required[i]!;
       if (oneofMember(oneofs, oneofStart, oneof.name) === undefined) {
         this.err(`oneof ${oneof.name} of ${msg.name} requires exactly one of: ${oneof.members.join(', ')}`);
       }
     }
-    oneofs.length = oneofStart;
+    // (popping, not setting length: that is a builtin call, slow at this rate)
+    while (oneofs.length > oneofStart) oneofs.pop();
+  }
+
+  /** The rules of fields checked present or absent; `byName`/`byJson`: the bits of those present. */
+  private alwaysChecks(always: AlwaysCheck[], obj: Record<string, unknown>, byName: number, byJson: number): void {
+    const masked = always.length <= MAX_ALWAYS_BITS;
+    for (let i = 0; i < always.length; i++) {
+      const a = always[i]!;
+      let key: string | undefined;
+      if (masked) {
+        const bit = 1 << i;
+        key = (byName & bit) !== 0 ? a.name : (byJson & bit) !== 0 ? a.json : undefined;
+      } else key = a.name in obj ? a.name : a.json in obj ? a.json : undefined;
+      if (key === undefined && a.absentPasses) continue;
+      this.segs.push(key ?? a.name);
+      a.check(this, key === undefined ? undefined : obj[key], this.here);
+      this.segs.pop();
+    }
+  }
+
+  private flaggedField(msg: MessagePlan, field: FieldSchema): void {
+    if (field.deprecated) this.warn(`field ${field.name} of ${msg.name} is deprecated`);
+    if (field.disallowed) this.err(`field ${field.name} of ${msg.name} is disallowed by default in Envoy (deprecated)`);
   }
 
   private runLocal(check: LocalCheck, value: Record<string, unknown>): void {
-    const walker = this;
-    const found = check({
-      value,
-      get path() {
-        return walker.path();
-      },
-    });
-    for (const f of found) this.findings.push(f);
+    this.site.value = value;
+    const found = check(this.site);
+    for (let i = 0; i < found.length; i++) this.findings.push(found[i]!);
   }
 
   private collect(type: string, value: Record<string, unknown>): void {
@@ -311,58 +556,71 @@ export class Walker implements RuleContext {
     list.push(new Collected(value, this.base, this.segs.slice()));
   }
 
-  private fieldValue(cf: CompiledField, value: unknown): void {
-    const field = cf.f;
-    if (field.label === 'repeated') {
-      if (!Array.isArray(value)) {
-        this.err(`expected an array for repeated field ${field.name}, got ${describe(value)}`);
-        return;
-      }
-      for (let i = 0; i < value.length; i++) {
-        const item = value[i];
-        this.segs.push(i);
-        if (item === null) this.err('null is not allowed as a repeated element');
-        else this.singleValue(cf, item);
-        this.segs.pop();
-      }
-    } else if (field.label === 'map') {
-      if (!isPlainObject(value)) {
-        this.err(`expected an object for map field ${field.name}, got ${describe(value)}`);
-        return;
-      }
-      for (const key of Object.keys(value)) {
-        this.segs.push(key);
-        const k = parseMapKey(field.keyType ?? 'string', key);
+  private repeated(fp: FieldPlan, value: unknown): void {
+    if (!Array.isArray(value)) {
+      this.err(`expected an array for repeated field ${fp.name}, got ${describe(value)}`);
+      return;
+    }
+    const segs = this.segs;
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      segs.push(i);
+      if (item === null) this.err('null is not allowed as a repeated element');
+      else this.single(fp, item);
+      segs.pop();
+    }
+  }
+
+  private map(fp: FieldPlan, value: unknown): void {
+    if (!isPlainObject(value)) {
+      this.err(`expected an object for map field ${fp.name}, got ${describe(value)}`);
+      return;
+    }
+    const keyType = fp.keyType;
+    const segs = this.segs;
+    for (const key in value) {
+      segs.push(key);
+      if (keyType !== 'string') {
+        const k = parseMapKey(keyType, key);
         if (!k.ok) this.err(k.message);
-        const v = value[key];
-        if (v === null) this.err('null is not allowed as a map value');
-        else this.singleValue(cf, v);
-        this.segs.pop();
       }
-    } else {
-      this.singleValue(cf, value);
+      const v = value[key];
+      if (v === null) this.err('null is not allowed as a map value');
+      else this.single(fp, v);
+      segs.pop();
     }
   }
 
-  private singleValue(cf: CompiledField, value: unknown): void {
-    const field = cf.f;
-    if (field.kind === 'message') {
-      if (cf.special) this.wellKnown(field.type, value, cf.category);
-      else this.messageObject((cf.target ??= compile(this.schema, field.type)), field.type, value);
-    } else if (field.kind === 'enum') this.enumValue(field.type, value);
-    else {
-      const problem = scalarProblem(field.type, value);
-      if (problem !== null) this.err(problem);
+  private single(fp: FieldPlan, value: unknown): void {
+    switch (fp.value) {
+      case MESSAGE: {
+        let plan = fp.target;
+        if (plan === undefined) plan = fp.target = this.plans.message(fp.type);
+        this.messageObject(plan, fp.type, value);
+        return;
+      }
+      case WELL_KNOWN:
+        this.wellKnown(fp.wellKnown, fp.type, value, fp.category);
+        return;
+      case ENUM:
+        this.enumValue(fp, value);
+        return;
+      default: {
+        if (plainScalar(fp.scalar, value)) return;
+        const problem = scalarProblem(fp.type, value);
+        if (problem !== null) this.err(problem);
+      }
     }
   }
 
-  private enumValue(type: string, value: unknown): void {
-    if (type === 'google.protobuf.NullValue') {
+  private enumValue(fp: FieldPlan, value: unknown): void {
+    const type = fp.type;
+    if (fp.nullValue) {
       if (value !== null && value !== 'NULL_VALUE') this.err(`expected null, got ${describe(value)}`);
       return;
     }
-    const e = this.schema.enums[type];
-    if (!e) {
+    const e = fp.enumValues;
+    if (e === null) {
       this.err(`unknown enum type ${type}`);
       return;
     }
@@ -379,44 +637,44 @@ export class Walker implements RuleContext {
     }
   }
 
-  private wellKnown(type: string, value: unknown, category?: ExtensionCategory): void {
-    const wrapped = WRAPPERS[type];
-    if (wrapped) {
-      if (isPlainObject(value)) {
-        this.err(`${type} is written as a bare ${wrapped} value in JSON/YAML, not as an object`);
-        return;
-      }
-      const problem = scalarProblem(wrapped, value);
-      if (problem !== null) this.err(`${type}: ${problem}`);
-      return;
-    }
-    switch (type) {
-      case 'google.protobuf.Duration': {
+  private wellKnown(kind: WellKnown, type: string, value: unknown, category: ExtensionCategory | undefined): void {
+    switch (kind) {
+      case WellKnown.Duration: {
         const problem = durationProblem(value);
         if (problem !== null) this.err(problem);
         return;
       }
-      case 'google.protobuf.Timestamp': {
+      case WellKnown.Any:
+        this.any(value, category);
+        return;
+      case WellKnown.Wrapper: {
+        const wrapped = WRAPPERS[type]!;
+        if (isPlainObject(value)) {
+          this.err(`${type} is written as a bare ${wrapped} value in JSON/YAML, not as an object`);
+          return;
+        }
+        const problem = scalarProblem(wrapped, value);
+        if (problem !== null) this.err(`${type}: ${problem}`);
+        return;
+      }
+      case WellKnown.Timestamp: {
         const t = parseTimestamp(value);
         if (!t.ok) this.err(t.message);
         return;
       }
-      case 'google.protobuf.Struct':
+      case WellKnown.Struct:
         if (!isPlainObject(value)) this.err(`expected an object (google.protobuf.Struct), got ${describe(value)}`);
         return;
-      case 'google.protobuf.ListValue':
+      case WellKnown.ListValue:
         if (!Array.isArray(value)) this.err(`expected an array (google.protobuf.ListValue), got ${describe(value)}`);
         return;
-      case 'google.protobuf.Value':
+      case WellKnown.Value:
         return; // any JSON
-      case 'google.protobuf.FieldMask':
+      case WellKnown.FieldMask:
         if (typeof value !== 'string') this.err(`expected a string (google.protobuf.FieldMask), got ${describe(value)}`);
         return;
-      case 'google.protobuf.Empty':
-        if (!isPlainObject(value) || Object.keys(value).length > 0) this.err(`expected {} (google.protobuf.Empty), got ${describe(value)}`);
-        return;
-      case 'google.protobuf.Any':
-        this.any(value, category);
+      case WellKnown.Empty:
+        if (!isPlainObject(value) || !isEmptyObject(value)) this.err(`expected {} (google.protobuf.Empty), got ${describe(value)}`);
         return;
     }
   }
@@ -436,32 +694,30 @@ export class Walker implements RuleContext {
       this.err(`"@type" must be a string, got ${describe(url)}`, '@type');
       return;
     }
-    const slash = url.lastIndexOf('/');
-    const name = url.slice(slash + 1);
-    if (slash < 0 || name === '') {
-      this.err(`malformed type URL ${JSON.stringify(url)}: expected "type.googleapis.com/<full.type.Name>"`, '@type');
-      return;
+    const target = this.plans.anyTarget(url);
+    switch (target.kind) {
+      case 'malformed':
+        this.err(`malformed type URL ${JSON.stringify(url)}: expected "type.googleapis.com/<full.type.Name>"`, '@type');
+        return;
+      case 'wellKnown':
+        // a well-known type inside an Any carries its JSON form under "value"
+        for (const k in value) {
+          if (k !== '@type' && k !== 'value') this.err(`unknown field "${k}" in an Any holding ${target.name} (its JSON goes under "value")`, k);
+        }
+        this.segs.push('value');
+        this.wellKnown(target.wellKnown, target.name, value.value, undefined);
+        this.segs.pop();
+        return;
+      case 'unknown':
+        this.err(`unknown @type ${JSON.stringify(url)}: no such message in Envoy's API (${target.name})`, '@type');
+        return;
+      case 'message':
+        if (category && !target.typedStruct && !inCategory(category, target.name)) {
+          this.err(`${target.name} is not ${category.what}: Envoy looks this @type up among ${category.prefixes.map((p) => `${p}*`).join(', ')}`, '@type');
+        }
+        this.fields(target.plan, value, true);
+        if (target.typedStruct) this.typedStruct(value, category);
     }
-    if (SPECIAL_JSON.has(name)) {
-      // a well-known type inside an Any carries its JSON form under "value"
-      for (const k of Object.keys(value)) {
-        if (k !== '@type' && k !== 'value') this.err(`unknown field "${k}" in an Any holding ${name} (its JSON goes under "value")`, k);
-      }
-      this.segs.push('value');
-      this.wellKnown(name, value.value);
-      this.segs.pop();
-      return;
-    }
-    const compiled = compile(this.schema, name);
-    if (!compiled) {
-      this.err(`unknown @type ${JSON.stringify(url)}: no such message in Envoy's API (${name})`, '@type');
-      return;
-    }
-    if (category && !TYPED_STRUCTS.has(name) && !category.prefixes.some((p) => name.startsWith(p))) {
-      this.err(`${name} is not ${category.what}: Envoy looks this @type up among ${category.prefixes.map((p) => `${p}*`).join(', ')}`, '@type');
-    }
-    this.fields(compiled, value, true);
-    if (TYPED_STRUCTS.has(name)) this.typedStruct(value, category);
   }
 
   /** TypedStruct carries another message as a Struct: Envoy converts it, so check it as that type. */
@@ -473,7 +729,7 @@ export class Walker implements RuleContext {
       this.err(`unknown type_url ${JSON.stringify(url)}: no such message in Envoy's API`, 'type_url');
       return;
     }
-    if (category && !category.prefixes.some((p) => name.startsWith(p))) {
+    if (category && !inCategory(category, name)) {
       this.err(`${name} is not ${category.what}: Envoy looks this type up among ${category.prefixes.map((p) => `${p}*`).join(', ')}`, 'type_url');
     }
     this.segs.push('value');
@@ -482,22 +738,27 @@ export class Walker implements RuleContext {
   }
 }
 
+function isEmptyObject(obj: Record<string, unknown>): boolean {
+  for (const _ in obj) return false;
+  return true;
+}
+
 /** The member set for `oneof` among the pairs pushed since `start`, if any. */
 function oneofMember(pairs: string[], start: number, oneof: string): string | undefined {
   for (let i = start; i < pairs.length; i += 2) if (pairs[i] === oneof) return pairs[i + 1];
   return undefined;
 }
 
-function unknownFieldMessage(msg: CompiledMessage, key: string): string {
-  const guess = closestField(msg, key);
+function unknownFieldMessage(msg: MessagePlan, key: string): string {
+  const guess = closestField(msg.schema, key);
   return `unknown field "${key}" in ${msg.name}${guess ? ` (did you mean "${guess}"?)` : ''}`;
 }
 
-function closestField(msg: CompiledMessage, key: string): string | null {
+function closestField(msg: MessageSchema, key: string): string | null {
   let best: string | null = null;
   let bestDistance = 3;
   const lower = key.toLowerCase();
-  for (const f of msg.schema.fields) {
+  for (const f of msg.fields) {
     for (const candidate of [f.name, f.json]) {
       const d = editDistance(lower, candidate.toLowerCase());
       if (d < bestDistance) {
