@@ -51,6 +51,8 @@ export interface ServeOptions extends SourceOptions {
   watch?: boolean;
   /** Quiet window after the last file event before reloading, ms (default 30). */
   debounceMs?: number;
+  /** Extra wait when a changed file is empty or missing at the end of the window, ms (default 250). */
+  partialWriteGraceMs?: number;
   log?: (line: string) => void;
   /** The node id expected to connect (logged when another node connects). */
   nodeId?: string;
@@ -75,7 +77,11 @@ export interface ServeHandle extends EventEmitter {
   xds: XdsServer;
   xdsPort: number;
   adminPort: number;
-  /** Reload now (what SIGHUP and the watcher do). Emits 'reload-start' (reason), then 'reload' with the outcome. */
+  /**
+   * Reload now (what SIGHUP and the watcher do). Emits 'reload-start' (reason), then 'reload' with the outcome
+   * ('reload' alone when the watcher's event changed no input). The watcher emits 'reload-deferred' when it
+   * holds a reload back because a changed file is empty or missing.
+   */
   reload(reason?: string): Promise<ReloadOutcome>;
   reloadStatus(): ReloadStatus;
   setEndpointOverride(clusterName: string, cla: JsonObject | null): boolean;
@@ -218,6 +224,8 @@ export async function startServe(file: string, options: ServeOptions = {}): Prom
     }
     handle.emit('reload-start', reason);
     const result = await loadSource(file, sourceOptions);
+    // The load ran without yielding: let the events of writes made meanwhile arrive before judging it.
+    if (watcher) await new Promise((resolve) => setImmediate(resolve));
     if (watcher && watcher.generation !== generation) {
       // Written to while read: this may be a half-written file; load again once quiet.
       inputs = null;
@@ -258,8 +266,9 @@ export async function startServe(file: string, options: ServeOptions = {}): Prom
       ? null
       : new ConfigWatcher({
           quietMs: debounceMs,
-          graceMs: Math.max(PARTIAL_WRITE_GRACE_MS, debounceMs),
+          graceMs: options.partialWriteGraceMs ?? Math.max(PARTIAL_WRITE_GRACE_MS, debounceMs),
           onChange: (changed) => void reload('file changed', changed),
+          onDefer: () => handle.emit('reload-deferred'),
           log,
         });
   watcher?.arm(files);

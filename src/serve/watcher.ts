@@ -29,6 +29,8 @@ export interface WatcherOptions {
   /** Extra wait when a changed file is empty or missing at the end of the window, ms. */
   graceMs: number;
   onChange: (changed: ChangedFiles) => void;
+  /** Called when the reload is held back because a changed file is empty or missing. */
+  onDefer?: () => void;
   log: (line: string) => void;
 }
 
@@ -99,6 +101,7 @@ export class ConfigWatcher {
     if (!this.graceTaken && this.looksPartlyWritten()) {
       this.graceTaken = true;
       this.schedule(this.options.graceMs);
+      this.options.onDefer?.();
       return;
     }
     const changed = this.changed;
