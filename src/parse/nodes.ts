@@ -5,10 +5,12 @@
 // position object per word, per `;` and per `}` was a third of the tree.
 //
 // Offsets, the line table and the rest of the bookkeeping are private (#)
-// fields, so a node's own enumerable properties are exactly its data (`value`,
-// `quote`; `kind`, `name`, `args`, `block`…): `{...arg}` and JSON.stringify
-// keep the data but not the positions, which are getters on the prototype.
-// Each read of `source`, `end` or `close` returns a fresh SourcePos.
+// fields; what is the same for many nodes (a directive's `kind`) or derived from
+// a packed field (a word's `quote`) is a getter or value on the prototype, like
+// the positions. So a node's own enumerable properties are its values only
+// (`value`; `name`, `args`, `block`…): a spread or JSON.stringify of a node
+// keeps those and nothing else. Each read of `source`, `end` or `close` returns
+// a fresh SourcePos.
 import type { Arg, Directive, SourcePos, Statement } from './ast.js';
 
 /** One file's line table: turns an offset into `{file, line, col}` on demand. */
@@ -56,31 +58,36 @@ export class SourceLines {
   }
 }
 
+const QUOTES = [null, '"', "'"] as const;
+
 /** A word of a directive. */
 export class ArgNode implements Arg {
   value: string;
-  quote: '"' | "'" | null;
-  readonly #at: number;
+  /** The word's offset times 4, plus its quote's index in QUOTES: one small integer. */
+  readonly #where: number;
   readonly #lines: SourceLines;
 
   constructor(value: string, quote: '"' | "'" | null, at: number, lines: SourceLines) {
     this.value = value;
-    this.quote = quote;
-    this.#at = at;
+    this.#where = at * 4 + QUOTES.indexOf(quote);
     this.#lines = lines;
   }
 
+  get quote(): '"' | "'" | null {
+    return QUOTES[this.#where % 4]!;
+  }
+
   get source(): SourcePos {
-    return this.#lines.pos(this.#at);
+    return this.#lines.pos(ArgNode.offsetOf(this));
   }
 
   /** Offset of the word's first character (its quote when quoted). */
   static offsetOf(arg: ArgNode): number {
-    return arg.#at;
+    return Math.floor(arg.#where / 4);
   }
 }
 
-/** Offsets of a directive's parts; -1 where the part is missing. */
+/** Offsets of a directive's parts; -1 where the part is missing (`close` is kept by BlockDirectiveNode only). */
 export interface DirectiveSpan {
   /** The directive's name. */
   at: number;
@@ -90,7 +97,7 @@ export interface DirectiveSpan {
   close: number;
 }
 
-/** A statement `name args… ;` or `name args… { … }`. */
+/** A statement `name args… ;` (or one cut by the end of the file). */
 export class DirectiveNode implements Directive {
   declare readonly kind: 'directive';
   name: string;
@@ -102,7 +109,6 @@ export class DirectiveNode implements Directive {
   readonly #lines: SourceLines;
   readonly #at: number;
   readonly #end: number;
-  readonly #close: number;
 
   constructor(name: string, args: Arg[], lines: SourceLines, span: DirectiveSpan) {
     this.name = name;
@@ -110,7 +116,6 @@ export class DirectiveNode implements Directive {
     this.#lines = lines;
     this.#at = span.at;
     this.#end = span.end;
-    this.#close = span.close;
   }
 
   get source(): SourcePos {
@@ -122,17 +127,42 @@ export class DirectiveNode implements Directive {
   }
 
   get close(): SourcePos | undefined {
-    return this.#close < 0 ? undefined : this.#lines.pos(this.#close);
+    return undefined;
+  }
+
+  /** A position in this directive's file. */
+  protected position(offset: number): SourcePos {
+    return this.#lines.pos(offset);
   }
 
   /** The same directive (positions, flags) with another block: the loader splices includes this way. */
   static withBlock(d: DirectiveNode, block: Statement[]): DirectiveNode {
-    const copy = new DirectiveNode(d.name, d.args, d.#lines, { at: d.#at, end: d.#end, close: d.#close });
+    const closed = d instanceof BlockDirectiveNode;
+    const span = { at: d.#at, end: d.#end, close: closed ? BlockDirectiveNode.closeOf(d) : -1 };
+    const copy = closed ? new BlockDirectiveNode(d.name, d.args, d.#lines, span) : new DirectiveNode(d.name, d.args, d.#lines, span);
     copy.block = block;
     if (d.raw !== undefined) copy.raw = d.raw;
     if (d.freeform !== undefined) copy.freeform = d.freeform;
     if (d.includes !== undefined) copy.includes = d.includes;
     return copy;
+  }
+}
+
+/** A directive with a block, or a Lua body, closed by a `}`: it also knows where. */
+export class BlockDirectiveNode extends DirectiveNode {
+  readonly #close: number;
+
+  constructor(name: string, args: Arg[], lines: SourceLines, span: DirectiveSpan) {
+    super(name, args, lines, span);
+    this.#close = span.close;
+  }
+
+  override get close(): SourcePos | undefined {
+    return this.#close < 0 ? undefined : this.position(this.#close);
+  }
+
+  static closeOf(d: BlockDirectiveNode): number {
+    return d.#close;
   }
 }
 
