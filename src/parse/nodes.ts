@@ -87,16 +87,6 @@ export class ArgNode implements Arg {
   }
 }
 
-/** Offsets of a directive's parts; -1 where the part is missing (`close` is kept by BlockDirectiveNode only). */
-export interface DirectiveSpan {
-  /** The directive's name. */
-  at: number;
-  /** Its `;` or the `{` that opened its block. */
-  end: number;
-  /** The `}` that closed its block. */
-  close: number;
-}
-
 /** A statement `name args… ;` (or one cut by the end of the file). */
 export class DirectiveNode implements Directive {
   declare readonly kind: 'directive';
@@ -110,12 +100,13 @@ export class DirectiveNode implements Directive {
   readonly #at: number;
   readonly #end: number;
 
-  constructor(name: string, args: Arg[], lines: SourceLines, span: DirectiveSpan) {
+  /** Offsets: `at` of the name, `end` of its `;` or the `{` that opened its block (-1: none). */
+  constructor(name: string, args: Arg[], lines: SourceLines, at: number, end: number) {
     this.name = name;
     this.args = args;
     this.#lines = lines;
-    this.#at = span.at;
-    this.#end = span.end;
+    this.#at = at;
+    this.#end = end;
   }
 
   get source(): SourcePos {
@@ -137,9 +128,10 @@ export class DirectiveNode implements Directive {
 
   /** The same directive (positions, flags) with another block: the loader splices includes this way. */
   static withBlock(d: DirectiveNode, block: Statement[]): DirectiveNode {
-    const closed = d instanceof BlockDirectiveNode;
-    const span = { at: d.#at, end: d.#end, close: closed ? BlockDirectiveNode.closeOf(d) : -1 };
-    const copy = closed ? new BlockDirectiveNode(d.name, d.args, d.#lines, span) : new DirectiveNode(d.name, d.args, d.#lines, span);
+    const copy =
+      d instanceof BlockDirectiveNode
+        ? new BlockDirectiveNode(d.name, d.args, d.#lines, d.#at, d.#end, BlockDirectiveNode.closeOf(d))
+        : new DirectiveNode(d.name, d.args, d.#lines, d.#at, d.#end);
     copy.block = block;
     if (d.raw !== undefined) copy.raw = d.raw;
     if (d.freeform !== undefined) copy.freeform = d.freeform;
@@ -152,9 +144,10 @@ export class DirectiveNode implements Directive {
 export class BlockDirectiveNode extends DirectiveNode {
   readonly #close: number;
 
-  constructor(name: string, args: Arg[], lines: SourceLines, span: DirectiveSpan) {
-    super(name, args, lines, span);
-    this.#close = span.close;
+  /** `close`: the offset of the `}` that closed the block (-1: the file ended first). */
+  constructor(name: string, args: Arg[], lines: SourceLines, at: number, end: number, close: number) {
+    super(name, args, lines, at, end);
+    this.#close = close;
   }
 
   override get close(): SourcePos | undefined {
