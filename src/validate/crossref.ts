@@ -120,25 +120,34 @@ export function checkRouteConfigurations(collected: CollectedByType): Finding[] 
     const vhostPath = keyPath(rc.path, vhostsKey);
     out.push(...checkUnique(namesOf(vhosts, vhostPath), 'virtual host name'));
     const routeName = String(get(rc.value, 'name') ?? '');
-    const domainOwner = new Map<string, string>();
+    // where each domain is first claimed; paths are built only for a finding
+    const domainOwner = new Map<string, DomainAt>();
+    const pathOf = (d: DomainAt): string => indexPath(keyPath(indexPath(vhostPath, d.vhost), d.key), d.index);
     vhosts.forEach((vh, i) => {
       if (!isPlainObject(vh)) return;
       const dKey = keyOf(vh, 'domains');
       arr(vh[dKey]).forEach((d, j) => {
         if (typeof d !== 'string') return;
         const domain = d.toLowerCase();
-        const at = indexPath(keyPath(indexPath(vhostPath, i), dKey), j);
+        const here: DomainAt = { vhost: i, key: dKey, index: j };
         if (literalStar(domain)) {
-          out.push({ path: at, message: `"${d}": Envoy takes '*' as a wildcard only as the whole domain or at its start or end (not both); here it matches a literal '*'`, severity: 'warning' });
+          out.push({ path: pathOf(here), message: `"${d}": Envoy takes '*' as a wildcard only as the whole domain or at its start or end (not both); here it matches a literal '*'`, severity: 'warning' });
         }
         const prev = domainOwner.get(domain);
-        if (prev === undefined) domainOwner.set(domain, at);
-        else if (domain === '*') out.push({ path: at, message: `Only a single wildcard domain is permitted in route ${routeName} (first at ${prev})`, severity: 'error' });
-        else out.push({ path: at, message: `Only unique values for domains are permitted. Duplicate entry of domain ${domain} in route ${routeName} (first at ${prev})`, severity: 'error' });
+        if (prev === undefined) domainOwner.set(domain, here);
+        else if (domain === '*') out.push({ path: pathOf(here), message: `Only a single wildcard domain is permitted in route ${routeName} (first at ${pathOf(prev)})`, severity: 'error' });
+        else out.push({ path: pathOf(here), message: `Only unique values for domains are permitted. Duplicate entry of domain ${domain} in route ${routeName} (first at ${pathOf(prev)})`, severity: 'error' });
       });
     });
   }
   return out;
+}
+
+interface DomainAt {
+  vhost: number;
+  /** the domains key as written */
+  key: string;
+  index: number;
 }
 
 /** A '*' that Envoy's domain matcher will not treat as a wildcard. */
@@ -516,22 +525,26 @@ export function checkListenerAddresses(collected: CollectedByType): Finding[] {
   return out;
 }
 
-/** An endpoint's socket address (address text and where it sits), if it has one. */
-function endpointAddresses(cla: unknown, claPath: () => string): Array<{ address: string; at: () => string; resolver: boolean }> {
-  const out: Array<{ address: string; at: () => string; resolver: boolean }> = [];
-  arr(get(cla, 'endpoints')).forEach((locality, i) => {
-    arr(get(locality, 'lb_endpoints')).forEach((lbe, j) => {
+/**
+ * Each endpoint socket address of a load assignment that is not an IP
+ * literal and names no resolver: a finding at it (the path is built only
+ * then; clusters have thousands of endpoints).
+ */
+function nonIpEndpoints(cla: unknown, claPath: () => string, out: Finding[]): void {
+  const localities = arr(get(cla, 'endpoints'));
+  for (let i = 0; i < localities.length; i++) {
+    const locality = localities[i];
+    const lbes = arr(get(locality, 'lb_endpoints'));
+    for (let j = 0; j < lbes.length; j++) {
+      const lbe = lbes[j];
       const socket = get(get(get(lbe, 'endpoint'), 'address'), 'socket_address');
       const address = str(get(socket, 'address'));
-      if (address === undefined || !isPlainObject(cla) || !isPlainObject(locality) || !isPlainObject(lbe)) return;
-      out.push({
-        address,
-        resolver: str(get(socket, 'resolver_name')) !== undefined,
-        at: () => keyPath(keyPath(keyPath(keyPath(indexPath(keyPath(indexPath(keyPath(claPath(), keyOf(cla, 'endpoints')), i), keyOf(locality, 'lb_endpoints')), j), 'endpoint'), 'address'), 'socket_address'), 'address'),
-      });
-    });
-  });
-  return out;
+      if (address === undefined || !isPlainObject(cla) || !isPlainObject(locality) || !isPlainObject(lbe)) continue;
+      if (str(get(socket, 'resolver_name')) !== undefined || isIP(address) !== 0) continue;
+      const at = keyPath(keyPath(keyPath(keyPath(indexPath(keyPath(indexPath(keyPath(claPath(), keyOf(cla, 'endpoints')), i), keyOf(locality, 'lb_endpoints')), j), 'endpoint'), 'address'), 'socket_address'), 'address');
+      out.push({ path: at, message: malformedAddress(address), severity: 'error' });
+    }
+  }
 }
 
 function malformedAddress(address: string): string {
@@ -550,9 +563,7 @@ export function checkClusterEndpoints(clusters: readonly Collected[]): Finding[]
     const cla = c.value[claKey];
     if (!isPlainObject(cla)) continue;
     if (type === 'STATIC' || type === 0) {
-      for (const e of endpointAddresses(cla, () => keyPath(c.path, claKey))) {
-        if (!e.resolver && isIP(e.address) === 0) out.push({ path: e.at(), message: malformedAddress(e.address), severity: 'error' });
-      }
+      nonIpEndpoints(cla, () => keyPath(c.path, claKey), out);
     } else if (type === 'LOGICAL_DNS' || type === 2) {
       const localities = arr(get(cla, 'endpoints'));
       if (localities.length !== 1 || arr(get(localities[0], 'lb_endpoints')).length !== 1) {
@@ -567,9 +578,7 @@ export function checkClusterEndpoints(clusters: readonly Collected[]): Finding[]
 export function checkEdsEndpoints(assignments: readonly unknown[], basePath: string): Finding[] {
   const out: Finding[] = [];
   assignments.forEach((cla, i) => {
-    for (const e of endpointAddresses(cla, () => indexPath(basePath, i))) {
-      if (!e.resolver && isIP(e.address) === 0) out.push({ path: e.at(), message: malformedAddress(e.address), severity: 'error' });
-    }
+    nonIpEndpoints(cla, () => indexPath(basePath, i), out);
   });
   return out;
 }

@@ -187,8 +187,14 @@ function compileKind(kind: string, body: Rules, elem: ElementType): Check | null
   switch (kind) {
     case 'message':
       return body.required === true ? (ctx, raw, path) => raw === undefined && fail(ctx, path, 'value is required') : null;
-    case 'duration':
-      return (ctx, raw, path) => checkDuration(ctx, path, body, raw);
+    case 'duration': {
+      // the same few timeouts recur thousands of times: remember the strings that pass
+      const passing = new Set<string>();
+      return (ctx, raw, path) => {
+        if (typeof raw === 'string' && passing.has(raw)) return;
+        if (checkDuration(ctx, path, body, raw) && typeof raw === 'string' && passing.size < 1000) passing.add(raw);
+      };
+    }
     case 'timestamp':
       return (ctx, raw, path) => checkTimestamp(ctx, path, body, raw);
     case 'any':
@@ -332,15 +338,17 @@ function durationBound(v: unknown): DurationValue {
   return { seconds: Number(o.seconds ?? 0), nanos: Number(o.nanos ?? 0) };
 }
 
-function checkDuration(ctx: RuleContext, path: Loc, body: Rules, raw: unknown): void {
+/** True when a present, well-formed duration passes every rule (nothing reported). */
+function checkDuration(ctx: RuleContext, path: Loc, body: Rules, raw: unknown): boolean {
   if (raw === undefined) {
     if (body.required === true) fail(ctx, path, 'value is required');
-    return;
+    return false;
   }
   const parsed = parseDuration(raw);
-  if (!parsed.ok) return;
-  if (body.const === undefined && body.in === undefined && body.not_in === undefined && durationInRange(body, parsed.value)) return;
+  if (!parsed.ok) return false;
+  if (body.const === undefined && body.in === undefined && body.not_in === undefined && durationInRange(body, parsed.value)) return true;
   durationProblems(ctx, path, body, parsed.value);
+  return false;
 }
 
 /** Every bound satisfied (compared as rangeCheck compares them, without its closures). */

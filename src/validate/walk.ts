@@ -228,19 +228,25 @@ export type LocalCheck = (site: Site) => readonly Finding[];
 
 export const NO_FINDINGS: readonly Finding[] = Object.freeze([]);
 
-/** A message of a collected type met during the walk, for cross-reference checks. */
+/**
+ * A message of a collected type met during the walk, for cross-reference
+ * checks. Its path is kept relative to the collected message enclosing it
+ * (a route's action below its route configuration): tens of thousands are
+ * kept, few paths are ever read.
+ */
 export class Collected {
   private text: string | undefined;
 
   constructor(
     readonly value: Record<string, unknown>,
+    private readonly parent: Collected | null,
     private readonly base: string,
     private readonly segs: ReadonlyArray<string | number>,
   ) {}
 
   /** its JSON path, joined on first use (most collected messages never need it) */
   get path(): string {
-    this.text ??= joinPath(this.base, this.segs);
+    this.text ??= joinPath(this.parent === null ? this.base : this.parent.path, this.segs);
     return this.text;
   }
 }
@@ -300,8 +306,8 @@ class Plans {
     for (const f of msg.fields) {
       const check = msg.rulesDisabled ? null : compileFieldRules(f);
       const fp = this.field(name, f, f.oneof ? check : null);
-      plan.byKey.set(f.name, fp);
-      plan.byKey.set(f.json, fp);
+      plan.byKey.set(fp.name, fp);
+      plan.byKey.set(fp.json, fp);
       if (check !== null && !f.oneof) {
         plan.always.push({ name: f.name, json: f.json, check, absentPasses: this.passesAbsent(check) });
         alwaysFields.push(fp);
@@ -328,10 +334,10 @@ class Plans {
     const wellKnown = f.kind === 'message' ? WELL_KNOWN_TYPES.get(f.type) : undefined;
     return {
       f,
-      name: f.name,
-      json: f.json,
-      type: f.type,
-      oneof: f.oneof ?? null,
+      name: internalized(f.name),
+      json: internalized(f.json),
+      type: internalized(f.type),
+      oneof: f.oneof === undefined ? null : internalized(f.oneof),
       keyType: f.keyType ?? 'string',
       scalar: SCALARS.get(f.type) ?? Scalar.Other,
       alias: f.json !== f.name ? f.name : null,
@@ -367,6 +373,17 @@ class Plans {
   }
 }
 
+/**
+ * The same text as a property-name string. The schema's names are JSON
+ * string values, which V8 does not internalize; the keys met in the walk
+ * are property names, which it does. Map lookups and === between an
+ * internalized and a plain string compare characters; between two
+ * internalized ones, pointers.
+ */
+function internalized(s: string): string {
+  return Object.keys({ [s]: 0 })[0]!;
+}
+
 const plansBySchema = new WeakMap<EnvoySchema, WeakMap<ReadonlySet<string>, WeakMap<ReadonlyMap<string, LocalCheck>, Plans>>>();
 
 function plansFor(schema: EnvoySchema, collectTypes: ReadonlySet<string>, localChecks: ReadonlyMap<string, LocalCheck>): Plans {
@@ -398,6 +415,9 @@ export class Walker implements RuleContext {
   private readonly oneofs: string[] = [];
   private readonly plans: Plans;
   private readonly site = new WalkSite(this);
+  /** the collected messages the walk is inside, and the depth of the path stack at each */
+  private readonly enclosing: Collected[] = [];
+  private readonly enclosingDepth: number[] = [];
   /** the current path, for rule checks that fail */
   readonly here: () => string = () => this.currentPath();
 
@@ -517,6 +537,10 @@ export class Walker implements RuleContext {
     }
     // (popping, not setting length: that is a builtin call, slow at this rate)
     while (oneofs.length > oneofStart) oneofs.pop();
+    if (msg.collect) {
+      this.enclosing.pop();
+      this.enclosingDepth.pop();
+    }
   }
 
   /** The rules of fields checked present or absent; `byName`/`byJson`: the bits of those present. */
@@ -553,7 +577,12 @@ export class Walker implements RuleContext {
       list = [];
       this.collected.set(type, list);
     }
-    list.push(new Collected(value, this.base, this.segs.slice()));
+    const top = this.enclosing.length - 1;
+    const parent = top < 0 ? null : this.enclosing[top]!;
+    const collected = new Collected(value, parent, this.base, this.segs.slice(top < 0 ? 0 : this.enclosingDepth[top]));
+    list.push(collected);
+    this.enclosing.push(collected);
+    this.enclosingDepth.push(this.segs.length);
   }
 
   private repeated(fp: FieldPlan, value: unknown): void {

@@ -109,6 +109,18 @@ const BROKEN: Array<[string, (b: Record<string, any>) => void]> = [
   ['terminal filter not last', (b) => HCM(b).http_filters.reverse()],
   ['deprecated field (warning)', (b) => (C0(b).max_requests_per_connection = 5)],
   ['numeric rule', (b) => (C0(b).outlier_detection = { consecutive_5xx: 5, max_ejection_percent: 200 })],
+  ['domain with an inner *', (b) => VH(b).domains.push('a.*.example.com')],
+  ['STATIC endpoint named by a hostname', (b) => {
+    const staticA = b.static_resources.clusters.find((c: Record<string, any>) => c.name === 'static_a');
+    staticA.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address = 'backend.local';
+  }],
+  ['LOGICAL_DNS cluster with two endpoints', (b) => {
+    const ws = b.static_resources.clusters.find((c: Record<string, any>) => c.name === 'ws');
+    ws.load_assignment.endpoints[0].lb_endpoints.push(structuredClone(ws.load_assignment.endpoints[0].lb_endpoints[0]));
+  }],
+  ['dangling weighted cluster and request mirror', (b) => {
+    ROUTE(b).route = { weighted_clusters: { clusters: [{ name: 'nowhere', weight: 1 }, { name: 'app', weight: 1 }] }, request_mirror_policies: [{ cluster: 'gone' }] };
+  }],
   ['shared sub-object reached twice', (b) => {
     const action = { cluster: 'nowhere', timeout: 'soon' };
     VH(b).routes.push({ match: { prefix: '/a' }, route: action }, { match: { prefix: '/b' }, route: action });
