@@ -27,7 +27,7 @@ import { EventEmitter } from 'node:events';
 import { parseHostPort, type JsonObject } from '../emit/envoy/xds.js';
 import { XdsServer, type TlsOptions } from './xds-server.js';
 import { startAdmin, type AdminServer, type ReloadStatus } from './admin.js';
-import { loadSource, type LoadResult, type SourceOptions } from './source.js';
+import { loadSource, type LoadResult, type LoadTimings, type SourceOptions } from './source.js';
 import { ConfigWatcher, hashInputs, type ChangedFiles } from './watcher.js';
 
 export { XdsServer } from './xds-server.js';
@@ -70,6 +70,8 @@ export interface ReloadOutcome {
   errors: string[];
   /** The watcher's event changed no byte of the inputs: nothing was loaded. */
   inputsUnchanged?: boolean;
+  /** Where a successful reload's time went, ms (compile, xDS split, validation, snapshot encoding). */
+  timings?: LoadTimings & { encodeMs: number };
 }
 
 export interface ServeHandle extends EventEmitter {
@@ -203,7 +205,8 @@ export async function startServe(file: string, options: ServeOptions = {}): Prom
       `serve: reload (${reason}): ${changed ? 'new snapshot ' + xds.snapshot()?.version : 'no change'}` +
         (warnings ? ` (${warnings} warning${warnings === 1 ? '' : 's'}; see ngx2envoy parse/convert)` : ''),
     );
-    return { ok: true, changed, version: xds.snapshot()?.version ?? null, errors: [] };
+    const timings = result.timings ? { ...result.timings, encodeMs: xds.lastEncodeMs } : undefined;
+    return { ok: true, changed, version: xds.snapshot()?.version ?? null, errors: [], ...(timings ? { timings } : {}) };
   };
 
   // The inputs of the served snapshot (absolute paths and a content hash), when

@@ -89,8 +89,15 @@ export function envoyRoot(): protobuf.Root {
 
 export const TYPE_URL_PREFIX = 'type.googleapis.com/';
 
-/** Look up a message type by full name or type URL. */
+const typesByName = new Map<string, protobuf.Type>();
+
+/** Look up a message type by full name or type URL (memoised: protobufjs searches the namespace tree each time). */
 export function lookupMessage(nameOrUrl: string): protobuf.Type {
-  const name = nameOrUrl.startsWith(TYPE_URL_PREFIX) ? nameOrUrl.slice(TYPE_URL_PREFIX.length) : nameOrUrl;
-  return envoyRoot().lookupType(name);
+  let type = typesByName.get(nameOrUrl);
+  if (!type) {
+    const name = nameOrUrl.startsWith(TYPE_URL_PREFIX) ? nameOrUrl.slice(TYPE_URL_PREFIX.length) : nameOrUrl;
+    type = envoyRoot().lookupType(name);
+    typesByName.set(nameOrUrl, type);
+  }
+  return type;
 }

@@ -87,6 +87,8 @@ export class XdsServer extends EventEmitter implements StreamObserver {
   readonly streams = new Set<AdsStream>();
   readonly counters: Counters = { pushes: new Map(), acks: new Map(), nacks: new Map(), lastNack: new Map() };
   private readonly log: (line: string) => void;
+  /** How long the last setResources took to build and encode its snapshot, ms. */
+  lastEncodeMs = 0;
 
   constructor(options: { log?: (line: string) => void } = {}) {
     super();
@@ -104,7 +106,9 @@ export class XdsServer extends EventEmitter implements StreamObserver {
    * pushes to every stream. Returns whether the snapshot version changed.
    */
   setResources(resources: XdsResources): boolean {
+    const started = performance.now();
     const next = buildSnapshot(this.encoder, applyEndpointOverrides(resources, this.overrides));
+    this.lastEncodeMs = performance.now() - started;
     this.base = resources;
     return this.install(next);
   }
