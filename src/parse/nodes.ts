@@ -35,7 +35,7 @@ export class SourceLines {
   }
 
   /** 0-based index of the line holding `offset`. */
-  lineIndex(offset: number): number {
+  #lineIndex(offset: number): number {
     const starts = this.#starts;
     let lo = starts[this.#last]! <= offset ? this.#last : 0;
     let hi = starts.length - 1;
@@ -51,7 +51,7 @@ export class SourceLines {
   }
 
   pos(offset: number): SourcePos {
-    const line = this.lineIndex(offset);
+    const line = this.#lineIndex(offset);
     const start = this.#starts[line]!;
     const col = this.#wideText === null ? offset - start + 1 : Array.from(this.#wideText.slice(start, offset)).length + 1;
     return { file: this.file, line: line + 1, col };
@@ -69,7 +69,7 @@ export class ArgNode implements Arg {
 
   constructor(value: string, quote: '"' | "'" | null, at: number, lines: SourceLines) {
     this.value = value;
-    this.#where = at * 4 + QUOTES.indexOf(quote);
+    this.#where = at * 4 + (quote === null ? 0 : quote === '"' ? 1 : 2);
     this.#lines = lines;
   }
 
