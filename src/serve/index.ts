@@ -21,7 +21,6 @@
 // it); a DNS cluster that gets an override is served as an EDS cluster. With
 // `consulAddr`, src/serve/consul-endpoints.ts is loaded and given the handle
 // (see startEndpointSource below for the hook it must export).
-import fs from 'node:fs';
 import path from 'node:path';
 import { EventEmitter } from 'node:events';
 import { parseHostPort, type JsonObject } from '../emit/envoy/xds.js';
@@ -142,6 +141,10 @@ export async function startServe(file: string, options: ServeOptions = {}): Prom
   const sourceOptions: SourceOptions = { context: options.context, prefix: options.prefix };
   const initial = await loadSource(file, sourceOptions);
   if (!initial.ok) throw new ServeLoadError(initial.errors);
+  const absolute = (list: string[]) => [...new Set(list.map((f) => path.resolve(f)))].sort();
+  // The inputs of the served snapshot (absolute paths and a content hash), when
+  // known: a watcher event that changed none of their bytes reloads nothing.
+  let inputs: { files: string[]; hash: string } | null = { files: absolute(initial.files), hash: hashInputs(absolute(initial.files)) };
   for (const warning of initial.warnings) log(warning);
 
   const xds = new XdsServer({ log });
@@ -209,11 +212,6 @@ export async function startServe(file: string, options: ServeOptions = {}): Prom
     return { ok: true, changed, version: xds.snapshot()?.version ?? null, errors: [], ...(timings ? { timings } : {}) };
   };
 
-  // The inputs of the served snapshot (absolute paths and a content hash), when
-  // known: a watcher event that changed none of their bytes reloads nothing.
-  let inputs: { files: string[]; hash: string } | null = null;
-  const absolute = (list: string[]) => [...new Set(list.map((f) => path.resolve(f)))].sort();
-
   /** One load; null when the files changed while it read them (its result is discarded). */
   const reloadOnce = async (reason: string, changed: ChangedFiles | undefined): Promise<ReloadOutcome | null> => {
     const generation = watcher?.generation ?? 0;
@@ -275,7 +273,6 @@ export async function startServe(file: string, options: ServeOptions = {}): Prom
           log,
         });
   watcher?.arm(files);
-  inputs = { files: absolute(files), hash: hashInputs(absolute(files)) };
 
   const host: EndpointSourceHost = {
     setEndpointOverride: (name, cla) => xds.setEndpointOverride(name, cla),
