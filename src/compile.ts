@@ -22,6 +22,7 @@ import { lower } from './lower/index.js';
 import { emitBootstrap } from './emit/envoy/bootstrap.js';
 import { toYaml } from './emit/envoy/yaml.js';
 import type { CompiledConfig, ReportClass, ReportEntry } from './ir/types.js';
+import { renderReportJson, renderReportMarkdown } from './report/render.js';
 
 export interface CompileOptions {
   context?: string;
@@ -151,21 +152,5 @@ export function renderBootstrap(result: CompileResult, format: 'yaml' | 'json'):
 }
 
 export function renderReport(report: Report, format: 'json' | 'md'): string {
-  if (format === 'json') return JSON.stringify({ summary: report.summary, directives: report.directives, notes: report.notes }, null, 2) + '\n';
-  const s = report.summary;
-  const lines: string[] = [];
-  lines.push('# Migration report', '');
-  lines.push(`${s.directives} directives: ${s.translated} translated, ${s.approximated} approximated, ${s.ignored} ignored, ${s.unsupported} unsupported; ${s.notes} notes.`, '');
-  const table = (title: string, rows: ReportEntry[]): void => {
-    if (!rows.length) return;
-    lines.push(`## ${title}`, '', '| where | directive | reason |', '|---|---|---|');
-    for (const e of rows) lines.push(`| ${e.file}:${e.line}:${e.col} | \`${e.directive}\` | ${e.reason.replace(/\|/g, '\\|').replace(/\n/g, ' ')} |`);
-    lines.push('');
-  };
-  table('Unsupported', report.directives.filter((e) => e.class === 'unsupported'));
-  table('Approximated', report.directives.filter((e) => e.class === 'approximated'));
-  table('Notes', report.notes);
-  table('Ignored', report.directives.filter((e) => e.class === 'ignored'));
-  table('Translated', report.directives.filter((e) => e.class === 'translated'));
-  return lines.join('\n');
+  return format === 'json' ? renderReportJson(report) : renderReportMarkdown(report);
 }

@@ -3,17 +3,18 @@
 // bootstraps), report.json, report.md and consul/. Exit 1 on bad input (and on
 // unsupported directives under --strict), 2 when the output fails validation
 // (a compiler bug: an invalid configuration is never printed).
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { compile, renderBootstrap, renderReport, type CompileResult } from '../compile.js';
 import { formatDiagnostic } from '../parse/index.js';
 import { lineOf } from '../parse/diagnostic.js';
 import { validateBootstrap, validateXdsResources, formatFindings, hasErrors } from '../validate/index.js';
-import { toXdsResources, xdsConvertFiles } from '../emit/envoy/xds.js';
 import { consulOutputFiles } from '../emit/consul/index.js';
+import { renderReportJsonBytes } from '../report/render.js';
 import { CliExit } from './exit.js';
-import { serveCommand } from './serve.js'; // --serve (issue 4)
+// Loaded when used (start-up of the plain command): ../emit/envoy/xds.js for --mode xds
+// (it brings the yaml library), ./serve.js for --serve (the gRPC server).
 
 export interface ConvertOptions {
   format?: 'yaml' | 'json';
@@ -28,7 +29,14 @@ export interface ConvertOutput {
   stdout: string;
   stderr: string;
   exitCode: number;
-  files: { path: string; text: string }[];
+  files: OutputFile[];
+}
+
+/** A file of `-o DIR`. `bytes`, when present, is its UTF-8 text as built (written as is). */
+export interface OutputFile {
+  path: string;
+  text: string;
+  bytes?: Uint8Array;
 }
 
 export function registerConvert(program: Command): void {
@@ -50,14 +58,11 @@ export function registerConvert(program: Command): void {
     .action(async (file: string, opts: ConvertOptions) => {
       // --serve (issue 4): run the xDS server until SIGTERM instead of writing files.
       const serve = opts as ConvertOptions & { serve?: boolean; xdsAddress?: string; adminAddress?: string };
-      if (serve.serve) return serveCommand(file, { xdsAddress: serve.xdsAddress, adminAddress: serve.adminAddress, context: opts.context, prefix: opts.prefix });
+      if (serve.serve) return (await import('./serve.js')).serveCommand(file, { xdsAddress: serve.xdsAddress, adminAddress: serve.adminAddress, context: opts.context, prefix: opts.prefix });
       const out = await runConvert(file, opts);
       // A backend removed from nginx.conf must not leave its Consul definition behind for an agent to load.
       if (opts.out && out.exitCode === 0) removeStaleConsulFiles(opts.out, out.files.map((f) => f.path));
-      for (const f of out.files) {
-        mkdirSync(join(f.path, '..'), { recursive: true });
-        writeFileSync(f.path, f.text);
-      }
+      writeOutputFiles(out.files);
       process.stdout.write(out.stdout);
       process.stderr.write(out.stderr);
       if (out.exitCode !== 0) throw new CliExit(out.exitCode);
@@ -76,21 +81,24 @@ export async function runConvert(file: string, opts: ConvertOptions): Promise<Co
     return { stdout: '', stderr: [...stderrParts, 'ngx2envoy: internal error: the generated configuration is invalid:', formatFindings(findings)].join('\n') + '\n', exitCode: 2, files: [] };
   }
   const format = opts.format ?? 'yaml';
-  let text: string;
-  if (opts.mode === 'xds') {
-    const resources = toXdsResources(result.bootstrap);
+  const xds = opts.mode === 'xds' ? await import('../emit/envoy/xds.js') : null;
+  let resources: unknown = null;
+  if (xds) {
+    resources = xds.toXdsResources(result.bootstrap);
     const xdsFindings = validateXdsResources(resources as Parameters<typeof validateXdsResources>[0]);
     if (hasErrors(xdsFindings)) {
       return { stdout: '', stderr: [...stderrParts, 'ngx2envoy: internal error: the generated xDS resources are invalid:', formatFindings(xdsFindings)].join('\n') + '\n', exitCode: 2, files: [] };
     }
-    text = JSON.stringify(resources, null, 2) + '\n';
-  } else text = renderBootstrap(result, format);
+  }
+  // The configuration's text is built once, for where it goes (with -o and --mode xds, the xDS files build their own).
+  const configText = (): string => (xds ? JSON.stringify(resources, null, 2) + '\n' : renderBootstrap(result, format));
   const warnings = summaryLine(result);
-  if (!opts.out) return { stdout: text, stderr: [...stderrParts, warnings].filter(Boolean).join('\n') + '\n', exitCode: 0, files: [] };
+  if (!opts.out) return { stdout: configText(), stderr: [...stderrParts, warnings].filter(Boolean).join('\n') + '\n', exitCode: 0, files: [] };
   const ext = format === 'json' ? 'json' : 'yaml';
   // xDS mode writes one file per resource type plus the ADS bootstraps; static mode the bootstrap.
-  const envoyFiles =
-    opts.mode === 'xds' ? xdsConvertFiles(result.bootstrap, opts.out, {}, result.comments) : [{ path: join(opts.out, `envoy.${ext}`), text }];
+  const envoyFiles: OutputFile[] = xds
+    ? xds.xdsConvertFiles(result.bootstrap, opts.out, {}, result.comments)
+    : [{ path: join(opts.out, `envoy.${ext}`), text: configText() }];
   // Consul registrations for the backends. Their config identity is the main file's path
   // relative to DIR, so committed output is the same on every machine (check compares it).
   const consulFiles = result.ir ? consulOutputFiles(result.ir, opts.out, { configId: relative(resolve(opts.out), resolve(file)) }) : [];
@@ -100,20 +108,55 @@ export async function runConvert(file: string, opts: ConvertOptions): Promise<Co
     exitCode: 0,
     files: [
       ...envoyFiles,
-      { path: join(opts.out, 'report.json'), text: renderReport(result.report, 'json') },
+      bytesFile(join(opts.out, 'report.json'), renderReportJsonBytes(result.report)),
       { path: join(opts.out, 'report.md'), text: renderReport(result.report, 'md') },
       ...consulFiles,
     ],
   };
 }
 
-function removeStaleConsulFiles(dir: string, keep: string[]): void {
+/**
+ * report.json is built as bytes (35 MB on the benchmark): written as they are, its text is
+ * decoded only if a caller reads it (check compares texts; the command never does).
+ */
+function bytesFile(path: string, bytes: Buffer): OutputFile {
+  let text: string | undefined;
+  return {
+    path,
+    bytes,
+    get text(): string {
+      text ??= bytes.toString('utf8');
+      return text;
+    },
+  };
+}
+
+/** Each directory is created once (4,000 Consul files share two), then each file written once. */
+export function writeOutputFiles(files: OutputFile[]): void {
+  const made = new Set<string>();
+  for (const f of files) {
+    const dir = dirname(f.path);
+    if (!made.has(dir)) {
+      mkdirSync(dir, { recursive: true });
+      made.add(dir);
+    }
+    writeFileSync(f.path, f.bytes ?? f.text);
+  }
+}
+
+/** Removes DIR/consul/{agent,catalog}/*.json files that this run does not write. */
+export function removeStaleConsulFiles(dir: string, keep: string[]): void {
   const kept = new Set(keep.map((p) => resolve(p)));
   for (const sub of ['agent', 'catalog']) {
-    const folder = join(dir, 'consul', sub);
-    if (!existsSync(folder)) continue;
-    for (const name of readdirSync(folder)) {
-      const path = resolve(folder, name);
+    const folder = resolve(dir, 'consul', sub);
+    let names: string[];
+    try {
+      names = readdirSync(folder);
+    } catch {
+      continue; // no such folder yet: nothing stale
+    }
+    for (const name of names) {
+      const path = join(folder, name);
       if (name.endsWith('.json') && !kept.has(path)) rmSync(path);
     }
   }

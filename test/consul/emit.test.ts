@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +8,8 @@ import {
   agentRegisterPayload,
   buildRegistrations,
   catalogRegisterPayload,
+  dnsLabel,
+  instanceHash,
   renderConsulFiles,
   writeConsulOutputs,
 } from '../../src/emit/consul/index.js';
@@ -178,5 +181,25 @@ describe('consul registrations from the IR', () => {
     expect(out.files.map((f) => readFileSync(join(dir, f), 'utf8'))).toEqual(first);
     expect(readdirSync(join(dir, 'consul', 'catalog'))).toHaveLength(3);
     expect(JSON.parse(first[1]!)).toEqual(agentDefinitionFile(api()));
+  });
+
+  it('hashes an instance as sha256 of its fields with the meta sorted, the hash itself left out', () => {
+    for (const instance of buildRegistrations(fixtureIr(), { check: 'http' }).services.flatMap((svc) => svc.instances)) {
+      // The definition the hash has always had: [key, value] pairs sorted as Array.prototype.sort sorts them.
+      const meta = Object.fromEntries(Object.entries(instance.meta).filter(([k]) => k !== 'ngx2envoy_hash').sort());
+      const material = JSON.stringify([instance.id, instance.service, instance.address, instance.port, instance.tags, meta, instance.weight, instance.check]);
+      const expected = createHash('sha256').update(material).digest('hex').slice(0, 16);
+      expect(instanceHash(instance)).toBe(expected);
+      expect(instance.meta.ngx2envoy_hash).toBe(expected);
+    }
+  });
+
+  it('gives the same DNS label for a name however often it is asked, with the caller\'s fallback', () => {
+    expect(dnsLabel('10.0.0.11', 'host')).toBe('10-0-0-11');
+    expect(dnsLabel('10.0.0.11', 'host')).toBe('10-0-0-11');
+    expect(dnsLabel('API_v1', 'upstream')).toBe('api-v1');
+    expect(dnsLabel('___', 'host')).toBe('host');
+    expect(dnsLabel('___', 'upstream')).toBe('upstream');
+    expect(dnsLabel('x'.repeat(70) + '-y', 'host')).toBe('x'.repeat(63));
   });
 });

@@ -1,10 +1,13 @@
 // `ngx2envoy convert` as data in and out: stdout, -o files, exit codes.
 import { afterAll, describe, expect, test } from 'vitest';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { runConvert } from '../../src/cli/convert.js';
+import { COMMAND_MODULES, commandModulesFor } from '../../src/cli/launch.js';
+import { buildProgram } from '../../src/cli/main.js';
+import { compile, renderReport } from '../../src/compile.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ngx2envoy-convert-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -56,6 +59,23 @@ describe('convert', () => {
     expect(out.files[2]!.text).toMatch(/^# Migration report/);
   });
 
+  test('report.json is built as the bytes written, and reads as the report', async () => {
+    const out = await runConvert(EXAMPLE, { out: join(dir, 'bytes') });
+    const file = out.files[1]!;
+    const expected = renderReport(compile(EXAMPLE, {}).report, 'json');
+    expect(Buffer.from(file.bytes!).toString('utf8')).toBe(expected);
+    expect(file.text).toBe(expected);
+  });
+
+  test('--mode xds -o writes the xDS files, not the static bootstrap', async () => {
+    const out = await runConvert(EXAMPLE, { out: join(dir, 'xds'), mode: 'xds' });
+    expect(out.exitCode).toBe(0);
+    const names = out.files.map((f) => f.path.slice(join(dir, 'xds').length + 1));
+    expect(names).not.toContain('envoy.yaml');
+    expect(names.filter((n) => !n.startsWith('consul/') && !n.startsWith('report.')).length).toBeGreaterThan(0);
+    expect(names).toContain('report.json');
+  });
+
   test('bad input: exit 1 with file:line:col and no stack trace', async () => {
     const f = write('bad.conf', 'events {}\nhttp {\n  server {\n    location ~ (?<=x)y { return 200; }\n  }\n}\n');
     const out = await runConvert(f, {});
@@ -89,7 +109,43 @@ describe('convert', () => {
   });
 });
 
+describe('the launcher loads only the command being run', () => {
+  const namesOf = (argv: string[]) => commandModulesFor(['node', 'ngx2envoy', ...argv]).flatMap((m) => m.names);
+
+  test('one module per command; help, --version and unknown names load all', () => {
+    expect(namesOf(['convert', 'x.conf', '-o', 'out'])).toEqual(['convert']);
+    expect(namesOf(['serve', 'x.conf'])).toEqual(['serve']);
+    expect(namesOf(['consul', 'register', 'x.conf'])).toEqual(['consul']);
+    expect(namesOf(['explain', 'x.conf', 'GET', '/'])).toEqual(['check', 'diff', 'explain']);
+    const all = COMMAND_MODULES.flatMap((m) => m.names);
+    expect(namesOf([])).toEqual(all);
+    expect(namesOf(['--help'])).toEqual(all);
+    expect(namesOf(['help', 'convert'])).toEqual(all);
+    expect(namesOf(['convrt'])).toEqual(all);
+  });
+
+  test('the launcher knows every command of the program, in its order', () => {
+    expect(COMMAND_MODULES.flatMap((m) => m.names)).toEqual(buildProgram().commands.map((c) => c.name()));
+  });
+});
+
 describe('convert -o DIR through the command', () => {
+  test('writes the same report.json as the API, and the human report.md', async () => {
+    const { main } = await import('../../src/cli/main.js');
+    const out = join(dir, 'written');
+    const quiet = process.stderr.write;
+    process.stderr.write = (() => true) as typeof process.stderr.write;
+    try {
+      await main(['node', 'ngx2envoy', 'convert', EXAMPLE, '-o', out]);
+    } finally {
+      process.stderr.write = quiet;
+    }
+    const result = compile(EXAMPLE, {});
+    expect(readFileSync(join(out, 'report.json'), 'utf8')).toBe(renderReport(result.report, 'json'));
+    expect(readFileSync(join(out, 'report.md'), 'utf8')).toBe(renderReport(result.report, 'md'));
+    expect(readdirSync(join(out, 'consul'))).toEqual(['agent', 'catalog', 'names.json']);
+  });
+
   test('a backend gone from nginx.conf leaves no Consul definition behind', async () => {
     const { main } = await import('../../src/cli/main.js');
     const out = join(dir, 'stale');

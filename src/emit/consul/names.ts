@@ -8,13 +8,27 @@ const DNS_LABEL_MAX = 63;
 
 /** `api_v1` → `api-v1`, `127.0.0.1_9000` → `127-0-0-1-9000`. */
 export function dnsLabel(raw: string, fallback: string): string {
-  const label = raw
+  // Memoised: the same hosts recur in every upstream (7,000 servers, a few hundred hosts on the benchmark).
+  let label = labels.get(raw);
+  if (label === undefined) {
+    if (labels.size >= LABEL_CACHE_MAX) labels.clear();
+    label = labelOf(raw);
+    labels.set(raw, label);
+  }
+  return label || fallback;
+}
+
+const LABEL_CACHE_MAX = 10_000;
+const labels = new Map<string, string>();
+
+/** The label, empty when nothing of `raw` is left. */
+function labelOf(raw: string): string {
+  return raw
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, '-')
     .replace(/^-+|-+$/g, '')
     .slice(0, DNS_LABEL_MAX)
     .replace(/-+$/g, '');
-  return label || fallback;
 }
 
 /** Adds `-2`, `-3`… to a name already taken; the first claimant keeps the plain name. */

@@ -1,7 +1,7 @@
 // From the IR's backends to the Consul instances ngx2envoy manages: one service
 // per backend (upstream block or inline proxy_pass target), one instance per
 // `server` line. Plain data; the wire formats are in formats.ts.
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import type { Backend, BackendServer, CompiledConfig, Src } from '../../ir/types.js';
 import { assignServiceNames, claimUnique, instanceIdBase } from './names.js';
 
@@ -198,7 +198,11 @@ function normalisePath(path: string): string {
 
 /** A digest of everything registered, kept in meta so a later run can tell "unchanged" cheaply and exactly. */
 export function instanceHash(instance: Omit<ConsulInstance, 'meta'> & { meta: Record<string, string> }): string {
-  const meta = Object.fromEntries(Object.entries(instance.meta).filter(([k]) => k !== META.hash).sort());
+  // Meta in key order, without the hash itself. (Sorting the keys gives the order the former
+  // sort of [key, value] entries gave: meta keys are [A-Za-z0-9_-], all above the "," that
+  // joined key and value, so a key that is a prefix of another still sorts first.)
+  const meta: Record<string, string> = {};
+  for (const key of Object.keys(instance.meta).sort()) if (key !== META.hash) meta[key] = instance.meta[key]!;
   const material = JSON.stringify([
     instance.id,
     instance.service,
@@ -209,9 +213,15 @@ export function instanceHash(instance: Omit<ConsulInstance, 'meta'> & { meta: Re
     instance.weight,
     instance.check,
   ]);
-  return createHash('sha256').update(material).digest('hex').slice(0, 16);
+  return sha256Hex(material).slice(0, 16);
 }
 
 export function allInstances(registrations: ConsulRegistrations): ConsulInstance[] {
   return registrations.services.flatMap((s) => s.instances);
+}
+
+/** crypto.hash (Node ≥ 20.12) hashes in one call, without a Hash object per instance; createHash before it. */
+const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
+function sha256Hex(text: string): string {
+  return oneShotHash ? oneShotHash('sha256', text, 'hex') : crypto.createHash('sha256').update(text).digest('hex');
 }

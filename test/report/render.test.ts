@@ -1,0 +1,146 @@
+// The report renderers: report.json is JSON.stringify's text to the byte however the
+// entries look; report.md lists every entry to act on with its place and counts the rest.
+import { describe, expect, test } from 'vitest';
+import { existsSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { compile, type Report } from '../../src/compile.js';
+import { renderReportJson, renderReportJsonBytes, renderReportMarkdown } from '../../src/report/render.js';
+import type { ReportEntry } from '../../src/ir/types.js';
+import { prng } from '../support/prng.js';
+
+const FIXTURES = resolve(import.meta.dirname, '../../fixtures');
+const EXAMPLE = resolve(import.meta.dirname, '../../examples/nginx.conf');
+
+/** What report.json was before it was assembled from pieces. */
+function reference(report: Report): string {
+  return JSON.stringify({ summary: report.summary, directives: report.directives, notes: report.notes }, null, 2) + '\n';
+}
+
+function reportOf(directives: ReportEntry[], notes: ReportEntry[] = []): Report {
+  const summary = { directives: directives.length, translated: 0, approximated: 0, ignored: 0, unsupported: 0, notes: notes.length };
+  for (const e of directives) if (e.class in summary) summary[e.class]++;
+  return { summary, directives, notes };
+}
+
+function entry(over: Partial<ReportEntry> = {}): ReportEntry {
+  return { file: 'nginx.conf', line: 3, col: 5, directive: 'expires', class: 'unsupported', reason: '`expires` is not translated', ...over };
+}
+
+const compiledReports = [
+  EXAMPLE,
+  ...readdirSync(FIXTURES)
+    .filter((d) => d !== 'parse' && existsSync(join(FIXTURES, d, 'report.json')))
+    .map((d) => join(FIXTURES, d, 'nginx.conf')),
+];
+
+describe('report.json', () => {
+  test.each(compiledReports)('is JSON.stringify’s text for %s', (file) => {
+    const result = compile(file, {});
+    expect(result.ok).toBe(true);
+    expect(renderReportJson(result.report)).toBe(reference(result.report));
+  });
+
+  test('escapes and encodes any string as JSON.stringify and UTF-8 do', () => {
+    const odd = ['say "hi"', 'back\\slash', 'new\nline\ttab\r', 'arrow → ellipsis … emoji 🚀', 'lone \ud800 surrogate', '\u0000\u001f\u007f', ''];
+    const directives = odd.map((s, i) => entry({ file: s || 'f.conf', directive: s, reason: s, line: i, col: i * 7 }));
+    const report = reportOf(directives, [entry({ line: 0, col: 0, reason: odd[3]! })]);
+    const bytes = renderReportJsonBytes(report);
+    expect(bytes.equals(Buffer.from(reference(report), 'utf8'))).toBe(true);
+    expect(renderReportJson(report)).toBe(reference(report));
+  });
+
+  test('entries of another shape are written as JSON.stringify writes them', () => {
+    const reordered = { line: 1, file: 'a.conf', col: 2, directive: 'x', class: 'ignored', reason: 'r' } as ReportEntry;
+    const extra = { ...entry(), hint: { see: ['a', 1] } } as ReportEntry;
+    const missing = { file: 'a.conf', line: 1, col: 2, directive: 'x', class: 'ignored' } as ReportEntry;
+    const withUndefined = { ...entry(), reason: undefined } as unknown as ReportEntry;
+    const numbers = [1.5, -1, NaN, Infinity, 2 ** 31, 1e21, -0].map((n) => entry({ line: n, col: n }));
+    const report = reportOf([entry(), reordered, extra, missing, withUndefined, ...numbers, entry({ line: 12345, col: 10 })]);
+    expect(renderReportJson(report)).toBe(reference(report));
+  });
+
+  test('empty lists and the same values in many entries', () => {
+    expect(renderReportJson(reportOf([]))).toBe(reference(reportOf([])));
+    const rand = prng(7);
+    const pick = (n: number): number => Math.floor(rand() * n);
+    const files = ['nginx.conf', 'conf.d/a.conf', 'conf.d/b.conf'];
+    const reasons = ['r1', 'r2 → x', 'r3 "q"'];
+    const classes = ['translated', 'approximated', 'ignored', 'unsupported'] as const;
+    const many = Array.from({ length: 2000 }, () =>
+      entry({
+        file: files[pick(files.length)]!,
+        line: pick(100_000),
+        col: pick(40),
+        directive: ['proxy_pass', 'root', 'expires'][pick(3)]!,
+        class: classes[pick(4)]!,
+        reason: reasons[pick(reasons.length)]!,
+      }),
+    );
+    const report = reportOf(many, many.slice(0, 10));
+    expect(renderReportJson(report)).toBe(reference(report));
+  });
+});
+
+describe('report.md', () => {
+  test('summary, every entry to act on with its place, translated ones counted', () => {
+    const directives = [
+      entry({ line: 10, col: 1, directive: 'expires' }),
+      entry({ line: 20, col: 3, directive: 'expires' }),
+      entry({ line: 30, col: 3, directive: 'root', reason: 'nginx serves files here' }),
+      entry({ line: 31, col: 3, directive: 'index', reason: 'nginx serves files here' }),
+      entry({ line: 40, col: 9, directive: 'proxy_pass', class: 'approximated', reason: 'Host a|b\nsecond line' }),
+      entry({ line: 2, col: 1, directive: 'events', class: 'ignored', reason: 'tuning' }),
+      entry({ line: 5, col: 5, directive: 'location', class: 'translated', reason: 'route' }),
+      entry({ line: 6, col: 5, directive: 'location', class: 'translated', reason: 'route' }),
+      entry({ line: 7, col: 5, directive: 'listen', class: 'translated', reason: 'listener' }),
+    ];
+    const notes = [entry({ line: 0, col: 0, directive: 'server_tokens', class: 'approximated', reason: 'Envoy sends `server: envoy`' })];
+    const md = renderReportMarkdown(reportOf(directives, notes));
+    expect(md).toMatch(/^# Migration report\n\n9 directives: 3 translated, 1 approximated, 1 ignored, 4 unsupported; 1 notes\.\n/);
+    expect(md).toContain('## Unsupported: 4 directives, 2 reasons');
+    // the larger group first; one directive: places alone; several: each place names its directive
+    expect(md).toContain('| `expires` is not translated | `expires` | 2 | nginx.conf:10:1, nginx.conf:20:3 |');
+    expect(md).toContain('| nginx serves files here | `root`, `index` | 2 | nginx.conf:30:3 `root`, nginx.conf:31:3 `index` |');
+    expect(md.indexOf('`expires` is not translated')).toBeLessThan(md.indexOf('nginx serves files here'));
+    // a pipe or a newline in a reason stays inside its cell
+    expect(md).toContain('| Host a\\|b second line | `proxy_pass` | 1 | nginx.conf:40:9 |');
+    expect(md).toContain('| tuning | `events` | 1 | nginx.conf:2:1 |');
+    // a note about the whole configuration names the file only
+    expect(md).toContain('| approximated | Envoy sends `server: envoy` | `server_tokens` | 1 | nginx.conf |');
+    expect(md).toContain('## Translated: 3 directives\n\n| directive | count |\n|---|---|\n| `location` | 2 |\n| `listen` | 1 |\n');
+    expect(md).not.toContain('route');
+    expect(md.indexOf('## Unsupported')).toBeLessThan(md.indexOf('## Approximated'));
+    expect(md.indexOf('## Approximated')).toBeLessThan(md.indexOf('## Notes'));
+    expect(md.indexOf('## Notes')).toBeLessThan(md.indexOf('## Ignored'));
+    expect(md.indexOf('## Ignored')).toBeLessThan(md.indexOf('## Translated'));
+  });
+
+  test.each(compiledReports)('accounts for every entry of %s', (file) => {
+    const { report } = compile(file, {});
+    const md = renderReportMarkdown(report);
+    for (const e of [...report.directives.filter((d) => d.class !== 'translated'), ...report.notes]) {
+      const where = e.line > 0 ? `${e.file}:${e.line}:${e.col}` : e.file;
+      const row = md.split('\n').find((l) => l.includes(e.reason.replace(/\|/g, '\\|').replace(/\n/g, ' ')) && new RegExp(`[| ,]${escapeRe(where)}[ ,|]`).test(l));
+      expect(row, `${where} ${e.directive}: ${e.reason}`).toBeDefined();
+    }
+    const counts = new Map<string, number>();
+    for (const e of report.directives) if (e.class === 'translated') counts.set(e.directive, (counts.get(e.directive) ?? 0) + 1);
+    for (const [name, n] of counts) expect(md).toContain(`| \`${name}\` | ${n} |`);
+  });
+
+  test('many directives under one reason are counted in the row and named at each place', () => {
+    const keys = Array.from({ length: 8 }, (_, i) => entry({ line: 100 + i, col: 9, directive: `tenant-${i}.example`, reason: 'entry of an untranslated `map`' }));
+    const md = renderReportMarkdown(reportOf(keys));
+    expect(md).toContain('| entry of an untranslated `map` | 8 directives | 8 | nginx.conf:100:9 `tenant-0.example`, ');
+    expect(md).toContain('nginx.conf:107:9 `tenant-7.example` |');
+  });
+
+  test('a directive name with a backtick or a pipe keeps its code span and its cell', () => {
+    const md = renderReportMarkdown(reportOf([entry({ directive: 'a`b|c' })]));
+    expect(md).toContain('| `` a`b\\|c `` |');
+  });
+});
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
