@@ -3,6 +3,12 @@
 // ParsedConfig.root the include directive stays (with `includes`, so the report
 // can account for it) and is immediately followed, as siblings, by the included
 // files' statements. ParsedFile.parsed keeps each file on its own (crossplane's shape).
+//
+// The parser builds these shapes as the compact classes of nodes.ts: positions
+// (`source`, `end`, `close`), a directive's `kind` and a word's `quote` are
+// getters on the prototype, not own properties. Read them as usual; to copy a
+// node, copy its fields by name (a spread or JSON.stringify keeps only the
+// own properties: `value`; `name`, `args`, `block`, `raw`, `freeform`, `includes`).
 
 export interface SourcePos {
   file: string; // path as given / resolved (relative to cwd when possible)
