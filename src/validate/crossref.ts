@@ -171,7 +171,10 @@ interface ClusterRef {
  */
 export function checkRouteClusters(collected: CollectedByType, clusters: ReadonlySet<string>, where: string): Finding[] {
   const refs: RouteClusterCheck = { clusters, where, out: [] };
-  for (const ra of all(collected, T.routeAction)) {
+  // index loops: a for-of in not yet optimized code allocates a result per step, here one per route
+  const actions = all(collected, T.routeAction);
+  for (let i = 0; i < actions.length; i++) {
+    const ra = actions[i]!;
     const v = ra.value;
     checkClusterName(refs, v, 'cluster', 'route', ra);
     if (get(v, 'weighted_clusters') !== undefined) checkWeighted(refs, v, ra, 'route weighted_clusters');

@@ -85,6 +85,17 @@ function fail(ctx: RuleContext, path: Loc, message: string): void {
 }
 
 /**
+ * Whether a field's rules ask only that it be set (message.required): then
+ * a field that is set passes them without running the check.
+ */
+export function onlyRequired(field: FieldSchema): boolean {
+  const rules = field.rules;
+  if (!rules || field.label !== 'single') return false;
+  const kinds = Object.keys(rules);
+  return kinds.length === 1 && kinds[0] === 'message';
+}
+
+/**
  * Compile one field's rules into a check over its JSON value (undefined or
  * null when absent), once per field: the walk calls it for every instance.
  */
@@ -177,7 +188,7 @@ function compileSingle(rules: Rules, elem: ElementType): Check {
   }
   if (checks.length === 1) return checks[0]!;
   return (ctx, raw, path) => {
-    for (const c of checks) c(ctx, raw, path);
+    for (let i = 0; i < checks.length; i++) checks[i]!(ctx, raw, path);
   };
 }
 
@@ -422,6 +433,8 @@ function enumName(schema: EnumSchema, n: number): string | undefined {
 function checkEnum(ctx: RuleContext, path: Loc, body: Rules, elem: ElementType, raw: unknown): void {
   const schema = ctx.enumSchema(elem.type);
   if (!schema) return;
+  // the usual case: a value written by name under defined_only alone, which a name defines
+  if (typeof raw === 'string' && body.const === undefined && body.in === undefined && body.not_in === undefined && Object.hasOwn(schema.values, raw)) return;
   let n: number;
   if (raw === undefined) n = 0;
   else if (typeof raw === 'number') n = raw;

@@ -17,7 +17,7 @@
 
 import type { EnumSchema, EnvoySchema, FieldSchema, MessageSchema } from './schema.js';
 import { indexPath, keyPath, type Finding } from './findings.js';
-import { compileFieldRules, type Check, type RuleContext } from './rules.js';
+import { compileFieldRules, onlyRequired, type Check, type RuleContext } from './rules.js';
 import {
   describe,
   isPlainObject,
@@ -174,7 +174,7 @@ interface FieldPlan {
   /** JSON null is a value (google.protobuf.Value), not "unset" */
   nullIsValue: boolean;
   /** (validate.rules) of a oneof member, run when it is the member set */
-  oneofCheck: Check | null;
+  oneofCheck: RuleCheck | null;
   /** this field's bit among its message's always-checked fields (0: not one) */
   alwaysBit: number;
   /** for an Any field where Envoy looks the type up among one kind of extension */
@@ -205,9 +205,30 @@ interface MessagePlan {
 interface AlwaysCheck {
   name: string;
   json: string;
-  check: Check;
+  check: RuleCheck;
   /** its rules pass when the field is absent */
   absentPasses: boolean;
+  /** its rules pass whenever the field is set (message.required alone) */
+  setPasses: boolean;
+}
+
+/**
+ * A field's compiled rules and the scalar values known to pass them. A rule
+ * check is a pure function of the value, and the same few values (header
+ * names, enum names, flags, timeouts) recur thousands of times: each
+ * distinct one is checked once. Values that fail are checked every time, so
+ * each place they occur gets its finding.
+ */
+interface RuleCheck {
+  run: Check;
+  passing: Set<unknown>;
+}
+
+/** Per field: enough for the values that recur, bounded for those that never do. */
+const MAX_PASSING = 256;
+
+function ruleCheck(run: Check | null): RuleCheck | null {
+  return run === null ? null : { run, passing: new Set() };
 }
 
 /** Fields whose presence the key loop records in a bit mask (more fall back to `in` lookups). */
@@ -278,6 +299,18 @@ class Plans {
     private readonly localChecks: ReadonlyMap<string, LocalCheck>,
   ) {}
 
+  private readonly enums = new Map<string, EnumSchema | undefined>();
+
+  /** An enum's values by its full name (rule checks ask for it on every enum value). */
+  enumSchema(type: string): EnumSchema | undefined {
+    let e = this.enums.get(type);
+    if (e === undefined && !this.enums.has(type)) {
+      e = this.schema.enums[type];
+      this.enums.set(type, e);
+    }
+    return e;
+  }
+
   /** The plan of a message type, or null when the schema has no such message. */
   message(name: string): MessagePlan | null {
     let plan = this.plans.get(name);
@@ -305,11 +338,11 @@ class Plans {
     const alwaysFields: FieldPlan[] = [];
     for (const f of msg.fields) {
       const check = msg.rulesDisabled ? null : compileFieldRules(f);
-      const fp = this.field(name, f, f.oneof ? check : null);
+      const fp = this.field(name, f, f.oneof ? ruleCheck(check) : null);
       plan.byKey.set(fp.name, fp);
       plan.byKey.set(fp.json, fp);
       if (check !== null && !f.oneof) {
-        plan.always.push({ name: f.name, json: f.json, check, absentPasses: this.passesAbsent(check) });
+        plan.always.push({ name: f.name, json: f.json, check: ruleCheck(check)!, absentPasses: this.passesAbsent(check), setPasses: onlyRequired(f) });
         alwaysFields.push(fp);
       }
     }
@@ -330,14 +363,14 @@ class Plans {
     return passes;
   }
 
-  private field(owner: string, f: FieldSchema, oneofCheck: Check | null): FieldPlan {
+  private field(owner: string, f: FieldSchema, oneofCheck: RuleCheck | null): FieldPlan {
     const wellKnown = f.kind === 'message' ? WELL_KNOWN_TYPES.get(f.type) : undefined;
     return {
       f,
-      name: internalized(f.name),
-      json: internalized(f.json),
-      type: internalized(f.type),
-      oneof: f.oneof === undefined ? null : internalized(f.oneof),
+      name: f.name,
+      json: f.json,
+      type: f.type,
+      oneof: f.oneof ?? null,
       keyType: f.keyType ?? 'string',
       scalar: SCALARS.get(f.type) ?? Scalar.Other,
       alias: f.json !== f.name ? f.name : null,
@@ -371,17 +404,6 @@ class Plans {
     }
     return target;
   }
-}
-
-/**
- * The same text as a property-name string. The schema's names are JSON
- * string values, which V8 does not internalize; the keys met in the walk
- * are property names, which it does. Map lookups and === between an
- * internalized and a plain string compare characters; between two
- * internalized ones, pointers.
- */
-function internalized(s: string): string {
-  return Object.keys({ [s]: 0 })[0]!;
 }
 
 const plansBySchema = new WeakMap<EnvoySchema, WeakMap<ReadonlySet<string>, WeakMap<ReadonlyMap<string, LocalCheck>, Plans>>>();
@@ -447,7 +469,7 @@ export class Walker implements RuleContext {
   }
 
   enumSchema(type: string): EnumSchema | undefined {
-    return this.schema.enums[type];
+    return this.plans.enumSchema(type);
   }
 
   hasMessage(type: string): boolean {
@@ -523,7 +545,7 @@ export class Walker implements RuleContext {
       if (fp.label === SINGLE) this.single(fp, value);
       else if (fp.label === REPEATED) this.repeated(fp, value);
       else this.map(fp, value);
-      if (fp.oneofCheck !== null) fp.oneofCheck(this, value, this.here);
+      if (fp.oneofCheck !== null) this.rules(fp.oneofCheck, value);
       segs.pop();
     }
     const always = msg.always;
@@ -554,10 +576,21 @@ export class Walker implements RuleContext {
         key = (byName & bit) !== 0 ? a.name : (byJson & bit) !== 0 ? a.json : undefined;
       } else key = a.name in obj ? a.name : a.json in obj ? a.json : undefined;
       if (key === undefined && a.absentPasses) continue;
+      const value = key === undefined ? undefined : obj[key];
+      if (a.setPasses && value !== undefined && value !== null) continue;
       this.segs.push(key ?? a.name);
-      a.check(this, key === undefined ? undefined : obj[key], this.here);
+      this.rules(a.check, value);
       this.segs.pop();
     }
+  }
+
+  /** Run a field's rules on `value` (the path is where the walk is), unless it is a scalar known to pass. */
+  private rules(check: RuleCheck, value: unknown): void {
+    const passing = check.passing;
+    if (passing.has(value)) return;
+    const before = this.findings.length;
+    check.run(this, value, this.here);
+    if (this.findings.length === before && passing.size < MAX_PASSING && (value === null || typeof value !== 'object')) passing.add(value);
   }
 
   private flaggedField(msg: MessagePlan, field: FieldSchema): void {

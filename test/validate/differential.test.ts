@@ -121,6 +121,11 @@ const BROKEN: Array<[string, (b: Record<string, any>) => void]> = [
   ['dangling weighted cluster and request mirror', (b) => {
     ROUTE(b).route = { weighted_clusters: { clusters: [{ name: 'nowhere', weight: 1 }, { name: 'app', weight: 1 }] }, request_mirror_policies: [{ cluster: 'gone' }] };
   }],
+  ['the same failing value in many places (each reported)', (b) => {
+    for (const path of ['/a', '/b', '/c']) {
+      VH(b).routes.push({ match: { prefix: path }, route: { cluster: 'app' }, request_headers_to_add: [{ header: { key: '', value: 'x' } }, { header: { key: 'ok', value: 'a\nb' } }] });
+    }
+  }],
   ['shared sub-object reached twice', (b) => {
     const action = { cluster: 'nowhere', timeout: 'soon' };
     VH(b).routes.push({ match: { prefix: '/a' }, route: action }, { match: { prefix: '/b' }, route: action });
