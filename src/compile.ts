@@ -75,17 +75,18 @@ export function compile(file: string, opts: CompileOptions = {}): CompileResult 
     const abs = isAbsolute(f) ? f : resolve(f);
     return relative(base, abs) || f;
   };
+  const sourceFile = relativiseSources(rel);
   const findings = analyze(parsed, { strict: opts.strict === true });
   const diagnostics: Diagnostic[] = [...parsed.errors, ...findings.filter((d) => d.severity === 'error'), ...parsed.warnings, ...findings.filter((d) => d.severity === 'warning')];
   const empty: Report = { summary: summarise([], []), directives: [], notes: [] };
   if (parsed.errors.length > 0 || findings.some((d) => d.severity === 'error')) {
     return { ok: false, parsed, ir: null, bootstrap: null, report: empty, diagnostics, comments: new Map() };
   }
-  const lowered = lower(parsed);
+  const lowered = lower(parsed, { sourceFile });
   if (!lowered.ir) {
     return { ok: false, parsed, ir: null, bootstrap: null, report: empty, diagnostics: [...lowered.errors, ...diagnostics], comments: new Map() };
   }
-  const ir = relativiseSources(lowered.ir, rel);
+  const ir = lowered.ir;
   const emitted = emitBootstrap(ir);
   const mainFile = rel(resolve(file));
   const notes = [...ir.notes, ...emitted.notes.map((n) => ({ ...n, file: n.file }))];
@@ -112,13 +113,14 @@ function summarise(entries: ReportEntry[], notes: ReportEntry[]): ReportSummary 
 }
 
 /**
- * Rewrite every `file` of a source position (objects with file/line/col) through
- * `rel`. Objects shared between IR nodes may be met twice: the mapping is made
- * idempotent (a rewritten name maps to itself) instead of tracking visited objects.
+ * The file names of the IR and the report: `rel` applied once per distinct
+ * name. Lowering names every source position through it where the position is
+ * made, so no walk over the IR is needed afterwards. A name already rewritten
+ * maps to itself.
  */
-function relativiseSources<T>(value: T, rel: (f: string) => string): T {
+function relativiseSources(rel: (f: string) => string): (f: string) => string {
   const cache = new Map<string, string>();
-  const map = (f: string): string => {
+  return (f: string): string => {
     let r = cache.get(f);
     if (r === undefined) {
       r = rel(f);
@@ -127,20 +129,6 @@ function relativiseSources<T>(value: T, rel: (f: string) => string): T {
     }
     return r;
   };
-  const walk = (v: unknown): void => {
-    if (Array.isArray(v)) {
-      for (const x of v) if (typeof x === 'object' && x !== null) walk(x);
-      return;
-    }
-    const o = v as Record<string, unknown>;
-    if (typeof o.file === 'string' && typeof o.line === 'number') o.file = map(o.file);
-    for (const k in o) {
-      const x = o[k];
-      if (typeof x === 'object' && x !== null) walk(x);
-    }
-  };
-  if (typeof value === 'object' && value !== null) walk(value);
-  return value;
 }
 
 // ---------------------------------------------------------------- rendering

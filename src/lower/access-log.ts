@@ -3,7 +3,7 @@
 import type { Directive } from '../parse/ast.js';
 import type { AccessLog, LogFormat, ReportClass } from '../ir/types.js';
 import type { Reporter } from './classify.js';
-import { byName, parseTemplate, src } from './util.js';
+import { type Level, parseTemplate, runCache, src } from './util.js';
 import { convertLogTemplate } from './variables.js';
 
 export const COMBINED: LogFormat = {
@@ -14,15 +14,15 @@ export const COMBINED: LogFormat = {
 };
 
 // Built once per http level: servers and locations all ask for the same one.
-const formatsByLevel = new WeakMap<Directive[], Map<string, LogFormat>>();
+const formatsByLevel = runCache<Level, Map<string, LogFormat>>();
 
 /** log_format definitions of the http level (nginx allows them only there), `combined` included. */
-export function logFormats(http: Directive[]): Map<string, LogFormat> {
+export function logFormats(http: Level): Map<string, LogFormat> {
   const known = formatsByLevel.get(http);
   if (known) return known;
   const out = new Map<string, LogFormat>([['combined', COMBINED]]);
   formatsByLevel.set(http, out);
-  for (const d of byName(http).get('log_format') ?? []) {
+  for (const d of http.byName.get('log_format') ?? []) {
     const f = parseLogFormat(d);
     if (f) out.set(f.name, f);
   }
@@ -47,9 +47,9 @@ function parseLogFormat(d: Directive): LogFormat | null {
  * inner level with any access_log replaces the outer ones). null when no level
  * has one (nginx's compiled-in default log; not emitted). `off` gives [].
  */
-export function accessLogsAt(levels: Directive[][], formats: Map<string, LogFormat>): AccessLog[] | null {
+export function accessLogsAt(levels: Level[], formats: Map<string, LogFormat>): AccessLog[] | null {
   for (let i = levels.length - 1; i >= 0; i--) {
-    const here = byName(levels[i]!).get('access_log');
+    const here = levels[i]!.byName.get('access_log');
     if (!here) continue;
     const out: AccessLog[] = [];
     for (const d of here) {

@@ -5,39 +5,49 @@
 import type { Directive, Statement } from '../parse/ast.js';
 import type { ReportClass, ReportEntry, Src } from '../ir/types.js';
 import { NGINX_DIRECTIVES } from '../analyze/nginx-directives.generated.js';
+import { fileName } from './util.js';
 
 const SEVERITY: Record<ReportClass, number> = { translated: 0, ignored: 1, approximated: 2, unsupported: 3 };
 
 interface Mark {
   cls: ReportClass;
-  reasons: string[];
+  reason: string;
 }
 
 export class Reporter {
-  private readonly marks = new Map<Directive, Mark>();
+  // A directive's report entry is made at its first mark and completed in place:
+  // most directives are marked once, so this is the only object a mark costs.
+  private readonly marks = new Map<Directive, ReportEntry>();
+  /** Reasons after the first, for the few directives marked more than once. */
+  private readonly more = new Map<ReportEntry, string[]>();
   readonly notes: ReportEntry[] = [];
 
   /** Classify a directive; a second mark keeps the worse class and both reasons. */
   mark(d: Directive, cls: ReportClass, reason: string): void {
-    const m = this.marks.get(d);
-    if (!m) {
-      this.marks.set(d, { cls, reasons: [reason] });
+    const e = this.marks.get(d);
+    if (!e) {
+      this.marks.set(d, entryOf(d, cls, reason));
       return;
     }
-    if (SEVERITY[cls] > SEVERITY[m.cls]) m.cls = cls;
-    if (!m.reasons.includes(reason)) m.reasons.push(reason);
+    if (SEVERITY[cls] > SEVERITY[e.class]) e.class = cls;
+    if (reason === e.reason) return;
+    const more = this.more.get(e);
+    if (!more) this.more.set(e, [reason]);
+    else if (!more.includes(reason)) more.push(reason);
   }
 
   /** Replace a directive's class when a later pass decides it (e.g. a rewrite resolved at compile time). */
   override(d: Directive, cls: ReportClass, reason: string): void {
-    this.marks.set(d, { cls, reasons: [reason] });
+    const e = this.marks.get(d);
+    if (e) this.more.delete(e);
+    this.marks.set(d, entryOf(d, cls, reason));
   }
 
   isMarked(d: Directive): boolean {
     return this.marks.has(d);
   }
 
-  /** A report line that belongs to no single directive (a default, an unreachable location…). */
+  /** A report line that belongs to no single directive (a default, an unreachable location…). `at` is an IR position. */
   note(at: Src, directive: string, cls: ReportClass, reason: string): void {
     this.notes.push({ file: at.file, line: at.line, col: at.col, directive, class: cls, reason });
   }
@@ -54,14 +64,25 @@ export class Reporter {
     const walk = (stmts: Statement[], ctx: string, parent: Directive | null): void => {
       for (const s of stmts) {
         if (s.kind !== 'directive') continue;
-        const m = this.marks.get(s) ?? defaultMark(s, ctx, parent);
-        out.push({ file: s.source.file, line: s.source.line, col: s.source.col, directive: s.name, class: m.cls, reason: m.reasons.join('; ') });
+        let e = this.marks.get(s);
+        if (!e) {
+          const m = defaultMark(s, ctx, parent);
+          e = entryOf(s, m.cls, m.reason);
+        }
+        out.push(e);
         if (s.block) walk(s.block, childContext(s, ctx), s);
       }
     };
     walk(root, context, null);
+    for (const [e, more] of this.more) e.reason = [e.reason, ...more].join('; ');
+    this.more.clear(); // joined once: the entries are final
     return out;
   }
+}
+
+function entryOf(d: Directive, cls: ReportClass, reason: string): ReportEntry {
+  const at = d.source;
+  return { file: fileName(at.file), line: at.line, col: at.col, directive: d.name, class: cls, reason };
 }
 
 function childContext(d: Directive, ctx: string): string {
@@ -108,23 +129,31 @@ const IGNORED: Record<string, string> = {
 
 const STATIC_FILES = new Set(['root', 'alias', 'index', 'try_files', 'autoindex', 'autoindex_exact_size', 'autoindex_format', 'autoindex_localtime', 'error_page', 'internal', 'random_index']);
 
+// The default marks without a name in their reason, made once.
+const fixed = (cls: ReportClass, reason: string): Mark => ({ cls, reason });
+const IGNORED_MARKS = new Map(Object.entries(IGNORED).map(([name, reason]) => [name, fixed('ignored', reason)]));
+const IN_IF = fixed('unsupported', 'inside `if`: conditional configuration is not translated');
+const UNKNOWN = fixed('unsupported', 'unknown directive (third-party module?): not translated');
+const PROCESS_LEVEL = fixed('ignored', 'process-level setting: no meaning for Envoy routing');
+const LIMIT_REQ = fixed('unsupported', 'request rate limiting is not translated: nginx delays or rejects with 503 (leaky bucket, burst/nodelay); Envoy\'s local rate limit is a token bucket answering 429 and would need the status and burst mapped by hand');
+const LIMIT_CONN = fixed('unsupported', 'connection limiting per key is not translated (Envoy has no per-client connection limit in the HTTP connection manager)');
+const STATIC_FILE = fixed('unsupported', 'nginx serves files or error pages here: no Envoy equivalent');
+const GZIP = fixed('unsupported', 'response compression is not translated (Envoy compressor filter not configured)');
+
 function defaultMark(d: Directive, ctx: string, parent: Directive | null): Mark {
-  if (ctx === 'freeform') return { cls: 'ignored', reasons: [`entry of \`${parent?.name ?? ''}\` block`] };
-  if (ctx.startsWith('if-in-')) return { cls: 'unsupported', reasons: ['inside `if`: conditional configuration is not translated'] };
-  if (d.name in IGNORED) return { cls: 'ignored', reasons: [IGNORED[d.name]!] };
+  if (ctx === 'freeform') return fixed('ignored', `entry of \`${parent?.name ?? ''}\` block`);
+  if (ctx.startsWith('if-in-')) return IN_IF;
+  const ignored = IGNORED_MARKS.get(d.name);
+  if (ignored) return ignored;
   const modules = KNOWN.get(d.name);
-  if (!modules) return { cls: 'unsupported', reasons: ['unknown directive (third-party module?): not translated'] };
-  if (ctx === 'main' || ctx === 'events') return { cls: 'ignored', reasons: ['process-level setting: no meaning for Envoy routing'] };
+  if (!modules) return UNKNOWN;
+  if (ctx === 'main' || ctx === 'events') return PROCESS_LEVEL;
   if (ctx === 'stream' || ctx === 'stream-server' || ctx === 'mail' || ctx === 'mail-server' || ctx.startsWith('stream') || ctx.startsWith('mail')) {
-    return { cls: 'unsupported', reasons: [`${ctx.split('-')[0]} module: only the http context is translated`] };
+    return fixed('unsupported', `${ctx.split('-')[0]} module: only the http context is translated`);
   }
-  if (d.name === 'limit_req' || d.name === 'limit_req_zone' || d.name === 'limit_req_status' || d.name === 'limit_req_log_level' || d.name === 'limit_req_dry_run') {
-    return { cls: 'unsupported', reasons: ['request rate limiting is not translated: nginx delays or rejects with 503 (leaky bucket, burst/nodelay); Envoy\'s local rate limit is a token bucket answering 429 and would need the status and burst mapped by hand'] };
-  }
-  if (d.name === 'limit_conn' || d.name === 'limit_conn_zone' || d.name === 'limit_conn_status' || d.name === 'limit_conn_log_level' || d.name === 'limit_conn_dry_run') {
-    return { cls: 'unsupported', reasons: ['connection limiting per key is not translated (Envoy has no per-client connection limit in the HTTP connection manager)'] };
-  }
-  if (STATIC_FILES.has(d.name)) return { cls: 'unsupported', reasons: ['nginx serves files or error pages here: no Envoy equivalent'] };
-  if (d.name.startsWith('gzip')) return { cls: 'unsupported', reasons: ['response compression is not translated (Envoy compressor filter not configured)'] };
-  return { cls: 'unsupported', reasons: [`\`${d.name}\` is not translated`] };
+  if (d.name === 'limit_req' || d.name === 'limit_req_zone' || d.name === 'limit_req_status' || d.name === 'limit_req_log_level' || d.name === 'limit_req_dry_run') return LIMIT_REQ;
+  if (d.name === 'limit_conn' || d.name === 'limit_conn_zone' || d.name === 'limit_conn_status' || d.name === 'limit_conn_log_level' || d.name === 'limit_conn_dry_run') return LIMIT_CONN;
+  if (STATIC_FILES.has(d.name)) return STATIC_FILE;
+  if (d.name.startsWith('gzip')) return GZIP;
+  return fixed('unsupported', `\`${d.name}\` is not translated`);
 }

@@ -4,7 +4,7 @@ import type { Directive } from '../parse/ast.js';
 import type { ClientLimits } from '../ir/types.js';
 import type { Reporter } from './classify.js';
 import { effectiveSimple } from './limits.js';
-import { parseSize, parseTimeMs, src } from './util.js';
+import { type Level, parseSize, parseTimeMs, src } from './util.js';
 import { http2MaxStreams } from './http2.js';
 
 export const NGINX_CLIENT_DEFAULTS = {
@@ -18,14 +18,14 @@ export const NGINX_CLIENT_DEFAULTS = {
 
 export const CLIENT_LIMIT_DIRECTIVES = ['keepalive_timeout', 'keepalive_requests', 'client_header_timeout', 'client_body_timeout', 'send_timeout', 'large_client_header_buffers'];
 
-function ms(levels: Directive[][], name: string, dflt: number): number {
+function ms(levels: Level[], name: string, dflt: number): number {
   const v = effectiveSimple(levels, name)?.args[0]?.value;
   const n = v === undefined ? null : parseTimeMs(v);
   return n ?? dflt;
 }
 
 /** Limits in effect; `sources` lists the directives that set them (empty: all nginx defaults). */
-export function clientLimitsAt(levels: Directive[][]): ClientLimits {
+export function clientLimitsAt(levels: Level[]): ClientLimits {
   const lb = effectiveSimple(levels, 'large_client_header_buffers');
   const number = Number(lb?.args[0]?.value ?? NaN);
   const size = parseSize(lb?.args[1]?.value ?? '');

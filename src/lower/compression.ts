@@ -4,17 +4,17 @@ import type { Directive } from '../parse/ast.js';
 import type { Compression } from '../ir/types.js';
 import type { Reporter } from './classify.js';
 import { effectiveSimple } from './limits.js';
-import { parseSize, src } from './util.js';
+import { type Level, parseSize, src } from './util.js';
 
 const NGINX_GZIP_MIN_LENGTH = 20;
 const NGINX_GZIP_LEVEL = 1;
 const BROTLI_DEFAULT_LEVEL = 6;
 
-function on(levels: Directive[][], name: string): boolean {
+function on(levels: Level[], name: string): boolean {
   return effectiveSimple(levels, name)?.args[0]?.value === 'on';
 }
 
-function types(levels: Directive[][], name: string): string[] {
+function types(levels: Level[], name: string): string[] {
   const d = effectiveSimple(levels, name);
   const list = d ? d.args.map((a) => a.value.toLowerCase()) : [];
   if (list.includes('*')) return ['*'];
@@ -22,7 +22,7 @@ function types(levels: Directive[][], name: string): string[] {
   return [...new Set(['text/html', ...list])];
 }
 
-function num(levels: Directive[][], name: string, dflt: number): number {
+function num(levels: Level[], name: string, dflt: number): number {
   const v = effectiveSimple(levels, name)?.args[0]?.value;
   if (v === undefined) return dflt;
   const n = name.endsWith('min_length') ? parseSize(v) : Number(v);
@@ -30,7 +30,7 @@ function num(levels: Directive[][], name: string, dflt: number): number {
 }
 
 /** The compression in effect at the innermost of `levels`, or null when neither gzip nor brotli is on. */
-export function compressionAt(levels: Directive[][]): Compression | null {
+export function compressionAt(levels: Level[]): Compression | null {
   const gzip = on(levels, 'gzip');
   const brotli = on(levels, 'brotli');
   if (!gzip && !brotli) return null;
@@ -60,8 +60,9 @@ export function markCompression(ds: Directive[], r: Reporter): void {
 }
 
 function reason(d: Directive): ['translated' | 'approximated' | 'ignored' | 'unsupported', string] | null {
+  // Every directive of every level comes through here: leave the others before reading arguments.
+  if (!d.name.startsWith('g') && !d.name.startsWith('b')) return null;
   const v = d.args[0]?.value ?? '';
-  const args = d.args.map((a) => a.value);
   switch (d.name) {
     case 'gzip':
       return ['translated', v === 'on' ? 'envoy.filters.http.compressor with the gzip library' : 'no compression here (the compressor is disabled on these routes)'];
@@ -69,7 +70,7 @@ function reason(d: Directive): ['translated' | 'approximated' | 'ignored' | 'uns
       return ['translated', v === 'on' ? 'envoy.filters.http.compressor with the brotli library' : 'no brotli here'];
     case 'gzip_types':
     case 'brotli_types':
-      return args.includes('*')
+      return hasArg(d, '*')
         ? ['approximated', '`*` (any type): Envoy takes a list; its default list (html, css, js, json, plain, xml, svg) is used']
         : ['translated', 'compressor content_type (text/html always included, as nginx does)'];
     case 'gzip_min_length':
@@ -82,9 +83,9 @@ function reason(d: Directive): ['translated' | 'approximated' | 'ignored' | 'uns
     case 'gzip_vary':
       return v === 'on' ? ['translated', 'Envoy adds Vary: Accept-Encoding to compressed responses'] : ['approximated', 'Envoy always adds Vary: Accept-Encoding to responses it may compress'];
     case 'gzip_proxied':
-      return args.includes('any')
+      return hasArg(d, 'any')
         ? ['translated', 'responses are compressed whatever the request\'s Via header (Envoy\'s behaviour)']
-        : ['approximated', `\`${args.join(' ')}\`: nginx compresses responses to proxied requests (with Via) only under these conditions; Envoy compresses them all`];
+        : ['approximated', `\`${d.args.map((a) => a.value).join(' ')}\`: nginx compresses responses to proxied requests (with Via) only under these conditions; Envoy compresses them all`];
     case 'gzip_disable':
       return ['approximated', 'Envoy compresses for every client that accepts gzip: the User-Agent exclusion is not applied'];
     case 'gzip_http_version':
@@ -104,4 +105,8 @@ function reason(d: Directive): ['translated' | 'approximated' | 'ignored' | 'uns
     default:
       return null;
   }
+}
+
+function hasArg(d: Directive, word: string): boolean {
+  return d.args.some((a) => a.value === word);
 }

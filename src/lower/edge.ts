@@ -8,20 +8,22 @@ import type { Reporter } from './classify.js';
 import { accessLogsAt, logFormats, markAccessLogs } from './access-log.js';
 import { CLIENT_LIMIT_DIRECTIVES, clientLimitsAt, markClientLimits } from './client-limits.js';
 import { compressionAt, markCompression } from './compression.js';
-import { errorPagesAt, markErrorPages, staticFileResolver } from './error-page.js';
+import { errorPagesAt, type FileResolver, markErrorPages, staticFileResolver } from './error-page.js';
 import { markRealIp, realIpAt } from './real-ip.js';
 import { markTracing, tracingAt, usesRequestId } from './tracing.js';
 import { markGrpc } from './grpc.js';
 import { markHttp2 } from './http2.js';
 import { markUnderscores, underscoreHeadersAt } from './underscores.js';
+import { type Level, levelOf, runCache } from './util.js';
 
 /** Server-level edge settings; reports the http- and server-level directives. `levels` = [http, server]. */
-export function serverEdge(levels: Directive[][], r: Reporter): ServerEdge {
-  const formats = logFormats(levels[0] ?? []);
+export function serverEdge(levels: Level[], r: Reporter): ServerEdge {
+  const http = levels[0] ?? EMPTY_LEVEL;
+  const formats = logFormats(http);
   const realIp = realIpAt(levels);
-  const files = staticFileResolver(levels[0] ?? [], levels[1] ?? []);
-  for (const ds of levels) {
-    const todo = unmarked(ds, r);
+  const files = fileResolverOf(http, levels[1] ?? EMPTY_LEVEL);
+  for (const level of levels) {
+    const todo = unmarked(level.ds, r);
     markCompression(todo, r);
     markAccessLogs(todo, r, formats);
     markRealIp(todo, r, realIp);
@@ -41,39 +43,60 @@ export function serverEdge(levels: Directive[][], r: Reporter): ServerEdge {
     limits: clientLimitsAt(levels),
     errorPages: errorPagesAt(levels, files),
     tracing: tracingAt(levels),
-    usesRequestId: levels.some((ds) => usesRequestId(ds)),
+    usesRequestId: levels.some((level) => usesRequestId(level.ds)),
     underscoreHeaders: underscoreHeadersAt(levels),
   };
 }
+
+const EMPTY_LEVEL: Level = levelOf([]);
 
 // Marks are never removed, so each level's unmarked list only shrinks: refiltering
 // the last one keeps the http level (asked once per server) from being rescanned whole.
 // `server` blocks are left out: lowerServer reports them and no edge mark handles one
 // (kept in, the servers not lowered yet made the http level's list quadratic).
-const pendingByReporter = new WeakMap<Reporter, WeakMap<Directive[], Directive[]>>();
+// A lowering run has one Reporter, so the lists are kept for the run.
+const pending = runCache<Directive[], Directive[]>();
 
 function unmarked(ds: Directive[], r: Reporter): Directive[] {
-  let pending = pendingByReporter.get(r);
-  if (!pending) pendingByReporter.set(r, (pending = new WeakMap()));
   const todo = (pending.get(ds) ?? ds).filter((d) => d.name !== 'server' && !r.isMarked(d));
   pending.set(ds, todo);
   return todo;
 }
 
+// One resolver per server (it depends on the http and server levels only), so its
+// answers are shared by the server's locations.
+const resolvers = runCache<Level, Map<Level, FileResolver>>();
+
+function fileResolverOf(http: Level, server: Level): FileResolver {
+  let byServer = resolvers.get(http);
+  if (!byServer) resolvers.set(http, (byServer = new Map()));
+  let f = byServer.get(server);
+  if (!f) byServer.set(server, (f = staticFileResolver(http.ds, server.ds)));
+  return f;
+}
+
 /** Report the http-level edge directives (also when the http block has no server, e.g. servers in missing includes). */
-export function markHttpEdge(http: Directive[], r: Reporter): void {
+export function markHttpEdge(http: Level, r: Reporter): void {
   serverEdge([http], r);
 }
 
+/** A location's edge settings: Policy's compression, accessLogs (null: inherited from the server) and errorPages. */
+export interface LocationEdge {
+  compression: Policy['compression'];
+  accessLogs: NonNullable<Policy['accessLogs']> | null;
+  errorPages: Policy['errorPages'];
+}
+
 /** Location-level edge settings (Policy fields); reports the location's own directives. */
-export function locationEdge(levels: Directive[][], r: Reporter): Pick<Policy, 'compression' | 'accessLogs' | 'errorPages'> {
-  const ds = levels[levels.length - 1] ?? [];
-  const formats = logFormats(levels[0] ?? []);
-  const files = staticFileResolver(levels[0] ?? [], levels[1] ?? []);
+export function locationEdge(levels: Level[], r: Reporter): LocationEdge {
+  const own = levels[levels.length - 1] ?? EMPTY_LEVEL;
+  const ds = own.ds;
+  const formats = logFormats(levels[0] ?? EMPTY_LEVEL);
+  const files = fileResolverOf(levels[0] ?? EMPTY_LEVEL, levels[1] ?? EMPTY_LEVEL);
   markCompression(ds, r);
   markAccessLogs(ds, r, formats);
-  markRealIp(ds, r, realIpAt(levels));
-  markErrorPages(ds, r, files);
+  if (own.byName.has('set_real_ip_from') || own.byName.has('real_ip_header') || own.byName.has('real_ip_recursive')) markRealIp(ds, r, realIpAt(levels));
+  markErrorPages(own.byName.get('error_page') ?? [], r, files);
   markTracing(ds, r);
   markGrpc(ds, r);
   markHttp2(ds, r);
@@ -82,5 +105,5 @@ export function locationEdge(levels: Directive[][], r: Reporter): Pick<Policy, '
     if (d.name === 'otel_trace') r.mark(d, 'approximated', 'set in a location: Envoy traces by the server\'s setting');
   }
   const logs = accessLogsAt(levels, formats);
-  return { compression: compressionAt(levels), ...(logs ? { accessLogs: logs } : {}), errorPages: errorPagesAt(levels, files) };
+  return { compression: compressionAt(levels), accessLogs: logs, errorPages: errorPagesAt(levels, files) };
 }

@@ -8,7 +8,7 @@ import type { Directive } from '../parse/ast.js';
 import type { ErrorPage } from '../ir/types.js';
 import type { Reporter } from './classify.js';
 import { effectiveArray } from './headers.js';
-import { directivesOf, hasVariables, lastNamed, parseTemplate, src } from './util.js';
+import { directivesOf, hasVariables, lastNamed, type Level, parseTemplate, runCache, src } from './util.js';
 
 export function parseErrorPage(d: Directive): ErrorPage | null {
   const args = d.args.map((a) => a.value);
@@ -29,22 +29,45 @@ export type FileResolver = (uri: string) => string | null;
 
 // Parsed once per directive list: effectiveArray gives every location below a level
 // the same list, so the http level's error pages were parsed (and kept) per location.
-const parsedByList = new WeakMap<Directive[], ErrorPage[]>();
+const parsedByList = runCache<Directive[], ErrorPage[]>();
 
 function parsedPages(ds: Directive[]): ErrorPage[] {
-  if (ds.length === 0) return []; // effectiveArray's empty answer is a new array each time: no use caching it
   let pages = parsedByList.get(ds);
-  if (!pages) parsedByList.set(ds, (pages = ds.map(parseErrorPage).filter((e): e is ErrorPage => e !== null)));
+  if (!pages) parsedByList.set(ds, (pages = ds.map(pageOf).filter((e): e is ErrorPage => e !== null)));
   return pages;
 }
 
-export function errorPagesAt(levels: Directive[][], resolve: FileResolver = () => null): ErrorPage[] {
-  return parsedPages(effectiveArray(levels, 'error_page'))
-    .map((e) => {
-      if (isRedirectTarget(e) || e.target.raw.startsWith('@') || hasVariables(e.target)) return e;
-      const file = resolve(e.target.raw);
-      return file ? { ...e, file } : e;
-    });
+// Each error_page is read once: for its report line and for the levels that inherit it.
+const pages = runCache<Directive, ErrorPage | null>();
+
+function pageOf(d: Directive): ErrorPage | null {
+  let e = pages.get(d);
+  if (e === undefined) pages.set(d, (e = parseErrorPage(d)));
+  return e;
+}
+
+const NO_FILES: FileResolver = () => null;
+
+// The pages in effect depend on the list and the server's file resolver only: the
+// locations of a server that inherit one list share one answer.
+const pagesByResolver = runCache<FileResolver, Map<Directive[], ErrorPage[]>>();
+
+export function errorPagesAt(levels: Level[], resolve: FileResolver = NO_FILES): ErrorPage[] {
+  const list = effectiveArray(levels, 'error_page');
+  if (list.length === 0) return [];
+  let byList = pagesByResolver.get(resolve);
+  if (!byList) pagesByResolver.set(resolve, (byList = new Map()));
+  let pages = byList.get(list);
+  if (!pages) byList.set(list, (pages = withFiles(parsedPages(list), resolve)));
+  return pages;
+}
+
+function withFiles(pages: ErrorPage[], resolve: FileResolver): ErrorPage[] {
+  return pages.map((e) => {
+    if (isRedirectTarget(e) || e.target.raw.startsWith('@') || hasVariables(e.target)) return e;
+    const file = resolve(e.target.raw);
+    return file ? { ...e, file } : e;
+  });
 }
 
 const NOT_STATIC = new Set(['proxy_pass', 'grpc_pass', 'fastcgi_pass', 'uwsgi_pass', 'scgi_pass', 'memcached_pass', 'return', 'rewrite', 'alias', 'try_files', 'if', 'location', 'content_by_lua_block', 'content_by_lua_file', 'js_content']);
@@ -54,27 +77,35 @@ const NOT_STATIC = new Set(['proxy_pass', 'grpc_pass', 'fastcgi_pass', 'uwsgi_pa
  * the longest plain prefix location when the server has no regex location
  * that could take it first; the location (or server, or http) `root` must be
  * an absolute path without variables. null when that is not certain.
+ * Answers are kept per URI: the server's locations ask about the same pages.
  */
 export function staticFileResolver(http: Directive[], server: Directive[]): FileResolver {
+  const known = new Map<string, string | null>();
   return (uri) => {
-    if (!uri.startsWith('/') || uri.includes('?')) return null;
-    const locs = server.filter((d) => d.name === 'location');
-    let target = locs.find((l) => l.args.length === 2 && l.args[0]!.value === '=' && l.args[1]!.value === uri);
-    if (!target) {
-      if (locs.some((l) => l.args[0]?.value === '~' || l.args[0]?.value === '~*')) return null;
-      const prefixes = locs
-        .map((l) => ({ l, p: l.args.length === 1 ? l.args[0]!.value : l.args[0]?.value === '^~' ? l.args[1]?.value ?? '' : null }))
-        .filter((x): x is { l: Directive; p: string } => x.p !== null && x.p !== '' && !x.p.startsWith('@') && uri.startsWith(x.p))
-        .sort((a, b) => b.p.length - a.p.length);
-      target = prefixes[0]?.l;
-    }
-    if (!target) return null;
-    const tds = directivesOf(target.block);
-    if (tds.some((d) => NOT_STATIC.has(d.name))) return null;
-    const root = [tds, server, http].map((ds) => lastNamed(ds, 'root')).find((d) => d !== undefined)?.args[0]?.value;
-    if (!root || !root.startsWith('/') || root.includes('$')) return null;
-    return root.replace(/\/+$/, '') + uri;
+    let file = known.get(uri);
+    if (file === undefined) known.set(uri, (file = staticFile(http, server, uri)));
+    return file;
   };
+}
+
+function staticFile(http: Directive[], server: Directive[], uri: string): string | null {
+  if (!uri.startsWith('/') || uri.includes('?')) return null;
+  const locs = server.filter((d) => d.name === 'location');
+  let target = locs.find((l) => l.args.length === 2 && l.args[0]!.value === '=' && l.args[1]!.value === uri);
+  if (!target) {
+    if (locs.some((l) => l.args[0]?.value === '~' || l.args[0]?.value === '~*')) return null;
+    const prefixes = locs
+      .map((l) => ({ l, p: l.args.length === 1 ? l.args[0]!.value : l.args[0]?.value === '^~' ? l.args[1]?.value ?? '' : null }))
+      .filter((x): x is { l: Directive; p: string } => x.p !== null && x.p !== '' && !x.p.startsWith('@') && uri.startsWith(x.p))
+      .sort((a, b) => b.p.length - a.p.length);
+    target = prefixes[0]?.l;
+  }
+  if (!target) return null;
+  const tds = directivesOf(target.block);
+  if (tds.some((d) => NOT_STATIC.has(d.name))) return null;
+  const root = [tds, server, http].map((ds) => lastNamed(ds, 'root')).find((d) => d !== undefined)?.args[0]?.value;
+  if (!root || !root.startsWith('/') || root.includes('$')) return null;
+  return root.replace(/\/+$/, '') + uri;
 }
 
 export function isRedirectTarget(e: ErrorPage): boolean {
@@ -89,7 +120,7 @@ export function redirectStatus(e: ErrorPage): number {
 export function markErrorPages(ds: Directive[], r: Reporter, resolve: FileResolver = () => null): void {
   for (const d of ds) {
     if (d.name !== 'error_page') continue;
-    const e = parseErrorPage(d);
+    const e = pageOf(d);
     if (!e) continue;
     const file = !isRedirectTarget(e) && !e.target.raw.startsWith('@') && !hasVariables(e.target) ? resolve(e.target.raw) : null;
     if (file) {

@@ -4,15 +4,15 @@
 // route gets.
 import type { Directive } from '../parse/ast.js';
 import type { Reporter } from './classify.js';
-import { parseProxyPass, type ProxyTarget } from './proxy.js';
+import { proxyTargetOf, type ProxyTarget } from './proxy.js';
 import { errorAt } from './util.js';
 
 export function parseGrpcPass(d: Directive): ProxyTarget {
-  const url = d.args[0]?.value ?? '';
+  const url = d.args[0]?.value;
+  if (url === undefined || d.args.length !== 1) throw errorAt(d.source, `invalid number of arguments in "${d.name}" directive`, 'arity');
   const withScheme = /^grpcs?:\/\//i.test(url) || url.includes('$') ? url : `grpc://${url}`;
-  // Positions are getters on the parser's nodes (not own properties): copy them by name.
-  const args = d.args.map((a, i) => (i === 0 ? { value: withScheme, quote: a.quote, source: a.source } : a));
-  const t = parseProxyPass({ kind: 'directive', name: d.name, args, source: d.source });
+  // Read as proxy_pass would read the grpc:// form; errors point at this directive.
+  const t = proxyTargetOf(withScheme, d);
   if (t.scheme !== 'grpc' && t.scheme !== 'grpcs' && !t.dynamic) throw errorAt(d.args[0]!.source, `invalid URL prefix in "${url}"`, 'grpc-pass-url');
   if (t.uri) throw errorAt(d.args[0]!.source, `invalid host in "${url}"`, 'grpc-pass-url');
   return t;

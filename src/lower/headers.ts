@@ -2,37 +2,50 @@
 // level with any of them replaces the whole inherited list) and the mapping of
 // nginx variables to Envoy header formatters.
 import type { Directive } from '../parse/ast.js';
-import type { HeaderOp, Template } from '../ir/types.js';
+import type { HeaderOp, ReportClass, Template } from '../ir/types.js';
 import type { Reporter } from './classify.js';
-import { byName, parseTemplate, src } from './util.js';
+import { type Level, runCache, src, templateOf } from './util.js';
+
+// Asked for every proxied location about the list it inherits: answered once per list.
+const hostLists = runCache<Directive[], boolean>();
+
+/** Whether a proxy_set_header list sets Host. */
+export function setsHost(list: Directive[]): boolean {
+  if (list.length === 0) return false;
+  let v = hostLists.get(list);
+  if (v === undefined) hostLists.set(list, (v = list.some((d) => d.args[0]?.value.toLowerCase() === 'host')));
+  return v;
+}
 
 /** The effective list of an array directive: the innermost level that has any wins. */
-export function effectiveArray(levels: Directive[][], name: string): Directive[] {
+export function effectiveArray(levels: Level[], name: string): Directive[] {
   for (let i = levels.length - 1; i >= 0; i--) {
-    const here = byName(levels[i]!).get(name);
+    const here = levels[i]!.byName.get(name);
     if (here) return here;
   }
-  return [];
+  return NONE;
 }
+
+// effectiveArray's answer when no level has the directive (never modified by callers).
+const NONE: Directive[] = [];
 
 // By list identity: effectiveArray hands every location below a level the same
 // list, so the http level's headers were parsed (and kept) once per location.
-const opsByList = new WeakMap<Directive[], HeaderOp[]>();
+const opsByList = runCache<Directive[], HeaderOp[]>();
 
 export function headerOps(ds: Directive[]): HeaderOp[] {
-  if (ds.length === 0) return []; // effectiveArray's empty answer is a new array each time: no use caching it
+  if (ds.length === 0) return []; // a fresh array for each caller, as the IR had
   let ops = opsByList.get(ds);
   if (!ops) opsByList.set(ds, (ops = parseHeaderOps(ds)));
   return ops;
 }
 
 function parseHeaderOps(ds: Directive[]): HeaderOp[] {
-  return ds.map((d) => ({
-    name: d.args[0]?.value ?? '',
-    value: parseTemplate(d.args[1]?.value ?? ''),
-    ...(d.args[2]?.value === 'always' ? { always: true } : {}),
-    source: src(d.source),
-  }));
+  return ds.map((d) => {
+    const always = d.args[2]?.value === 'always';
+    const value = templateOf(d.args[1]?.value ?? '');
+    return always ? { name: d.args[0]?.value ?? '', value, always, source: src(d.source) } : { name: d.args[0]?.value ?? '', value, source: src(d.source) };
+  });
 }
 
 export interface FormatContext {
@@ -121,7 +134,17 @@ export function headerValueCaveats(t: Template): string[] {
   return out;
 }
 
+// Asked for every location about the list it inherits: answered once per list.
+const websocketLists = runCache<HeaderOp[], boolean>();
+
 export function isWebsocketUpgrade(ops: HeaderOp[]): boolean {
+  if (ops.length === 0) return false;
+  let v = websocketLists.get(ops);
+  if (v === undefined) websocketLists.set(ops, (v = websocketHeaders(ops)));
+  return v;
+}
+
+function websocketHeaders(ops: HeaderOp[]): boolean {
   const upgrade = ops.find((o) => o.name.toLowerCase() === 'upgrade');
   const conn = ops.find((o) => o.name.toLowerCase() === 'connection');
   if (!upgrade || !conn) return false;
@@ -130,51 +153,60 @@ export function isWebsocketUpgrade(ops: HeaderOp[]): boolean {
   return upgradeVar && connOk;
 }
 
+type Verdict = [ReportClass, string];
+
+// The verdict on a header line depends only on its name and value: locations
+// repeat the same few lines thousands of times, so each is worked out once per
+// run (keyed by name, then value, as written: no key strings to build).
+const proxySetVerdicts = [runCache<string, Map<string, Verdict>>(), runCache<string, Map<string, Verdict>>()];
+const addVerdicts = [runCache<string, Verdict>(), runCache<string, Verdict>()];
+
 /** Report a proxy_set_header line. */
 export function markProxySetHeader(d: Directive, r: Reporter, websocket: boolean): void {
-  const name = (d.args[0]?.value ?? '').toLowerCase();
-  const value = parseTemplate(d.args[1]?.value ?? '');
-  if (websocket && (name === 'upgrade' || name === 'connection')) {
-    r.mark(d, 'translated', 'WebSocket upgrade: route upgrade_configs websocket');
-    return;
-  }
+  const name = d.args[0]?.value ?? '';
+  const raw = d.args[1]?.value ?? '';
+  const byName = proxySetVerdicts[websocket ? 1 : 0]!;
+  let byValue = byName.get(name);
+  if (!byValue) byName.set(name, (byValue = new Map()));
+  let v = byValue.get(raw);
+  if (!v) byValue.set(raw, (v = proxySetHeaderVerdict(name.toLowerCase(), templateOf(raw), websocket)));
+  r.mark(d, v[0], v[1]);
+}
+
+function proxySetHeaderVerdict(name: string, value: Template, websocket: boolean): Verdict {
+  if (websocket && (name === 'upgrade' || name === 'connection')) return ['translated', 'WebSocket upgrade: route upgrade_configs websocket'];
   if (name === 'host') {
-    if (value.raw === '$host') r.mark(d, 'approximated', 'Envoy forwards the client\'s Host (port stripped, as `$host`); nginx also lowercases it');
-    else if (value.raw === '$http_host') r.mark(d, 'approximated', 'Envoy forwards the client\'s Host without its port; `$http_host` keeps the port');
-    else if (value.raw === '$proxy_host' || !value.parts.some((p) => 'var' in p)) r.mark(d, 'translated', 'host_rewrite_literal');
-    else r.mark(d, 'unsupported', `Host \`${value.raw}\` with variables: not translated (Envoy sends $proxy_host)`);
-    return;
+    if (value.raw === '$host') return ['approximated', 'Envoy forwards the client\'s Host (port stripped, as `$host`); nginx also lowercases it'];
+    if (value.raw === '$http_host') return ['approximated', 'Envoy forwards the client\'s Host without its port; `$http_host` keeps the port'];
+    if (value.raw === '$proxy_host' || !value.parts.some((p) => 'var' in p)) return ['translated', 'host_rewrite_literal'];
+    return ['unsupported', `Host \`${value.raw}\` with variables: not translated (Envoy sends $proxy_host)`];
   }
-  if (value.raw === '') {
-    r.mark(d, 'translated', 'empty value: the header is removed (request_headers_to_remove), as nginx does not pass it');
-    return;
-  }
+  if (value.raw === '') return ['translated', 'empty value: the header is removed (request_headers_to_remove), as nginx does not pass it'];
   if (name === 'x-forwarded-for' && value.raw === '$proxy_add_x_forwarded_for') {
-    r.mark(d, 'approximated', 'appends the client address to X-Forwarded-For; Envoy joins with "," where nginx writes ", "');
-    return;
+    return ['approximated', 'appends the client address to X-Forwarded-For; Envoy joins with "," where nginx writes ", "'];
   }
   if (name === 'connection' && value.raw.toLowerCase() === 'close') {
-    r.mark(d, 'approximated', 'Envoy manages hop-by-hop headers itself: connections are not reused (max_requests_per_connection 1), no Connection header is forced');
-    return;
+    return ['approximated', 'Envoy manages hop-by-hop headers itself: connections are not reused (max_requests_per_connection 1), no Connection header is forced'];
   }
   const f = formatHeaderValue(value, { scheme: 'http', port: 80, serverName: '', proxyHost: '' });
-  if ('unsupported' in f) {
-    r.mark(d, 'unsupported', `${f.unsupported.join(', ')} has no Envoy formatter: header not sent`);
-    return;
-  }
+  if ('unsupported' in f) return ['unsupported', `${f.unsupported.join(', ')} has no Envoy formatter: header not sent`];
   const caveats = headerValueCaveats(value);
-  r.mark(d, caveats.length ? 'approximated' : 'translated', ['request_headers_to_add (replaces the client\'s header)', ...caveats].join('; '));
+  return [caveats.length ? 'approximated' : 'translated', ['request_headers_to_add (replaces the client\'s header)', ...caveats].join('; ')];
 }
 
 export function markAddHeader(d: Directive, r: Reporter): void {
-  const value = parseTemplate(d.args[1]?.value ?? '');
+  const raw = d.args[1]?.value ?? '';
   const always = d.args[2]?.value === 'always';
+  const byValue = addVerdicts[always ? 1 : 0]!;
+  let v = byValue.get(raw);
+  if (!v) byValue.set(raw, (v = addHeaderVerdict(templateOf(raw), always)));
+  r.mark(d, v[0], v[1]);
+}
+
+function addHeaderVerdict(value: Template, always: boolean): Verdict {
   const f = formatHeaderValue(value, { scheme: 'http', port: 80, serverName: '', proxyHost: '' });
-  if ('unsupported' in f) {
-    r.mark(d, 'unsupported', `${f.unsupported.join(', ')} has no Envoy formatter: header not added`);
-    return;
-  }
-  if (always) r.mark(d, 'translated', 'response_headers_to_add');
-  else if (!value.parts.some((p) => 'var' in p)) r.mark(d, 'translated', 'per-route Lua filter (emit/envoy/edge.ts): added only to 200, 201, 204, 206, 301, 302, 303, 304, 307 and 308 responses, as nginx does without `always`');
-  else r.mark(d, 'approximated', 'response_headers_to_add: Envoy adds it to every response, nginx only to 200, 201, 204, 206, 301, 302, 303, 304, 307 and 308 (no `always`)');
+  if ('unsupported' in f) return ['unsupported', `${f.unsupported.join(', ')} has no Envoy formatter: header not added`];
+  if (always) return ['translated', 'response_headers_to_add'];
+  if (!value.parts.some((p) => 'var' in p)) return ['translated', 'per-route Lua filter (emit/envoy/edge.ts): added only to 200, 201, 204, 206, 301, 302, 303, 304, 307 and 308 responses, as nginx does without `always`'];
+  return ['approximated', 'response_headers_to_add: Envoy adds it to every response, nginx only to 200, 201, 204, 206, 301, 302, 303, 304, 307 and 308 (no `always`)'];
 }

@@ -6,10 +6,11 @@ import type { Directive } from '../parse/ast.js';
 import type { ReportClass } from '../ir/types.js';
 import type { Reporter } from './classify.js';
 import { effectiveSimple } from './limits.js';
+import type { Level } from './util.js';
 
 export const NGINX_HTTP2_MAX_STREAMS = 128;
 
-export function http2MaxStreams(levels: Directive[][]): number {
+export function http2MaxStreams(levels: Level[]): number {
   const v = Number(effectiveSimple(levels, 'http2_max_concurrent_streams')?.args[0]?.value ?? NaN);
   return Number.isInteger(v) && v > 0 ? v : NGINX_HTTP2_MAX_STREAMS;
 }

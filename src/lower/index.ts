@@ -1,7 +1,7 @@
 // nginx AST → IR. Walks http → upstream/server → location, computing each
 // location's effective settings the way nginx merges them, and reports every
 // directive (translated / approximated / ignored / unsupported).
-import type { Diagnostic, Directive, ParsedConfig, Statement } from '../parse/ast.js';
+import type { Diagnostic, Directive, ParsedConfig, SourcePos, Statement } from '../parse/ast.js';
 import type {
   Action,
   Backend,
@@ -21,11 +21,11 @@ import { lowerUpstream, inlineBackendName } from './upstream.js';
 import { parseProxyPass, proxyHostOf } from './proxy.js';
 import { lowerRewriteLevel } from './rewrite.js';
 import { checkNesting, isRegex, locationRe2, parseLocationHead, type LocationHead } from './location.js';
-import { effectiveArray, headerOps, isWebsocketUpgrade, markAddHeader, markProxySetHeader } from './headers.js';
+import { effectiveArray, headerOps, isWebsocketUpgrade, markAddHeader, markProxySetHeader, setsHost } from './headers.js';
 import { bodySize, effectiveSimple, markLimits, NGINX_DEFAULT_PROXY_TIMEOUT_MS, timeMs } from './limits.js';
-import { directivesOf, errorAt, LowerError, src } from './util.js';
+import { directivesOf, errorAt, type Level, levelOf, LowerError, lowerRun, src } from './util.js';
 import { lowerServerTls, markTlsLevel } from './tls.js';
-import { locationEdge, markHttpEdge, serverEdge } from './edge.js';
+import { locationEdge, type LocationEdge, markHttpEdge, serverEdge } from './edge.js';
 import { parseGrpcPass } from './grpc.js';
 import { resolveRewriteLast } from './rewrite-last.js';
 import { noteTryFiles, resolveTryFiles, namedDirectives } from './try-files.js';
@@ -42,10 +42,15 @@ export interface LowerResult {
 
 const CONTENT_HANDLERS = new Set(['fastcgi_pass', 'uwsgi_pass', 'scgi_pass', 'grpc_pass', 'memcached_pass', 'empty_gif', 'stub_status', 'content_by_lua_block', 'content_by_lua', 'content_by_lua_file', 'js_content', 'perl', 'flv', 'mp4', 'dav_methods']);
 
-export function lower(parsed: ParsedConfig): LowerResult {
+export interface LowerOptions {
+  /** How the IR and the report name source files (compile: relative to the main file's directory). Default: as parsed. */
+  sourceFile?: (file: string) => string;
+}
+
+export function lower(parsed: ParsedConfig, opts: LowerOptions = {}): LowerResult {
   const r = new Reporter();
   try {
-    const ir = lowerConfig(parsed, r);
+    const ir = lowerRun(opts.sourceFile, () => lowerConfig(parsed, r));
     return { ir, errors: [] };
   } catch (err) {
     if (err instanceof LowerError) return { ir: null, errors: [err.diagnostic] };
@@ -59,16 +64,18 @@ interface Ctx {
   upstreams: Map<string, Backend>;
   inline: Map<string, Backend>;
   serverCount: number;
+  /** Each server's position as parsed (error messages name it as nginx does, whatever the IR's file names). */
+  serverPos: Map<string, SourcePos>;
 }
 
 function lowerConfig(parsed: ParsedConfig, r: Reporter): CompiledConfig {
-  const ctx: Ctx = { r, upstreams: new Map(), inline: new Map(), serverCount: 0 };
+  const ctx: Ctx = { r, upstreams: new Map(), inline: new Map(), serverCount: 0, serverPos: new Map() };
   markIncludes(parsed.root, r);
   const httpBlocks = httpLevels(parsed, r);
   const servers: VirtualServer[] = [];
   const listens: { spec: ListenSpec; serverId: string }[] = [];
   for (const http of httpBlocks) {
-    for (const d of http) if (d.name === 'upstream') {
+    for (const d of http.byName.get('upstream') ?? []) {
       const b = lowerUpstream(d, r);
       // nginx looks upstream names up case-insensitively (ngx_http_upstream_add).
       const key = b.name.toLowerCase();
@@ -78,17 +85,17 @@ function lowerConfig(parsed: ParsedConfig, r: Reporter): CompiledConfig {
   }
   for (const http of httpBlocks) {
     markLevel(http, r);
-    markTlsLevel(http, r);
+    markTlsLevel(http.ds, r);
     markHttpEdge(http, r);
-    for (const d of http) if (d.name === 'server') servers.push(lowerServer(d, http, ctx, listens));
+    for (const d of http.byName.get('server') ?? []) servers.push(lowerServer(d, http, ctx, listens));
   }
   if (parsed.context === 'server') {
     const fake: Directive = { kind: 'directive', name: 'server', args: [], block: parsed.root, source: parsed.root.find((s) => s.kind === 'directive')?.source ?? { file: parsed.files[0]?.file ?? '', line: 1, col: 1 } };
-    servers.push(lowerServer(fake, [], ctx, listens));
+    servers.push(lowerServer(fake, levelOf([]), ctx, listens));
   }
   const listeners = buildListeners(listens, servers, r);
   // A fragment (http/server context) sits in an http block not given here, which may set the certificate.
-  if ((parsed.context || 'main') === 'main') checkSslCertificates(listeners, servers, listens);
+  if ((parsed.context || 'main') === 'main') checkSslCertificates(listeners, servers, listens, ctx.serverPos);
   const backends = [...ctx.upstreams.values(), ...ctx.inline.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const report = r.entries(parsed.root, parsed.context || 'main');
   return { listeners, servers, backends, report, notes: r.notes };
@@ -103,29 +110,30 @@ function markIncludes(stmts: Statement[], r: Reporter): void {
 }
 
 /** The directive lists that play the role of `http { }`. */
-function httpLevels(parsed: ParsedConfig, r: Reporter): Directive[][] {
+function httpLevels(parsed: ParsedConfig, r: Reporter): Level[] {
   const ctx = parsed.context || 'main';
-  if (ctx === 'http') return [directivesOf(parsed.root)];
+  if (ctx === 'http') return [levelOf(directivesOf(parsed.root))];
   if (ctx !== 'main') return [];
-  const out: Directive[][] = [];
+  const out: Level[] = [];
   for (const d of directivesOf(parsed.root)) {
     if (d.name === 'http') {
       r.mark(d, 'translated', 'http context');
-      out.push(directivesOf(d.block));
+      out.push(levelOf(directivesOf(d.block)));
     } else if (d.name === 'events') r.markTree(d, 'ignored', 'connection processing tuning: no meaning for Envoy routing');
   }
   return out;
 }
 
 /** Marks what every level (http, server, location) may carry. */
-function markLevel(ds: Directive[], r: Reporter): void {
-  const websocket = isWebsocketUpgrade(headerOps(effectiveArray([ds], 'proxy_set_header'))); // the level's own list, parsed once (policyOf asks again)
-  for (const d of ds) {
-    if (d.name === 'proxy_set_header') markProxySetHeader(d, r, websocket);
-    else if (d.name === 'add_header') markAddHeader(d, r);
-    else if (d.name === 'map') markMap(d, r);
+function markLevel(level: Level, r: Reporter): void {
+  const psh = level.byName.get('proxy_set_header');
+  if (psh) {
+    const websocket = isWebsocketUpgrade(headerOps(psh)); // the level's own list, parsed once (policyOf asks again)
+    for (const d of psh) markProxySetHeader(d, r, websocket);
   }
-  markLimits(ds, r);
+  for (const d of level.byName.get('add_header') ?? []) markAddHeader(d, r);
+  for (const d of level.byName.get('map') ?? []) markMap(d, r);
+  markLimits(level.ds, r);
 }
 
 function markMap(d: Directive, r: Reporter): void {
@@ -137,12 +145,14 @@ function markMap(d: Directive, r: Reporter): void {
   }
 }
 
-function lowerServer(d: Directive, http: Directive[], ctx: Ctx, listens: { spec: ListenSpec; serverId: string }[]): VirtualServer {
+function lowerServer(d: Directive, http: Level, ctx: Ctx, listens: { spec: ListenSpec; serverId: string }[]): VirtualServer {
   const r = ctx.r;
   const id = `server_${ctx.serverCount++}`;
-  const ds = directivesOf(d.block);
+  const own = levelOf(directivesOf(d.block));
+  const ds = own.ds;
+  ctx.serverPos.set(id, d.source);
   if (d.args.length === 0 && d.block) r.mark(d, 'translated', `${id}: virtual host(s) on its listeners`);
-  markLevel(ds, r);
+  markLevel(own, r);
   const names: ServerName[] = [];
   let http2 = false;
   const mine: ListenSpec[] = [];
@@ -156,20 +166,19 @@ function lowerServer(d: Directive, http: Directive[], ctx: Ctx, listens: { spec:
       r.mark(c, 'translated', 'HTTP/2 accepted on the listener');
     }
   }
-  if (mine.length === 0 && !ds.some((c) => c.name === 'listen')) {
-    mine.push({ address: '0.0.0.0', port: DEFAULT_LISTEN_PORT, defaultServer: false, ssl: false, http2: false, proxyProtocol: false, source: src(d.source) });
+  if (mine.length === 0 && !own.byName.has('listen')) {
+    mine.push({ address: '0.0.0.0', port: DEFAULT_LISTEN_PORT, defaultServer: false, ssl: false, http2: false, proxyProtocol: false, source: src(d.source), pos: d.source });
     r.note(src(d.source), 'listen', 'approximated', `${id} has no \`listen\`: nginx listens on *:80 when run as root (*:8000 otherwise); *:80 assumed`);
   }
   for (const spec of mine) listens.push({ spec: { ...spec, http2: spec.http2 || http2 }, serverId: id });
-  if (!ds.some((c) => c.name === 'server_name')) names.push({ kind: 'empty', value: '', source: src(d.source) });
+  if (!own.byName.has('server_name')) names.push({ kind: 'empty', value: '', source: src(d.source) });
   const primaryName = names.find((n) => n.kind !== 'empty')?.value ?? '';
-  const serverLevels = [http, ds];
+  const serverLevels = [http, own];
   const rw = lowerRewriteLevel(ds, { level: 'server', locationRegex: null, serverName: primaryName }, r);
   const locCounter = { n: 0 };
   const locations: Location[] = [];
   const seen = new Set<string>();
-  for (const c of ds) {
-    if (c.name !== 'location') continue;
+  for (const c of own.byName.get('location') ?? []) {
     const loc = lowerLocation(c, `${id}/loc_${locCounter.n++}`, null, null, serverLevels, ctx, primaryName);
     checkDuplicate(c, loc, seen);
     locations.push(loc);
@@ -199,53 +208,50 @@ function checkDuplicate(d: Directive, loc: Location, seen: Set<string>): void {
   seen.add(key);
 }
 
-function lowerLocation(d: Directive, id: string, parentId: string | null, parent: LocationHead | null, outer: Directive[][], ctx: Ctx, serverName: string): Location {
+function lowerLocation(d: Directive, id: string, parentId: string | null, parent: LocationHead | null, outer: Level[], ctx: Ctx, serverName: string): Location {
   const r = ctx.r;
   const head = parseLocationHead(d);
   checkNesting(d, head, parent);
   const re2 = isRegex(head.modifier) ? locationRe2(d, head) : null;
-  const ds = directivesOf(d.block);
-  const levels = [...outer, ds];
-  markLevel(ds, r);
+  const own = levelOf(directivesOf(d.block));
+  const ds = own.ds;
+  const levels = [...outer, own];
+  markLevel(own, r);
   const rw = lowerRewriteLevel(ds, { level: 'location', locationRegex: re2, serverName }, r);
   const children: Location[] = [];
-  const seen = new Set<string>();
-  let i = 0;
-  for (const c of ds) {
-    if (c.name !== 'location') continue;
-    const child = lowerLocation(c, `${id}/loc_${i++}`, id, head, levels, ctx, serverName);
-    checkDuplicate(c, child, seen);
-    children.push(child);
+  const nested = own.byName.get('location');
+  if (nested) {
+    const seen = new Set<string>();
+    let i = 0;
+    for (const c of nested) {
+      const child = lowerLocation(c, `${id}/loc_${i++}`, id, head, levels, ctx, serverName);
+      checkDuplicate(c, child, seen);
+      children.push(child);
+    }
   }
-  const action = rw.terminal ?? contentAction(ds, head, ctx, levels);
+  const action = rw.terminal ?? contentAction(own, head, ctx, levels);
   if (head.modifier === 'named') {
     // reported once the server's try_files are resolved (src/lower/try-files.ts)
   } else if (isRegex(head.modifier) && children.length) r.mark(d, 'approximated', `${id}: regex location with nested locations: the nested ones are not reached in Envoy`);
   else r.mark(d, 'translated', `route ${id}`);
-  const autoRedirect = ds.some((c) => AUTO_REDIRECT_HANDLERS.has(c.name)) && head.pattern.endsWith('/') && head.pattern.length > 1 && !isRegex(head.modifier) && head.modifier !== 'named';
+  const autoRedirect = head.pattern.endsWith('/') && head.pattern.length > 1 && !isRegex(head.modifier) && head.modifier !== 'named' && ds.some((c) => AUTO_REDIRECT_HANDLERS.has(c.name));
   if (autoRedirect) r.mark(d, 'translated', `"${head.pattern.slice(0, -1)}" answers nginx's 301 to "${head.pattern}" (auto_redirect) unless another location is named so`);
-  for (const c of ds) if (c.name === 'limit_except') r.markTree(c, 'unsupported', '`limit_except`: method restrictions are not translated', 'inside `limit_except`: not translated');
-  const loc: Location = {
-    id,
-    parentId,
-    ...(autoRedirect ? { autoRedirect: true } : {}),
-    modifier: head.modifier,
-    pattern: head.pattern,
-    children,
-    rewrites: rw.steps,
-    action,
-    policy: Object.assign(policyOf(levels), locationEdge(levels, r)), // same keys, same order as a spread, without copying policyOf's fresh object
-    source: src(d.source),
-  };
+  for (const c of own.byName.get('limit_except') ?? []) r.markTree(c, 'unsupported', '`limit_except`: method restrictions are not translated', 'inside `limit_except`: not translated');
+  const policy = policyOf(levels, locationEdge(levels, r));
+  const source = src(d.source);
+  const loc: Location = autoRedirect
+    ? { id, parentId, autoRedirect: true, modifier: head.modifier, pattern: head.pattern, children, rewrites: rw.steps, action, policy, source }
+    : { id, parentId, modifier: head.modifier, pattern: head.pattern, children, rewrites: rw.steps, action, policy, source };
   if (head.modifier === 'named') namedDirectives.set(loc, { directive: d, body: ds });
-  else if (!rw.terminal) noteTryFiles(loc, ds);
+  else if (!rw.terminal) noteTryFiles(loc, own.byName.get('try_files'));
   return loc;
 }
 
 /** What serves the request once this location is chosen (proxy_pass is not inherited by nested locations). */
-function contentAction(ds: Directive[], head: LocationHead, ctx: Ctx, levels: Directive[][]): Action {
+function contentAction(own: Level, head: LocationHead, ctx: Ctx, levels: Level[]): Action {
   const r = ctx.r;
-  const pp = ds.filter((d) => d.name === 'proxy_pass' || d.name === 'grpc_pass').pop();
+  const ds = own.ds;
+  const pp = lastPass(own);
   if (pp) {
     const t = pp.name === 'grpc_pass' ? parseGrpcPass(pp) : parseProxyPass(pp);
     if (t.dynamic) {
@@ -263,7 +269,7 @@ function contentAction(ds: Directive[], head: LocationHead, ctx: Ctx, levels: Di
     const backend = resolveBackend(t, pp, ctx);
     const notes: string[] = [`cluster \`${backend.name}\``];
     if (t.uri) notes.push(`the matched ${head.modifier === 'exact' ? 'path' : 'prefix'} is replaced by \`${t.uri.raw}\` (prefix_rewrite)`);
-    const hostSet = effectiveArray(levels, 'proxy_set_header').some((d) => d.args[0]?.value.toLowerCase() === 'host');
+    const hostSet = setsHost(effectiveArray(levels, 'proxy_set_header'));
     if (!hostSet) notes.push(`Host: ${proxyHostOf(t)} ($proxy_host, host_rewrite_literal)`);
     const redirect = effectiveSimple(levels, 'proxy_redirect');
     let cls: 'translated' | 'approximated' = 'translated';
@@ -309,12 +315,24 @@ function resolveBackend(t: ReturnType<typeof parseProxyPass>, d: Directive, ctx:
   return b;
 }
 
-export function policyOf(levels: Directive[][]): Policy {
+/** The last proxy_pass or grpc_pass of a level, in file order. */
+function lastPass(own: Level): Directive | undefined {
+  const proxy = own.byName.get('proxy_pass');
+  const grpc = own.byName.get('grpc_pass');
+  if (!grpc) return proxy?.[proxy.length - 1];
+  if (!proxy) return grpc[grpc.length - 1];
+  const p = proxy[proxy.length - 1]!;
+  const g = grpc[grpc.length - 1]!;
+  return own.ds.indexOf(p) > own.ds.indexOf(g) ? p : g;
+}
+
+/** A location's policy: the proxy settings in effect, then its edge settings (key order is the output's). */
+export function policyOf(levels: Level[], edge: LocationEdge): Policy {
   const psh = headerOps(effectiveArray(levels, 'proxy_set_header'));
   const version = effectiveSimple(levels, 'proxy_http_version')?.args[0]?.value === '1.1' ? '1.1' : '1.0';
   const redirect = effectiveSimple(levels, 'proxy_redirect');
   const buffering = effectiveSimple(levels, 'proxy_buffering');
-  return {
+  const policy: Policy = {
     proxySetHeaders: psh,
     addHeaders: headerOps(effectiveArray(levels, 'add_header')),
     proxyHideHeaders: effectiveArray(levels, 'proxy_hide_header').map((d) => (d.args[0]?.value ?? '').toLowerCase()),
@@ -326,18 +344,23 @@ export function policyOf(levels: Directive[][]): Policy {
     websocket: version === '1.1' && isWebsocketUpgrade(psh),
     proxyRedirect: redirect ? redirect.args.map((a) => a.value) : null,
     proxyBuffering: buffering?.args[0]?.value !== 'off',
-    ...redirectSettings(levels),
   };
+  const redirects = redirectSettings(levels);
+  if (redirects) policy.redirects = redirects;
+  policy.compression = edge.compression;
+  if (edge.accessLogs) policy.accessLogs = edge.accessLogs;
+  policy.errorPages = edge.errorPages;
+  return policy;
 }
 
 /** absolute_redirect / port_in_redirect / server_name_in_redirect, when any differs from nginx's default. */
-function redirectSettings(levels: Directive[][]): Pick<Policy, 'redirects'> {
+function redirectSettings(levels: Level[]): Policy['redirects'] | null {
   const flag = (name: string, dflt: boolean): boolean => {
     const d = effectiveSimple(levels, name);
     return d ? d.args[0]?.value === 'on' : dflt;
   };
   const r = { absolute: flag('absolute_redirect', true), port: flag('port_in_redirect', true), serverName: flag('server_name_in_redirect', false) };
-  return r.absolute && r.port && !r.serverName ? {} : { redirects: r };
+  return r.absolute && r.port && !r.serverName ? null : r;
 }
 
 // ---------------------------------------------------------------- listeners
@@ -360,7 +383,7 @@ function buildListeners(listens: { spec: ListenSpec; serverId: string }[], serve
     if (spec.defaultServer) {
       const prev = defaults.get(name);
       if (prev && l.defaultServerId !== serverId) {
-        throw new LowerError({ severity: 'error', message: `a duplicate default server for ${spec.address.includes(':') ? `[${spec.address}]` : spec.address}:${spec.port}`, source: { ...spec.source }, code: 'duplicate-default-server' });
+        throw errorAt(spec.pos, `a duplicate default server for ${spec.address.includes(':') ? `[${spec.address}]` : spec.address}:${spec.port}`, 'duplicate-default-server');
       }
       defaults.set(name, spec.source);
       l.defaultServerId = serverId;
@@ -377,14 +400,15 @@ function buildListeners(listens: { spec: ListenSpec; serverId: string }[], serve
  * (ngx_http_ssl_init). nginx names the server's line; the error points at that
  * server's `listen … ssl`, the offending text.
  */
-function checkSslCertificates(listeners: Listener[], servers: VirtualServer[], listens: { spec: ListenSpec; serverId: string }[]): void {
+function checkSslCertificates(listeners: Listener[], servers: VirtualServer[], listens: { spec: ListenSpec; serverId: string }[], serverPos: Map<string, SourcePos>): void {
   for (const l of listeners) {
     if (!l.ssl) continue;
     const server = servers.find((s) => s.id === l.defaultServerId)!;
     if (server.tls?.certificates.length || server.tls?.rejectHandshake) continue;
     const own = listens.filter((x) => x.serverId === server.id && listenName(x.spec.address, x.spec.port) === l.name);
-    const at = (own.find((x) => x.spec.ssl) ?? own[0])?.spec.source ?? l.sources[0]!;
-    const where = `${server.source.file}:${server.source.line}`;
+    const at = (own.find((x) => x.spec.ssl) ?? own[0])?.spec.pos ?? l.sources[0]!;
+    const pos = serverPos.get(server.id)!;
+    const where = `${pos.file}:${pos.line}`;
     const address = l.address.includes(':') ? `[${l.address}]:${l.port}` : `${l.address}:${l.port}`;
     throw errorAt(at, `no "ssl_certificate" is defined for the "listen ... ssl" directive in ${where} (the default server of ${address})`, 'no-ssl-certificate');
   }

@@ -2,21 +2,21 @@
 // directives inherited from the innermost level that sets them.
 import type { Directive } from '../parse/ast.js';
 import type { Reporter } from './classify.js';
-import { byName, errorAt, parseSize, parseTimeMs } from './util.js';
+import { errorAt, type Level, parseSize, parseTimeMs } from './util.js';
 
 export const NGINX_DEFAULT_BODY_SIZE = 1024 * 1024;
 export const NGINX_DEFAULT_PROXY_TIMEOUT_MS = 60000;
 
 /** The innermost occurrence of a simple directive across the inheritance chain. */
-export function effectiveSimple(levels: Directive[][], name: string): Directive | undefined {
+export function effectiveSimple(levels: Level[], name: string): Directive | undefined {
   for (let i = levels.length - 1; i >= 0; i--) {
-    const here = byName(levels[i]!).get(name);
+    const here = levels[i]!.byName.get(name);
     if (here) return here[here.length - 1];
   }
   return undefined;
 }
 
-export function timeMs(levels: Directive[][], name: string, dflt: number): number {
+export function timeMs(levels: Level[], name: string, dflt: number): number {
   const d = effectiveSimple(levels, name);
   if (!d) return dflt;
   const ms = parseTimeMs(d.args[0]?.value ?? '');
@@ -24,7 +24,7 @@ export function timeMs(levels: Directive[][], name: string, dflt: number): numbe
   return ms;
 }
 
-export function bodySize(levels: Directive[][]): number {
+export function bodySize(levels: Level[]): number {
   const d = effectiveSimple(levels, 'client_max_body_size');
   if (!d) return NGINX_DEFAULT_BODY_SIZE;
   const n = parseSize(d.args[0]?.value ?? '');

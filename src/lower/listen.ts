@@ -1,5 +1,5 @@
 // `listen` → address:port plus the flags nginx keeps per socket.
-import type { Directive } from '../parse/ast.js';
+import type { Directive, SourcePos } from '../parse/ast.js';
 import type { Src } from '../ir/types.js';
 import type { Reporter } from './classify.js';
 import { errorAt, src } from './util.js';
@@ -12,6 +12,8 @@ export interface ListenSpec {
   http2: boolean;
   proxyProtocol: boolean;
   source: Src;
+  /** The position as parsed, for error messages (the IR's `source` may name the file differently). */
+  pos: SourcePos;
 }
 
 const IGNORED_PARAMS = /^(reuseport|deferred|bind|ipv6only=|backlog=|rcvbuf=|sndbuf=|so_keepalive=|fastopen=|accept_filter=|setfib=)/;
@@ -33,7 +35,7 @@ export function lowerListen(d: Directive, r: Reporter): ListenSpec | null {
   }
   const addr = parseAddress(first);
   if (!addr) throw errorAt(d.args[0]!.source, `invalid host in "${first}" of the "listen" directive`, 'listen-address');
-  const spec: ListenSpec = { ...addr, defaultServer: false, ssl: false, http2: false, proxyProtocol: false, source: src(d.source) };
+  const spec: ListenSpec = { address: addr.address, port: addr.port, defaultServer: false, ssl: false, http2: false, proxyProtocol: false, source: src(d.source), pos: d.source };
   const notes: string[] = [];
   let cls: 'translated' | 'approximated' | 'unsupported' = 'translated';
   if (addr.resolved) {

@@ -1,7 +1,7 @@
 // `proxy_pass` → a backend reference, the URI part and nginx's `$proxy_host`.
 import type { Directive } from '../parse/ast.js';
 import type { Template } from '../ir/types.js';
-import { errorAt, hasVariables, parseTemplate } from './util.js';
+import { errorAt, hasVariables, runCache, templateOf } from './util.js';
 
 export interface ProxyTarget {
   scheme: 'http' | 'https' | 'grpc' | 'grpcs';
@@ -17,8 +17,22 @@ export interface ProxyTarget {
 export function parseProxyPass(d: Directive): ProxyTarget {
   const url = d.args[0]?.value;
   if (url === undefined || d.args.length !== 1) throw errorAt(d.source, `invalid number of arguments in "${d.name}" directive`, 'arity');
+  return proxyTargetOf(url, d);
+}
+
+// Targets are plain data no one modifies: a URL written in many locations is read once per run.
+const targets = runCache<string, ProxyTarget>();
+
+/** The target of a proxy_pass URL (`d`'s first argument, or its grpc:// form); errors point at `d`. */
+export function proxyTargetOf(url: string, d: Directive): ProxyTarget {
+  let t = targets.get(url);
+  if (!t) targets.set(url, (t = readProxyUrl(url, d)));
+  return t;
+}
+
+function readProxyUrl(url: string, d: Directive): ProxyTarget {
   const m = /^(https?|grpcs?):\/\//i.exec(url);
-  const tpl = parseTemplate(url);
+  const tpl = templateOf(url);
   if (hasVariables(tpl)) {
     // nginx evaluates the whole URL per request (`proxy_pass $backend;` is valid).
     const scheme = (m?.[1]?.toLowerCase() ?? 'http') as ProxyTarget['scheme'];
@@ -33,7 +47,7 @@ export function parseProxyPass(d: Directive): ProxyTarget {
     const colon = rest.indexOf(':', 5);
     const path = colon < 0 ? rest.slice(5) : rest.slice(5, colon);
     const uri = colon < 0 ? null : rest.slice(colon + 1);
-    return { scheme, host: path, port: 0, explicitPort: false, unix: true, uri: uri ? parseTemplate(uri) : null, dynamic: false };
+    return { scheme, host: path, port: 0, explicitPort: false, unix: true, uri: uri ? templateOf(uri) : null, dynamic: false };
   }
   const slash = rest.indexOf('/');
   const hostPort = slash < 0 ? rest : rest.slice(0, slash);
@@ -47,7 +61,7 @@ export function parseProxyPass(d: Directive): ProxyTarget {
     port: hp[2] ? Number(hp[2]) : defaultPort,
     explicitPort: hp[2] !== undefined,
     unix: false,
-    uri: uri === null ? null : parseTemplate(uri),
+    uri: uri === null ? null : templateOf(uri),
     dynamic: false,
   };
 }

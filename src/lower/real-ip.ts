@@ -5,9 +5,9 @@ import type { RealIp } from '../ir/types.js';
 import type { Reporter } from './classify.js';
 import { effectiveArray } from './headers.js';
 import { effectiveSimple } from './limits.js';
-import { src } from './util.js';
+import { type Level, src } from './util.js';
 
-export function realIpAt(levels: Directive[][]): RealIp | null {
+export function realIpAt(levels: Level[]): RealIp | null {
   const from = effectiveArray(levels, 'set_real_ip_from');
   if (from.length === 0) return null;
   const header = effectiveSimple(levels, 'real_ip_header');

@@ -8,13 +8,13 @@ import type { Reporter } from './classify.js';
 import { pcreToRe2 } from './regex.js';
 import { planRedirect } from './redirect.js';
 import { lowerIfReturn } from './if-return.js';
-import { errorAt, hasVariables, parseTemplate, src } from './util.js';
+import { errorAt, hasVariables, parseTemplate, runCache, src } from './util.js';
 
 /** Rewrite regexes every URI matches (a URI always starts with `/`): the route needs no extra condition. */
 export const ALWAYS_MATCHES = new Set(['^', '^/', '^(.*)$', '^/(.*)$', '^(.*)', '^/(.*)', '.*', '^.*$', '^.*', '(.*)', '^/.*', '^/.*$', '/']);
 
 /** The directive each rewrite step came from (a later pass may resolve and re-report it). */
-export const stepDirective = new WeakMap<RewriteStep, Directive>();
+export const stepDirective = runCache<RewriteStep, Directive>();
 
 export const REWRITE_DIRECTIVES = new Set(['return', 'rewrite', 'if', 'set', 'break', 'rewrite_log', 'uninitialized_variable_warn']);
 

@@ -7,7 +7,7 @@ import type { ReportClass, ServerTls } from '../ir/types.js';
 import type { Reporter } from './classify.js';
 import { effectiveArray } from './headers.js';
 import { effectiveSimple } from './limits.js';
-import { hasVariables, parseTemplate, parseTimeMs, src } from './util.js';
+import { hasVariables, type Level, parseTemplate, parseTimeMs, runSet, src } from './util.js';
 
 /** TLS 1.2 suites BoringSSL (Envoy) knows by their OpenSSL name. TLS 1.3 suites are not configurable in Envoy. */
 export const BORINGSSL_CIPHERS = new Set([
@@ -82,8 +82,8 @@ export function protocolRange(protocols: string[]): { min: string; max: string; 
 }
 
 /** The server's effective TLS settings (http-level ones inherited); undefined without a certificate. */
-export function lowerServerTls(levels: Directive[][], r: Reporter): ServerTls | undefined {
-  for (const ds of levels) markTlsLevel(ds, r);
+export function lowerServerTls(levels: Level[], r: Reporter): ServerTls | undefined {
+  for (const level of levels) markTlsLevel(level.ds, r);
   const reject = effectiveSimple(levels, 'ssl_reject_handshake')?.args[0]?.value === 'on';
   const certs = effectiveArray(levels, 'ssl_certificate');
   const keys = effectiveArray(levels, 'ssl_certificate_key');
@@ -127,16 +127,14 @@ export function lowerServerTls(levels: Directive[][], r: Reporter): ServerTls | 
 
 // Levels already reported, per reporter: a directive's TLS mark depends on it alone,
 // so a second pass over a level (the http level, once per server) changes nothing.
-const tlsMarkedLevels = new WeakMap<Reporter, WeakSet<Directive[]>>();
+const tlsMarkedLevels = runSet<Directive[]>();
 
 /** Report every ssl_* directive of one level (http or server), where it is written. */
 export function markTlsLevel(ds: Directive[], r: Reporter): void {
-  let done = tlsMarkedLevels.get(r);
-  if (!done) tlsMarkedLevels.set(r, (done = new WeakSet()));
-  if (done.has(ds)) return;
-  done.add(ds);
+  if (tlsMarkedLevels.has(ds)) return;
+  tlsMarkedLevels.add(ds);
   for (const d of ds) {
-    if (r.isMarked(d)) continue;
+    if (!d.name.startsWith('ssl') || r.isMarked(d)) continue; // every name tlsReason knows starts with ssl
     const reason = tlsReason(d);
     if (reason) r.mark(d, reason[0], reason[1]);
   }

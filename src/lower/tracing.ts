@@ -2,21 +2,21 @@
 // tracing directive. OpenTelemetry maps onto Envoy's OpenTelemetry tracer
 // (HCM tracing + an OTLP/gRPC collector cluster); OpenTracing/Zipkin/Datadog
 // plugins load their settings from files or shared objects and are reported.
-import type { Directive } from '../parse/ast.js';
+import type { Directive, Statement } from '../parse/ast.js';
 import type { Tracing } from '../ir/types.js';
 import type { Reporter } from './classify.js';
 import { effectiveSimple } from './limits.js';
-import { directivesOf, src } from './util.js';
+import { directivesOf, type Level, runCache, src } from './util.js';
 
 const OPENTRACING = /^opentracing/;
 const ZIPKIN = /^zipkin_/;
 const DATADOG = /^datadog/;
 
 /** The OpenTelemetry tracing in effect at the innermost of `levels` (levels[0] is http). */
-export function tracingAt(levels: Directive[][]): Tracing | null {
+export function tracingAt(levels: Level[]): Tracing | null {
   const trace = effectiveSimple(levels, 'otel_trace');
   if (!trace || trace.args[0]?.value === 'off') return null;
-  const exporter = (levels[0] ?? []).find((d) => d.name === 'otel_exporter');
+  const exporter = levels[0]?.byName.get('otel_exporter')?.[0];
   const endpoint = exporter ? directivesOf(exporter.block).find((d) => d.name === 'endpoint')?.args[0]?.value ?? null : null;
   const service = effectiveSimple(levels, 'otel_service_name')?.args[0]?.value ?? null;
   const v = trace.args[0]?.value ?? 'on';
@@ -73,7 +73,7 @@ function markOtel(d: Directive, r: Reporter): void {
 }
 
 // Answers by level array: serverEdge asks about the same http level once per server.
-const requestIdUse = new WeakMap<Directive[], boolean>();
+const requestIdUse = runCache<Directive[], boolean>();
 
 /** Whether any directive below uses $request_id (headers, logs, return bodies…). */
 export function usesRequestId(ds: Directive[]): boolean {
@@ -85,10 +85,14 @@ export function usesRequestId(ds: Directive[]): boolean {
   return v;
 }
 
-function scanRequestId(ds: Directive[]): boolean {
+const REQUEST_ID = /\$\{?request_id\b/;
+
+function scanRequestId(ds: Statement[]): boolean {
   for (const d of ds) {
-    if (d.args.some((a) => /\$\{?request_id\b/.test(a.value))) return true;
-    if (d.block && scanRequestId(d.block.filter((s): s is Directive => s.kind === 'directive'))) return true;
+    if (d.kind !== 'directive') continue;
+    // Most arguments do not name it at all: the cheap test first.
+    if (d.args.some((a) => a.value.includes('request_id') && REQUEST_ID.test(a.value))) return true;
+    if (d.block && scanRequestId(d.block)) return true;
   }
   return false;
 }

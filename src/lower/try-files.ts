@@ -6,13 +6,15 @@
 import type { Directive } from '../parse/ast.js';
 import type { Location, VirtualServer } from '../ir/types.js';
 import type { Reporter } from './classify.js';
+import { runCache } from './util.js';
 
 /** Locations whose try_files ends in a named location, with the directive. */
-export const pendingTryFiles = new WeakMap<Location, Directive>();
+export const pendingTryFiles = runCache<Location, Directive>();
 
-export function noteTryFiles(loc: Location, ds: Directive[]): void {
-  if (loc.action.kind !== 'static' || loc.action.status !== 404) return;
-  const tf = ds.filter((d) => d.name === 'try_files').pop();
+/** `tryFiles`: the location's own try_files directives, in file order. */
+export function noteTryFiles(loc: Location, tryFiles: Directive[] | undefined): void {
+  if (!tryFiles || loc.action.kind !== 'static' || loc.action.status !== 404) return;
+  const tf = tryFiles[tryFiles.length - 1];
   const last = tf?.args[tf.args.length - 1]?.value;
   if (tf && last?.startsWith('@')) pendingTryFiles.set(loc, tf);
 }
@@ -48,4 +50,4 @@ export function resolveTryFiles(server: VirtualServer, r: Reporter): void {
 }
 
 /** A named location's directive and body, reported once the server's try_files are resolved. */
-export const namedDirectives = new WeakMap<Location, { directive: Directive; body: Directive[] }>();
+export const namedDirectives = runCache<Location, { directive: Directive; body: Directive[] }>();

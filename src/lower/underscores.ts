@@ -4,9 +4,10 @@
 import type { Directive } from '../parse/ast.js';
 import type { Reporter } from './classify.js';
 import { effectiveSimple } from './limits.js';
+import type { Level } from './util.js';
 
 /** What nginx does with a request header named with `_`: drop it, or pass it on. */
-export function underscoreHeadersAt(levels: Directive[][]): 'drop' | 'allow' {
+export function underscoreHeadersAt(levels: Level[]): 'drop' | 'allow' {
   const allowed = effectiveSimple(levels, 'underscores_in_headers')?.args[0]?.value === 'on';
   const ignoreInvalid = effectiveSimple(levels, 'ignore_invalid_headers')?.args[0]?.value !== 'off';
   // An invalid header is dropped only while ignore_invalid_headers is on; otherwise nginx keeps it.

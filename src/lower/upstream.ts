@@ -9,7 +9,8 @@ export function lowerUpstream(d: Directive, r: Reporter): Backend {
   if (!name) throw errorAt(d.source, 'invalid number of arguments in "upstream" directive', 'arity');
   const backend: Backend = { name, kind: 'upstream', balance: { kind: 'round_robin' }, keepalive: null, tls: false, http2: false, servers: [], source: src(d.source) };
   r.mark(d, 'translated', `cluster \`${name}\``);
-  for (const c of directivesOf(d.block)) {
+  const body = directivesOf(d.block);
+  for (const c of body) {
     switch (c.name) {
       case 'server':
         backend.servers.push(lowerUpstreamServer(c, r));
@@ -59,7 +60,7 @@ export function lowerUpstream(d: Directive, r: Reporter): Backend {
     }
   }
   const live = backend.servers.filter((s) => !s.down).length;
-  for (const c of directivesOf(d.block)) {
+  for (const c of body) {
     if (c.name !== 'server' || !c.args.some((a) => /^(max_fails|fail_timeout)=/.test(a.value))) continue;
     if (live >= 2) r.mark(c, 'approximated', 'max_fails/fail_timeout → outlier detection on local-origin failures (consecutive failures, not failures within a window)');
     else r.mark(c, 'translated', 'max_fails/fail_timeout have no effect with a single server (nginx never marks it unavailable)');
@@ -68,13 +69,16 @@ export function lowerUpstream(d: Directive, r: Reporter): Backend {
 }
 
 function lowerUpstreamServer(d: Directive, r: Reporter): BackendServer {
-  const [addr, ...params] = d.args.map((a) => a.value);
+  const addr = d.args[0]?.value;
   if (!addr) throw errorAt(d.source, 'invalid number of arguments in "server" directive', 'arity');
   const server = parseServerAddress(addr, d);
   const notes: string[] = [];
   let cls: 'translated' | 'approximated' | 'unsupported' = 'translated';
-  for (const p of params) {
-    const [k, v] = p.includes('=') ? [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)] : [p, ''];
+  for (let i = 1; i < d.args.length; i++) {
+    const p = d.args[i]!.value;
+    const eq = p.indexOf('=');
+    const k = eq < 0 ? p : p.slice(0, eq);
+    const v = eq < 0 ? '' : p.slice(eq + 1);
     if (k === 'weight') server.weight = Number(v);
     else if (k === 'max_fails') server.maxFails = Number(v);
     else if (k === 'fail_timeout') server.failTimeoutMs = parseTimeMs(v) ?? 10000;
@@ -94,13 +98,17 @@ function lowerUpstreamServer(d: Directive, r: Reporter): BackendServer {
 }
 
 export function parseServerAddress(addr: string, d: Directive): BackendServer {
-  const base = { weight: 1, maxFails: 1, failTimeoutMs: 10000, backup: false, down: false, source: src(d.source) };
-  if (addr.startsWith('unix:')) return { host: addr.slice(5), port: 0, unix: true, ...base };
+  if (addr.startsWith('unix:')) return backendServer(addr.slice(5), 0, true, d);
   const v6 = /^\[([0-9a-fA-F:.]+)\](?::(\d+))?$/.exec(addr);
-  if (v6) return { host: v6[1]!, port: Number(v6[2] ?? 80), unix: false, ...base };
+  if (v6) return backendServer(v6[1]!, Number(v6[2] ?? 80), false, d);
   const m = /^([^:/]+)(?::(\d+))?$/.exec(addr);
   if (!m) throw errorAt(d.source, `invalid host in upstream "${addr}"`, 'upstream-address');
-  return { host: m[1]!.toLowerCase(), port: Number(m[2] ?? 80), unix: false, ...base };
+  return backendServer(m[1]!.toLowerCase(), Number(m[2] ?? 80), false, d);
+}
+
+/** A server with nginx's defaults (weight=1 max_fails=1 fail_timeout=10s). */
+function backendServer(host: string, port: number, unix: boolean, d: Directive): BackendServer {
+  return { host, port, unix, weight: 1, maxFails: 1, failTimeoutMs: 10000, backup: false, down: false, source: src(d.source) };
 }
 
 export function isIp(host: string): boolean {

@@ -3,14 +3,87 @@
 import type { Directive, Statement, SourcePos, Diagnostic } from '../parse/ast.js';
 import type { Src, Template, TemplatePart } from '../ir/types.js';
 
-export function src(pos: SourcePos): Src {
-  return { file: pos.file, line: pos.line, col: pos.col };
+// ---------------------------------------------------------------- one lowering run
+
+// How the IR names source files during one lower() call (compile makes them
+// relative to the main file's directory). Set for the run, so every Src is
+// written once, final, where it is made, instead of a walk over the whole IR after.
+let sourceFile: ((file: string) => string) | null = null;
+let lastFile: string | null = null;
+let lastName = '';
+
+// Caches that live for one lower() call: keyed by this run's AST nodes and
+// values, they are emptied when the run ends so nothing outlives it.
+const runCaches: { clear(): void }[] = [];
+
+/** A Map emptied at the end of every lower() call. */
+export function runCache<K, V>(): Map<K, V> {
+  const m = new Map<K, V>();
+  runCaches.push(m);
+  return m;
 }
+
+/** A Set emptied at the end of every lower() call. */
+export function runSet<T>(): Set<T> {
+  const s = new Set<T>();
+  runCaches.push(s);
+  return s;
+}
+
+/** Run one lowering with `fileName` applied to every source file the IR and the report name. */
+export function lowerRun<T>(fileName: ((file: string) => string) | undefined, run: () => T): T {
+  sourceFile = fileName ?? null;
+  lastFile = null;
+  try {
+    return run();
+  } finally {
+    sourceFile = null;
+    lastFile = null;
+    for (const c of runCaches) c.clear();
+  }
+}
+
+/** A source file's name as the IR writes it. */
+export function fileName(file: string): string {
+  if (sourceFile === null) return file;
+  // Consecutive positions are nearly always in the same file.
+  if (file !== lastFile) {
+    lastFile = file;
+    lastName = sourceFile(file);
+  }
+  return lastName;
+}
+
+export function src(pos: SourcePos): Src {
+  return { file: fileName(pos.file), line: pos.line, col: pos.col };
+}
+
+// ---------------------------------------------------------------- AST access
 
 export function directivesOf(block: Statement[] | undefined): Directive[] {
   const out: Directive[] = [];
-  for (const s of block ?? []) if (s.kind === 'directive') out.push(s);
+  if (block) for (const s of block) if (s.kind === 'directive') out.push(s);
   return out;
+}
+
+/**
+ * One level of nginx's inheritance (the http block, a server, a location): its
+ * directives and the same grouped by name, built once when the level is made
+ * and shared by everything below it.
+ */
+export interface Level {
+  ds: Directive[];
+  byName: Map<string, Directive[]>;
+}
+
+export function levelOf(ds: Directive[]): Level {
+  const byName = new Map<string, Directive[]>();
+  for (const d of ds) {
+    const list = byName.get(d.name);
+    if (list) list.push(d);
+    else byName.set(d.name, [d]);
+  }
+  return { ds, byName };
 }
 
 export function argValues(d: Directive): string[] {
@@ -35,9 +108,19 @@ export function errorAt(pos: SourcePos, message: string, code: string): LowerErr
   return new LowerError({ severity: 'error', message, source: { ...pos }, code });
 }
 
+const TIME_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60000, h: 3600000, d: 86400000, w: 604800000, M: 2592000000, y: 31536000000 };
+
+// Inherited timeouts are read again for every location below their level.
+const times = runCache<string, number | null>();
+
 /** nginx time syntax (ngx_parse_time): `30`, `500ms`, `1m30s`, `2h`… → milliseconds; null when invalid. */
 export function parseTimeMs(text: string): number | null {
-  const units: Record<string, number> = { ms: 1, s: 1000, m: 60000, h: 3600000, d: 86400000, w: 604800000, M: 2592000000, y: 31536000000 };
+  let ms = times.get(text);
+  if (ms === undefined) times.set(text, (ms = readTime(text)));
+  return ms;
+}
+
+function readTime(text: string): number | null {
   const re = /(\d+)(ms|s|m|h|d|w|M|y)?/gy;
   let total = 0;
   let pos = 0;
@@ -46,7 +129,7 @@ export function parseTimeMs(text: string): number | null {
     re.lastIndex = pos;
     const m = re.exec(text);
     if (!m) return null;
-    total += Number(m[1]) * units[m[2] ?? 's']!;
+    total += Number(m[1]) * TIME_UNITS[m[2] ?? 's']!;
     pos = re.lastIndex;
   }
   return total;
@@ -56,9 +139,10 @@ export function parseTimeMs(text: string): number | null {
 export function parseSize(text: string): number | null {
   const m = /^(\d+)([kKmMgG]?)$/.exec(text);
   if (!m) return null;
-  const mult: Record<string, number> = { '': 1, k: 1024, m: 1024 * 1024, g: 1024 * 1024 * 1024 };
-  return Number(m[1]) * mult[m[2]!.toLowerCase()]!;
+  return Number(m[1]) * SIZE_UNITS[m[2]!.toLowerCase()]!;
 }
+
+const SIZE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 * 1024, g: 1024 * 1024 * 1024 };
 
 /** Split an nginx value into literal text and variables (`$name`, `${name}`, `$1`). */
 export function parseTemplate(raw: string): Template {
@@ -101,6 +185,17 @@ export function parseTemplate(raw: string): Template {
   return { raw, parts };
 }
 
+// Templates are plain data no one modifies: the same text (a header value, a
+// proxy_pass URL) written in many locations is parsed once per run and shared.
+const templates = runCache<string, Template>();
+
+/** parseTemplate, shared for equal texts within one lowering run. */
+export function templateOf(raw: string): Template {
+  let t = templates.get(raw);
+  if (!t) templates.set(raw, (t = parseTemplate(raw)));
+  return t;
+}
+
 export function hasVariables(t: Template): boolean {
   return t.parts.some((p) => 'var' in p);
 }
@@ -111,21 +206,4 @@ export function templateText(t: Template): string | null {
 
 export function formatMs(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000}s` : `${(ms / 1000).toFixed(3).replace(/0+$/, '')}s`;
-}
-
-const levelIndexes = new WeakMap<Directive[], Map<string, Directive[]>>();
-
-/** The directives of one level grouped by name, built once per level (levels are shared by many locations). */
-export function byName(ds: Directive[]): Map<string, Directive[]> {
-  let m = levelIndexes.get(ds);
-  if (!m) {
-    m = new Map();
-    for (const d of ds) {
-      const list = m.get(d.name);
-      if (list) list.push(d);
-      else m.set(d.name, [d]);
-    }
-    levelIndexes.set(ds, m);
-  }
-  return m;
 }
