@@ -464,6 +464,8 @@ const protectedHeaderRemoved: LocalCheck = (site: Site) => {
 
 /** Runs on every route: allocates nothing unless it finds something. */
 function headersRemoved(site: Site, field: string, out: Finding[] | undefined): Finding[] | undefined {
+  // neither name set (the usual case): whichever key keyOf picks, there is no list
+  if (site.value[field] === undefined && site.value[jsonName(field)] === undefined) return out;
   const key = keyOf(site.value, field);
   const list = site.value[key];
   if (!Array.isArray(list)) return out;

@@ -215,7 +215,9 @@ function compileKind(kind: string, body: Rules, elem: ElementType): Check | null
     case 'string': {
       const rules = compileString(body);
       if (rules.length === 0) return null;
+      const limits = stringLimits(body);
       return (ctx, raw, path) => {
+        if (limits !== null && typeof raw === 'string' && withinLimits(limits, raw)) return;
         const v = scalarToCheck(body, elem, raw, 'string');
         if (v === SKIP) return;
         for (let i = 0; i < rules.length; i++) {
@@ -471,6 +473,64 @@ function compiledPattern(pattern: string): RegExp | null {
 
 /** One string rule: a message when `s` breaks it, else null. */
 type StringRule = (s: string, absent: boolean) => string | null;
+
+/**
+ * The usual string rules (lengths and PGV's header rules) as plain numbers,
+ * so a passing value is recognised in one monomorphic call; null when the
+ * rules hold anything else (the rule list then judges every value).
+ */
+interface StringLimits {
+  minLen: number;
+  maxLen: number;
+  minBytes: number;
+  maxBytes: number;
+  header: HeaderRule;
+}
+
+const enum HeaderRule {
+  None,
+  /** strict: false — no NUL, CR or LF */
+  Loose,
+  StrictName,
+  StrictValue,
+}
+
+const LIMIT_KEYS = new Set(['min_len', 'max_len', 'min_bytes', 'max_bytes', 'well_known_regex', 'strict']);
+
+function stringLimits(body: Rules): StringLimits | null {
+  if (!Object.keys(body).every((k) => LIMIT_KEYS.has(k))) return null;
+  const num = (k: string, none: number): number => (typeof body[k] === 'number' ? (body[k] as number) : none);
+  const which = body.well_known_regex;
+  const name = which === 'HTTP_HEADER_NAME' || which === 1;
+  const value = which === 'HTTP_HEADER_VALUE' || which === 2;
+  if (which !== undefined && !name && !value) return null;
+  const strict = body.strict !== false;
+  return {
+    minLen: num('min_len', 0),
+    maxLen: num('max_len', Infinity),
+    minBytes: num('min_bytes', 0),
+    maxBytes: num('max_bytes', Infinity),
+    header: !name && !value ? HeaderRule.None : !strict ? HeaderRule.Loose : name ? HeaderRule.StrictName : HeaderRule.StrictValue,
+  };
+}
+
+/** True when `s` passes every rule `limits` stands for (the same tests as compileString's). */
+function withinLimits(limits: StringLimits, s: string): boolean {
+  if (s.length < 2 * limits.minLen && codePoints(s) < limits.minLen) return false;
+  if (s.length > limits.maxLen && codePoints(s) > limits.maxLen) return false;
+  if (s.length < limits.minBytes && Buffer.byteLength(s, 'utf8') < limits.minBytes) return false;
+  if (s.length * 3 > limits.maxBytes && Buffer.byteLength(s, 'utf8') > limits.maxBytes) return false;
+  switch (limits.header) {
+    case HeaderRule.Loose:
+      return !hasNulCrLf(s);
+    case HeaderRule.StrictName:
+      return HEADER_NAME_STRICT.test(s);
+    case HeaderRule.StrictValue:
+      return HEADER_VALUE_STRICT.test(s);
+    default:
+      return true;
+  }
+}
 
 /** The string rules present in `body`, each compiled once (most fields carry one or two). */
 function compileString(body: Rules): StringRule[] {

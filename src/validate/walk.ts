@@ -214,9 +214,9 @@ interface AlwaysCheck {
 
 /**
  * A field's compiled rules and the scalar values known to pass them. A rule
- * check is a pure function of the value, and the same few values (header
- * names, enum names, flags, timeouts) recur thousands of times: each
- * distinct one is checked once. Values that fail are checked every time, so
+ * check is a pure function of the value, and the same few values (flags,
+ * status codes, limits) recur thousands of times: each distinct one is
+ * checked once. Values that fail are checked every time, so
  * each place they occur gets its finding.
  */
 interface RuleCheck {
@@ -586,11 +586,14 @@ export class Walker implements RuleContext {
 
   /** Run a field's rules on `value` (the path is where the walk is), unless it is a scalar known to pass. */
   private rules(check: RuleCheck, value: unknown): void {
+    // strings are left to the checks themselves: they are cheap on a string, and
+    // hashing each distinct string instance for the set would cost as much
+    const remembered = value === null || (typeof value !== 'object' && typeof value !== 'string');
     const passing = check.passing;
-    if (passing.has(value)) return;
+    if (remembered && passing.has(value)) return;
     const before = this.findings.length;
     check.run(this, value, this.here);
-    if (this.findings.length === before && passing.size < MAX_PASSING && (value === null || typeof value !== 'object')) passing.add(value);
+    if (remembered && this.findings.length === before && passing.size < MAX_PASSING) passing.add(value);
   }
 
   private flaggedField(msg: MessagePlan, field: FieldSchema): void {
