@@ -1,7 +1,7 @@
 // A peggy plugin: cheaper code for character classes, the inner loop of the
 // nginx grammar (every character of a multi-megabyte configuration goes through
-// one). Two rewrites of peggy's generated JavaScript, neither changing what the
-// parser accepts or returns:
+// one), and for repetitions whose values nobody reads. Rewrites of peggy's
+// generated JavaScript, none changing what the parser accepts or returns:
 //
 // 1. Class tests through a 128-entry table. peggy emits each class as
 //    `const peg$rN = /^[…]/` tested with `peg$rN.test(oneChar)`; the table is
@@ -14,6 +14,11 @@
 //    value becomes one shared empty array. A pass checks on the grammar that no
 //    such value can reach an action, a label or a rule's caller; if one could,
 //    the build fails and names the rule.
+//
+// 3. Repetitions of a rule (`Rule*`, `Rule+`) whose values are never read,
+//    found by the same pass: the rule is called until it fails, without the
+//    array of its results. A rule with any repetition whose value is read is
+//    left as peggy writes it.
 const CLASS_DECL = /^(\s*const peg\$r\d+ = )(\/.*\/[a-z]*);$/gm;
 
 const HELPER = `
@@ -99,18 +104,22 @@ function rewriteScans(code) {
   return { code, count };
 }
 
-const isClassRepetition = (node) => (node.type === 'zero_or_more' || node.type === 'one_or_more') && node.expression.type === 'class';
+const isRepetition = (node) => node.type === 'zero_or_more' || node.type === 'one_or_more';
 
 /**
- * How many class repetitions the generated code holds, after checking that none of their
- * values is used: rules whose result a caller can see are found first (from
- * the start rules, to a fixed point), then every node is visited knowing
- * whether its value can be seen.
+ * Where the grammar's repetitions of a class or of a rule stand: rules whose
+ * result a caller can see are found first (from the start rules, to a fixed
+ * point), then every node is visited knowing whether its value can be seen.
+ * Returns how often class repetitions appear in the generated code (none may
+ * be used: the build fails otherwise) and, by rule, how often repetitions of
+ * that rule appear, for the rules none of whose repetitions is used.
  */
-function classRepetitions(ast, startRules) {
+function repetitions(ast, startRules) {
   const rules = new Map(ast.rules.map((r) => [r.name, r]));
   const seen = new Set(); // rules whose value some caller can see
-  let copies = 0; // occurrences in the generated code
+  let classCopies = 0; // occurrences in the generated code
+  const ruleCopies = new Map(); // rule name → occurrences of its repetitions
+  const ruleUsed = new Set(); // rules with a repetition whose value is used
   const misuses = [];
   let changed = true;
   // `times`: how often the node's code is emitted (peggy writes a repetition's
@@ -141,12 +150,17 @@ function classRepetitions(ast, startRules) {
         for (const alt of node.alternatives) visit(alt, used, rule, collect, times);
         return;
       default:
-        if (collect && isClassRepetition(node)) {
-          copies += times;
+        if (collect && isRepetition(node) && node.expression.type === 'class') {
+          classCopies += times;
           if (used) misuses.push(rule);
         }
+        if (collect && isRepetition(node) && node.expression.type === 'rule_ref') {
+          const name = node.expression.name;
+          ruleCopies.set(name, (ruleCopies.get(name) ?? 0) + times);
+          if (used) ruleUsed.add(name);
+        }
         if (node.expression) {
-          const repeats = node.type === 'zero_or_more' || node.type === 'one_or_more' || node.type === 'repeated';
+          const repeats = isRepetition(node) || node.type === 'repeated';
           visit(node.expression, used, rule, collect, repeats ? times * 2 : times);
         }
     }
@@ -160,7 +174,49 @@ function classRepetitions(ast, startRules) {
   if (misuses.length > 0) {
     throw new Error(`peggy-class-tables: the characters matched by a class repetition are used in rule(s) ${[...new Set(misuses)].join(', ')}; take $text or positions instead`);
   }
-  return copies;
+  for (const name of ruleUsed) ruleCopies.delete(name);
+  return { classCopies, ruleCopies };
+}
+
+// `Rule*` and `Rule+` whose values nobody reads: the rule is called until it
+// fails, with no array of its results (peggy's loop pushes each one).
+function ruleLoops(name) {
+  const call = `peg\\$parse${name.replace(/\$/g, '\\$')}\\(\\);`;
+  const star = new RegExp(
+    `^${I}${A} = \\[\\];\\n\\k<i>${V} = ${call}\\n` +
+      `\\k<i>while \\(\\k<v> !== peg\\$FAILED\\) \\{\\n${indent(2)}\\k<a>\\.push\\(\\k<v>\\);\\n${indent(2)}\\k<v> = ${call}\\n\\k<i>\\}\\n`,
+    'gm',
+  );
+  const plus = new RegExp(
+    `^${I}${A} = \\[\\];\\n\\k<i>${V} = ${call}\\n` +
+      `\\k<i>if \\(\\k<v> !== peg\\$FAILED\\) \\{\\n` +
+      `${indent(2)}while \\(\\k<v> !== peg\\$FAILED\\) \\{\\n${indent(4)}\\k<a>\\.push\\(\\k<v>\\);\\n${indent(4)}\\k<v> = ${call}\\n${indent(2)}\\}\\n` +
+      `\\k<i>\\} else \\{\\n${indent(2)}\\k<a> = peg\\$FAILED;\\n\\k<i>\\}\\n`,
+    'gm',
+  );
+  return { star, plus, call: `peg$parse${name}();` };
+}
+
+function rewriteRuleLoops(code, names) {
+  let count = 0;
+  for (const name of names) {
+    const { star, plus, call } = ruleLoops(name);
+    code = code.replace(star, (...m) => {
+      const { i, a, v } = m[m.length - 1];
+      count++;
+      return `${i}${a} = peg$SCANNED;\n${i}do ${v} = ${call} while (${v} !== peg$FAILED);\n`;
+    });
+    code = code.replace(plus, (...m) => {
+      const { i, a, v } = m[m.length - 1];
+      count++;
+      return (
+        `${i}${v} = ${call}\n${i}if (${v} !== peg$FAILED) {\n` +
+        `${i}  do ${v} = ${call} while (${v} !== peg$FAILED);\n${i}  ${a} = peg$SCANNED;\n` +
+        `${i}} else {\n${i}  ${a} = peg$FAILED;\n${i}}\n`
+      );
+    });
+  }
+  return { code, count };
 }
 
 function rewriteTables(node) {
@@ -170,18 +226,23 @@ function rewriteTables(node) {
 }
 
 export function use(config) {
-  let expected = 0;
-  config.passes.generate.unshift(function checkClassRepetitions(ast, options) {
-    expected = classRepetitions(ast, options.allowedStartRules ?? []);
+  let expected = { classCopies: 0, ruleCopies: new Map() };
+  config.passes.generate.unshift(function checkRepetitions(ast, options) {
+    expected = repetitions(ast, options.allowedStartRules ?? []);
   });
   config.passes.generate.push(function classTables(ast) {
     rewriteTables(ast.code);
     // The repetitions span several lines: rewrite the code as one text.
-    const { code, count } = rewriteScans(ast.code.toString());
-    if (count !== expected) {
-      throw new Error(`peggy-class-tables: the grammar's class repetitions should appear ${expected} times in peggy's output, ${count} found (has peggy's code shape changed?)`);
+    const scans = rewriteScans(ast.code.toString());
+    const loops = rewriteRuleLoops(scans.code, expected.ruleCopies.keys());
+    const ruleCopies = [...expected.ruleCopies.values()].reduce((a, b) => a + b, 0);
+    if (scans.count !== expected.classCopies || loops.count !== ruleCopies) {
+      throw new Error(
+        `peggy-class-tables: the grammar's unread repetitions should appear ${expected.classCopies} (classes) and ${ruleCopies} (rules) times ` +
+          `in peggy's output, ${scans.count} and ${loops.count} found (has peggy's code shape changed?)`,
+      );
     }
-    ast.code.children = [code];
+    ast.code.children = [loops.code];
     ast.code.add(HELPER);
   });
 }
