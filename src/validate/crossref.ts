@@ -458,14 +458,17 @@ const protectedHeaderAdded: LocalCheck = (site) => {
 
 /** ... and removing one (request/response_headers_to_remove of route configs, virtual hosts, routes, weighted clusters). */
 const protectedHeaderRemoved: LocalCheck = (site: Site) => {
+  const v = site.value;
+  // neither list under either name (the usual case): nothing to look at
+  if (v.request_headers_to_remove === undefined && v.requestHeadersToRemove === undefined && v.response_headers_to_remove === undefined && v.responseHeadersToRemove === undefined) {
+    return NO_FINDINGS;
+  }
   const out = headersRemoved(site, 'request_headers_to_remove', undefined);
   return headersRemoved(site, 'response_headers_to_remove', out) ?? NO_FINDINGS;
 };
 
 /** Runs on every route: allocates nothing unless it finds something. */
 function headersRemoved(site: Site, field: string, out: Finding[] | undefined): Finding[] | undefined {
-  // neither name set (the usual case): whichever key keyOf picks, there is no list
-  if (site.value[field] === undefined && site.value[jsonName(field)] === undefined) return out;
   const key = keyOf(site.value, field);
   const list = site.value[key];
   if (!Array.isArray(list)) return out;

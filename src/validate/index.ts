@@ -1,8 +1,8 @@
 // Validation of emitted Envoy configuration against Envoy's own protos and
 // against what Envoy checks when it loads a configuration.
 //
-// The walk (walk.ts, over the digest schema.ts makes of the protos shipped in
-// @grpc/grpc-js-xds): unknown fields (proto or JSON name), enum names, oneofs
+// The walk (walk.ts: each message type compiled once into a plan, over the
+// digest schema.ts makes of the protos shipped in @grpc/grpc-js-xds): unknown fields (proto or JSON name), enum names, oneofs
 // (at most one member; `(validate.required)` ones exactly one), JSON forms of
 // scalars and well-known types, Any resolved by @type against every loaded
 // type (and against the extension kind its field takes), (validate.rules)

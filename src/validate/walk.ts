@@ -12,6 +12,10 @@
 // stack of keys and indexes joined only when a finding is made, and Any
 // type URLs are resolved once per distinct URL.
 //
+// Rule checks (rules.ts) run only where they can say something: an absent
+// field whose rules pass when absent is skipped (decided once per type), and
+// scalar values that passed a field's rules once pass again without a rerun.
+//
 // test/validate/reference holds the interpretive walker this replaced; the
 // differential test checks both give the same findings.
 
@@ -163,7 +167,9 @@ interface FieldPlan {
   scalar: Scalar;
   /** the proto name when the JSON name differs: both keys in one object set the field twice */
   alias: string | null;
+  /** SINGLE, REPEATED or MAP */
   label: number;
+  /** what one element is: SCALAR, ENUM, MESSAGE or WELL_KNOWN (then `wellKnown` says which) */
   value: number;
   wellKnown: WellKnown;
   /** a message field's plan, compiled on first use */
