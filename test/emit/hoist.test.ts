@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compile } from '../../src/compile.js';
-import { hoistPerFilterConfigs, neutralPerRouteConfigs } from '../../src/emit/envoy/per-filter.js';
+import { hoistPerFilterConfigs, neutralPerRouteConfigs } from '../../src/emit/envoy/hoist.js';
 import { evaluator } from '../../src/sim/envoy/index.js';
 import { perFilterConfigs, type FilterConfigChoice } from '../../src/sim/envoy/filters.js';
 import { validateBootstrap, formatFindings, hasErrors } from '../../src/validate/index.js';
@@ -210,5 +210,43 @@ http {
     expect(Object.keys(again.source_codes)).toEqual(names);
     const refs = JSON.stringify(hcm.route_config).match(/add_header\.[0-9a-f]{16}/g) ?? [];
     expect(new Set(refs)).toEqual(new Set(names));
+  });
+});
+
+describe('compiled: a server-wide proxy_set_header list said once', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ngx2envoy-hoist-headers-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const write = (body: string): string => {
+    const conf = join(dir, `${Math.random().toString(36).slice(2)}.conf`);
+    writeFileSync(conf, `events {}\nhttp { server { listen 80; server_name a.test; ${body} } }\n`);
+    return conf;
+  };
+  const common = 'proxy_set_header X-Real-IP $remote_addr; proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;';
+
+  it('moves to the virtual host when every proxying location inherits it; redirects and returns get nothing', () => {
+    const r = compile(write(`${common} location / { proxy_pass http://127.0.0.1:9000; } location /b { proxy_set_header X-Gone ""; proxy_set_header X-Real-IP $remote_addr; proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for; proxy_pass http://127.0.0.1:9001; } location = /r { return 301 /x; } location = /s { return 200 "ok"; }`), {});
+    expect(hasErrors(validateBootstrap(r.bootstrap))).toBe(false);
+    const vh = r.bootstrap.static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts.find((v: Json) => v.name === 'server_0');
+    expect(vh.request_headers_to_add.map((h: Json) => h.header.key)).toEqual(['X-Real-IP', 'X-Forwarded-For']);
+    expect(Object.keys(vh).indexOf('request_headers_to_add')).toBeLessThan(Object.keys(vh).indexOf('routes'));
+    expect(vh.routes.some((x: Json) => x.request_headers_to_add)).toBe(false);
+    const ev = evaluator(r.bootstrap);
+    const req = (path: string) => ev({ port: 80, host: 'a.test', path, remoteAddress: '198.51.100.7', headers: { 'x-forwarded-for': '192.0.2.1', 'x-gone': 'v' } });
+    for (const path of ['/', '/b']) {
+      const d = req(path);
+      expect(d.requestHeadersToAdd?.map((h) => [h.key, h.value])).toEqual([['x-real-ip', '198.51.100.7'], ['x-forwarded-for', '198.51.100.7']]);
+    }
+    // the route's own removal still happens (before the additions, as before)
+    expect(JSON.stringify(req('/b').requestHeadersToRemove)).toContain('x-gone');
+    expect(req('/r').requestHeadersToAdd).toBeUndefined();
+    expect(req('/s').requestHeadersToAdd).toBeUndefined();
+  });
+
+  it('stays on the routes when one proxying location has its own list', () => {
+    const r = compile(write(`${common} location / { proxy_pass http://127.0.0.1:9000; } location /own { proxy_set_header X-Own 1; proxy_pass http://127.0.0.1:9001; }`), {});
+    const vh = r.bootstrap.static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts.find((v: Json) => v.name === 'server_0');
+    expect(vh.request_headers_to_add).toBeUndefined();
+    const ev = evaluator(r.bootstrap);
+    expect(ev({ port: 80, host: 'a.test', path: '/own' }).requestHeadersToAdd?.map((h) => h.key)).toEqual(['x-own']);
   });
 });

@@ -1,5 +1,6 @@
-// Per-filter configuration said once per virtual host instead of on every route.
+// What every route of a virtual host would repeat, said once on the virtual host.
 //
+// 1. Per-filter configuration.
 // Envoy resolves a filter's per-route configuration to the most specific one:
 // the route's, else its virtual host's, else the route configuration's
 // (Http::Utility::resolveMostSpecificPerFilterConfig, used by the buffer,
@@ -108,4 +109,53 @@ function mostCommon(routes: Json[], name: string): { config: Json; key: string; 
   let best: { key: string; config: Json; count: number } = { key: '', config: null, count: 0 };
   for (const [key, e] of counts) if (e.count > best.count) best = { key, config: e.config, count: e.count };
   return { ...best, absent };
+}
+
+// ------------------------------------------------------------------ request headers
+
+/**
+ * 2. request_headers_to_add, when every forwarding route of a virtual host carries
+ * the same list (nginx: the server's proxy_set_header list inherited by every
+ * proxying location). Moving the list to the virtual host changes nothing a
+ * request gets:
+ * - Envoy applies request header mutations only to a request it forwards
+ *   (Router::decodeHeaders returns for a direct response or a redirect before
+ *   finalizeRequestHeaders), so redirect and direct-response routes gain nothing;
+ * - on a forwarding route the operations run in the same order: by default the
+ *   route level (its removals, then its additions) comes before the virtual host
+ *   level (most_specific_header_mutations_wins unset), so the route's own removals
+ *   still precede the additions, which keep their order;
+ * - no forwarding route has a list of its own left, so nothing runs between them.
+ */
+export function hoistRequestHeaders(routeConfig: Json): void {
+  if (routeConfig?.most_specific_header_mutations_wins) return;
+  for (const vh of routeConfig?.virtual_hosts ?? []) hoistRequestHeadersIn(vh);
+}
+
+function hoistRequestHeadersIn(vh: Json): void {
+  if (vh.request_headers_to_add || vh.request_headers_to_remove) return;
+  const forwarding = (vh.routes ?? []).filter((r: Json) => r.route);
+  if (forwarding.length < 2) return;
+  let key: string | null = null;
+  for (const r of forwarding) {
+    const list = r.request_headers_to_add;
+    if (!list?.length || r.route.weighted_clusters) return;
+    const k = listKey(list);
+    if (key === null) key = k;
+    else if (k !== key) return;
+  }
+  vh.request_headers_to_add = forwarding[0].request_headers_to_add;
+  for (const r of forwarding) delete r.request_headers_to_add;
+  // the virtual host's settings read before its routes
+  const routes = vh.routes;
+  delete vh.routes;
+  vh.routes = routes;
+}
+
+const listKeys = new WeakMap<object, string>();
+
+function listKey(list: Json[]): string {
+  let k = listKeys.get(list);
+  if (k === undefined) listKeys.set(list, (k = JSON.stringify(list)));
+  return k;
 }

@@ -8,7 +8,7 @@ import type { Emission, Json } from './context.js';
 import { NGINX_DEFAULT_BODY_SIZE } from '../../lower/limits.js';
 import { TLS_INSPECTOR, tlsFilterChains } from './tls.js';
 import { applyEdge } from './edge.js';
-import { hoistPerFilterConfigs, neutralPerRouteConfigs } from './per-filter.js';
+import { hoistPerFilterConfigs, hoistRequestHeaders, neutralPerRouteConfigs } from './hoist.js';
 
 export interface ListenerScope {
   servers: Map<string, VirtualServer>;
@@ -91,6 +91,7 @@ function hcm(l: Listener, scope: ListenerScope): Json {
   };
   applyEdge(out, l, scope);
   hoistPerFilterConfigs(out.route_config, neutralPerRouteConfigs(out.http_filters));
+  hoistRequestHeaders(out.route_config);
   out.common_http_protocol_options = { ...out.common_http_protocol_options, headers_with_underscores_action: underscoreAction(l, scope) };
   return out;
 }

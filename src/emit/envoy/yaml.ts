@@ -1,95 +1,235 @@
 // A small, fast YAML writer for the JSON subset the emitter produces (objects,
 // arrays, strings, numbers, booleans), with a `# comment` line above chosen
-// objects. The `yaml` package is exact but too slow for a 50 MB bootstrap; this
+// objects. The `yaml` package is exact but too slow for a large bootstrap; this
 // writer is deterministic and its output parses back to the same JSON (the
-// golden test checks that with the `yaml` package). Strings that are not
-// unmistakably plain are written as JSON strings (valid YAML double-quoted).
+// golden test and test/emit/yaml.test.ts check that with the `yaml` package).
+//
+// Layout, chosen to keep a large bootstrap small and readable:
+// - sequences are "compact": their `- ` sits at the indentation of the key that
+//   holds them (routes are nested five sequences deep: that is 10 columns fewer
+//   on every route line);
+// - a map or sequence holding only scalars, or only scalars and such small
+//   collections, is written on one line in flow style (`match: {prefix: /api/}`,
+//   `domains: [a.test, "*.a.test"]`, `- {header: {key: X-A, value: "1"}, …}`)
+//   when that line stays short and no comment belongs to it.
+// Strings that are not unmistakably plain are written as JSON strings (valid
+// YAML double-quoted scalars); the plain ones hold no flow indicator, so they are
+// plain in flow style too.
 
-const RESERVED = /^(true|false|null|yes|no|on|off|y|n|~)$/i;
-const PLAIN = /^[A-Za-z_/][A-Za-z0-9_./-]*$/;
-const DIGIT_PLAIN = /^[0-9][A-Za-z0-9_./-]*$/;
+/** Lines are gathered into chunks of about this many characters, then encoded into blocks of BLOCK bytes. */
+const CHUNK = 16384;
+const BLOCK = 1 << 22;
 
-const scalarCache = new Map<string, string>();
+/**
+ * A route's action stays in block style whatever its size: a reviewer's diff of two
+ * outputs (ngx2envoy check, CI) then names the field that changed (`cluster: …`).
+ */
+const BLOCK_KEYS = new Set(['route', 'redirect', 'direct_response']);
 
-function scalar(v: unknown): string {
-  if (typeof v === 'string') {
-    const hit = scalarCache.get(v);
-    if (hit !== undefined) return hit;
-    const s = stringScalar(v);
-    if (scalarCache.size < 200_000) scalarCache.set(v, s);
-    return s;
-  }
-  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-  if (v === null || v === undefined) return 'null';
-  return JSON.stringify(v);
-}
+/** How deep flow collections nest (1: only scalars inside). */
+const FLOW_DEPTH = 2;
 
+/** The longest flow collection written on one line (its key and indentation excluded). */
+const FLOW_WIDTH = 140;
+
+const RESERVED = /^(?:true|false|null|yes|no|on|off|y|n|~)$/i;
+const NUMBER_LIKE = /^(?:0[xob]|[0-9.]+e[0-9+-])/i;
+
+/**
+ * A string written plain when it is made of letters, digits and `_./-`, starts with
+ * a letter, `_` or `/` and is no YAML keyword; or starts with a digit and holds a
+ * letter without reading as a number ("60s", "1.5s"). Anything else is a JSON string.
+ */
 function stringScalar(v: string): string {
-  {
-    if (v !== '' && PLAIN.test(v) && !RESERVED.test(v)) return v;
-    // "60s", "1.5s": start with a digit but are no YAML number (they hold a letter).
-    if (DIGIT_PLAIN.test(v) && /[A-Za-z]/.test(v) && !/^0[xob]/i.test(v) && !/^[0-9.]+e[0-9+-]/i.test(v)) return v;
-    return JSON.stringify(v);
+  return isPlain(v) ? v : JSON.stringify(v);
+}
+
+function isPlain(v: string): boolean {
+  const n = v.length;
+  if (n === 0) return false;
+  const first = v.charCodeAt(0);
+  const digitFirst = first >= 48 && first <= 57;
+  if (!digitFirst && !isLetter(first) && first !== 95 /* _ */ && first !== 47 /* / */) return false;
+  let letter = false;
+  for (let i = 1; i < n; i++) {
+    const c = v.charCodeAt(i);
+    if (isLetter(c)) letter = true;
+    else if (!((c >= 48 && c <= 57) || c === 95 || c === 46 /* . */ || c === 47 || c === 45 /* - */)) return false;
   }
+  if (!digitFirst) return n > 5 || !RESERVED.test(v);
+  return letter && !NUMBER_LIKE.test(v);
 }
 
-function isContainer(v: unknown): v is Record<string, unknown> | unknown[] {
-  return typeof v === 'object' && v !== null && (Array.isArray(v) ? v.length > 0 : Object.keys(v).length > 0);
+function isLetter(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
 }
 
-function emptyContainer(v: unknown): string | null {
-  if (Array.isArray(v) && v.length === 0) return '[]';
-  if (typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === 0) return '{}';
-  return null;
+/** Whether `v` is written as a scalar (not a non-empty container). */
+function isScalar(v: unknown): boolean {
+  if (typeof v !== 'object' || v === null) return true;
+  if (Array.isArray(v)) return v.length === 0;
+  for (const _ in v) return false;
+  return true;
+}
+
+class Output {
+  private readonly blocks: Buffer[] = [];
+  private block = Buffer.allocUnsafe(BLOCK);
+  private pos = 0;
+  private chunk = '';
+
+  line(s: string): void {
+    this.chunk += s + '\n';
+    if (this.chunk.length > CHUNK) this.flush();
+  }
+
+  private flush(): void {
+    const c = this.chunk;
+    this.chunk = '';
+    // a chunk never spans two blocks (3 bytes per UTF-16 unit at most)
+    if (this.pos + 3 * c.length > this.block.length) {
+      this.blocks.push(this.block.subarray(0, this.pos));
+      this.block = Buffer.allocUnsafe(Math.max(BLOCK, 3 * c.length));
+      this.pos = 0;
+    }
+    this.pos += this.block.write(c, this.pos, 'utf8');
+  }
+
+  text(): string {
+    this.flush();
+    this.blocks.push(this.block.subarray(0, this.pos));
+    return Buffer.concat(this.blocks).toString('utf8');
+  }
 }
 
 export function toYaml(value: unknown, comments: Map<object, string>): string {
-  const out: string[] = [];
-  const pads: string[] = [];
-  const pad = (n: number): string => (pads[n] ??= ' '.repeat(n));
+  // Keys repeat a great deal: each is quoted once.
+  const keys = new Map<string, string>();
+  const key = (k: string): string => {
+    let s = keys.get(k);
+    if (s === undefined) keys.set(k, (s = stringScalar(k)));
+    return s;
+  };
+  // Shared constant sub-objects (frozen: the per-route configs many routes carry) are laid out once.
+  const flows = new Map<object, string | null>();
+  const flowsInner = new Map<object, string | null>();
+  const pads: string[] = [''];
+  const pad = (n: number): string => {
+    while (pads.length <= n) pads.push(pads[pads.length - 1] + ' ');
+    return pads[n]!;
+  };
+  const out = new Output();
+
+  // Quoted strings repeat too (header values, formatters): each is quoted once.
+  const quoted = new Map<string, string>();
+  const scalar = (v: unknown): string => {
+    if (typeof v === 'string') {
+      if (isPlain(v)) return v;
+      let q = quoted.get(v);
+      if (q === undefined) quoted.set(v, (q = JSON.stringify(v)));
+      return q;
+    }
+    if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+    if (v === null || v === undefined) return 'null';
+    if (Array.isArray(v)) return '[]'; // empty (see isScalar)
+    if (typeof v === 'object') return '{}';
+    return JSON.stringify(v);
+  };
+
+  /**
+   * The one-line flow form of a container, or null: its items are scalars or (one
+   * level down) such containers themselves, and the line stays within FLOW_WIDTH.
+   */
+  const flow = (v: object, depth = FLOW_DEPTH): string | null => {
+    if (comments.has(v)) return null;
+    if (!Object.isFrozen(v)) return flowOf(v, depth);
+    const cache = depth === FLOW_DEPTH ? flows : flowsInner;
+    let f = cache.get(v);
+    if (f === undefined) cache.set(v, (f = flowOf(v, depth)));
+    return f;
+  };
+  const item = (v: unknown, depth: number): string | null => (isScalar(v) ? scalar(v) : depth > 1 ? flow(v as object, depth - 1) : null);
+  const flowOf = (v: object, depth: number): string | null => {
+    // most containers hold a container: find out before building any text
+    if (depth === 1) {
+      if (Array.isArray(v)) {
+        for (const x of v) if (!isScalar(x)) return null;
+      } else for (const k in v) if (!isScalar((v as Record<string, unknown>)[k])) return null;
+    }
+    let text = '';
+    if (Array.isArray(v)) {
+      for (const x of v) {
+        const t = item(x, depth);
+        if (t === null) return null;
+        text += (text === '' ? '' : ', ') + t;
+        if (text.length > FLOW_WIDTH) return null;
+      }
+      return `[${text}]`;
+    }
+    const obj = v as Record<string, unknown>;
+    for (const k in obj) {
+      const x = obj[k];
+      if (x === undefined) continue;
+      const t = item(x, depth);
+      if (t === null) return null;
+      text += (text === '' ? '' : ', ') + key(k) + ': ' + t;
+      if (text.length > FLOW_WIDTH) return null;
+    }
+    return `{${text}}`;
+  };
+
+  const comment = (indent: number, c: string): void => out.line(`${pad(indent)}#${c}`);
 
   const writeMap = (obj: Record<string, unknown>, indent: number, firstPrefix: string | null): void => {
-    let first = true;
-    for (const key of Object.keys(obj)) {
-      const v = obj[key];
+    let lead = firstPrefix ?? pad(indent);
+    for (const name in obj) {
+      const v = obj[name];
       if (v === undefined) continue;
-      const lead = first && firstPrefix !== null ? firstPrefix : pad(indent);
-      first = false;
-      const k = scalar(key);
-      const empty = emptyContainer(v);
-      if (empty !== null) out.push(`${lead}${k}: ${empty}`);
-      else if (isContainer(v)) {
-        out.push(`${lead}${k}:`);
-        writeValue(v, Array.isArray(v) ? indent + 2 : indent + 2);
-      } else out.push(`${lead}${k}: ${scalar(v)}`);
+      const k = key(name);
+      const at = lead;
+      lead = pad(indent);
+      if (isScalar(v)) {
+        out.line(`${at}${k}: ${scalar(v)}`);
+        continue;
+      }
+      const f = BLOCK_KEYS.has(name) ? null : flow(v as object);
+      if (f !== null) out.line(`${at}${k}: ${f}`);
+      else if (Array.isArray(v)) {
+        out.line(`${at}${k}:`);
+        writeSeq(v, indent);
+      } else {
+        out.line(`${at}${k}:`);
+        writeNested(v as Record<string, unknown>, indent + 2);
+      }
     }
+  };
+
+  const writeNested = (obj: Record<string, unknown>, indent: number): void => {
+    const c = comments.get(obj);
+    if (c !== undefined) comment(indent, c);
+    writeMap(obj, indent, null);
   };
 
   const writeSeq = (arr: unknown[], indent: number): void => {
+    const here = pad(indent);
     for (const item of arr) {
-      if (typeof item === 'object' && item !== null) {
-        const c = comments.get(item);
-        if (c !== undefined) out.push(`${pad(indent)}#${c}`);
+      if (isScalar(item)) {
+        out.line(`${here}- ${scalar(item)}`);
+        continue;
       }
-      const empty = emptyContainer(item);
-      if (empty !== null) out.push(`${pad(indent)}- ${empty}`);
+      const c = comments.get(item as object);
+      if (c !== undefined) comment(indent, c);
+      const f = flow(item as object);
+      if (f !== null) out.line(`${here}- ${f}`);
       else if (Array.isArray(item)) {
-        out.push(`${pad(indent)}-`);
+        out.line(`${here}-`);
         writeSeq(item, indent + 2);
-      } else if (isContainer(item)) writeMap(item as Record<string, unknown>, indent + 2, `${pad(indent)}- `);
-      else out.push(`${pad(indent)}- ${scalar(item)}`);
+      } else writeMap(item as Record<string, unknown>, indent + 2, here + '- ');
     }
   };
 
-  const writeValue = (v: Record<string, unknown> | unknown[], indent: number): void => {
-    if (!Array.isArray(v)) {
-      const c = comments.get(v);
-      if (c !== undefined) out.push(`${pad(indent)}#${c}`);
-      writeMap(v, indent, null);
-    } else writeSeq(v, indent);
-  };
-
-  if (isContainer(value)) writeValue(value, 0);
-  else out.push(emptyContainer(value) ?? scalar(value));
-  return out.join('\n') + '\n';
+  if (isScalar(value)) out.line(scalar(value));
+  else if (Array.isArray(value)) writeSeq(value, 0);
+  else writeNested(value as Record<string, unknown>, 0);
+  return out.text();
 }

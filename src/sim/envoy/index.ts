@@ -337,10 +337,15 @@ function addHeaders(d: EnvoyDecision, rc: Obj, vh: Obj, route: Obj, req: RouteRe
   else if (wc.length > 1) notes.push('weighted clusters: the per-cluster header mutations depend on the random pick and are not listed');
   sources.push({ level: 'route', obj: route }, { level: 'virtual_host', obj: vh }, { level: 'route_configuration', obj: rc });
   const wins = boolValue(rc.most_specific_header_mutations_wins, false);
-  const reqH = effectiveHeaders(sources, 'request', wins, ctx, notes);
+  // Request headers are mutated only on a request Envoy forwards: the router answers a
+  // direct response or a redirect before it finalises the request headers
+  // (Router::Filter::decodeHeaders, source/common/router/router.cc).
+  if (route.route) {
+    const reqH = effectiveHeaders(sources, 'request', wins, ctx, notes);
+    if (reqH.add.length) d.requestHeadersToAdd = reqH.add;
+    if (reqH.remove.length) d.requestHeadersToRemove = reqH.remove;
+  }
   const resH = effectiveHeaders(sources, 'response', wins, ctx, notes);
-  if (reqH.add.length) d.requestHeadersToAdd = reqH.add;
-  if (reqH.remove.length) d.requestHeadersToRemove = reqH.remove;
   if (resH.add.length) d.responseHeadersToAdd = resH.add;
   if (resH.remove.length) d.responseHeadersToRemove = resH.remove;
 }

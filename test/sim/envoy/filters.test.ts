@@ -65,7 +65,7 @@ describe('per-route filter configuration', () => {
     expect(own['envoy.filters.http.buffer']).toEqual({ config: { '@type': BUF_PR, buffer: { max_request_bytes: 3 } }, from: 'route' });
     const rest = ask(cfg, '/x').filters!;
     expect(rest['envoy.filters.http.buffer']!.from).toBe('virtual_host');
-    expect(rest['envoy.filters.http.buffer']!.config.buffer.max_request_bytes).toBe(2);
+    expect(rest['envoy.filters.http.buffer']!.config?.buffer.max_request_bytes).toBe(2);
     expect(Object.keys(rest)).toEqual(['envoy.filters.http.buffer', 'envoy.filters.http.lua']);
   });
 

@@ -1,0 +1,59 @@
+// The fast YAML writer must mean exactly its JSON input (parsed back with the
+// `yaml` package), whatever the strings hold, and keep each comment above its object.
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { toYaml } from '../../src/emit/envoy/yaml.js';
+import { prng, type Rand } from '../support/prng.js';
+
+const TRICKY = ['', 'true', 'No', 'y', '~', 'null', '0', '007', '1e3', '0x1F', '0o7', '1.5', '.5', '60s', '1.5s', '3e', '-1', '- a', 'a: b', 'a:b', '#x', 'a #b', '[x]', '{x}', 'a,b', '"q"', "'s'", 'back\\slash', 'tab\tx', 'line\nbreak', ' lead', 'trail ', '*.a.test', '@type', '%REQ(x)%', 'é ü', '日本', '\u2028', '😀', '/api/', 'a/b.c_d-e', '?', '!tag', '&anchor', '*alias', '|', '>', 'x'.repeat(150)];
+
+function randomValue(rand: Rand, depth: number): unknown {
+  const r = rand();
+  if (depth <= 0 || r < 0.45) {
+    const k = rand();
+    if (k < 0.5) return TRICKY[Math.floor(rand() * TRICKY.length)];
+    if (k < 0.65) return Math.floor(rand() * 1e6);
+    if (k < 0.7) return rand() < 0.5;
+    if (k < 0.75) return [];
+    if (k < 0.8) return {};
+    return `s${Math.floor(rand() * 100)}`;
+  }
+  if (r < 0.7) return Array.from({ length: 1 + Math.floor(rand() * 4) }, () => randomValue(rand, depth - 1));
+  const o: Record<string, unknown> = {};
+  for (let i = 0; i < 1 + Math.floor(rand() * 4); i++) o[String(TRICKY[Math.floor(rand() * TRICKY.length)]) + (rand() < 0.5 ? '' : i)] = randomValue(rand, depth - 1);
+  return o;
+}
+
+describe('toYaml', () => {
+  it('parses back to its input (500 random documents)', () => {
+    const rand = prng(424242);
+    for (let i = 0; i < 500; i++) {
+      const v = { doc: randomValue(rand, 5), list: [randomValue(rand, 4), randomValue(rand, 3)] };
+      const text = toYaml(v, new Map());
+      expect(parse(text), text).toEqual(v);
+    }
+  });
+
+  it('writes short collections in flow style (a route\'s action excepted), compact sequences, comments above their objects', () => {
+    const route = { name: 'r', match: { prefix: '/api/' }, route: { cluster: 'c', timeout: '0s' } };
+    const v = { routes: [route], domains: ['a.test', '*.a.test'], big: { text: 'x'.repeat(200) } };
+    const text = toYaml(v, new Map([[route, ' nginx: a.conf:3']]));
+    expect(text).toBe(
+      ['routes:', '# nginx: a.conf:3', '- name: r', '  match: {prefix: /api/}', '  route:', '    cluster: c', '    timeout: 0s', 'domains: [a.test, "*.a.test"]', 'big:', `  text: ${'x'.repeat(200)}`, ''].join('\n'),
+    );
+    expect(parse(text)).toEqual(v);
+  });
+
+  it('a frozen object shared by many places is the same text everywhere', () => {
+    const shared = Object.freeze({ '@type': 'type.googleapis.com/x.Y', disabled: true });
+    const v = { a: [{ c: shared }, { c: shared }], b: shared };
+    const text = toYaml(v, new Map());
+    expect(text.match(/\{"@type": type\.googleapis\.com\/x\.Y, disabled: true\}/g)).toHaveLength(3);
+    expect(parse(text)).toEqual(v);
+  });
+
+  it('keeps non-ASCII text', () => {
+    const v = { a: 'é 日本 😀', b: ['ü'] };
+    expect(parse(toYaml(v, new Map()))).toEqual(v);
+  });
+});
