@@ -3,7 +3,7 @@
 // bootstraps), report.json, report.md and consul/. Exit 1 on bad input (and on
 // unsupported directives under --strict), 2 when the output fails validation
 // (a compiler bug: an invalid configuration is never printed).
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { compile, renderBootstrap, renderReport, type CompileResult } from '../compile.js';
@@ -140,7 +140,22 @@ export function writeOutputFiles(files: OutputFile[]): void {
       mkdirSync(dir, { recursive: true });
       made.add(dir);
     }
-    writeFileSync(f.path, f.bytes ?? f.text);
+    writeInPlace(f.path, f.bytes ?? Buffer.from(f.text, 'utf8'));
+  }
+}
+
+/**
+ * Writes `bytes` as the whole content of `path`: over the old content, then cut to length.
+ * Not writeFileSync: its O_TRUNC first empties the file, and emptying thousands of existing
+ * files (the Consul ones on every re-run) cost ext4 about 7 times the CPU of the writes.
+ */
+export function writeInPlace(path: string, bytes: Uint8Array): void {
+  const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT, 0o666);
+  try {
+    for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at, at);
+    ftruncateSync(fd, bytes.length);
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { runConvert } from '../../src/cli/convert.js';
+import { runConvert, writeInPlace, writeOutputFiles } from '../../src/cli/convert.js';
 import { COMMAND_MODULES, commandModulesFor } from '../../src/cli/launch.js';
 import { buildProgram } from '../../src/cli/main.js';
 import { compile, renderReport } from '../../src/compile.js';
@@ -106,6 +106,32 @@ describe('convert', () => {
     const out = await runConvert(f, {});
     expect(out.exitCode).toBe(0);
     expect(parseYaml(out.stdout).static_resources.listeners[0].name).toBe('listener_0.0.0.0_8080');
+  });
+});
+
+describe('writing the files', () => {
+  test('a file written over a longer, a shorter or no file holds exactly the new content', () => {
+    const path = join(dir, 'in-place.txt');
+    writeInPlace(path, Buffer.from('a long first content\n'));
+    expect(readFileSync(path, 'utf8')).toBe('a long first content\n');
+    writeInPlace(path, Buffer.from('short\n'));
+    expect(readFileSync(path, 'utf8')).toBe('short\n');
+    writeInPlace(path, Buffer.from('longer again, → with UTF-8\n'));
+    expect(readFileSync(path, 'utf8')).toBe('longer again, → with UTF-8\n');
+    writeInPlace(path, Buffer.alloc(0));
+    expect(readFileSync(path, 'utf8')).toBe('');
+  });
+
+  test('texts and bytes land in their directories, created as needed', () => {
+    const root = join(dir, 'tree');
+    writeOutputFiles([
+      { path: join(root, 'a', 'x.json'), text: '{"x": "→"}\n' },
+      { path: join(root, 'a', 'y.json'), text: 'ignored', bytes: Buffer.from('[1]\n') },
+      { path: join(root, 'b', 'c', 'z.md'), text: '# z\n' },
+    ]);
+    expect(readFileSync(join(root, 'a', 'x.json'), 'utf8')).toBe('{"x": "→"}\n');
+    expect(readFileSync(join(root, 'a', 'y.json'), 'utf8')).toBe('[1]\n');
+    expect(readFileSync(join(root, 'b', 'c', 'z.md'), 'utf8')).toBe('# z\n');
   });
 });
 
