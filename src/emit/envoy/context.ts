@@ -22,7 +22,15 @@ export class Emission {
   }
 
   comment(obj: object, at: Src | Src[]): void {
-    const list = Array.isArray(at) ? at : [at];
-    this.comments.set(obj, ' nginx: ' + list.map((s) => `${s.file}:${s.line}`).join(', '));
+    if (Array.isArray(at)) {
+      this.comments.set(obj, ' nginx: ' + at.map((s) => `${s.file}:${s.line}`).join(', '));
+      return;
+    }
+    // Many routes come from one directive (a location and its guarded copies): one text each.
+    let text = this.sourceText.get(at);
+    if (text === undefined) this.sourceText.set(at, (text = ` nginx: ${at.file}:${at.line}`));
+    this.comments.set(obj, text);
   }
+
+  private readonly sourceText = new WeakMap<Src, string>();
 }

@@ -72,6 +72,11 @@ function routeSettings(servers: VirtualServer[]): (name: string) => RouteSetting
   const byId = new Map(servers.map((s) => [s.id, s]));
   for (const s of servers) s.locations.forEach(visit);
   return (name) => {
+    const direct = locs.get(name); // most routes are named after their location
+    if (direct) {
+      const server = byId.get(name.slice(0, name.indexOf('/')))!;
+      return { compression: direct.policy.compression ?? null, accessLogs: direct.policy.accessLogs ?? server.edge!.accessLogs, errorPages: direct.policy.errorPages ?? [], addHeaders: direct.policy.addHeaders, traced: server.edge!.tracing !== null };
+    }
     const segs = name.split('/');
     for (let k = segs.length; k > 0; k--) {
       const id = segs.slice(0, k).join('/');
@@ -292,24 +297,23 @@ function fileMapper(filter: Json, page: ErrorPage): Json {
 function applyStatusGatedHeaders(hcm: Json, routes: Json[], settings: RouteSettings[]): void {
   const scripts = new Map<string, string>(); // name → text, in order of first use
   const refs = new Map<string, Json>(); // header list → per-route config
+  // Routes share their response header lists (and locations their add_header lists): split each pair once.
+  const splits = new WeakMap<Json[], WeakMap<HeaderOp[], StatusGatedSplit>>();
   routes.forEach((r, k) => {
     const added: Json[] | undefined = r.response_headers_to_add;
     if (!added?.length) return;
-    const moved: [string, string][] = [];
-    for (const h of settings[k]!.addHeaders) {
-      if (h.always || h.value.raw === '' || h.value.parts.some((p) => 'var' in p)) continue;
-      const rendered = h.value.raw.replace(/%/g, '%%');
-      const i = added.findIndex((a) => a.header?.key === h.name && a.header?.value === rendered);
-      if (i < 0) continue;
-      added.splice(i, 1);
-      moved.push([h.name, h.value.raw]);
-    }
-    if (moved.length === 0) return;
-    if (added.length === 0) delete r.response_headers_to_add;
-    const key = JSON.stringify(moved);
+    const addHeaders = settings[k]!.addHeaders;
+    let byList = splits.get(added);
+    if (!byList) splits.set(added, (byList = new WeakMap()));
+    let split = byList.get(addHeaders);
+    if (!split) byList.set(addHeaders, (split = splitStatusGated(added, addHeaders)));
+    if (split.moved.length === 0) return;
+    if (split.rest.length === 0) delete r.response_headers_to_add;
+    else r.response_headers_to_add = split.rest;
+    const key = split.key;
     let ref = refs.get(key);
     if (!ref) {
-      const text = statusGatedScript(moved);
+      const text = statusGatedScript(split.moved);
       const name = statusGatedScriptName(text);
       const other = scripts.get(name);
       if (other !== undefined && other !== text) throw new Error(`Lua script name ${name} given to two scripts`);
@@ -319,6 +323,30 @@ function applyStatusGatedHeaders(hcm: Json, routes: Json[], settings: RouteSetti
     perFilter(r, LUA, ref);
   });
   if (scripts.size) insertBeforeRouter(hcm, [luaFilter(scripts)]);
+}
+
+interface StatusGatedSplit {
+  /** the headers left unconditional */
+  rest: Json[];
+  /** [name, value] of the headers the Lua script adds for nginx's statuses */
+  moved: [string, string][];
+  /** `moved` as text, to find its script */
+  key: string;
+}
+
+/** Literal add_header values without `always` leave the route's unconditional list for the script. */
+function splitStatusGated(added: Json[], addHeaders: HeaderOp[]): StatusGatedSplit {
+  const rest = [...added];
+  const moved: [string, string][] = [];
+  for (const h of addHeaders) {
+    if (h.always || h.value.raw === '' || h.value.parts.some((p) => 'var' in p)) continue;
+    const rendered = h.value.raw.replace(/%/g, '%%');
+    const i = rest.findIndex((a) => a.header?.key === h.name && a.header?.value === rendered);
+    if (i < 0) continue;
+    rest.splice(i, 1);
+    moved.push([h.name, h.value.raw]);
+  }
+  return { rest: moved.length ? rest : added, moved, key: JSON.stringify(moved) };
 }
 
 // ------------------------------------------------------------------ tracing

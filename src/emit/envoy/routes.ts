@@ -404,40 +404,78 @@ function hashPolicy(b: Backend, s: RouteScope): Json[] | null {
   return null;
 }
 
-function addPolicyHeaders(route: Json, policy: Policy, s: RouteScope, proxyHost: string): void {
-  const ctx = { scheme: (s.listener.ssl ? 'https' : 'http') as 'http' | 'https', port: s.listener.port, serverName: primaryName(s.server), proxyHost };
-  if (route.route) {
-    const add: Json[] = [];
-    const remove: string[] = [];
-    for (const h of policy.proxySetHeaders) {
-      const name = h.name.toLowerCase();
-      if (name === 'host') continue;
-      if (policy.websocket && (name === 'upgrade' || name === 'connection')) continue;
-      if (name === 'connection') continue; // hop-by-hop: Envoy manages it
-      if (h.value.raw === '') {
-        remove.push(name);
-        continue;
-      }
-      if (name === 'x-forwarded-for' && h.value.raw === '$proxy_add_x_forwarded_for') {
-        add.push({ header: { key: h.name, value: '%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%' }, append_action: 'APPEND_IF_EXISTS_OR_ADD' });
-        continue;
-      }
-      const f = formatHeaderValue(h.value, ctx);
-      if ('value' in f) add.push({ header: { key: h.name, value: f.value }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' });
+interface PolicyHeaders {
+  requestAdd: Json[] | null;
+  requestRemove: string[] | null;
+  responseRemove: string[] | null;
+  responseAdd: Json[] | null;
+}
+
+// Locations share their (inherited) header lists: each list is converted once per
+// listener scheme/port, server name and upstream host, and the resulting header
+// lists are shared, read-only, by every route that has them.
+const policyHeaders = new WeakMap<Policy, Map<string, PolicyHeaders>>();
+
+function headersOf(policy: Policy, ctx: { scheme: 'http' | 'https'; port: number; serverName: string; proxyHost: string }): PolicyHeaders {
+  let byCtx = policyHeaders.get(policy);
+  if (!byCtx) policyHeaders.set(policy, (byCtx = new Map()));
+  const key = `${ctx.scheme}|${ctx.port}|${ctx.serverName}|${ctx.proxyHost}`;
+  let h = byCtx.get(key);
+  if (!h) byCtx.set(key, (h = convertHeaders(policy, ctx)));
+  return h;
+}
+
+function convertHeaders(policy: Policy, ctx: { scheme: 'http' | 'https'; port: number; serverName: string; proxyHost: string }): PolicyHeaders {
+  const add: Json[] = [];
+  const remove: string[] = [];
+  for (const h of policy.proxySetHeaders) {
+    const name = h.name.toLowerCase();
+    if (name === 'host') continue;
+    if (policy.websocket && (name === 'upgrade' || name === 'connection')) continue;
+    if (name === 'connection') continue; // hop-by-hop: Envoy manages it
+    if (h.value.raw === '') {
+      remove.push(name);
+      continue;
     }
-    if (add.length) route.request_headers_to_add = add;
-    if (remove.length) route.request_headers_to_remove = [...new Set(remove)];
-    // nginx's own hidden headers are removed once for the whole route configuration.
-    const hide = [...new Set(policy.proxyHideHeaders.filter((h) => !NGINX_HIDDEN.includes(h)))];
-    if (hide.length) route.response_headers_to_remove = hide;
+    if (name === 'x-forwarded-for' && h.value.raw === '$proxy_add_x_forwarded_for') {
+      add.push({ header: { key: h.name, value: '%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%' }, append_action: 'APPEND_IF_EXISTS_OR_ADD' });
+      continue;
+    }
+    const f = formatHeaderValue(h.value, ctx);
+    if ('value' in f) add.push({ header: { key: h.name, value: f.value }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' });
   }
+  // nginx's own hidden headers are removed once for the whole route configuration.
+  const hide = [...new Set(policy.proxyHideHeaders.filter((h) => !NGINX_HIDDEN.includes(h)))];
   const resp: Json[] = [];
   for (const h of policy.addHeaders) {
     if (h.value.raw === '') continue; // nginx adds nothing for an empty value
     const f = formatHeaderValue(h.value, ctx);
     if ('value' in f) resp.push({ header: { key: h.name, value: f.value }, append_action: 'APPEND_IF_EXISTS_OR_ADD' });
   }
-  if (resp.length) route.response_headers_to_add = resp;
+  return {
+    requestAdd: add.length ? deepFreeze(add) : null,
+    requestRemove: remove.length ? deepFreeze([...new Set(remove)]) : null,
+    responseRemove: hide.length ? deepFreeze(hide) : null,
+    responseAdd: resp.length ? deepFreeze(resp) : null,
+  };
+}
+
+function deepFreeze<T>(v: T): T {
+  if (typeof v === 'object' && v !== null && !Object.isFrozen(v)) {
+    for (const x of Object.values(v)) deepFreeze(x);
+    Object.freeze(v);
+  }
+  return v;
+}
+
+function addPolicyHeaders(route: Json, policy: Policy, s: RouteScope, proxyHost: string): void {
+  const h = headersOf(policy, { scheme: s.listener.ssl ? 'https' : 'http', port: s.listener.port, serverName: primaryName(s.server), proxyHost });
+  if (route.route) {
+    if (h.requestAdd) route.request_headers_to_add = h.requestAdd;
+    if (h.requestRemove) route.request_headers_to_remove = h.requestRemove;
+    if (h.responseRemove) route.response_headers_to_remove = h.responseRemove;
+  }
+  if (h.responseAdd) route.response_headers_to_add = h.responseAdd;
 }
 
 const BUFFER_PER_ROUTE = 'type.googleapis.com/envoy.extensions.filters.http.buffer.v3.BufferPerRoute';
@@ -448,12 +486,12 @@ const bufferLimits = new Map<number, Json>();
 function addBodyLimit(route: Json, policy: Policy, websocket: boolean): void {
   const size = policy.clientMaxBodySize;
   if (websocket || size === 0) {
-    route.typed_per_filter_config = { [BUFFER_FILTER]: BUFFER_OFF };
+    route.typed_per_filter_config = { 'envoy.filters.http.buffer': BUFFER_OFF }; // BUFFER_FILTER
   } else if (size !== NGINX_DEFAULT_BODY_SIZE) {
     const max = Math.min(size, 4294967295);
     let config = bufferLimits.get(max);
     if (!config) bufferLimits.set(max, (config = Object.freeze({ '@type': BUFFER_PER_ROUTE, buffer: Object.freeze({ max_request_bytes: max }) })));
-    route.typed_per_filter_config = { [BUFFER_FILTER]: config };
+    route.typed_per_filter_config = { 'envoy.filters.http.buffer': config }; // BUFFER_FILTER
   }
 }
 
