@@ -457,15 +457,14 @@ const protectedHeaderAdded: LocalCheck = (site) => {
 };
 
 /** ... and removing one (request/response_headers_to_remove of route configs, virtual hosts, routes, weighted clusters). */
-const protectedHeaderRemoved: LocalCheck = (site: Site) => {
-  const v = site.value;
-  // neither list under either name (the usual case): nothing to look at
-  if (v.request_headers_to_remove === undefined && v.requestHeadersToRemove === undefined && v.response_headers_to_remove === undefined && v.responseHeadersToRemove === undefined) {
-    return NO_FINDINGS;
-  }
-  const out = headersRemoved(site, 'request_headers_to_remove', undefined);
-  return headersRemoved(site, 'response_headers_to_remove', out) ?? NO_FINDINGS;
-};
+const protectedHeaderRemoved: LocalCheck = Object.assign(
+  (site: Site): readonly Finding[] => {
+    const out = headersRemoved(site, 'request_headers_to_remove', undefined);
+    return headersRemoved(site, 'response_headers_to_remove', out) ?? NO_FINDINGS;
+  },
+  // most routes remove nothing: the walk runs this only where a list is set
+  { onlyWith: ['request_headers_to_remove', 'requestHeadersToRemove', 'response_headers_to_remove', 'responseHeadersToRemove'] },
+);
 
 /** Runs on every route: allocates nothing unless it finds something. */
 function headersRemoved(site: Site, field: string, out: Finding[] | undefined): Finding[] | undefined {

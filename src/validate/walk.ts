@@ -183,6 +183,8 @@ interface FieldPlan {
   oneofCheck: RuleCheck | null;
   /** this field's bit among its message's always-checked fields (0: not one) */
   alwaysBit: number;
+  /** setting it is what makes the message's local check worth running (LocalCheck.onlyWith) */
+  wakesLocal: boolean;
   /** for an Any field where Envoy looks the type up among one kind of extension */
   category: ExtensionCategory | undefined;
   /** deprecated or disallowed: something to report whenever it is set */
@@ -251,7 +253,14 @@ export interface Site {
  * the path kept): findings, or NO_FINDINGS. The site is only valid during
  * the call.
  */
-export type LocalCheck = (site: Site) => readonly Finding[];
+export interface LocalCheck {
+  (site: Site): readonly Finding[];
+  /**
+   * The keys (proto or JSON names) of the fields the check reads, when it finds nothing unless
+   * one of them is set: the walk then runs it only for messages that set one.
+   */
+  readonly onlyWith?: readonly string[];
+}
 
 export const NO_FINDINGS: readonly Finding[] = Object.freeze([]);
 
@@ -353,6 +362,10 @@ class Plans {
       }
     }
     if (alwaysFields.length <= MAX_ALWAYS_BITS) alwaysFields.forEach((fp, i) => (fp.alwaysBit = 1 << i));
+    for (const field of plan.local?.onlyWith ?? []) {
+      const fp = plan.byKey.get(field);
+      if (fp) fp.wakesLocal = true;
+    }
     return plan;
   }
 
@@ -389,6 +402,7 @@ class Plans {
       nullIsValue: f.type === 'google.protobuf.Value',
       oneofCheck,
       alwaysBit: 0,
+      wakesLocal: false,
       category: EXTENSION_CATEGORIES.get(`${owner}.${f.name}`),
       flagged: f.deprecated === true || f.disallowed === true,
     };
@@ -510,7 +524,12 @@ export class Walker implements RuleContext {
   /** The fields of one message object; inside an Any, "@type" is not a field. */
   private fields(msg: MessagePlan, obj: Record<string, unknown>, inAny: boolean): void {
     if (msg.collect) this.collect(msg.name, obj);
-    if (msg.local !== undefined) this.runLocal(msg.local, obj);
+    const local = msg.local;
+    // a check that needs one of its fields set waits until the keys are seen; its findings still go first
+    const localAt = this.findings.length;
+    const localNow = local !== undefined && local.onlyWith === undefined;
+    let localWoken = false;
+    if (localNow) this.runLocal(local, obj, localAt);
     if (msg.deprecated) this.warn(`message ${msg.name} is deprecated`);
     const oneofs = this.oneofs;
     const oneofStart = oneofs.length;
@@ -531,6 +550,7 @@ export class Walker implements RuleContext {
         if (key === fp.name) byName |= fp.alwaysBit;
         else byJson |= fp.alwaysBit;
       }
+      if (fp.wakesLocal) localWoken = true;
       // the parser takes either name; both at once set the field twice
       if (fp.alias !== null && key === fp.json && fp.alias in obj) {
         this.err(`field ${fp.alias} is set twice (as "${fp.alias}" and "${key}")`, key);
@@ -554,6 +574,7 @@ export class Walker implements RuleContext {
       if (fp.oneofCheck !== null) this.rules(fp.oneofCheck, value);
       segs.pop();
     }
+    if (localWoken && !localNow) this.runLocal(local!, obj, localAt);
     const always = msg.always;
     if (always.length > 0) this.alwaysChecks(always, obj, byName, byJson);
     const required = msg.requiredOneofs;
@@ -607,10 +628,13 @@ export class Walker implements RuleContext {
     if (field.disallowed) this.err(`field ${field.name} of ${msg.name} is disallowed by default in Envoy (deprecated)`);
   }
 
-  private runLocal(check: LocalCheck, value: Record<string, unknown>): void {
+  /** Run a local check; its findings go at `at` in the list (where the message's own findings start). */
+  private runLocal(check: LocalCheck, value: Record<string, unknown>, at: number): void {
     this.site.value = value;
     const found = check(this.site);
-    for (let i = 0; i < found.length; i++) this.findings.push(found[i]!);
+    if (found.length === 0) return;
+    if (at === this.findings.length) for (let i = 0; i < found.length; i++) this.findings.push(found[i]!);
+    else this.findings.splice(at, 0, ...found);
   }
 
   private collect(type: string, value: Record<string, unknown>): void {

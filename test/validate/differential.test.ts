@@ -105,6 +105,9 @@ const BROKEN: Array<[string, (b: Record<string, any>) => void]> = [
   ['repeated field not a list', (b) => (VH(b).domains = 'example.com')],
   ['invalid RE2 regex', (b) => (ROUTE(b).match = { safe_regex: { regex: '(?<=a)b' } })],
   ['pseudo-header removed', (b) => (ROUTE(b).request_headers_to_remove = [':path', 'x-ok', 'HOST'])],
+  ['pseudo-header removed beside other findings of the same route (order kept)', (b) => {
+    Object.assign(ROUTE(b), { bogus: 1, response_headers_to_remove: ['x-ok', ':status'], route: { cluster: '', timeout: 'soon' } });
+  }],
   ['Host added', (b) => (ROUTE(b).request_headers_to_add = [{ header: { key: 'Host', value: 'x' } }])],
   ['terminal filter not last', (b) => HCM(b).http_filters.reverse()],
   ['deprecated field (warning)', (b) => (C0(b).max_requests_per_connection = 5)],
