@@ -14,19 +14,94 @@ interface Mark {
   reason: string;
 }
 
+/**
+ * The marks of one server or location block's own directives, by position
+ * among them: most marks land here, found by a short indexOf instead of a
+ * lookup in a map of every directive of the configuration.
+ */
+interface LevelMarks {
+  ds: Directive[];
+  entries: (ReportEntry | undefined)[];
+}
+
 export class Reporter {
   // A directive's report entry is made at its first mark and completed in place:
   // most directives are marked once, so this is the only object a mark costs.
+  /** Entries of the directives that belong to no open level (http, upstream, if bodies…) or to several (shared includes). */
   private readonly marks = new Map<Directive, ReportEntry>();
   /** Reasons after the first, for the few directives marked more than once. */
   private readonly more = new Map<ReportEntry, string[]>();
+  /** The levels being lowered, innermost last. */
+  private readonly open: LevelMarks[] = [];
+  /** Every level of the server being lowered (its later passes mark location directives again). */
+  private serverLevels: LevelMarks[] = [];
+  /** Each level's marks by its block, for the report walk. */
+  private readonly byBlock = new Map<Statement[], LevelMarks>();
+  /**
+   * Directives that occur more than once in the spliced tree (from a file included
+   * several times): one entry for all their occurrences, so they stay in `marks`.
+   */
+  private readonly shared: Set<Directive>;
   readonly notes: ReportEntry[] = [];
+
+  constructor(shared: Set<Directive> = new Set()) {
+    this.shared = shared;
+  }
+
+  /** A server or location block is being lowered; `ds` are its directives in order (directivesOf(block)). */
+  openLevel(block: Statement[] | undefined, ds: Directive[], server = false): void {
+    const level: LevelMarks = { ds, entries: new Array<ReportEntry | undefined>(ds.length) };
+    if (server) this.serverLevels = [];
+    this.open.push(level);
+    this.serverLevels.push(level);
+    if (block) this.byBlock.set(block, level);
+  }
+
+  closeLevel(server = false): void {
+    this.open.pop();
+    if (server) this.serverLevels = [];
+  }
+
+  /**
+   * Where `d`'s entry is kept: its index in `this.found`'s directives, or -1 when
+   * the entry lives in `marks`. (Two results without an object per mark.)
+   */
+  private found: LevelMarks | null = null;
+
+  private slotOf(d: Directive): number {
+    if (this.serverLevels.length === 0 || (this.shared.size > 0 && this.shared.has(d))) return -1;
+    for (let k = this.open.length - 1; k >= 0; k--) {
+      const i = this.open[k]!.ds.indexOf(d);
+      if (i >= 0) {
+        this.found = this.open[k]!;
+        return i;
+      }
+    }
+    for (const level of this.serverLevels) {
+      const i = level.ds.indexOf(d);
+      if (i >= 0) {
+        this.found = level;
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  private entryAt(d: Directive, i: number): ReportEntry | undefined {
+    return i >= 0 ? this.found!.entries[i] : this.marks.get(d);
+  }
+
+  private setEntry(d: Directive, i: number, e: ReportEntry): void {
+    if (i >= 0) this.found!.entries[i] = e;
+    else this.marks.set(d, e);
+  }
 
   /** Classify a directive; a second mark keeps the worse class and both reasons. */
   mark(d: Directive, cls: ReportClass, reason: string): void {
-    const e = this.marks.get(d);
+    const i = this.slotOf(d);
+    const e = this.entryAt(d, i);
     if (!e) {
-      this.marks.set(d, entryOf(d, cls, reason));
+      this.setEntry(d, i, entryOf(d, cls, reason));
       return;
     }
     if (SEVERITY[cls] > SEVERITY[e.class]) e.class = cls;
@@ -38,13 +113,14 @@ export class Reporter {
 
   /** Replace a directive's class when a later pass decides it (e.g. a rewrite resolved at compile time). */
   override(d: Directive, cls: ReportClass, reason: string): void {
-    const e = this.marks.get(d);
+    const i = this.slotOf(d);
+    const e = this.entryAt(d, i);
     if (e) this.more.delete(e);
-    this.marks.set(d, entryOf(d, cls, reason));
+    this.setEntry(d, i, entryOf(d, cls, reason));
   }
 
   isMarked(d: Directive): boolean {
-    return this.marks.has(d);
+    return this.entryAt(d, this.slotOf(d)) !== undefined;
   }
 
   /** A report line that belongs to no single directive (a default, an unreachable location…). `at` is an IR position. */
@@ -58,25 +134,54 @@ export class Reporter {
     for (const s of d.block ?? []) if (s.kind === 'directive') this.markTree(s, cls, childReason, childReason);
   }
 
-  /** One entry per directive of the spliced tree, in file order. */
+  /**
+   * One entry per directive of the spliced tree, in file order. `include`
+   * directives (outside free-form blocks) are reported as placed first, before
+   * any other mark they got.
+   */
   entries(root: Statement[], context: string): ReportEntry[] {
     const out: ReportEntry[] = [];
-    const walk = (stmts: Statement[], ctx: string, parent: Directive | null): void => {
+    const includes = new Set<ReportEntry>();
+    const walk = (stmts: Statement[], ctx: string, parent: Directive | null, freeform: boolean): void => {
+      const level = this.byBlock.get(stmts);
+      let k = 0;
       for (const s of stmts) {
         if (s.kind !== 'directive') continue;
-        let e = this.marks.get(s);
-        if (!e) {
+        const own = level && !this.shared.has(s) ? level.entries[k] : undefined;
+        k++;
+        let e = own ?? this.marks.get(s);
+        if (s.name === 'include' && !freeform) {
+          e = this.included(s, e, includes);
+        } else if (!e) {
           const m = defaultMark(s, ctx, parent);
           e = entryOf(s, m.cls, m.reason);
         }
         out.push(e);
-        if (s.block) walk(s.block, childContext(s, ctx), s);
+        if (s.block) walk(s.block, childContext(s, ctx), s, freeform || s.freeform === true);
       }
     };
-    walk(root, context, null);
+    walk(root, context, null, false);
     for (const [e, more] of this.more) e.reason = [e.reason, ...more].join('; ');
     this.more.clear(); // joined once: the entries are final
     return out;
+  }
+
+  /** An include's entry: its own reason first, then the reasons of marks it got while lowering. */
+  private included(d: Directive, e: ReportEntry | undefined, done: Set<ReportEntry>): ReportEntry {
+    const first = `included ${d.includes?.length ?? 0} file(s) in place`;
+    if (!e) {
+      e = entryOf(d, 'translated', first);
+      if (this.shared.has(d)) this.marks.set(d, e); // its other occurrences are this entry too
+      done.add(e);
+      return e;
+    }
+    if (done.has(e)) return e;
+    done.add(e);
+    const later = [e.reason, ...(this.more.get(e) ?? [])].filter((r) => r !== first);
+    e.reason = first;
+    if (later.length) this.more.set(e, later);
+    else this.more.delete(e);
+    return e;
   }
 }
 

@@ -48,7 +48,7 @@ export interface LowerOptions {
 }
 
 export function lower(parsed: ParsedConfig, opts: LowerOptions = {}): LowerResult {
-  const r = new Reporter();
+  const r = new Reporter(sharedDirectives(parsed));
   try {
     const ir = lowerRun(opts.sourceFile, () => lowerConfig(parsed, r));
     return { ir, errors: [] };
@@ -70,7 +70,6 @@ interface Ctx {
 
 function lowerConfig(parsed: ParsedConfig, r: Reporter): CompiledConfig {
   const ctx: Ctx = { r, upstreams: new Map(), inline: new Map(), serverCount: 0, serverPos: new Map() };
-  markIncludes(parsed.root, r);
   const httpBlocks = httpLevels(parsed, r);
   const servers: VirtualServer[] = [];
   const listens: { spec: ListenSpec; serverId: string }[] = [];
@@ -101,11 +100,47 @@ function lowerConfig(parsed: ParsedConfig, r: Reporter): CompiledConfig {
   return { listeners, servers, backends, report, notes: r.notes };
 }
 
-function markIncludes(stmts: Statement[], r: Reporter): void {
+/**
+ * The directives that occur more than once in the spliced tree: those of a file
+ * included several times (directly, or through a file that is), which the loader
+ * parses once and splices in each place. Their marks are shared by every occurrence.
+ */
+export function sharedDirectives(parsed: ParsedConfig): Set<Directive> {
+  const shared = new Set<Directive>();
+  if (parsed.files.length < 2) return shared;
+  // Include edges between files, from each file's own (unspliced) statements.
+  const edges = parsed.files.map(() => [] as number[]);
+  parsed.files.forEach((f, i) => collectIncludes(f.parsed, edges[i]!));
+  const occurrences = new Map<number, number>();
+  const count = (i: number): number => {
+    let n = occurrences.get(i);
+    if (n !== undefined) return n;
+    n = i === 0 ? 1 : 0;
+    parsed.files.forEach((_, from) => {
+      for (const to of edges[from]!) if (to === i) n! += count(from);
+    });
+    occurrences.set(i, n);
+    return n;
+  };
+  parsed.files.forEach((f, i) => {
+    if (count(i) > 1) addTree(f.parsed, shared);
+  });
+  return shared;
+}
+
+function collectIncludes(stmts: Statement[], out: number[]): void {
   for (const s of stmts) {
     if (s.kind !== 'directive') continue;
-    if (s.name === 'include') r.mark(s, 'translated', `included ${s.includes?.length ?? 0} file(s) in place`);
-    if (s.block && !s.freeform) markIncludes(s.block, r);
+    if (s.name === 'include') out.push(...(s.includes ?? []));
+    if (s.block) collectIncludes(s.block, out);
+  }
+}
+
+function addTree(stmts: Statement[], into: Set<Directive>): void {
+  for (const s of stmts) {
+    if (s.kind !== 'directive') continue;
+    into.add(s);
+    if (s.block) addTree(s.block, into);
   }
 }
 
@@ -150,6 +185,7 @@ function lowerServer(d: Directive, http: Level, ctx: Ctx, listens: { spec: Liste
   const id = `server_${ctx.serverCount++}`;
   const own = levelOf(directivesOf(d.block));
   const ds = own.ds;
+  r.openLevel(d.block, ds, true);
   ctx.serverPos.set(id, d.source);
   if (d.args.length === 0 && d.block) r.mark(d, 'translated', `${id}: virtual host(s) on its listeners`);
   markLevel(own, r);
@@ -198,6 +234,7 @@ function lowerServer(d: Directive, http: Level, ctx: Ctx, listens: { spec: Liste
   };
   resolveTryFiles(server, r); // first: a rewrite … last may land in a try_files location
   resolveRewriteLast(server, r);
+  r.closeLevel(true);
   return server;
 }
 
@@ -215,6 +252,7 @@ function lowerLocation(d: Directive, id: string, parentId: string | null, parent
   const re2 = isRegex(head.modifier) ? locationRe2(d, head) : null;
   const own = levelOf(directivesOf(d.block));
   const ds = own.ds;
+  r.openLevel(d.block, ds);
   const levels = [...outer, own];
   markLevel(own, r);
   const rw = lowerRewriteLevel(ds, { level: 'location', locationRegex: re2, serverName }, r);
@@ -244,6 +282,7 @@ function lowerLocation(d: Directive, id: string, parentId: string | null, parent
     : { id, parentId, modifier: head.modifier, pattern: head.pattern, children, rewrites: rw.steps, action, policy, source };
   if (head.modifier === 'named') namedDirectives.set(loc, { directive: d, body: ds });
   else if (!rw.terminal) noteTryFiles(loc, own.byName.get('try_files'));
+  r.closeLevel();
   return loc;
 }
 

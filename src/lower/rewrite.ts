@@ -34,10 +34,11 @@ export interface RewriteScope {
 export function lowerRewriteLevel(ds: Directive[], scope: RewriteScope, r: Reporter): RewriteLevel {
   const steps: RewriteStep[] = [];
   let terminal: ReturnAction | RedirectAction | null = null;
-  let stopped: string | null = null; // why later directives never run
+  let stopper: Directive | null = null; // the directive after which nothing runs (its text is built only when needed)
   for (const d of ds) {
     if (!REWRITE_DIRECTIVES.has(d.name)) continue;
-    if (stopped) {
+    if (stopper) {
+      const stopped = whyStopped(stopper);
       if (d.name === 'if') r.markTree(d, 'ignored', `never executed: ${stopped}`);
       else r.mark(d, 'ignored', `never executed: ${stopped}`);
       continue;
@@ -47,19 +48,19 @@ export function lowerRewriteLevel(ds: Directive[], scope: RewriteScope, r: Repor
         const action = lowerReturn(d, scope, r);
         steps.push({ kind: 'return', action, source: src(d.source) });
         terminal = action;
-        stopped = `\`return\` at ${d.source.line}:${d.source.col} ends the rewrite phase`;
+        stopper = d;
         break;
       }
       case 'rewrite': {
         const step = lowerRewrite(d, scope, r);
         stepDirective.set(step, d);
         steps.push(step);
-        if (step.kind === 'rewrite' && step.flag === 'break' && step.regex === '^') stopped = 'an unconditional `rewrite … break` ends the rewrite phase';
+        if (step.kind === 'rewrite' && step.flag === 'break' && step.regex === '^') stopper = d;
         break;
       }
       case 'break':
         r.mark(d, 'translated', 'ends the rewrite phase');
-        stopped = `\`break\` at ${d.source.line}:${d.source.col}`;
+        stopper = d;
         break;
       case 'if':
         steps.push(lowerIfReturn(d, scope.locationRegex, r, (ret) => lowerReturn(ret, scope, r)));
@@ -77,6 +78,13 @@ export function lowerRewriteLevel(ds: Directive[], scope: RewriteScope, r: Repor
     }
   }
   return { steps, terminal };
+}
+
+/** Why the directives after `d` (a return, a break, or an unconditional rewrite … break) never run. */
+function whyStopped(d: Directive): string {
+  if (d.name === 'return') return `\`return\` at ${d.source.line}:${d.source.col} ends the rewrite phase`;
+  if (d.name === 'break') return `\`break\` at ${d.source.line}:${d.source.col}`;
+  return 'an unconditional `rewrite … break` ends the rewrite phase';
 }
 
 function lowerReturn(d: Directive, scope: RewriteScope, r: Reporter): ReturnAction | RedirectAction {

@@ -136,7 +136,16 @@ function readTime(text: string): number | null {
 }
 
 /** nginx size syntax (ngx_parse_size): `1024`, `10k`, `1m`, `1g` → bytes; null when invalid. */
+// client_max_body_size is read again for every location below the level that sets it.
+const sizes = runCache<string, number | null>();
+
 export function parseSize(text: string): number | null {
+  let n = sizes.get(text);
+  if (n === undefined) sizes.set(text, (n = readSize(text)));
+  return n;
+}
+
+function readSize(text: string): number | null {
   const m = /^(\d+)([kKmMgG]?)$/.exec(text);
   if (!m) return null;
   return Number(m[1]) * SIZE_UNITS[m[2]!.toLowerCase()]!;
