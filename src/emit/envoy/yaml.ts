@@ -141,13 +141,14 @@ export function toYaml(value: unknown, comments: Map<object, string>): string {
    * level down) such containers themselves, and the line stays within FLOW_WIDTH.
    */
   const flow = (v: object, depth = FLOW_DEPTH): string | null => {
-    if (comments.has(v)) return null;
-    if (!Object.isFrozen(v)) return flowOf(v, depth);
+    if (!Object.isFrozen(v)) return commentless(v, flowOf(v, depth));
     const cache = depth === FLOW_DEPTH ? flows : flowsInner;
     let f = cache.get(v);
-    if (f === undefined) cache.set(v, (f = flowOf(v, depth)));
+    if (f === undefined) cache.set(v, (f = commentless(v, flowOf(v, depth))));
     return f;
   };
+  // an object with a comment keeps its own lines (asked last: few containers get this far)
+  const commentless = (v: object, f: string | null): string | null => (f !== null && comments.has(v) ? null : f);
   const item = (v: unknown, depth: number): string | null => (isScalar(v) ? scalar(v) : depth > 1 ? flow(v as object, depth - 1) : null);
   const flowOf = (v: object, depth: number): string | null => {
     // most containers hold a container: find out before building any text
