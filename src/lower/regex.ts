@@ -5,8 +5,46 @@
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
-// re2-wasm is CommonJS; loaded once.
-const { RE2 } = require('re2-wasm') as { RE2: new (pattern: string, flags?: string) => { test(s: string): boolean; exec(s: string): (string | undefined)[] | null } };
+
+interface Re2Object {
+  exec(s: string): (string | undefined)[] | null;
+  lastIndex: number;
+  /** re2-wasm's handle on the WASM-side object: it is never freed on its own. */
+  wrapper?: { delete?: () => void };
+}
+type Re2Constructor = new (pattern: string, flags?: string) => Re2Object;
+let re2Constructor: Re2Constructor | undefined;
+
+/** re2-wasm (CommonJS) costs tens of ms to instantiate: loaded on the first regex only. */
+function RE2(): Re2Constructor {
+  re2Constructor ??= (require('re2-wasm') as { RE2: Re2Constructor }).RE2;
+  return re2Constructor;
+}
+
+// re2-wasm's heap is a fixed 16 MB and its RE2 objects are never collected: a
+// compile-check frees its object at once, and the objects kept for re2Exec are
+// bounded (the oldest freed first), or a few thousand regexes would exhaust the
+// heap and every later compile would fail as if the pattern were invalid.
+const EXEC_CACHE_LIMIT = 256;
+const execCache = new Map<string, Re2Object>();
+
+function compileCheck(pattern: string): void {
+  const compiled = new (RE2())(pattern, 'u');
+  compiled.wrapper?.delete?.();
+}
+
+function compiledForExec(pattern: string): Re2Object {
+  let re = execCache.get(pattern);
+  if (re) return re;
+  re = new (RE2())(pattern, 'u');
+  if (execCache.size >= EXEC_CACHE_LIMIT) {
+    const [oldest, old] = execCache.entries().next().value as [string, Re2Object];
+    execCache.delete(oldest);
+    old.wrapper?.delete?.();
+  }
+  execCache.set(pattern, re);
+  return re;
+}
 
 export interface Re2Ok {
   ok: true;
@@ -118,7 +156,7 @@ function translate(pattern: string, icase: boolean): Re2Ok | Re2Err {
   }
   const re2 = (icase ? '(?i)' : '') + out;
   try {
-    if (!accepted.has(re2)) new RE2(re2, 'u');
+    if (!accepted.has(re2)) compileCheck(re2);
     accepted.add(re2);
   } catch (err) {
     const msg = err instanceof Error ? err.message.replace(/^Invalid regular expression: \/.*\/u: /s, '') : String(err);
@@ -156,11 +194,13 @@ function stripFlagsPrefix(re2: string): { flags: string; body: string } {
 const checked = new Set<string>();
 export function assertRe2(pattern: string): void {
   if (checked.has(pattern)) return;
-  new RE2(pattern, 'u');
+  compileCheck(pattern);
   checked.add(pattern);
 }
 
 /** Run an RE2 pattern (used to evaluate a rewrite on a known URI at compile time). */
 export function re2Exec(pattern: string, input: string): (string | undefined)[] | null {
-  return new RE2(pattern, 'u').exec(input);
+  const re = compiledForExec(pattern);
+  re.lastIndex = 0;
+  return re.exec(input);
 }
