@@ -81,7 +81,7 @@ describe('examples/github-actions/ngx2envoy-check.yml', () => {
     expect(step.stdout).toContain('prefix /api/ (server_0/loc_1) changed');
     expect(step.summary).toContain('**envoy is stale**');
     expect(step.summary).toContain('```diff');
-    expect(step.summary).toContain('+                            cluster: api_v2');
+    expect(step.summary).toMatch(/\n\+ +cluster: api_v2\n/);
     expect(step.output).toContain('status=1');
     expect(step.output).toMatch(/report<<(NGX2ENVOY_\d+)\n[\s\S]*changed: cluster api_v1[\s\S]*\n\1\n$/);
   });

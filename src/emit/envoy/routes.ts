@@ -133,6 +133,8 @@ function entryRoutes(e: RouteEntry, s: RouteScope): Json[] {
     r.path_redirect = loc.pattern;
     r.response_code = 'MOVED_PERMANENTLY';
     route.redirect = r;
+    // nginx checks the location's client_max_body_size before it sends this 301 (ngx_http_core_find_config_phase).
+    if (loc.policy) addBodyLimit(route, loc.policy, false);
     return [route];
   }
   const match = entryMatch(e);
