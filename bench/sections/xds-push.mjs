@@ -25,6 +25,7 @@ import { fmtMs, median } from '../lib.mjs';
 export const name = 'xds';
 
 const CLIENTS = 100;
+const ENVOY_HTTP2_WINDOW = 268435456;
 const SERVERS = 10;
 const LOCATIONS_PER_SERVER = 100; // 1,000 routes
 const UPSTREAMS = 20;
@@ -159,7 +160,14 @@ async function deltaClients(root, port) {
   let onSynced = null;
   for (let i = 0; i < CLIENTS; i++) {
     // A channel of its own (local subchannel pool): one HTTP/2 connection per client, as 100 Envoys.
-    const client = new Ads(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
+    // Envoy's HTTP/2 client opens its stream and connection windows to 256 MiB
+    // (Http2ProtocolOptions initial_stream_window_size / initial_connection_window_size
+    // defaults); grpc-js's 64 KiB default would make each 141 KB RouteConfiguration
+    // wait for WINDOW_UPDATE round trips no Envoy needs.
+    const client = new Ads(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), {
+      'grpc.use_local_subchannel_pool': 1,
+      'grpc-node.flow_control_window': ENVOY_HTTP2_WINDOW,
+    });
     const call = client.DeltaAggregatedResources();
     const state = { client, call, synced: false, seen: new Set() };
     call.on('data', (r) => {
