@@ -5,10 +5,18 @@
 // files' statements. ParsedFile.parsed keeps each file on its own (crossplane's shape).
 //
 // The parser builds these shapes as the compact classes of nodes.ts: positions
-// (`source`, `end`, `close`), a directive's `kind` and a word's `quote` are
-// getters on the prototype, not own properties. Read them as usual; to copy a
-// node, copy its fields by name (a spread or JSON.stringify keeps only the
-// own properties: `value`; `name`, `args`, `block`, `raw`, `freeform`, `includes`).
+// (`source`, `end`, `close`), a directive's `kind` and `args`, and a word's
+// `quote` are getters on the prototype, not own properties. Read them as usual;
+// to copy a node, copy its fields by name (a spread or JSON.stringify keeps only
+// the own properties: `value`; `name`, `block`, `raw`, `freeform`, `includes`).
+//
+// A parsed directive's `args` is built at each read from its file's flat word
+// store: a fresh array of fresh Arg objects (one shared frozen empty array when
+// there are none). Read it once into a local where a function reads several
+// arguments; changing the array changes nothing in the tree. Where only values
+// or the count are wanted (hot loops), `argValue(d, i)`, `argValues(d)` and
+// `argCount(d)` (args.ts, exported by index.ts) read them without building any
+// Arg; they work on plain Directive objects too.
 
 export interface SourcePos {
   file: string; // path as given / resolved (relative to cwd when possible)

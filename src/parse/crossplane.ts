@@ -1,6 +1,7 @@
 // crossplane's payload shape (nginx Inc's Python parser), for tools that read it:
 // {status, errors, config: [{file, status, errors, parsed: [{directive, line, args, includes?, block?}]}]}
 import type { Diagnostic, ParsedConfig, Statement } from './ast.js';
+import { argValues } from './args.js';
 
 export interface CrossplaneError {
   file?: string;
@@ -48,7 +49,7 @@ function toStatements(statements: Statement[]): CrossplaneStatement[] {
 
 function toStatement(st: Statement): CrossplaneStatement {
   if (st.kind === 'comment') return { directive: '#', line: st.source.line, args: [], comment: st.text };
-  const args = st.args.map((a) => a.value);
+  const args = argValues(st);
   const out: CrossplaneStatement = { directive: st.name, line: st.source.line, args: st.name === 'if' ? ifArgs(args) : args };
   if (st.includes) out.includes = st.includes;
   if (st.block) out.block = toStatements(st.block);

@@ -4,13 +4,21 @@
 // table: a large configuration has several hundred thousand words, and one
 // position object per word, per `;` and per `}` was a third of the tree.
 //
+// A directive's words are not objects either: each file keeps them flat, in
+// the order written (WordStore: one array of values, one packed integer per
+// word for its offset and quote), and a directive keeps where its words start
+// and how many there are. `args` is a getter that builds the ArgNode views on
+// each read; it is deliberately not cached on the node (a cache would move the
+// memory to the first reader and leave the tree no leaner). `argCount` and
+// `argValue(i)` read the store without building anything.
+//
 // Offsets, the line table and the rest of the bookkeeping are private (#)
 // fields; what is the same for many nodes (a directive's `kind`) or derived from
 // a packed field (a word's `quote`) is a getter or value on the prototype, like
-// the positions. So a node's own enumerable properties are its values only
-// (`value`; `name`, `args`, `block`…): a spread or JSON.stringify of a node
-// keeps those and nothing else. Each read of `source`, `end` or `close` returns
-// a fresh SourcePos.
+// the positions and `args`. So a node's own enumerable properties are its values
+// only (`value`; `name`, `block`, `raw`, `freeform`, `includes`): a spread or
+// JSON.stringify of a node keeps those and nothing else — copy fields by name.
+// Each read of `source`, `end`, `close` or `args` returns fresh objects.
 import type { Arg, Directive, SourcePos, Statement } from './ast.js';
 
 /** One file's line table: turns an offset into `{file, line, col}` on demand. */
@@ -60,61 +68,142 @@ export class SourceLines {
 
 const QUOTES = [null, '"', "'"] as const;
 
-/** A word of a directive. */
+/** A word's offset and quote as one integer: offset × 4 + the quote's index in QUOTES. */
+function packWhere(offset: number, quote: '"' | "'" | null): number {
+  return offset * 4 + (quote === null ? 0 : quote === '"' ? 1 : 2);
+}
+
+/**
+ * One file's words (directive names and arguments), in the order the parser
+ * reads them. A value is a string of the file's WordTable (shared by equal
+ * words); `#where` packs each word's offset and quote (packWhere) in an
+ * Int32Array grown by doubling: a file's text is under 2^29 characters (V8's
+ * string limit), so offset × 4 fits.
+ */
+export class WordStore {
+  readonly lines: SourceLines;
+  readonly #values: string[] = [];
+  #where = new Int32Array(256);
+
+  constructor(lines: SourceLines) {
+    this.lines = lines;
+  }
+
+  /** How many words are stored: the index the next word gets. */
+  get size(): number {
+    return this.#values.length;
+  }
+
+  /** Stores a word; returns its index. `at`: its first character (its quote when quoted). */
+  add(value: string, quote: '"' | "'" | null, at: number): number {
+    const index = this.#values.length;
+    if (index === this.#where.length) {
+      const grown = new Int32Array(index * 2);
+      grown.set(this.#where);
+      this.#where = grown;
+    }
+    this.#where[index] = packWhere(at, quote);
+    this.#values.push(value);
+    return index;
+  }
+
+  /** Drops the unused tail of the packed store once the file is read. */
+  trim(): void {
+    if (this.#where.length > this.#values.length) this.#where = this.#where.slice(0, this.#values.length);
+  }
+
+  value(index: number): string {
+    return this.#values[index]!;
+  }
+
+  offset(index: number): number {
+    return this.#where[index]! >> 2;
+  }
+
+  /** A fresh view of word `index`. */
+  arg(index: number): ArgNode {
+    return new ArgNode(this.#values[index]!, this.#where[index]!, this.lines);
+  }
+}
+
+/** A word of a directive: a view made from its file's WordStore when `args` is read. */
 export class ArgNode implements Arg {
   value: string;
-  /** The word's offset times 4, plus its quote's index in QUOTES: one small integer. */
+  /** The word's offset times 4, plus its quote's index in QUOTES (packWhere). */
   readonly #where: number;
   readonly #lines: SourceLines;
 
-  constructor(value: string, quote: '"' | "'" | null, at: number, lines: SourceLines) {
+  constructor(value: string, where: number, lines: SourceLines) {
     this.value = value;
-    this.#where = at * 4 + (quote === null ? 0 : quote === '"' ? 1 : 2);
+    this.#where = where;
     this.#lines = lines;
   }
 
   get quote(): '"' | "'" | null {
-    return QUOTES[this.#where % 4]!;
+    return QUOTES[this.#where & 3]!;
   }
 
   get source(): SourcePos {
-    return this.#lines.pos(ArgNode.offsetOf(this));
-  }
-
-  /** Offset of the word's first character (its quote when quoted). */
-  static offsetOf(arg: ArgNode): number {
-    return Math.floor(arg.#where / 4);
+    return this.#lines.pos(this.#where >> 2);
   }
 }
+
+/** What a directive without arguments returns for `args`: one shared, frozen list. */
+const NO_ARGS = Object.freeze([]) as unknown as Arg[];
 
 /** A statement `name args… ;` (or one cut by the end of the file). */
 export class DirectiveNode implements Directive {
   declare readonly kind: 'directive';
   name: string;
-  args: Arg[];
   declare block?: Statement[];
   declare raw?: string;
   declare freeform?: boolean;
   declare includes?: number[];
-  readonly #lines: SourceLines;
-  readonly #at: number;
+  readonly #words: WordStore;
+  /** Index in #words of the directive's name; its arguments follow it. */
+  readonly #first: number;
+  readonly #count: number;
   readonly #end: number;
 
-  /** Offsets: `at` of the name, `end` of its `;` or the `{` that opened its block (-1: none). */
-  constructor(name: string, args: Arg[], lines: SourceLines, at: number, end: number) {
+  /**
+   * `first`: the index in `words` of the name, followed by `count` arguments;
+   * `end`: the offset of its `;` or the `{` that opened its block (-1: none).
+   */
+  constructor(name: string, words: WordStore, first: number, count: number, end: number) {
     this.name = name;
-    this.args = args;
-    this.#lines = lines;
-    this.#at = at;
+    this.#words = words;
+    this.#first = first;
+    this.#count = count;
     this.#end = end;
   }
 
+  /** The arguments, as fresh ArgNode views in a fresh array at each read (not cached: see the file's head). */
+  get args(): Arg[] {
+    const count = this.#count;
+    if (count === 0) return NO_ARGS;
+    // Sized once: pushing onto [] would give each short list a 16-slot backing store.
+    const args = new Array<Arg>(count);
+    const from = this.#first + 1;
+    for (let i = 0; i < count; i++) args[i] = this.#words.arg(from + i);
+    return args;
+  }
+
+  /** `args.length`, without building the views. */
+  get argCount(): number {
+    return this.#count;
+  }
+
+  /** `args[i]?.value`, without building the views. */
+  argValue(i: number): string | undefined {
+    return i >= 0 && i < this.#count ? this.#words.value(this.#first + 1 + i) : undefined;
+  }
+
   get source(): SourcePos {
-    return this.#lines.pos(this.#at);
+    return this.#words.lines.pos(this.#words.offset(this.#first));
   }
 
   get end(): SourcePos | undefined {
-    return this.#end < 0 ? undefined : this.#lines.pos(this.#end);
+    return this.#end < 0 ? undefined : this.#words.lines.pos(this.#end);
   }
 
   get close(): SourcePos | undefined {
@@ -123,15 +212,15 @@ export class DirectiveNode implements Directive {
 
   /** A position in this directive's file. */
   protected position(offset: number): SourcePos {
-    return this.#lines.pos(offset);
+    return this.#words.lines.pos(offset);
   }
 
-  /** The same directive (positions, flags) with another block: the loader splices includes this way. */
+  /** The same directive (positions, words, flags) with another block: the loader splices includes this way. */
   static withBlock(d: DirectiveNode, block: Statement[]): DirectiveNode {
     const copy =
       d instanceof BlockDirectiveNode
-        ? new BlockDirectiveNode(d.name, d.args, d.#lines, d.#at, d.#end, BlockDirectiveNode.closeOf(d))
-        : new DirectiveNode(d.name, d.args, d.#lines, d.#at, d.#end);
+        ? new BlockDirectiveNode(d.name, d.#words, d.#first, d.#count, d.#end, BlockDirectiveNode.closeOf(d))
+        : new DirectiveNode(d.name, d.#words, d.#first, d.#count, d.#end);
     copy.block = block;
     if (d.raw !== undefined) copy.raw = d.raw;
     if (d.freeform !== undefined) copy.freeform = d.freeform;
@@ -145,8 +234,8 @@ export class BlockDirectiveNode extends DirectiveNode {
   readonly #close: number;
 
   /** `close`: the offset of the `}` that closed the block (-1: the file ended first). */
-  constructor(name: string, args: Arg[], lines: SourceLines, at: number, end: number, close: number) {
-    super(name, args, lines, at, end);
+  constructor(name: string, words: WordStore, first: number, count: number, end: number, close: number) {
+    super(name, words, first, count, end);
     this.#close = close;
   }
 

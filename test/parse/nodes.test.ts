@@ -1,8 +1,9 @@
 // The compact nodes: positions read lazily from offsets through the file's line
-// table, what a copy of a node carries, the shared word table.
+// table, arguments read from the file's flat word store, what a copy of a node
+// carries, the shared word table.
 import { describe, expect, it } from 'vitest';
-import { parseText, type Directive } from '../../src/parse/index.js';
-import { SourceLines } from '../../src/parse/nodes.js';
+import { argCount, argValue, argValues, parseText, type Directive } from '../../src/parse/index.js';
+import { DirectiveNode, SourceLines, WordStore } from '../../src/parse/nodes.js';
 import { WordTable } from '../../src/parse/words.js';
 
 describe('SourceLines', () => {
@@ -46,8 +47,8 @@ describe('parsed nodes', () => {
     const quoted = header.args[1]!;
     expect(quoted.quote).toBe('"');
     expect({ ...quoted }).toEqual({ value: 'b c' });
-    expect(Object.keys(header)).toEqual(['name', 'args']);
-    expect(Object.keys(http!)).toEqual(['name', 'args', 'block']);
+    expect(Object.keys(header)).toEqual(['name']);
+    expect(Object.keys(http!)).toEqual(['name', 'block']);
     expect(header.kind).toBe('directive');
     expect(JSON.parse(JSON.stringify(header.args))).toEqual([{ value: 'X-A' }, { value: 'b c' }]);
   });
@@ -57,6 +58,72 @@ describe('parsed nodes', () => {
     expect(a!.args[1]!.value).toBe(b!.args[1]!.value);
     expect(a!.args[1]).not.toBe(b!.args[1]);
     expect([a!.args[1]!.source.line, b!.args[1]!.source.line]).toEqual([1, 2]);
+  });
+});
+
+describe('arguments read from the word store', () => {
+  const text = 'events {}\nlisten 80 # port\n  default_server;\nserver {\n  root /a;\n}\nx_by_lua_block { return 1 }\n';
+  const [events, listen, server, lua] = parseText(text, 'a.conf').root as Directive[];
+
+  it('are fresh views at each read: changing one changes nothing in the tree', () => {
+    const args = listen!.args;
+    expect(args.map((a) => a.value)).toEqual(['80', 'default_server']);
+    expect(listen!.args).not.toBe(args);
+    expect(listen!.args[0]).not.toBe(args[0]);
+    args.push(args[0]!);
+    args[0]!.value = '81';
+    expect(listen!.args.map((a) => a.value)).toEqual(['80', 'default_server']);
+    expect(listen!.args[1]!.source).toEqual({ file: 'a.conf', line: 3, col: 3 });
+  });
+
+  it('give one shared frozen empty list when there are none', () => {
+    expect(events!.args).toEqual([]);
+    expect(events!.args).toBe(server!.args);
+    expect(Object.isFrozen(events!.args)).toBe(true);
+  });
+
+  it("keep a block's words out of its directive's arguments, a Lua body as the last one", () => {
+    expect(server!.args).toEqual([]);
+    expect((server!.block![0] as Directive).args.map((a) => a.value)).toEqual(['/a']);
+    expect(lua!.args.map((a) => [a.value, a.quote, a.source.col])).toEqual([[' return 1 ', null, 17]]);
+  });
+
+  it('are read without views through argCount and argValue', () => {
+    const node = listen as DirectiveNode;
+    expect([node.argCount, node.argValue(0), node.argValue(1), node.argValue(2), node.argValue(-1)]).toEqual([2, '80', 'default_server', undefined, undefined]);
+  });
+
+  it('survive the copy made when an include is spliced below', () => {
+    const copy = DirectiveNode.withBlock(server as DirectiveNode, []);
+    expect([copy.name, copy.args, copy.source, copy.close]).toEqual(['server', [], server!.source, server!.close]);
+    const withArgs = DirectiveNode.withBlock(listen as DirectiveNode, []);
+    expect(withArgs.args.map((a) => [a.value, a.source.line])).toEqual([['80', 2], ['default_server', 3]]);
+  });
+});
+
+describe('argCount, argValue, argValues', () => {
+  it('read a parsed directive and a plain Directive object alike', () => {
+    const [parsed] = parseText('x a "b c" d;', 'v.conf').root as Directive[];
+    const plain: Directive = { kind: 'directive', name: 'x', source: parsed!.source, args: parsed!.args.map((a) => ({ value: a.value, quote: a.quote, source: a.source })) };
+    for (const d of [parsed!, plain]) {
+      expect([argCount(d), argValue(d, 0), argValue(d, 1), argValue(d, 3)]).toEqual([3, 'a', 'b c', undefined]);
+      expect(argValues(d)).toEqual(['a', 'b c', 'd']);
+    }
+    const [none] = parseText('y;', 'v.conf').root as Directive[];
+    expect([argCount(none!), argValue(none!, 0), argValues(none!)]).toEqual([0, undefined, []]);
+  });
+});
+
+describe('WordStore', () => {
+  it('keeps values, offsets and quotes through growth', () => {
+    const text = 'x'.repeat(3000);
+    const store = new WordStore(new SourceLines(text, 's.conf'));
+    const quotes = [null, '"', "'"] as const;
+    for (let i = 0; i < 1000; i++) expect(store.add(`w${i}`, quotes[i % 3]!, i * 3)).toBe(i);
+    store.trim();
+    expect(store.size).toBe(1000);
+    const read = Array.from({ length: 1000 }, (_, i) => store.arg(i));
+    expect(read.every((a, i) => a.value === `w${i}` && a.quote === quotes[i % 3] && store.offset(i) === i * 3 && a.source.col === i * 3 + 1)).toBe(true);
   });
 });
 
