@@ -2,7 +2,8 @@
 // ngx_conf_handler does (src/core/ngx_conf_file.c): unknown directive, not
 // allowed in this context, block / no block, argument count, then the on/off
 // check of ngx_conf_set_flag_slot. Messages are nginx's own.
-import type { Arg, Diagnostic, Directive, ParsedConfig, SourcePos, Statement } from '../parse/ast.js';
+import type { Diagnostic, Directive, ParsedConfig, SourcePos, Statement } from '../parse/ast.js';
+import { argCount, argValue } from '../parse/args.js';
 import { childContext, lookupDirective, variantInContext } from './table.js';
 import type { ArityFlag, ContextName, DirectiveVariant } from './table-types.js';
 
@@ -87,11 +88,11 @@ function checkDirective(d: Directive, rule: Rule, w: Walk): ContextName | undefi
     finding(w, d, 'no-opening-brace', `directive "${d.name}" has no opening "{"`);
     return undefined;
   }
-  const args = directiveArgs(d);
-  if (!ruleAccepts(rule.args, args.length)) {
+  const count = directiveArgCount(d);
+  if (!ruleAccepts(rule.args, count)) {
     finding(w, d, 'invalid-argument-count', `invalid number of arguments in "${d.name}" directive`);
-  } else if (variant.onOff && !isOnOff(args[0])) {
-    finding(w, d, 'invalid-flag-value', `invalid value "${args[0]?.value ?? ''}" in "${d.name}" directive, it must be "on" or "off"`);
+  } else if (variant.onOff && !isOnOff(argValue(d, 0))) {
+    finding(w, d, 'invalid-flag-value', `invalid value "${argValue(d, 0) ?? ''}" in "${d.name}" directive, it must be "on" or "off"`);
   }
   return rule.inner;
 }
@@ -100,11 +101,11 @@ function finding(w: Walk, d: Directive, code: AnalyzeCode, message: string, alwa
   w.out.push(diagnostic(code, message, d.source, always || w.opts.strict ? 'error' : 'warning'));
 }
 
-/** The directive's arguments, without the raw Lua body the parser also keeps as the last one. */
-function directiveArgs(d: Directive): Arg[] {
-  if (d.raw === undefined) return d.args;
-  const last = d.args[d.args.length - 1];
-  return last && last.value === d.raw ? d.args.slice(0, -1) : d.args;
+/** The directive's argument count, without the raw Lua body the parser also keeps as the last one. */
+function directiveArgCount(d: Directive): number {
+  const count = argCount(d);
+  if (d.raw === undefined) return count;
+  return count > 0 && argValue(d, count - 1) === d.raw ? count - 1 : count;
 }
 
 /** The argument counts an arity list accepts: any n ≥ atLeast, or n ≤ MAX_ARGS with bit n of `counts` set. */
@@ -149,8 +150,8 @@ export function acceptsArgCount(arity: readonly ArityFlag[], n: number): boolean
 }
 
 // ngx_conf_set_flag_slot compares without regard to case.
-function isOnOff(arg: Arg | undefined): boolean {
-  const v = arg?.value.toLowerCase();
+function isOnOff(value: string | undefined): boolean {
+  const v = value?.toLowerCase();
   return v === 'on' || v === 'off';
 }
 

@@ -5,6 +5,7 @@ import type { AccessLog, LogFormat, ReportClass } from '../ir/types.js';
 import type { Reporter } from './classify.js';
 import { type Level, parseTemplate, runCache, src } from './util.js';
 import { convertLogTemplate } from './variables.js';
+import { argValues } from '../parse/args.js';
 
 export const COMBINED: LogFormat = {
   name: 'combined',
@@ -30,7 +31,7 @@ export function logFormats(http: Level): Map<string, LogFormat> {
 }
 
 function parseLogFormat(d: Directive): LogFormat | null {
-  const args = d.args.map((a) => a.value);
+  const args = argValues(d);
   const name = args.shift();
   if (!name) return null;
   let escape: LogFormat['escape'] = 'default';
@@ -53,7 +54,7 @@ export function accessLogsAt(levels: Level[], formats: Map<string, LogFormat>): 
     if (!here) continue;
     const out: AccessLog[] = [];
     for (const d of here) {
-      const [path, fmt] = d.args.map((a) => a.value);
+      const [path, fmt] = argValues(d);
       if (path === undefined || path === 'off' || path.startsWith('syslog:') || path.includes('$')) continue;
       const format = formats.get(fmt ?? 'combined');
       if (!format) continue;
@@ -100,7 +101,7 @@ function markLogFormat(d: Directive, r: Reporter): void {
 }
 
 function markAccessLog(d: Directive, r: Reporter, formats: Map<string, LogFormat>): void {
-  const [path, fmt, ...params] = d.args.map((a) => a.value);
+  const [path, fmt, ...params] = argValues(d);
   if (path === 'off') {
     r.mark(d, 'translated', 'no access log for these requests');
     return;

@@ -9,9 +9,10 @@ import type { ErrorPage } from '../ir/types.js';
 import type { Reporter } from './classify.js';
 import { effectiveArray } from './headers.js';
 import { directivesOf, hasVariables, lastNamed, type Level, parseTemplate, runCache, src } from './util.js';
+import { argCount, argValue, argValues } from '../parse/args.js';
 
 export function parseErrorPage(d: Directive): ErrorPage | null {
-  const args = d.args.map((a) => a.value);
+  const args = argValues(d);
   const target = args.pop();
   if (target === undefined) return null;
   let override: ErrorPage['override'] = null;
@@ -91,11 +92,11 @@ export function staticFileResolver(http: Directive[], server: Directive[]): File
 function staticFile(http: Directive[], server: Directive[], uri: string): string | null {
   if (!uri.startsWith('/') || uri.includes('?')) return null;
   const locs = server.filter((d) => d.name === 'location');
-  let target = locs.find((l) => l.args.length === 2 && l.args[0]!.value === '=' && l.args[1]!.value === uri);
+  let target = locs.find((l) => argCount(l) === 2 && argValue(l, 0) === '=' && argValue(l, 1) === uri);
   if (!target) {
-    if (locs.some((l) => l.args[0]?.value === '~' || l.args[0]?.value === '~*')) return null;
+    if (locs.some((l) => argValue(l, 0) === '~' || argValue(l, 0) === '~*')) return null;
     const prefixes = locs
-      .map((l) => ({ l, p: l.args.length === 1 ? l.args[0]!.value : l.args[0]?.value === '^~' ? l.args[1]?.value ?? '' : null }))
+      .map((l) => ({ l, p: argCount(l) === 1 ? argValue(l, 0)! : argValue(l, 0) === '^~' ? argValue(l, 1) ?? '' : null }))
       .filter((x): x is { l: Directive; p: string } => x.p !== null && x.p !== '' && !x.p.startsWith('@') && uri.startsWith(x.p))
       .sort((a, b) => b.p.length - a.p.length);
     target = prefixes[0]?.l;

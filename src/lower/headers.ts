@@ -5,6 +5,7 @@ import type { Directive } from '../parse/ast.js';
 import type { HeaderOp, ReportClass, Template } from '../ir/types.js';
 import type { Reporter } from './classify.js';
 import { type Level, runCache, src, templateOf } from './util.js';
+import { argValue } from '../parse/args.js';
 
 // Asked for every proxied location about the list it inherits: answered once per list.
 const hostLists = runCache<Directive[], boolean>();
@@ -13,7 +14,7 @@ const hostLists = runCache<Directive[], boolean>();
 export function setsHost(list: Directive[]): boolean {
   if (list.length === 0) return false;
   let v = hostLists.get(list);
-  if (v === undefined) hostLists.set(list, (v = list.some((d) => d.args[0]?.value.toLowerCase() === 'host')));
+  if (v === undefined) hostLists.set(list, (v = list.some((d) => argValue(d, 0)?.toLowerCase() === 'host')));
   return v;
 }
 
@@ -42,9 +43,9 @@ export function headerOps(ds: Directive[]): HeaderOp[] {
 
 function parseHeaderOps(ds: Directive[]): HeaderOp[] {
   return ds.map((d) => {
-    const always = d.args[2]?.value === 'always';
-    const value = templateOf(d.args[1]?.value ?? '');
-    return always ? { name: d.args[0]?.value ?? '', value, always, source: src(d.source) } : { name: d.args[0]?.value ?? '', value, source: src(d.source) };
+    const always = argValue(d, 2) === 'always';
+    const value = templateOf(argValue(d, 1) ?? '');
+    return always ? { name: argValue(d, 0) ?? '', value, always, source: src(d.source) } : { name: argValue(d, 0) ?? '', value, source: src(d.source) };
   });
 }
 
@@ -163,8 +164,8 @@ const addVerdicts = [runCache<string, Verdict>(), runCache<string, Verdict>()];
 
 /** Report a proxy_set_header line. */
 export function markProxySetHeader(d: Directive, r: Reporter, websocket: boolean): void {
-  const name = d.args[0]?.value ?? '';
-  const raw = d.args[1]?.value ?? '';
+  const name = argValue(d, 0) ?? '';
+  const raw = argValue(d, 1) ?? '';
   const byName = proxySetVerdicts[websocket ? 1 : 0]!;
   let byValue = byName.get(name);
   if (!byValue) byName.set(name, (byValue = new Map()));
@@ -195,8 +196,8 @@ function proxySetHeaderVerdict(name: string, value: Template, websocket: boolean
 }
 
 export function markAddHeader(d: Directive, r: Reporter): void {
-  const raw = d.args[1]?.value ?? '';
-  const always = d.args[2]?.value === 'always';
+  const raw = argValue(d, 1) ?? '';
+  const always = argValue(d, 2) === 'always';
   const byValue = addVerdicts[always ? 1 : 0]!;
   let v = byValue.get(raw);
   if (!v) byValue.set(raw, (v = addHeaderVerdict(templateOf(raw), always)));

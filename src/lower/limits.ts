@@ -3,6 +3,7 @@
 import type { Directive } from '../parse/ast.js';
 import type { Reporter } from './classify.js';
 import { errorAt, type Level, parseSize, parseTimeMs } from './util.js';
+import { argValue } from '../parse/args.js';
 
 export const NGINX_DEFAULT_BODY_SIZE = 1024 * 1024;
 export const NGINX_DEFAULT_PROXY_TIMEOUT_MS = 60000;
@@ -19,7 +20,7 @@ export function effectiveSimple(levels: Level[], name: string): Directive | unde
 export function timeMs(levels: Level[], name: string, dflt: number): number {
   const d = effectiveSimple(levels, name);
   if (!d) return dflt;
-  const ms = parseTimeMs(d.args[0]?.value ?? '');
+  const ms = parseTimeMs(argValue(d, 0) ?? '');
   if (ms === null) throw errorAt(d.source, `"${name}" directive invalid value`, 'time-value');
   return ms;
 }
@@ -27,7 +28,7 @@ export function timeMs(levels: Level[], name: string, dflt: number): number {
 export function bodySize(levels: Level[]): number {
   const d = effectiveSimple(levels, 'client_max_body_size');
   if (!d) return NGINX_DEFAULT_BODY_SIZE;
-  const n = parseSize(d.args[0]?.value ?? '');
+  const n = parseSize(argValue(d, 0) ?? '');
   if (n === null) throw errorAt(d.source, '"client_max_body_size" directive invalid value', 'size-value');
   return n;
 }
@@ -46,22 +47,22 @@ export function markLimits(ds: Directive[], r: Reporter): void {
         r.mark(d, 'approximated', 'covered by the route idle_timeout (from proxy_read_timeout): Envoy has no separate send timeout');
         break;
       case 'client_max_body_size': {
-        const n = parseSize(d.args[0]?.value ?? '');
+        const n = parseSize(argValue(d, 0) ?? '');
         r.mark(d, 'approximated', n === 0 ? 'no limit: the buffer filter is disabled on these routes' : 'buffer filter max_request_bytes: Envoy answers 413 too, but buffers the whole body before forwarding (nginx also buffers by default)');
         break;
       }
       case 'proxy_http_version':
-        if (d.args[0]?.value === '1.1') r.mark(d, 'translated', 'HTTP/1.1 upstream (Envoy\'s default) with connection reuse');
+        if (argValue(d, 0) === '1.1') r.mark(d, 'translated', 'HTTP/1.1 upstream (Envoy\'s default) with connection reuse');
         else r.mark(d, 'approximated', 'Envoy speaks HTTP/1.1 upstream; 1.0 is not available (connections are not reused, as with nginx)');
         break;
       case 'proxy_buffering':
-        r.mark(d, d.args[0]?.value === 'off' ? 'translated' : 'approximated', d.args[0]?.value === 'off' ? 'Envoy streams responses' : 'nginx buffers responses; Envoy streams them');
+        r.mark(d, argValue(d, 0) === 'off' ? 'translated' : 'approximated', argValue(d, 0) === 'off' ? 'Envoy streams responses' : 'nginx buffers responses; Envoy streams them');
         break;
       case 'proxy_request_buffering':
         r.mark(d, 'approximated', 'request bodies are buffered by the buffer filter only up to client_max_body_size');
         break;
       case 'proxy_redirect':
-        if (d.args[0]?.value === 'off') r.mark(d, 'translated', 'Envoy does not rewrite upstream Location headers');
+        if (argValue(d, 0) === 'off') r.mark(d, 'translated', 'Envoy does not rewrite upstream Location headers');
         else r.mark(d, 'unsupported', 'Envoy does not rewrite upstream Location/Refresh headers: not translated');
         break;
       case 'proxy_hide_header':
@@ -71,7 +72,7 @@ export function markLimits(ds: Directive[], r: Reporter): void {
         r.mark(d, 'translated', 'the header is not removed (Envoy passes upstream headers)');
         break;
       case 'proxy_intercept_errors':
-        r.mark(d, d.args[0]?.value === 'off' ? 'translated' : 'unsupported', d.args[0]?.value === 'off' ? 'Envoy passes upstream errors through' : 'error interception (error_page) is not translated');
+        r.mark(d, argValue(d, 0) === 'off' ? 'translated' : 'unsupported', argValue(d, 0) === 'off' ? 'Envoy passes upstream errors through' : 'error interception (error_page) is not translated');
         break;
       case 'proxy_next_upstream':
       case 'proxy_next_upstream_tries':
@@ -85,7 +86,7 @@ export function markLimits(ds: Directive[], r: Reporter): void {
         r.mark(d, 'translated', 'redirects nginx makes absolute use the primary server name when on (host_redirect), the request\'s Host otherwise');
         break;
       case 'absolute_redirect':
-        if (d.args[0]?.value === 'off') r.mark(d, 'approximated', 'nginx sends relative Location headers; Envoy\'s redirects are always absolute (same target for clients)');
+        if (argValue(d, 0) === 'off') r.mark(d, 'approximated', 'nginx sends relative Location headers; Envoy\'s redirects are always absolute (same target for clients)');
         else r.mark(d, 'translated', 'redirects are absolute, as Envoy makes them');
         break;
       case 'proxy_ignore_client_abort':

@@ -3,6 +3,7 @@ import type { Directive } from '../parse/ast.js';
 import type { LocationModifier } from '../ir/types.js';
 import { pcreToRe2 } from './regex.js';
 import { errorAt } from './util.js';
+import { argCount, argValues } from '../parse/args.js';
 
 export interface LocationHead {
   modifier: LocationModifier;
@@ -10,7 +11,7 @@ export interface LocationHead {
 }
 
 export function parseLocationHead(d: Directive): LocationHead {
-  const args = d.args.map((a) => a.value);
+  const args = argValues(d);
   if (args.length === 2) {
     const [mod, pattern] = args as [string, string];
     const m: Record<string, LocationModifier> = { '=': 'exact', '^~': 'prefix-stop', '~': 'regex', '~*': 'regex-icase' };
@@ -36,7 +37,7 @@ export function isRegex(m: LocationModifier): boolean {
 export function locationRe2(d: Directive, head: LocationHead): string {
   const conv = pcreToRe2(head.pattern, head.modifier === 'regex-icase');
   if (!conv.ok) {
-    const arg = d.args[d.args.length - 1]!;
+    const arg = d.args[argCount(d) - 1]!;
     throw errorAt(arg.source, `location regex "${head.pattern}" has no RE2 form: ${conv.message} at offset ${conv.offset}`, 'pcre-only-regex');
   }
   return conv.re2;

@@ -2,6 +2,7 @@
 import type { Directive } from '../parse/ast.js';
 import type { Template } from '../ir/types.js';
 import { errorAt, hasVariables, runCache, templateOf } from './util.js';
+import { argCount, argValue } from '../parse/args.js';
 
 export interface ProxyTarget {
   scheme: 'http' | 'https' | 'grpc' | 'grpcs';
@@ -15,8 +16,8 @@ export interface ProxyTarget {
 }
 
 export function parseProxyPass(d: Directive): ProxyTarget {
-  const url = d.args[0]?.value;
-  if (url === undefined || d.args.length !== 1) throw errorAt(d.source, `invalid number of arguments in "${d.name}" directive`, 'arity');
+  const url = argValue(d, 0);
+  if (url === undefined || argCount(d) !== 1) throw errorAt(d.source, `invalid number of arguments in "${d.name}" directive`, 'arity');
   return proxyTargetOf(url, d);
 }
 

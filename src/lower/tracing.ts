@@ -7,6 +7,7 @@ import type { Tracing } from '../ir/types.js';
 import type { Reporter } from './classify.js';
 import { effectiveSimple } from './limits.js';
 import { directivesOf, type Level, runCache, src } from './util.js';
+import { argValue, argValues } from '../parse/args.js';
 
 const OPENTRACING = /^opentracing/;
 const ZIPKIN = /^zipkin_/;
@@ -15,11 +16,11 @@ const DATADOG = /^datadog/;
 /** The OpenTelemetry tracing in effect at the innermost of `levels` (levels[0] is http). */
 export function tracingAt(levels: Level[]): Tracing | null {
   const trace = effectiveSimple(levels, 'otel_trace');
-  if (!trace || trace.args[0]?.value === 'off') return null;
+  if (!trace || argValue(trace, 0) === 'off') return null;
   const exporter = levels[0]?.byName.get('otel_exporter')?.[0];
   const endpoint = exporter ? directivesOf(exporter.block).find((d) => d.name === 'endpoint')?.args[0]?.value ?? null : null;
   const service = effectiveSimple(levels, 'otel_service_name')?.args[0]?.value ?? null;
-  const v = trace.args[0]?.value ?? 'on';
+  const v = argValue(trace, 0) ?? 'on';
   return { kind: 'opentelemetry', endpoint, serviceName: service, sampleRate: v === 'on' ? 1 : null, source: src(trace.source) };
 }
 
@@ -43,7 +44,7 @@ export function markTracing(ds: Directive[], r: Reporter): void {
 }
 
 function markOtel(d: Directive, r: Reporter): void {
-  const v = d.args[0]?.value ?? '';
+  const v = argValue(d, 0) ?? '';
   switch (d.name) {
     case 'otel_exporter': {
       const ep = directivesOf(d.block).find((c) => c.name === 'endpoint')?.args[0]?.value;
@@ -93,7 +94,7 @@ function scanRequestId(ds: Statement[]): boolean {
   for (const d of ds) {
     if (d.kind !== 'directive') continue;
     // Most arguments do not name it at all: the cheap test first.
-    if (d.args.some((a) => a.value.includes('request_id') && REQUEST_ID.test(a.value))) return true;
+    if (argValues(d).some((a) => a.includes('request_id') && REQUEST_ID.test(a))) return true;
     if (d.block && scanRequestId(d.block)) return true;
   }
   return false;

@@ -3,9 +3,10 @@ import type { Directive } from '../parse/ast.js';
 import type { Backend, BackendServer, BalancePolicy } from '../ir/types.js';
 import type { Reporter } from './classify.js';
 import { directivesOf, errorAt, parseTemplate, parseTimeMs, src } from './util.js';
+import { argCount, argValue, argValues } from '../parse/args.js';
 
 export function lowerUpstream(d: Directive, r: Reporter): Backend {
-  const name = d.args[0]?.value;
+  const name = argValue(d, 0);
   if (!name) throw errorAt(d.source, 'invalid number of arguments in "upstream" directive', 'arity');
   const backend: Backend = { name, kind: 'upstream', balance: { kind: 'round_robin' }, keepalive: null, tls: false, http2: false, servers: [], source: src(d.source) };
   r.mark(d, 'translated', `cluster \`${name}\``);
@@ -24,8 +25,8 @@ export function lowerUpstream(d: Directive, r: Reporter): Backend {
         r.mark(c, 'approximated', 'RING_HASH on the source IP: same client stickiness, but nginx hashes only the first three IPv4 octets and maps keys to servers differently');
         break;
       case 'hash': {
-        const key = c.args[0]?.value ?? '';
-        const consistent = c.args[1]?.value === 'consistent';
+        const key = argValue(c, 0) ?? '';
+        const consistent = argValue(c, 1) === 'consistent';
         backend.balance = { kind: 'hash', key: parseTemplate(key), consistent };
         if (!hashableKey(key)) {
           r.mark(c, 'unsupported', `hash key \`${key}\` has no Envoy hash policy (one of $remote_addr, $request_uri, $host, $http_*, $cookie_*, $arg_* is needed): requests are spread without stickiness`);
@@ -35,13 +36,13 @@ export function lowerUpstream(d: Directive, r: Reporter): Backend {
         break;
       }
       case 'random': {
-        const two = c.args[0]?.value === 'two';
+        const two = argValue(c, 0) === 'two';
         backend.balance = { kind: 'random', two };
         r.mark(c, two ? 'approximated' : 'translated', two ? 'LEAST_REQUEST with choice_count 2 (power of two choices), nginx `random two` picks by least_conn among two' : 'lb_policy RANDOM');
         break;
       }
       case 'keepalive': {
-        const n = Number(c.args[0]?.value);
+        const n = Number(argValue(c, 0));
         backend.keepalive = Number.isFinite(n) ? n : null;
         r.mark(c, 'approximated', 'upstream connections are reused (Envoy pools connections; the idle-connection cap per worker has no Envoy equivalent)');
         break;
@@ -61,7 +62,7 @@ export function lowerUpstream(d: Directive, r: Reporter): Backend {
   }
   const live = backend.servers.filter((s) => !s.down).length;
   for (const c of body) {
-    if (c.name !== 'server' || !c.args.some((a) => /^(max_fails|fail_timeout)=/.test(a.value))) continue;
+    if (c.name !== 'server' || !argValues(c).some((a) => /^(max_fails|fail_timeout)=/.test(a))) continue;
     if (live >= 2) r.mark(c, 'approximated', 'max_fails/fail_timeout → outlier detection on local-origin failures (consecutive failures, not failures within a window)');
     else r.mark(c, 'translated', 'max_fails/fail_timeout have no effect with a single server (nginx never marks it unavailable)');
   }
@@ -69,13 +70,13 @@ export function lowerUpstream(d: Directive, r: Reporter): Backend {
 }
 
 function lowerUpstreamServer(d: Directive, r: Reporter): BackendServer {
-  const addr = d.args[0]?.value;
+  const addr = argValue(d, 0);
   if (!addr) throw errorAt(d.source, 'invalid number of arguments in "server" directive', 'arity');
   const server = parseServerAddress(addr, d);
   const notes: string[] = [];
   let cls: 'translated' | 'approximated' | 'unsupported' = 'translated';
-  for (let i = 1; i < d.args.length; i++) {
-    const p = d.args[i]!.value;
+  for (let i = 1; i < argCount(d); i++) {
+    const p = argValue(d, i)!;
     const eq = p.indexOf('=');
     const k = eq < 0 ? p : p.slice(0, eq);
     const v = eq < 0 ? '' : p.slice(eq + 1);
