@@ -59,18 +59,19 @@ export function linearise(top: Location[]): Linearised {
   };
   collect(top, null, 0);
 
+  const cache: SearchIndex = new WeakMap();
   const entries: RouteEntry[] = [];
   for (const n of [...exacts, ...prefixes]) {
     if (!n.loc.autoRedirect || n.loc.pattern.length < 2) continue;
     const uri = n.loc.pattern.slice(0, -1);
-    if (staticSearch(top, uri, false).redirect === n.loc) entries.push({ location: n.loc, match: { kind: 'slash-redirect', value: uri }, guard: null });
+    if (staticSearch(top, uri, false, cache).redirect === n.loc) entries.push({ location: n.loc, match: { kind: 'slash-redirect', value: uri }, guard: null });
   }
   for (const e of exacts) {
-    if (staticSearch(top, e.loc.pattern, false).exact === e.loc) entries.push({ location: e.loc, match: { kind: 'path', value: e.loc.pattern }, guard: null });
+    if (staticSearch(top, e.loc.pattern, false, cache).exact === e.loc) entries.push({ location: e.loc, match: { kind: 'path', value: e.loc.pattern }, guard: null });
     else unreachable.push({ location: e.loc, reason: `exact location "${e.loc.pattern}" is never reached: the static search for it ends elsewhere` });
   }
   const reachable = prefixes.filter((p) => {
-    const chain = staticSearch(top, p.loc.pattern, true).chain;
+    const chain = staticSearch(top, p.loc.pattern, true, cache).chain;
     if (chain.includes(p.loc)) return true;
     const winner = chain.length ? chain[chain.length - 1]!.id : 'none';
     unreachable.push({ location: p.loc, reason: `prefix location "${p.loc.pattern}" is never reached: a longer prefix at an outer level (${winner}) always wins` });
@@ -84,8 +85,9 @@ export function linearise(top: Location[]): Linearised {
   // A prefix whose regex list differs from the top level's (`^~`, nested regexes)
   // may go before the unguarded top-level regexes when no ordinary prefix extends it.
   const hoist = special.every((q) => !normal.some((p) => p.loc.pattern.startsWith(q.loc.pattern)));
+  const listOf = new Map(reachable.map((p, i) => [p, lists[i]!]));
   const guarded = (p: Node): void => {
-    for (const r of lists[reachable.indexOf(p)]!) entries.push({ location: r, match: { kind: 'regex', location: r }, guard: p.loc.pattern });
+    for (const r of listOf.get(p)!) entries.push({ location: r, match: { kind: 'regex', location: r }, guard: p.loc.pattern });
     entries.push({ location: p.loc, match: { kind: 'prefix', value: p.loc.pattern }, guard: null });
   };
   if (hoist) {
@@ -118,26 +120,67 @@ function sameList(a: Location[], b: Location[]): boolean {
   return a.length === b.length && a.every((l, i) => l === b[i]);
 }
 
+/** One level's locations indexed for the static search (first location wins on a repeated pattern, as a scan would). */
+interface LevelIndex {
+  exact: Map<string, Location>;
+  /** Patterns named by a prefix or exact location: the URI itself is a location, no auto_redirect. */
+  named: Set<string>;
+  slash: Map<string, Location>;
+  prefix: Map<string, Location>;
+  /** Distinct prefix pattern lengths, longest first. */
+  prefixLengths: number[];
+}
+
+/** Indexes per level list, for the searches of one linearisation (a cache keyed by the level array). */
+export type SearchIndex = WeakMap<Location[], LevelIndex>;
+
+function levelIndex(level: Location[], cache: SearchIndex): LevelIndex {
+  let index = cache.get(level);
+  if (index) return index;
+  index = { exact: new Map(), named: new Set(), slash: new Map(), prefix: new Map(), prefixLengths: [] };
+  for (const l of level) {
+    if (l.modifier === 'exact' && !index.exact.has(l.pattern)) index.exact.set(l.pattern, l);
+    if (isPrefix(l) || l.modifier === 'exact') index.named.add(l.pattern);
+    if (l.autoRedirect && !index.slash.has(l.pattern)) index.slash.set(l.pattern, l);
+    if (isPrefix(l) && !index.prefix.has(l.pattern)) index.prefix.set(l.pattern, l);
+  }
+  index.prefixLengths = [...new Set([...index.prefix.keys()].map((p) => p.length))].sort((a, b) => b - a);
+  cache.set(level, index);
+  return index;
+}
+
 /**
  * ngx_http_core_find_static_location, level by level: an exact location equal
  * to the URI ends the search; else the longest prefix descends into its nested
- * locations. `ignoreExact` gives the prefix chain alone.
+ * locations. `ignoreExact` gives the prefix chain alone. Pass the same `cache`
+ * to repeated searches over one tree: each level is then indexed once, and a
+ * search costs a map lookup per distinct prefix length instead of a scan.
  */
-export function staticSearch(top: Location[], uri: string, ignoreExact: boolean): { exact: Location | null; chain: Location[]; redirect?: Location } {
+export function staticSearch(
+  top: Location[],
+  uri: string,
+  ignoreExact: boolean,
+  cache: SearchIndex = new WeakMap(),
+): { exact: Location | null; chain: Location[]; redirect?: Location } {
   const chain: Location[] = [];
   let level = top;
   for (;;) {
+    const index = levelIndex(level, cache);
     if (!ignoreExact) {
-      const exact = level.find((l) => l.modifier === 'exact' && l.pattern === uri);
+      const exact = index.exact.get(uri);
       if (exact) return { exact, chain };
       // auto_redirect (NGX_DONE): no location of this level is named `uri`, one named `uri/` redirects.
-      if (!level.some((l) => (isPrefix(l) || l.modifier === 'exact') && l.pattern === uri)) {
-        const slash = level.find((l) => l.autoRedirect && l.pattern === uri + '/');
+      if (!index.named.has(uri)) {
+        const slash = index.slash.get(uri + '/');
         if (slash) return { exact: null, chain, redirect: slash };
       }
     }
-    let best: Location | null = null;
-    for (const l of level) if (isPrefix(l) && uri.startsWith(l.pattern) && (!best || l.pattern.length > best.pattern.length)) best = l;
+    let best: Location | undefined;
+    for (const length of index.prefixLengths) {
+      if (length > uri.length) continue;
+      best = index.prefix.get(uri.slice(0, length));
+      if (best) break;
+    }
     if (!best) return { exact: null, chain };
     chain.push(best);
     level = best.children;
