@@ -1,11 +1,21 @@
 // The migration report as text: report.json (every directive, for tools and for
 // `check`) and report.md (for the person doing the migration).
 //
-// report.json is exactly JSON.stringify({summary, directives, notes}, null, 2) + "\n", in
-// UTF-8. It has one entry per directive (150,000 on the benchmark), so it is assembled as
-// bytes from cached pieces instead of by the generic serializer: no 35 MB string to build
-// and then encode again for writing, and each recurring value (file, directive, class,
-// reason) is quoted and encoded once per render.
+// report.json is JSON with one entry per line, in UTF-8:
+//
+//   {"summary":{"directives":2,…},
+//   "directives":[
+//   {"file":"nginx.conf","line":1,"col":1,"directive":"events","class":"ignored","reason":"…"},
+//   {"file":"nginx.conf","line":2,"col":1,"directive":"http","class":"translated","reason":"…"}
+//   ],
+//   "notes":[]}
+//
+// Each entry line is JSON.stringify(entry). One line per entry keeps the file greppable and
+// its diffs one line per changed directive, at about a third of the pretty-printed size. It
+// has one entry per directive (150,000 on the benchmark), so it is assembled as bytes from
+// cached pieces instead of by the generic serializer: no large string to build and then
+// encode again for writing, and each recurring value (file, directive, class, reason) is
+// quoted and encoded once per render.
 //
 // report.md leads with what a migrating user has to act on: every unsupported,
 // approximated and ignored directive and every note with its file:line:col, grouped by
@@ -20,20 +30,17 @@ export function renderReportJson(report: Report): string {
 
 /**
  * report.json as the UTF-8 bytes written to disk. Building bytes, not a string, spares the
- * 35 MB (benchmark) string and its encoding when the file is written. Each entry is copied
- * from cached pieces: the head per file, the tail per (directive, class, reason), with line
- * and col written as digits between them; the exact size is known before anything is copied.
+ * string and its encoding when the file is written. Each entry is copied from cached
+ * pieces: the head per file, the tail per (directive, class, reason), with line and col
+ * written as digits between them; the exact size is known before anything is copied.
  */
 export function renderReportJsonBytes(report: Report): Buffer {
   const { summary, directives, notes } = report;
-  if (!Array.isArray(directives) || !Array.isArray(notes) || summary === undefined) {
-    return Buffer.from(JSON.stringify({ summary, directives, notes }, null, 2) + '\n');
-  }
   const pieces = new EntryPieces();
   const lists = [pieces.list(directives), pieces.list(notes)];
-  const open = Buffer.from('{\n  "summary": ' + nested(summary, '  ') + ',\n  "directives": ');
-  const between = Buffer.from(',\n  "notes": ');
-  const close = Buffer.from('\n}\n');
+  const open = utf8('{"summary":' + (JSON.stringify(summary) ?? 'null') + ',\n"directives":');
+  const between = utf8(',\n"notes":');
+  const close = utf8('}\n');
   const out = Buffer.allocUnsafe(open.length + lists[0]!.size + between.length + lists[1]!.size + close.length);
   let at = copy(out, 0, open);
   at = lists[0]!.write(out, at);
@@ -44,11 +51,6 @@ export function renderReportJsonBytes(report: Report): Buffer {
   return out;
 }
 
-/** JSON.stringify(value, null, 2) as it reads nested at `indent`. */
-function nested(value: unknown, indent: string): string {
-  return JSON.stringify(value, null, 2).replace(/\n/g, '\n' + indent);
-}
-
 function copy(out: Buffer, at: number, bytes: Uint8Array): number {
   out.set(bytes, at);
   return at + bytes.length;
@@ -57,11 +59,10 @@ function copy(out: Buffer, at: number, bytes: Uint8Array): number {
 const ENTRY_KEYS = ['file', 'line', 'col', 'directive', 'class', 'reason'];
 const utf8 = (text: string): Buffer => Buffer.from(text, 'utf8');
 const LIST_OPEN = utf8('[\n');
-const LIST_CLOSE = utf8('\n  ]');
+const LIST_CLOSE = utf8('\n]');
 const EMPTY_LIST = utf8('[]');
-const BETWEEN_LINE_AND_COL = utf8(',\n      "col": ');
+const BETWEEN_LINE_AND_COL = utf8(',"col":');
 const ENTRY_SEPARATOR = utf8(',\n');
-const NO_NUMBER = -1;
 
 /** One list of entries laid out as pieces; `write` copies them into the output. */
 interface EntryList {
@@ -75,7 +76,12 @@ class EntryPieces {
   /** Tail by reason, then directive, then class: a reason nearly always comes with one directive and class. */
   private readonly tails = new Map<string, Tail>();
 
+  /** A list that is not an array is written as JSON.stringify writes it (`null` for none). */
   list(entries: ReportEntry[]): EntryList {
+    if (!Array.isArray(entries)) {
+      const bytes = utf8(JSON.stringify(entries) ?? 'null');
+      return { size: bytes.length, write: (out, at) => copy(out, at, bytes) };
+    }
     if (entries.length === 0) return { size: EMPTY_LIST.length, write: (out, at) => copy(out, at, EMPTY_LIST) };
     const n = entries.length;
     // First pass: the tail of each entry (null: written whole, from `whole`) and the exact size.
@@ -96,8 +102,8 @@ class EntryPieces {
         tails[i] = tail;
         size += lastHead.length + numberSize(e.line) + BETWEEN_LINE_AND_COL.length + numberSize(e.col) + tail.length;
       } else {
-        // Anything else (another key, another order) is written as JSON.stringify writes it.
-        const bytes = utf8('    ' + nested(e, '    '));
+        // Anything else (another key, another order, a hole) is written as JSON.stringify writes it in an array.
+        const bytes = utf8(JSON.stringify(e) ?? 'null');
         tails[i] = null;
         whole.set(i, bytes);
         size += bytes.length;
@@ -130,28 +136,23 @@ class EntryPieces {
     return { size, write };
   }
 
-  /** `    {\n      "file": "F",\n      "line": ` */
+  /** `{"file":"F","line":` */
   private head(file: string): Buffer {
     let head = this.heads.get(file);
     if (head === undefined) {
-      head = utf8('    {\n      "file": ' + JSON.stringify(file) + ',\n      "line": ');
+      head = utf8('{"file":' + JSON.stringify(file) + ',"line":');
       this.heads.set(file, head);
     }
     return head;
   }
 
-  /** `,\n      "directive": "D",\n      "class": "C",\n      "reason": "R"\n    }` */
+  /** `,"directive":"D","class":"C","reason":"R"}` */
   private tail(directive: string, cls: string, reason: string): Buffer {
     let tail = this.tails.get(reason);
     for (; tail !== undefined; tail = tail.other) {
       if (tail.directive === directive && tail.cls === cls) return tail.bytes;
     }
-    const bytes = utf8(
-      ',\n      "directive": ' + JSON.stringify(directive) +
-      ',\n      "class": ' + JSON.stringify(cls) +
-      ',\n      "reason": ' + JSON.stringify(reason) +
-      '\n    }',
-    );
+    const bytes = utf8(',"directive":' + JSON.stringify(directive) + ',"class":' + JSON.stringify(cls) + ',"reason":' + JSON.stringify(reason) + '}');
     this.tails.set(reason, { directive, cls, bytes, other: this.tails.get(reason) });
     return bytes;
   }
@@ -167,6 +168,7 @@ interface Tail {
 
 /** The six fields in their declared order and nothing else: the pieces write exactly what JSON.stringify would. */
 function isPlainEntry(e: ReportEntry): boolean {
+  if (typeof e !== 'object' || e === null) return false;
   // for…in, not Object.keys: no array per entry (150,000 of them). It also sees inherited
   // enumerable keys, which JSON.stringify ignores: such an entry just takes the exact slow path.
   let i = 0;

@@ -1,5 +1,6 @@
-// The report renderers: report.json is JSON.stringify's text to the byte however the
-// entries look; report.md lists every entry to act on with its place and counts the rest.
+// The report renderers: report.json is one JSON.stringify'd entry per line, to the byte however
+// the entries look, and parses back to the report; report.md lists every entry to act on with
+// its place and counts the rest.
 import { describe, expect, test } from 'vitest';
 import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -11,9 +12,16 @@ import { prng } from '../support/prng.js';
 const FIXTURES = resolve(import.meta.dirname, '../../fixtures');
 const EXAMPLE = resolve(import.meta.dirname, '../../examples/nginx.conf');
 
-/** What report.json was before it was assembled from pieces. */
+/** report.json's layout, written the plain way: the summary on the first line, then one entry per line. */
 function reference(report: Report): string {
-  return JSON.stringify({ summary: report.summary, directives: report.directives, notes: report.notes }, null, 2) + '\n';
+  const list = (entries: ReportEntry[]): string =>
+    entries.length === 0 ? '[]' : '[\n' + entries.map((e) => JSON.stringify(e) ?? 'null').join(',\n') + '\n]';
+  return `{"summary":${JSON.stringify(report.summary)},\n"directives":${list(report.directives)},\n"notes":${list(report.notes)}}\n`;
+}
+
+/** The report as JSON reads it: what the former pretty-printed report.json held. */
+function content(report: Report): unknown {
+  return JSON.parse(JSON.stringify({ summary: report.summary, directives: report.directives, notes: report.notes }, null, 2));
 }
 
 function reportOf(directives: ReportEntry[], notes: ReportEntry[] = []): Report {
@@ -34,10 +42,22 @@ const compiledReports = [
 ];
 
 describe('report.json', () => {
-  test.each(compiledReports)('is JSON.stringify’s text for %s', (file) => {
+  test.each(compiledReports)('is one entry per line and reads as the report for %s', (file) => {
     const result = compile(file, {});
     expect(result.ok).toBe(true);
-    expect(renderReportJson(result.report)).toBe(reference(result.report));
+    const text = renderReportJson(result.report);
+    expect(text).toBe(reference(result.report));
+    expect(JSON.parse(text)).toEqual(content(result.report));
+    // summary line, directives line, each entry, the closing bracket, notes (one line when empty)
+    const lines = text.split('\n');
+    expect(lines[0]).toMatch(/^\{"summary":\{"directives":\d+,/);
+    expect(lines[1]).toBe('"directives":[');
+    expect(lines.filter((l) => l.startsWith('{"file":')).length).toBe(result.report.directives.length + result.report.notes.length);
+  });
+
+  test('a report renders the same bytes every time', () => {
+    const { report } = compile(EXAMPLE, {});
+    expect(renderReportJsonBytes(report).equals(renderReportJsonBytes(report))).toBe(true);
   });
 
   test('escapes and encodes any string as JSON.stringify and UTF-8 do', () => {
@@ -47,6 +67,7 @@ describe('report.json', () => {
     const bytes = renderReportJsonBytes(report);
     expect(bytes.equals(Buffer.from(reference(report), 'utf8'))).toBe(true);
     expect(renderReportJson(report)).toBe(reference(report));
+    expect(JSON.parse(renderReportJson(report))).toEqual(content(report));
   });
 
   test('entries of another shape are written as JSON.stringify writes them', () => {
@@ -57,10 +78,12 @@ describe('report.json', () => {
     const numbers = [1.5, -1, NaN, Infinity, 2 ** 31, 1e21, -0].map((n) => entry({ line: n, col: n }));
     const report = reportOf([entry(), reordered, extra, missing, withUndefined, ...numbers, entry({ line: 12345, col: 10 })]);
     expect(renderReportJson(report)).toBe(reference(report));
+    expect(JSON.parse(renderReportJson(report))).toEqual(content(report));
   });
 
   test('empty lists and the same values in many entries', () => {
     expect(renderReportJson(reportOf([]))).toBe(reference(reportOf([])));
+    expect(renderReportJson(reportOf([]))).toBe('{"summary":{"directives":0,"translated":0,"approximated":0,"ignored":0,"unsupported":0,"notes":0},\n"directives":[],\n"notes":[]}\n');
     const rand = prng(7);
     const pick = (n: number): number => Math.floor(rand() * n);
     const files = ['nginx.conf', 'conf.d/a.conf', 'conf.d/b.conf'];
