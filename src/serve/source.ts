@@ -46,7 +46,9 @@ function loadBootstrapFile(file: string): LoadResult {
   } catch (err) {
     return { ok: false, files: [file], errors: [`${file}: ${(err as Error).message}`] };
   }
-  const resources = toXdsResources(doc);
+  // toXdsResources takes plain JSON (it shares what it does not rewrite): a JSON round trip
+  // turns what YAML can say and JSON cannot (.inf, .nan) into what Envoy's JSON parser would see.
+  const resources = toXdsResources(JSON.parse(JSON.stringify(doc ?? null)));
   const errors = validationErrors(resources);
   return errors.length ? { ok: false, files: [file], errors } : { ok: true, resources, files: [file], warnings: [] };
 }

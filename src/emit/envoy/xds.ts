@@ -53,10 +53,6 @@ export function adsConfigSource(): JsonObject {
   return { ads: {}, resource_api_version: 'V3' };
 }
 
-function clone<T extends Json>(value: T): T {
-  return JSON.parse(JSON.stringify(value)) as T;
-}
-
 function isObject(value: Json | undefined): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -79,52 +75,71 @@ interface RouteNamer {
   claim(preferred: string | null, fallback: string, content: JsonObject): string;
 }
 
-/** Names route configurations: the preferred name unless already taken by different content. */
+/**
+ * Names route configurations: the preferred name unless already taken by
+ * different content. Contents are compared (as JSON text) only when a name is
+ * claimed twice, which most configurations never do.
+ */
 function routeNamer(): RouteNamer {
-  const byName = new Map<string, string>();
+  const byName = new Map<string, JsonObject>();
+  const same = (a: JsonObject, b: JsonObject) => a === b || JSON.stringify(a) === JSON.stringify(b);
   return {
     claim(preferred, fallback, content) {
-      const digest = JSON.stringify(content);
       for (const candidate of [preferred, fallback]) {
         if (!candidate) continue;
         const taken = byName.get(candidate);
-        if (taken === undefined || taken === digest) {
-          byName.set(candidate, digest);
+        if (taken === undefined || same(taken, content)) {
+          byName.set(candidate, content);
           return candidate;
         }
       }
       let n = 1;
       while (byName.has(`${fallback}.${n}`)) n++;
-      byName.set(`${fallback}.${n}`, digest);
+      byName.set(`${fallback}.${n}`, content);
       return `${fallback}.${n}`;
     },
   };
 }
 
-/** Rewrite a listener's HCMs to RDS; returns the listener and its route configurations. */
-function splitListener(listener: JsonObject, namer: RouteNamer): { listener: JsonObject; routes: JsonObject[] } {
-  const out = clone(listener);
-  const routes: JsonObject[] = [];
-  const seen = new Set<string>();
-  const chains: JsonObject[] = [];
-  if (Array.isArray(out['filter_chains'])) chains.push(...out['filter_chains'].filter(isObject));
-  if (isObject(out['default_filter_chain'])) chains.push(out['default_filter_chain']);
-  const listenerName = resourceName(out);
-  chains.forEach((chain, index) => {
-    for (const filter of hcmFilters(chain)) {
-      const hcm = filter['typed_config'] as JsonObject;
-      const routeConfig = hcm['route_config'];
-      if (!isObject(routeConfig)) continue;
-      const preferred = typeof routeConfig['name'] === 'string' && routeConfig['name'] !== '' ? routeConfig['name'] : null;
-      const name = namer.claim(preferred, `${listenerName}/${index}`, routeConfig);
-      delete hcm['route_config'];
-      hcm['rds'] = { config_source: adsConfigSource(), route_config_name: name };
-      if (!seen.has(name)) {
-        seen.add(name);
-        routes.push({ ...routeConfig, name });
-      }
-    }
+/** `object` without `key` and with `extra` added last (the key order a delete then an assignment gives). */
+function withoutKey(object: JsonObject, key: string, extra: JsonObject): JsonObject {
+  const out: JsonObject = {};
+  for (const k of Object.keys(object)) if (k !== key) out[k] = object[k]!;
+  return Object.assign(out, extra);
+}
+
+/**
+ * A filter chain with its HCMs' inline route configurations replaced by RDS.
+ * Only the chain, its filter list and the rewritten filters are new objects;
+ * everything below them is the bootstrap's own (the split never mutates it).
+ */
+function splitChain(chain: JsonObject, index: number, listenerName: string, namer: RouteNamer, routes: JsonObject[]): JsonObject {
+  const out: JsonObject = { ...chain };
+  if (!Array.isArray(chain['filters'])) return out;
+  out['filters'] = chain['filters'].map((filter) => {
+    if (!isObject(filter) || !isObject(filter['typed_config']) || filter['typed_config']['@type'] !== HCM_TYPE) return filter;
+    const hcm = filter['typed_config'];
+    const routeConfig = hcm['route_config'];
+    if (!isObject(routeConfig)) return filter;
+    const preferred = typeof routeConfig['name'] === 'string' && routeConfig['name'] !== '' ? routeConfig['name'] : null;
+    const name = namer.claim(preferred, `${listenerName}/${index}`, routeConfig);
+    if (!routes.some((r) => r['name'] === name)) routes.push({ ...routeConfig, name });
+    return { ...filter, typed_config: withoutKey(hcm, 'route_config', { rds: { config_source: adsConfigSource(), route_config_name: name } }) };
   });
+  return out;
+}
+
+/** Rewrite a listener's HCMs to RDS; returns the listener (a new object, the bootstrap's left as it was) and its route configurations. */
+function splitListener(listener: JsonObject, namer: RouteNamer): { listener: JsonObject; routes: JsonObject[] } {
+  const out: JsonObject = { ...listener };
+  const routes: JsonObject[] = [];
+  const listenerName = resourceName(listener);
+  // Chains are numbered as listed (object chains only), the default chain last.
+  let index = 0;
+  if (Array.isArray(listener['filter_chains'])) {
+    out['filter_chains'] = listener['filter_chains'].map((chain) => (isObject(chain) ? splitChain(chain, index++, listenerName, namer, routes) : chain));
+  }
+  if (isObject(listener['default_filter_chain'])) out['default_filter_chain'] = splitChain(listener['default_filter_chain'], index, listenerName, namer, routes);
   return { listener: out, routes };
 }
 
@@ -175,23 +190,33 @@ function splitCluster(cluster: JsonObject): { cluster: JsonObject; cla: JsonObje
   const type = cluster['type'] ?? 'STATIC';
   const cla = cluster['load_assignment'];
   if (type !== 'STATIC' || !isObject(cla) || !edsCapable(cla) || 'cluster_type' in cluster) {
-    return { cluster: clone(cluster), cla: null };
+    return { cluster, cla: null };
   }
-  const name = resourceName(cluster);
-  return { cluster: toEdsCluster(clone(cluster)), cla: { ...clone(cla), cluster_name: name } };
+  return { cluster: toEdsCluster(cluster), cla: { ...cla, cluster_name: resourceName(cluster) } };
 }
 
-/** Split an Envoy v3 static bootstrap into xDS resources (LDS/RDS/CDS/EDS/SDS). */
+/**
+ * Split an Envoy v3 static bootstrap into xDS resources (LDS/RDS/CDS/EDS/SDS).
+ * The bootstrap must be plain JSON (what the emitter and a YAML/JSON parser
+ * give) and is not modified: the resources are new objects where the split
+ * rewrites something (a listener, its chains and HCMs, an EDS cluster and its
+ * ClusterLoadAssignment) and share everything else with it, so splitting a
+ * large route table costs no copy of it. Nothing downstream mutates them.
+ */
 export function toXdsResources(bootstrap: unknown): XdsResources {
   const staticResources = isObject(bootstrap as Json) ? (bootstrap as JsonObject)['static_resources'] : undefined;
   const sr: JsonObject = isObject(staticResources) ? staticResources : {};
   const namer = routeNamer();
   const out: XdsResources = { listeners: [], routes: [], clusters: [], endpoints: [], secrets: [] };
+  const routeNames = new Set<string>();
   for (const listener of Array.isArray(sr['listeners']) ? sr['listeners'].filter(isObject) : []) {
     const split = splitListener(listener, namer);
     out.listeners.push(split.listener);
     for (const route of split.routes) {
-      if (!out.routes.some((r) => r['name'] === route['name'])) out.routes.push(route);
+      const name = route['name'] as string;
+      if (routeNames.has(name)) continue;
+      routeNames.add(name);
+      out.routes.push(route);
     }
   }
   for (const cluster of Array.isArray(sr['clusters']) ? sr['clusters'].filter(isObject) : []) {
@@ -200,7 +225,7 @@ export function toXdsResources(bootstrap: unknown): XdsResources {
     if (split.cla) out.endpoints.push(split.cla);
   }
   for (const secret of Array.isArray(sr['secrets']) ? sr['secrets'].filter(isObject) : []) {
-    out.secrets.push(clone(secret));
+    out.secrets.push(secret);
   }
   liftDownstreamTlsSecrets(out);
   return out;
@@ -474,6 +499,9 @@ const DOWNSTREAM_TLS_TYPE = 'type.googleapis.com/envoy.extensions.transport_sock
  * still a file reference: key material never travels — and the context names
  * it (tls_certificate_sds_secret_configs / validation_context_sds_secret_config).
  * Equal contexts share one Secret; names are stable (derived from the files).
+ * The listeners' chains must be the split's own objects (toXdsResources makes
+ * them): a chain gets a new transport socket, the one it had (shared with the
+ * bootstrap) is left as it was.
  */
 export function liftDownstreamTlsSecrets(out: XdsResources): void {
   const byName = new Map<string, string>(out.secrets.map((s) => [resourceName(s), JSON.stringify(s)]));
@@ -498,25 +526,34 @@ export function liftDownstreamTlsSecrets(out: XdsResources): void {
       const ts = chain['transport_socket'];
       const ctx = isObject(ts) && isObject(ts['typed_config']) && ts['typed_config']['@type'] === DOWNSTREAM_TLS_TYPE ? ts['typed_config'] : null;
       const common = ctx && isObject(ctx['common_tls_context']) ? ctx['common_tls_context'] : null;
-      if (!common) continue;
-      const certs = Array.isArray(common['tls_certificates']) ? common['tls_certificates'].filter(isObject) : [];
-      if (certs.length) {
-        common['tls_certificate_sds_secret_configs'] = certs.map((cert) => ({
-          name: claim(`tls_certificate:${fileOf(cert['certificate_chain'])}`, { tls_certificate: cert }),
-          sds_config: adsConfigSource(),
-        }));
-        delete common['tls_certificates'];
-      }
-      const validation = common['validation_context'];
-      if (isObject(validation)) {
-        common['validation_context_sds_secret_config'] = {
-          name: claim(`validation_context:${fileOf(validation['trusted_ca'])}`, { validation_context: validation }),
-          sds_config: adsConfigSource(),
-        };
-        delete common['validation_context'];
-      }
+      if (!ts || !ctx || !common) continue;
+      const lifted = liftCommonTlsContext(common, claim);
+      if (lifted !== common) chain['transport_socket'] = { ...(ts as JsonObject), typed_config: { ...ctx, common_tls_context: lifted } };
     }
   }
+}
+
+/** A CommonTlsContext with its certificates and validation context as SDS secret configs (`common` itself when it has neither). */
+function liftCommonTlsContext(common: JsonObject, claim: (base: string, secret: JsonObject) => string): JsonObject {
+  const certs = Array.isArray(common['tls_certificates']) ? common['tls_certificates'].filter(isObject) : [];
+  const validation = common['validation_context'];
+  if (!certs.length && !isObject(validation)) return common;
+  const out: JsonObject = { ...common };
+  if (certs.length) {
+    out['tls_certificate_sds_secret_configs'] = certs.map((cert) => ({
+      name: claim(`tls_certificate:${fileOf(cert['certificate_chain'])}`, { tls_certificate: cert }),
+      sds_config: adsConfigSource(),
+    }));
+    delete out['tls_certificates'];
+  }
+  if (isObject(validation)) {
+    out['validation_context_sds_secret_config'] = {
+      name: claim(`validation_context:${fileOf(validation['trusted_ca'])}`, { validation_context: validation }),
+      sds_config: adsConfigSource(),
+    };
+    delete out['validation_context'];
+  }
+  return out;
 }
 
 function fileOf(source: Json | undefined): string {
