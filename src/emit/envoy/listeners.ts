@@ -3,7 +3,8 @@
 // port with a wildcard one becomes a filter chain of the wildcard listener
 // (matched on the destination IP), as nginx dispatches one socket by address.
 import type { Backend, Listener, ServerName, VirtualServer } from '../../ir/types.js';
-import { authorityMatcher, BUFFER_FILTER, NGINX_HIDDEN, serverRoutes } from './routes.js';
+import { authorityMatcher, BUFFER_FILTER, serverRoutes } from './routes.js';
+import { NGINX_HIDDEN } from './header-lists.js';
 import type { Emission, Json } from './context.js';
 import { NGINX_DEFAULT_BODY_SIZE } from '../../lower/limits.js';
 import { TLS_INSPECTOR, tlsFilterChains } from './tls.js';

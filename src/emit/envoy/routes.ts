@@ -1,18 +1,17 @@
 // IR server + listener → Envoy routes (first match), following design.md §3.
-import type { Action, Backend, IfCondition, Listener, Location, Policy, RewriteStep, Src, VirtualServer } from '../../ir/types.js';
-import { linearise, type RouteEntry } from './linearize.js';
+import type { Action, Backend, HeaderOp, IfCondition, Listener, Location, Policy, RewriteStep, Src, VirtualServer } from '../../ir/types.js';
+import { linearise, type Linearised, type RouteEntry } from './linearize.js';
 import { pcreToRe2, re2Exec, searchWrap, wholeMatchWrap, assertRe2 } from '../../lower/regex.js';
 import { planRedirect, type RedirectPlan } from '../../lower/redirect.js';
 import { ALWAYS_MATCHES } from '../../lower/rewrite.js';
-import { formatHeaderValue } from '../../lower/headers.js';
+import { HeaderLists, type ListenerContext } from './header-lists.js';
 import { NGINX_DEFAULT_BODY_SIZE } from '../../lower/limits.js';
 import { formatMs } from '../../lower/util.js';
 import type { Emission, Json } from './context.js';
 
 const REDIRECT_CODES: Record<number, string> = { 301: 'MOVED_PERMANENTLY', 302: 'FOUND', 303: 'SEE_OTHER', 307: 'TEMPORARY_REDIRECT', 308: 'PERMANENT_REDIRECT' };
 
-/** Upstream response headers nginx hides by default (ngx_http_proxy_hide_headers). */
-export const NGINX_HIDDEN = ['x-accel-expires', 'x-accel-redirect', 'x-accel-limit-rate', 'x-accel-buffering', 'x-accel-charset', 'x-pad'];
+export { NGINX_HIDDEN } from './header-lists.js';
 
 export const BUFFER_FILTER = 'envoy.filters.http.buffer';
 
@@ -23,34 +22,83 @@ export interface RouteScope {
   em: Emission;
   /** Extra header matchers every route of this server carries (regex server names). */
   authority: Json | null;
-  /** Route names are prefixed when one server is emitted twice in a vhost list. */
 }
 
-const linearCache = new WeakMap<VirtualServer, ReturnType<typeof linearise>>();
+/** A RouteScope with what every route of the server on this listener shares, worked out once. */
+interface Scope extends RouteScope {
+  memo: RouteMemo;
+  /** The server's primary name (server_name_in_redirect, $server_name). */
+  primary: string;
+  /** The listener and server values header lists may read. */
+  context: ListenerContext;
+}
 
-export function lineariseServer(server: VirtualServer, em: Emission): ReturnType<typeof linearise> {
-  let lin = linearCache.get(server);
+/**
+ * What one emission works out once and reuses: most of it is the same for every
+ * route of a location, a server or a whole configuration (servers are emitted on
+ * each of their listeners, locations inherit their lists). Kept per Emission, so
+ * nothing outlives one emitBootstrap call.
+ */
+interface RouteMemo {
+  linearised: Map<VirtualServer, Linearised>;
+  /** The location whose `/` routes are repeated for `//`, per server (null: none needed). */
+  slashEntry: Map<VirtualServer, RouteEntry | null>;
+  locationIndex: Map<VirtualServer, Map<string, Location>>;
+  regexTakes: Map<string, boolean>;
+  /** A regex location's search pattern (RE2, compile-checked). */
+  searchRegex: Map<Location, string | null>;
+  /** The `Host` entry of a proxy_set_header list (null: none). */
+  hostHeader: Map<HeaderOp[], HeaderOp | null>;
+  headers: HeaderLists;
+}
+
+const memos = new WeakMap<Emission, RouteMemo>();
+
+function memoOf(em: Emission): RouteMemo {
+  let m = memos.get(em);
+  if (!m) {
+    m = {
+      linearised: new Map(),
+      slashEntry: new Map(),
+      locationIndex: new Map(),
+      regexTakes: new Map(),
+      searchRegex: new Map(),
+      hostHeader: new Map(),
+      headers: new HeaderLists(),
+    };
+    memos.set(em, m);
+  }
+  return m;
+}
+
+export function lineariseServer(server: VirtualServer, em: Emission): Linearised {
+  const memo = memoOf(em);
+  let lin = memo.linearised.get(server);
   if (!lin) {
     lin = linearise(server.locations);
-    linearCache.set(server, lin);
+    memo.linearised.set(server, lin);
     for (const u of lin.unreachable) em.note(u.location.source, 'location', 'approximated', `${u.location.id}: ${u.reason}; no route emitted`);
   }
   return lin;
 }
 
-export function serverRoutes(s: RouteScope): Json[] {
-  const { server } = s;
+export function serverRoutes(rs: RouteScope): Json[] {
+  const { server } = rs;
+  const memo = memoOf(rs.em);
+  const primary = primaryName(server);
+  const context: ListenerContext = { scheme: rs.listener.ssl ? 'https' : 'http', port: rs.listener.port, serverName: primary };
+  const s: Scope = { ...rs, memo, primary, context };
   const routes: Json[] = [];
-  routes.push(...stepRoutes(server.rewrites, null, `${server.id}/rewrite`, s, null));
+  stepRoutes(routes, server.rewrites, null, `${server.id}/rewrite`, s, null);
   if (server.fallback.kind === 'return' || server.fallback.kind === 'redirect') {
     routes.push(finish(s, { name: `${server.id}/return`, match: { prefix: '/' } }, server.fallback, null, server.fallback.source));
     return routes;
   }
   const lin = lineariseServer(server, s.em);
-  routes.push(...slashOnlyRoutes(lin.entries, s));
+  slashOnlyRoutes(routes, lin.entries, s);
   let catchAll = false;
   for (const e of lin.entries) {
-    routes.push(...entryRoutes(e, s));
+    entryRoutes(routes, e, s);
     if (e.match.kind === 'prefix' && e.match.value === '/' && e.guard === null) catchAll = true;
   }
   if (!catchAll) routes.push(finish(s, { name: `${server.id}/fallback`, match: { prefix: '/' } }, server.fallback, null, server.source));
@@ -64,28 +112,43 @@ export function serverRoutes(s: RouteScope): Json[] {
  * does not send. Where that changes the outcome, the routes of the location nginx
  * uses for `/` are repeated for `//`, built as for `/` (conditions decided on `/`).
  */
-function slashOnlyRoutes(entries: RouteEntry[], s: RouteScope): Json[] {
-  const at = entries.findIndex((e) => entryMatches(e, '/'));
-  if (at < 0) return []; // no location: the server's fallback route matches `//` as it does `/`
-  const e = entries[at]!;
-  const loc = e.location;
-  const sameForSlashes =
-    e.match.kind === 'prefix' &&
-    loc.rewrites.every((st) => st.kind === 'return' || st.kind === 'unsupported') && // no routes of their own
-    !(loc.action.kind === 'proxy' && loc.action.uri) &&
-    !entries.slice(0, at).some((x) => entryMatches(x, '//'));
-  if (sameForSlashes) return [];
-  const routes = entryRoutes({ location: loc, match: { kind: 'path', value: '/' }, guard: null }, s).filter((r) => r.match?.path === '/');
+function slashOnlyRoutes(out: Json[], entries: RouteEntry[], s: Scope): void {
+  const e = slashEntryOf(entries, s);
+  if (!e) return;
+  const routes: Json[] = [];
+  entryRoutes(routes, e, s);
   for (const r of routes) {
+    if (r.match?.path !== '/') continue;
     // in place: the route keeps its nginx source comment
     r.name = `${r.name}/slashes`;
     r.match.path = '//';
+    out.push(r);
   }
-  return routes;
+}
+
+/** The entry (as an exact `/`) whose routes a slash-only path needs, or null; the same on each listener of a server. */
+function slashEntryOf(entries: RouteEntry[], s: Scope): RouteEntry | null {
+  const known = s.memo.slashEntry.get(s.server);
+  if (known !== undefined) return known;
+  const at = entries.findIndex((e) => entryMatches(e, '/', s.memo));
+  let entry: RouteEntry | null = null;
+  if (at >= 0) {
+    // (at < 0: no location; the server's fallback route matches `//` as it does `/`)
+    const e = entries[at]!;
+    const loc = e.location;
+    const sameForSlashes =
+      e.match.kind === 'prefix' &&
+      loc.rewrites.every((st) => st.kind === 'return' || st.kind === 'unsupported') && // no routes of their own
+      !(loc.action.kind === 'proxy' && loc.action.uri) &&
+      !entries.slice(0, at).some((x) => entryMatches(x, '//', s.memo));
+    if (!sameForSlashes) entry = { location: loc, match: { kind: 'path', value: '/' }, guard: null };
+  }
+  s.memo.slashEntry.set(s.server, entry);
+  return entry;
 }
 
 /** Whether an entry's route takes this (normalised) path. */
-function entryMatches(e: RouteEntry, path: string): boolean {
+function entryMatches(e: RouteEntry, path: string, memo: RouteMemo): boolean {
   switch (e.match.kind) {
     case 'path':
     case 'slash-redirect':
@@ -94,8 +157,8 @@ function entryMatches(e: RouteEntry, path: string): boolean {
       return path.startsWith(e.match.value);
     case 'regex': {
       if (e.guard !== null && !path.startsWith(e.guard)) return false;
-      const conv = pcreToRe2(e.match.location.pattern, e.match.location.modifier === 'regex-icase');
-      return conv.ok && regexTakes(searchWrap(conv.re2), path);
+      const regex = searchRegexOf(e.match.location, memo);
+      return regex !== null && regexTakes(regex, path, memo);
     }
   }
 }
@@ -104,24 +167,22 @@ function entryMatches(e: RouteEntry, path: string): boolean {
  * A server-level path regex (before any location's `//` routes): Envoy tests `//`
  * where nginx tests the merged `/`, so a regex taking `/` but not `//` takes `//` too.
  */
-function rootAware(regex: string): string {
-  return regexTakes(regex, '/') && !regexTakes(regex, '//') ? `(?:${regex})|//` : regex;
+function rootAware(regex: string, memo: RouteMemo): string {
+  return regexTakes(regex, '/', memo) && !regexTakes(regex, '//', memo) ? `(?:${regex})|//` : regex;
 }
 
-const regexResults = new Map<string, boolean>();
-
 /** RE2 full match, remembered (each test builds a WASM RE2 object). */
-function regexTakes(pattern: string, path: string): boolean {
+function regexTakes(pattern: string, path: string, memo: RouteMemo): boolean {
   const key = `${path}\n${pattern}`;
-  let hit = regexResults.get(key);
+  let hit = memo.regexTakes.get(key);
   if (hit === undefined) {
     hit = re2Exec(pattern, path) !== null;
-    regexResults.set(key, hit);
+    memo.regexTakes.set(key, hit);
   }
   return hit;
 }
 
-function entryRoutes(e: RouteEntry, s: RouteScope): Json[] {
+function entryRoutes(out: Json[], e: RouteEntry, s: Scope): void {
   const loc = e.location;
   if (e.match.kind === 'slash-redirect') {
     // nginx answers 301 to the location name, keeping the query string, made absolute with this connection's port.
@@ -135,24 +196,33 @@ function entryRoutes(e: RouteEntry, s: RouteScope): Json[] {
     route.redirect = r;
     // nginx checks the location's client_max_body_size before it sends this 301 (ngx_http_core_find_config_phase).
     if (loc.policy) addBodyLimit(route, loc.policy, false);
-    return [route];
+    out.push(route);
+    return;
   }
-  const match = entryMatch(e);
-  const out: Json[] = [];
-  out.push(...stepRoutes(loc.rewrites, e, `${loc.id}/rewrite`, s, loc));
+  const match = entryMatch(e, s.memo);
+  stepRoutes(out, loc.rewrites, e, `${loc.id}/rewrite`, s, loc);
   out.push(finish(s, { name: loc.id, match }, loc.action, loc, loc.source, e));
-  return out;
 }
 
-function entryMatch(e: RouteEntry): Json {
+function entryMatch(e: RouteEntry, memo: RouteMemo): Json {
   if (e.match.kind === 'path') return { path: e.match.value };
   if (e.match.kind === 'prefix') return { prefix: e.match.value };
   if (e.match.kind === 'slash-redirect') return { path: e.match.value };
-  const conv = pcreToRe2(e.match.location.pattern, e.match.location.modifier === 'regex-icase');
-  if (!conv.ok) throw new Error(`unreachable: regex ${e.match.location.pattern} was validated in lowering`);
-  const m: Json = { safe_regex: { regex: checked(searchWrap(conv.re2)) } };
+  const regex = searchRegexOf(e.match.location, memo);
+  if (regex === null) throw new Error(`unreachable: regex ${e.match.location.pattern} was validated in lowering`);
+  const m: Json = { safe_regex: { regex: checked(regex) } };
   if (e.guard !== null) m.headers = [pathPrefixHeader(e.guard)];
   return m;
+}
+
+/** A regex location's pattern with nginx's search semantics, in RE2 (null: not RE2, reported in lowering). */
+function searchRegexOf(loc: Location, memo: RouteMemo): string | null {
+  let regex = memo.searchRegex.get(loc);
+  if (regex === undefined) {
+    const conv = pcreToRe2(loc.pattern, loc.modifier === 'regex-icase');
+    memo.searchRegex.set(loc, (regex = conv.ok ? searchWrap(conv.re2) : null));
+  }
+  return regex;
 }
 
 function pathPrefixHeader(prefix: string): Json {
@@ -160,8 +230,7 @@ function pathPrefixHeader(prefix: string): Json {
 }
 
 /** Conditional rewrite-phase steps of a level → routes placed before the level's own route. */
-function stepRoutes(steps: RewriteStep[], e: RouteEntry | null, base: string, s: RouteScope, loc: Location | null): Json[] {
-  const out: Json[] = [];
+function stepRoutes(out: Json[], steps: RewriteStep[], e: RouteEntry | null, base: string, s: Scope, loc: Location | null): void {
   steps.forEach((step, i) => {
     if (step.kind === 'if') {
       const route = ifRoute(step, e, `${base}_${i}`, s, loc);
@@ -171,7 +240,7 @@ function stepRoutes(steps: RewriteStep[], e: RouteEntry | null, base: string, s:
     if (step.kind !== 'rewrite') return;
     const absolute = /^(https?:\/\/|\$scheme)/.test(step.replacement.raw);
     const redirect = step.flag === 'redirect' || step.flag === 'permanent' || absolute;
-    const target = !redirect && step.flag !== 'break' && step.target ? locationById(s.server, step.target) : null;
+    const target = !redirect && step.flag !== 'break' && step.target ? locationById(s.server, step.target, s.memo) : null;
     if (!redirect && step.flag !== 'break' && !target) return; // last / no flag to a URI not known statically: reported in lowering
     if (!redirect && !target && (loc === null || loc.action.kind !== 'proxy')) return;
     if (!redirect && step.replacement.parts.some((p) => 'var' in p && !/^[0-9]$/.test(p.var))) return; // reported in lowering
@@ -179,8 +248,8 @@ function stepRoutes(steps: RewriteStep[], e: RouteEntry | null, base: string, s:
     const conv = pcreToRe2(step.regex);
     if (!conv.ok) return;
     let match: Json;
-    if (ALWAYS_MATCHES.has(step.regex)) match = e === null ? { prefix: '/' } : entryMatch(e); // every URI starts with `/`
-    else if (e === null) match = { safe_regex: { regex: checked(rootAware(searchWrap(conv.re2))) } };
+    if (ALWAYS_MATCHES.has(step.regex)) match = e === null ? { prefix: '/' } : entryMatch(e, s.memo); // every URI starts with `/`
+    else if (e === null) match = { safe_regex: { regex: checked(rootAware(searchWrap(conv.re2), s.memo)) } };
     else if (e.match.kind === 'prefix') match = { safe_regex: { regex: checked(searchWrap(conv.re2)) }, headers: [pathPrefixHeader(e.match.value)] };
     else if (e.match.kind === 'path') {
       if (!re2Exec(searchWrap(conv.re2), e.match.value)) return; // never matches this exact URI
@@ -197,24 +266,23 @@ function stepRoutes(steps: RewriteStep[], e: RouteEntry | null, base: string, s:
     }
     if (redirect) {
       const status = step.flag === 'permanent' ? 301 : 302;
-      const plan = planRedirect(step.replacement, { captureRegex: conv.re2, rewrite: true, serverName: primaryName(s.server) });
+      const plan = planRedirect(step.replacement, { captureRegex: conv.re2, rewrite: true, serverName: s.primary });
       if (!plan.ok) return; // reported in lowering
       out.push(finishRedirect(s, { name, match }, plan, status, loc, step.source));
     } else {
-      const route = finish(s, { name, match }, loc!.action, loc, step.source, e ?? undefined);
+      // the rewrite replaces the path: no prefix_rewrite (it would run first)
+      const route = finish(s, { name, match }, loc!.action, loc, step.source, e ?? undefined, false);
       const action = route.route as Json;
-      delete action.prefix_rewrite;
       action.regex_rewrite = { pattern: { regex: checked(wholeMatchWrap(conv.re2)) }, substitution: substitution(step.replacement.parts) };
       out.push(route);
     }
   });
-  return out;
 }
 
 /** `if (…) { return …; }` → the level's match plus the condition, then the return; null when it never holds here. */
-function ifRoute(step: Extract<RewriteStep, { kind: 'if' }>, e: RouteEntry | null, name: string, s: RouteScope, loc: Location | null): Json | null {
+function ifRoute(step: Extract<RewriteStep, { kind: 'if' }>, e: RouteEntry | null, name: string, s: Scope, loc: Location | null): Json | null {
   const c = step.condition;
-  let match: Json = e === null ? { prefix: '/' } : entryMatch(e);
+  let match: Json = e === null ? { prefix: '/' } : entryMatch(e, s.memo);
   if (c.kind === 'compare') {
     const test = compareMatcher(c, s.listener);
     if (test === false) return null;
@@ -227,7 +295,7 @@ function ifRoute(step: Extract<RewriteStep, { kind: 'if' }>, e: RouteEntry | nul
       // $request_uri includes the query, as :path does.
       const header = c.variable === 'request_uri' ? ':path' : ':method';
       match = { ...match, headers: [...(match.headers ?? []), { name: header, string_match: { safe_regex: { regex } }, ...(c.negate ? { invert_match: true } : {}) }] };
-    } else if (e === null) match = { safe_regex: { regex: checked(rootAware(regex)) } };
+    } else if (e === null) match = { safe_regex: { regex: checked(rootAware(regex, s.memo)) } };
     else if (e.match.kind === 'prefix') match = { safe_regex: { regex }, headers: [pathPrefixHeader(e.match.value), ...(e.guard ? [pathPrefixHeader(e.guard)] : [])] };
     else if (e.match.kind !== 'path' || !re2Exec(regex, e.match.value)) return null; // exact URI decided now; regex locations reported in lowering
   }
@@ -251,10 +319,8 @@ function compareMatcher(c: Extract<IfCondition, { kind: 'compare' }>, listener: 
   }
 }
 
-const locationIndex = new WeakMap<VirtualServer, Map<string, Location>>();
-
-function locationById(server: VirtualServer, id: string): Location | null {
-  let m = locationIndex.get(server);
+function locationById(server: VirtualServer, id: string, memo: RouteMemo): Location | null {
+  let m = memo.locationIndex.get(server);
   if (!m) {
     m = new Map();
     const add = (l: Location): void => {
@@ -262,19 +328,19 @@ function locationById(server: VirtualServer, id: string): Location | null {
       l.children.forEach(add);
     };
     server.locations.forEach(add);
-    locationIndex.set(server, m);
+    memo.locationIndex.set(server, m);
   }
   return m.get(id) ?? null;
 }
 
 /** `rewrite … last` to the fixed URI `uri`: the target location's action, with the path nginx sends for it. */
-function rewrittenTo(s: RouteScope, base: Json, target: Location, uri: string, source: Src): Json {
+function rewrittenTo(s: Scope, base: Json, target: Location, uri: string, source: Src): Json {
+  // (no RouteEntry: the action has no prefix_rewrite)
   const route = finish(s, base, target.action, target, source);
   const action = route.route as Json | undefined;
   if (action && target.action.kind === 'proxy') {
     const part = target.action.uri;
     const upstreamPath = part && (target.modifier === 'prefix' || target.modifier === 'prefix-stop' || target.modifier === 'exact') ? part.raw + uri.slice(target.pattern.length) : uri;
-    delete action.prefix_rewrite;
     action.regex_rewrite = { pattern: { regex: checked('^.*$') }, substitution: upstreamPath.replace(/\\/g, '\\\\') };
   }
   return route;
@@ -288,21 +354,24 @@ function primaryName(server: VirtualServer): string {
   return server.names.find((n) => n.kind !== 'empty')?.value ?? '';
 }
 
-/** Complete a route with its action, headers and per-route settings. */
-function finish(s: RouteScope, base: Json, action: Action, loc: Location | null, source: Src | null, e?: RouteEntry): Json {
-  const route: Json = { ...base };
+/**
+ * Complete a route with its action, headers and per-route settings. `base` ({ name, match })
+ * becomes the route. Without `prefixRewrite` the caller rewrites the path itself.
+ */
+function finish(s: Scope, base: Json, action: Action, loc: Location | null, source: Src | null, e?: RouteEntry, prefixRewrite = true): Json {
+  const route: Json = base;
   if (s.authority) addHeaderMatcher(route, s.authority);
   if (source) s.em.comment(route, source);
   const policy = loc?.policy ?? null;
   switch (action.kind) {
     case 'proxy':
-      route.route = proxyAction(s, action, loc, e);
+      route.route = proxyAction(s, action, loc, prefixRewrite ? e : undefined);
       break;
     case 'return':
       route.direct_response = directResponse(action.status, action.body && !action.body.parts.some((p) => 'var' in p) ? action.body.raw : null);
       break;
     case 'redirect': {
-      const plan = planRedirect(action.location, { captureRegex: loc && isRegexLoc(loc) ? regexOf(loc) : null, rewrite: false, serverName: primaryName(s.server) });
+      const plan = planRedirect(action.location, { captureRegex: loc && isRegexLoc(loc) ? regexOf(loc) : null, rewrite: false, serverName: s.primary });
       if (!plan.ok) route.direct_response = { status: 500 };
       else return finishRedirect(s, route, plan, action.status, loc, source);
       break;
@@ -316,7 +385,7 @@ function finish(s: RouteScope, base: Json, action: Action, loc: Location | null,
   return route;
 }
 
-function finishRedirect(s: RouteScope, route: Json, plan: RedirectPlan, status: number, loc: Location | null, source: Src | null): Json {
+function finishRedirect(s: Scope, route: Json, plan: RedirectPlan, status: number, loc: Location | null, source: Src | null): Json {
   if (s.authority && !route.match?.headers?.some?.((h: Json) => h === s.authority)) addHeaderMatcher(route, s.authority);
   if (source) s.em.comment(route, source);
   const r: Json = {};
@@ -345,11 +414,13 @@ function finishRedirect(s: RouteScope, route: Json, plan: RedirectPlan, status: 
  * with server_name_in_redirect on, the primary server name) and the listener's
  * port when it is not the scheme's default (unless port_in_redirect is off).
  */
-function addOwnRedirectAuthority(r: Json, policy: Policy | null, s: RouteScope): void {
-  const settings = policy?.redirects ?? { absolute: true, port: true, serverName: false };
-  if (settings.serverName && primaryName(s.server)) r.host_redirect = primaryName(s.server);
+function addOwnRedirectAuthority(r: Json, policy: Policy | null, s: Scope): void {
+  const settings = policy?.redirects ?? DEFAULT_REDIRECTS;
+  if (settings.serverName && s.primary) r.host_redirect = s.primary;
   if (settings.port && s.listener.port !== (s.listener.ssl ? 443 : 80)) r.port_redirect = s.listener.port;
 }
+
+const DEFAULT_REDIRECTS = { absolute: true, port: true, serverName: false };
 
 function isRegexLoc(l: Location): boolean {
   return l.modifier === 'regex' || l.modifier === 'regex-icase';
@@ -371,12 +442,12 @@ function directResponse(status: number, body: string | null): Json {
   return out;
 }
 
-function proxyAction(s: RouteScope, action: Extract<Action, { kind: 'proxy' }>, loc: Location | null, e?: RouteEntry): Json {
+function proxyAction(s: Scope, action: Extract<Action, { kind: 'proxy' }>, loc: Location | null, e?: RouteEntry): Json {
   const policy = loc?.policy;
   const r: Json = { cluster: action.backend, timeout: '0s' };
   if (policy) r.idle_timeout = formatMs(policy.proxyReadTimeoutMs);
   if (action.uri && e && (e.match.kind === 'prefix' || e.match.kind === 'path')) r.prefix_rewrite = action.uri.raw;
-  const host = policy?.proxySetHeaders.find((h) => h.name.toLowerCase() === 'host');
+  const host = policy ? hostHeaderOf(policy.proxySetHeaders, s.memo) : null;
   if (!host) r.host_rewrite_literal = action.proxyHost;
   else if (host.value.raw === '$proxy_host') r.host_rewrite_literal = action.proxyHost;
   else if (!host.value.parts.some((p) => 'var' in p)) r.host_rewrite_literal = host.value.raw;
@@ -388,7 +459,14 @@ function proxyAction(s: RouteScope, action: Extract<Action, { kind: 'proxy' }>, 
   return r;
 }
 
-function hashPolicy(b: Backend, s: RouteScope): Json[] | null {
+/** The `Host` entry of a proxy_set_header list (lists are shared by locations: searched once each). */
+function hostHeaderOf(list: HeaderOp[], memo: RouteMemo): HeaderOp | null {
+  let host = memo.hostHeader.get(list);
+  if (host === undefined) memo.hostHeader.set(list, (host = list.find((h) => h.name.toLowerCase() === 'host') ?? null));
+  return host;
+}
+
+function hashPolicy(b: Backend, s: Scope): Json[] | null {
   const bal = b.balance;
   if (bal.kind === 'ip_hash') return [{ connection_properties: { source_ip: true } }];
   if (bal.kind !== 'hash') return null;
@@ -406,78 +484,18 @@ function hashPolicy(b: Backend, s: RouteScope): Json[] | null {
   return null;
 }
 
-interface PolicyHeaders {
-  requestAdd: Json[] | null;
-  requestRemove: string[] | null;
-  responseRemove: string[] | null;
-  responseAdd: Json[] | null;
-}
-
-// Locations share their (inherited) header lists: each list is converted once per
-// listener scheme/port, server name and upstream host, and the resulting header
-// lists are shared, read-only, by every route that has them.
-const policyHeaders = new WeakMap<Policy, Map<string, PolicyHeaders>>();
-
-function headersOf(policy: Policy, ctx: { scheme: 'http' | 'https'; port: number; serverName: string; proxyHost: string }): PolicyHeaders {
-  let byCtx = policyHeaders.get(policy);
-  if (!byCtx) policyHeaders.set(policy, (byCtx = new Map()));
-  const key = `${ctx.scheme}|${ctx.port}|${ctx.serverName}|${ctx.proxyHost}`;
-  let h = byCtx.get(key);
-  if (!h) byCtx.set(key, (h = convertHeaders(policy, ctx)));
-  return h;
-}
-
-function convertHeaders(policy: Policy, ctx: { scheme: 'http' | 'https'; port: number; serverName: string; proxyHost: string }): PolicyHeaders {
-  const add: Json[] = [];
-  const remove: string[] = [];
-  for (const h of policy.proxySetHeaders) {
-    const name = h.name.toLowerCase();
-    if (name === 'host') continue;
-    if (policy.websocket && (name === 'upgrade' || name === 'connection')) continue;
-    if (name === 'connection') continue; // hop-by-hop: Envoy manages it
-    if (h.value.raw === '') {
-      remove.push(name);
-      continue;
-    }
-    if (name === 'x-forwarded-for' && h.value.raw === '$proxy_add_x_forwarded_for') {
-      add.push({ header: { key: h.name, value: '%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%' }, append_action: 'APPEND_IF_EXISTS_OR_ADD' });
-      continue;
-    }
-    const f = formatHeaderValue(h.value, ctx);
-    if ('value' in f) add.push({ header: { key: h.name, value: f.value }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' });
-  }
-  // nginx's own hidden headers are removed once for the whole route configuration.
-  const hide = [...new Set(policy.proxyHideHeaders.filter((h) => !NGINX_HIDDEN.includes(h)))];
-  const resp: Json[] = [];
-  for (const h of policy.addHeaders) {
-    if (h.value.raw === '') continue; // nginx adds nothing for an empty value
-    const f = formatHeaderValue(h.value, ctx);
-    if ('value' in f) resp.push({ header: { key: h.name, value: f.value }, append_action: 'APPEND_IF_EXISTS_OR_ADD' });
-  }
-  return {
-    requestAdd: add.length ? deepFreeze(add) : null,
-    requestRemove: remove.length ? deepFreeze([...new Set(remove)]) : null,
-    responseRemove: hide.length ? deepFreeze(hide) : null,
-    responseAdd: resp.length ? deepFreeze(resp) : null,
-  };
-}
-
-function deepFreeze<T>(v: T): T {
-  if (typeof v === 'object' && v !== null && !Object.isFrozen(v)) {
-    for (const x of Object.values(v)) deepFreeze(x);
-    Object.freeze(v);
-  }
-  return v;
-}
-
-function addPolicyHeaders(route: Json, policy: Policy, s: RouteScope, proxyHost: string): void {
-  const h = headersOf(policy, { scheme: s.listener.ssl ? 'https' : 'http', port: s.listener.port, serverName: primaryName(s.server), proxyHost });
+function addPolicyHeaders(route: Json, policy: Policy, s: Scope, proxyHost: string): void {
+  const lists = s.memo.headers;
   if (route.route) {
-    if (h.requestAdd) route.request_headers_to_add = h.requestAdd;
-    if (h.requestRemove) route.request_headers_to_remove = h.requestRemove;
-    if (h.responseRemove) route.response_headers_to_remove = h.responseRemove;
+    const req = lists.request(policy.proxySetHeaders, policy.websocket, s.context, proxyHost);
+    if (req.add) route.request_headers_to_add = req.add;
+    if (req.remove) route.request_headers_to_remove = req.remove;
+    // nginx's own hidden headers are removed once for the whole route configuration.
+    const hide = lists.hide(policy.proxyHideHeaders);
+    if (hide) route.response_headers_to_remove = hide;
   }
-  if (h.responseAdd) route.response_headers_to_add = h.responseAdd;
+  const resp = lists.response(policy.addHeaders, s.context, proxyHost);
+  if (resp) route.response_headers_to_add = resp;
 }
 
 const BUFFER_PER_ROUTE = 'type.googleapis.com/envoy.extensions.filters.http.buffer.v3.BufferPerRoute';

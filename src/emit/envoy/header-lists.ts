@@ -1,0 +1,128 @@
+// proxy_set_header, add_header and proxy_hide_header lists → the header lists of
+// Envoy routes. Locations share their inherited lists (the IR hands every location
+// below a level the same HeaderOp[]), and most values read nothing of the listener
+// or server, so each list is converted once per emission and per context values it
+// actually reads; the resulting lists are frozen and shared by every route that has
+// them (read-only, like the other shared parts of the output).
+import type { HeaderOp } from '../../ir/types.js';
+import { formatHeaderValue, type FormatContext } from '../../lower/headers.js';
+import type { Json } from './context.js';
+
+/** Upstream response headers nginx hides by default (ngx_http_proxy_hide_headers). */
+export const NGINX_HIDDEN = ['x-accel-expires', 'x-accel-redirect', 'x-accel-limit-rate', 'x-accel-buffering', 'x-accel-charset', 'x-pad'];
+
+const SCHEME = 1;
+const PORT = 2;
+const SERVER_NAME = 4;
+const PROXY_HOST = 8;
+
+/**
+ * The variables whose formatter (formatHeaderValue) reads the FormatContext, and
+ * which part of it. Every other variable converts the same way everywhere.
+ */
+export const CONTEXT_VARIABLES: Readonly<Record<string, number>> = { scheme: SCHEME, https: SCHEME, server_port: PORT, server_name: SERVER_NAME, proxy_host: PROXY_HOST };
+
+/** The listener and server a route is emitted for (a FormatContext without the upstream host). */
+export interface ListenerContext {
+  scheme: 'http' | 'https';
+  port: number;
+  serverName: string;
+}
+
+export interface RequestHeaders {
+  add: readonly Json[] | null;
+  remove: readonly string[] | null;
+}
+
+export class HeaderLists {
+  /** Which FormatContext parts each list reads (bits). */
+  private readonly uses = new Map<HeaderOp[], number>();
+  private readonly requests = new Map<HeaderOp[], Map<string, RequestHeaders>>();
+  private readonly websocketRequests = new Map<HeaderOp[], Map<string, RequestHeaders>>();
+  private readonly responses = new Map<HeaderOp[], Map<string, readonly Json[] | null>>();
+  private readonly hidden = new Map<string, readonly string[] | null>();
+
+  /** proxy_set_header → request headers added and removed (Host, Connection and, with websocket, Upgrade left to Envoy). */
+  request(list: HeaderOp[], websocket: boolean, at: ListenerContext, proxyHost: string): RequestHeaders {
+    const byList = websocket ? this.websocketRequests : this.requests;
+    let byContext = byList.get(list);
+    if (!byContext) byList.set(list, (byContext = new Map()));
+    const key = this.contextKey(list, at, proxyHost);
+    let h = byContext.get(key);
+    if (!h) byContext.set(key, (h = convertRequest(list, websocket, { ...at, proxyHost })));
+    return h;
+  }
+
+  /** add_header → response headers added (null: none). */
+  response(list: HeaderOp[], at: ListenerContext, proxyHost: string): readonly Json[] | null {
+    let byContext = this.responses.get(list);
+    if (!byContext) this.responses.set(list, (byContext = new Map()));
+    const key = this.contextKey(list, at, proxyHost);
+    let h = byContext.get(key);
+    if (h === undefined) byContext.set(key, (h = convertResponse(list, { ...at, proxyHost })));
+    return h;
+  }
+
+  /** proxy_hide_header names (lowercase) → response headers removed, nginx's own hidden ones left out (null: none). */
+  hide(names: string[]): readonly string[] | null {
+    if (names.length === 0) return null;
+    const key = names.join('\n');
+    let h = this.hidden.get(key);
+    if (h === undefined) {
+      const own = [...new Set(names.filter((n) => !NGINX_HIDDEN.includes(n)))];
+      this.hidden.set(key, (h = own.length ? Object.freeze(own) : null));
+    }
+    return h;
+  }
+
+  /** The context values `list` reads, as a key ('' for most lists: they read none). */
+  private contextKey(list: HeaderOp[], at: ListenerContext, proxyHost: string): string {
+    let bits = this.uses.get(list);
+    if (bits === undefined) this.uses.set(list, (bits = contextUse(list)));
+    if (bits === 0) return '';
+    return `${bits & SCHEME ? at.scheme : ''}|${bits & PORT ? at.port : ''}|${bits & SERVER_NAME ? at.serverName : ''}|${bits & PROXY_HOST ? proxyHost : ''}`;
+  }
+}
+
+function contextUse(list: HeaderOp[]): number {
+  let bits = 0;
+  for (const h of list) for (const p of h.value.parts) if ('var' in p) bits |= CONTEXT_VARIABLES[p.var] ?? 0;
+  return bits;
+}
+
+function convertRequest(list: HeaderOp[], websocket: boolean, ctx: FormatContext): RequestHeaders {
+  const add: Json[] = [];
+  const remove: string[] = [];
+  for (const h of list) {
+    const name = h.name.toLowerCase();
+    if (name === 'host') continue;
+    if (websocket && (name === 'upgrade' || name === 'connection')) continue;
+    if (name === 'connection') continue; // hop-by-hop: Envoy manages it
+    if (h.value.raw === '') {
+      remove.push(name);
+      continue;
+    }
+    if (name === 'x-forwarded-for' && h.value.raw === '$proxy_add_x_forwarded_for') {
+      add.push(header(h.name, '%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%', 'APPEND_IF_EXISTS_OR_ADD'));
+      continue;
+    }
+    const f = formatHeaderValue(h.value, ctx);
+    if ('value' in f) add.push(header(h.name, f.value, 'OVERWRITE_IF_EXISTS_OR_ADD'));
+  }
+  return { add: add.length ? Object.freeze(add) : null, remove: remove.length ? Object.freeze([...new Set(remove)]) : null };
+}
+
+function convertResponse(list: HeaderOp[], ctx: FormatContext): readonly Json[] | null {
+  const resp: Json[] = [];
+  for (const h of list) {
+    if (h.value.raw === '') continue; // nginx adds nothing for an empty value
+    const f = formatHeaderValue(h.value, ctx);
+    if ('value' in f) resp.push(header(h.name, f.value, 'APPEND_IF_EXISTS_OR_ADD'));
+  }
+  return resp.length ? Object.freeze(resp) : null;
+}
+
+/** One HeaderValueOption, frozen (shared by routes). */
+function header(key: string, value: string, appendAction: string): Json {
+  return Object.freeze({ header: Object.freeze({ key, value }), append_action: appendAction });
+}
