@@ -32,5 +32,13 @@ export class Emission {
     this.comments.set(obj, text);
   }
 
+  /** `to` replaces `from` in the output (a compacted copy): it takes over its comment. */
+  moveComment(from: object, to: object): void {
+    const text = this.comments.get(from);
+    if (text === undefined) return;
+    this.comments.delete(from);
+    this.comments.set(to, text);
+  }
+
   private readonly sourceText = new WeakMap<Src, string>();
 }

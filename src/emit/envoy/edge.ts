@@ -52,8 +52,24 @@ export function applyEdge(hcm: Json, l: Listener, scope: EdgeScope): void {
   applyCompression(hcm, routes, settings);
   applyAccessLogs(hcm, routes, settings);
   applyErrorPages(hcm, routes, settings, l, scope.em);
-  applyStatusGatedHeaders(hcm, routes, settings);
+  applyStatusGatedHeaders(hcm, routes, settings, edgeMemoOf(scope.em));
   applyTracing(hcm, routes, settings, servers);
+}
+
+/** What one emission works out once for all its listeners (nothing outlives the emitBootstrap call). */
+interface EdgeMemo {
+  /** status-gated split by (response header list, add_header list) */
+  splits: Map<Json[], Map<HeaderOp[], StatusGatedSplit>>;
+  /** Lua script by its moved headers (StatusGatedSplit.key) */
+  scripts: Map<string, StatusGatedScript>;
+}
+
+const edgeMemos = new WeakMap<Emission, EdgeMemo>();
+
+function edgeMemoOf(em: Emission): EdgeMemo {
+  let m = edgeMemos.get(em);
+  if (!m) edgeMemos.set(em, (m = { splits: new Map(), scripts: new Map() }));
+  return m;
 }
 
 // ------------------------------------------------------------------ route → settings
@@ -294,35 +310,45 @@ function fileMapper(filter: Json, page: ErrorPage): Json {
  * list is one named script of the connection manager's Lua filter; routes refer
  * to it by name.
  */
-function applyStatusGatedHeaders(hcm: Json, routes: Json[], settings: RouteSettings[]): void {
+function applyStatusGatedHeaders(hcm: Json, routes: Json[], settings: RouteSettings[], memo: EdgeMemo): void {
   const scripts = new Map<string, string>(); // name → text, in order of first use
-  const refs = new Map<string, Json>(); // header list → per-route config
-  // Routes share their response header lists (and locations their add_header lists): split each pair once.
-  const splits = new WeakMap<Json[], WeakMap<HeaderOp[], StatusGatedSplit>>();
   routes.forEach((r, k) => {
     const added: Json[] | undefined = r.response_headers_to_add;
     if (!added?.length) return;
+    // Routes share their response header lists (and locations their add_header lists): split each pair once.
     const addHeaders = settings[k]!.addHeaders;
-    let byList = splits.get(added);
-    if (!byList) splits.set(added, (byList = new WeakMap()));
+    let byList = memo.splits.get(added);
+    if (!byList) memo.splits.set(added, (byList = new Map()));
     let split = byList.get(addHeaders);
     if (!split) byList.set(addHeaders, (split = splitStatusGated(added, addHeaders)));
     if (split.moved.length === 0) return;
-    if (split.rest.length === 0) delete r.response_headers_to_add;
-    else r.response_headers_to_add = split.rest;
-    const key = split.key;
-    let ref = refs.get(key);
-    if (!ref) {
-      const text = statusGatedScript(split.moved);
-      const name = statusGatedScriptName(text);
-      const other = scripts.get(name);
-      if (other !== undefined && other !== text) throw new Error(`Lua script name ${name} given to two scripts`);
-      scripts.set(name, text);
-      refs.set(key, (ref = luaScriptRef(name)));
-    }
-    perFilter(r, LUA, ref);
+    // undefined, not delete (a delete turns the route into a slow dictionary object): compactRoutes drops it
+    r.response_headers_to_add = split.rest.length === 0 ? undefined : split.rest;
+    const script = scriptOf(split, memo);
+    const other = scripts.get(script.name);
+    if (other !== undefined && other !== script.text) throw new Error(`Lua script name ${script.name} given to two scripts`);
+    scripts.set(script.name, script.text);
+    perFilter(r, LUA, script.ref);
   });
   if (scripts.size) insertBeforeRouter(hcm, [luaFilter(scripts)]);
+}
+
+interface StatusGatedScript {
+  name: string;
+  text: string;
+  /** the per-route config naming it, shared by every route using it */
+  ref: Json;
+}
+
+/** The Lua script of a header set: built, hashed and named once per emission. */
+function scriptOf(split: StatusGatedSplit, memo: EdgeMemo): StatusGatedScript {
+  let script = memo.scripts.get(split.key);
+  if (!script) {
+    const text = statusGatedScript(split.moved);
+    const name = statusGatedScriptName(text);
+    memo.scripts.set(split.key, (script = { name, text, ref: luaScriptRef(name) }));
+  }
+  return script;
 }
 
 interface StatusGatedSplit {

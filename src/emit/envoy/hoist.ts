@@ -60,7 +60,12 @@ function keyOf(config: Json): string {
   return k;
 }
 
-/** Move to each virtual host the per-filter configs most of its routes share (mutates `routeConfig`). */
+/**
+ * Move to each virtual host the per-filter configs most of its routes share (mutates
+ * `routeConfig`). A route left without per-filter configs has its typed_per_filter_config
+ * set to undefined, not deleted (a delete turns each such route into a slow dictionary
+ * object): compactRoutes (compact.ts) drops it.
+ */
 export function hoistPerFilterConfigs(routeConfig: Json, neutral: Map<string, Json>): void {
   const vhosts: Json[] = routeConfig?.virtual_hosts ?? [];
   for (let i = 0; i < vhosts.length; i++) vhosts[i] = hoistInVirtualHost(vhosts[i], neutral);
@@ -69,26 +74,63 @@ export function hoistPerFilterConfigs(routeConfig: Json, neutral: Map<string, Js
 function hoistInVirtualHost(vh: Json, neutral: Map<string, Json>): Json {
   const routes: Json[] = vh.routes ?? [];
   const filters = new Set<string>();
-  for (const r of routes) if (r.typed_per_filter_config) for (const name of Object.keys(r.typed_per_filter_config)) filters.add(name);
+  for (const r of routes) {
+    const own = r.typed_per_filter_config;
+    if (own) for (const name in own) filters.add(name);
+  }
   if (filters.size === 0 || vh.typed_per_filter_config) return vh;
   const hoisted: Json = {};
+  /** per hoisted filter: the key of the config routes no longer repeat, and the neutral one routes without any now need */
+  const moves: { name: string; key: string; fill: Json }[] = [];
   for (const name of filters) {
     const common = mostCommon(routes, name);
     const fill = neutral.get(name);
     // Each route without a config would need the neutral one: worth it only when fewer.
     if (common.absent > 0 && (fill === undefined || common.count <= common.absent)) continue;
     hoisted[name] = common.config;
-    for (const r of routes) {
-      const own = r.typed_per_filter_config?.[name];
-      if (own === undefined) (r.typed_per_filter_config ??= {})[name] = fill;
-      else if (keyOf(own) === common.key) delete r.typed_per_filter_config[name];
-    }
+    moves.push({ name, key: common.key, fill });
   }
-  if (Object.keys(hoisted).length === 0) return vh;
-  for (const r of routes) if (r.typed_per_filter_config && Object.keys(r.typed_per_filter_config).length === 0) delete r.typed_per_filter_config;
+  if (moves.length === 0) return vh;
+  for (const r of routes) {
+    const own: Json | undefined = r.typed_per_filter_config;
+    const next = routeConfigsAfter(own, moves);
+    if (next !== own) r.typed_per_filter_config = next;
+  }
   // The virtual host's defaults read before its routes.
   const { routes: _, ...head } = vh;
   return { ...head, typed_per_filter_config: hoisted, routes };
+}
+
+/**
+ * A route's per-filter configs once its virtual host has the hoisted ones: its own
+ * (in their order) but those equal to the hoisted config, then, in the order the
+ * filters were hoisted, the neutral config of each hoisted filter it had none of.
+ * The same object when nothing changes; undefined when nothing is left.
+ */
+function routeConfigsAfter(own: Json | undefined, moves: { name: string; key: string; fill: Json }[]): Json | undefined {
+  let changed = false;
+  let count = 0;
+  const next: Json = {};
+  if (own) {
+    for (const name in own) {
+      const config = own[name];
+      const m = moves.find((x) => x.name === name);
+      if (m && keyOf(config) === m.key) {
+        changed = true;
+        continue;
+      }
+      next[name] = config;
+      count++;
+    }
+  }
+  for (const m of moves) {
+    if (own?.[m.name] !== undefined) continue;
+    next[m.name] = m.fill;
+    count++;
+    changed = true;
+  }
+  if (!changed && count > 0) return own;
+  return count ? next : undefined; // (an empty object of its own goes too)
 }
 
 /** The config of filter `name` most routes carry (the first seen on a tie), and how many carry none. */
@@ -145,7 +187,8 @@ function hoistRequestHeadersIn(vh: Json): void {
     else if (k !== key) return;
   }
   vh.request_headers_to_add = forwarding[0].request_headers_to_add;
-  for (const r of forwarding) delete r.request_headers_to_add;
+  // undefined, not delete (see hoistPerFilterConfigs): compactRoutes drops it
+  for (const r of forwarding) r.request_headers_to_add = undefined;
   // the virtual host's settings read before its routes
   const routes = vh.routes;
   delete vh.routes;

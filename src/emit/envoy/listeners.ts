@@ -10,6 +10,7 @@ import { NGINX_DEFAULT_BODY_SIZE } from '../../lower/limits.js';
 import { TLS_INSPECTOR, tlsFilterChains } from './tls.js';
 import { applyEdge } from './edge.js';
 import { hoistPerFilterConfigs, hoistRequestHeaders, neutralPerRouteConfigs } from './hoist.js';
+import { compactRoutes } from './compact.js';
 
 export interface ListenerScope {
   servers: Map<string, VirtualServer>;
@@ -93,6 +94,7 @@ function hcm(l: Listener, scope: ListenerScope): Json {
   applyEdge(out, l, scope);
   hoistPerFilterConfigs(out.route_config, neutralPerRouteConfigs(out.http_filters));
   hoistRequestHeaders(out.route_config);
+  compactRoutes(out.route_config, scope.em);
   out.common_http_protocol_options = { ...out.common_http_protocol_options, headers_with_underscores_action: underscoreAction(l, scope) };
   return out;
 }
