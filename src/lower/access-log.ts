@@ -5,7 +5,7 @@ import type { AccessLog, LogFormat, ReportClass } from '../ir/types.js';
 import type { Reporter } from './classify.js';
 import { type Level, parseTemplate, runCache, src } from './util.js';
 import { convertLogTemplate } from './variables.js';
-import { argValues } from '../parse/args.js';
+import { argValue, argValues } from '../parse/args.js';
 
 export const COMBINED: LogFormat = {
   name: 'combined',
@@ -51,18 +51,30 @@ function parseLogFormat(d: Directive): LogFormat | null {
 export function accessLogsAt(levels: Level[], formats: Map<string, LogFormat>): AccessLog[] | null {
   for (let i = levels.length - 1; i >= 0; i--) {
     const here = levels[i]!.byName.get('access_log');
-    if (!here) continue;
-    const out: AccessLog[] = [];
-    for (const d of here) {
-      const [path, fmt] = argValues(d);
-      if (path === undefined || path === 'off' || path.startsWith('syslog:') || path.includes('$')) continue;
-      const format = formats.get(fmt ?? 'combined');
-      if (!format) continue;
-      out.push({ path, format, source: src(d.source) });
-    }
-    return out;
+    if (here) return logsOf(here, formats);
   }
   return null;
+}
+
+// Every location below a level with access_log inherits that level's list: it is
+// read once per list (and format table) and the answer shared, as plain data.
+const logsByFormats = runCache<Map<string, LogFormat>, Map<Directive[], AccessLog[]>>();
+
+function logsOf(list: Directive[], formats: Map<string, LogFormat>): AccessLog[] {
+  let byList = logsByFormats.get(formats);
+  if (!byList) logsByFormats.set(formats, (byList = new Map()));
+  let out = byList.get(list);
+  if (out) return out;
+  out = [];
+  for (const d of list) {
+    const path = argValue(d, 0);
+    if (path === undefined || path === 'off' || path.startsWith('syslog:') || path.includes('$')) continue;
+    const format = formats.get(argValue(d, 1) ?? 'combined');
+    if (!format) continue;
+    out.push({ path, format, source: src(d.source) });
+  }
+  byList.set(list, out);
+  return out;
 }
 
 /** Report log_format and access_log lines of one level. */

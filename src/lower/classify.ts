@@ -161,7 +161,9 @@ export class Reporter {
       }
     };
     walk(root, context, null, false);
-    for (const [e, more] of this.more) e.reason = [e.reason, ...more].join('; ');
+    this.more.forEach((more, e) => {
+      e.reason = `${e.reason}; ${more.join('; ')}`;
+    });
     this.more.clear(); // joined once: the entries are final
     return out;
   }

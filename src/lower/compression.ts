@@ -5,25 +5,33 @@ import type { Compression } from '../ir/types.js';
 import type { Reporter } from './classify.js';
 import { effectiveSimple } from './limits.js';
 import { type Level, parseSize, src } from './util.js';
+import { argValue, argValues } from '../parse/args.js';
 
 const NGINX_GZIP_MIN_LENGTH = 20;
 const NGINX_GZIP_LEVEL = 1;
 const BROTLI_DEFAULT_LEVEL = 6;
 
+/** Every directive compressionAt reads: a level without any of them has its parent's compression. */
+export const COMPRESSION_DIRECTIVES: ReadonlySet<string> = new Set([
+  'gzip', 'brotli', 'gzip_types', 'brotli_types', 'gzip_min_length', 'brotli_min_length', 'gzip_comp_level', 'brotli_comp_level', 'gzip_vary', 'gzip_proxied',
+]);
+
 function on(levels: Level[], name: string): boolean {
-  return effectiveSimple(levels, name)?.args[0]?.value === 'on';
+  const d = effectiveSimple(levels, name);
+  return d !== undefined && argValue(d, 0) === 'on';
 }
 
 function types(levels: Level[], name: string): string[] {
   const d = effectiveSimple(levels, name);
-  const list = d ? d.args.map((a) => a.value.toLowerCase()) : [];
+  const list = d ? argValues(d).map((v) => v.toLowerCase()) : [];
   if (list.includes('*')) return ['*'];
   // nginx always compresses text/html; it cannot be listed away.
   return [...new Set(['text/html', ...list])];
 }
 
 function num(levels: Level[], name: string, dflt: number): number {
-  const v = effectiveSimple(levels, name)?.args[0]?.value;
+  const d = effectiveSimple(levels, name);
+  const v = d && argValue(d, 0);
   if (v === undefined) return dflt;
   const n = name.endsWith('min_length') ? parseSize(v) : Number(v);
   return n === null || Number.isNaN(n) ? dflt : n;
@@ -46,9 +54,13 @@ export function compressionAt(levels: Level[]): Compression | null {
     gzipLevel: num(levels, 'gzip_comp_level', NGINX_GZIP_LEVEL),
     brotliLevel: num(levels, 'brotli_comp_level', BROTLI_DEFAULT_LEVEL),
     vary: on(levels, 'gzip_vary'),
-    proxied: effectiveSimple(levels, 'gzip_proxied')?.args.map((a) => a.value) ?? ['off'],
+    proxied: proxiedOf(effectiveSimple(levels, 'gzip_proxied')),
     source: src(at.source),
   };
+}
+
+function proxiedOf(d: Directive | undefined): string[] {
+  return d ? argValues(d) : ['off'];
 }
 
 /** Report the compression directives of one level. */
@@ -62,7 +74,7 @@ export function markCompression(ds: Directive[], r: Reporter): void {
 function reason(d: Directive): ['translated' | 'approximated' | 'ignored' | 'unsupported', string] | null {
   // Every directive of every level comes through here: leave the others before reading arguments.
   if (!d.name.startsWith('g') && !d.name.startsWith('b')) return null;
-  const v = d.args[0]?.value ?? '';
+  const v = argValue(d, 0) ?? '';
   switch (d.name) {
     case 'gzip':
       return ['translated', v === 'on' ? 'envoy.filters.http.compressor with the gzip library' : 'no compression here (the compressor is disabled on these routes)'];
@@ -85,7 +97,7 @@ function reason(d: Directive): ['translated' | 'approximated' | 'ignored' | 'uns
     case 'gzip_proxied':
       return hasArg(d, 'any')
         ? ['translated', 'responses are compressed whatever the request\'s Via header (Envoy\'s behaviour)']
-        : ['approximated', `\`${d.args.map((a) => a.value).join(' ')}\`: nginx compresses responses to proxied requests (with Via) only under these conditions; Envoy compresses them all`];
+        : ['approximated', `\`${argValues(d).join(' ')}\`: nginx compresses responses to proxied requests (with Via) only under these conditions; Envoy compresses them all`];
     case 'gzip_disable':
       return ['approximated', 'Envoy compresses for every client that accepts gzip: the User-Agent exclusion is not applied'];
     case 'gzip_http_version':
@@ -108,5 +120,5 @@ function reason(d: Directive): ['translated' | 'approximated' | 'ignored' | 'uns
 }
 
 function hasArg(d: Directive, word: string): boolean {
-  return d.args.some((a) => a.value === word);
+  return argValues(d).includes(word);
 }

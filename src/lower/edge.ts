@@ -87,8 +87,8 @@ export interface LocationEdge {
   errorPages: Policy['errorPages'];
 }
 
-/** Location-level edge settings (Policy fields); reports the location's own directives. */
-export function locationEdge(levels: Level[], r: Reporter): LocationEdge {
+/** Reports a location's own edge directives (its settings are read by locationEdgeAt). */
+export function markLocationEdge(levels: Level[], r: Reporter): void {
   const own = levels[levels.length - 1] ?? EMPTY_LEVEL;
   const ds = own.ds;
   const formats = logFormats(levels[0] ?? EMPTY_LEVEL);
@@ -104,6 +104,15 @@ export function locationEdge(levels: Level[], r: Reporter): LocationEdge {
     if (CLIENT_LIMIT_DIRECTIVES.includes(d.name)) r.mark(d, 'approximated', 'set in a location: Envoy has one value per listener (the default server\'s), not per route');
     if (d.name === 'otel_trace') r.mark(d, 'approximated', 'set in a location: Envoy traces by the server\'s setting');
   }
-  const logs = accessLogsAt(levels, formats);
-  return { compression: compressionAt(levels), accessLogs: logs, errorPages: errorPagesAt(levels, files) };
+}
+
+/**
+ * The edge settings in effect at the innermost of `levels` (levels[0] is http,
+ * levels[1] the server). `compression`: compressionAt(levels), when the caller
+ * already has it (a level without gzip/brotli directives inherits its parent's).
+ */
+export function locationEdgeAt(levels: Level[], compression: Policy['compression'] = compressionAt(levels)): LocationEdge {
+  const formats = logFormats(levels[0] ?? EMPTY_LEVEL);
+  const files = fileResolverOf(levels[0] ?? EMPTY_LEVEL, levels[1] ?? EMPTY_LEVEL);
+  return { compression, accessLogs: accessLogsAt(levels, formats), errorPages: errorPagesAt(levels, files) };
 }

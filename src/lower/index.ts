@@ -6,9 +6,11 @@ import type {
   Action,
   Backend,
   CompiledConfig,
+  Compression,
   Listener,
   Location,
   Policy,
+  ReportClass,
   ServerName,
   ServerTls,
   Src,
@@ -18,14 +20,16 @@ import { Reporter } from './classify.js';
 import { DEFAULT_LISTEN_PORT, listenName, lowerListen, type ListenSpec } from './listen.js';
 import { lowerServerName } from './server-name.js';
 import { lowerUpstream, inlineBackendName } from './upstream.js';
-import { parseProxyPass, proxyHostOf } from './proxy.js';
+import { parseProxyPass, proxyHostOf, type ProxyTarget } from './proxy.js';
 import { lowerRewriteLevel } from './rewrite.js';
 import { checkNesting, isRegex, locationRe2, parseLocationHead, type LocationHead } from './location.js';
 import { effectiveArray, headerOps, isWebsocketUpgrade, markAddHeader, markProxySetHeader, setsHost } from './headers.js';
 import { bodySize, effectiveSimple, markLimits, NGINX_DEFAULT_PROXY_TIMEOUT_MS, timeMs } from './limits.js';
-import { directivesOf, errorAt, type Level, levelOf, LowerError, lowerRun, src } from './util.js';
+import { directivesOf, errorAt, type Level, levelOf, LowerError, lowerRun, runCache, src } from './util.js';
+import { argValue, argValues } from '../parse/args.js';
 import { lowerServerTls, markTlsLevel } from './tls.js';
-import { locationEdge, type LocationEdge, markHttpEdge, serverEdge } from './edge.js';
+import { locationEdgeAt, type LocationEdge, markHttpEdge, markLocationEdge, serverEdge } from './edge.js';
+import { COMPRESSION_DIRECTIVES, compressionAt } from './compression.js';
 import { parseGrpcPass } from './grpc.js';
 import { resolveRewriteLast } from './rewrite-last.js';
 import { noteTryFiles, resolveTryFiles, namedDirectives } from './try-files.js';
@@ -210,12 +214,13 @@ function lowerServer(d: Directive, http: Level, ctx: Ctx, listens: { spec: Liste
   if (!own.byName.has('server_name')) names.push({ kind: 'empty', value: '', source: src(d.source) });
   const primaryName = names.find((n) => n.kind !== 'empty')?.value ?? '';
   const serverLevels = [http, own];
+  const scope = scopeOf(serverLevels, null);
   const rw = lowerRewriteLevel(ds, { level: 'server', locationRegex: null, serverName: primaryName }, r);
   const locCounter = { n: 0 };
   const locations: Location[] = [];
   const seen = new Set<string>();
   for (const c of own.byName.get('location') ?? []) {
-    const loc = lowerLocation(c, `${id}/loc_${locCounter.n++}`, null, null, serverLevels, ctx, primaryName);
+    const loc = lowerLocation(c, `${id}/loc_${locCounter.n++}`, null, null, scope, ctx, primaryName);
     checkDuplicate(c, loc, seen);
     locations.push(loc);
   }
@@ -240,12 +245,12 @@ function lowerServer(d: Directive, http: Level, ctx: Ctx, listens: { spec: Liste
 
 function checkDuplicate(d: Directive, loc: Location, seen: Set<string>): void {
   if (loc.modifier === 'regex' || loc.modifier === 'regex-icase') return;
-  const key = `${loc.modifier === 'exact' ? '=' : loc.modifier === 'named' ? '@' : ''}${loc.pattern}`;
+  const key = loc.modifier === 'exact' ? '=' + loc.pattern : loc.modifier === 'named' ? '@' + loc.pattern : loc.pattern;
   if (seen.has(key)) throw new LowerError({ severity: 'error', message: `duplicate location "${loc.pattern}"`, source: d.source, code: 'duplicate-location' });
   seen.add(key);
 }
 
-function lowerLocation(d: Directive, id: string, parentId: string | null, parent: LocationHead | null, outer: Level[], ctx: Ctx, serverName: string): Location {
+function lowerLocation(d: Directive, id: string, parentId: string | null, parent: LocationHead | null, outer: Scope, ctx: Ctx, serverName: string): Location {
   const r = ctx.r;
   const head = parseLocationHead(d);
   checkNesting(d, head, parent);
@@ -253,7 +258,8 @@ function lowerLocation(d: Directive, id: string, parentId: string | null, parent
   const own = levelOf(directivesOf(d.block));
   const ds = own.ds;
   r.openLevel(d.block, ds);
-  const levels = [...outer, own];
+  const scope = scopeOf([...outer.levels, own], outer);
+  const levels = scope.levels;
   markLevel(own, r);
   const rw = lowerRewriteLevel(ds, { level: 'location', locationRegex: re2, serverName }, r);
   const children: Location[] = [];
@@ -262,7 +268,7 @@ function lowerLocation(d: Directive, id: string, parentId: string | null, parent
     const seen = new Set<string>();
     let i = 0;
     for (const c of nested) {
-      const child = lowerLocation(c, `${id}/loc_${i++}`, id, head, levels, ctx, serverName);
+      const child = lowerLocation(c, `${id}/loc_${i++}`, id, head, scope, ctx, serverName);
       checkDuplicate(c, child, seen);
       children.push(child);
     }
@@ -275,7 +281,8 @@ function lowerLocation(d: Directive, id: string, parentId: string | null, parent
   const autoRedirect = head.pattern.endsWith('/') && head.pattern.length > 1 && !isRegex(head.modifier) && head.modifier !== 'named' && ds.some((c) => AUTO_REDIRECT_HANDLERS.has(c.name));
   if (autoRedirect) r.mark(d, 'translated', `"${head.pattern.slice(0, -1)}" answers nginx's 301 to "${head.pattern}" (auto_redirect) unless another location is named so`);
   for (const c of own.byName.get('limit_except') ?? []) r.markTree(c, 'unsupported', '`limit_except`: method restrictions are not translated', 'inside `limit_except`: not translated');
-  const policy = policyOf(levels, locationEdge(levels, r));
+  markLocationEdge(levels, r);
+  const policy = policyIn(scope);
   const source = src(d.source);
   const loc: Location = autoRedirect
     ? { id, parentId, autoRedirect: true, modifier: head.modifier, pattern: head.pattern, children, rewrites: rw.steps, action, policy, source }
@@ -306,17 +313,10 @@ function contentAction(own: Level, head: LocationHead, ctx: Ctx, levels: Level[]
       });
     }
     const backend = resolveBackend(t, pp, ctx);
-    const notes: string[] = [`cluster \`${backend.name}\``];
-    if (t.uri) notes.push(`the matched ${head.modifier === 'exact' ? 'path' : 'prefix'} is replaced by \`${t.uri.raw}\` (prefix_rewrite)`);
     const hostSet = setsHost(effectiveArray(levels, 'proxy_set_header'));
-    if (!hostSet) notes.push(`Host: ${proxyHostOf(t)} ($proxy_host, host_rewrite_literal)`);
-    const redirect = effectiveSimple(levels, 'proxy_redirect');
-    let cls: 'translated' | 'approximated' = 'translated';
-    if (!redirect && t.uri) {
-      notes.push('nginx rewrites upstream Location headers (proxy_redirect default); Envoy does not');
-      cls = 'approximated';
-    }
-    r.mark(pp, cls, notes.join('; '));
+    const redirect = effectiveSimple(levels, 'proxy_redirect') !== undefined;
+    const v = proxyVerdict(t, backend.name, head.modifier === 'exact', hostSet, redirect);
+    r.mark(pp, v[0], v[1]);
     return { kind: 'proxy', backend: backend.name, scheme: t.scheme, uri: t.uri, proxyHost: proxyHostOf(t), source: src(pp.source) };
   }
   const handler = ds.find((d) => CONTENT_HANDLERS.has(d.name));
@@ -325,6 +325,30 @@ function contentAction(own: Level, head: LocationHead, ctx: Ctx, levels: Level[]
     return { kind: 'static', status: 502, reason: `${handler.name} is not translated`, source: src(handler.source) };
   }
   return { kind: 'static', status: 404, reason: 'nginx serves files here (root/alias/try_files): answered with 404', source: null };
+}
+
+// A proxy_pass line's verdict depends on its target (one object per URL in a run;
+// the target decides the backend, every upstream being known before any server is
+// lowered) and three facts of the location: worked out once per target and
+// combination instead of once per location.
+const proxyVerdicts = runCache<ProxyTarget, Map<number, [ReportClass, string]>>();
+
+function proxyVerdict(t: ProxyTarget, backend: string, exact: boolean, hostSet: boolean, redirect: boolean): [ReportClass, string] {
+  const key = (exact ? 1 : 0) | (hostSet ? 2 : 0) | (redirect ? 4 : 0);
+  let byFacts = proxyVerdicts.get(t);
+  if (!byFacts) proxyVerdicts.set(t, (byFacts = new Map()));
+  let v = byFacts.get(key);
+  if (v) return v;
+  const notes: string[] = [`cluster \`${backend}\``];
+  if (t.uri) notes.push(`the matched ${exact ? 'path' : 'prefix'} is replaced by \`${t.uri.raw}\` (prefix_rewrite)`);
+  if (!hostSet) notes.push(`Host: ${proxyHostOf(t)} ($proxy_host, host_rewrite_literal)`);
+  let cls: 'translated' | 'approximated' = 'translated';
+  if (!redirect && t.uri) {
+    notes.push('nginx rewrites upstream Location headers (proxy_redirect default); Envoy does not');
+    cls = 'approximated';
+  }
+  byFacts.set(key, (v = [cls, notes.join('; ')]));
+  return v;
 }
 
 function resolveBackend(t: ReturnType<typeof parseProxyPass>, d: Directive, ctx: Ctx): Backend {
@@ -365,38 +389,107 @@ function lastPass(own: Level): Directive | undefined {
   return own.ds.indexOf(p) > own.ds.indexOf(g) ? p : g;
 }
 
+/**
+ * Where a location's settings come from: its levels (http, server, enclosing
+ * locations, its own, innermost last) and, once asked for, what is in effect
+ * there. nginx inherits by level: a level that sets none of a setting's
+ * directives has its parent's value, so it gets the parent's very object (the
+ * IR is plain data nobody modifies after lowering) instead of a copy worked out
+ * again for each location.
+ */
+interface Scope {
+  levels: Level[];
+  /** The enclosing location's scope, or the server's; null for the server's own. */
+  parent: Scope | null;
+  policy: Policy | null;
+  /** undefined: not worked out yet. */
+  compression: Compression | null | undefined;
+}
+
+function scopeOf(levels: Level[], parent: Scope | null): Scope {
+  return { levels, parent, policy: null, compression: undefined };
+}
+
+/**
+ * Every directive policyOf reads (itself or through compressionAt, accessLogsAt,
+ * errorPagesAt): a level without any of them has its parent's policy. (A test
+ * checks this list against what policyOf reads.)
+ */
+export const POLICY_DIRECTIVES: ReadonlySet<string> = new Set([
+  'proxy_set_header', 'add_header', 'proxy_hide_header', 'proxy_connect_timeout', 'proxy_read_timeout', 'proxy_send_timeout', 'client_max_body_size',
+  'proxy_http_version', 'proxy_redirect', 'proxy_buffering', 'absolute_redirect', 'port_in_redirect', 'server_name_in_redirect',
+  'access_log', 'error_page', ...COMPRESSION_DIRECTIVES,
+]);
+
+function setsAny(level: Level, names: ReadonlySet<string>): boolean {
+  for (const d of level.ds) if (names.has(d.name)) return true;
+  return false;
+}
+
+/**
+ * The policy in effect in a scope. Inherited as a whole when the scope's own
+ * level sets none of POLICY_DIRECTIVES: then every lookup reads the same
+ * directives as the parent's, so the values, and an invalid value's error, are
+ * the parent's (worked out on first need, whichever location asks first).
+ */
+function policyIn(scope: Scope): Policy {
+  if (scope.policy) return scope.policy;
+  const own = scope.levels[scope.levels.length - 1]!;
+  scope.policy = scope.parent && !setsAny(own, POLICY_DIRECTIVES) ? policyIn(scope.parent) : policyOf(scope.levels, compressionIn(scope));
+  return scope.policy;
+}
+
+/** compressionAt for a scope, inherited from the parent's when the own level has no gzip/brotli directive. */
+function compressionIn(scope: Scope): Compression | null {
+  if (scope.compression !== undefined) return scope.compression;
+  const own = scope.levels[scope.levels.length - 1]!;
+  scope.compression = scope.parent && !setsAny(own, COMPRESSION_DIRECTIVES) ? compressionIn(scope.parent) : compressionAt(scope.levels);
+  return scope.compression;
+}
+
 /** A location's policy: the proxy settings in effect, then its edge settings (key order is the output's). */
-export function policyOf(levels: Level[], edge: LocationEdge): Policy {
+export function policyOf(levels: Level[], compression: Compression | null = compressionAt(levels)): Policy {
   const psh = headerOps(effectiveArray(levels, 'proxy_set_header'));
-  const version = effectiveSimple(levels, 'proxy_http_version')?.args[0]?.value === '1.1' ? '1.1' : '1.0';
+  const versionAt = effectiveSimple(levels, 'proxy_http_version');
+  const version = versionAt && argValue(versionAt, 0) === '1.1' ? '1.1' : '1.0';
   const redirect = effectiveSimple(levels, 'proxy_redirect');
   const buffering = effectiveSimple(levels, 'proxy_buffering');
   const policy: Policy = {
     proxySetHeaders: psh,
     addHeaders: headerOps(effectiveArray(levels, 'add_header')),
-    proxyHideHeaders: effectiveArray(levels, 'proxy_hide_header').map((d) => (d.args[0]?.value ?? '').toLowerCase()),
+    proxyHideHeaders: hiddenHeaders(effectiveArray(levels, 'proxy_hide_header')),
     proxyConnectTimeoutMs: timeMs(levels, 'proxy_connect_timeout', NGINX_DEFAULT_PROXY_TIMEOUT_MS),
     proxyReadTimeoutMs: timeMs(levels, 'proxy_read_timeout', NGINX_DEFAULT_PROXY_TIMEOUT_MS),
     proxySendTimeoutMs: timeMs(levels, 'proxy_send_timeout', NGINX_DEFAULT_PROXY_TIMEOUT_MS),
     clientMaxBodySize: bodySize(levels),
     proxyHttpVersion: version,
     websocket: version === '1.1' && isWebsocketUpgrade(psh),
-    proxyRedirect: redirect ? redirect.args.map((a) => a.value) : null,
-    proxyBuffering: buffering?.args[0]?.value !== 'off',
+    proxyRedirect: redirect ? argValues(redirect) : null,
+    proxyBuffering: buffering === undefined || argValue(buffering, 0) !== 'off',
   };
   const redirects = redirectSettings(levels);
   if (redirects) policy.redirects = redirects;
+  const edge: LocationEdge = locationEdgeAt(levels, compression);
   policy.compression = edge.compression;
   if (edge.accessLogs) policy.accessLogs = edge.accessLogs;
   policy.errorPages = edge.errorPages;
   return policy;
 }
 
+// The proxy_hide_header names of a list, shared by the locations inheriting it.
+const hiddenByList = runCache<Directive[], string[]>();
+
+function hiddenHeaders(list: Directive[]): string[] {
+  let names = hiddenByList.get(list);
+  if (!names) hiddenByList.set(list, (names = list.map((d) => (argValue(d, 0) ?? '').toLowerCase())));
+  return names;
+}
+
 /** absolute_redirect / port_in_redirect / server_name_in_redirect, when any differs from nginx's default. */
 function redirectSettings(levels: Level[]): Policy['redirects'] | null {
   const flag = (name: string, dflt: boolean): boolean => {
     const d = effectiveSimple(levels, name);
-    return d ? d.args[0]?.value === 'on' : dflt;
+    return d ? argValue(d, 0) === 'on' : dflt;
   };
   const r = { absolute: flag('absolute_redirect', true), port: flag('port_in_redirect', true), serverName: flag('server_name_in_redirect', false) };
   return r.absolute && r.port && !r.serverName ? null : r;

@@ -3,12 +3,13 @@
 // always reached. Conditional steps (rewrite with a regex) become Envoy routes
 // placed before the level's own route; what Envoy cannot express is reported.
 import type { Directive } from '../parse/ast.js';
-import type { RedirectAction, ReturnAction, RewriteStep } from '../ir/types.js';
+import type { RedirectAction, ReportClass, ReturnAction, RewriteStep } from '../ir/types.js';
 import type { Reporter } from './classify.js';
 import { pcreToRe2 } from './regex.js';
 import { planRedirect } from './redirect.js';
 import { lowerIfReturn } from './if-return.js';
-import { errorAt, hasVariables, parseTemplate, runCache, src } from './util.js';
+import { errorAt, hasVariables, runCache, src, templateOf, tupleKey } from './util.js';
+import { argCount, argValue } from '../parse/args.js';
 
 /** Rewrite regexes every URI matches (a URI always starts with `/`): the route needs no extra condition. */
 export const ALWAYS_MATCHES = new Set(['^', '^/', '^(.*)$', '^/(.*)$', '^(.*)', '^/(.*)', '.*', '^.*$', '^.*', '(.*)', '^/.*', '^/.*$', '/']);
@@ -88,23 +89,24 @@ function whyStopped(d: Directive): string {
 }
 
 function lowerReturn(d: Directive, scope: RewriteScope, r: Reporter): ReturnAction | RedirectAction {
-  const [a0, a1] = d.args.map((a) => a.value);
-  if (a0 === undefined || d.args.length > 2) throw errorAt(d.source, 'invalid number of arguments in "return" directive', 'arity');
+  const a0 = argValue(d, 0);
+  const a1 = argValue(d, 1);
+  if (a0 === undefined || argCount(d) > 2) throw errorAt(d.source, 'invalid number of arguments in "return" directive', 'arity');
   const at = src(d.source);
   if (!/^\d+$/.test(a0)) {
-    if (d.args.length !== 1 || !/^(https?:\/\/|\$scheme)/.test(a0)) throw errorAt(d.args[0]!.source, `invalid return code "${a0}"`, 'return-code');
-    const action: RedirectAction = { kind: 'redirect', status: 302, location: parseTemplate(a0), source: at };
+    if (argCount(d) !== 1 || !/^(https?:\/\/|\$scheme)/.test(a0)) throw errorAt(d.args[0]!.source, `invalid return code "${a0}"`, 'return-code');
+    const action: RedirectAction = { kind: 'redirect', status: 302, location: templateOf(a0), source: at };
     reportRedirect(d, action, scope, r);
     return action;
   }
   const status = Number(a0);
   if (status > 999) throw errorAt(d.args[0]!.source, `invalid return code "${a0}"`, 'return-code');
   if ([301, 302, 303, 307, 308].includes(status) && a1 !== undefined) {
-    const action: RedirectAction = { kind: 'redirect', status, location: parseTemplate(a1), source: at };
+    const action: RedirectAction = { kind: 'redirect', status, location: templateOf(a1), source: at };
     reportRedirect(d, action, scope, r);
     return action;
   }
-  const body = a1 === undefined ? null : parseTemplate(a1);
+  const body = a1 === undefined ? null : templateOf(a1);
   const action: ReturnAction = { kind: 'return', status, body, source: at };
   if (status === 444) r.mark(d, 'approximated', 'nginx closes the connection without a response; Envoy answers a direct response with status 444');
   else if (status < 200 || status >= 600) r.mark(d, 'unsupported', `status ${status} cannot be a direct response in Envoy (200–599): answered with 500`);
@@ -113,37 +115,67 @@ function lowerReturn(d: Directive, scope: RewriteScope, r: Reporter): ReturnActi
   return action;
 }
 
+type Verdict = [ReportClass, string];
+
+// A redirect's verdict depends on its status, target and capture regex only (not
+// on the server: its name changes no reason): servers repeating the same
+// `return 301 …` are judged once per run.
+const redirectVerdicts = runCache<string, Verdict>();
+
 function reportRedirect(d: Directive, action: RedirectAction, scope: RewriteScope, r: Reporter): void {
-  const plan = planRedirect(action.location, { captureRegex: scope.locationRegex, rewrite: false, serverName: scope.serverName });
-  if (!plan.ok) r.mark(d, 'unsupported', `${plan.reason}: answered with a 500 direct response`);
-  else if (plan.approximation) r.mark(d, 'approximated', `redirect ${action.status}: ${plan.approximation}`);
-  else r.mark(d, 'translated', `redirect ${action.status}`);
+  const key = tupleKey([String(action.status), scope.locationRegex ?? '', scope.locationRegex === null ? '-' : '+', action.location.raw]);
+  let v = redirectVerdicts.get(key);
+  if (!v) redirectVerdicts.set(key, (v = redirectVerdict(action, scope)));
+  r.mark(d, v[0], v[1]);
 }
 
+function redirectVerdict(action: RedirectAction, scope: RewriteScope): Verdict {
+  const plan = planRedirect(action.location, { captureRegex: scope.locationRegex, rewrite: false, serverName: scope.serverName });
+  if (!plan.ok) return ['unsupported', `${plan.reason}: answered with a 500 direct response`];
+  if (plan.approximation) return ['approximated', `redirect ${action.status}: ${plan.approximation}`];
+  return ['translated', `redirect ${action.status}`];
+}
+
+// A rewrite's verdict depends on its words, the level and whether the location is a
+// regex one: the same line in many servers is judged once per run.
+const rewriteVerdicts = runCache<string, Verdict>();
+
 function lowerRewrite(d: Directive, scope: RewriteScope, r: Reporter): RewriteStep {
-  const [regex, replacement, flagText] = d.args.map((a) => a.value);
-  if (regex === undefined || replacement === undefined || d.args.length > 3) throw errorAt(d.source, 'invalid number of arguments in "rewrite" directive', 'arity');
+  const regex = argValue(d, 0);
+  const replacement = argValue(d, 1);
+  const flagText = argValue(d, 2);
+  if (regex === undefined || replacement === undefined || argCount(d) > 3) throw errorAt(d.source, 'invalid number of arguments in "rewrite" directive', 'arity');
   const flag = (flagText ?? null) as 'last' | 'break' | 'redirect' | 'permanent' | null;
   if (flag !== null && !['last', 'break', 'redirect', 'permanent'].includes(flag)) throw errorAt(d.args[2]!.source, `invalid parameter "${flagText}"`, 'rewrite-flag');
   const conv = pcreToRe2(regex);
   if (!conv.ok) throw errorAt(d.args[0]!.source, `rewrite regex "${regex}" has no RE2 form: ${conv.message} at offset ${conv.offset}`, 'pcre-only-regex');
-  const step: RewriteStep = { kind: 'rewrite', regex, replacement: parseTemplate(replacement), flag, source: src(d.source) };
+  const step: RewriteStep = { kind: 'rewrite', regex, replacement: templateOf(replacement), flag, source: src(d.source) };
+  const key = tupleKey([scope.level, scope.locationRegex === null ? '-' : '+', flag ?? '', regex, replacement]);
+  let v = rewriteVerdicts.get(key);
+  if (!v) rewriteVerdicts.set(key, (v = rewriteVerdict(step, conv.re2, scope)));
+  r.mark(d, v[0], v[1]);
+  return step;
+}
+
+function rewriteVerdict(step: RewriteStep & { kind: 'rewrite' }, re2: string, scope: RewriteScope): Verdict {
+  const { regex, flag } = step;
+  const replacement = step.replacement.raw;
   const absolute = /^(https?:\/\/|\$scheme)/.test(replacement);
   if (scope.locationRegex && !ALWAYS_MATCHES.has(regex) && ((flag !== 'last' && flag !== null) || absolute)) {
-    r.mark(d, 'unsupported', 'a conditional rewrite inside a regex location: an Envoy route cannot require two regexes on the path; not translated');
-  } else if (flag === 'redirect' || flag === 'permanent' || absolute) {
-    const plan = planRedirect(step.replacement, { captureRegex: conv.re2, rewrite: true, serverName: scope.serverName });
-    if (!plan.ok) r.mark(d, 'unsupported', `${plan.reason}: not translated`);
-    else r.mark(d, plan.approximation ? 'approximated' : 'translated', `redirect when the regex matches${plan.approximation ? ': ' + plan.approximation : ''}`);
-  } else if (flag === 'break') {
-    if (scope.level === 'server') r.mark(d, 'unsupported', 'a server-level `rewrite … break` changes the URI before location search: not translated');
-    else if (hasNonCaptureVars(step)) r.mark(d, 'unsupported', 'replacement uses variables Envoy cannot compute: not translated');
-    else if (replacement.includes('?')) r.mark(d, 'unsupported', 'replacement sets a query string: Envoy rewrites only the path: not translated');
-    else r.mark(d, 'translated', 'regex_rewrite of the upstream path when the regex matches');
-  } else {
-    r.mark(d, 'unsupported', `\`rewrite\` ${flag === 'last' ? 'with `last`' : 'without a flag'} searches the locations again with the new URI: not translated (requests continue as if it did not match)`);
+    return ['unsupported', 'a conditional rewrite inside a regex location: an Envoy route cannot require two regexes on the path; not translated'];
   }
-  return step;
+  if (flag === 'redirect' || flag === 'permanent' || absolute) {
+    const plan = planRedirect(step.replacement, { captureRegex: re2, rewrite: true, serverName: scope.serverName });
+    if (!plan.ok) return ['unsupported', `${plan.reason}: not translated`];
+    return [plan.approximation ? 'approximated' : 'translated', `redirect when the regex matches${plan.approximation ? ': ' + plan.approximation : ''}`];
+  }
+  if (flag === 'break') {
+    if (scope.level === 'server') return ['unsupported', 'a server-level `rewrite … break` changes the URI before location search: not translated'];
+    if (hasNonCaptureVars(step)) return ['unsupported', 'replacement uses variables Envoy cannot compute: not translated'];
+    if (replacement.includes('?')) return ['unsupported', 'replacement sets a query string: Envoy rewrites only the path: not translated'];
+    return ['translated', 'regex_rewrite of the upstream path when the regex matches'];
+  }
+  return ['unsupported', `\`rewrite\` ${flag === 'last' ? 'with `last`' : 'without a flag'} searches the locations again with the new URI: not translated (requests continue as if it did not match)`];
 }
 
 function hasNonCaptureVars(step: { replacement: { parts: ({ text: string } | { var: string })[] } }): boolean {

@@ -205,6 +205,17 @@ export function templateOf(raw: string): Template {
   return t;
 }
 
+/**
+ * One string naming a tuple of strings, for memo keys: each part is prefixed
+ * with its length, so no two different tuples give the same key, whatever
+ * characters the parts hold.
+ */
+export function tupleKey(parts: readonly string[]): string {
+  let key = '';
+  for (const p of parts) key += `${p.length}:${p}`;
+  return key;
+}
+
 export function hasVariables(t: Template): boolean {
   return t.parts.some((p) => 'var' in p);
 }
