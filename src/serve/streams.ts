@@ -155,6 +155,7 @@ export abstract class AdsStream {
     this.profile = profileOfNode(node);
   }
 
+  /** A nonce no other stream uses (a response encoded for this stream alone). */
   protected nextNonce(): string {
     this.nonceCounter += 1;
     return `${this.id}-${this.nonceCounter}`;
@@ -184,15 +185,23 @@ interface SotwTypeState {
   acked: Map<string, EncodedResource>;
   /** `typeVersion|subscription` at the time of the last NACK: nothing is sent while it holds. */
   nackedGuard: string | null;
+  /** The type snapshot this state was last found in sync with (nothing to send); null once anything above changes. */
+  inSyncWith: TypeSnapshot | null;
 }
+
+/**
+ * Writes a response (src/serve/wire.ts encodes it) and returns its nonce: one
+ * shared by every stream sent the same content under the current snapshot
+ * (never twice to one stream), or `ownNonce()`.
+ */
+export type SendResponse<R> = (stream: AdsStream, response: Omit<R, 'nonce'>, ownNonce: () => string) => string;
 
 export class SotwStream extends AdsStream {
   private state = new Map<string, SotwTypeState>();
 
   constructor(
     observer: StreamObserver,
-    /** Encodes (src/serve/wire.ts) and writes the response. */
-    private readonly send: (r: SotwResponse) => void,
+    private readonly send: SendResponse<SotwResponse>,
   ) {
     super('sotw', observer);
   }
@@ -213,7 +222,7 @@ export class SotwStream extends AdsStream {
     let st = this.state.get(typeUrl);
     const nonce = req.response_nonce ?? '';
     if (!st) {
-      st = { wildcard: false, names: new Set(), inFlight: null, lastKey: null, lastNonce: null, acked: new Map(), nackedGuard: null };
+      st = { wildcard: false, names: new Set(), inFlight: null, lastKey: null, lastNonce: null, acked: new Map(), nackedGuard: null, inSyncWith: null };
       this.state.set(typeUrl, st);
       this.observer.onSubscribe(this, typeUrl);
       this.updateSubscription(st, typeUrl, req.resource_names ?? []);
@@ -235,6 +244,7 @@ export class SotwStream extends AdsStream {
   private settle(st: SotwTypeState, typeUrl: string, req: DiscoveryRequest): void {
     const inFlight = st.inFlight!;
     st.inFlight = null;
+    st.inSyncWith = null;
     const event = { streamId: this.id, kind: this.kind, node: this.node, typeUrl, nonce: inFlight.nonce, version: inFlight.plan.key };
     if (req.error_detail) {
       st.nackedGuard = inFlight.guard;
@@ -246,8 +256,13 @@ export class SotwStream extends AdsStream {
   }
 
   private updateSubscription(st: SotwTypeState, typeUrl: string, names: string[]): void {
-    st.wildcard = names.includes('*') || (names.length === 0 && WILDCARD_BY_DEFAULT.has(typeUrl));
-    st.names = new Set(names.filter((n) => n !== '*'));
+    const wildcard = names.includes('*') || (names.length === 0 && WILDCARD_BY_DEFAULT.has(typeUrl));
+    const named = new Set(names.filter((n) => n !== '*'));
+    // Most requests (ACKs) repeat the subscription: the type stays in sync.
+    if (wildcard === st.wildcard && named.size === st.names.size && [...named].every((n) => st.names.has(n))) return;
+    st.wildcard = wildcard;
+    st.names = named;
+    st.inSyncWith = null;
   }
 
   /** On a reconnect the client names the version it holds; when it is current nothing is resent. */
@@ -300,6 +315,7 @@ export class SotwStream extends AdsStream {
     let unsettled = false;
     for (const typeUrl of this.orderedTypes()) {
       const st = this.state.get(typeUrl)!;
+      if (st.inSyncWith !== null && st.inSyncWith === this.typeSnapshot(typeUrl)) continue;
       const plan = this.additionPlan(st, typeUrl);
       if (!plan) continue;
       if (st.inFlight) {
@@ -313,9 +329,15 @@ export class SotwStream extends AdsStream {
     if (unsettled) return;
     for (const typeUrl of this.orderedTypes()) {
       const st = this.state.get(typeUrl)!;
-      const plan = this.finalPlan(st, typeUrl);
-      if (!plan || st.inFlight || plan.key === st.lastKey || st.nackedGuard === this.guardOf(st, typeUrl)) continue;
-      this.respond(st, typeUrl, plan);
+      const snap = this.typeSnapshot(typeUrl);
+      if (!snap || st.inSyncWith === snap) continue;
+      const plan = this.finalPlan(st, typeUrl)!;
+      if (!st.inFlight && plan.key !== st.lastKey && st.nackedGuard !== this.guardOf(st, typeUrl)) {
+        this.respond(st, typeUrl, plan);
+      } else if (!st.inFlight) {
+        // Neither phase has anything for this type until it or its snapshot changes.
+        st.inSyncWith = snap;
+      }
     }
   }
 
@@ -325,12 +347,12 @@ export class SotwStream extends AdsStream {
   }
 
   private respond(st: SotwTypeState, typeUrl: string, plan: SotwPlan): void {
-    const nonce = this.nextNonce();
+    const nonce = this.send(this, { version_info: plan.key, resources: plan.resources, type_url: typeUrl }, () => this.nextNonce());
+    st.inSyncWith = null;
     st.inFlight = { nonce, plan, guard: this.guardOf(st, typeUrl) };
     st.lastKey = plan.key;
     st.lastNonce = nonce;
     const held = new Set(plan.resources.map((r) => r.name));
-    this.send({ version_info: plan.key, resources: plan.resources, type_url: typeUrl, nonce });
     this.observer.onResponse({
       streamId: this.id,
       kind: this.kind,
@@ -354,6 +376,12 @@ interface DeltaTypeState {
   inFlight: { nonce: string; version: string; previous: Map<string, string | undefined> } | null;
   /** Resources of a NACKed response, not resent while the type's version is `typeVersion`. */
   rejected: { typeVersion: string; versions: Map<string, string> } | null;
+  /**
+   * The type snapshot this state was last found in sync with (nothing to send,
+   * nothing to remove); null once anything above changes. Most requests (ACKs)
+   * and most pushes leave most types in sync: they skip planning them.
+   */
+  inSyncWith: TypeSnapshot | null;
 }
 
 interface DeltaPlan {
@@ -366,8 +394,7 @@ export class DeltaStream extends AdsStream {
 
   constructor(
     observer: StreamObserver,
-    /** Encodes (src/serve/wire.ts) and writes the response. */
-    private readonly send: (r: DeltaResponse) => void,
+    private readonly send: SendResponse<DeltaResponse>,
   ) {
     super('delta', observer);
   }
@@ -389,7 +416,7 @@ export class DeltaStream extends AdsStream {
     const subscribe = req.resource_names_subscribe ?? [];
     const unsubscribe = req.resource_names_unsubscribe ?? [];
     if (!st) {
-      st = { wildcard: false, names: new Set(), held: new Map(), inFlight: null, rejected: null };
+      st = { wildcard: false, names: new Set(), held: new Map(), inFlight: null, rejected: null, inSyncWith: null };
       this.state.set(typeUrl, st);
       this.observer.onSubscribe(this, typeUrl);
       // Legacy wildcard: a first LDS/CDS request naming nothing subscribes to everything.
@@ -410,6 +437,7 @@ export class DeltaStream extends AdsStream {
       this.observer.onAck(event);
       return;
     }
+    st.inSyncWith = null;
     // The client kept what it had: restore it, and hold back the rejected content.
     const rejected = new Map<string, string>();
     for (const [name, before] of inFlight.previous) {
@@ -423,6 +451,7 @@ export class DeltaStream extends AdsStream {
   }
 
   private updateSubscription(st: DeltaTypeState, subscribe: string[], unsubscribe: string[]): void {
+    if (subscribe.length > 0 || unsubscribe.length > 0) st.inSyncWith = null;
     for (const name of subscribe) {
       if (name === '*') st.wildcard = true;
       else st.names.add(name);
@@ -432,7 +461,11 @@ export class DeltaStream extends AdsStream {
       else st.names.delete(name);
     }
     // The client forgets what it no longer subscribes to.
-    for (const name of [...st.held.keys()]) if (!this.inScope(st, name)) st.held.delete(name);
+    for (const name of [...st.held.keys()]) {
+      if (this.inScope(st, name)) continue;
+      st.held.delete(name);
+      st.inSyncWith = null;
+    }
   }
 
   private inScope(st: DeltaTypeState, name: string): boolean {
@@ -443,15 +476,20 @@ export class DeltaStream extends AdsStream {
     return st.rejected !== null && st.rejected.typeVersion === snap.version && st.rejected.versions.get(r.name) === r.version;
   }
 
+  /** What to send and remove; null when there is no snapshot of the type or nothing to do. */
   private plan(st: DeltaTypeState, typeUrl: string): DeltaPlan | null {
     const snap = this.typeSnapshot(typeUrl);
-    if (!snap) return null;
+    if (!snap || st.inSyncWith === snap) return null;
     const candidates = st.wildcard ? [...snap.resources.values()] : [...st.names].flatMap((n) => snap.resources.get(n) ?? []);
     const resources = candidates
       .filter((r) => st.held.get(r.name) !== r.version && !this.isRejected(st, snap, r))
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const removalRejected = (n: string) => st.rejected?.typeVersion === snap.version && st.rejected.versions.get(n) === '';
     const removed = [...st.held.keys()].filter((n) => !snap.resources.has(n) && !removalRejected(n)).sort();
+    if (resources.length === 0 && removed.length === 0) {
+      st.inSyncWith = snap;
+      return null;
+    }
     return { resources, removed };
   }
 
@@ -484,7 +522,6 @@ export class DeltaStream extends AdsStream {
   }
 
   private respond(st: DeltaTypeState, typeUrl: string, plan: DeltaPlan): void {
-    const nonce = this.nextNonce();
     const version = this.typeSnapshot(typeUrl)?.version ?? '';
     const previous = new Map<string, string | undefined>();
     for (const r of plan.resources) {
@@ -495,14 +532,10 @@ export class DeltaStream extends AdsStream {
       previous.set(name, st.held.get(name));
       st.held.delete(name);
     }
+    st.inSyncWith = null;
+    const response = { system_version_info: version, resources: plan.resources, type_url: typeUrl, removed_resources: plan.removed };
+    const nonce = this.send(this, response, () => this.nextNonce());
     st.inFlight = { nonce, version, previous };
-    this.send({
-      system_version_info: version,
-      resources: plan.resources,
-      type_url: typeUrl,
-      removed_resources: plan.removed,
-      nonce,
-    });
     this.observer.onResponse({
       streamId: this.id,
       kind: this.kind,

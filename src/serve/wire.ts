@@ -113,3 +113,71 @@ export function encodeDeltaResponse(r: DeltaResponse): Buffer {
   const fields = { system_version_info: r.system_version_info, type_url: r.type_url, removed_resources: r.removed_resources, nonce: r.nonce };
   return assemble(f, fields, r.resources.map(deltaRecord));
 }
+
+/** An encoded response and the nonce written in it. */
+export interface EncodedResponse {
+  nonce: string;
+  bytes: Buffer;
+}
+
+interface SharedEntry extends EncodedResponse {
+  /** Streams this response was written to: none gets the same nonce twice. */
+  sentTo: Set<number>;
+}
+
+/**
+ * Responses shared by the streams that are sent the same content under one
+ * snapshot (after a reload, every Envoy gets the same new RouteConfiguration):
+ * encoded once, with one nonce, and the same bytes written to each stream, so a
+ * push costs no per-stream encoding or copy of its resources (grpc-js still
+ * frames each write). A nonce stays fresh per stream: a stream that was already
+ * sent an entry gets its own encoding with its own nonce instead. Shared nonces
+ * (`s<n>`) come from a counter that never restarts, so one never names two
+ * contents; the per-stream ones are `<stream>-<n>`.
+ */
+export class SharedResponses {
+  private entries = new Map<string, SharedEntry>();
+  private counter = 0;
+
+  /** At most `limit` contents are kept (the oldest go first); a push needs one per type. */
+  constructor(private readonly limit = 32) {}
+
+  /** Forget every entry (a new snapshot: its responses differ). */
+  clear(): void {
+    this.entries.clear();
+  }
+
+  sotw(streamId: number, r: Omit<SotwResponse, 'nonce'>, ownNonce: () => string): EncodedResponse {
+    // version_info is the content hash of the (name, version) list sent.
+    const key = `sotw\n${r.type_url}\n${r.version_info}\n${r.resources.length}`;
+    return this.take(key, streamId, ownNonce, (nonce) => encodeSotwResponse({ ...r, nonce }));
+  }
+
+  delta(streamId: number, r: Omit<DeltaResponse, 'nonce'>, ownNonce: () => string): EncodedResponse {
+    let key = `delta\n${r.type_url}\n${r.system_version_info}\n${r.removed_resources.join('\n')}\n`;
+    for (const resource of r.resources) key += `${resource.name}=${resource.version}\n`;
+    return this.take(key, streamId, ownNonce, (nonce) => encodeDeltaResponse({ ...r, nonce }));
+  }
+
+  /** How many contents are kept (tests). */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  private take(key: string, streamId: number, ownNonce: () => string, encode: (nonce: string) => Buffer): EncodedResponse {
+    let entry = this.entries.get(key);
+    if (entry?.sentTo.has(streamId)) {
+      const nonce = ownNonce();
+      return { nonce, bytes: encode(nonce) };
+    }
+    if (!entry) {
+      this.counter += 1;
+      const nonce = `s${this.counter}`;
+      entry = { nonce, bytes: encode(nonce), sentTo: new Set() };
+      this.entries.set(key, entry);
+      if (this.entries.size > this.limit) this.entries.delete(this.entries.keys().next().value!);
+    }
+    entry.sentTo.add(streamId);
+    return entry;
+  }
+}

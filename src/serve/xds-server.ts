@@ -7,7 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { resourceName, type JsonObject, type XdsResources } from '../emit/envoy/xds.js';
 import { protoIncludeDirs } from './proto-registry.js';
-import { encodeDeltaResponse, encodeSotwResponse } from './wire.js';
+import { SharedResponses } from './wire.js';
 import { applyEndpointOverrides, buildSnapshot, ResourceEncoder, typeLabel, type Snapshot } from './snapshot.js';
 import {
   AdsStream,
@@ -83,6 +83,8 @@ export class XdsServer extends EventEmitter implements StreamObserver {
   private base: XdsResources | null = null;
   private overrides = new Map<string, JsonObject>();
   private encoder = new ResourceEncoder();
+  /** Responses encoded once for every stream sent the same content (cleared with each snapshot). */
+  private readonly responses = new SharedResponses();
   private grpcServer: grpc.Server | null = null;
   readonly streams = new Set<AdsStream>();
   readonly counters: Counters = { pushes: new Map(), acks: new Map(), nacks: new Map(), lastNack: new Map() };
@@ -134,6 +136,7 @@ export class XdsServer extends EventEmitter implements StreamObserver {
     const changed = next.version !== this.current?.version || !sameProfiles(next, this.current);
     this.current = next;
     if (changed) {
+      this.responses.clear();
       this.emit('snapshot', next);
       for (const stream of this.streams) stream.pump();
     }
@@ -173,13 +176,21 @@ export class XdsServer extends EventEmitter implements StreamObserver {
   // ---- gRPC
 
   private handleSotw(call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>): void {
-    const stream = new SotwStream(this, (r) => call.write(encodeSotwResponse(r) as unknown as DiscoveryResponse));
+    const stream = new SotwStream(this, (self, r, ownNonce) => {
+      const encoded = this.responses.sotw(self.id, r, ownNonce);
+      call.write(encoded.bytes as unknown as DiscoveryResponse);
+      return encoded.nonce;
+    });
     this.track(stream, call);
     call.on('data', (req: DiscoveryRequest) => stream.handle(req));
   }
 
   private handleDelta(call: grpc.ServerDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>): void {
-    const stream = new DeltaStream(this, (r) => call.write(encodeDeltaResponse(r) as unknown as DeltaDiscoveryResponse));
+    const stream = new DeltaStream(this, (self, r, ownNonce) => {
+      const encoded = this.responses.delta(self.id, r, ownNonce);
+      call.write(encoded.bytes as unknown as DeltaDiscoveryResponse);
+      return encoded.nonce;
+    });
     this.track(stream, call);
     call.on('data', (req: DeltaDiscoveryRequest) => stream.handle(req));
   }

@@ -155,4 +155,32 @@ describe('delta ADS', () => {
       [TYPES.eds, ['gamma']],
     ]);
   });
+
+  it('streams sent the same content share its nonce; one stream never gets a nonce twice', async () => {
+    const first = client.delta();
+    const second = client.delta();
+    first.send({ node, type_url: TYPES.cds, resource_names_subscribe: ['*'] });
+    const a = await first.next();
+    second.send({ node: { ...node, id: 'edge-delta-2' }, type_url: TYPES.cds, resource_names_subscribe: ['*'] });
+    const b = await second.next();
+    expect(b.nonce).toBe(a.nonce);
+    expect(names(b)).toEqual(names(a));
+    await ackAndWait(first, a);
+    // Unsubscribed and subscribed again: the same content comes again to this stream, with a fresh nonce.
+    const handled = waitForEvent(server, 'request', (e: { typeUrl: string }) => e.typeUrl === TYPES.cds);
+    first.send({ type_url: TYPES.cds, response_nonce: a.nonce, resource_names_unsubscribe: ['*'] });
+    await handled;
+    first.send({ type_url: TYPES.cds, response_nonce: a.nonce, resource_names_subscribe: ['*'] });
+    const resent = await first.next();
+    expect(names(resent)).toEqual(names(a));
+    expect(resent.nonce).not.toBe(a.nonce);
+    // The old nonce is stale now: no ACK; the new one ACKs.
+    const acks = server.counters.acks.get('cds|delta');
+    first.send({ type_url: TYPES.cds, response_nonce: a.nonce });
+    await ackAndWait(first, resent);
+    expect(server.counters.acks.get('cds|delta')).toBe(acks! + 1);
+    // The other stream's ACK of the shared nonce is its own.
+    await ackAndWait(second, b);
+    expect(server.counters.acks.get('cds|delta')).toBe(acks! + 2);
+  });
 });

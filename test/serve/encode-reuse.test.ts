@@ -11,7 +11,7 @@ import { compile } from '../../src/compile.js';
 import { toXdsResources, type JsonObject, type XdsResources } from '../../src/emit/envoy/xds.js';
 import { decodeResource, encodeResource, ProtoJsonError, ReusingEncoder } from '../../src/serve/proto-json.js';
 import { buildSnapshot, ResourceEncoder, type EncodedResource } from '../../src/serve/snapshot.js';
-import { encodeDeltaResponse, encodeSotwResponse } from '../../src/serve/wire.js';
+import { encodeDeltaResponse, encodeSotwResponse, SharedResponses } from '../../src/serve/wire.js';
 import { adsServiceDefinition } from '../../src/serve/xds-server.js';
 import { TYPES } from './helpers/ads-client.js';
 
@@ -115,5 +115,40 @@ describe('responses from per-resource records', () => {
     const response = { version_info: 'abc', resources: clusters, type_url: TYPES.cds, nonce: '1-1' };
     const whole = serializer('StreamAggregatedResources')({ ...response, resources: clusters.map((r) => ({ type_url: r.typeUrl, value: r.bytes })) });
     expect(encodeSotwResponse(response).equals(whole)).toBe(true);
+  });
+
+  it('are encoded once for every stream sent the same content, never with a nonce a stream already had', () => {
+    const shared = new SharedResponses();
+    let own = 0;
+    const ownNonce = (stream: number) => () => `${stream}-${++own}`;
+    const response = { system_version_info: 'v1', resources: clusters, type_url: TYPES.cds, removed_resources: [] };
+    const a = shared.delta(1, response, ownNonce(1));
+    const b = shared.delta(2, { ...response, resources: [...clusters] }, ownNonce(2));
+    expect(b.nonce).toBe(a.nonce);
+    expect(b.bytes).toBe(a.bytes); // the same buffer: no per-stream encoding or copy
+    expect(a.bytes.equals(encodeDeltaResponse({ ...response, nonce: a.nonce }))).toBe(true);
+    // The same content again to stream 1: its own nonce and encoding.
+    const again = shared.delta(1, response, ownNonce(1));
+    expect(again.nonce).toBe('1-1');
+    expect(again.bytes.equals(encodeDeltaResponse({ ...response, nonce: '1-1' }))).toBe(true);
+    // Other content (one cluster fewer, or a removal) is another response with another nonce.
+    const fewer = shared.delta(1, { ...response, resources: clusters.slice(1) }, ownNonce(1));
+    const removal = shared.delta(2, { ...response, resources: [], removed_resources: ['gone'] }, ownNonce(2));
+    expect(new Set([a.nonce, fewer.nonce, removal.nonce]).size).toBe(3);
+    expect(removal.bytes.equals(encodeDeltaResponse({ ...response, resources: [], removed_resources: ['gone'], nonce: removal.nonce }))).toBe(true);
+    // After a new snapshot the same content gets a nonce never used before.
+    shared.clear();
+    const fresh = shared.delta(1, response, ownNonce(1));
+    expect([a.nonce, fewer.nonce, removal.nonce, again.nonce]).not.toContain(fresh.nonce);
+    const sotw = { version_info: 'abc', resources: clusters, type_url: TYPES.cds };
+    const s1 = shared.sotw(1, sotw, ownNonce(1));
+    expect(shared.sotw(2, sotw, ownNonce(2)).bytes).toBe(s1.bytes);
+    expect(s1.bytes.equals(encodeSotwResponse({ ...sotw, nonce: s1.nonce }))).toBe(true);
+  });
+
+  it('keep a bounded number of contents', () => {
+    const shared = new SharedResponses(4);
+    for (let i = 0; i < 10; i++) shared.delta(1, { system_version_info: `v${i}`, resources: clusters, type_url: TYPES.cds, removed_resources: [] }, () => 'own');
+    expect(shared.size).toBe(4);
   });
 });
