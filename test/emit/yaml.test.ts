@@ -2,7 +2,7 @@
 // `yaml` package), whatever the strings hold, and keep each comment above its object.
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { toYaml } from '../../src/emit/envoy/yaml.js';
+import { toYaml, toYamlBytes } from '../../src/emit/envoy/yaml.js';
 import { prng, type Rand } from '../support/prng.js';
 
 const TRICKY = ['', 'true', 'No', 'y', '~', 'null', '0', '007', '1e3', '0x1F', '0o7', '1.5', '.5', '60s', '1.5s', '3e', '-1', '- a', 'a: b', 'a:b', '#x', 'a #b', '[x]', '{x}', 'a,b', '"q"', "'s'", 'back\\slash', 'tab\tx', 'line\nbreak', ' lead', 'trail ', '*.a.test', '@type', '%REQ(x)%', 'é ü', '日本', '\u2028', '😀', '/api/', 'a/b.c_d-e', '?', '!tag', '&anchor', '*alias', '|', '>', 'x'.repeat(150)];
@@ -55,5 +55,29 @@ describe('toYaml', () => {
   it('keeps non-ASCII text', () => {
     const v = { a: 'é 日本 😀', b: ['ü'] };
     expect(parse(toYaml(v, new Map()))).toEqual(v);
+  });
+
+  it('writes a string plain only when it cannot read as anything else', () => {
+    const plain = ['a', 'abc', 'a/b.c_d-e', '/', '/api/', '_x', 'yes_no', 'value', '60s', '1.5s', '2xx', 'type.googleapis.com/x.Y'];
+    const quoted = ['', 'No', 'y', 'true', 'null', '~', '0', '007', '1e3', '1.5e9x', '0x1F', '0o7', '0b1', '1.5', '.5', '-1', '-a', 'a b', 'a:b', 'a,b', '*.a', 'é', 'a\n', 'x$'];
+    for (const s of plain) expect(toYaml({ k: s }, new Map()), s).toBe(`k: ${s}\n`);
+    for (const s of quoted) expect(toYaml({ k: s }, new Map()), s).toBe(`k: ${JSON.stringify(s)}\n`);
+  });
+
+  it('an empty collection is a scalar: written on its key\'s line, without the comment its object may have', () => {
+    const empty = {};
+    const emptyList: unknown[] = [];
+    const long = { x: 'y'.repeat(150) };
+    const v = { a: empty, b: [empty, emptyList, long], c: emptyList, route: {} };
+    const comments = new Map<object, string>([[empty, ' c1'], [emptyList, ' c2'], [long, ' c3']]);
+    expect(toYaml(v, comments)).toBe(['a: {}', 'b:', '- {}', '- []', '# c3', `- x: ${'y'.repeat(150)}`, 'c: []', 'route: {}', ''].join('\n'));
+  });
+
+  it('toYamlBytes is the UTF-8 of toYaml, across its internal blocks', () => {
+    const rand = prng(99);
+    const big = { list: Array.from({ length: 50_000 }, (_, i) => ({ name: `n${i} é 日本`, v: randomValue(rand, 3) })) };
+    const bytes = toYamlBytes(big, new Map());
+    expect(bytes.length).toBeGreaterThan(1 << 22); // more than one block
+    expect(bytes.equals(Buffer.from(toYaml(big, new Map()), 'utf8'))).toBe(true);
   });
 });
