@@ -142,12 +142,16 @@ export class Reporter {
   entries(root: Statement[], context: string): ReportEntry[] {
     const out: ReportEntry[] = [];
     const includes = new Set<ReportEntry>();
+    const anyShared = this.shared.size > 0;
+    // An index loop: this one runs once per statement of the input, mostly before the
+    // optimising compiler has seen it, where for…of allocates a result per step.
     const walk = (stmts: Statement[], ctx: string, parent: Directive | null, freeform: boolean): void => {
       const level = this.byBlock.get(stmts);
       let k = 0;
-      for (const s of stmts) {
+      for (let i = 0; i < stmts.length; i++) {
+        const s = stmts[i]!;
         if (s.kind !== 'directive') continue;
-        const own = level && !this.shared.has(s) ? level.entries[k] : undefined;
+        const own = level && !(anyShared && this.shared.has(s)) ? level.entries[k] : undefined;
         k++;
         let e = own ?? this.marks.get(s);
         if (s.name === 'include' && !freeform) {

@@ -156,42 +156,51 @@ const SIZE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 * 1024, g: 
 /** Split an nginx value into literal text and variables (`$name`, `${name}`, `$1`). */
 export function parseTemplate(raw: string): Template {
   const parts: TemplatePart[] = [];
-  let text = '';
+  let text = ''; // literal text not yet pushed (a `$` that starts no variable stays in it)
   let i = 0;
   while (i < raw.length) {
-    const c = raw[i]!;
-    if (c === '$' && i + 1 < raw.length) {
-      let name = '';
-      let j = i + 1;
-      if (raw[j] === '{') {
-        const end = raw.indexOf('}', j);
-        if (end > j + 1) {
-          name = raw.slice(j + 1, end);
-          j = end + 1;
-        }
-      } else if (/[0-9]/.test(raw[j]!)) {
-        name = raw[j]!;
-        j++;
-      } else {
-        const m = /^[A-Za-z0-9_]+/.exec(raw.slice(j));
-        if (m) {
-          name = m[0];
-          j += name.length;
-        }
-      }
-      if (name) {
-        if (text) parts.push({ text });
-        text = '';
-        parts.push({ var: name });
-        i = j;
-        continue;
-      }
+    const dollar = raw.indexOf('$', i);
+    if (dollar < 0) {
+      text += raw.slice(i);
+      break;
     }
-    text += c;
-    i++;
+    text += raw.slice(i, dollar);
+    const v = variableAt(raw, dollar);
+    if (v === null) {
+      text += '$';
+      i = dollar + 1;
+      continue;
+    }
+    if (text) parts.push({ text });
+    text = '';
+    parts.push({ var: v.name });
+    i = v.end;
   }
   if (text) parts.push({ text });
   return { raw, parts };
+}
+
+/** The variable named by the `$` at `at` (`$name`, `${name}`, `$1`) and where it ends, or null. */
+function variableAt(raw: string, at: number): { name: string; end: number } | null {
+  const j = at + 1;
+  if (j >= raw.length) return null;
+  if (raw[j] === '{') {
+    const end = raw.indexOf('}', j);
+    return end > j + 1 ? { name: raw.slice(j + 1, end), end: end + 1 } : null;
+  }
+  if (isDigit(raw.charCodeAt(j))) return { name: raw[j]!, end: j + 1 };
+  let end = j;
+  while (end < raw.length && isNameChar(raw.charCodeAt(end))) end++;
+  return end > j ? { name: raw.slice(j, end), end } : null;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
+
+/** [A-Za-z0-9_] */
+function isNameChar(c: number): boolean {
+  return isDigit(c) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f;
 }
 
 // Templates are plain data no one modifies: the same text (a header value, a
