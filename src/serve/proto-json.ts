@@ -197,57 +197,73 @@ export { envoyRoot };
  * that order, and an element's bytes do not depend on its neighbours: a route
  * table where one route changed needs only that route encoded again. The
  * result is byte-identical to encodeMessage. Every encoded piece (an element
- * at the last level, or the run of fields between two split fields) is kept by
- * its JSON text, so JSON is turned into bytes once per distinct content.
+ * of a split list at any level, or the run of fields between two split
+ * fields) is kept by its JSON text, so JSON is turned into bytes once per
+ * distinct content; an element found by its text is not split further (an
+ * unchanged virtual host costs one JSON.stringify, not one per route).
  */
 export class ReusingEncoder {
-  /** Encoded pieces by type, then by JSON text, with the generation that last used them. */
-  private elements = new Map<protobuf.Type, Map<string, { bytes: Uint8Array; generation: number }>>();
+  /** Encoded pieces by type, then by JSON text. */
+  private pieces = new Map<protobuf.Type, Map<string, Piece>>();
   private generation = 0;
 
   /**
    * `depth`: how many levels of repeated message fields are split below the
-   * resource; elements at the last level are encoded whole and kept (for a
-   * RouteConfiguration: virtual hosts are split, their routes kept).
+   * resource; elements at the last level are encoded whole (for a
+   * RouteConfiguration: virtual hosts are split, their routes encoded whole).
    */
   constructor(private readonly depth = 2) {}
 
   encodeResource(typeUrl: string, json: unknown): Uint8Array {
     const type = lookupMessage(typeUrl);
-    return this.split(type, json as Json, type.name, this.depth);
+    return this.split(type, json as Json, type.name, this.depth, null);
   }
 
-  /** Forget the elements no encoding used since the previous call. */
+  /** Forget the pieces no encoding used since the previous call. */
   sweep(): void {
-    for (const byText of this.elements.values()) {
-      for (const [text, entry] of byText) if (entry.generation !== this.generation) byText.delete(text);
+    for (const byText of this.pieces.values()) {
+      for (const [text, piece] of byText) if (piece.generation !== this.generation) byText.delete(text);
     }
     this.generation += 1;
   }
 
-  /** How many element encodings are kept (tests). */
+  /** How many pieces are kept (tests). */
   get size(): number {
     let n = 0;
-    for (const byText of this.elements.values()) n += byText.size;
+    for (const byText of this.pieces.values()) n += byText.size;
     return n;
   }
 
-  private element(type: protobuf.Type, json: Json, where: string): Uint8Array {
-    let byText = this.elements.get(type);
-    if (!byText) this.elements.set(type, (byText = new Map()));
-    const text = JSON.stringify(json);
-    const hit = byText.get(text);
-    if (hit) {
-      hit.generation = this.generation;
-      return hit.bytes;
-    }
-    const bytes = encodeMessage(type, json, where);
-    byText.set(text, { bytes, generation: this.generation });
-    return bytes;
+  /** Mark a piece, and the pieces it was made of, as used by this generation. */
+  private touch(piece: Piece): void {
+    piece.generation = this.generation;
+    if (piece.parts) for (const part of piece.parts) this.touch(part);
   }
 
-  private split(type: protobuf.Type, json: Json, where: string, depth: number): Uint8Array {
-    if (depth === 0) return this.element(type, json, where);
+  /**
+   * The bytes of `json` as `type`, by its text when known; else made by
+   * `make` (which records the pieces it used in `parts`) and kept.
+   */
+  private piece(type: protobuf.Type, json: Json, used: Piece[] | null, make: (parts: Piece[] | null) => Uint8Array): Uint8Array {
+    let byText = this.pieces.get(type);
+    if (!byText) this.pieces.set(type, (byText = new Map()));
+    const text = JSON.stringify(json);
+    let piece = byText.get(text);
+    if (piece) {
+      this.touch(piece);
+    } else {
+      const parts: Piece[] = [];
+      const bytes = make(parts);
+      piece = { bytes, generation: this.generation, parts: parts.length ? parts : null };
+      byText.set(text, piece);
+    }
+    used?.push(piece);
+    return piece.bytes;
+  }
+
+  /** `json` as `type`, its repeated message fields split `depth` levels down; pieces used go to `used`. */
+  private split(type: protobuf.Type, json: Json, where: string, depth: number, used: Piece[] | null): Uint8Array {
+    if (depth === 0) return this.piece(type, json, used, () => encodeMessage(type, json, where));
     if (!isObject(json) || !isPlainMessage(type)) return encodeMessage(type, json, where);
     const index = fieldIndex(type);
     const keyed: Array<{ key: string; field: protobuf.Field }> = [];
@@ -261,7 +277,10 @@ export class ReusingEncoder {
     let pending: JsonObject | null = null;
     const flush = () => {
       // The fields between split ones are kept too, by their own text (a cluster, a virtual host's domains).
-      if (pending) parts.push(this.element(type, pending, where));
+      if (pending) {
+        const run = pending;
+        parts.push(this.piece(type, run, used, () => encodeMessage(type, run, where)));
+      }
       pending = null;
     };
     for (const { key, field } of keyed) {
@@ -274,13 +293,38 @@ export class ReusingEncoder {
       flush();
       const tag = ((field.id << 3) | 2) >>> 0;
       (value as Json[]).forEach((item, i) => {
-        const bytes = this.split(elementType, item, `${where}.${key}[${i}]`, depth - 1);
-        parts.push(protobuf.Writer.create().uint32(tag).uint32(bytes.length).finish(), bytes);
+        const at = `${where}.${key}[${i}]`;
+        const bytes =
+          depth === 1
+            ? this.piece(elementType, item, used, () => encodeMessage(elementType, item, at))
+            : this.piece(elementType, item, used, (own) => this.split(elementType, item, at, depth - 1, own));
+        parts.push(lengthPrefix(tag, bytes.length), bytes);
       });
     }
     flush();
     return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
   }
+}
+
+/** An encoded piece, the generation that last used it, and the pieces it was made of (kept while it is). */
+interface Piece {
+  bytes: Uint8Array;
+  generation: number;
+  parts: Piece[] | null;
+}
+
+/** A field's tag and a length, as varints (the head of a length-delimited record). */
+function lengthPrefix(tag: number, length: number): Buffer {
+  const out = Buffer.allocUnsafe(10);
+  let at = 0;
+  for (let v of [tag, length]) {
+    while (v > 0x7f) {
+      out[at++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    out[at++] = v;
+  }
+  return out.subarray(0, at);
 }
 
 /** The element type of a repeated message field whose JSON is a list of objects (not a map, not a well-known type). */
