@@ -79,7 +79,8 @@ function logsOf(list: Directive[], formats: Map<string, LogFormat>): AccessLog[]
 
 /** Report log_format and access_log lines of one level. */
 export function markAccessLogs(ds: Directive[], r: Reporter, formats: Map<string, LogFormat>): void {
-  for (const d of ds) {
+  for (let i = 0; i < ds.length; i++) {
+    const d = ds[i]!;
     if (d.name === 'log_format') markLogFormat(d, r);
     else if (d.name === 'access_log') markAccessLog(d, r, formats);
   }

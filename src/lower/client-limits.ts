@@ -43,7 +43,8 @@ export function clientLimitsAt(levels: Level[]): ClientLimits {
 }
 
 export function markClientLimits(ds: Directive[], r: Reporter): void {
-  for (const d of ds) {
+  for (let i = 0; i < ds.length; i++) {
+    const d = ds[i]!;
     switch (d.name) {
       case 'keepalive_timeout':
         r.mark(d, d.args.length > 1 ? 'approximated' : 'translated', ['common_http_protocol_options.idle_timeout (0: max_requests_per_connection 1, no keep-alive)', ...(d.args.length > 1 ? ['the Keep-Alive: timeout= response header is not sent'] : [])].join('; '));

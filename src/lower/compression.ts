@@ -65,7 +65,8 @@ function proxiedOf(d: Directive | undefined): string[] {
 
 /** Report the compression directives of one level. */
 export function markCompression(ds: Directive[], r: Reporter): void {
-  for (const d of ds) {
+  for (let i = 0; i < ds.length; i++) {
+    const d = ds[i]!;
     const m = reason(d);
     if (m) r.mark(d, m[0], m[1]);
   }

@@ -100,7 +100,8 @@ export function markLocationEdge(levels: Level[], r: Reporter): void {
   markTracing(ds, r);
   markGrpc(ds, r);
   markHttp2(ds, r);
-  for (const d of ds) {
+  for (let i = 0; i < ds.length; i++) {
+    const d = ds[i]!;
     if (CLIENT_LIMIT_DIRECTIVES.includes(d.name)) r.mark(d, 'approximated', 'set in a location: Envoy has one value per listener (the default server\'s), not per route');
     if (d.name === 'otel_trace') r.mark(d, 'approximated', 'set in a location: Envoy traces by the server\'s setting');
   }

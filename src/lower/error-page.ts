@@ -119,7 +119,8 @@ export function redirectStatus(e: ErrorPage): number {
 }
 
 export function markErrorPages(ds: Directive[], r: Reporter, resolve: FileResolver = () => null): void {
-  for (const d of ds) {
+  for (let i = 0; i < ds.length; i++) {
+    const d = ds[i]!;
     if (d.name !== 'error_page') continue;
     const e = pageOf(d);
     if (!e) continue;

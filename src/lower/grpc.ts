@@ -25,7 +25,8 @@ const SAME_AS_DEFAULT: Record<string, string> = {
 };
 
 export function markGrpc(ds: Directive[], r: Reporter): void {
-  for (const d of ds) {
+  for (let i = 0; i < ds.length; i++) {
+    const d = ds[i]!;
     if (!d.name.startsWith('grpc_') || d.name === 'grpc_pass') continue;
     const v = d.args[0]?.value ?? '';
     if (SAME_AS_DEFAULT[d.name] !== undefined) {

@@ -31,7 +31,8 @@ const REASONS: Record<string, [ReportClass, string]> = {
 };
 
 export function markHttp2(ds: Directive[], r: Reporter): void {
-  for (const d of ds) {
+  for (let i = 0; i < ds.length; i++) {
+    const d = ds[i]!;
     const fixed = REASONS[d.name];
     if (fixed) r.mark(d, fixed[0], fixed[1]);
     else if (d.name === 'http2_push' || d.name === 'http2_push_preload') {

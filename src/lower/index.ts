@@ -422,7 +422,8 @@ export const POLICY_DIRECTIVES: ReadonlySet<string> = new Set([
 ]);
 
 function setsAny(level: Level, names: ReadonlySet<string>): boolean {
-  for (const d of level.ds) if (names.has(d.name)) return true;
+  const ds = level.ds;
+  for (let i = 0; i < ds.length; i++) if (names.has(ds[i]!.name)) return true;
   return false;
 }
 

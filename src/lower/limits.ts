@@ -35,7 +35,8 @@ export function bodySize(levels: Level[]): number {
 
 /** Report the limit directives of one level (each is reported where it is written). */
 export function markLimits(ds: Directive[], r: Reporter): void {
-  for (const d of ds) {
+  for (let i = 0; i < ds.length; i++) {
+    const d = ds[i]!;
     switch (d.name) {
       case 'proxy_connect_timeout':
         r.mark(d, 'approximated', 'cluster connect_timeout (per cluster in Envoy: the longest value among the locations using it)');

@@ -35,7 +35,8 @@ export function realIpVerdict(ri: RealIp): { exact: boolean; note: string } {
 }
 
 export function markRealIp(ds: Directive[], r: Reporter, effective: RealIp | null): void {
-  for (const d of ds) {
+  for (let i = 0; i < ds.length; i++) {
+    const d = ds[i]!;
     if (d.name !== 'set_real_ip_from' && d.name !== 'real_ip_header' && d.name !== 'real_ip_recursive') continue;
     if (!effective) {
       r.mark(d, 'translated', 'no effect without set_real_ip_from');

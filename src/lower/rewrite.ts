@@ -36,7 +36,8 @@ export function lowerRewriteLevel(ds: Directive[], scope: RewriteScope, r: Repor
   const steps: RewriteStep[] = [];
   let terminal: ReturnAction | RedirectAction | null = null;
   let stopper: Directive | null = null; // the directive after which nothing runs (its text is built only when needed)
-  for (const d of ds) {
+  for (let i = 0; i < ds.length; i++) {
+    const d = ds[i]!;
     if (!REWRITE_DIRECTIVES.has(d.name)) continue;
     if (stopper) {
       const stopped = whyStopped(stopper);

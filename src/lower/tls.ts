@@ -133,7 +133,8 @@ const tlsMarkedLevels = runSet<Directive[]>();
 export function markTlsLevel(ds: Directive[], r: Reporter): void {
   if (tlsMarkedLevels.has(ds)) return;
   tlsMarkedLevels.add(ds);
-  for (const d of ds) {
+  for (let i = 0; i < ds.length; i++) {
+    const d = ds[i]!;
     if (!d.name.startsWith('ssl') || r.isMarked(d)) continue; // every name tlsReason knows starts with ssl
     const reason = tlsReason(d);
     if (reason) r.mark(d, reason[0], reason[1]);

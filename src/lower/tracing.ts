@@ -32,7 +32,8 @@ export function otelEndpoint(text: string): { host: string; port: number; tls: b
 }
 
 export function markTracing(ds: Directive[], r: Reporter): void {
-  for (const d of ds) {
+  for (let i = 0; i < ds.length; i++) {
+    const d = ds[i]!;
     const c = d.name.charCodeAt(0);
     if (c !== 0x6f /* o */ && c !== 0x7a /* z */ && c !== 0x64 /* d */) continue; // every level's directives pass here
     if (d.name.startsWith('otel_')) markOtel(d, r);

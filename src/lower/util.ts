@@ -60,9 +60,17 @@ export function src(pos: SourcePos): Src {
 
 // ---------------------------------------------------------------- AST access
 
+// The per-level loops of lowering (here, and each module's mark function) step by
+// index: they run once per directive and level, largely before the optimising
+// compiler has seen them, where for…of allocates an iterator result per step.
+
 export function directivesOf(block: Statement[] | undefined): Directive[] {
   const out: Directive[] = [];
-  if (block) for (const s of block) if (s.kind === 'directive') out.push(s);
+  if (!block) return out;
+  for (let i = 0; i < block.length; i++) {
+    const s = block[i]!;
+    if (s.kind === 'directive') out.push(s);
+  }
   return out;
 }
 
@@ -78,7 +86,8 @@ export interface Level {
 
 export function levelOf(ds: Directive[]): Level {
   const byName = new Map<string, Directive[]>();
-  for (const d of ds) {
+  for (let i = 0; i < ds.length; i++) {
+    const d = ds[i]!;
     const list = byName.get(d.name);
     if (list) list.push(d);
     else byName.set(d.name, [d]);
