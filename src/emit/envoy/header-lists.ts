@@ -27,6 +27,12 @@ export interface ListenerContext {
   scheme: 'http' | 'https';
   port: number;
   serverName: string;
+  /** context keys by the parts a list reads (contextKey), made once per listener and server */
+  keys: string[];
+}
+
+export function listenerContext(scheme: 'http' | 'https', port: number, serverName: string): ListenerContext {
+  return { scheme, port, serverName, keys: [] };
 }
 
 export interface RequestHeaders {
@@ -34,39 +40,52 @@ export interface RequestHeaders {
   remove: readonly string[] | null;
 }
 
+/** What a list's conversion depends on: its text, and which FormatContext parts it reads. */
+interface ListInfo {
+  /** names and raw values: lists written alike in several locations convert alike */
+  text: string;
+  /** FormatContext parts read (bits) */
+  uses: number;
+}
+
+const NO_REQUEST_HEADERS: RequestHeaders = Object.freeze({ add: null, remove: null });
+
 export class HeaderLists {
-  /** Which FormatContext parts each list reads (bits). */
-  private readonly uses = new Map<HeaderOp[], number>();
-  private readonly requests = new Map<HeaderOp[], Map<string, RequestHeaders>>();
-  private readonly websocketRequests = new Map<HeaderOp[], Map<string, RequestHeaders>>();
-  private readonly responses = new Map<HeaderOp[], Map<string, readonly Json[] | null>>();
+  private readonly lists = new Map<HeaderOp[], ListInfo>();
+  private readonly requests = new Map<string, Map<string, RequestHeaders>>();
+  private readonly websocketRequests = new Map<string, Map<string, RequestHeaders>>();
+  private readonly responses = new Map<string, Map<string, readonly Json[] | null>>();
   private readonly hidden = new Map<string, readonly string[] | null>();
 
   /** proxy_set_header → request headers added and removed (Host, Connection and, with websocket, Upgrade left to Envoy). */
   request(list: HeaderOp[], websocket: boolean, at: ListenerContext, proxyHost: string): RequestHeaders {
-    const byList = websocket ? this.websocketRequests : this.requests;
-    let byContext = byList.get(list);
-    if (!byContext) byList.set(list, (byContext = new Map()));
-    const key = this.contextKey(list, at, proxyHost);
+    if (list.length === 0) return NO_REQUEST_HEADERS; // (the IR has a fresh empty list per location)
+    const info = this.infoOf(list);
+    const byText = websocket ? this.websocketRequests : this.requests;
+    let byContext = byText.get(info.text);
+    if (!byContext) byText.set(info.text, (byContext = new Map()));
+    const key = contextKey(info.uses, at, proxyHost);
     let h = byContext.get(key);
-    if (!h) byContext.set(key, (h = convertRequest(list, websocket, { ...at, proxyHost })));
+    if (!h) byContext.set(key, (h = convertRequest(list, websocket, formatContext(at, proxyHost))));
     return h;
   }
 
   /** add_header → response headers added (null: none). */
   response(list: HeaderOp[], at: ListenerContext, proxyHost: string): readonly Json[] | null {
-    let byContext = this.responses.get(list);
-    if (!byContext) this.responses.set(list, (byContext = new Map()));
-    const key = this.contextKey(list, at, proxyHost);
+    if (list.length === 0) return null;
+    const info = this.infoOf(list);
+    let byContext = this.responses.get(info.text);
+    if (!byContext) this.responses.set(info.text, (byContext = new Map()));
+    const key = contextKey(info.uses, at, proxyHost);
     let h = byContext.get(key);
-    if (h === undefined) byContext.set(key, (h = convertResponse(list, { ...at, proxyHost })));
+    if (h === undefined) byContext.set(key, (h = convertResponse(list, formatContext(at, proxyHost))));
     return h;
   }
 
   /** proxy_hide_header names (lowercase) → response headers removed, nginx's own hidden ones left out (null: none). */
   hide(names: string[]): readonly string[] | null {
     if (names.length === 0) return null;
-    const key = names.join('\n');
+    const key = JSON.stringify(names);
     let h = this.hidden.get(key);
     if (h === undefined) {
       const own = [...new Set(names.filter((n) => !NGINX_HIDDEN.includes(n)))];
@@ -75,13 +94,28 @@ export class HeaderLists {
     return h;
   }
 
-  /** The context values `list` reads, as a key ('' for most lists: they read none). */
-  private contextKey(list: HeaderOp[], at: ListenerContext, proxyHost: string): string {
-    let bits = this.uses.get(list);
-    if (bits === undefined) this.uses.set(list, (bits = contextUse(list)));
-    if (bits === 0) return '';
-    return `${bits & SCHEME ? at.scheme : ''}|${bits & PORT ? at.port : ''}|${bits & SERVER_NAME ? at.serverName : ''}|${bits & PROXY_HOST ? proxyHost : ''}`;
+  private infoOf(list: HeaderOp[]): ListInfo {
+    let info = this.lists.get(list);
+    if (!info) {
+      let text = '';
+      for (const h of list) text += JSON.stringify([h.name, h.value.raw]); // unambiguous, whatever the values hold
+      this.lists.set(list, (info = { text, uses: contextUse(list) }));
+    }
+    return info;
   }
+}
+
+function formatContext(at: ListenerContext, proxyHost: string): FormatContext {
+  return { scheme: at.scheme, port: at.port, serverName: at.serverName, proxyHost };
+}
+
+/** The context values a list reads, as a key ('' for most lists: they read none). */
+function contextKey(uses: number, at: ListenerContext, proxyHost: string): string {
+  if (uses === 0) return '';
+  const own = uses & ~PROXY_HOST;
+  let key = at.keys[own];
+  if (key === undefined) key = at.keys[own] = `${own & SCHEME ? at.scheme : ''}|${own & PORT ? at.port : ''}|${own & SERVER_NAME ? at.serverName : ''}`;
+  return uses & PROXY_HOST ? `${key}|${proxyHost}` : key;
 }
 
 function contextUse(list: HeaderOp[]): number {

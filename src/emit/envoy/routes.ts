@@ -4,7 +4,7 @@ import { linearise, type Linearised, type RouteEntry } from './linearize.js';
 import { pcreToRe2, re2Exec, searchWrap, wholeMatchWrap, assertRe2 } from '../../lower/regex.js';
 import { planRedirect, type RedirectPlan } from '../../lower/redirect.js';
 import { ALWAYS_MATCHES } from '../../lower/rewrite.js';
-import { HeaderLists, type ListenerContext } from './header-lists.js';
+import { HeaderLists, listenerContext, type ListenerContext } from './header-lists.js';
 import { NGINX_DEFAULT_BODY_SIZE } from '../../lower/limits.js';
 import { formatMs } from '../../lower/util.js';
 import type { Emission, Json } from './context.js';
@@ -86,7 +86,7 @@ export function serverRoutes(rs: RouteScope): Json[] {
   const { server } = rs;
   const memo = memoOf(rs.em);
   const primary = primaryName(server);
-  const context: ListenerContext = { scheme: rs.listener.ssl ? 'https' : 'http', port: rs.listener.port, serverName: primary };
+  const context = listenerContext(rs.listener.ssl ? 'https' : 'http', rs.listener.port, primary);
   const s: Scope = { ...rs, memo, primary, context };
   const routes: Json[] = [];
   stepRoutes(routes, server.rewrites, null, `${server.id}/rewrite`, s, null);
