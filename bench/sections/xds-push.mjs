@@ -10,12 +10,16 @@
 //   CPU per push         the server's process.cpuUsage() from the new snapshot to
 //                        the last ACK, divided by 100 (and the reload's own CPU);
 //   memory per stream    heap and rss growth of the server from 0 to 100 synced streams, / 100.
+// Also reported, to tell where the time goes: the server's GC pauses (node:perf_hooks
+// 'gc' entries) during the reload and during the push, and the clients' own CPU
+// (this process) per run; neither changes what is measured.
 // Goal: all ACKed within 250 ms of the write.
 // BENCH_XDS_PROFILE=DIR: the child writes a CPU profile of each write → last ACK
 // window to DIR (node:inspector, started at 'arm', stopped at the last ACK).
 //
 // This file is also the server child (`node xds-push.mjs --child FILE`).
 import { fork } from 'node:child_process';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { existsSync, mkdirSync, writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -81,16 +85,26 @@ async function runChild(root, file) {
   const base = process.memoryUsage();
   const handle = await serve.startServe(file, { xdsAddress: '127.0.0.1:0', adminAddress: '127.0.0.1:0', log: () => {} });
   let run = null;
+  // GC pauses of this process (start in epoch ms, duration): summed per window of the run.
+  const gcs = [];
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcs.push({ at: performance.timeOrigin + e.startTime, ms: e.duration });
+  }).observe({ entryTypes: ['gc'] });
+  const gcMs = (from, to) => gcs.filter((g) => g.at >= from && g.at < to).reduce((sum, g) => sum + g.ms, 0);
   handle.xds.on('ack', (e) => {
     if (!run || e.typeUrl !== rds || !run.nonces.has(e.nonce)) return;
     run.acked += 1;
     if (run.acked === CLIENTS) {
       const cpu = process.cpuUsage(run.cpuAtSnapshot);
+      const lastAckAt = now();
+      const r = run;
+      // The observer hears of a pause a little after it: collect once it has.
+      setTimeout(() => process.send({ kind: 'gc', reloadGcMs: gcMs(r.reloadStartedAt, r.snapshotAt), pushGcMs: gcMs(r.snapshotAt, lastAckAt) }), 20);
       process.send({
         kind: 'done',
         reloadStartedAt: run.reloadStartedAt,
         snapshotAt: run.snapshotAt,
-        lastAckAt: now(),
+        lastAckAt,
         reloadCpuMs: (run.reloadCpu.user + run.reloadCpu.system) / 1000,
         timings: run.timings ?? null,
         pushCpuMs: (cpu.user + cpu.system) / 1000,
@@ -120,6 +134,7 @@ async function runChild(root, file) {
   });
   process.on('message', async (m) => {
     if (m.kind === 'arm') {
+      gcs.length = 0;
       await startProfile();
       run = { nonces: new Set(), acked: 0, reloadStartedAt: 0, snapshotAt: 0 };
       process.send({ kind: 'armed' });
@@ -254,10 +269,14 @@ export async function run(ctx) {
       child.send({ kind: 'arm' });
       await message(child, 'armed');
       const done = message(child, 'done');
+      const gc = message(child, 'gc');
+      const clientCpuBefore = process.cpuUsage();
       const writtenAt = now();
       writeFileSync(file + '.new', xdsBenchConfig(i % 2 === 0 ? 2 : 1));
       renameSync(file + '.new', file);
-      runs.push({ writtenAt, ...(await done) });
+      const result = await done;
+      const clientCpu = process.cpuUsage(clientCpuBefore);
+      runs.push({ writtenAt, ...result, clientCpuMs: (clientCpu.user + clientCpu.system) / 1000, ...(await gc) });
     }
     const total = runs.map((r) => r.lastAckAt - r.writtenAt);
     const push = runs.map((r) => r.lastAckAt - r.snapshotAt);
@@ -276,6 +295,8 @@ export async function run(ctx) {
         { command: '', figure: '  of which reload (compile+validate+encode)', value: fmtMs(median(reload)) + stages },
         { command: '', figure: '  of which push → last ACK (100 streams)', value: fmtMs(median(push)) },
         { command: '', figure: 'server CPU per push', value: `${(median(runs.map((r) => r.pushCpuMs)) / CLIENTS).toFixed(3)} ms (reload itself: ${fmtMs(median(runs.map((r) => r.reloadCpuMs)))} CPU)` },
+        { command: '', figure: '  server GC pauses (reload; push)', value: `${fmtMs(median(runs.map((r) => r.reloadGcMs)))}; ${fmtMs(median(runs.map((r) => r.pushGcMs)))}` },
+        { command: '', figure: '  clients\' CPU per run (100 clients)', value: fmtMs(median(runs.map((r) => r.clientCpuMs))) },
         { command: '', figure: 'server memory per stream', value: `heap ${((mem.heap - ready.heap) / CLIENTS / 1024).toFixed(1)} KiB, rss ${((mem.rss - ready.rss) / CLIENTS / 1024).toFixed(1)} KiB (${mem.streams} streams)` },
       ],
     };
