@@ -3,24 +3,31 @@ import type { Directive } from '../parse/ast.js';
 import type { LocationModifier } from '../ir/types.js';
 import { pcreToRe2 } from './regex.js';
 import { errorAt } from './util.js';
-import { argCount, argValues } from '../parse/args.js';
+import { argCount, argValue } from '../parse/args.js';
 
 export interface LocationHead {
   modifier: LocationModifier;
   pattern: string;
 }
 
+const MODIFIERS = new Map<string, LocationModifier>([
+  ['=', 'exact'],
+  ['^~', 'prefix-stop'],
+  ['~', 'regex'],
+  ['~*', 'regex-icase'],
+]);
+
 export function parseLocationHead(d: Directive): LocationHead {
-  const args = argValues(d);
-  if (args.length === 2) {
-    const [mod, pattern] = args as [string, string];
-    const m: Record<string, LocationModifier> = { '=': 'exact', '^~': 'prefix-stop', '~': 'regex', '~*': 'regex-icase' };
-    const modifier = m[mod];
+  const count = argCount(d);
+  if (count === 2) {
+    const mod = argValue(d, 0)!;
+    const pattern = argValue(d, 1)!;
+    const modifier = MODIFIERS.get(mod);
     if (!modifier) throw errorAt(d.args[0]!.source, `invalid location modifier "${mod}"`, 'location-modifier');
     return { modifier, pattern };
   }
-  if (args.length !== 1) throw errorAt(d.source, 'invalid number of arguments in "location" directive', 'arity');
-  const a = args[0]!;
+  if (count !== 1) throw errorAt(d.source, 'invalid number of arguments in "location" directive', 'arity');
+  const a = argValue(d, 0)!;
   if (a.startsWith('=')) return { modifier: 'exact', pattern: a.slice(1) };
   if (a.startsWith('^~')) return { modifier: 'prefix-stop', pattern: a.slice(2) };
   if (a.startsWith('~*')) return { modifier: 'regex-icase', pattern: a.slice(2) };
