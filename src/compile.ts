@@ -10,7 +10,8 @@
 //     report      { summary, directives }: one entry per directive of the input
 //                 (includes too), plus the notes not tied to one directive.
 //     diagnostics errors and warnings with file:line:col (formatDiagnostic prints them).
-//   renderBootstrap(result, 'yaml' | 'json') → text (YAML carries `# nginx: file:line`).
+//   renderBootstrap(result, 'yaml' | 'json') → text (YAML carries `# nginx: file:line`);
+//   renderBootstrapBytes the same as UTF-8 bytes.
 //   renderReport(report, 'json' | 'md') → text.
 //
 // Pure: the output depends only on the input files. Source paths in the IR,
@@ -20,7 +21,7 @@ import { loadConfig, type Diagnostic, type ParsedConfig } from './parse/index.js
 import { analyze } from './analyze/index.js';
 import { lower } from './lower/index.js';
 import { emitBootstrap } from './emit/envoy/bootstrap.js';
-import { toYaml } from './emit/envoy/yaml.js';
+import { toYaml, toYamlBytes } from './emit/envoy/yaml.js';
 import type { CompiledConfig, ReportClass, ReportEntry } from './ir/types.js';
 import { renderReportJson, renderReportMarkdown } from './report/render.js';
 
@@ -137,6 +138,12 @@ export function renderBootstrap(result: CompileResult, format: 'yaml' | 'json'):
   if (!result.bootstrap) return '';
   if (format === 'json') return JSON.stringify(result.bootstrap, null, 2) + '\n';
   return toYaml(result.bootstrap, result.comments);
+}
+
+/** renderBootstrap's text as UTF-8 bytes (for a file: the YAML is built as bytes, never as one string). */
+export function renderBootstrapBytes(result: CompileResult, format: 'yaml' | 'json'): Buffer {
+  if (format === 'yaml' && result.bootstrap) return toYamlBytes(result.bootstrap, result.comments);
+  return Buffer.from(renderBootstrap(result, format), 'utf8');
 }
 
 export function renderReport(report: Report, format: 'json' | 'md'): string {

@@ -1,0 +1,156 @@
+// `convert -o DIR` writes its files on a worker thread while the main thread renders the
+// next ones. Creating the ~4,000 Consul files of the benchmark is the kernel's work (ext4
+// inode and directory updates: 0.2 s to 2 s of system time depending on the disk's load);
+// on a thread of its own it overlaps the rendering of envoy.yaml and the reports instead of
+// following it. Files are handed over as soon as each is rendered, so nothing is written
+// before validation has passed (convert renders nothing before that).
+//
+// The worker's program is plain JavaScript in a string (`eval: true`): it then runs the same
+// from dist/ and from the TypeScript sources under the test runner, which has no .js file to
+// point a worker at. It writes exactly as writeInPlace below does.
+import { Worker } from 'node:worker_threads';
+import { closeSync, constants, ftruncateSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+/** A file of `-o DIR`. `bytes`, when present, is its UTF-8 text as built (written as is). */
+export interface OutputFile {
+  path: string;
+  text: string;
+  bytes?: Uint8Array;
+}
+
+/**
+ * Writes `bytes` as the whole content of `path`: over the old content, then cut to length.
+ * Not writeFileSync: its O_TRUNC first empties the file, and emptying thousands of existing
+ * files (the Consul ones on every re-run) cost ext4 about 7 times the CPU of the writes.
+ */
+export function writeInPlace(path: string, bytes: Uint8Array): void {
+  const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT, 0o666);
+  try {
+    for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at, at);
+    ftruncateSync(fd, bytes.length);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Each directory is created once (4,000 Consul files share two), then each file written once. */
+export function writeOutputFiles(files: OutputFile[]): void {
+  const made = new Set<string>();
+  for (const f of files) {
+    const dir = dirname(f.path);
+    if (!made.has(dir)) {
+      mkdirSync(dir, { recursive: true });
+      made.add(dir);
+    }
+    writeInPlace(f.path, f.bytes ?? Buffer.from(f.text, 'utf8'));
+  }
+}
+
+/** What the worker gets per file: the text (encoded there) or the bytes. */
+interface FileMessage {
+  path: string;
+  text?: string;
+  bytes?: Uint8Array;
+}
+
+/** The worker's answer once told the files are all sent: none failed, or the first failure. */
+interface WriterResult {
+  error?: { message: string; code?: string; syscall?: string; path?: string };
+}
+
+const WORKER_SOURCE = `
+const { parentPort } = require('node:worker_threads');
+const fs = require('node:fs');
+const path = require('node:path');
+const made = new Set();
+let failure = null;
+function writeInPlace(file, bytes) {
+  const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT, 0o666);
+  try {
+    for (let at = 0; at < bytes.length; ) at += fs.writeSync(fd, bytes, at, bytes.length - at, at);
+    fs.ftruncateSync(fd, bytes.length);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+parentPort.on('message', (batch) => {
+  if (batch === null) {
+    parentPort.postMessage(failure === null ? {} : { error: failure });
+    parentPort.close();
+    return;
+  }
+  for (const f of batch) {
+    if (failure !== null) return; // as the synchronous writer: nothing after the first failure
+    try {
+      const dir = path.dirname(f.path);
+      if (!made.has(dir)) {
+        fs.mkdirSync(dir, { recursive: true });
+        made.add(dir);
+      }
+      writeInPlace(f.path, f.bytes !== undefined ? f.bytes : Buffer.from(f.text, 'utf8'));
+    } catch (e) {
+      failure = { message: String(e && e.message), code: e && e.code, syscall: e && e.syscall, path: e && e.path };
+    }
+  }
+});
+`;
+
+/**
+ * The files of one `convert -o`, written on a worker thread in the order given. `close`
+ * resolves once every file is written, or rejects with the first write's error (the
+ * message the synchronous write would have thrown).
+ */
+export class FileWriter {
+  private readonly worker = new Worker(WORKER_SOURCE, { eval: true });
+  private readonly result: Promise<void>;
+
+  constructor() {
+    this.result = new Promise<void>((resolve, reject) => {
+      this.worker.once('message', (r: WriterResult) => (r.error ? reject(writeError(r.error)) : resolve()));
+      this.worker.once('error', reject);
+      // Exiting before answering is a failure (the answer, when given, settles first).
+      this.worker.once('exit', (code) => reject(new Error(`the file writer thread stopped (exit ${code})`)));
+    });
+    // Settled by close or abort; a rejection nobody awaits (abort) must not be reported as unhandled.
+    this.result.catch(() => undefined);
+  }
+
+  /**
+   * Hands files over. Bytes that own their whole memory (large buffers) are moved, not
+   * copied: the caller must not read them afterwards. Texts are encoded on the worker.
+   */
+  write(files: OutputFile[]): void {
+    const batch: FileMessage[] = [];
+    const moved: ArrayBuffer[] = [];
+    for (const f of files) {
+      const b = f.bytes;
+      if (b === undefined) batch.push({ path: f.path, text: f.text });
+      else {
+        batch.push({ path: f.path, bytes: b });
+        if (ownsItsMemory(b)) moved.push(b.buffer as ArrayBuffer);
+      }
+    }
+    this.worker.postMessage(batch, moved);
+  }
+
+  /** Tells the worker that every file has been handed over, and waits until they are written. */
+  close(): Promise<void> {
+    this.worker.postMessage(null);
+    return this.result;
+  }
+
+  /** Stops the worker without waiting (the command failed before its files were complete). */
+  abort(): void {
+    void this.worker.terminate();
+  }
+}
+
+/** A buffer that is its whole ArrayBuffer (not a slice of Node's shared pool) can be transferred. */
+function ownsItsMemory(b: Uint8Array): boolean {
+  return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer;
+}
+
+function writeError(e: NonNullable<WriterResult['error']>): Error {
+  return Object.assign(new Error(e.message), { code: e.code, syscall: e.syscall, path: e.path });
+}

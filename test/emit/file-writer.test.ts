@@ -1,0 +1,133 @@
+// convert -o writes its files on a worker thread as each is rendered: the same bytes as the
+// synchronous writer, the same first error, and nothing at all when the command fails.
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { FileWriter, writeOutputFiles } from '../../src/cli/file-writer.js';
+import { runConvert, type OutputFile } from '../../src/cli/convert.js';
+import { compile, renderBootstrap, renderReport } from '../../src/compile.js';
+
+const EXAMPLE = resolve(import.meta.dirname, '../../examples/nginx.conf');
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'ngx2envoy-file-writer-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Runs the command through the launcher, its output silenced; returns the exit code. */
+async function command(argv: string[]): Promise<number | undefined> {
+  const { main } = await import('../../src/cli/main.js');
+  const quiet = { out: process.stdout.write, err: process.stderr.write };
+  process.stdout.write = (() => true) as typeof process.stdout.write;
+  process.stderr.write = (() => true) as typeof process.stderr.write;
+  const before = process.exitCode;
+  try {
+    await main(['node', 'ngx2envoy', ...argv]);
+    return process.exitCode;
+  } finally {
+    process.exitCode = before;
+    process.stdout.write = quiet.out;
+    process.stderr.write = quiet.err;
+  }
+}
+
+describe('FileWriter', () => {
+  test('writes texts and bytes (moved or copied) over old content, in directories it creates', async () => {
+    const root = join(dir, 'tree');
+    const big = Buffer.alloc(3 << 20, 'é→x'); // its own memory: moved to the worker
+    const pooled = Buffer.from('[1]\n'); // a slice of Node's pool: copied
+    const expectedBig = Buffer.from(big);
+    writeOutputFiles([{ path: join(root, 'a', 'x.json'), text: 'a much longer old content than the new one\n' }]);
+    const writer = new FileWriter();
+    writer.write([
+      { path: join(root, 'a', 'x.json'), text: '{"x": "→"}\n' },
+      { path: join(root, 'a', 'y.json'), text: 'ignored', bytes: pooled },
+    ]);
+    writer.write([{ path: join(root, 'b', 'c', 'big.bin'), text: '', bytes: big }]);
+    await writer.close();
+    expect(readFileSync(join(root, 'a', 'x.json'), 'utf8')).toBe('{"x": "→"}\n');
+    expect(readFileSync(join(root, 'a', 'y.json'), 'utf8')).toBe('[1]\n');
+    expect(pooled.toString()).toBe('[1]\n'); // the pool was not taken away
+    expect(readFileSync(join(root, 'b', 'c', 'big.bin')).equals(expectedBig)).toBe(true);
+  });
+
+  test('the first failure is the error, with the synchronous writer\'s message; nothing after it is written', async () => {
+    const root = join(dir, 'failing');
+    writeOutputFiles([{ path: join(root, 'file'), text: 'x' }]);
+    const files: OutputFile[] = [
+      { path: join(root, 'before.txt'), text: 'ok' },
+      { path: join(root, 'file', 'under-a-file.txt'), text: 'no' },
+      { path: join(root, 'after.txt'), text: 'never' },
+    ];
+    let syncMessage = '';
+    try {
+      writeOutputFiles(files.slice(1, 2));
+    } catch (err) {
+      syncMessage = (err as Error).message;
+    }
+    expect(syncMessage).toMatch(/ENOTDIR|EEXIST/);
+    const writer = new FileWriter();
+    writer.write(files);
+    await expect(writer.close()).rejects.toThrow(syncMessage);
+    expect(readFileSync(join(root, 'before.txt'), 'utf8')).toBe('ok');
+    expect(existsSync(join(root, 'after.txt'))).toBe(false);
+  });
+
+  test('abort stops the worker without an unhandled rejection', async () => {
+    const writer = new FileWriter();
+    writer.abort();
+    await new Promise((r) => setTimeout(r, 50));
+  });
+});
+
+describe('convert -o through the writer', () => {
+  test('hands each file over as it is rendered: Consul first, then envoy.yaml and the reports', async () => {
+    const seen: string[] = [];
+    const out = await runConvert(EXAMPLE, { out: join(dir, 'order') }, (files) => seen.push(...files.map((f) => f.path.slice(join(dir, 'order').length + 1))));
+    expect(seen.slice(0, 7).every((p) => p.startsWith('consul/'))).toBe(true);
+    expect(seen.slice(7)).toEqual(['envoy.yaml', 'report.json', 'report.md']);
+    // returned in the documented order, the same files
+    expect(out.files.map((f) => f.path.slice(join(dir, 'order').length + 1))).toEqual([...seen.slice(7), ...seen.slice(0, 7)]);
+  });
+
+  test('the command writes what the API renders, byte for byte', async () => {
+    const out = join(dir, 'written');
+    expect(await command(['convert', EXAMPLE, '-o', out])).toBeUndefined();
+    const result = compile(EXAMPLE, {});
+    expect(readFileSync(join(out, 'envoy.yaml'), 'utf8')).toBe(renderBootstrap(result, 'yaml'));
+    expect(readFileSync(join(out, 'report.json'), 'utf8')).toBe(renderReport(result.report, 'json'));
+    expect(readFileSync(join(out, 'report.md'), 'utf8')).toBe(renderReport(result.report, 'md'));
+    const api = await runConvert(EXAMPLE, { out });
+    for (const f of api.files) expect(readFileSync(f.path, 'utf8'), f.path).toBe(f.text);
+  });
+
+  test('bad input: exit 1 and no file written, not even a directory', async () => {
+    const bad = join(dir, 'bad.conf');
+    writeFileSync(bad, 'events {}\nhttp {\n  upstream api { server 10.0.0.1:80; }\n  server { listen 80; location ~ (?<=x)y { proxy_pass http://api; } }\n}\n');
+    const out = join(dir, 'bad-out');
+    expect(await command(['convert', bad, '-o', out])).toBe(1);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  test('a write failure is an internal error (exit 2) naming the failure', async () => {
+    const blocker = join(dir, 'blocker');
+    writeFileSync(blocker, 'a file where DIR should be');
+    const err: string[] = [];
+    const write = process.stderr.write;
+    const { main } = await import('../../src/cli/main.js');
+    process.stderr.write = ((s: string) => (err.push(String(s)), true)) as typeof process.stderr.write;
+    const before = process.exitCode;
+    let code: number | undefined;
+    try {
+      await main(['node', 'ngx2envoy', 'convert', EXAMPLE, '-o', blocker]);
+      code = process.exitCode as number | undefined;
+    } finally {
+      process.exitCode = before;
+      process.stderr.write = write;
+    }
+    expect(code).toBe(2);
+    expect(err.join('')).toMatch(/ngx2envoy: internal error: (ENOTDIR|EEXIST)/);
+    expect(readdirSync(dir)).toContain('blocker');
+  });
+});
