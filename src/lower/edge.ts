@@ -16,8 +16,11 @@ import { markHttp2 } from './http2.js';
 import { markUnderscores, underscoreHeadersAt } from './underscores.js';
 import { type Level, levelOf, runCache } from './util.js';
 
-/** Server-level edge settings; reports the http- and server-level directives. `levels` = [http, server]. */
-export function serverEdge(levels: Level[], r: Reporter): ServerEdge {
+/**
+ * Server-level edge settings; reports the http- and server-level directives. `levels` = [http, server].
+ * `compression`: compressionAt(levels), when the caller already has it.
+ */
+export function serverEdge(levels: Level[], r: Reporter, compression: ServerEdge['compression'] = compressionAt(levels)): ServerEdge {
   const http = levels[0] ?? EMPTY_LEVEL;
   const formats = logFormats(http);
   const realIp = realIpAt(levels);
@@ -36,7 +39,7 @@ export function serverEdge(levels: Level[], r: Reporter): ServerEdge {
   }
   const logs = accessLogsAt(levels, formats);
   return {
-    compression: compressionAt(levels),
+    compression,
     accessLogs: logs ?? [],
     ...(logs === null ? { accessLogDefault: true } : {}),
     realIp,

@@ -225,7 +225,7 @@ function lowerServer(d: Directive, http: Level, ctx: Ctx, listens: { spec: Liste
     locations.push(loc);
   }
   const tls = lowerServerTls(serverLevels, r);
-  const edge = serverEdge(serverLevels, r);
+  const edge = serverEdge(serverLevels, r, compressionIn(scope));
   const server: VirtualServer = {
     id,
     names,
