@@ -41,23 +41,26 @@ export function applyEdge(hcm: Json, l: Listener, scope: EdgeScope): void {
   noteDefaultLog(servers, scope.em);
   const routes = allRoutes(hcm.route_config);
   // Every step below reads each route's settings: resolve each route (by name) once.
-  const resolve = routeSettings(servers);
-  const known = new Map<string, RouteSettings>();
-  const settings = routes.map((r) => {
-    const name = String(r.name ?? '');
-    let s = known.get(name);
-    if (!s) known.set(name, (s = resolve(name)));
-    return s;
-  });
+  const memo = edgeMemoOf(scope);
+  const settings = routes.map((r) => settingsOf(String(r.name ?? ''), memo));
   applyCompression(hcm, routes, settings);
   applyAccessLogs(hcm, routes, settings);
-  applyErrorPages(hcm, routes, settings, l, scope.em);
-  applyStatusGatedHeaders(hcm, routes, settings, edgeMemoOf(scope.em));
+  applyErrorPages(hcm, routes, settings, l, scope.em, memo);
+  applyStatusGatedHeaders(hcm, routes, settings, memo);
   applyTracing(hcm, routes, settings, servers);
 }
 
-/** What one emission works out once for all its listeners (nothing outlives the emitBootstrap call). */
+/**
+ * What one emission works out once for all its listeners (a server is emitted on
+ * each of its listeners, and in the default virtual host); nothing outlives the
+ * emitBootstrap call.
+ */
 interface EdgeMemo {
+  /** route name → settings (route names are made of server and location ids, unique in the configuration) */
+  settings: Map<string, RouteSettings>;
+  resolve: (name: string) => RouteSettings;
+  /** an error page's local reply mappers: one per status code, with the key mappers are merged by */
+  pageCodes: Map<ErrorPage, { code: number; key: string }[]>;
   /** status-gated split by (response header list, add_header list) */
   splits: Map<Json[], Map<HeaderOp[], StatusGatedSplit>>;
   /** Lua script by its moved headers (StatusGatedSplit.key) */
@@ -66,10 +69,20 @@ interface EdgeMemo {
 
 const edgeMemos = new WeakMap<Emission, EdgeMemo>();
 
-function edgeMemoOf(em: Emission): EdgeMemo {
-  let m = edgeMemos.get(em);
-  if (!m) edgeMemos.set(em, (m = { splits: new Map(), scripts: new Map() }));
+function edgeMemoOf(scope: EdgeScope): EdgeMemo {
+  let m = edgeMemos.get(scope.em);
+  if (!m) {
+    // Every server with edge settings: a listener's routes are named after its own servers only.
+    const resolve = routeSettings([...scope.servers.values()].filter((s) => s.edge));
+    edgeMemos.set(scope.em, (m = { settings: new Map(), resolve, pageCodes: new Map(), splits: new Map(), scripts: new Map() }));
+  }
   return m;
+}
+
+function settingsOf(name: string, memo: EdgeMemo): RouteSettings {
+  let s = memo.settings.get(name);
+  if (!s) memo.settings.set(name, (s = memo.resolve(name)));
+  return s;
 }
 
 // ------------------------------------------------------------------ route → settings
@@ -257,20 +270,17 @@ function applyAccessLogs(hcm: Json, routes: Json[], settings: RouteSettings[]): 
 
 // ------------------------------------------------------------------ error pages
 
-function applyErrorPages(hcm: Json, routes: Json[], settings: RouteSettings[], l: Listener, em: Emission): void {
+function applyErrorPages(hcm: Json, routes: Json[], settings: RouteSettings[], l: Listener, em: Emission, memo: EdgeMemo): void {
   const mappers = new Map<string, { page: ErrorPage; code: number; routes: Set<string> }>();
   const names = new Set<string>();
   for (let k = 0; k < routes.length; k++) {
     const name = String(routes[k].name ?? '');
     names.add(name);
     for (const page of settings[k]!.errorPages) {
-      const redirect = isRedirectTarget(page) && !page.target.parts.some((p) => 'var' in p);
-      if (!redirect && !page.file) continue; // reported in lowering
-      for (const code of page.codes) {
-        const key = `${code}|${page.target.raw}|${page.file ?? ''}|${redirect ? redirectStatus(page) : page.override}`;
-        const m = mappers.get(key) ?? { page, code, routes: new Set<string>() };
+      for (const { code, key } of pageCodesOf(page, memo)) {
+        let m = mappers.get(key);
+        if (!m) mappers.set(key, (m = { page, code, routes: new Set<string>() }));
         m.routes.add(name);
-        mappers.set(key, m);
       }
     }
   }
@@ -288,6 +298,17 @@ function applyErrorPages(hcm: Json, routes: Json[], settings: RouteSettings[], l
     }),
   };
   em.noteOnce(`errpage:${l.name}`, [...mappers.values()][0]!.page.source, 'error_page', 'approximated', `error_page on ${l.address}:${l.port} → local_reply_config mappers (only replies Envoy generates itself are mapped, as nginx without proxy_intercept_errors)`);
+}
+
+/** An error page's mappers by status code (none when lowering reported it), worked out once per page. */
+function pageCodesOf(page: ErrorPage, memo: EdgeMemo): { code: number; key: string }[] {
+  let codes = memo.pageCodes.get(page);
+  if (!codes) {
+    const redirect = isRedirectTarget(page) && !page.target.parts.some((p) => 'var' in p);
+    codes = !redirect && !page.file ? [] : page.codes.map((code) => ({ code, key: `${code}|${page.target.raw}|${page.file ?? ''}|${redirect ? redirectStatus(page) : page.override}` }));
+    memo.pageCodes.set(page, codes);
+  }
+  return codes;
 }
 
 /** The error page file as the body of the local reply; %LOCAL_REPLY_BODY% keeps its bytes out of the formatter. */
