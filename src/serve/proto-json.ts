@@ -244,7 +244,7 @@ export class ReusingEncoder {
    * The bytes of `json` as `type`, by its text when known; else made by
    * `make` (which records the pieces it used in `parts`) and kept.
    */
-  private piece(type: protobuf.Type, json: Json, used: Piece[] | null, make: (parts: Piece[] | null) => Uint8Array): Uint8Array {
+  private piece(type: protobuf.Type, json: Json, used: Piece[] | null, make: (parts: Piece[] | null) => Uint8Array): Piece {
     let byText = this.pieces.get(type);
     if (!byText) this.pieces.set(type, (byText = new Map()));
     const text = JSON.stringify(json);
@@ -253,17 +253,16 @@ export class ReusingEncoder {
       this.touch(piece);
     } else {
       const parts: Piece[] = [];
-      const bytes = make(parts);
-      piece = { bytes, generation: this.generation, parts: parts.length ? parts : null };
+      piece = new Piece(make(parts), this.generation, parts.length ? parts : null);
       byText.set(text, piece);
     }
     used?.push(piece);
-    return piece.bytes;
+    return piece;
   }
 
   /** `json` as `type`, its repeated message fields split `depth` levels down; pieces used go to `used`. */
   private split(type: protobuf.Type, json: Json, where: string, depth: number, used: Piece[] | null): Uint8Array {
-    if (depth === 0) return this.piece(type, json, used, () => encodeMessage(type, json, where));
+    if (depth === 0) return this.piece(type, json, used, () => encodeMessage(type, json, where)).bytes;
     if (!isObject(json) || !isPlainMessage(type)) return encodeMessage(type, json, where);
     const index = fieldIndex(type);
     const keyed: Array<{ key: string; field: protobuf.Field }> = [];
@@ -279,7 +278,7 @@ export class ReusingEncoder {
       // The fields between split ones are kept too, by their own text (a cluster, a virtual host's domains).
       if (pending) {
         const run = pending;
-        parts.push(this.piece(type, run, used, () => encodeMessage(type, run, where)));
+        parts.push(this.piece(type, run, used, () => encodeMessage(type, run, where)).bytes);
       }
       pending = null;
     };
@@ -294,11 +293,11 @@ export class ReusingEncoder {
       const tag = ((field.id << 3) | 2) >>> 0;
       (value as Json[]).forEach((item, i) => {
         const at = `${where}.${key}[${i}]`;
-        const bytes =
+        const made =
           depth === 1
             ? this.piece(elementType, item, used, () => encodeMessage(elementType, item, at))
             : this.piece(elementType, item, used, (own) => this.split(elementType, item, at, depth - 1, own));
-        parts.push(lengthPrefix(tag, bytes.length), bytes);
+        parts.push(made.record(tag));
       });
     }
     flush();
@@ -307,10 +306,26 @@ export class ReusingEncoder {
 }
 
 /** An encoded piece, the generation that last used it, and the pieces it was made of (kept while it is). */
-interface Piece {
-  bytes: Uint8Array;
-  generation: number;
-  parts: Piece[] | null;
+class Piece {
+  /** The piece as an element of a repeated field: tag, length and bytes (kept for the last tag asked). */
+  private framed: { tag: number; bytes: Uint8Array } | null = null;
+
+  constructor(
+    public bytes: Uint8Array,
+    public generation: number,
+    readonly parts: Piece[] | null,
+  ) {}
+
+  record(tag: number): Uint8Array {
+    if (this.framed?.tag !== tag) {
+      const head = lengthPrefix(tag, this.bytes.length);
+      const framed = Buffer.concat([head, this.bytes]);
+      this.framed = { tag, bytes: framed };
+      // The bytes become a view of the record: one copy of them is kept, not two.
+      this.bytes = framed.subarray(head.length);
+    }
+    return this.framed.bytes;
+  }
 }
 
 /** A field's tag and a length, as varints (the head of a length-delimited record). */

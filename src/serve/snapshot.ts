@@ -12,6 +12,7 @@ import {
   type ResourceKind,
   type XdsResources,
 } from '../emit/envoy/xds.js';
+import { createHash } from 'node:crypto';
 import { ReusingEncoder } from './proto-json.js';
 import { grpcProfile } from './grpc-profile.js';
 
@@ -67,13 +68,18 @@ export class ResourceEncoder {
   encode(typeUrl: string, json: JsonObject): EncodedResource {
     const raw = this.parts.encodeResource(typeUrl, json);
     const bytes = Buffer.isBuffer(raw) ? raw : Buffer.from(raw);
-    return { name: resourceName(json), typeUrl, json, bytes, version: contentHash(bytes.toString('base64')) };
+    return { name: resourceName(json), typeUrl, json, bytes, version: bytesHash(bytes) };
   }
 
   /** Forget the parts no encoding used since the last call (called after each snapshot so the cache does not grow). */
   retain(): void {
     this.parts.sweep();
   }
+}
+
+/** A resource's version: the first 16 hex digits of the sha256 of its encoding (like contentHash, without a text form first). */
+function bytesHash(bytes: Buffer): string {
+  return createHash('sha256').update(bytes).digest('hex').slice(0, 16);
 }
 
 function typeSnapshot(encoder: ResourceEncoder, typeUrl: string, list: JsonObject[]): TypeSnapshot {
