@@ -40,5 +40,6 @@ export class Emission {
     this.comments.set(to, text);
   }
 
-  private readonly sourceText = new WeakMap<Src, string>();
+  // (a Map: it lives as long as this emission only, and a WeakMap costs the collector more)
+  private readonly sourceText = new Map<Src, string>();
 }

@@ -42,7 +42,7 @@ export function applyEdge(hcm: Json, l: Listener, scope: EdgeScope): void {
   const routes = allRoutes(hcm.route_config);
   // Every step below reads each route's settings: resolve each route (by name) once.
   const memo = edgeMemoOf(scope);
-  const settings = routes.map((r) => settingsOf(String(r.name ?? ''), memo));
+  const settings = routes.map((r) => memo.settingsOf(String(r.name ?? '')));
   applyCompression(hcm, routes, settings);
   applyAccessLogs(hcm, routes, settings);
   applyErrorPages(hcm, routes, settings, l, scope.em, memo);
@@ -57,8 +57,7 @@ export function applyEdge(hcm: Json, l: Listener, scope: EdgeScope): void {
  */
 interface EdgeMemo {
   /** route name → settings (route names are made of server and location ids, unique in the configuration) */
-  settings: Map<string, RouteSettings>;
-  resolve: (name: string) => RouteSettings;
+  settingsOf: (name: string) => RouteSettings;
   /** an error page's local reply mappers: one per status code, with the key mappers are merged by */
   pageCodes: Map<ErrorPage, { code: number; key: string }[]>;
   /** status-gated split by (response header list, add_header list) */
@@ -73,17 +72,12 @@ function edgeMemoOf(scope: EdgeScope): EdgeMemo {
   let m = edgeMemos.get(scope.em);
   if (!m) {
     // Every server with edge settings: a listener's routes are named after its own servers only.
-    const resolve = routeSettings([...scope.servers.values()].filter((s) => s.edge));
-    edgeMemos.set(scope.em, (m = { settings: new Map(), resolve, pageCodes: new Map(), splits: new Map(), scripts: new Map() }));
+    const settingsOf = routeSettings([...scope.servers.values()].filter((s) => s.edge));
+    edgeMemos.set(scope.em, (m = { settingsOf, pageCodes: new Map(), splits: new Map(), scripts: new Map() }));
   }
   return m;
 }
 
-function settingsOf(name: string, memo: EdgeMemo): RouteSettings {
-  let s = memo.settings.get(name);
-  if (!s) memo.settings.set(name, (s = memo.resolve(name)));
-  return s;
-}
 
 // ------------------------------------------------------------------ route → settings
 
@@ -91,7 +85,12 @@ function allRoutes(rc: Json): Json[] {
   return (rc?.virtual_hosts ?? []).flatMap((vh: Json) => vh.routes ?? []);
 }
 
-/** Route name → the settings of the location (or server) it was emitted for. */
+/**
+ * Route name → the settings of the location (or server) it was emitted for: routes are
+ * named after their location's id (`server_0/loc_1`), or an id and a suffix
+ * (`server_0/loc_1/rewrite_0`, `…/slash`), or their server's id and a suffix. Settings
+ * are made once per location and server, and shared by their routes.
+ */
 function routeSettings(servers: VirtualServer[]): (name: string) => RouteSettings {
   const locs = new Map<string, Location>();
   const visit = (l: Location): void => {
@@ -100,24 +99,32 @@ function routeSettings(servers: VirtualServer[]): (name: string) => RouteSetting
   };
   const byId = new Map(servers.map((s) => [s.id, s]));
   for (const s of servers) s.locations.forEach(visit);
+  const ofLocation = new Map<Location, RouteSettings>();
+  const ofServer = new Map<string, RouteSettings>();
+  const locationSettings = (loc: Location, serverId: string): RouteSettings => {
+    let st = ofLocation.get(loc);
+    if (!st) {
+      const server = byId.get(serverId)!;
+      st = { compression: loc.policy.compression ?? null, accessLogs: loc.policy.accessLogs ?? server.edge!.accessLogs, errorPages: loc.policy.errorPages ?? [], addHeaders: loc.policy.addHeaders, traced: server.edge!.tracing !== null };
+      ofLocation.set(loc, st);
+    }
+    return st;
+  };
   return (name) => {
-    const direct = locs.get(name); // most routes are named after their location
-    if (direct) {
-      const server = byId.get(name.slice(0, name.indexOf('/')))!;
-      return { compression: direct.policy.compression ?? null, accessLogs: direct.policy.accessLogs ?? server.edge!.accessLogs, errorPages: direct.policy.errorPages ?? [], addHeaders: direct.policy.addHeaders, traced: server.edge!.tracing !== null };
-    }
-    const segs = name.split('/');
-    for (let k = segs.length; k > 0; k--) {
-      const id = segs.slice(0, k).join('/');
+    const slash = name.indexOf('/');
+    const serverId = slash < 0 ? name : name.slice(0, slash);
+    // the longest prefix of whole segments that is a location id (most names are one)
+    for (let id = name; id.length > slash && slash > 0; id = id.slice(0, id.lastIndexOf('/'))) {
       const loc = locs.get(id);
-      if (loc) {
-        const server = byId.get(segs[0]!)!;
-        return { compression: loc.policy.compression ?? null, accessLogs: loc.policy.accessLogs ?? server.edge!.accessLogs, errorPages: loc.policy.errorPages ?? [], addHeaders: loc.policy.addHeaders, traced: server.edge!.tracing !== null };
-      }
+      if (loc) return locationSettings(loc, serverId);
     }
-    const server = byId.get(segs[0]!);
-    const e = server?.edge;
-    return { compression: e?.compression ?? null, accessLogs: e?.accessLogs ?? [], errorPages: e?.errorPages ?? [], addHeaders: [], traced: (e?.tracing ?? null) !== null };
+    let st = ofServer.get(serverId);
+    if (!st) {
+      const e = byId.get(serverId)?.edge;
+      st = { compression: e?.compression ?? null, accessLogs: e?.accessLogs ?? [], errorPages: e?.errorPages ?? [], addHeaders: [], traced: (e?.tracing ?? null) !== null };
+      ofServer.set(serverId, st);
+    }
+    return st;
   };
 }
 

@@ -114,7 +114,7 @@ function routeConfigsAfter(own: Json | undefined, moves: { name: string; key: st
   if (own) {
     for (const name in own) {
       const config = own[name];
-      const m = moves.find((x) => x.name === name);
+      const m = hoistedAs(moves, name);
       if (m && keyOf(config) === m.key) {
         changed = true;
         continue;
@@ -131,6 +131,11 @@ function routeConfigsAfter(own: Json | undefined, moves: { name: string; key: st
   }
   if (!changed && count > 0) return own;
   return count ? next : undefined; // (an empty object of its own goes too)
+}
+
+function hoistedAs<M extends { name: string }>(moves: M[], name: string): M | undefined {
+  for (const m of moves) if (m.name === name) return m;
+  return undefined;
 }
 
 /** The config of filter `name` most routes carry (the first seen on a tie), and how many carry none. */
