@@ -1,0 +1,134 @@
+// What the emitter works out once per emission (header lists, linearisations,
+// route settings) and how it takes settings off routes (undefined, then
+// compacted) must not change what is emitted: these tests hold the shared
+// conversions to the per-route ones and the compacted routes to plain data.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { compile } from '../../src/compile.js';
+import { emitBootstrap } from '../../src/emit/envoy/bootstrap.js';
+import { compactRoutes } from '../../src/emit/envoy/compact.js';
+import { Emission } from '../../src/emit/envoy/context.js';
+import { CONTEXT_VARIABLES, HeaderLists, listenerContext } from '../../src/emit/envoy/header-lists.js';
+import { formatHeaderValue } from '../../src/lower/headers.js';
+import { templateOf } from '../../src/lower/util.js';
+import type { HeaderOp, Src } from '../../src/ir/types.js';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = any;
+
+const dir = mkdtempSync(join(tmpdir(), 'ngx2envoy-emission-memo-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function compileText(name: string, http: string): ReturnType<typeof compile> {
+  const path = join(dir, `${name}.conf`);
+  writeFileSync(path, `events {}\nhttp {\n${http}\n}\n`);
+  const result = compile(path, {});
+  expect(result.ok, result.diagnostics.map((d) => d.message).join('\n')).toBe(true);
+  return result;
+}
+
+const at: Src = { file: 't.conf', line: 1, col: 1 };
+const op = (name: string, raw: string): HeaderOp => ({ name, value: templateOf(raw), source: at });
+
+describe('header lists converted once per emission', () => {
+  const a = { scheme: 'http' as const, port: 80, serverName: 'a.test', proxyHost: 'up-a' };
+  const b = { scheme: 'https' as const, port: 8443, serverName: 'b.test', proxyHost: 'up-b' };
+
+  it('every variable outside CONTEXT_VARIABLES converts the same on any listener, server and upstream', () => {
+    const others = ['remote_addr', 'remote_port', 'server_addr', 'host', 'request_method', 'request_uri', 'server_protocol', 'request_id', 'ssl_server_name', 'upstream_addr', 'realip_remote_addr', 'http_x_custom', 'uri', 'args', 'cookie_sid', 'arg_page', 'binary_remote_addr', 'request_time', 'status', 'connection'];
+    for (const v of others) expect(formatHeaderValue(templateOf(`$${v}`), a), v).toEqual(formatHeaderValue(templateOf(`$${v}`), b));
+    // and each variable of the table does read its context (else the table costs conversions for nothing)
+    for (const v of Object.keys(CONTEXT_VARIABLES)) expect(formatHeaderValue(templateOf(`$${v}`), a), v).not.toEqual(formatHeaderValue(templateOf(`$${v}`), b));
+  });
+
+  it('lists written alike share one frozen conversion; lists reading the context get one per context', () => {
+    const lists = new HeaderLists();
+    const ctxA = listenerContext(a.scheme, a.port, a.serverName);
+    const ctxB = listenerContext(b.scheme, b.port, b.serverName);
+    const plain1 = [op('X-Real-IP', '$remote_addr'), op('X-Id', '$request_id')];
+    const plain2 = [op('X-Real-IP', '$remote_addr'), op('X-Id', '$request_id')];
+    const first = lists.request(plain1, false, ctxA, a.proxyHost);
+    expect(lists.request(plain2, false, ctxB, b.proxyHost)).toBe(first);
+    expect(Object.isFrozen(first.add) && Object.isFrozen(first.add![0]) && Object.isFrozen(first.add![0].header)).toBe(true);
+    const scheme = [op('X-Forwarded-Proto', '$scheme')];
+    expect(lists.request(scheme, false, ctxA, a.proxyHost).add![0].header.value).toBe('http');
+    expect(lists.request(scheme, false, ctxB, b.proxyHost).add![0].header.value).toBe('https');
+    const upstream = [op('X-Up', '$proxy_host')];
+    expect(lists.response(upstream, ctxA, 'one')![0].header.value).toBe('one');
+    expect(lists.response(upstream, ctxA, 'two')![0].header.value).toBe('two');
+    // websocket lists leave Upgrade and Connection to Envoy: a separate conversion of the same text
+    const ws = [op('Upgrade', '$http_upgrade'), op('Connection', 'upgrade')];
+    expect(lists.request(ws, true, ctxA, '').add).toBeNull();
+    expect(lists.request(ws, false, ctxA, '').add!.map((h: Json) => h.header.key)).toEqual(['Upgrade']);
+  });
+
+  it('values that hold the separators of other lists do not meet them', () => {
+    const lists = new HeaderLists();
+    const ctx = listenerContext('http', 80, 'a.test');
+    const one = lists.response([op('A', 'b\nc'), op('D', 'e')], ctx, '');
+    const two = lists.response([op('A', 'b'), op('c\nD', 'e')], ctx, '');
+    expect(one).not.toBe(two);
+  });
+});
+
+describe('emitting the same IR twice', () => {
+  it('gives the same bootstrap and reports the same notes (memos are per emission)', () => {
+    // /abc nested in /a is never reached: the longer top-level /ab always wins
+    const result = compileText('twice', 'server { listen 80; location /a { location /abc { return 200 "x"; } } location /ab { return 200 "y"; } }');
+    const first = emitBootstrap(result.ir!);
+    const second = emitBootstrap(result.ir!);
+    expect(first.notes.some((n) => n.reason.includes('never reached'))).toBe(true);
+    expect(second.notes).toEqual(first.notes);
+    expect(JSON.stringify(second.bootstrap)).toBe(JSON.stringify(first.bootstrap));
+  });
+});
+
+describe('settings taken off routes', () => {
+  it('leave no undefined value in the bootstrap, and every route keeps its comment', () => {
+    // status-gated add_header (leaves response_headers_to_add), gzip per location (per-filter configs hoisted),
+    // one proxy_set_header list for every proxying location (request headers hoisted to the virtual host)
+    const result = compileText(
+      'compact',
+      `proxy_set_header X-Real-IP $remote_addr;
+       server { listen 80; server_name a.test; add_header X-Site a;
+         location / { proxy_pass http://127.0.0.1:9000; }
+         location /s/ { gzip on; proxy_pass http://127.0.0.1:9001; }
+         location /r { return 301 /x; } }`,
+    );
+    const undefinedAt: string[] = [];
+    const walk = (v: Json, path: string): void => {
+      if (v === null || typeof v !== 'object') return;
+      for (const k of Object.keys(v)) {
+        if (v[k] === undefined) undefinedAt.push(`${path}.${k}`);
+        else walk(v[k], `${path}.${k}`);
+      }
+    };
+    walk(result.bootstrap, '');
+    expect(undefinedAt).toEqual([]);
+    const hcm = (result.bootstrap as Json).static_resources.listeners[0].filter_chains[0].filters[0].typed_config;
+    const vh = hcm.route_config.virtual_hosts.find((v: Json) => v.name === 'server_0');
+    expect(vh.request_headers_to_add?.length).toBe(1); // it did move
+    for (const r of vh.routes) {
+      expect(r.request_headers_to_add).toBeUndefined();
+      expect(result.comments.get(r), r.name).toMatch(/^ nginx: .*compact\.conf:\d+$/);
+    }
+  });
+
+  it('compactRoutes copies a route without its undefined keys, in order, with its comment', () => {
+    const em = new Emission();
+    const keep = { name: 'k', match: { prefix: '/' }, route: { cluster: 'c' } };
+    const drop = { name: 'd', match: { prefix: '/d' }, route: { cluster: 'c' }, request_headers_to_add: undefined, typed_per_filter_config: { x: 1 }, tracing: undefined };
+    em.comment(keep, at);
+    em.comment(drop, { file: 't.conf', line: 7, col: 1 });
+    const rc = { virtual_hosts: [{ name: 'v', domains: ['*'], routes: [keep, drop] }] };
+    compactRoutes(rc, em);
+    const [k, d] = rc.virtual_hosts[0]!.routes as Json[];
+    expect(k).toBe(keep);
+    expect(d).not.toBe(drop);
+    expect(Object.keys(d)).toEqual(['name', 'match', 'route', 'typed_per_filter_config']);
+    expect(em.comments.get(d)).toBe(' nginx: t.conf:7');
+    expect(em.comments.has(drop)).toBe(false);
+  });
+});
