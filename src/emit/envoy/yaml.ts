@@ -110,7 +110,9 @@ export function toYamlBytes(value: unknown, comments: Map<object, string>): Buff
     if (s === undefined) keys.set(k, (s = stringScalar(k)));
     return s;
   };
-  // Shared constant sub-objects (frozen: the per-route configs many routes carry) are laid out once.
+  // Shared constant sub-objects (frozen: the per-route configs many routes carry) are laid out
+  // once. Any object that cannot be extended is taken for one: the document does not change
+  // while it is written, so a cached layout is its layout wherever it recurs.
   const flows = new Map<object, string | null>();
   const flowsInner = new Map<object, string | null>();
   const pads: string[] = [''];
@@ -145,7 +147,8 @@ export function toYamlBytes(value: unknown, comments: Map<object, string>): Buff
    * more): that is settled first, before any text is built.
    */
   const flow = (v: object, depth = FLOW_DEPTH): string | null => {
-    if (!Object.isFrozen(v)) return flowOf(v, depth);
+    // (isExtensible reads one bit; isFrozen walks the properties of an object in dictionary mode)
+    if (Object.isExtensible(v)) return flowOf(v, depth);
     const cache = depth === FLOW_DEPTH ? flows : flowsInner;
     let f = cache.get(v);
     if (f === undefined) cache.set(v, (f = flowOf(v, depth)));
