@@ -488,12 +488,16 @@ function hiddenHeaders(list: Directive[]): string[] {
 
 /** absolute_redirect / port_in_redirect / server_name_in_redirect, when any differs from nginx's default. */
 function redirectSettings(levels: Level[]): Policy['redirects'] | null {
-  const flag = (name: string, dflt: boolean): boolean => {
-    const d = effectiveSimple(levels, name);
-    return d ? argValue(d, 0) === 'on' : dflt;
-  };
-  const r = { absolute: flag('absolute_redirect', true), port: flag('port_in_redirect', true), serverName: flag('server_name_in_redirect', false) };
-  return r.absolute && r.port && !r.serverName ? null : r;
+  const absolute = onOff(levels, 'absolute_redirect', true);
+  const port = onOff(levels, 'port_in_redirect', true);
+  const serverName = onOff(levels, 'server_name_in_redirect', false);
+  return absolute && port && !serverName ? null : { absolute, port, serverName };
+}
+
+/** An on/off directive in effect, or its default. */
+function onOff(levels: Level[], name: string, dflt: boolean): boolean {
+  const d = effectiveSimple(levels, name);
+  return d ? argValue(d, 0) === 'on' : dflt;
 }
 
 // ---------------------------------------------------------------- listeners

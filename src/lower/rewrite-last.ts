@@ -12,34 +12,38 @@ import { planRedirect } from './redirect.js';
 import { ALWAYS_MATCHES, stepDirective } from './rewrite.js';
 
 export function resolveRewriteLast(server: VirtualServer, r: Reporter): void {
-  const levels: { steps: RewriteStep[]; owner: Location | null }[] = [{ steps: server.rewrites, owner: null }];
+  resolveLevel(server.rewrites, null, server, r);
+  // The locations in file order, each before its nested ones.
   const visit = (l: Location): void => {
-    levels.push({ steps: l.rewrites, owner: l });
-    l.children.forEach(visit);
+    resolveLevel(l.rewrites, l, server, r);
+    for (let i = 0; i < l.children.length; i++) visit(l.children[i]!);
   };
-  server.locations.forEach(visit);
-  for (const { steps, owner } of levels) {
-    steps.forEach((step, i) => {
-      if (step.kind !== 'rewrite') return;
-      const final = step.flag === 'last' || (step.flag === null && i === steps.length - 1);
-      if (!final) return;
-      // In a regex location the route would need the rewrite's regex too: only a match-all one works.
-      if (owner && (owner.modifier === 'regex' || owner.modifier === 'regex-icase') && !ALWAYS_MATCHES.has(step.regex)) return;
-      const uri = step.replacement.raw;
-      if (step.replacement.parts.some((p) => 'var' in p) || !uri.startsWith('/') || uri.includes('?')) return;
-      const found = findLocation(server.locations, uri);
-      if (found.kind !== 'location') return;
-      const target = found.location;
-      const why = blocker(target, uri, server);
-      if (why) return;
-      step.target = target.id;
-      const d = stepDirective.get(step);
-      if (d) {
-        const where = owner ? `in ${owner.id}` : 'at server level';
-        const upstream = target.action.kind === 'proxy' ? `, proxied with the path nginx sends for "${uri}" and the request's query` : '';
-        r.override(d, 'translated', `a URI matching the regex ${where} is served as nginx serves "${uri}": location ${target.id} (search decided at compile time)${upstream}`);
-      }
-    });
+  for (let i = 0; i < server.locations.length; i++) visit(server.locations[i]!);
+}
+
+/** The final rewrites of one level (the server's, or `owner`'s). */
+function resolveLevel(steps: RewriteStep[], owner: Location | null, server: VirtualServer, r: Reporter): void {
+  for (let i = 0; i < steps.length; i++) {
+    const step = steps[i]!;
+    if (step.kind !== 'rewrite') continue;
+    const final = step.flag === 'last' || (step.flag === null && i === steps.length - 1);
+    if (!final) continue;
+    // In a regex location the route would need the rewrite's regex too: only a match-all one works.
+    if (owner && (owner.modifier === 'regex' || owner.modifier === 'regex-icase') && !ALWAYS_MATCHES.has(step.regex)) continue;
+    const uri = step.replacement.raw;
+    if (step.replacement.parts.some((p) => 'var' in p) || !uri.startsWith('/') || uri.includes('?')) continue;
+    const found = findLocation(server.locations, uri);
+    if (found.kind !== 'location') continue;
+    const target = found.location;
+    const why = blocker(target, uri, server);
+    if (why) continue;
+    step.target = target.id;
+    const d = stepDirective.get(step);
+    if (d) {
+      const where = owner ? `in ${owner.id}` : 'at server level';
+      const upstream = target.action.kind === 'proxy' ? `, proxied with the path nginx sends for "${uri}" and the request's query` : '';
+      r.override(d, 'translated', `a URI matching the regex ${where} is served as nginx serves "${uri}": location ${target.id} (search decided at compile time)${upstream}`);
+    }
   }
 }
 

@@ -65,11 +65,15 @@ export function src(pos: SourcePos): Src {
 // compiler has seen them, where for…of allocates an iterator result per step.
 
 export function directivesOf(block: Statement[] | undefined): Directive[] {
-  const out: Directive[] = [];
-  if (!block) return out;
+  if (!block) return [];
+  // Counted first: the list is kept (a level's `ds`), and pushing onto [] would give it a 17-slot store.
+  let n = 0;
+  for (let i = 0; i < block.length; i++) if (block[i]!.kind === 'directive') n++;
+  const out = new Array<Directive>(n);
+  let k = 0;
   for (let i = 0; i < block.length; i++) {
     const s = block[i]!;
-    if (s.kind === 'directive') out.push(s);
+    if (s.kind === 'directive') out[k++] = s;
   }
   return out;
 }
