@@ -134,6 +134,7 @@ export class XdsServer extends EventEmitter implements StreamObserver {
 
   private install(next: Snapshot): boolean {
     const changed = next.version !== this.current?.version || !sameProfiles(next, this.current);
+    if (this.current) keepUnchangedTypes(next, this.current);
     this.current = next;
     if (changed) {
       this.responses.clear();
@@ -266,6 +267,25 @@ export class XdsServer extends EventEmitter implements StreamObserver {
       for (const typeUrl of stream.types()) bump(counts, `${typeLabel(typeUrl)}|${stream.kind}`);
     }
     return counts;
+  }
+}
+
+/**
+ * A type whose version did not change keeps its previous TypeSnapshot (same
+ * content, same objects): streams in sync with it stay in sync without
+ * planning it again, and its encoded records are reused. Its resources take
+ * the new JSON (equal in content) so the old compile's objects are not kept.
+ * The grpc profile is built on first use, after this: it is left as built.
+ */
+function keepUnchangedTypes(next: Snapshot, previous: Snapshot): void {
+  const types = next.profiles.envoy;
+  for (const [typeUrl, type] of types) {
+    const kept = previous.profiles.envoy.get(typeUrl);
+    if (!kept || kept === type || kept.version !== type.version || kept.resources.size !== type.resources.size) continue;
+    const same = [...type.resources].every(([name, r]) => kept.resources.get(name)?.version === r.version);
+    if (!same) continue;
+    for (const [name, resource] of type.resources) kept.resources.get(name)!.json = resource.json;
+    types.set(typeUrl, kept);
   }
 }
 

@@ -183,4 +183,28 @@ describe('delta ADS', () => {
     await ackAndWait(second, b);
     expect(server.counters.acks.get('cds|delta')).toBe(acks! + 2);
   });
+
+  it('a type whose content did not change keeps its snapshot objects across a change of another type', async () => {
+    const before = server.snapshot()!.profiles.envoy;
+    const changed = fixture();
+    changed.routes = JSON.parse(JSON.stringify(changed.routes).replaceAll('"gamma"', '"alpha"'));
+    server.setResources(changed);
+    const after = server.snapshot()!.profiles.envoy;
+    expect(after.get(TYPES.rds)).not.toBe(before.get(TYPES.rds));
+    expect(after.get(TYPES.rds)!.version).not.toBe(before.get(TYPES.rds)!.version);
+    for (const type of [TYPES.cds, TYPES.eds, TYPES.lds]) expect(after.get(type), type).toBe(before.get(type));
+    // The kept resources carry the new JSON (what /config_dump and the grpc profile read).
+    const alpha = after.get(TYPES.cds)!.resources.get('alpha')!;
+    expect(alpha.json).toBe(changed.clusters.find((c) => c['name'] === 'alpha'));
+    // A stream in sync with the kept types gets only the change.
+    const stream = client.delta();
+    stream.send({ node, type_url: TYPES.cds, resource_names_subscribe: ['*'] });
+    await ackAndWait(stream, await stream.next());
+    stream.send({ type_url: TYPES.rds, resource_names_subscribe: ['route_8080'] });
+    await ackAndWait(stream, await stream.next());
+    server.setResources(fixture());
+    const update = await stream.next();
+    expect(update.type_url).toBe(TYPES.rds);
+    expect(stream.inbox.pending()).toEqual([]);
+  });
 });
