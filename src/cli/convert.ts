@@ -56,7 +56,7 @@ export function registerConvert(program: Command): void {
       const serve = opts as ConvertOptions & { serve?: boolean; xdsAddress?: string; adminAddress?: string };
       if (serve.serve) return (await import('./serve.js')).serveCommand(file, { xdsAddress: serve.xdsAddress, adminAddress: serve.adminAddress, context: opts.context, prefix: opts.prefix });
       // With -o, each file is written on a worker thread as soon as it is rendered (file-writer.ts).
-      const writer = opts.out ? new FileWriter() : null;
+      const writer = opts.out ? new FileWriter(opts.out) : null;
       let out: ConvertOutput;
       try {
         out = await runConvert(file, opts, writer ? (files) => writer.write(files) : undefined);

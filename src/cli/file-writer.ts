@@ -75,6 +75,16 @@ function writeInPlace(file, bytes) {
   }
 }
 parentPort.on('message', (batch) => {
+  if (typeof batch === 'string') {
+    // DIR first, as the synchronous writer's first file (DIR/envoy.yaml) made it: the same first error
+    try {
+      fs.mkdirSync(batch, { recursive: true });
+      made.add(batch);
+    } catch (e) {
+      failure = { message: String(e && e.message), code: e && e.code, syscall: e && e.syscall, path: e && e.path };
+    }
+    return;
+  }
   if (batch === null) {
     parentPort.postMessage(failure === null ? {} : { error: failure });
     parentPort.close();
@@ -104,8 +114,12 @@ parentPort.on('message', (batch) => {
 export class FileWriter {
   private readonly worker = new Worker(WORKER_SOURCE, { eval: true });
   private readonly result: Promise<void>;
+  /** Created before the first file (null once asked for). */
+  private dir: string | null;
 
-  constructor() {
+  /** `dir`: the directory the files go to (convert's DIR), created before the first of them. */
+  constructor(dir: string) {
+    this.dir = dir;
     this.result = new Promise<void>((resolve, reject) => {
       this.worker.once('message', (r: WriterResult) => (r.error ? reject(writeError(r.error)) : resolve()));
       this.worker.once('error', reject);
@@ -121,6 +135,10 @@ export class FileWriter {
    * copied: the caller must not read them afterwards. Texts are encoded on the worker.
    */
   write(files: OutputFile[]): void {
+    if (this.dir !== null) {
+      this.worker.postMessage(this.dir);
+      this.dir = null;
+    }
     const batch: FileMessage[] = [];
     const moved: ArrayBuffer[] = [];
     for (const f of files) {
