@@ -96,6 +96,9 @@ function rng(seed: number): () => number {
 }
 
 const PREFIXES = ['/', '/a', '/a/', '/a/b', '/a/b/', '/a/b/c', '/ab', '/b', '/b/c', '/a/bc'];
+const NARROW_PREFIXES = PREFIXES;
+/** Wide levels (the search indexes a level of 24 or more locations instead of scanning it). */
+const WIDE_PREFIXES = [...PREFIXES, ...['/a/', '/a/b/', '/b/', '/c/', '/'].flatMap((p) => ['x', 'y', 'z', 'xy', 'b', 'c'].flatMap((s) => [p + s, p + s + '/']))];
 const REGEXES = ['^/a/b', 'c$', '\\.php$', '^/b', 'b/c', '^/a/?$', 'x'];
 
 function loc(id: string, modifier: LocationModifier, pattern: string, children: Location[] = []): Location {
@@ -111,27 +114,28 @@ function loc(id: string, modifier: LocationModifier, pattern: string, children: 
   };
 }
 
-function genLevel(r: () => number, id: string, parentPrefix: string | null, depth: number): Location[] {
+function genLevel(r: () => number, id: string, parentPrefix: string | null, depth: number, wide = false): Location[] {
   const out: Location[] = [];
   const used = new Set<string>();
-  const n = 1 + Math.floor(r() * (depth === 0 ? 6 : 3));
+  const PREFIXES = wide ? WIDE_PREFIXES : NARROW_PREFIXES;
+  const n = wide ? 30 + Math.floor(r() * 50) : 1 + Math.floor(r() * (depth === 0 ? 6 : 3));
   for (let i = 0; i < n; i++) {
     const kind = r();
     const cid = `${id}/loc_${i}`;
     if (kind < 0.45) {
       const cands = PREFIXES.filter((p) => parentPrefix === null || p.startsWith(parentPrefix));
-      const p = cands[Math.floor(r() * cands.length)]!;
-      if (used.has(p)) continue;
+      const p = cands[Math.floor(r() * cands.length)];
+      if (p === undefined || used.has(p)) continue;
       used.add(p);
       const mod: LocationModifier = r() < 0.3 ? 'prefix-stop' : 'prefix';
-      const children = depth < 2 && r() < 0.5 ? genLevel(r, cid, p, depth + 1) : [];
+      const children = depth < 2 && r() < 0.5 ? genLevel(r, cid, p, depth + 1, wide && r() < 0.3) : [];
       const l = loc(cid, mod, p, children);
       if (p.endsWith('/') && p.length > 1 && r() < 0.5) l.autoRedirect = true; // a proxy_pass location
       out.push(l);
     } else if (kind < 0.65) {
       const cands = PREFIXES.filter((p) => parentPrefix === null || p.startsWith(parentPrefix));
-      const p = cands[Math.floor(r() * cands.length)]!;
-      if (used.has('=' + p)) continue;
+      const p = cands[Math.floor(r() * cands.length)];
+      if (p === undefined || used.has('=' + p)) continue;
       used.add('=' + p);
       const l = loc(cid, 'exact', p);
       if (p.endsWith('/') && p.length > 1 && r() < 0.3) l.autoRedirect = true;
@@ -144,8 +148,8 @@ function genLevel(r: () => number, id: string, parentPrefix: string | null, dept
   return out;
 }
 
-function uris(): string[] {
-  const base = [...PREFIXES, '/c', '/A/B', '/x.php', '/a/b/c/d', '/a/bx', '/a/b/x.php', '/b/cc', '/abc', '/zz', '/a/bcx'];
+function uris(wide = false): string[] {
+  const base = [...(wide ? WIDE_PREFIXES : PREFIXES), '/c', '/A/B', '/x.php', '/a/b/c/d', '/a/bx', '/a/b/x.php', '/b/cc', '/abc', '/zz', '/a/bcx'];
   return [...new Set([...base, ...base.map((b) => b + 'c'), ...base.map((b) => b + '/c')])];
 }
 
@@ -183,6 +187,18 @@ describe('location linearisation equals nginx location search', () => {
     const top = genLevel(r, 's', null, 0);
     const { entries } = linearise(top);
     for (const u of uris()) {
+      expect(firstMatch(entries, u)?.id ?? null, `${u} in ${JSON.stringify(top.map(show))}`).toBe(ngxFind(top, u)?.id ?? null);
+    }
+  });
+});
+
+describe('wide levels (indexed search) give the same linearisation as nginx', () => {
+  test.each(Array.from({ length: 60 }, (_, i) => i + 1))('wide random tree %i', (seed) => {
+    const r = rng(seed * 104729);
+    const top = genLevel(r, 's', null, 0, true);
+    expect(top.length).toBeGreaterThanOrEqual(24);
+    const { entries } = linearise(top);
+    for (const u of uris(true)) {
       expect(firstMatch(entries, u)?.id ?? null, `${u} in ${JSON.stringify(top.map(show))}`).toBe(ngxFind(top, u)?.id ?? null);
     }
   });

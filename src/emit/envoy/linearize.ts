@@ -134,7 +134,11 @@ interface LevelIndex {
 /** Indexes per level list, for the searches of one linearisation (a cache keyed by the level array). */
 export type SearchIndex = WeakMap<Location[], LevelIndex>;
 
-function levelIndex(level: Location[], cache: SearchIndex): LevelIndex {
+/** Below this many locations a level is scanned: building maps would cost more than the scans it saves. */
+const INDEXED_LEVEL = 24;
+
+function levelIndex(level: Location[], cache: SearchIndex): LevelIndex | null {
+  if (level.length < INDEXED_LEVEL) return null;
   let index = cache.get(level);
   if (index) return index;
   index = { exact: new Map(), named: new Set(), slash: new Map(), prefix: new Map(), prefixLengths: [] };
@@ -166,23 +170,46 @@ export function staticSearch(
   let level = top;
   for (;;) {
     const index = levelIndex(level, cache);
-    if (!ignoreExact) {
-      const exact = index.exact.get(uri);
-      if (exact) return { exact, chain };
-      // auto_redirect (NGX_DONE): no location of this level is named `uri`, one named `uri/` redirects.
-      if (!index.named.has(uri)) {
-        const slash = index.slash.get(uri + '/');
-        if (slash) return { exact: null, chain, redirect: slash };
-      }
-    }
-    let best: Location | undefined;
-    for (const length of index.prefixLengths) {
-      if (length > uri.length) continue;
-      best = index.prefix.get(uri.slice(0, length));
-      if (best) break;
-    }
-    if (!best) return { exact: null, chain };
+    const step = index ? indexedStep(index, uri, ignoreExact) : scannedStep(level, uri, ignoreExact);
+    if (step.done) return { exact: step.exact ?? null, chain, redirect: step.redirect };
+    const best = step.best;
     chain.push(best);
     level = best.children;
   }
+}
+
+type Step = { done: true; exact?: Location; redirect?: Location } | { done: false; best: Location };
+
+/** One level of the search over a level's index. */
+function indexedStep(index: LevelIndex, uri: string, ignoreExact: boolean): Step {
+  if (!ignoreExact) {
+    const exact = index.exact.get(uri);
+    if (exact) return { done: true, exact };
+    // auto_redirect (NGX_DONE): no location of this level is named `uri`, one named `uri/` redirects.
+    if (!index.named.has(uri)) {
+      const redirect = index.slash.get(uri + '/');
+      if (redirect) return { done: true, redirect };
+    }
+  }
+  for (const length of index.prefixLengths) {
+    if (length > uri.length) continue;
+    const best = index.prefix.get(uri.slice(0, length));
+    if (best) return { done: false, best };
+  }
+  return { done: true };
+}
+
+/** The same step by scanning the level (first location wins on a repeated pattern). */
+function scannedStep(level: Location[], uri: string, ignoreExact: boolean): Step {
+  if (!ignoreExact) {
+    const exact = level.find((l) => l.modifier === 'exact' && l.pattern === uri);
+    if (exact) return { done: true, exact };
+    if (!level.some((l) => (isPrefix(l) || l.modifier === 'exact') && l.pattern === uri)) {
+      const redirect = level.find((l) => l.autoRedirect && l.pattern === uri + '/');
+      if (redirect) return { done: true, redirect };
+    }
+  }
+  let best: Location | null = null;
+  for (const l of level) if (isPrefix(l) && uri.startsWith(l.pattern) && (!best || l.pattern.length > best.pattern.length)) best = l;
+  return best ? { done: false, best } : { done: true };
 }
