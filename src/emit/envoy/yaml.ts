@@ -147,7 +147,7 @@ export function toYamlBytes(value: unknown, comments: Map<object, string>): Buff
    * more): that is settled first, before any text is built.
    */
   const flow = (v: object, depth = FLOW_DEPTH): string | null => {
-    // (isExtensible reads one bit; isFrozen walks the properties of an object in dictionary mode)
+    // (isExtensible reads one bit; isFrozen may walk the properties, e.g. of an object in dictionary mode)
     if (Object.isExtensible(v)) return flowOf(v, depth);
     const cache = depth === FLOW_DEPTH ? flows : flowsInner;
     let f = cache.get(v);
@@ -251,7 +251,7 @@ const BLOCK = 2;
 /**
  * EMPTY for `[]`/`{}`; FLOW when every item is a scalar or (depth 2) a container of
  * scalars only; else BLOCK. Reads each level once and builds no text (every for…in
- * costs: many route objects are in V8's dictionary mode, where it lists the keys).
+ * costs, most of all on an object in V8's dictionary mode (keys deleted), where it lists the keys).
  */
 function flowShape(v: object, depth: number): number {
   let items = 0;
