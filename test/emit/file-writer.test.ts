@@ -24,7 +24,7 @@ async function command(argv: string[]): Promise<number | undefined> {
   const before = process.exitCode;
   try {
     await main(['node', 'ngx2envoy', ...argv]);
-    return process.exitCode;
+    return process.exitCode === undefined ? undefined : Number(process.exitCode);
   } finally {
     process.exitCode = before;
     process.stdout.write = quiet.out;
