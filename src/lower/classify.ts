@@ -199,7 +199,7 @@ function entryOf(d: Directive, cls: ReportClass, reason: string): ReportEntry {
 function childContext(d: Directive, ctx: string): string {
   if (d.freeform) return 'freeform';
   if ((d.name === 'upstream' || d.name === 'map') && (ctx.startsWith('stream') || ctx.startsWith('mail'))) return `${ctx.split('-')[0]}-${d.name}`;
-  if (d.name === 'http' || d.name === 'events' || d.name === 'stream' || d.name === 'mail' || d.name === 'location' || d.name === 'upstream' || d.name === 'limit_except') return d.name;
+  if (d.name === 'http' || d.name === 'events' || d.name === 'stream' || d.name === 'mail' || d.name === 'rtmp' || d.name === 'location' || d.name === 'upstream' || d.name === 'limit_except') return d.name;
   if (d.name === 'server') return ctx === 'http' ? 'server' : `${ctx}-server`;
   if (d.name === 'if') return `if-in-${ctx}`;
   return ctx;
@@ -245,6 +245,7 @@ const fixed = (cls: ReportClass, reason: string): Mark => ({ cls, reason });
 const IGNORED_MARKS = new Map(Object.entries(IGNORED).map(([name, reason]) => [name, fixed('ignored', reason)]));
 const IN_IF = fixed('unsupported', 'inside `if`: conditional configuration is not translated');
 const UNKNOWN = fixed('unsupported', 'unknown directive (third-party module?): not translated');
+const RTMP = fixed('unsupported', 'nginx-rtmp-module (RTMP streaming): Envoy has no RTMP support; not translated');
 const PROCESS_LEVEL = fixed('ignored', 'process-level setting: no meaning for Envoy routing');
 const LIMIT_REQ = fixed('unsupported', 'request rate limiting is not translated: nginx delays or rejects with 503 (leaky bucket, burst/nodelay); Envoy\'s local rate limit is a token bucket answering 429 and would need the status and burst mapped by hand');
 const LIMIT_CONN = fixed('unsupported', 'connection limiting per key is not translated (Envoy has no per-client connection limit in the HTTP connection manager)');
@@ -256,6 +257,7 @@ function defaultMark(d: Directive, ctx: string, parent: Directive | null): Mark 
   if (ctx.startsWith('if-in-')) return IN_IF;
   const ignored = IGNORED_MARKS.get(d.name);
   if (ignored) return ignored;
+  if (d.name === 'rtmp' || ctx.startsWith('rtmp')) return RTMP;
   const modules = KNOWN.get(d.name);
   if (!modules) return UNKNOWN;
   if (ctx === 'main' || ctx === 'events') return PROCESS_LEVEL;

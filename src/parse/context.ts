@@ -3,7 +3,7 @@
 // `http {}`).
 import type { Directive, Statement } from './ast.js';
 
-export type ConfigContext = 'main' | 'http' | 'server' | 'location' | 'stream';
+export type ConfigContext = 'main' | 'http' | 'server' | 'location' | 'stream' | 'rtmp' | 'rtmp-server';
 
 /** Directives nginx accepts at the top of nginx.conf (core modules, plus rtmp's block). */
 const MAIN_DIRECTIVES = new Set([
@@ -28,11 +28,22 @@ const LOCATION_LEVEL = new Set(['proxy_pass', 'fastcgi_pass', 'uwsgi_pass', 'scg
 export function detectContext(root: Statement[]): ConfigContext {
   const top = root.filter((s): s is Directive => s.kind === 'directive');
   if (top.every((d) => MAIN_DIRECTIVES.has(d.name))) return 'main';
+  // nginx-rtmp-module: `application` blocks only exist in an rtmp server.
+  if (top.some(isApplication)) return 'rtmp-server';
   if (top.some((d) => SERVER_LEVEL.has(d.name))) return 'server';
   const servers = top.filter((d) => d.name === 'server' && d.block);
+  if (servers.length > 0 && servers.every(isRtmpServer)) return 'rtmp';
   if (servers.length > 0 && servers.every(isStreamServer)) return 'stream';
   if (servers.length === 0 && top.some((d) => LOCATION_LEVEL.has(d.name))) return 'location';
   return 'http';
+}
+
+function isApplication(d: Directive): boolean {
+  return d.name === 'application' && !!d.block;
+}
+
+function isRtmpServer(server: Directive): boolean {
+  return server.block!.some((s) => s.kind === 'directive' && isApplication(s));
 }
 
 function isStreamServer(server: Directive): boolean {

@@ -144,6 +144,10 @@ describe('context', () => {
     ['location / { }', 'server'],
     ['proxy_pass http://a;', 'location'],
     ['server { listen 53 udp; proxy_pass dns; }', 'stream'],
+    // nginx-rtmp-module fragments: an application block's parent, or servers holding applications
+    ['application live { live on; record off; }', 'rtmp-server'],
+    ['listen 1935;\napplication live { live on; }', 'rtmp-server'],
+    ['server { listen 1935; application live { live on; } }', 'rtmp'],
     ['', 'main'],
   ])('%j is detected as %s', (text, context) => {
     expect(parseText(text, 'c.conf').context).toBe(context);
