@@ -1,5 +1,5 @@
 // Shared helpers of the benchmark runner and its sections.
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
 export function median(values) {
@@ -42,5 +42,14 @@ export function printTable(rows) {
   for (const r of rows) {
     console.log(line(r.section === last ? { ...r, section: '' } : r));
     last = r.section;
+  }
+}
+
+/** Flush dirty pages (sync(1)), untimed, so writeback of earlier output does not run inside a timing. */
+export function settleWrites() {
+  try {
+    execFileSync('sync', { stdio: 'ignore' });
+  } catch {
+    // no sync(1): nothing to settle
   }
 }

@@ -12,7 +12,7 @@ import { mkdirSync, readdirSync, renameSync, statSync, writeFileSync } from 'nod
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DEFAULTS, generateConfig } from './generate.mjs';
-import { fmtMB, printTable } from './lib.mjs';
+import { fmtMB, printTable, settleWrites } from './lib.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outDir = join(root, 'bench/out');
@@ -46,6 +46,9 @@ let failed = false;
 for (const entry of readdirSync(sectionDir).filter((f) => f.endsWith('.mjs')).sort()) {
   const section = await import(pathToFileURL(join(sectionDir, entry)).href);
   if (!selected(section.name)) continue;
+  // Flush what earlier sections wrote (convert leaves ~70 MB and 4,000 files per
+  // run): the kernel's writeback would otherwise run during this section's timings.
+  settleWrites();
   try {
     const { rows: sectionRows } = await section.run(ctx);
     rows.push(...sectionRows.map((r) => ({ section: section.name, ...r })));
