@@ -13,8 +13,17 @@ const require = createRequire(import.meta.url);
 const { RE2 } = require('re2-wasm') as typeof import('re2-wasm');
 type Re2 = InstanceType<typeof RE2>;
 
+// re2-wasm's heap is a fixed 16 MB and an RE2 object is never freed on its own:
+// a few thousand live objects exhaust it, after which every compile aborts and a
+// valid configuration would read as rejected. The compiled objects kept are
+// bounded (the least recently used freed first).
+const CACHE_LIMIT = 256;
 const fullCache = new Map<string, Re2>();
 const searchCache = new Map<string, Re2>();
+
+interface Re2Handle {
+  wrapper?: { delete?: () => void };
+}
 
 function compile(source: string, flags: string, original: string): Re2 {
   try {
@@ -24,13 +33,28 @@ function compile(source: string, flags: string, original: string): Re2 {
   }
 }
 
+/** The compiled regex for `key` from `cache`, compiled and kept (evicting the least recently used) if absent. */
+function cached(cache: Map<string, Re2>, key: string, make: () => Re2): Re2 {
+  let re = cache.get(key);
+  if (re) {
+    // Map order is insertion order: re-inserting marks it most recently used.
+    cache.delete(key);
+    cache.set(key, re);
+    return re;
+  }
+  re = make();
+  if (cache.size >= CACHE_LIMIT) {
+    const [oldest, old] = cache.entries().next().value as [string, Re2];
+    cache.delete(oldest);
+    (old as unknown as Re2Handle).wrapper?.delete?.();
+  }
+  cache.set(key, re);
+  return re;
+}
+
 /** RE2::FullMatch: the whole input must match. `$` in RE2 (no multi-line) is end of text. */
 export function re2FullMatch(pattern: string, input: string): boolean {
-  let re = fullCache.get(pattern);
-  if (!re) {
-    re = compile(`^(?:${pattern})$`, 'u', pattern);
-    fullCache.set(pattern, re);
-  }
+  const re = cached(fullCache, pattern, () => compile(`^(?:${pattern})$`, 'u', pattern));
   re.lastIndex = 0;
   return re.test(input);
 }
@@ -68,11 +92,7 @@ function expandRewrite(rewrite: string, groups: (string | undefined)[]): string 
  * right where the previous match ended is skipped (RE2 advances one character).
  */
 export function re2GlobalReplace(pattern: string, input: string, rewrite: string): string {
-  let re = searchCache.get(pattern);
-  if (!re) {
-    re = compile(pattern, 'gu', pattern);
-    searchCache.set(pattern, re);
-  }
+  const re = cached(searchCache, pattern, () => compile(pattern, 'gu', pattern));
   let out = '';
   let pos = 0; // next unread input position
   let lastEnd = -1;
