@@ -253,6 +253,8 @@ export interface ProxyAction {
   uri: Template | null;
   /** What nginx's `$proxy_host` is for this target: the upstream name, or host[:port] (port only when not the scheme's default). */
   proxyHost: string;
+  /** The Envoy cluster: one of the backend's `clusters` (the one for this proxy_pass's transport). */
+  cluster: string;
   source: Src;
 }
 
@@ -381,9 +383,50 @@ export interface Backend {
   balance: BalancePolicy;
   /** `keepalive N` in the upstream (idle connections kept per worker). */
   keepalive: number | null;
-  /** Whether any proxy_pass to it uses TLS (https://) or HTTP/2 (grpc://). */
-  tls: boolean;
-  http2: boolean;
+  /**
+   * One cluster per transport the backend is used with (nginx picks the scheme per
+   * proxy_pass: `http://up` and `https://up` talk plain HTTP and TLS to the same
+   * servers). Sorted by name; a backend used with one transport (or none) has one,
+   * named as the backend. Every cluster has the backend's servers and settings.
+   */
+  clusters: BackendCluster[];
   servers: BackendServer[];
   source: Src;
+}
+
+export interface BackendCluster {
+  /** The backend's name when it is used with one transport only, else `<backend>/<transport label>` (src/lower/upstream.ts). */
+  name: string;
+  transport: UpstreamTransport;
+}
+
+/** How nginx talks to a backend for one proxy_pass/grpc_pass. */
+export interface UpstreamTransport {
+  /** HTTP/2 (grpc://, grpcs://) rather than HTTP/1.x. */
+  http2: boolean;
+  /** TLS (https://, grpcs://) with the proxy_ssl_* settings in effect; null: plain TCP. */
+  tls: UpstreamTls | null;
+}
+
+/** The proxy_ssl_* settings of a TLS proxy_pass (absent fields: nginx's defaults). */
+export interface UpstreamTls {
+  /** The SNI sent (proxy_ssl_server_name on); absent: none, nginx's default. */
+  sni?: string;
+  /** proxy_ssl_verify on: the chain is checked against `trustedCa` and the certificate against `name`. */
+  verify?: {
+    trustedCa: string;
+    /** proxy_ssl_verify_depth (OpenSSL's count: CAs above the peer, the trust anchor not counted). Default 1. */
+    depth: number;
+    /** The name checked (proxy_ssl_name, port stripped); absent when nginx's name is not known at compile time. */
+    name?: string;
+    crl?: string;
+  };
+  /** proxy_ssl_certificate / proxy_ssl_certificate_key: the client certificate shown to the upstream. */
+  certificate?: { cert: string; key: string };
+  /** proxy_ssl_protocols. */
+  protocols?: string[];
+  /** proxy_ssl_ciphers. */
+  ciphers?: string;
+  /** proxy_ssl_session_reuse off. */
+  noSessionReuse?: boolean;
 }

@@ -5,21 +5,25 @@ import type { Diagnostic, Directive, ParsedConfig, SourcePos, Statement } from '
 import type {
   Action,
   Backend,
+  BackendCluster,
   CompiledConfig,
   Compression,
   Listener,
   Location,
   Policy,
+  ProxyAction,
   ReportClass,
   ServerName,
   ServerTls,
   Src,
+  UpstreamTransport,
   VirtualServer,
 } from '../ir/types.js';
 import { Reporter } from './classify.js';
 import { DEFAULT_LISTEN_PORT, listenName, lowerListen, type ListenSpec } from './listen.js';
 import { lowerServerName } from './server-name.js';
-import { lowerUpstream, inlineBackendName } from './upstream.js';
+import { lowerUpstream, inlineBackendName, transportClusterName } from './upstream.js';
+import { DEFAULT_TRANSPORT, markNoEffect, markProxySslLevel, NO_SSL_DIRECTIVES, setsProxySsl, type SslDirectives, sslDirectivesAt, upstreamTransport } from './proxy-ssl.js';
 import { parseProxyPass, proxyHostOf, type ProxyTarget } from './proxy.js';
 import { lowerRewriteLevel } from './rewrite.js';
 import { checkNesting, isRegex, locationRe2, parseLocationHead, type LocationHead } from './location.js';
@@ -70,10 +74,12 @@ interface Ctx {
   serverCount: number;
   /** Each server's position as parsed (error messages name it as nginx does, whatever the IR's file names). */
   serverPos: Map<string, SourcePos>;
+  /** The transports each backend is used with (by content), and the proxy actions using each. */
+  transports: Map<Backend, Map<string, { transport: UpstreamTransport; actions: ProxyAction[] }>>;
 }
 
 function lowerConfig(parsed: ParsedConfig, r: Reporter): CompiledConfig {
-  const ctx: Ctx = { r, upstreams: new Map(), inline: new Map(), serverCount: 0, serverPos: new Map() };
+  const ctx: Ctx = { r, upstreams: new Map(), inline: new Map(), serverCount: 0, serverPos: new Map(), transports: new Map() };
   const httpBlocks = httpLevels(parsed, r);
   const servers: VirtualServer[] = [];
   const listens: { spec: ListenSpec; serverId: string }[] = [];
@@ -100,6 +106,7 @@ function lowerConfig(parsed: ParsedConfig, r: Reporter): CompiledConfig {
   // A fragment (http/server context) sits in an http block not given here, which may set the certificate.
   if ((parsed.context || 'main') === 'main') checkSslCertificates(listeners, servers, listens, ctx.serverPos);
   const backends = [...ctx.upstreams.values(), ...ctx.inline.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const b of backends) b.clusters = backendClusters(b, ctx);
   const report = r.entries(parsed.root, parsed.context || 'main');
   return { listeners, servers, backends, report, notes: r.notes };
 }
@@ -173,6 +180,7 @@ function markLevel(level: Level, r: Reporter): void {
   for (const d of level.byName.get('add_header') ?? []) markAddHeader(d, r);
   for (const d of level.byName.get('map') ?? []) markMap(d, r);
   markLimits(level.ds, r);
+  markProxySslLevel(level, r);
 }
 
 function markMap(d: Directive, r: Reporter): void {
@@ -273,7 +281,7 @@ function lowerLocation(d: Directive, id: string, parentId: string | null, parent
       children.push(child);
     }
   }
-  const action = rw.terminal ?? contentAction(own, head, ctx, levels);
+  const action = rw.terminal ?? contentAction(own, head, ctx, scope);
   if (head.modifier === 'named') {
     // reported once the server's try_files are resolved (src/lower/try-files.ts)
   } else if (isRegex(head.modifier) && children.length) r.mark(d, 'approximated', `${id}: regex location with nested locations: the nested ones are not reached in Envoy`);
@@ -294,8 +302,9 @@ function lowerLocation(d: Directive, id: string, parentId: string | null, parent
 }
 
 /** What serves the request once this location is chosen (proxy_pass is not inherited by nested locations). */
-function contentAction(own: Level, head: LocationHead, ctx: Ctx, levels: Level[]): Action {
+function contentAction(own: Level, head: LocationHead, ctx: Ctx, scope: Scope): Action {
   const r = ctx.r;
+  const levels = scope.levels;
   const ds = own.ds;
   const pp = lastPass(own);
   if (pp) {
@@ -317,7 +326,13 @@ function contentAction(own: Level, head: LocationHead, ctx: Ctx, levels: Level[]
     const redirect = effectiveSimple(levels, 'proxy_redirect') !== undefined;
     const v = proxyVerdict(t, backend.name, head.modifier === 'exact', hostSet, redirect);
     r.mark(pp, v[0], v[1]);
-    return { kind: 'proxy', backend: backend.name, scheme: t.scheme, uri: t.uri, proxyHost: proxyHostOf(t), source: src(pp.source) };
+    const proxyHost = proxyHostOf(t);
+    const ssl = sslIn(scope);
+    const transport = upstreamTransport(t.scheme, ssl, proxyHost);
+    if (t.scheme !== 'https' && ssl !== NO_SSL_DIRECTIVES) markNoEffect(ssl, r);
+    const action: ProxyAction = { kind: 'proxy', backend: backend.name, scheme: t.scheme, uri: t.uri, proxyHost, cluster: backend.name, source: src(pp.source) };
+    useTransport(ctx, backend, transport, action);
+    return action;
   }
   const handler = ds.find((d) => CONTENT_HANDLERS.has(d.name));
   if (handler) {
@@ -352,12 +367,9 @@ function proxyVerdict(t: ProxyTarget, backend: string, exact: boolean, hostSet: 
 }
 
 function resolveBackend(t: ReturnType<typeof parseProxyPass>, d: Directive, ctx: Ctx): Backend {
-  const tls = t.scheme === 'https' || t.scheme === 'grpcs';
   const up = !t.unix ? ctx.upstreams.get(t.host) : undefined;
   if (up) {
     if (t.explicitPort) throw new LowerError({ severity: 'error', message: `upstream "${t.host}" may not have port ${t.port}`, source: d.source, code: 'upstream-port' });
-    if (tls) up.tls = true;
-    if (t.scheme.startsWith('grpc')) up.http2 = true;
     return up;
   }
   const name = inlineBackendName(t.host, t.port, t.unix);
@@ -368,14 +380,43 @@ function resolveBackend(t: ReturnType<typeof parseProxyPass>, d: Directive, ctx:
       kind: 'inline',
       balance: { kind: 'round_robin' },
       keepalive: null,
-      tls,
-      http2: t.scheme.startsWith('grpc'),
+      clusters: [],
       servers: [{ host: t.host, port: t.port, unix: t.unix, weight: 1, maxFails: 1, failTimeoutMs: 10000, backup: false, down: false, source: src(d.source) }],
       source: src(d.source),
     };
     ctx.inline.set(name, b);
-  } else if (tls) b.tls = true;
+  }
   return b;
+}
+
+/** Records that `action` reaches `backend` over `transport` (the cluster is named once every use is known). */
+function useTransport(ctx: Ctx, backend: Backend, transport: UpstreamTransport, action: ProxyAction): void {
+  let byKey = ctx.transports.get(backend);
+  if (!byKey) ctx.transports.set(backend, (byKey = new Map()));
+  const key = JSON.stringify(transport);
+  const use = byKey.get(key);
+  if (use) use.actions.push(action);
+  else byKey.set(key, { transport, actions: [action] });
+}
+
+/**
+ * A backend's clusters: one named as the backend when it is used with one
+ * transport (or none: plain HTTP), else one per transport, named after it, and
+ * the proxy actions pointed at theirs.
+ */
+function backendClusters(b: Backend, ctx: Ctx): BackendCluster[] {
+  const uses = [...(ctx.transports.get(b)?.values() ?? [])];
+  if (uses.length <= 1) return [{ name: b.name, transport: uses[0]?.transport ?? DEFAULT_TRANSPORT }];
+  const clusters: BackendCluster[] = [];
+  for (const use of uses) {
+    const name = transportClusterName(b.name, use.transport);
+    for (const a of use.actions) a.cluster = name;
+    clusters.push({ name, transport: use.transport });
+  }
+  clusters.sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
+  const names = clusters.map((c) => `\`${c.name}\``).join(', ');
+  ctx.r.note(b.source, b.kind === 'upstream' ? 'upstream' : 'proxy_pass', 'translated', `${b.name} is used with ${clusters.length} transports (nginx picks the scheme and TLS settings per proxy_pass): one cluster each, with the same servers: ${names}`);
+  return clusters;
 }
 
 /** The last proxy_pass or grpc_pass of a level, in file order. */
@@ -404,10 +445,20 @@ interface Scope {
   policy: Policy | null;
   /** undefined: not worked out yet. */
   compression: Compression | null | undefined;
+  /** The proxy_ssl_* directives in effect; undefined: not worked out yet. */
+  ssl: SslDirectives | undefined;
 }
 
 function scopeOf(levels: Level[], parent: Scope | null): Scope {
-  return { levels, parent, policy: null, compression: undefined };
+  return { levels, parent, policy: null, compression: undefined, ssl: undefined };
+}
+
+/** The proxy_ssl_* directives in effect in a scope: the parent's when the own level writes none. */
+function sslIn(scope: Scope): SslDirectives {
+  if (scope.ssl !== undefined) return scope.ssl;
+  const own = scope.levels[scope.levels.length - 1]!;
+  scope.ssl = scope.parent && !setsProxySsl(own) ? sslIn(scope.parent) : sslDirectivesAt(scope.levels);
+  return scope.ssl;
 }
 
 /**

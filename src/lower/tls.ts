@@ -141,14 +141,33 @@ export function markTlsLevel(ds: Directive[], r: Reporter): void {
   }
 }
 
-type Mark = [ReportClass, string];
+export type Mark = [ReportClass, string];
 
-function pathMark(d: Directive, what: string): Mark {
+/** ssl_protocols / proxy_ssl_protocols → tls_minimum/maximum_protocol_version. */
+export function protocolsMark(d: Directive): Mark {
+  const range = protocolRange(d.args.map((a) => a.value));
+  if (!range) return ['unsupported', 'no protocol Envoy supports (SSLv2/SSLv3 are not available): Envoy\'s defaults apply'];
+  const notes: string[] = [`tls_minimum_protocol_version ${range.min}, tls_maximum_protocol_version ${range.max}`];
+  if (range.dropped.length) notes.push(`${range.dropped.join(', ')} not available in Envoy`);
+  if (range.gap) notes.push('Envoy allows a contiguous range: versions between the lowest and highest listed are allowed too');
+  if (range.min === 'TLSv1_0' || range.min === 'TLSv1_1') notes.push('TLS < 1.2 needs CBC suites, which Envoy\'s default cipher_suites do not include');
+  return [range.dropped.length || range.gap ? 'approximated' : 'translated', notes.join('; ')];
+}
+
+/** ssl_ciphers / proxy_ssl_ciphers → tls_params.cipher_suites. */
+export function ciphersMark(v: string): Mark {
+  const { suites, rest } = splitCiphers(v);
+  if (suites.length === 0) return ['approximated', `OpenSSL cipher rule string \`${v}\` has no BoringSSL list form: Envoy's default cipher suites are kept (ECDHE with AES-GCM/CHACHA20, then AES-CBC)`];
+  if (rest.length) return ['approximated', `tls_params.cipher_suites (${suites.length} suites); ${rest.join(', ')} not available in BoringSSL and left out`];
+  return ['translated', `tls_params.cipher_suites (${suites.length} suites, in nginx's order)`];
+}
+
+export function pathMark(d: Directive, what: string, where = 'filename in the static bootstrap, an SDS Secret in xDS mode'): Mark {
   const path = d.args[0]?.value ?? '';
   if (hasVariables(parseTemplate(path))) return ['unsupported', `${what} path with variables (\`${path}\`, loaded per handshake by nginx): Envoy needs a fixed file`];
   if (path.startsWith('data:')) return ['unsupported', `${what} given inline (\`data:\`): not copied into the output; put it in a file`];
   if (!path.startsWith('/')) return ['approximated', `${what} (file reference \`${path}\`): relative paths are kept as written; nginx resolves them against its configuration directory, Envoy against its working directory`];
-  return ['translated', `${what}: file reference (filename in the static bootstrap, an SDS Secret in xDS mode); key material is never copied`];
+  return ['translated', `${what}: file reference (${where}); key material is never copied`];
 }
 
 function tlsReason(d: Directive): Mark | null {
@@ -158,21 +177,10 @@ function tlsReason(d: Directive): Mark | null {
       return pathMark(d, 'certificate chain → DownstreamTlsContext tls_certificates');
     case 'ssl_certificate_key':
       return pathMark(d, 'private key → tls_certificates.private_key');
-    case 'ssl_protocols': {
-      const range = protocolRange(d.args.map((a) => a.value));
-      if (!range) return ['unsupported', 'no protocol Envoy supports (SSLv2/SSLv3 are not available): Envoy\'s defaults apply'];
-      const notes: string[] = [`tls_minimum_protocol_version ${range.min}, tls_maximum_protocol_version ${range.max}`];
-      if (range.dropped.length) notes.push(`${range.dropped.join(', ')} not available in Envoy`);
-      if (range.gap) notes.push('Envoy allows a contiguous range: versions between the lowest and highest listed are allowed too');
-      if (range.min === 'TLSv1_0' || range.min === 'TLSv1_1') notes.push('TLS < 1.2 needs CBC suites, which Envoy\'s default cipher_suites do not include');
-      return [range.dropped.length || range.gap ? 'approximated' : 'translated', notes.join('; ')];
-    }
-    case 'ssl_ciphers': {
-      const { suites, rest } = splitCiphers(v);
-      if (suites.length === 0) return ['approximated', `OpenSSL cipher rule string \`${v}\` has no BoringSSL list form: Envoy's default cipher suites are kept (ECDHE with AES-GCM/CHACHA20, then AES-CBC)`];
-      if (rest.length) return ['approximated', `tls_params.cipher_suites (${suites.length} suites); ${rest.join(', ')} not available in BoringSSL and left out`];
-      return ['translated', `tls_params.cipher_suites (${suites.length} suites, in nginx's order)`];
-    }
+    case 'ssl_protocols':
+      return protocolsMark(d);
+    case 'ssl_ciphers':
+      return ciphersMark(v);
     case 'ssl_prefer_server_ciphers':
       return v === 'on' ? ['translated', 'Envoy (BoringSSL) always uses the server\'s cipher order'] : ['approximated', 'Envoy always prefers the server\'s cipher order; nginx with `off` follows the client\'s'];
     case 'ssl_session_timeout':

@@ -1,6 +1,7 @@
 // `upstream` blocks → backends (clusters), and inline proxy_pass targets.
 import type { Directive } from '../parse/ast.js';
-import type { Backend, BackendServer, BalancePolicy } from '../ir/types.js';
+import { createHash } from 'node:crypto';
+import type { Backend, BackendServer, BalancePolicy, UpstreamTransport } from '../ir/types.js';
 import type { Reporter } from './classify.js';
 import { directivesOf, errorAt, parseTemplate, parseTimeMs, src } from './util.js';
 import { argCount, argValue, argValues } from '../parse/args.js';
@@ -8,7 +9,7 @@ import { argCount, argValue, argValues } from '../parse/args.js';
 export function lowerUpstream(d: Directive, r: Reporter): Backend {
   const name = argValue(d, 0);
   if (!name) throw errorAt(d.source, 'invalid number of arguments in "upstream" directive', 'arity');
-  const backend: Backend = { name, kind: 'upstream', balance: { kind: 'round_robin' }, keepalive: null, tls: false, http2: false, servers: [], source: src(d.source) };
+  const backend: Backend = { name, kind: 'upstream', balance: { kind: 'round_robin' }, keepalive: null, clusters: [], servers: [], source: src(d.source) };
   r.mark(d, 'translated', `cluster \`${name}\``);
   const body = directivesOf(d.block);
   for (const c of body) {
@@ -119,6 +120,25 @@ export function isIp(host: string): boolean {
 /** Cluster name of an inline target: `host_port`. */
 export function inlineBackendName(host: string, port: number, unix: boolean): string {
   return unix ? `unix_${host.replace(/[^A-Za-z0-9._-]/g, '_')}` : `${host}_${port}`;
+}
+
+/**
+ * The cluster of a backend used with several transports: `<backend>/<scheme>`,
+ * plus a hash of the TLS settings when there are any (`up/https-1a2b3c4d`), so
+ * the name follows the settings, never the order of the locations. Backend
+ * names hold no `/` followed by a scheme label: a proxy_pass host ends at `/`.
+ */
+export function transportClusterName(backend: string, t: UpstreamTransport): string {
+  const scheme = t.tls ? (t.http2 ? 'grpcs' : 'https') : t.http2 ? 'grpc' : 'http';
+  if (!t.tls || Object.keys(t.tls).length === 0) return `${backend}/${scheme}`;
+  return `${backend}/${scheme}-${createHash('sha256').update(JSON.stringify(t.tls)).digest('hex').slice(0, 8)}`;
+}
+
+const TRANSPORT_SUFFIX = /\/(?:https?|grpcs?)(?:-[0-9a-f]{8})?$/;
+
+/** The backend (upstream or inline target) a cluster belongs to: its name without the transport label. */
+export function backendOfCluster(cluster: string): string {
+  return cluster.replace(TRANSPORT_SUFFIX, '');
 }
 
 /** Hash keys Envoy's route hash_policy can express (see emit/envoy/routes.ts hashPolicy). */

@@ -181,7 +181,7 @@ export function buildCheck(backend: Backend, server: BackendServer, options: Con
   const intervalS = Math.max(1, Math.ceil(server.failTimeoutMs / server.maxFails / 1000));
   const hostPort = serverLabel(server);
   const target =
-    kind === 'tcp' ? hostPort : `${backend.tls ? 'https' : 'http'}://${hostPort}${normalisePath(options.httpPath ?? '/')}`;
+    kind === 'tcp' ? hostPort : `${backend.clusters.some((c) => c.transport.tls) ? 'https' : 'http'}://${hostPort}${normalisePath(options.httpPath ?? '/')}`;
   return {
     kind,
     name: `nginx ${backend.kind === 'upstream' ? 'upstream ' + backend.name : 'proxy_pass ' + backend.name} server ${hostPort}`,

@@ -2,7 +2,7 @@
 // object (key order included). Returns the report notes raised while emitting
 // and the `# nginx: file:line` comments for the YAML rendering.
 import type { CompiledConfig, Location, ReportEntry } from '../../ir/types.js';
-import { emitCluster, type BackendUse } from './clusters.js';
+import { emitClusters, type BackendUse } from './clusters.js';
 import { emitListeners } from './listeners.js';
 import { edgeClusters } from './edge.js';
 import { Emission, type Json } from './context.js';
@@ -19,7 +19,7 @@ export function emitBootstrap(ir: CompiledConfig): EmitResult {
   const backends = new Map(ir.backends.map((b) => [b.name, b]));
   const listeners = emitListeners(ir.listeners, { servers, backends, em });
   const uses = backendUses(ir);
-  const clusters = ir.backends.map((b) => emitCluster(b, uses.get(b.name), em));
+  const clusters = ir.backends.flatMap((b) => emitClusters(b, uses, em));
   clusters.push(...edgeClusters(ir)); // issue 7: e.g. the OpenTelemetry collector
   const bootstrap: Json = {
     admin: { address: { socket_address: { address: '127.0.0.1', port_value: 9901 } } },
@@ -31,13 +31,14 @@ export function emitBootstrap(ir: CompiledConfig): EmitResult {
   return { bootstrap, notes: em.notes, comments: em.comments };
 }
 
+/** The locations using each cluster (by cluster name). */
 function backendUses(ir: CompiledConfig): Map<string, BackendUse> {
   const uses = new Map<string, BackendUse>();
   const visit = (l: Location): void => {
     if (l.action.kind === 'proxy') {
-      const u = uses.get(l.action.backend) ?? { connectTimeoutsMs: [] };
+      const u = uses.get(l.action.cluster) ?? { connectTimeoutsMs: [] };
       u.connectTimeoutsMs.push(l.policy.proxyConnectTimeoutMs);
-      uses.set(l.action.backend, u);
+      uses.set(l.action.cluster, u);
     }
     l.children.forEach(visit);
   };

@@ -1,44 +1,53 @@
-// IR backends → Envoy clusters with load assignments. nginx's defaults that
-// differ from Envoy's are set explicitly (connect timeout, circuit breakers,
-// connection reuse, DNS families).
-import type { Backend, BackendServer } from '../../ir/types.js';
+// IR backends → Envoy clusters with load assignments, one per transport the
+// backend is used with (plain, TLS with its settings, HTTP/2). nginx's defaults
+// that differ from Envoy's are set explicitly (connect timeout, circuit
+// breakers, connection reuse, DNS families).
+import type { Backend, BackendCluster, BackendServer, UpstreamTls } from '../../ir/types.js';
 import { isIp } from '../../lower/upstream.js';
 import { formatMs } from '../../lower/util.js';
 import type { Emission, Json } from './context.js';
+import { tlsParams } from './tls.js';
 
 export interface BackendUse {
-  /** proxy_connect_timeout of every location using the backend (ms). */
+  /** proxy_connect_timeout of every location using the cluster (ms). */
   connectTimeoutsMs: number[];
 }
 
 const UNLIMITED = 4294967295;
 
-export function emitCluster(b: Backend, use: BackendUse | undefined, em: Emission): Json {
+const UPSTREAM_TLS = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext';
+
+/** The clusters of a backend (`uses` by cluster name). */
+export function emitClusters(b: Backend, uses: Map<string, BackendUse>, em: Emission): Json[] {
+  return b.clusters.map((c) => emitCluster(b, c, uses.get(c.name), em));
+}
+
+export function emitCluster(b: Backend, cluster: BackendCluster, use: BackendUse | undefined, em: Emission): Json {
+  const name = cluster.name;
   const servers = b.servers.filter((s) => !s.down);
   const dns = servers.some((s) => !s.unix && !isIp(s.host));
   const timeouts = use?.connectTimeoutsMs.length ? use.connectTimeoutsMs : [60000];
   const connect = Math.max(...timeouts);
   if (new Set(timeouts).size > 1) {
-    em.note(b.source, 'proxy_connect_timeout', 'approximated', `cluster ${b.name}: locations use different proxy_connect_timeout values; Envoy has one per cluster: ${formatMs(connect)} (the longest) used`);
+    em.note(b.source, 'proxy_connect_timeout', 'approximated', `cluster ${name}: locations use different proxy_connect_timeout values; Envoy has one per cluster: ${formatMs(connect)} (the longest) used`);
   }
   const c: Json = {
-    name: b.name,
+    name,
     type: dns ? 'STRICT_DNS' : 'STATIC',
     connect_timeout: formatMs(connect),
     lb_policy: lbPolicy(b),
   };
   if (dns) c.dns_lookup_family = 'ALL';
   if (b.balance.kind === 'random' && b.balance.two) c.least_request_lb_config = { choice_count: 2 };
-  c.load_assignment = { cluster_name: b.name, endpoints: localities(servers) };
+  c.load_assignment = { cluster_name: name, endpoints: localities(servers) };
   // nginx has no connection/request caps per upstream; Envoy's default is 1024 each.
   c.circuit_breakers = { thresholds: [{ priority: 'DEFAULT', max_connections: UNLIMITED, max_pending_requests: UNLIMITED, max_requests: UNLIMITED, max_retries: UNLIMITED }] };
-  c.typed_extension_protocol_options = { 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': protocolOptions(b) };
+  c.typed_extension_protocol_options = { 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': protocolOptions(b, cluster.transport.http2) };
   const od = outlierDetection(b, servers);
   if (od) c.outlier_detection = od;
-  if (b.tls) {
-    c.transport_socket = { name: 'envoy.transport_sockets.tls', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext' } };
-  }
-  if (servers.length === 0) em.note(b.source, 'upstream', 'approximated', `cluster ${b.name} has no usable server (all down): Envoy answers 503 where nginx answers 502`);
+  const tls = cluster.transport.tls;
+  if (tls) c.transport_socket = { name: 'envoy.transport_sockets.tls', typed_config: upstreamTlsContext(tls) };
+  if (servers.length === 0) em.note(b.source, 'upstream', 'approximated', `cluster ${name} has no usable server (all down): Envoy answers 503 where nginx answers 502`);
   em.comment(c, b.source);
   return c;
 }
@@ -74,9 +83,34 @@ function endpoint(s: BackendServer): Json {
   return e;
 }
 
-function protocolOptions(b: Backend): Json {
+/**
+ * The UpstreamTlsContext of a TLS transport. nginx's defaults need nothing:
+ * no SNI, no verification, Envoy's protocol and cipher defaults.
+ */
+export function upstreamTlsContext(tls: UpstreamTls): Json {
+  const ctx: Json = { '@type': UPSTREAM_TLS };
+  const common: Json = {};
+  const params = tlsParams(tls.protocols, tls.ciphers);
+  if (params) common.tls_params = params;
+  if (tls.certificate) common.tls_certificates = [{ certificate_chain: { filename: tls.certificate.cert }, private_key: { filename: tls.certificate.key } }];
+  if (tls.verify) {
+    const v: Json = { trusted_ca: { filename: tls.verify.trustedCa } };
+    // nginx checks the certificate against proxy_ssl_name (X509_check_host: DNS SANs, wildcards included).
+    if (tls.verify.name) v.match_typed_subject_alt_names = [{ san_type: 'DNS', matcher: { exact: tls.verify.name } }];
+    if (tls.verify.crl) v.crl = { filename: tls.verify.crl };
+    // OpenSSL's depth leaves the trust anchor out, Envoy's counts it.
+    v.max_verify_depth = Math.min(tls.verify.depth + 1, 100);
+    common.validation_context = v;
+  }
+  if (Object.keys(common).length) ctx.common_tls_context = common;
+  if (tls.sni) ctx.sni = tls.sni;
+  if (tls.noSessionReuse) ctx.max_session_keys = 0;
+  return ctx;
+}
+
+function protocolOptions(b: Backend, http2: boolean): Json {
   const o: Json = { '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions' };
-  o.explicit_http_config = b.http2 ? { http2_protocol_options: {} } : { http_protocol_options: {} };
+  o.explicit_http_config = http2 ? { http2_protocol_options: {} } : { http_protocol_options: {} };
   // Without `keepalive` nginx opens a new upstream connection per request.
   o.common_http_protocol_options = b.keepalive ? { idle_timeout: '60s', max_requests_per_connection: 1000 } : { max_requests_per_connection: 1 };
   return o;

@@ -444,7 +444,7 @@ function directResponse(status: number, body: string | null): Json {
 
 function proxyAction(s: Scope, action: Extract<Action, { kind: 'proxy' }>, loc: Location | null, e?: RouteEntry): Json {
   const policy = loc?.policy;
-  const r: Json = { cluster: action.backend, timeout: '0s' };
+  const r: Json = { cluster: action.cluster, timeout: '0s' };
   if (policy) r.idle_timeout = formatMs(policy.proxyReadTimeoutMs);
   if (action.uri && e && (e.match.kind === 'prefix' || e.match.kind === 'path')) r.prefix_rewrite = action.uri.raw;
   const host = policy ? hostHeaderOf(policy.proxySetHeaders, s.memo) : null;

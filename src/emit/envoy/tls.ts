@@ -34,18 +34,8 @@ export function downstreamTlsContext(tls: ServerTls, port: PortTls): Json {
   const common: Json = {
     tls_certificates: tls.certificates.map((c) => ({ certificate_chain: { filename: c.cert }, private_key: { filename: c.key } })),
   };
-  const params: Json = {};
-  const range = tls.protocols ? protocolRange(tls.protocols) : null;
-  if (range) {
-    params.tls_minimum_protocol_version = range.min;
-    params.tls_maximum_protocol_version = range.max;
-  }
-  if (port.ciphers) {
-    const { suites } = splitCiphers(port.ciphers);
-    if (suites.length) params.cipher_suites = suites;
-  }
-  if (port.curves?.length) params.ecdh_curves = port.curves;
-  if (Object.keys(params).length) common.tls_params = params;
+  const params = tlsParams(tls.protocols, port.ciphers, port.curves);
+  if (params) common.tls_params = params;
   const validation = validationContext(tls);
   if (validation) common.validation_context = validation;
   common.alpn_protocols = port.http2 ? ['h2', 'http/1.1'] : ['http/1.1'];
@@ -55,6 +45,22 @@ export function downstreamTlsContext(tls: ServerTls, port: PortTls): Json {
   if (port.session?.noCache) ctx.disable_stateful_session_resumption = true;
   if (port.session?.timeout) ctx.session_timeout = port.session.timeout;
   return ctx;
+}
+
+/** TlsParameters from nginx's protocol list and OpenSSL cipher string (server and upstream sides alike); null when all are Envoy's defaults. */
+export function tlsParams(protocols: string[] | undefined, ciphers: string | undefined, curves?: string[]): Json | null {
+  const params: Json = {};
+  const range = protocols ? protocolRange(protocols) : null;
+  if (range) {
+    params.tls_minimum_protocol_version = range.min;
+    params.tls_maximum_protocol_version = range.max;
+  }
+  if (ciphers) {
+    const { suites } = splitCiphers(ciphers);
+    if (suites.length) params.cipher_suites = suites;
+  }
+  if (curves?.length) params.ecdh_curves = curves;
+  return Object.keys(params).length ? params : null;
 }
 
 function validationContext(tls: ServerTls): Json | null {

@@ -313,6 +313,7 @@ export function scenarioIr(scns: Scenario[], echoPort: number): CompiledConfig {
                 scheme: 'http',
                 uri: l.proxyUri === null ? null : template(l.proxyUri),
                 proxyHost: `127.0.0.1:${echoPort}`,
+                cluster: `127.0.0.1_${echoPort}`,
                 source: src(),
               } as Action;
         // As the lowering does: `return` is a rewrite-phase step (in file order) and the location's action.
