@@ -407,16 +407,29 @@ function useTransport(ctx: Ctx, backend: Backend, transport: UpstreamTransport, 
 function backendClusters(b: Backend, ctx: Ctx): BackendCluster[] {
   const uses = [...(ctx.transports.get(b)?.values() ?? [])];
   if (uses.length <= 1) return [{ name: b.name, transport: uses[0]?.transport ?? DEFAULT_TRANSPORT }];
-  const clusters: BackendCluster[] = [];
-  for (const use of uses) {
-    const name = transportClusterName(b.name, use.transport);
+  const named = uses.map((use) => ({ name: transportClusterName(b.name, use.transport), use }));
+  named.sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
+  const directive = b.kind === 'upstream' ? 'upstream' : 'proxy_pass';
+  for (const { name, use } of named) {
     for (const a of use.actions) a.cluster = name;
-    clusters.push({ name, transport: use.transport });
+    const lines = [...new Set(use.actions.map((a) => `${a.source.file}:${a.source.line}`))].join(', ');
+    ctx.r.note(b.source, directive, 'translated', `cluster \`${name}\`: ${b.name} over ${describeTransport(use.transport)}, used at ${lines} (${b.name} is used with ${named.length} transports: nginx picks the scheme and TLS settings per proxy_pass, Envoy per cluster; every cluster has the same servers)`);
   }
-  clusters.sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
-  const names = clusters.map((c) => `\`${c.name}\``).join(', ');
-  ctx.r.note(b.source, b.kind === 'upstream' ? 'upstream' : 'proxy_pass', 'translated', `${b.name} is used with ${clusters.length} transports (nginx picks the scheme and TLS settings per proxy_pass): one cluster each, with the same servers: ${names}`);
-  return clusters;
+  return named.map(({ name, use }) => ({ name, transport: use.transport }));
+}
+
+/** A transport in words, for the report (what a cluster's name suffix stands for). */
+function describeTransport(t: UpstreamTransport): string {
+  const proto = t.http2 ? 'HTTP/2' : 'HTTP/1.x';
+  if (!t.tls) return `plain ${proto}`;
+  const tls = t.tls;
+  const parts = [tls.sni ? `SNI ${tls.sni}` : 'no SNI'];
+  if (tls.verify) parts.push(`certificate verified against ${tls.verify.trustedCa}${tls.verify.name ? ` for ${tls.verify.name}` : ''}`);
+  if (tls.certificate) parts.push(`client certificate ${tls.certificate.cert}`);
+  if (tls.protocols) parts.push(`protocols ${tls.protocols.join(' ')}`);
+  if (tls.ciphers) parts.push(`ciphers ${tls.ciphers}`);
+  if (tls.noSessionReuse) parts.push('no session reuse');
+  return `${proto} over TLS (${parts.join(', ')})`;
 }
 
 /** The last proxy_pass or grpc_pass of a level, in file order. */

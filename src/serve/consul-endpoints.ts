@@ -11,6 +11,10 @@
 // Which services are registered comes from a blocking query on /v1/catalog/services:
 // a service that leaves the catalog gives its cluster back its compiled endpoints
 // (override null); a registered service with no passing instance has none.
+//
+// One service feeds every cluster of its upstream: an upstream used with several
+// transports (http:// and https://, or different proxy_ssl_* settings) has a
+// cluster per transport, all with the same servers.
 import { EventEmitter } from 'node:events';
 import { isIP } from 'node:net';
 import type Consul from 'consul';
@@ -18,6 +22,7 @@ import { consulClient, resolveConnection, type ConsulConnection } from '../consu
 import { serviceNamesFor } from '../emit/consul/names.js';
 import { toConsulError } from '../consul/errors.js';
 import { BACKUP_TAG, META } from '../emit/consul/registrations.js';
+import { backendOfCluster } from '../lower/upstream.js';
 
 export interface LbEndpoint {
   endpoint: { address: { socket_address: { address: string; port_value: number } } };
@@ -127,7 +132,10 @@ export interface ConsulEndpointsOptions {
 }
 
 export interface ServiceStatus {
+  /** The first of `clusters` (by name). */
   cluster: string;
+  /** Every cluster the service feeds (one per transport its upstream is used with), sorted. */
+  clusters: string[];
   service: string;
   registered: boolean;
   index: number;
@@ -173,6 +181,7 @@ export class ConsulEndpointSource {
   private readonly log: (line: string) => void;
   private readonly byService = new Map<string, ServiceStatus>();
   private readonly emitted = new Map<string, string>(); // cluster → JSON of the last override (or 'null')
+  private readonly lastAssignment = new Map<string, ClusterLoadAssignment | null>(); // service → its last assignment
   private readonly healthLoops = new Map<string, Loop>();
   private catalogLoop: Loop | null = null;
   private up = false;
@@ -221,7 +230,7 @@ export class ConsulEndpointSource {
       up: this.up,
       lastError: this.lastError,
       catalogIndex: this.catalogIndex,
-      services: [...this.byService.values()].map((s) => ({ ...s, skipped: [...s.skipped] })),
+      services: [...this.byService.values()].map((s) => ({ ...s, clusters: [...s.clusters], skipped: [...s.skipped] })),
     };
   }
 
@@ -289,24 +298,30 @@ export class ConsulEndpointSource {
   /** Follows the cluster list: new clusters are added, removed ones lose their loop and their override. */
   private refreshClusters(): void {
     const wanted = typeof this.options.clusters === 'function' ? this.options.clusters() : this.options.clusters;
-    const services = new Set(wanted.map((c) => c.service));
+    const byService = new Map<string, string[]>();
+    for (const { cluster, service } of wanted) {
+      const list = byService.get(service);
+      if (!list) byService.set(service, [cluster]);
+      else if (!list.includes(cluster)) list.push(cluster);
+    }
     for (const status of [...this.byService.values()]) {
-      if (services.has(status.service)) continue;
+      if (byService.has(status.service)) continue;
       if (status.registered) this.unwatchService(status);
       this.byService.delete(status.service);
     }
-    for (const { cluster, service } of wanted) {
-      if (this.byService.has(service)) continue;
-      this.byService.set(service, {
-        cluster,
-        service,
-        registered: false,
-        index: 0,
-        endpoints: 0,
-        skipped: [],
-        resets: 0,
-        lastError: null,
-      });
+    for (const [service, list] of byService) {
+      const clusters = list.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      const status = this.byService.get(service);
+      if (!status) {
+        this.byService.set(service, { cluster: clusters[0]!, clusters, service, registered: false, index: 0, endpoints: 0, skipped: [], resets: 0, lastError: null });
+        continue;
+      }
+      // A reload may add or remove a transport of the upstream: a new cluster gets the service's current endpoints.
+      for (const gone of status.clusters.filter((c) => !clusters.includes(c))) this.emitted.delete(gone);
+      const last = this.lastAssignment.get(service);
+      status.clusters = clusters;
+      status.cluster = clusters[0]!;
+      if (last !== undefined) this.emitAll(status, last);
     }
   }
 
@@ -356,7 +371,7 @@ export class ConsulEndpointSource {
     status.registered = false;
     status.endpoints = 0;
     status.skipped = [];
-    this.emit(status.cluster, null);
+    this.emitAll(status, null);
   }
 
   // ---------------------------------------------------------------- health
@@ -379,8 +394,14 @@ export class ConsulEndpointSource {
     const { cla, skipped } = clusterLoadAssignment(status.cluster, entries ?? []);
     status.endpoints = cla.endpoints.reduce((n, l) => n + l.lb_endpoints.length, 0);
     status.skipped = skipped;
-    this.emit(status.cluster, cla);
+    this.emitAll(status, cla);
     this.firstAnswered(status.service);
+  }
+
+  /** The service's assignment to each of its clusters (each named after its cluster), or null to all. */
+  private emitAll(status: ServiceStatus, cla: ClusterLoadAssignment | null): void {
+    this.lastAssignment.set(status.service, cla);
+    for (const cluster of status.clusters) this.emit(cluster, cla && { ...cla, cluster_name: cluster });
   }
 
   private emit(cluster: string, cla: ClusterLoadAssignment | null): void {
@@ -419,8 +440,12 @@ export async function startEndpointSource(options: {
   minIntervalMs?: number;
 }): Promise<ConsulEndpointsHandle> {
   const conn = resolveConnection({ consulAddr: options.consulAddr }, options.env ?? process.env);
-  const clusters = (): ClusterService[] =>
-    [...serviceNamesFor(options.server.clusterNames())].map(([cluster, service]) => ({ cluster, service }));
+  const clusters = (): ClusterService[] => {
+    // Services are named after upstreams, as `consul register` names them; each of an upstream's clusters follows its service.
+    const names = options.server.clusterNames();
+    const services = serviceNamesFor(names.map(backendOfCluster));
+    return names.map((cluster) => ({ cluster, service: services.get(backendOfCluster(cluster))! }));
+  };
   const source = new ConsulEndpointSource({
     conn,
     clusters,
@@ -456,10 +481,12 @@ export function consulMetrics(status: ConsulSourceStatus): string[] {
   ];
   if (status.lastError) lines.push(`consul_last_error{error=${label(status.lastError)}} ${status.up ? 0 : 1}`);
   lines.push('# HELP consul_index The X-Consul-Index last seen per service.', '# TYPE consul_index gauge');
-  for (const s of status.services) lines.push(`consul_index{service=${label(s.service)},cluster=${label(s.cluster)}} ${s.index}`);
+  for (const s of status.services) {
+    for (const cluster of s.clusters) lines.push(`consul_index{service=${label(s.service)},cluster=${label(cluster)}} ${s.index}`);
+  }
   lines.push('# HELP consul_endpoints Passing endpoints taken from Consul per service.', '# TYPE consul_endpoints gauge');
   for (const s of status.services) {
-    if (s.registered) lines.push(`consul_endpoints{service=${label(s.service)},cluster=${label(s.cluster)}} ${s.endpoints}`);
+    if (s.registered) for (const cluster of s.clusters) lines.push(`consul_endpoints{service=${label(s.service)},cluster=${label(cluster)}} ${s.endpoints}`);
   }
   return lines;
 }
