@@ -119,7 +119,7 @@ export function compare(n: NginxRoute, e: EnvoyDecision): string[] {
     case 'proxy':
       if (e.kind !== 'route') out.push(`action: nginx proxies to ${o.backend}, Envoy answers ${e.kind}`);
       else {
-        if (e.cluster !== o.backend) out.push(`upstream: nginx ${o.backend}, Envoy cluster ${e.cluster ?? '(none)'}`);
+        if (e.cluster !== o.cluster) out.push(`upstream: nginx ${o.cluster}, Envoy cluster ${e.cluster ?? '(none)'}`);
         if (e.upstreamPath !== undefined && e.upstreamPath !== fromByteString(o.upstreamUri)) {
           out.push(`upstream path: nginx sends ${fromByteString(o.upstreamUri)}, Envoy sends ${e.upstreamPath}`);
         }
@@ -230,7 +230,7 @@ function envoyAction(e: EnvoyDecision): string {
 
 function agreement(n: NginxRoute): string {
   const o = n.outcome;
-  if (o.kind === 'proxy') return `both send it to ${o.backend} as ${o.upstreamUri}`;
+  if (o.kind === 'proxy') return `both send it to ${o.cluster} as ${o.upstreamUri}`;
   if (o.kind === 'redirect') return `both redirect (${o.status}) to ${o.location}`;
   if (o.kind === 'error') return `nginx rejects it (${o.status}) and Envoy does not route it`;
   return `both answer ${o.status}`;

@@ -84,7 +84,7 @@ describe('one cluster per transport', () => {
     const r = compileText(http('location /a { proxy_pass http://10.0.0.9:8443; }\nlocation /b { proxy_pass https://10.0.0.9:8443; }'));
     expect(names(r)).toEqual(['10.0.0.9_8443/http', '10.0.0.9_8443/https', 'up']);
     expect(routeCluster(r, '/b')).toBe('10.0.0.9_8443/https');
-    expect(r.ir.backends.filter((b) => b.name === '10.0.0.9_8443')).toHaveLength(1);
+    expect(r.ir!.backends.filter((b) => b.name === '10.0.0.9_8443')).toHaveLength(1);
   });
 
   test('names come from the settings, not from file order; equal settings share a cluster', () => {
@@ -115,7 +115,7 @@ describe('one cluster per transport', () => {
 
   test('Consul: still one service per upstream', () => {
     const r = compileText(http('location /a { proxy_pass http://up; }\nlocation /b { proxy_pass https://up; }'));
-    const regs = buildRegistrations(r.ir);
+    const regs = buildRegistrations(r.ir!);
     expect(regs.services.map((s) => [s.name, s.upstream, s.instances.length])).toEqual([['up', 'up', 2]]);
   });
 });

@@ -13,6 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { compile } from '../../src/compile.js';
 import type { CompiledConfig, Location } from '../../src/ir/types.js';
 import { explainCompiled, explainRequest, type ExplainDocument } from '../../src/review/explain.js';
+import { backendOfCluster } from '../../src/lower/upstream.js';
 import { probeAddress, probesFor, type Probe } from '../../src/review/probes.js';
 import { NGINX_BIN } from '../support/nginx.js';
 import { portAllocator } from '../sim/nginx/ports.js';
@@ -148,6 +149,21 @@ function takesNamedHandling(outcome: ExplainDocument['nginx']['outcome'], ir: Co
   return !!a && !!b && a.file === b.file && a.line === b.line && a.col === b.col;
 }
 
+/** The cluster the IR gives the location behind an Envoy route (`fallback` when the route is no location's proxy). */
+function locationCluster(ir: CompiledConfig, routeName: string | undefined, fallback: string): string {
+  const id = routeName?.replace(/\/slashes$/, '');
+  const find = (ls: Location[]): Location | undefined => {
+    for (const l of ls) {
+      if (l.id === id) return l;
+      const inner = find(l.children);
+      if (inner) return inner;
+    }
+    return undefined;
+  };
+  const loc = ir.servers.map((s) => find(s.locations)).find((l) => l !== undefined);
+  return loc?.action.kind === 'proxy' ? loc.action.cluster : fallback;
+}
+
 /** Whether the Envoy decision explain reports takes the request where nginx did (location and cluster). */
 function envoyMatches(doc: ExplainDocument, o: Observed, ir: CompiledConfig): boolean {
   const e = doc.envoy;
@@ -155,7 +171,9 @@ function envoyMatches(doc: ExplainDocument, o: Observed, ir: CompiledConfig): bo
   const viaNamed = namedLocation(ir, o.location) && takesNamedHandling(doc.nginx.outcome, ir, o.location) && e.routeName === doc.nginx.location?.id;
   // `<location>/slashes`: the location's route repeated for a path of only slashes (`//`).
   const sameLocation = e.routeName === o.location || e.routeName === `${o.location}/slashes`;
-  if (o.backend) return e.kind === 'route' && e.cluster === o.backend && (!o.location || sameLocation || viaNamed);
+  // The echo backends see which upstream nginx used, not over which transport (https:// is adapted to
+  // http://): the cluster must be one of that upstream's, the one of the location's own transport.
+  if (o.backend) return e.kind === 'route' && e.cluster !== undefined && backendOfCluster(e.cluster) === o.backend && e.cluster === locationCluster(ir, e.routeName, e.cluster) && (!o.location || sameLocation || viaNamed);
   if (o.status >= 300 && o.status < 400) return e.kind === 'redirect' && e.status === o.status;
   return e.kind === 'direct_response' && e.status === o.status;
 }

@@ -210,8 +210,10 @@ export async function adaptForNginx(input: AdaptInput): Promise<Adapted> {
     if (b.kind !== 'upstream') continue;
     for (const s of b.servers) {
       const r = argsRange(files, s.source);
-      const flags = r.args.slice(1).filter((a) => a !== 'resolve' && !a.startsWith('service='));
-      files.edit(s.source.file, { offset: r.start, end: r.end, text: ` 127.0.0.1:${port} ${flags.join(' ')}` });
+      // max_fails=0: a request the echo cannot serve (gRPC to an HTTP/1 echo) must not take the
+      // upstream's servers (all this one echo) out for the requests that follow.
+      const flags = r.args.slice(1).filter((a) => a !== 'resolve' && !a.startsWith('service=') && !a.startsWith('max_fails='));
+      files.edit(s.source.file, { offset: r.start, end: r.end, text: ` 127.0.0.1:${port} ${[...flags, 'max_fails=0'].join(' ')}` });
     }
   }
   const visit = (locs: CompiledConfig['servers'][number]['locations']) => {
@@ -246,7 +248,9 @@ export async function adaptForNginx(input: AdaptInput): Promise<Adapted> {
 
   // Process-level paths: the test's own prefix, not /var. TLS settings go with the
   // ssl listens (certificates may not exist here; nginx routes by Host, not by them).
-  const dropped = (d: string) => ['pid', 'error_log', 'access_log', 'user', 'ssl', 'load_module'].includes(d) || d.startsWith('ssl_');
+  // proxy_ssl_* go too: https:// targets become http:// echo backends below, and nginx
+  // reads some of their files (proxy_ssl_password_file) while parsing.
+  const dropped = (d: string) => ['pid', 'error_log', 'access_log', 'user', 'ssl', 'load_module'].includes(d) || d.startsWith('ssl_') || d.startsWith('proxy_ssl_');
   for (const e of report.filter((x) => dropped(x.directive))) {
     const r = argsRange(files, e);
     files.edit(e.file, { offset: files.offset(e), end: r.end + 1, text: '' });

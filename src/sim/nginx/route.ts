@@ -33,7 +33,7 @@ export interface NginxRequest {
 }
 
 export type NginxOutcome =
-  | { kind: 'proxy'; backend: string; scheme: string; upstreamUri: string; source: Src }
+  | { kind: 'proxy'; backend: string; /** The Envoy cluster of this proxy_pass's transport. */ cluster: string; scheme: string; upstreamUri: string; source: Src }
   | { kind: 'redirect'; status: number; location: string; source: Src | null }
   | { kind: 'return'; status: number; body: string | null; source: Src | null }
   | { kind: 'static'; status: number; reason: string; source: Src | null }
@@ -284,6 +284,7 @@ function content(action: Action, location: Location | null, ctx: Ctx): NginxOutc
   return {
     kind: 'proxy',
     backend: action.backend,
+    cluster: action.cluster,
     scheme: action.scheme,
     upstreamUri: upstreamUri(action.uri, location, ctx),
     source: action.source,
