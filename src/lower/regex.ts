@@ -65,16 +65,25 @@ export interface Re2Err {
   offset: number;
 }
 
+/**
+ * The memos of this module live as long as the process (a server compiles again on each
+ * change): each is emptied when it reaches this size, so a long run with ever new
+ * patterns cannot grow them without end. (bench.conf needs a few hundred entries.)
+ */
+const MEMO_LIMIT = 20_000;
+
+function remember<K, V>(memo: Map<K, V>, key: K, value: V): V {
+  if (memo.size >= MEMO_LIMIT) memo.clear();
+  memo.set(key, value);
+  return value;
+}
+
 const cache = new Map<string, Re2Ok | Re2Err>();
 
 /** Translate a PCRE pattern to RE2 syntax; `icase` prepends `(?i)` (nginx `~*`). */
 export function pcreToRe2(pattern: string, icase = false): Re2Ok | Re2Err {
   const key = (icase ? 'i:' : 's:') + pattern;
-  const hit = cache.get(key);
-  if (hit) return hit;
-  const result = translate(pattern, icase);
-  cache.set(key, result);
-  return result;
+  return cache.get(key) ?? remember(cache, key, translate(pattern, icase));
 }
 
 function translate(pattern: string, icase: boolean): Re2Ok | Re2Err {
@@ -163,8 +172,7 @@ function translate(pattern: string, icase: boolean): Re2Ok | Re2Err {
   }
   const re2 = (icase ? '(?i)' : '') + out;
   try {
-    if (!accepted.has(re2)) compileCheck(re2);
-    accepted.add(re2);
+    assertRe2(re2);
   } catch (err) {
     const msg = err instanceof Error ? err.message.replace(/^Invalid regular expression: \/.*\/u: /s, '') : String(err);
     return fail(`not valid RE2: ${msg}`, 0);
@@ -172,37 +180,41 @@ function translate(pattern: string, icase: boolean): Re2Ok | Re2Err {
   return { ok: true, re2 };
 }
 
-// RE2 patterns already compiled once: the same location regex recurs across servers,
-// and each check builds a WASM RE2 object.
-const accepted = new Set<string>();
-
 function isEscaped(s: string, i: number): boolean {
   let n = 0;
   for (let j = i - 1; j >= 0 && s[j] === '\\'; j--) n++;
   return n % 2 === 1;
 }
 
+// The wrapped forms by pattern: the emitter wraps the same location or rewrite regex for
+// every route and listener that uses it, and one string per pattern is also hashed once
+// where it is looked up again (assertRe2, the emitter's memos).
+const searchWrapped = new Map<string, string>();
+const wholeMatchWrapped = new Map<string, string>();
+
 /** nginx's search semantics as an RE2 full match. */
 export function searchWrap(re2: string): string {
-  return `.*(?:${stripFlagsPrefix(re2).body}).*`.replace(/^/, stripFlagsPrefix(re2).flags);
+  return searchWrapped.get(re2) ?? remember(searchWrapped, re2, flagsPrefix(re2) + `.*(?:${re2.slice(flagsPrefix(re2).length)}).*`);
 }
 
 /** A pattern matching the whole string whose captures are those of the first PCRE match (for rewrites). */
 export function wholeMatchWrap(re2: string): string {
-  const { flags, body } = stripFlagsPrefix(re2);
-  return `${flags}^.*?(?:${body}).*$`;
+  return wholeMatchWrapped.get(re2) ?? remember(wholeMatchWrapped, re2, flagsPrefix(re2) + `^.*?(?:${re2.slice(flagsPrefix(re2).length)}).*$`);
 }
 
-function stripFlagsPrefix(re2: string): { flags: string; body: string } {
-  return re2.startsWith('(?i)') ? { flags: '(?i)', body: re2.slice(4) } : { flags: '', body: re2 };
+/** The `(?i)` a case-insensitive pattern starts with, kept in front of a wrapper. */
+function flagsPrefix(re2: string): string {
+  return re2.startsWith('(?i)') ? '(?i)' : '';
 }
 
-/** Compile-check an RE2 pattern built by the emitter (wrappers included); throws with RE2's message. */
-const checked = new Set<string>();
+/** RE2 patterns known to compile (an entry is never false: a failing one throws each time). */
+const compiles = new Map<string, true>();
+
+/** Compile-check an RE2 pattern (translated or built by the emitter, wrappers included); throws with RE2's message. */
 export function assertRe2(pattern: string): void {
-  if (checked.has(pattern)) return;
+  if (compiles.has(pattern)) return;
   compileCheck(pattern);
-  checked.add(pattern);
+  remember(compiles, pattern, true);
 }
 
 /** Run an RE2 pattern (used to evaluate a rewrite on a known URI at compile time). */

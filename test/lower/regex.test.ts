@@ -73,6 +73,14 @@ describe('search semantics', () => {
     expect(searchWrap('(?i)\\.png$')).toBe('(?i).*(?:\\.png$).*');
   });
 
+  test('wrappers are remembered per pattern, and stay right past the memo’s size limit (it is emptied, not kept growing)', () => {
+    for (let i = 0; i < 25_000; i++) {
+      expect(searchWrap(`^/w${i}$`)).toBe(`.*(?:^/w${i}$).*`);
+      expect(wholeMatchWrap(`(?i)/w${i}`)).toBe(`(?i)^.*?(?:/w${i}).*$`);
+    }
+    expect(searchWrap('^/w7$')).toBe('.*(?:^/w7$).*');
+  });
+
   test('the whole-match wrapper keeps the first match’s captures as group 1…', () => {
     const m = re2Exec(wholeMatchWrap('/old/([a-z]+)'), '/x/old/abc/old/def');
     expect(m?.[1]).toBe('abc');
