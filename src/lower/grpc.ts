@@ -27,7 +27,8 @@ const SAME_AS_DEFAULT: Record<string, string> = {
 export function markGrpc(ds: Directive[], r: Reporter): void {
   for (let i = 0; i < ds.length; i++) {
     const d = ds[i]!;
-    if (!d.name.startsWith('grpc_') || d.name === 'grpc_pass') continue;
+    // grpc_ssl_*: the TLS of grpcs:// targets, reported by proxy-ssl.ts.
+    if (!d.name.startsWith('grpc_') || d.name === 'grpc_pass' || d.name.startsWith('grpc_ssl_')) continue;
     const v = d.args[0]?.value ?? '';
     if (SAME_AS_DEFAULT[d.name] !== undefined) {
       if (v === SAME_AS_DEFAULT[d.name] || v === '60') r.mark(d, 'translated', 'nginx\'s default, which the route and cluster already use');

@@ -23,7 +23,7 @@ import { Reporter } from './classify.js';
 import { DEFAULT_LISTEN_PORT, listenName, lowerListen, type ListenSpec } from './listen.js';
 import { lowerServerName } from './server-name.js';
 import { lowerUpstream, inlineBackendName, transportClusterName } from './upstream.js';
-import { DEFAULT_TRANSPORT, markNoEffect, markProxySslLevel, NO_SSL_DIRECTIVES, setsProxySsl, type SslDirectives, sslDirectivesAt, upstreamTransport } from './proxy-ssl.js';
+import { DEFAULT_TRANSPORT, markNoEffect, markSslLevel, NO_SSL_DIRECTIVES, setsSsl, type SslDirectives, sslDirectivesAt, type SslFamily, sslFamilyOf, upstreamTransport } from './proxy-ssl.js';
 import { parseProxyPass, proxyHostOf, type ProxyTarget } from './proxy.js';
 import { lowerRewriteLevel } from './rewrite.js';
 import { checkNesting, isRegex, locationRe2, parseLocationHead, type LocationHead } from './location.js';
@@ -180,7 +180,7 @@ function markLevel(level: Level, r: Reporter): void {
   for (const d of level.byName.get('add_header') ?? []) markAddHeader(d, r);
   for (const d of level.byName.get('map') ?? []) markMap(d, r);
   markLimits(level.ds, r);
-  markProxySslLevel(level, r);
+  markSslLevel(level, r);
 }
 
 function markMap(d: Directive, r: Reporter): void {
@@ -327,9 +327,14 @@ function contentAction(own: Level, head: LocationHead, ctx: Ctx, scope: Scope): 
     const v = proxyVerdict(t, backend.name, head.modifier === 'exact', hostSet, redirect);
     r.mark(pp, v[0], v[1]);
     const proxyHost = proxyHostOf(t);
-    const ssl = sslIn(scope);
-    const transport = upstreamTransport(t.scheme, ssl, proxyHost);
-    if (t.scheme !== 'https' && ssl !== NO_SSL_DIRECTIVES) markNoEffect(ssl, r);
+    // proxy_ssl_* shape https://, grpc_ssl_* grpcs://; the other family (and both, for a plain target) does nothing here.
+    const family = sslFamilyOf(t.scheme);
+    const tlsScheme = t.scheme === 'https' || t.scheme === 'grpcs';
+    const transport = upstreamTransport(t.scheme, sslIn(scope, family), proxyHost);
+    for (const f of ['proxy', 'grpc'] as const) {
+      const ssl = sslIn(scope, f);
+      if (ssl !== NO_SSL_DIRECTIVES && (f !== family || !tlsScheme)) markNoEffect(ssl, f, r);
+    }
     const action: ProxyAction = { kind: 'proxy', backend: backend.name, scheme: t.scheme, uri: t.uri, proxyHost, cluster: backend.name, source: src(pp.source) };
     useTransport(ctx, backend, transport, action);
     return action;
@@ -458,20 +463,22 @@ interface Scope {
   policy: Policy | null;
   /** undefined: not worked out yet. */
   compression: Compression | null | undefined;
-  /** The proxy_ssl_* directives in effect; undefined: not worked out yet. */
-  ssl: SslDirectives | undefined;
+  /** The proxy_ssl_* / grpc_ssl_* directives in effect; undefined: not worked out yet. */
+  ssl: Record<SslFamily, SslDirectives | undefined>;
 }
 
 function scopeOf(levels: Level[], parent: Scope | null): Scope {
-  return { levels, parent, policy: null, compression: undefined, ssl: undefined };
+  return { levels, parent, policy: null, compression: undefined, ssl: { proxy: undefined, grpc: undefined } };
 }
 
-/** The proxy_ssl_* directives in effect in a scope: the parent's when the own level writes none. */
-function sslIn(scope: Scope): SslDirectives {
-  if (scope.ssl !== undefined) return scope.ssl;
+/** The <family>_ssl_* directives in effect in a scope: the parent's when the own level writes none. */
+function sslIn(scope: Scope, family: SslFamily): SslDirectives {
+  const known = scope.ssl[family];
+  if (known !== undefined) return known;
   const own = scope.levels[scope.levels.length - 1]!;
-  scope.ssl = scope.parent && !setsProxySsl(own) ? sslIn(scope.parent) : sslDirectivesAt(scope.levels);
-  return scope.ssl;
+  const ssl = scope.parent && !setsSsl(own, family) ? sslIn(scope.parent, family) : sslDirectivesAt(scope.levels, family);
+  scope.ssl[family] = ssl;
+  return ssl;
 }
 
 /**

@@ -164,7 +164,7 @@ describe('proxy_ssl_* → UpstreamTlsContext', () => {
   test('proxy_ssl_verify without a trusted certificate is nginx\'s error, on https:// only', () => {
     const text = http('location / {\n  proxy_pass https://up;\n  proxy_ssl_verify on;\n}');
     const e = compileError(text);
-    expect(e.message).toBe('no "proxy_ssl_trusted_certificate" for "proxy_ssl_verify"');
+    expect(e.message).toBe('no proxy_ssl_trusted_certificate for proxy_ssl_verify'); // nginx's words
     expect(text.split('\n')[e.line - 1]!.slice(e.col - 1)).toMatch(/^proxy_ssl_verify on;/);
     compileText(http('location / { proxy_pass http://up; proxy_ssl_verify on; }')); // nginx -t accepts it
   });
@@ -205,23 +205,32 @@ describe('proxy_ssl_* → UpstreamTlsContext', () => {
     }
   });
 
-  test('grpcs:// takes no proxy_ssl_* (grpc_pass has its own grpc_ssl_*)', () => {
+  test('grpcs:// takes grpc_ssl_*, not proxy_ssl_*; https:// the reverse', () => {
     const r = compileText(http('location / { grpc_pass grpcs://up; proxy_ssl_server_name on; }'));
     expect(tlsOf(cluster(r, 'up'))).toEqual({ '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext' });
     expect(reportLines(r, 'proxy_ssl_server_name')[0]!.reason).toMatch(/no effect/);
+    const g = compileText(http('location / { grpc_pass grpcs://up; grpc_ssl_server_name on; grpc_ssl_verify on; grpc_ssl_trusted_certificate /etc/ca.pem; }'));
+    const ctx = tlsOf(cluster(g, 'up'));
+    expect(ctx.sni).toBe('up');
+    expect(ctx.common_tls_context.validation_context.match_typed_subject_alt_names[0].matcher.exact).toBe('up');
+    expect(reportLines(g, 'grpc_ssl_server_name')[0]).toMatchObject({ class: 'translated' });
+    const h = compileText(http('location / { proxy_pass https://up; grpc_ssl_server_name on; }'));
+    expect(tlsOf(cluster(h, 'up')).sni).toBeUndefined();
+    expect(reportLines(h, 'grpc_ssl_server_name')[0]!.reason).toMatch(/no effect/);
+    expect(compileError(http('location / { grpc_pass grpcs://up; grpc_ssl_verify on; }')).message).toBe('no grpc_ssl_trusted_certificate for grpc_ssl_verify');
   });
 
   test('every proxy_ssl_* directive of the fixture is in the report with its position', () => {
     const r = compileFixture('51-upstream-transport');
-    const ssl = r.report.directives.filter((e) => e.directive.startsWith('proxy_ssl_'));
-    expect(ssl.length).toBe(15);
+    const ssl = r.report.directives.filter((e) => /^(proxy|grpc)_ssl_/.test(e.directive));
+    expect(ssl.length).toBe(17);
     expect(ssl.every((e) => e.line > 0 && e.col > 0 && e.file === 'nginx.conf')).toBe(true);
     expect(Object.fromEntries(ssl.filter((e) => e.class !== 'translated').map((e) => [`${e.directive}:${e.line}`, e.class]))).toEqual({
-      'proxy_ssl_verify:42': 'approximated',
-      'proxy_ssl_password_file:48': 'unsupported',
-      'proxy_ssl_conf_command:51': 'unsupported',
-      'proxy_ssl_name:61': 'unsupported',
-      'proxy_ssl_session_reuse:70': 'approximated',
+      'proxy_ssl_verify:49': 'approximated',
+      'proxy_ssl_password_file:55': 'unsupported',
+      'proxy_ssl_conf_command:58': 'unsupported',
+      'proxy_ssl_name:68': 'unsupported',
+      'proxy_ssl_session_reuse:77': 'approximated',
     });
   });
 });

@@ -248,9 +248,9 @@ export async function adaptForNginx(input: AdaptInput): Promise<Adapted> {
 
   // Process-level paths: the test's own prefix, not /var. TLS settings go with the
   // ssl listens (certificates may not exist here; nginx routes by Host, not by them).
-  // proxy_ssl_* go too: https:// targets become http:// echo backends below, and nginx
+  // proxy_ssl_*/grpc_ssl_* go too: https:// targets become http:// echo backends below, and nginx
   // reads some of their files (proxy_ssl_password_file) while parsing.
-  const dropped = (d: string) => ['pid', 'error_log', 'access_log', 'user', 'ssl', 'load_module'].includes(d) || d.startsWith('ssl_') || d.startsWith('proxy_ssl_');
+  const dropped = (d: string) => ['pid', 'error_log', 'access_log', 'user', 'ssl', 'load_module'].includes(d) || d.startsWith('ssl_') || d.startsWith('proxy_ssl_') || d.startsWith('grpc_ssl_');
   for (const e of report.filter((x) => dropped(x.directive))) {
     const r = argsRange(files, e);
     files.edit(e.file, { offset: files.offset(e), end: r.end + 1, text: '' });
