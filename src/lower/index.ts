@@ -394,11 +394,15 @@ function resolveBackend(t: ReturnType<typeof parseProxyPass>, d: Directive, ctx:
   return b;
 }
 
+// Transports are shared objects (one per settings and target): each is written out once to compare by content.
+const transportKeys = new WeakMap<UpstreamTransport, string>();
+
 /** Records that `action` reaches `backend` over `transport` (the cluster is named once every use is known). */
 function useTransport(ctx: Ctx, backend: Backend, transport: UpstreamTransport, action: ProxyAction): void {
   let byKey = ctx.transports.get(backend);
   if (!byKey) ctx.transports.set(backend, (byKey = new Map()));
-  const key = JSON.stringify(transport);
+  let key = transportKeys.get(transport);
+  if (key === undefined) transportKeys.set(transport, (key = JSON.stringify(transport)));
   const use = byKey.get(key);
   if (use) use.actions.push(action);
   else byKey.set(key, { transport, actions: [action] });

@@ -44,7 +44,9 @@ export const NO_SSL_DIRECTIVES: SslDirectives = new Map();
 
 /** Whether a level writes any directive of the family (a level without one inherits its parent's set). */
 export function setsSsl(level: Level, family: SslFamily): boolean {
-  for (const name of DIRECTIVES[family]) if (level.byName.has(name)) return true;
+  // A level names a few directives: looking its names up costs less than looking up the family's 14.
+  const names = DIRECTIVES[family];
+  for (const name of level.byName.keys()) if (names.has(name)) return true;
   return false;
 }
 
