@@ -41,7 +41,19 @@ export function newProgram(registers: RegisterCommand[]): Command {
   return program;
 }
 
+/**
+ * `ngx2envoy … | head`: once the reader has gone, writing more is pointless, not an error.
+ * Without this a closed pipe ends the process with an unhandled EPIPE and its stack trace.
+ */
+function quietOnClosedPipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
+}
+
 export async function main(argv: string[]): Promise<void> {
+  quietOnClosedPipe(process.stdout);
   try {
     const registers = await Promise.all(commandModulesFor(argv).map((m) => m.load()));
     await newProgram(registers).parseAsync(argv);

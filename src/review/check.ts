@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { createTwoFilesPatch } from 'diff';
-import { parse as parseYaml } from 'yaml';
+import { parse as parseYamlText } from 'yaml';
 import { runConvert } from '../cli/convert.js';
 import { canonicalDocument, stableStringify } from './canonical.js';
 import { renderChanges } from './diff.js';
@@ -56,7 +56,7 @@ export async function runCheck(file: string, dir: string, opts: CheckOptions = {
   if (compares.every((c) => c.same)) {
     const moved = compares.filter((c) => !c.identical);
     const note = moved.length
-      ? `: ${moved.map(name).join(', ')} differ only in order, names or source positions (re-run convert to refresh them)`
+      ? `: ${fileList(moved.map(name))} ${moved.length === 1 ? 'differs' : 'differ'} only in order, names or source positions (re-run convert to refresh them)`
       : '';
     return { exitCode: 0, stdout: `ngx2envoy check: ${file} matches ${dir}${note}\n`, stderr: '' };
   }
@@ -64,14 +64,55 @@ export async function runCheck(file: string, dir: string, opts: CheckOptions = {
   const envoy = mode === 'xds' ? xdsCompare(compares) : compares.find((c) => c.name.startsWith('envoy.'));
   if (envoy && !envoy.same) out.push(...routeSummary(envoy, p));
   const differing = compares.filter((c) => !c.same);
-  out.push('', p.bold(`Files that differ: ${differing.map(name).join(', ')}`));
+  out.push('', p.bold(`Files that differ: ${fileList(differing.map(name))}`));
   out.push(`(update them with: ngx2envoy convert ${file} -o ${dir}${mode === 'xds' ? ' --mode xds' : format === 'json' ? ' --format json' : ''})`);
   for (const c of differing) {
     const label = name(c);
-    const patch = createTwoFilesPatch(`a/${label.replace(/^\//, '')}`, `b/${label.replace(/^\//, '')}`, c.before ?? '', c.after, c.before === null ? '(missing)' : 'committed', 'recompiled', { context: 3 });
-    out.push('', colourPatch(patch, p).trimEnd());
+    const patch = createTwoFilesPatch(`a/${label.replace(/^\//, '')}`, `b/${label.replace(/^\//, '')}`, c.before ?? '', c.after, c.before === null ? '(missing)' : 'committed', 'recompiled', {
+      context: 3,
+      maxEditLength: MAX_DIFF_EDITS,
+    });
+    out.push('', patch === undefined ? tooLargeToShow(label, c) : colourPatch(patch, p).trimEnd());
   }
   return { exitCode: 1, stdout: out.join('\n') + '\n', stderr: '' };
+}
+
+/**
+ * YAML parsed once per text: a changed envoy.yaml is read by the canonical comparison and
+ * again by the route summary (30 MB takes the YAML library ~15 s). The last few texts only;
+ * nothing here modifies a parsed document.
+ */
+const parsedYaml: { text: string; value: unknown }[] = [];
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function parseYaml(text: string): any {
+  const hit = parsedYaml.find((p) => p.text === text);
+  if (hit) return hit.value;
+  const value: unknown = parseYamlText(text);
+  parsedYaml.push({ text, value });
+  if (parsedYaml.length > 4) parsedYaml.shift();
+  return value;
+}
+
+/** Names of files, the first few in full: a config with 2,000 upstreams has 4,000 Consul files. */
+function fileList(names: string[], shown = 5): string {
+  if (names.length <= shown) return names.join(', ');
+  return `${names.slice(0, shown).join(', ')} and ${(names.length - shown).toLocaleString('en-US')} more files`;
+}
+
+/**
+ * A line diff stops at this many changed lines: Myers' diff costs (lines × changes), so two
+ * large files that differ everywhere (a renamed main file changes every `# nginx: file:line`
+ * comment of a 30 MB envoy.yaml) would take hours; a patch that long is no use in a CI log
+ * either. Lines, not time, so the output stays the same from run to run.
+ */
+const MAX_DIFF_EDITS = 2000;
+
+function tooLargeToShow(label: string, c: FileCompare): string {
+  const lines = (text: string | null) => (text === null ? 0 : text.split('\n').length - (text.endsWith('\n') ? 1 : 0));
+  return (
+    `${label}: more than ${MAX_DIFF_EDITS.toLocaleString('en-US')} lines changed (committed ${lines(c.before).toLocaleString('en-US')} lines, ` +
+    `recompiled ${lines(c.after).toLocaleString('en-US')}); the line diff is not shown. Compare the files with a diff tool, or refresh them with convert.`
+  );
 }
 
 function compareFile(dir: string, path: string, after: string): FileCompare {
@@ -79,8 +120,28 @@ function compareFile(dir: string, path: string, after: string): FileCompare {
   const before = existsSync(path) ? readFileSync(path, 'utf8') : null;
   if (before === null) return { name, before, after, same: false, identical: false };
   if (before === after) return { name, before, after, same: true, identical: true };
+  if (sameButForPositions(name, before, after)) return { name, before, after, same: true, identical: false };
   return { name, before, after, same: canonicalText(name, before) === canonicalText(name, after), identical: false };
 }
+
+/**
+ * The common case of a change of lines only (a comment or a blank line added above), decided
+ * on the text: the canonical comparison parses both files, which for a 30 MB envoy.yaml takes
+ * the YAML library half a minute. True only when the canonical comparison would say the same.
+ *   - YAML: equal once whole-line comments (`# nginx: file:line`) are removed. The recompiled
+ *     text comes from our writer, which never writes block scalars, so in it every `#` line
+ *     is a comment; the other text has the same non-comment lines, so no block scalar either.
+ *   - report.json: equal once every `"line":N,"col":N` is removed (inside a JSON string a
+ *     quote is escaped, so the pattern only meets keys).
+ */
+function sameButForPositions(name: string, before: string, after: string): boolean {
+  if (/\.ya?ml$/.test(name)) return withoutCommentLines(before) === withoutCommentLines(after);
+  if (name.startsWith('report.') && name.endsWith('.json')) return withoutLineCol(before) === withoutLineCol(after);
+  return false;
+}
+
+const withoutCommentLines = (text: string): string => text.replace(/^[ \t]*#.*(?:\n|$)/gm, '');
+const withoutLineCol = (text: string): string => text.replace(/"line":\d+,"col":\d+/g, '');
 
 /** The canonical text of one output file, by kind. */
 export function canonicalText(name: string, text: string): string {

@@ -119,4 +119,47 @@ describe('ngx2envoy check', () => {
     expect(r.stdout).toContain('~ api_v2 changed: 10.0.0.21:8080 → 10.0.0.21:8081');
     expect(r.stdout).toContain('--mode xds');
   });
+
+  it('exits 0 when only lines moved (a comment added on top), and says which files differ only in positions', async () => {
+    const { conf, out } = await committed('site.conf');
+    writeFileSync(conf, '# maintained by the platform team\n\n' + readFileSync(conf, 'utf8'));
+    const r = await runCli(['check', conf, '--against', out]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/envoy\.yaml.*differ only in order, names or source positions/);
+  });
+
+  it('still sees a changed value in an envoy.yaml whose comments also moved', async () => {
+    const { conf, out } = await committed('site.conf');
+    // The committed file was edited by hand (a timeout), and the config gained a line on top.
+    const envoyFile = join(out, 'envoy.yaml');
+    const yaml = readFileSync(envoyFile, 'utf8');
+    const edited = yaml.replace(/cluster: api_v1\n/, 'cluster: api_v2\n');
+    expect(edited).not.toBe(yaml);
+    writeFileSync(envoyFile, edited);
+    writeFileSync(conf, '# moved\n' + readFileSync(conf, 'utf8'));
+    const r = await runCli(['check', conf, '--against', out]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/cluster api_v2 .*→ cluster api_v1|cluster api_v2[^\n]*→[^\n]*api_v1/);
+  });
+
+  it('does not print a line diff of more than 2,000 changed lines, and says so', async () => {
+    // 1,100 locations all moved to another upstream: 2,200 changed lines in envoy.yaml.
+    const conf = join(work, 'nginx.conf');
+    const config = (up: string) =>
+      ['events {}', 'http {', '  upstream a { server 10.0.0.1:80; }', '  upstream b { server 10.0.0.2:80; }', '  server {', '    listen 8080;', '    server_name big.example;']
+        .concat(Array.from({ length: 1100 }, (_, i) => `    location /p${i}/ { proxy_pass http://${up}; }`))
+        .concat(['  }', '}', ''])
+        .join('\n');
+    writeFileSync(conf, config('a'));
+    const out = join(work, 'out');
+    expect((await runCli(['convert', conf, '-o', out])).code).toBe(0);
+    writeFileSync(conf, config('b'));
+    const r = await runCli(['check', conf, '--against', out]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/envoy\.yaml: more than 2,000 lines changed \(committed [\d,]+ lines, recompiled [\d,]+\); the line diff is not shown/);
+    expect(r.stdout).not.toMatch(/^--- a\/.*envoy\.yaml/m);
+    // The route summary still names what changed.
+    expect(r.stdout).toMatch(/prefix \/p1099\/ .*changed: cluster a .*→ cluster b/);
+  }, 60_000);
 });

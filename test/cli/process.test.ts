@@ -1,0 +1,61 @@
+// The CLI as users run it: a process (bin/ngx2envoy.js on the built dist/, which
+// `npm test` builds first), its exit code and what it leaves on stderr.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const BIN = join(import.meta.dirname, '..', '..', 'bin', 'ngx2envoy.js');
+
+let work: string;
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), 'ngx2envoy-cli-'));
+});
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+interface Run {
+  code: number | null;
+  stderr: string;
+  stdoutBytes: number;
+}
+
+/** Runs the CLI; with `readBytes`, stdout is closed once that many bytes have arrived (as `| head -c N` does). */
+function run(args: string[], readBytes?: number): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    let stdoutBytes = 0;
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+    child.stdout.on('data', (d: Buffer) => {
+      stdoutBytes += d.length;
+      if (readBytes !== undefined && stdoutBytes >= readBytes) child.stdout.destroy();
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stderr, stdoutBytes }));
+  });
+}
+
+describe('ngx2envoy as a process', () => {
+  it('stops quietly when its reader goes away (`| head`): no EPIPE stack trace', async () => {
+    // Enough output that the reader closes the pipe well before the end (~6 MB of YAML).
+    const lines = ['events {}', 'http {', '  upstream u { server 10.0.0.1:80; }', '  server {', '    listen 8080;'];
+    for (let i = 0; i < 3000; i++) lines.push(`    location /p${i}/ { proxy_pass http://u; add_header X-Loc "${i}"; }`);
+    lines.push('  }', '}', '');
+    const conf = join(work, 'big.conf');
+    writeFileSync(conf, lines.join('\n'));
+    const r = await run(['convert', conf], 4096);
+    expect(r.stderr).not.toMatch(/EPIPE|at .*\(node:|Unhandled/);
+    expect(r.code).toBe(0);
+  }, 60_000);
+
+  it('bad input: exit 1, file:line:col and the offending text, no stack trace', async () => {
+    const conf = join(work, 'bad.conf');
+    writeFileSync(conf, 'events {}\nhttp {\n  server {\n    listen 8080;\n    location /a { proxy_pass http://; }\n  }\n}\n');
+    const r = await run(['convert', conf]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/bad\.conf:5:\d+/);
+    expect(r.stderr).toContain('proxy_pass');
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+});
