@@ -109,7 +109,9 @@ export function compile(file: string, opts: CompileOptions = {}): CompileResult 
 
 function summarise(entries: ReportEntry[], notes: ReportEntry[]): ReportSummary {
   const s: ReportSummary = { directives: entries.length, translated: 0, approximated: 0, ignored: 0, unsupported: 0, notes: notes.length };
-  for (const e of entries) s[e.class]++;
+  // An index loop: it runs once per directive (150,000 on the benchmark), before the optimising
+  // compiler has seen it, where for…of allocates an iterator result per step.
+  for (let i = 0; i < entries.length; i++) s[entries[i]!.class]++;
   return s;
 }
 

@@ -61,13 +61,18 @@ describe('report.json', () => {
   });
 
   test('escapes and encodes any string as JSON.stringify and UTF-8 do', () => {
-    const odd = ['say "hi"', 'back\\slash', 'new\nline\ttab\r', 'arrow → ellipsis … emoji 🚀', 'lone \ud800 surrogate', '\u0000\u001f\u007f', ''];
+    const odd = ['say "hi"', 'back\\slash', 'new\nline\ttab\r', 'arrow → ellipsis … emoji 🚀', 'lone \ud800 surrogate', '\u0000\u001f\u007f', '', 'café \u00ff\u0100 \u07ff\u0800 \u2028\u2029 \ufffd\uffff \u007f end', 'trail \udc00'];
     const directives = odd.map((s, i) => entry({ file: s || 'f.conf', directive: s, reason: s, line: i, col: i * 7 }));
     const report = reportOf(directives, [entry({ line: 0, col: 0, reason: odd[3]! })]);
     const bytes = renderReportJsonBytes(report);
     expect(bytes.equals(Buffer.from(reference(report), 'utf8'))).toBe(true);
     expect(renderReportJson(report)).toBe(reference(report));
     expect(JSON.parse(renderReportJson(report))).toEqual(content(report));
+  });
+
+  test('a class other than the four is written as JSON.stringify writes it', () => {
+    const report = reportOf([entry(), entry({ class: 'experimental' as ReportEntry['class'] }), entry({ class: 'constructor' as ReportEntry['class'] })]);
+    expect(renderReportJson(report)).toBe(reference(report));
   });
 
   test('entries of another shape are written as JSON.stringify writes them', () => {

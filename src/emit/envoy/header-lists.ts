@@ -98,7 +98,9 @@ export class HeaderLists {
     let info = this.lists.get(list);
     if (!info) {
       let text = '';
-      for (const h of list) text += JSON.stringify([h.name, h.value.raw]); // unambiguous, whatever the values hold
+      // each JSON string ends where its closing quote is: unambiguous whatever the values hold
+      // (and no array per header for the generic serializer)
+      for (let i = 0; i < list.length; i++) text += JSON.stringify(list[i]!.name) + JSON.stringify(list[i]!.value.raw);
       this.lists.set(list, (info = { text, uses: contextUse(list) }));
     }
     return info;
