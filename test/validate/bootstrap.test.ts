@@ -470,3 +470,61 @@ describe('formatFindings', () => {
     expect(formatFindings([])).toBe('no findings');
   });
 });
+
+// The walk skips a shared (non-extensible) object it already found clean: the emitter
+// freezes what routes share. A shared object with a finding, or holding a message the
+// cross-references collect, must still be reported and collected at every occurrence.
+describe('shared (frozen) objects', () => {
+  const deepFreeze = <T>(v: T): T => {
+    if (v !== null && typeof v === 'object') {
+      for (const x of Object.values(v)) deepFreeze(x);
+      Object.freeze(v);
+    }
+    return v;
+  };
+
+  it('a shared invalid header list is reported at each route that carries it', () => {
+    const shared = deepFreeze([{ header: { key: 'x-a', value: '1' }, append_action: 'APPEND_SOMETIMES' }]);
+    const b = mutated((x) => {
+      vhost(x).routes[0].response_headers_to_add = shared;
+      vhost(x).routes[1].response_headers_to_add = shared;
+    });
+    const found = pairs(errors(validateBootstrap(b))).filter(([p]) => p.endsWith('append_action'));
+    expect(found.map(([p]) => p)).toEqual([`${VH}.routes[0].response_headers_to_add[0].append_action`, `${VH}.routes[1].response_headers_to_add[0].append_action`]);
+  });
+
+  it('a shared valid header list stays valid and does not hide a later invalid one', () => {
+    const good = deepFreeze([{ header: { key: 'x-a', value: '1' }, append_action: 'APPEND_IF_EXISTS_OR_ADD' }]);
+    const bad = deepFreeze([{ header: { key: 'x-a', value: '1' }, append_action: 'NOPE' }]);
+    const b = mutated((x) => {
+      vhost(x).routes[0].response_headers_to_add = good;
+      vhost(x).routes[1].response_headers_to_add = good;
+      vhost(x).routes[2].response_headers_to_add = bad;
+    });
+    expect(pairs(errors(validateBootstrap(b))).map(([p]) => p)).toEqual([`${VH}.routes[2].response_headers_to_add[0].append_action`]);
+  });
+
+  it('a shared route action naming a missing cluster is reported at each route (its walk collects it each time)', () => {
+    const action = deepFreeze({ cluster: 'missing', timeout: '0s' });
+    const b = mutated((x) => {
+      for (const i of [0, 1]) {
+        const r = vhost(x).routes[i];
+        delete r.redirect;
+        delete r.direct_response;
+        r.route = action;
+      }
+    });
+    const missing = errors(validateBootstrap(b)).filter((f) => f.message.includes('"missing"'));
+    expect(missing.map((f) => f.path)).toEqual([`${VH}.routes[0].route.cluster`, `${VH}.routes[1].route.cluster`]);
+  });
+
+  it('a frozen bootstrap gives the findings the same bootstrap unfrozen gives', () => {
+    const plain = mutated((x) => {
+      vhost(x).routes[2].route.prefix_rewrte = '/v3/';
+      x.static_resources.clusters[0].lb_policy = 'LEAST_CONN';
+    });
+    const frozen = deepFreeze(structuredClone(plain));
+    expect(validateBootstrap(frozen)).toEqual(validateBootstrap(plain));
+    expect(validateBootstrap(deepFreeze(fixture('bootstrap.yaml')))).toEqual([]);
+  });
+});
