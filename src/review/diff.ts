@@ -4,6 +4,7 @@
 // destination changes, found by running probe requests through the Envoy
 // route evaluator on both versions.
 import type { CompileResult } from '../compile.js';
+import type { CompiledConfig, VirtualServer } from '../ir/types.js';
 import { evaluator, type EnvoyDecision, type EnvoyRequest } from '../sim/envoy/index.js';
 import { destinationOf, sameDestination, type Destination } from './destination.js';
 import { envoyView } from './envoy-view.js';
@@ -40,7 +41,7 @@ export interface RequestChange {
 
 export function diffCompiled(oldFile: string, newFile: string, before: CompileResult, after: CompileResult): DiffDocument {
   const changes = compareViews(envoyView(before.bootstrap), envoyView(after.bootstrap));
-  const probes = probesFor([before.ir!, after.ir!]);
+  const probes = probesFor([before.ir!, after.ir!], undefined, changedServers(before.ir!, after.ir!));
   const evalOld = loadEvaluator(before.bootstrap);
   const evalNew = loadEvaluator(after.bootstrap);
   const requests: RequestChange[] = [];
@@ -58,6 +59,24 @@ export function diffCompiled(oldFile: string, newFile: string, before: CompileRe
     ...changes,
     probes: probes.length,
     requests,
+  };
+}
+
+/**
+ * Servers whose routing content is not found in the other version (added, removed or edited),
+ * for the probes to cover first. Content without source positions and ids, which follow lines
+ * and file order.
+ */
+function changedServers(before: CompiledConfig, after: CompiledConfig): (server: VirtualServer) => boolean {
+  const isPosition = (v: unknown) => typeof v === 'object' && v !== null && 'file' in v && 'line' in v;
+  const content = (server: VirtualServer) => JSON.stringify(server, (key, value: unknown) => (key === 'id' || key === 'parentId' || isPosition(value) ? undefined : value));
+  const keys = new Map<VirtualServer, string>();
+  for (const s of [...before.servers, ...after.servers]) keys.set(s, content(s));
+  const oldKeys = new Set(before.servers.map((s) => keys.get(s)!));
+  const newKeys = new Set(after.servers.map((s) => keys.get(s)!));
+  return (server) => {
+    const key = keys.get(server);
+    return key !== undefined && !(oldKeys.has(key) && newKeys.has(key));
   };
 }
 

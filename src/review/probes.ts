@@ -2,7 +2,7 @@
 // port, the hosts its servers answer to (and one they do not), times the paths
 // its locations are about (each location's own path and its neighbours).
 // `diff` runs them through both versions to find requests whose destination changed.
-import type { CompiledConfig, Location, ServerName } from '../ir/types.js';
+import type { CompiledConfig, Location, ServerName, VirtualServer } from '../ir/types.js';
 import { compileNginxRegex } from '../sim/nginx/regex.js';
 
 export interface Probe {
@@ -26,42 +26,95 @@ export function probeAddress(listenerAddress: string): string {
 /** Hosts no server is named after: they reach the default server. */
 export const UNKNOWN_HOST = 'unknown.ngx2envoy.invalid';
 
-/** Probes for one or more configurations (diff passes both versions), deduplicated and ordered. */
-export function probesFor(configs: CompiledConfig[], limit = 20000): Probe[] {
-  const byListener = new Map<string, { port: number; address: string; tls: boolean; hosts: Set<string>; paths: Set<string> }>();
+interface ListenerProbes {
+  port: number;
+  address: string;
+  tls: boolean;
+  hosts: Set<string>;
+  paths: Set<string>;
+  /** Hosts and paths of the servers in focus (see probesFor). */
+  focusHosts: Set<string>;
+  focusPaths: Set<string>;
+}
+
+/**
+ * Probes for one or more configurations (diff passes both versions), deduplicated and ordered:
+ * per listener, the hosts its servers answer to times the paths their locations are about.
+ * Past `limit` the cross product is cut; the servers `focus` accepts (diff: those that changed)
+ * are probed before any other, so a change in a large configuration is never cut off.
+ */
+export function probesFor(configs: CompiledConfig[], limit = 20000, focus?: (server: VirtualServer) => boolean): Probe[] {
+  const byListener = new Map<string, ListenerProbes>();
   for (const ir of configs) {
+    const servers = new Map(ir.servers.map((s) => [s.id, s] as const));
     for (const listener of ir.listeners) {
       const key = `${listener.address} ${listener.port}`;
-      const entry = byListener.get(key) ?? {
-        port: listener.port,
-        address: probeAddress(listener.address),
-        tls: listener.ssl,
-        hosts: new Set([UNKNOWN_HOST]),
-        paths: new Set(['/']),
-      };
-      byListener.set(key, entry);
+      let entry = byListener.get(key);
+      if (!entry) {
+        entry = {
+          port: listener.port,
+          address: probeAddress(listener.address),
+          tls: listener.ssl,
+          hosts: new Set([UNKNOWN_HOST]),
+          paths: new Set(['/']),
+          focusHosts: new Set(),
+          focusPaths: new Set(),
+        };
+        byListener.set(key, entry);
+      }
       for (const id of listener.serverIds) {
-        const server = ir.servers.find((s) => s.id === id);
+        const server = servers.get(id);
         if (!server) continue;
-        for (const n of server.names) for (const h of hostsForName(n)) entry.hosts.add(h);
-        walk(server.locations, (l) => pathsForLocation(l).forEach((p) => entry.paths.add(p)));
+        const focused = focus?.(server) === true;
+        for (const n of server.names) {
+          for (const h of hostsForName(n)) {
+            entry.hosts.add(h);
+            if (focused) entry.focusHosts.add(h);
+          }
+        }
+        walk(server.locations, (l) =>
+          pathsForLocation(l).forEach((p) => {
+            entry!.paths.add(p);
+            if (focused) entry!.focusPaths.add(p);
+          }),
+        );
       }
     }
   }
-  const out: Probe[] = [];
   const listeners = [...byListener.values()].sort((a, b) => a.port - b.port || (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
-  for (const { port, address, tls, hosts, paths } of listeners) {
-    // Declared names first, their case variants next, the unknown host last.
-    const rank = (h: string) => (h === UNKNOWN_HOST ? 2 : h !== h.toLowerCase() ? 1 : 0);
-    for (const host of [...hosts].sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0))) {
+  const out: Probe[] = [];
+  const taken = new Set<string>();
+  const take = (l: ListenerProbes, hosts: Set<string>, paths: Set<string>): boolean => {
+    for (const host of [...hosts].sort(byHostRank)) {
       for (const path of [...paths].sort()) {
-        if (out.length >= limit) return out;
-        out.push({ method: 'GET', port, address, tls, host, path });
+        const key = `${l.port} ${l.address} ${host} ${path}`;
+        if (taken.has(key)) continue;
+        if (out.length >= limit) return false;
+        taken.add(key);
+        out.push({ method: 'GET', port: l.port, address: l.address, tls: l.tls, host, path });
       }
     }
+    return true;
+  };
+  // The servers in focus first: their own hosts (and the unknown one, which may now reach
+  // them as default) times their own paths; then everything, until the limit.
+  for (const l of listeners) {
+    if (l.focusHosts.size === 0 && l.focusPaths.size === 0) continue;
+    if (!take(l, new Set([...l.focusHosts, UNKNOWN_HOST]), new Set([...l.focusPaths, '/']))) break;
   }
-  return out;
+  for (const l of listeners) if (!take(l, l.hosts, l.paths)) break;
+  const order = new Map(listeners.map((l, i) => [`${l.port} ${l.address}`, i] as const));
+  // Listener order, then declared names before case variants before the unknown host, then path.
+  return out.sort(
+    (a, b) =>
+      order.get(`${a.port} ${a.address}`)! - order.get(`${b.port} ${b.address}`)! ||
+      byHostRank(a.host, b.host) ||
+      (a.path < b.path ? -1 : a.path > b.path ? 1 : 0),
+  );
 }
+
+const hostRank = (h: string) => (h === UNKNOWN_HOST ? 2 : h !== h.toLowerCase() ? 1 : 0);
+const byHostRank = (a: string, b: string) => hostRank(a) - hostRank(b) || (a < b ? -1 : a > b ? 1 : 0);
 
 function walk(locs: Location[], visit: (l: Location) => void): void {
   for (const l of locs) {

@@ -78,9 +78,65 @@ function compareNamed<T>(
     const b = now.get(name);
     if (a && !b) out.push({ name, change: 'removed', before: describe(a), after: null });
     else if (!a && b) out.push({ name, change: 'added', before: null, after: describe(b) });
-    else if (a && b && !same(a, b)) out.push({ name, change: 'changed', before: describe(a), after: describe(b) });
+    else if (a && b && !same(a, b)) {
+      const [was, now] = [describe(a), describe(b)];
+      // Same description (a cluster's endpoints), different body: say which settings changed.
+      const settings = was.join('\n') === now.join('\n') ? changedSettings(a, b) : null;
+      out.push({ name, change: 'changed', before: settings?.before ?? was, after: settings?.after ?? now });
+    }
   }
   return out;
+}
+
+/** At most this many changed settings are named per listener or cluster. */
+const MAX_SETTINGS = 5;
+
+/**
+ * The settings (leaf paths) whose values differ between two views' bodies, as `path value`
+ * before and after: `connect_timeout "10s"` → `connect_timeout "60s"`. null when the views
+ * carry no body to compare.
+ */
+function changedSettings(a: unknown, b: unknown): { before: string[]; after: string[] } | null {
+  const bodyOf = (v: unknown): unknown => {
+    const body = (v as { body?: unknown }).body;
+    return typeof body === 'string' ? JSON.parse(body) : undefined;
+  };
+  const [x, y] = [bodyOf(a), bodyOf(b)];
+  if (x === undefined || y === undefined) return null;
+  // Paths as key lists: some keys hold dots (typed_extension_protocol_options' type names).
+  const paths: string[][] = [];
+  collectDifferences(x, y, [], paths);
+  if (paths.length === 0) return null;
+  const shown = paths.slice(0, MAX_SETTINGS);
+  const more = paths.length > MAX_SETTINGS ? [`… ${paths.length - MAX_SETTINGS} more`] : [];
+  return {
+    before: [...shown.map((path) => setting(path, valueAt(x, path))), ...more],
+    after: [...shown.map((path) => setting(path, valueAt(y, path))), ...more],
+  };
+}
+
+function collectDifferences(x: unknown, y: unknown, path: string[], out: string[][]): void {
+  if (out.length > MAX_SETTINGS) return;
+  const container = (v: unknown) => v !== null && typeof v === 'object';
+  if (container(x) && container(y) && Array.isArray(x) === Array.isArray(y)) {
+    const keys = [...new Set([...Object.keys(x as object), ...Object.keys(y as object)])].sort();
+    for (const k of keys) collectDifferences((x as Record<string, unknown>)[k], (y as Record<string, unknown>)[k], [...path, k], out);
+    return;
+  }
+  if (JSON.stringify(x) !== JSON.stringify(y)) out.push(path);
+}
+
+function valueAt(v: unknown, path: string[]): unknown {
+  for (const k of path) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<string, unknown>)[k];
+  }
+  return v;
+}
+
+function setting(path: string[], value: unknown): string {
+  const text = value === undefined ? '(unset)' : JSON.stringify(value);
+  return `${path.join('.')} ${text.length > 80 ? text.slice(0, 77) + '…' : text}`;
 }
 
 function compareRoutes(before: VirtualHostView[], after: VirtualHostView[]): RouteChange[] {
