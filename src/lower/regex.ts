@@ -217,6 +217,69 @@ export function assertRe2(pattern: string): void {
   remember(compiles, pattern, true);
 }
 
+/**
+ * Whether an RE2 pattern finds a match in `input` (re2Exec(pattern, input) !== null), for
+ * deciding at compile time what a regex does to a known path. A pattern in the subset
+ * validate/re2-subset.ts recognises, with `(?i)` at most in front, means the same to a
+ * JS RegExp on an input of printable ASCII, so re2-wasm (~35 ms to load and ~40 ms for its
+ * first compile) is not needed for it:
+ * - its items are ASCII literals, escaped punctuation, `.`, `^`, `$`, `\d \D \w \W \s \S`,
+ *   classes of those (no `[` or `]` inside), groups, `(?P<name>…)` (JS: `(?<name>…)`),
+ *   `|` and greedy or lazy `* + ? {n,m}` on one item: the same syntax in both;
+ * - without RE2's `s` and `m` flags and on printable ASCII, `.` matches any character,
+ *   `^`/`$` only the ends, `\s` only the space, `\d`/`\w` the same ASCII sets, and `(?i)`
+ *   folds the same ASCII letters (no character outside ASCII is in the input to fold to);
+ * - both search leftmost; whether a match exists does not depend on which one is chosen.
+ * Anything else is asked of RE2 itself.
+ */
+export function re2Test(pattern: string, input: string): boolean {
+  const js = jsRegExpOf(pattern);
+  if (js !== null && isPrintableAscii(input)) return js.test(input);
+  return re2Exec(pattern, input) !== null;
+}
+
+const jsRegExps = new Map<string, RegExp | null>();
+
+function jsRegExpOf(pattern: string): RegExp | null {
+  const known = jsRegExps.get(pattern);
+  return known !== undefined ? known : remember(jsRegExps, pattern, toJsRegExp(pattern));
+}
+
+/** The JS RegExp meaning what `pattern` means to RE2 on printable ASCII, or null outside the subset (see re2Test). */
+function toJsRegExp(pattern: string): RegExp | null {
+  const icase = pattern.startsWith('(?i)');
+  const body = icase ? pattern.slice(4) : pattern;
+  if (body.includes('(?i)') || !provablyValidRe2(pattern)) return null;
+  // `(?P<` opens a named group only outside a class and not after a backslash
+  let js = '';
+  let inClass = false;
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i]!;
+    if (c === '\\') {
+      js += c + body[i + 1]!;
+      i++;
+    } else if (inClass) {
+      if (c === ']') inClass = false;
+      js += c;
+    } else if (c === '[') {
+      inClass = true;
+      js += c;
+    } else if (c === '(' && body.startsWith('?P<', i + 1)) {
+      js += '(?<';
+      i += 3;
+    } else js += c;
+  }
+  return new RegExp(js, icase ? 'i' : '');
+}
+
+function isPrintableAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e) return false;
+  }
+  return true;
+}
+
 /** Run an RE2 pattern (used to evaluate a rewrite on a known URI at compile time). */
 export function re2Exec(pattern: string, input: string): (string | undefined)[] | null {
   const re = compiledForExec(pattern);

@@ -1,7 +1,9 @@
 // PCRE → RE2: what translates (and means the same), what is rejected with the
 // construct named, and nginx's search semantics as an RE2 full match.
 import { describe, expect, test } from 'vitest';
-import { pcreToRe2, searchWrap, wholeMatchWrap, re2Exec, assertRe2 } from '../../src/lower/regex.js';
+import { pcreToRe2, searchWrap, wholeMatchWrap, re2Exec, re2Test, assertRe2 } from '../../src/lower/regex.js';
+import { provablyValidRe2 } from '../../src/validate/re2-subset.js';
+import { prng } from '../support/prng.js';
 
 describe('pcreToRe2', () => {
   test.each([
@@ -102,5 +104,60 @@ describe('RE2 heap', () => {
       if (failures.length > 3) break;
     }
     expect(failures).toEqual([]);
+  }, 60_000);
+});
+
+// re2Test answers with a JS RegExp for the patterns of validate/re2-subset.ts on printable
+// ASCII (re2-wasm is then not loaded at all): it must agree with RE2 itself everywhere.
+describe('re2Test agrees with RE2', () => {
+  const agree = (pattern: string, input: string): void => {
+    expect(re2Test(pattern, input), `${JSON.stringify(pattern)} on ${JSON.stringify(input)}`).toBe(re2Exec(pattern, input) !== null);
+  };
+
+  test('the forms the emitter tests, and the edges of the translation', () => {
+    const cases: [string, string[]][] = [
+      ['.*(?:\\.php$).*', ['/a.php', '/a.php/x', '/', '//', '/A.PHP']],
+      ['(?i).*(?:\\.(?:jpe?g|png)$).*', ['/x.JPG', '/x.jpeg', '/x.pngx', '/']],
+      ['.*(?:^/api/v(?P<version>[0-9]+)/admin/([0-9]+)$).*', ['/api/v2/admin/17', '/api/v/admin/1', '//api/v2/admin/1']],
+      ['^(.*?(?:^/old-admin/(.*)$).*)$', ['/old-admin/x', '/old-admin', '/x/old-admin/']],
+      // `(?P<` as literal text: after a backslash, or inside a class
+      ['\\(?P<', ['(P<', 'P<', '(?P<']],
+      ['[(?P<]x', ['(x', 'Px', '<x', 'x']],
+      ['a\\sb', ['a b', 'a\tb', 'ab']],
+      ['^a.b$', ['a b', 'a\nb', 'a\u00e9b', 'a\u2028b']],
+      ['(?i)k', ['K', 'k', '\u212a']],
+      ['(?i)[^a-z]', ['A', '1', 'z']],
+      ['(?i)[Z-a]', ['z', 'A', '_']],
+      ['\\W\\S\\D', ['!x!', ' a ', '\u00a0a!']],
+      ['x(?i)y', ['xY', 'XY']],
+      ['', ['', 'a']],
+      ['a|', ['b']],
+    ];
+    for (const [pattern, inputs] of cases) for (const input of inputs) agree(pattern, input);
+  });
+
+  test('seeded random patterns of the subset on random ASCII paths', () => {
+    const tokens = [
+      'a', 'b', 'Z', 'k', 's', '0', '7', '/', '-', ' ', '#', ',', ':', '.', '^', '$', '*', '+', '?', '*?', '+?', '??',
+      '{2}', '{1,3}', '{2,}', '{0}', '(', ')', '(?:', '(?P<n>', '(?P<m>', '(?i)', '|', '[', ']', '[^', 'a-z', 'A-Z', '0-9', '-]',
+      '\\.', '\\d', '\\w', '\\s', '\\S', '\\W', '\\D', '\\/', '\\-', '\\]', '\\(', '\\\\', '\\$', '.*', '.+',
+    ];
+    const chars = 'aAbBzZkKsS079/-_ .#,:$()[]\\';
+    const rand = prng(20261121);
+    let inSubset = 0;
+    for (let n = 0; n < 2000; n++) {
+      let pattern = (n % 4 === 0 ? '(?i)' : '') + '';
+      const length = 1 + Math.floor(rand() * 10);
+      for (let k = 0; k < length; k++) pattern += tokens[Math.floor(rand() * tokens.length)];
+      if (!provablyValidRe2(pattern)) continue;
+      inSubset++;
+      for (let m = 0; m < 6; m++) {
+        let input = '';
+        const size = Math.floor(rand() * 8);
+        for (let k = 0; k < size; k++) input += chars[Math.floor(rand() * chars.length)];
+        agree(pattern, input);
+      }
+    }
+    expect(inSubset).toBeGreaterThan(300); // the test means something only if many patterns take the JS path
   }, 60_000);
 });

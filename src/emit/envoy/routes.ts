@@ -1,7 +1,7 @@
 // IR server + listener → Envoy routes (first match), following design.md §3.
 import type { Action, Backend, HeaderOp, IfCondition, Listener, Location, Policy, RewriteStep, Src, VirtualServer } from '../../ir/types.js';
 import { linearise, type Linearised, type RouteEntry } from './linearize.js';
-import { pcreToRe2, re2Exec, searchWrap, wholeMatchWrap, assertRe2 } from '../../lower/regex.js';
+import { pcreToRe2, re2Test, searchWrap, wholeMatchWrap, assertRe2 } from '../../lower/regex.js';
 import { planRedirect, type RedirectPlan } from '../../lower/redirect.js';
 import { ALWAYS_MATCHES } from '../../lower/rewrite.js';
 import { HeaderLists, listenerContext, type ListenerContext } from './header-lists.js';
@@ -171,12 +171,12 @@ function rootAware(regex: string, memo: RouteMemo): string {
   return regexTakes(regex, '/', memo) && !regexTakes(regex, '//', memo) ? `(?:${regex})|//` : regex;
 }
 
-/** RE2 full match, remembered (each test builds a WASM RE2 object). */
+/** Whether RE2 matches `pattern` in `path` (re2Test), remembered per emission. */
 function regexTakes(pattern: string, path: string, memo: RouteMemo): boolean {
   const key = `${path}\n${pattern}`;
   let hit = memo.regexTakes.get(key);
   if (hit === undefined) {
-    hit = re2Exec(pattern, path) !== null;
+    hit = re2Test(pattern, path);
     memo.regexTakes.set(key, hit);
   }
   return hit;
@@ -252,7 +252,7 @@ function stepRoutes(out: Json[], steps: RewriteStep[], e: RouteEntry | null, bas
     else if (e === null) match = { safe_regex: { regex: checked(rootAware(searchWrap(conv.re2), s.memo)) } };
     else if (e.match.kind === 'prefix') match = { safe_regex: { regex: checked(searchWrap(conv.re2)) }, headers: [pathPrefixHeader(e.match.value)] };
     else if (e.match.kind === 'path') {
-      if (!re2Exec(searchWrap(conv.re2), e.match.value)) return; // never matches this exact URI
+      if (!re2Test(searchWrap(conv.re2), e.match.value)) return; // never matches this exact URI
       match = { path: e.match.value };
     } else {
       s.em.note(step.source, 'rewrite', 'unsupported', `rewrite inside regex location ${e.location.id}: Envoy cannot match two regexes on one route; not applied`);
@@ -297,7 +297,7 @@ function ifRoute(step: Extract<RewriteStep, { kind: 'if' }>, e: RouteEntry | nul
       match = { ...match, headers: [...(match.headers ?? []), { name: header, string_match: { safe_regex: { regex } }, ...(c.negate ? { invert_match: true } : {}) }] };
     } else if (e === null) match = { safe_regex: { regex: checked(rootAware(regex, s.memo)) } };
     else if (e.match.kind === 'prefix') match = { safe_regex: { regex }, headers: [pathPrefixHeader(e.match.value), ...(e.guard ? [pathPrefixHeader(e.guard)] : [])] };
-    else if (e.match.kind !== 'path' || !re2Exec(regex, e.match.value)) return null; // exact URI decided now; regex locations reported in lowering
+    else if (e.match.kind !== 'path' || !re2Test(regex, e.match.value)) return null; // exact URI decided now; regex locations reported in lowering
   }
   return finish(s, { name, match }, step.action, loc, step.source, e ?? undefined);
 }
