@@ -87,7 +87,8 @@ export function serverRoutes(rs: RouteScope): Json[] {
   const memo = memoOf(rs.em);
   const primary = primaryName(server);
   const context = listenerContext(rs.listener.ssl ? 'https' : 'http', rs.listener.port, primary);
-  const s: Scope = { ...rs, memo, primary, context };
+  // spelled out, not spread: one object shape for every server (a spread of the caller's object measured ~5 µs a call)
+  const s: Scope = { server, listener: rs.listener, backends: rs.backends, em: rs.em, authority: rs.authority, memo, primary, context };
   const routes: Json[] = [];
   stepRoutes(routes, server.rewrites, null, `${server.id}/rewrite`, s, null);
   if (server.fallback.kind === 'return' || server.fallback.kind === 'redirect') {
