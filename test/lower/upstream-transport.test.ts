@@ -13,6 +13,9 @@ import { tlsParams } from '../../src/emit/envoy/tls.js';
 import { backendOfCluster } from '../../src/lower/upstream.js';
 import { compileFixture, compileText, reportLines } from '../edge/support.js';
 
+/** nginx's TLS range to upstreams goes up to 1.3; Envoy's client default stops at 1.2, so it is always written. */
+const TLS13 = { tls_params: { tls_maximum_protocol_version: 'TLSv1_3' } };
+
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
 
@@ -47,7 +50,7 @@ describe('one cluster per transport', () => {
   test('a backend used with one transport keeps its name (https only: a bare UpstreamTlsContext, as before)', () => {
     const r = compileText(http('location / { proxy_pass https://up; }'));
     expect(names(r)).toEqual(['up']);
-    expect(tlsOf(cluster(r, 'up'))).toEqual({ '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext' });
+    expect(tlsOf(cluster(r, 'up'))).toEqual({ '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext', common_tls_context: TLS13 });
     expect(routeCluster(r, '/x')).toBe('up');
     expect(r.report.notes.some((n) => /transports/.test(n.reason))).toBe(false);
   });
@@ -158,7 +161,7 @@ describe('proxy_ssl_* → UpstreamTlsContext', () => {
     const dflt = tlsFor('proxy_ssl_verify on; proxy_ssl_trusted_certificate /etc/ca.pem;');
     expect(dflt.common_tls_context.validation_context.max_verify_depth).toBe(2);
     expect(dflt.common_tls_context.validation_context.match_typed_subject_alt_names[0].matcher.exact).toBe('up');
-    expect(tlsFor('proxy_ssl_trusted_certificate /etc/ca.pem; proxy_ssl_crl /etc/up.crl;').common_tls_context).toBeUndefined();
+    expect(tlsFor('proxy_ssl_trusted_certificate /etc/ca.pem; proxy_ssl_crl /etc/up.crl;').common_tls_context).toEqual(TLS13);
   });
 
   test('proxy_ssl_verify without a trusted certificate is nginx\'s error, on https:// only', () => {
@@ -177,7 +180,7 @@ describe('proxy_ssl_* → UpstreamTlsContext', () => {
       'no "proxy_ssl_certificate_key" is defined for certificate "/etc/c.pem"',
     );
     const vars = compileText(http('location / { proxy_pass https://up; proxy_ssl_certificate /etc/$host.pem; proxy_ssl_certificate_key /etc/c.key; }'));
-    expect(tlsOf(clusters(vars)[0]).common_tls_context).toBeUndefined();
+    expect(tlsOf(clusters(vars)[0]).common_tls_context).toEqual(TLS13);
     expect(reportLines(vars, 'proxy_ssl_certificate')[0]!.class).toBe('unsupported');
   });
 
@@ -191,7 +194,7 @@ describe('proxy_ssl_* → UpstreamTlsContext', () => {
 
   test('proxy_ssl_session_reuse off → max_session_keys 0; on is Envoy\'s default', () => {
     expect(tlsFor('proxy_ssl_session_reuse off;').max_session_keys).toBe(0);
-    expect(tlsFor('proxy_ssl_session_reuse on;')).toEqual({ '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext' });
+    expect(tlsFor('proxy_ssl_session_reuse on;')).toEqual({ '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext', common_tls_context: TLS13 });
   });
 
   test('settings inherited by an http:// proxy_pass change nothing there and are reported as having no effect', () => {
@@ -207,7 +210,7 @@ describe('proxy_ssl_* → UpstreamTlsContext', () => {
 
   test('grpcs:// takes grpc_ssl_*, not proxy_ssl_*; https:// the reverse', () => {
     const r = compileText(http('location / { grpc_pass grpcs://up; proxy_ssl_server_name on; }'));
-    expect(tlsOf(cluster(r, 'up'))).toEqual({ '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext' });
+    expect(tlsOf(cluster(r, 'up'))).toEqual({ '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext', common_tls_context: TLS13 });
     expect(reportLines(r, 'proxy_ssl_server_name')[0]!.reason).toMatch(/no effect/);
     const g = compileText(http('location / { grpc_pass grpcs://up; grpc_ssl_server_name on; grpc_ssl_verify on; grpc_ssl_trusted_certificate /etc/ca.pem; }'));
     const ctx = tlsOf(cluster(g, 'up'));

@@ -84,14 +84,17 @@ function endpoint(s: BackendServer): Json {
 }
 
 /**
- * The UpstreamTlsContext of a TLS transport. nginx's defaults need nothing:
- * no SNI, no verification, Envoy's protocol and cipher defaults.
+ * The UpstreamTlsContext of a TLS transport. nginx's defaults: no SNI, no verification, and
+ * TLS up to 1.3. Envoy's client side stops at TLS 1.2 unless told otherwise (TlsParameters:
+ * "TLSv1_2 for clients"), which an upstream accepting only TLS 1.3 refuses: the maximum is
+ * always set.
  */
 export function upstreamTlsContext(tls: UpstreamTls): Json {
   const ctx: Json = { '@type': UPSTREAM_TLS };
   const common: Json = {};
-  const params = tlsParams(tls.protocols, tls.ciphers);
-  if (params) common.tls_params = params;
+  const params = tlsParams(tls.protocols, tls.ciphers) ?? {};
+  params.tls_maximum_protocol_version ??= 'TLSv1_3';
+  common.tls_params = params;
   if (tls.certificate) common.tls_certificates = [{ certificate_chain: { filename: tls.certificate.cert }, private_key: { filename: tls.certificate.key } }];
   if (tls.verify) {
     const v: Json = { trusted_ca: { filename: tls.verify.trustedCa } };
