@@ -109,9 +109,28 @@ export function compile(file: string, opts: CompileOptions = {}): CompileResult 
 
 function summarise(entries: ReportEntry[], notes: ReportEntry[]): ReportSummary {
   const s: ReportSummary = { directives: entries.length, translated: 0, approximated: 0, ignored: 0, unsupported: 0, notes: notes.length };
-  // An index loop: it runs once per directive (150,000 on the benchmark), before the optimising
-  // compiler has seen it, where for…of allocates an iterator result per step.
-  for (let i = 0; i < entries.length; i++) s[entries[i]!.class]++;
+  // An index loop with a switch: it runs once per directive (150,000 on the benchmark), mostly
+  // before the optimising compiler has seen it, where for…of allocates an iterator result per
+  // step and s[class]++ is a generic keyed access.
+  for (let i = 0; i < entries.length; i++) {
+    const cls = entries[i]!.class;
+    switch (cls) {
+      case 'translated':
+        s.translated++;
+        break;
+      case 'approximated':
+        s.approximated++;
+        break;
+      case 'ignored':
+        s.ignored++;
+        break;
+      case 'unsupported':
+        s.unsupported++;
+        break;
+      default:
+        s[cls]++; // (not a class: counted as before, under its own name)
+    }
+  }
   return s;
 }
 

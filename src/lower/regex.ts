@@ -78,12 +78,16 @@ function remember<K, V>(memo: Map<K, V>, key: K, value: V): V {
   return value;
 }
 
-const cache = new Map<string, Re2Ok | Re2Err>();
+// By the pattern itself, one map per case mode: the IR's pattern strings are looked up again
+// and again (each server, listener and rewrite step) and keep their hash; a key built per
+// call would be hashed anew each time.
+const translated = new Map<string, Re2Ok | Re2Err>();
+const translatedIcase = new Map<string, Re2Ok | Re2Err>();
 
 /** Translate a PCRE pattern to RE2 syntax; `icase` prepends `(?i)` (nginx `~*`). */
 export function pcreToRe2(pattern: string, icase = false): Re2Ok | Re2Err {
-  const key = (icase ? 'i:' : 's:') + pattern;
-  return cache.get(key) ?? remember(cache, key, translate(pattern, icase));
+  const cache = icase ? translatedIcase : translated;
+  return cache.get(pattern) ?? remember(cache, pattern, translate(pattern, icase));
 }
 
 function translate(pattern: string, icase: boolean): Re2Ok | Re2Err {

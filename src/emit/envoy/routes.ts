@@ -44,7 +44,8 @@ interface RouteMemo {
   /** The location whose `/` routes are repeated for `//`, per server (null: none needed). */
   slashEntry: Map<VirtualServer, RouteEntry | null>;
   locationIndex: Map<VirtualServer, Map<string, Location>>;
-  regexTakes: Map<string, boolean>;
+  /** pattern → path → whether the pattern takes the path */
+  regexTakes: Map<string, Map<string, boolean>>;
   /** A regex location's search pattern (RE2, compile-checked). */
   searchRegex: Map<Location, string | null>;
   /** The `Host` entry of a proxy_set_header list (null: none). */
@@ -174,11 +175,13 @@ function rootAware(regex: string, memo: RouteMemo): string {
 
 /** Whether RE2 matches `pattern` in `path` (re2Test), remembered per emission. */
 function regexTakes(pattern: string, path: string, memo: RouteMemo): boolean {
-  const key = `${path}\n${pattern}`;
-  let hit = memo.regexTakes.get(key);
+  // by pattern, then path: both are strings already made (and hashed) once, no key built per call
+  let byPath = memo.regexTakes.get(pattern);
+  if (byPath === undefined) memo.regexTakes.set(pattern, (byPath = new Map()));
+  let hit = byPath.get(path);
   if (hit === undefined) {
     hit = re2Test(pattern, path);
-    memo.regexTakes.set(key, hit);
+    byPath.set(path, hit);
   }
   return hit;
 }
