@@ -212,7 +212,7 @@ function tlsReason(d: Directive): Mark | null {
       if (v === 'optional_no_ca') return ['approximated', 'trust_chain_verification ACCEPT_UNTRUSTED: a certificate is requested and not verified; nginx passes the verification result in $ssl_client_verify, Envoy does not'];
       return ['translated', 'no client certificate requested'];
     case 'ssl_verify_depth':
-      return ['translated', 'validation_context.max_verify_depth (both count the CA certificates above the client\'s)'];
+      return ['translated', 'validation_context.max_verify_depth, one more than nginx\'s (Envoy counts the trust anchor, OpenSSL does not)'];
     case 'ssl_client_certificate':
       return pathMark(d, 'client CA → validation_context.trusted_ca');
     case 'ssl_trusted_certificate':

@@ -60,7 +60,7 @@ describe('SNI filter chains', () => {
   test('client certificates are required on the mTLS server only', () => {
     const m = chosenTls(r.bootstrap, tls('mtls.test', 'mtls.test').d);
     expect(m.require_client_certificate).toBe(true);
-    expect(m.common_tls_context.validation_context).toEqual({ trusted_ca: { filename: '/etc/ssl/clients-ca.pem' }, max_verify_depth: 2 });
+    expect(m.common_tls_context.validation_context).toEqual({ trusted_ca: { filename: '/etc/ssl/clients-ca.pem' }, max_verify_depth: 3 }); // ssl_verify_depth 2: Envoy counts the anchor too
     const a = chosenTls(r.bootstrap, tls('a.test', 'a.test').d);
     expect(a.require_client_certificate).toBeUndefined();
     expect(a.common_tls_context.validation_context).toBeUndefined();
@@ -108,7 +108,7 @@ http {
   test('ssl_verify_client optional_no_ca accepts untrusted chains; optional does not require a certificate', () => {
     const x = compileText(base('', 'ssl_client_certificate /c/ca.pem; ssl_verify_client optional_no_ca;'));
     const ctx = listenerNamed(x.bootstrap, 'listener_0.0.0.0_443').filter_chains[0].transport_socket.typed_config;
-    expect(ctx.common_tls_context.validation_context).toEqual({ trusted_ca: { filename: '/c/ca.pem' }, trust_chain_verification: 'ACCEPT_UNTRUSTED', max_verify_depth: 1 });
+    expect(ctx.common_tls_context.validation_context).toEqual({ trusted_ca: { filename: '/c/ca.pem' }, trust_chain_verification: 'ACCEPT_UNTRUSTED', max_verify_depth: 2 });
     expect(ctx.require_client_certificate).toBeUndefined();
     const y = compileText(base('', 'ssl_client_certificate /c/ca.pem; ssl_verify_client optional;'));
     const cy = listenerNamed(y.bootstrap, 'listener_0.0.0.0_443').filter_chains[0].transport_socket.typed_config;

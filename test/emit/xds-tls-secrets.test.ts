@@ -30,7 +30,7 @@ describe('TLS contexts → SDS secrets', () => {
       tls_certificate: { certificate_chain: { filename: '/etc/ssl/a.test/fullchain.pem' }, private_key: { filename: '/etc/ssl/a.test/privkey.pem' } },
       name: 'tls_certificate:/etc/ssl/a.test/fullchain.pem',
     });
-    expect(res.secrets[4]).toMatchObject({ validation_context: { trusted_ca: { filename: '/etc/ssl/clients-ca.pem' }, max_verify_depth: 2 } });
+    expect(res.secrets[4]).toMatchObject({ validation_context: { trusted_ca: { filename: '/etc/ssl/clients-ca.pem' }, max_verify_depth: 3 } });
   });
 
   test('listeners reference the secrets over ADS and carry no certificate or key themselves', () => {

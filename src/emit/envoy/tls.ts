@@ -71,8 +71,10 @@ function validationContext(tls: ServerTls): Json | null {
   if (ca) v.trusted_ca = { filename: ca };
   if (tls.crl) v.crl = { filename: tls.crl };
   if (verify === 'optional_no_ca') v.trust_chain_verification = 'ACCEPT_UNTRUSTED';
-  // nginx's default ssl_verify_depth is 1; Envoy's is 100.
-  v.max_verify_depth = tls.verifyDepth ?? 1;
+  // nginx's default ssl_verify_depth is 1; Envoy's is 100. OpenSSL's depth counts the CAs
+  // above the client's certificate without the trust anchor (depth 1: one intermediate),
+  // Envoy's counts the anchor too (1: the root alone): one more.
+  v.max_verify_depth = Math.min((tls.verifyDepth ?? 1) + 1, 100);
   return v;
 }
 
