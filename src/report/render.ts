@@ -75,6 +75,12 @@ class EntryPieces {
   private readonly heads = new Map<string, Buffer>();
   /** Tail by reason, then directive, then class: a reason nearly always comes with one directive and class. */
   private readonly tails = new Map<string, Tail>();
+  /**
+   * The tails of a reason past the first CHAIN_MAX, by directive: a few reasons come with
+   * thousands of directives (each entry of an untranslated `map` is a directive named
+   * after its key), where a chain would be searched end to end for every entry.
+   */
+  private readonly wide = new Map<string, Map<string, Tail>>();
 
   /** A list that is not an array is written as JSON.stringify writes it (`null` for none). */
   list(entries: ReportEntry[]): EntryList {
@@ -148,14 +154,36 @@ class EntryPieces {
 
   /** `,"directive":"D","class":"C","reason":"R"}` */
   private tail(directive: string, cls: string, reason: string): Buffer {
-    let tail = this.tails.get(reason);
-    for (; tail !== undefined; tail = tail.other) {
+    const first = this.tails.get(reason);
+    let n = 0;
+    for (let tail = first; tail !== undefined; tail = tail.other) {
       if (tail.directive === directive && tail.cls === cls) return tail.bytes;
+      if (++n === CHAIN_MAX) return this.wideTail(directive, cls, reason);
     }
-    const bytes = utf8(',"directive":' + JSON.stringify(directive) + ',"class":' + JSON.stringify(cls) + ',"reason":' + JSON.stringify(reason) + '}');
-    this.tails.set(reason, { directive, cls, bytes, other: this.tails.get(reason) });
+    const bytes = tailBytes(directive, cls, reason);
+    this.tails.set(reason, { directive, cls, bytes, other: first });
     return bytes;
   }
+
+  /** A tail of a reason whose chain is full: by directive, then class. */
+  private wideTail(directive: string, cls: string, reason: string): Buffer {
+    let byDirective = this.wide.get(reason);
+    if (byDirective === undefined) this.wide.set(reason, (byDirective = new Map()));
+    const first = byDirective.get(directive);
+    for (let tail = first; tail !== undefined; tail = tail.other) {
+      if (tail.cls === cls) return tail.bytes;
+    }
+    const bytes = tailBytes(directive, cls, reason);
+    byDirective.set(directive, { directive, cls, bytes, other: first });
+    return bytes;
+  }
+}
+
+/** The (directive, class) pairs a reason's chain holds before its others go by directive. */
+const CHAIN_MAX = 8;
+
+function tailBytes(directive: string, cls: string, reason: string): Buffer {
+  return utf8(',"directive":' + JSON.stringify(directive) + ',"class":' + JSON.stringify(cls) + ',"reason":' + JSON.stringify(reason) + '}');
 }
 
 /** The tail of one (directive, class) with a reason, chained to the reason's other tails. */

@@ -86,6 +86,14 @@ describe('report.json', () => {
     expect(JSON.parse(renderReportJson(report))).toEqual(content(report));
   });
 
+  test('one reason with thousands of directives (the entries of an untranslated map), some recurring with other classes', () => {
+    const many = Array.from({ length: 3000 }, (_, i) =>
+      entry({ line: i + 1, directive: `key_${i % 1200}`, class: i % 7 === 0 ? 'ignored' : 'unsupported', reason: 'entry of an untranslated `map`' }),
+    );
+    const report = reportOf([...many, entry(), ...many.slice(0, 40)], many.slice(100, 120));
+    expect(renderReportJson(report)).toBe(reference(report));
+  });
+
   test('empty lists and the same values in many entries', () => {
     expect(renderReportJson(reportOf([]))).toBe(reference(reportOf([])));
     expect(renderReportJson(reportOf([]))).toBe('{"summary":{"directives":0,"translated":0,"approximated":0,"ignored":0,"unsupported":0,"notes":0},\n"directives":[],\n"notes":[]}\n');
