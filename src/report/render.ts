@@ -56,6 +56,12 @@ function copy(out: Buffer, at: number, bytes: Uint8Array): number {
   return at + bytes.length;
 }
 
+/** A constant of a few bytes, byte by byte: cheaper than a call to set() (twice per entry). */
+function copyTiny(out: Buffer, at: number, bytes: Uint8Array): number {
+  for (let k = 0; k < bytes.length; k++) out[at + k] = bytes[k]!;
+  return at + bytes.length;
+}
+
 const ENTRY_KEYS = ['file', 'line', 'col', 'directive', 'class', 'reason'];
 const utf8 = (text: string): Buffer => Buffer.from(text, 'utf8');
 const LIST_OPEN = utf8('[\n');
@@ -120,7 +126,7 @@ class EntryPieces {
       let lastFile: string | undefined;
       let lastHead = EMPTY_LIST;
       for (let i = 0; i < n; i++) {
-        if (i > 0) at = copy(out, at, ENTRY_SEPARATOR);
+        if (i > 0) at = copyTiny(out, at, ENTRY_SEPARATOR);
         const tail = tails[i];
         if (tail === null) {
           at = copy(out, at, whole.get(i)!);
@@ -133,7 +139,7 @@ class EntryPieces {
         }
         at = copy(out, at, lastHead);
         at = writeNumber(out, at, e.line);
-        at = copy(out, at, BETWEEN_LINE_AND_COL);
+        at = copyTiny(out, at, BETWEEN_LINE_AND_COL);
         at = writeNumber(out, at, e.col);
         at = copy(out, at, tail!);
       }
