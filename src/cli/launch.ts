@@ -45,7 +45,11 @@ export function newProgram(registers: RegisterCommand[]): Command {
  * `ngx2envoy … | head`: once the reader has gone, writing more is pointless, not an error.
  * Without this a closed pipe ends the process with an unhandled EPIPE and its stack trace.
  */
+const quietStreams = new WeakSet<NodeJS.WriteStream>();
 function quietOnClosedPipe(stream: NodeJS.WriteStream): void {
+  // Once per stream: main() also runs many times in one process (the tests).
+  if (quietStreams.has(stream)) return;
+  quietStreams.add(stream);
   stream.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
     throw err;

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'ngx2envoy.js');
 
@@ -57,5 +58,19 @@ describe('ngx2envoy as a process', () => {
     expect(r.stderr).toMatch(/bad\.conf:5:\d+/);
     expect(r.stderr).toContain('proxy_pass');
     expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('main() run many times in one process watches stdout once (no listener leak warning)', async () => {
+    const before = process.stdout.listenerCount('error');
+    const write = process.stdout.write;
+    process.stdout.write = (() => true) as typeof process.stdout.write;
+    const code = process.exitCode;
+    try {
+      for (let i = 0; i < 15; i++) await main(['node', 'ngx2envoy', '--version']);
+    } finally {
+      process.stdout.write = write;
+      process.exitCode = code;
+    }
+    expect(process.stdout.listenerCount('error') - before).toBeLessThanOrEqual(1);
   });
 });
