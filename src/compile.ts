@@ -29,6 +29,12 @@ export interface CompileOptions {
   context?: string;
   prefix?: string;
   strict?: boolean;
+  /**
+   * Called with the IR once lowering succeeds, before emission and validation: what
+   * needs only the IR (convert's Consul files) can start while the rest runs. The IR is
+   * final then (nothing modifies it afterwards); the compile may still fail after it.
+   */
+  onLowered?: (ir: CompiledConfig) => void;
 }
 
 export interface ReportSummary {
@@ -88,6 +94,7 @@ export function compile(file: string, opts: CompileOptions = {}): CompileResult 
     return { ok: false, parsed, ir: null, bootstrap: null, report: empty, diagnostics: [...lowered.errors, ...diagnostics], comments: new Map() };
   }
   const ir = lowered.ir;
+  opts.onLowered?.(ir);
   const emitted = emitBootstrap(ir);
   const mainFile = rel(resolve(file));
   const notes = [...ir.notes, ...emitted.notes.map((n) => ({ ...n, file: n.file }))];

@@ -158,9 +158,9 @@ export class FileWriter {
     return this.result;
   }
 
-  /** Stops the worker without waiting (the command failed before its files were complete). */
-  abort(): void {
-    void this.worker.terminate();
+  /** Stops the worker (the command failed before its files were complete); resolves once it has stopped. */
+  async abort(): Promise<void> {
+    await this.worker.terminate();
   }
 }
 

@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { FileWriter, writeOutputFiles } from '../../src/cli/file-writer.js';
-import { runConvert, type OutputFile } from '../../src/cli/convert.js';
+import { ConsulStaging, runConvert, type OutputFile } from '../../src/cli/convert.js';
 import { compile, renderBootstrap, renderReport } from '../../src/compile.js';
 
 const EXAMPLE = resolve(import.meta.dirname, '../../examples/nginx.conf');
@@ -130,5 +130,68 @@ describe('convert -o through the writer', () => {
     // DIR is made first, as when the files were written in order (envoy.yaml first): the same first error
     expect(err.join('')).toContain(`ngx2envoy: internal error: EEXIST: file already exists, mkdir '${blocker}'`);
     expect(readdirSync(dir)).toContain('blocker');
+  });
+
+  describe('consul/ of a first conversion: written early, staged, published whole', () => {
+    const STRICT_FAIL = 'events {}\nhttp {\n  upstream api { server 10.0.0.1:80; server 10.0.0.2:80; }\n  server { listen 80; location / { proxy_pass http://api; } location /php { fastcgi_pass 127.0.0.1:9000; } }\n}\n';
+    const consulFilesOf = (root: string): string[] => {
+      const out: string[] = [];
+      const walk = (d: string, rel: string): void => {
+        for (const e of readdirSync(d, { withFileTypes: true })) {
+          if (e.isDirectory()) walk(join(d, e.name), rel + e.name + '/');
+          else out.push(rel + e.name);
+        }
+      };
+      walk(root, '');
+      return out.sort();
+    };
+
+    test('a fresh DIR gets consul/ with the bytes of the API, no staging directory left; a re-run (in place) writes the same', async () => {
+      const out = join(dir, 'staged-fresh');
+      expect(await command(['convert', EXAMPLE, '-o', out])).toBeUndefined();
+      expect(readdirSync(out).filter((n) => n.startsWith('.consul-staging'))).toEqual([]);
+      const api = await runConvert(EXAMPLE, { out });
+      const consul = api.files.filter((f) => f.path.startsWith(join(out, 'consul') + '/'));
+      expect(consul.length).toBeGreaterThan(2);
+      for (const f of consul) expect(readFileSync(f.path, 'utf8'), f.path).toBe(f.text);
+      expect(consulFilesOf(join(out, 'consul'))).toEqual(consul.map((f) => f.path.slice(join(out, 'consul').length + 1)).sort());
+      const first = consul.map((f) => readFileSync(f.path, 'utf8'));
+      expect(await command(['convert', EXAMPLE, '-o', out])).toBeUndefined();
+      expect(consul.map((f) => readFileSync(f.path, 'utf8'))).toEqual(first);
+      expect(readdirSync(out).filter((n) => n.startsWith('.consul-staging'))).toEqual([]);
+    });
+
+    test('a run failing after lowering (--strict) had staged consul/, and leaves nothing behind, not even DIR', async () => {
+      const conf = join(dir, 'strict-fail.conf');
+      writeFileSync(conf, STRICT_FAIL);
+      const out = join(dir, 'strict-out');
+      // The early hand-over does happen for this config: the files exist before the verdict.
+      const early: OutputFile[] = [];
+      const api = await runConvert(conf, { out, strict: true }, undefined, (files) => early.push(...files));
+      expect(api.exitCode).toBe(1);
+      expect(early.map((f) => f.path)).toContain(join(out, 'consul', 'names.json'));
+      expect(await command(['convert', conf, '-o', out, '--strict'])).toBe(1);
+      expect(existsSync(out)).toBe(false);
+      // An existing DIR stays, without consul/ or a staging directory.
+      const kept = join(dir, 'strict-kept');
+      expect(await command(['convert', EXAMPLE, '-o', kept])).toBeUndefined();
+      rmSync(join(kept, 'consul'), { recursive: true });
+      expect(await command(['convert', conf, '-o', kept, '--strict'])).toBe(1);
+      expect(readdirSync(kept).sort()).toEqual(['envoy.yaml', 'report.json', 'report.md']);
+    });
+
+    test('publish: when DIR/consul appeared meanwhile, the files are written in place and stale ones removed', async () => {
+      const out = join(dir, 'staged-race');
+      const api = await runConvert(EXAMPLE, { out });
+      const consul = api.files.filter((f) => f.path.startsWith(join(out, 'consul') + '/'));
+      const staging = new ConsulStaging(out);
+      writeOutputFiles(staging.stage(consul));
+      expect(existsSync(join(staging.dir, 'names.json'))).toBe(true);
+      writeOutputFiles([{ path: join(out, 'consul', 'agent', 'gone.json'), text: '{}' }]);
+      staging.publish(api.files);
+      expect(existsSync(staging.dir)).toBe(false);
+      expect(existsSync(join(out, 'consul', 'agent', 'gone.json'))).toBe(false);
+      for (const f of consul) expect(readFileSync(f.path, 'utf8'), f.path).toBe(f.text);
+    });
   });
 });
