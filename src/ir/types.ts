@@ -35,6 +35,8 @@ export interface CompiledConfig {
   report: ReportEntry[]; // file order (main file, includes where they are included)
   /** Notes that are not tied to one directive (e.g. an unreachable location). */
   notes: ReportEntry[];
+  /** The `stream {}` context (TCP/UDP proxying); absent when the input has none. */
+  stream?: StreamConfig;
 }
 
 // ---------------------------------------------------------------- listeners
@@ -429,4 +431,104 @@ export interface UpstreamTls {
   ciphers?: string;
   /** proxy_ssl_session_reuse off. */
   noSessionReuse?: boolean;
+}
+
+// ---------------------------------------------------------------- stream (TCP/UDP proxying)
+
+/**
+ * nginx's `stream {}` context. Its upstreams live in a namespace of their own
+ * (an http and a stream upstream may share a name), so stream backends carry
+ * cluster names of their own: `stream_<upstream name>` and `stream_<host>_<port>`
+ * for inline targets (src/lower/stream-backends.ts), never an http cluster's name.
+ */
+export interface StreamConfig {
+  servers: StreamServer[]; // `server` blocks of the stream context, in file order
+  backends: StreamBackend[]; // sorted by cluster name
+}
+
+export interface StreamListen {
+  address: string; // '0.0.0.0', '::', or a concrete IP
+  port: number;
+  udp: boolean;
+  /** `listen … ssl`: nginx terminates TLS (stream ssl module). */
+  ssl: boolean;
+  /** `listen … proxy_protocol`: a PROXY protocol header is expected from the client. */
+  proxyProtocol: boolean;
+  source: Src;
+}
+
+export interface StreamServer {
+  /** Stable id: `stream_server_<n>` by file order, n from 0. */
+  id: string;
+  listens: StreamListen[];
+  routing: StreamRouting;
+  settings: StreamSettings;
+  source: Src;
+}
+
+/**
+ * Where a connection goes. `closed`: nginx closes every connection (e.g. the map
+ * has no entry and no default). `untranslated`: nginx's choice cannot be kept
+ * exactly in Envoy; the reason is in the report and nothing is emitted for it.
+ */
+export type StreamRouting =
+  /** `cluster`: a StreamBackend.name, its plain TCP cluster; UDP and `proxy_protocol on` servers use its `/udp` or `/proxy_protocol` cluster. */
+  | { kind: 'backend'; cluster: string; source: Src }
+  /** `default`: the cluster of the map's default, null when nginx closes the connection. */
+  | { kind: 'sni'; entries: StreamSniEntry[]; default: string | null; source: Src; map: Src }
+  | { kind: 'untranslated'; reason: string; source: Src };
+
+/** One name of an SNI selection (`map $ssl_preread_server_name …`); cluster null: nginx closes the connection. */
+export interface StreamSniEntry {
+  kind: 'exact' | 'wildcard-prefix'; // `*.x` (and the wildcard half of `.x`)
+  /** Lowercased name; for wildcard-prefix, the `*.x` form. */
+  name: string;
+  cluster: string | null; // a StreamBackend.name (its plain TCP cluster; see StreamBackend.clusters)
+  source: Src;
+}
+
+export interface StreamSettings {
+  /** proxy_connect_timeout (nginx default 60s). */
+  connectTimeoutMs: number;
+  /** proxy_timeout (nginx default 10m): no data either way for this long closes the session. */
+  idleTimeoutMs: number;
+  /** preread_timeout (nginx default 30s): how long ssl_preread waits for the ClientHello. */
+  prereadTimeoutMs: number;
+  /** ssl_preread on. */
+  sslPreread: boolean;
+  /** proxy_next_upstream (default on): a failed connect is tried on the next server. */
+  nextUpstream: boolean;
+  /** proxy_next_upstream_tries (default 0: unlimited). */
+  nextUpstreamTries: number;
+  /** proxy_protocol on: a PROXY protocol v1 header is sent to the upstream. */
+  proxyProtocolUpstream: boolean;
+  /** UDP: proxy_responses (default: unlimited, null). */
+  udpResponses: number | null;
+}
+
+export interface StreamBackend {
+  /** The Envoy cluster: `stream_<upstream>` or `stream_<host>_<port>`. */
+  name: string;
+  /** The upstream block's name, or `host:port` of an inline target. */
+  nginxName: string;
+  kind: 'upstream' | 'inline';
+  balance: BalancePolicy;
+  servers: BackendServer[];
+  /**
+   * One cluster per way the servers use it: `<name>` plain, `<name>/proxy_protocol`
+   * for servers with `proxy_protocol on` (the cluster sends the PROXY header), and
+   * `<name>/udp` for UDP. Sorted by name.
+   */
+  clusters: StreamCluster[];
+  source: Src;
+}
+
+export interface StreamCluster {
+  name: string;
+  udp: boolean;
+  proxyProtocol: boolean;
+  /** The longest proxy_connect_timeout of the servers using it (Envoy has one per cluster). */
+  connectTimeoutMs: number;
+  /** Connect attempts nginx makes (proxy_next_upstream[_tries] over the live servers); the largest of its users. */
+  connectAttempts: number;
 }

@@ -37,6 +37,7 @@ import { COMPRESSION_DIRECTIVES, compressionAt } from './compression.js';
 import { parseGrpcPass } from './grpc.js';
 import { resolveRewriteLast } from './rewrite-last.js';
 import { noteTryFiles, resolveTryFiles, namedDirectives } from './try-files.js';
+import { lowerStreamContext } from './stream.js';
 
 export { Reporter } from './classify.js';
 
@@ -107,8 +108,12 @@ function lowerConfig(parsed: ParsedConfig, r: Reporter): CompiledConfig {
   if ((parsed.context || 'main') === 'main') checkSslCertificates(listeners, servers, listens, ctx.serverPos);
   const backends = [...ctx.upstreams.values(), ...ctx.inline.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const b of backends) b.clusters = backendClusters(b, ctx);
+  const httpListens = listens.map((x) => ({ address: x.spec.address, port: x.spec.port, pos: x.spec.pos }));
+  const stream = lowerStreamContext(parsed, r, { clusters: backends.flatMap((b) => b.clusters.map((c) => c.name)), listens: httpListens });
   const report = r.entries(parsed.root, parsed.context || 'main');
-  return { listeners, servers, backends, report, notes: r.notes };
+  const ir: CompiledConfig = { listeners, servers, backends, report, notes: r.notes };
+  if (stream) ir.stream = stream;
+  return ir;
 }
 
 /**

@@ -6,6 +6,7 @@ import { emitClusters, type BackendUse } from './clusters.js';
 import { emitListeners } from './listeners.js';
 import { edgeClusters } from './edge.js';
 import { Emission, type Json } from './context.js';
+import { emitStream } from './stream.js';
 
 export interface EmitResult {
   bootstrap: Json;
@@ -21,6 +22,12 @@ export function emitBootstrap(ir: CompiledConfig): EmitResult {
   const uses = backendUses(ir);
   const clusters = ir.backends.flatMap((b) => emitClusters(b, uses, em));
   clusters.push(...edgeClusters(ir)); // issue 7: e.g. the OpenTelemetry collector
+  if (ir.stream) {
+    // stream {}: TCP listeners and clusters of their own (names never shared with http ones)
+    const stream = emitStream(ir.stream, em);
+    listeners.push(...stream.listeners);
+    clusters.push(...stream.clusters);
+  }
   const bootstrap: Json = {
     admin: { address: { socket_address: { address: '127.0.0.1', port_value: 9901 } } },
     static_resources: { listeners, clusters },

@@ -13,7 +13,7 @@ export interface BackendUse {
   connectTimeoutsMs: number[];
 }
 
-const UNLIMITED = 4294967295;
+export const UNLIMITED = 4294967295;
 
 const UPSTREAM_TLS = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext';
 
@@ -52,7 +52,8 @@ export function emitCluster(b: Backend, cluster: BackendCluster, use: BackendUse
   return c;
 }
 
-function lbPolicy(b: Backend): string {
+/** The cluster lb_policy of a balancing method (stream clusters too). */
+export function lbPolicy(b: Pick<Backend, 'balance'>): string {
   switch (b.balance.kind) {
     case 'least_conn':
       return 'LEAST_REQUEST';
@@ -67,7 +68,8 @@ function lbPolicy(b: Backend): string {
   }
 }
 
-function localities(servers: BackendServer[]): Json[] {
+/** Endpoints by priority: the primary servers, then `backup` ones at priority 1 (stream clusters too). */
+export function localities(servers: BackendServer[]): Json[] {
   const primary = servers.filter((s) => !s.backup);
   const backup = servers.filter((s) => s.backup);
   const out: Json[] = [];
@@ -120,7 +122,7 @@ function protocolOptions(b: Backend, http2: boolean): Json {
 }
 
 /** nginx's passive checks (max_fails within fail_timeout) as consecutive local-origin failures. */
-function outlierDetection(b: Backend, servers: BackendServer[]): Json | null {
+export function outlierDetection(b: Pick<Backend, 'kind'>, servers: BackendServer[]): Json | null {
   if (b.kind !== 'upstream' || servers.length < 2) return null;
   const first = servers[0]!;
   if (first.maxFails === 0) return null;

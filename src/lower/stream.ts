@@ -1,0 +1,382 @@
+// nginx's `stream {}` context → IR (StreamConfig): TCP/UDP listeners, the
+// routing of each server (one backend, or a selection by SNI through a
+// `map $ssl_preread_server_name`), its proxy settings, and the stream backends.
+// What cannot be kept exactly is reported and left out (routing `untranslated`).
+import type { Directive, ParsedConfig, SourcePos } from '../parse/ast.js';
+import type { StreamConfig, StreamListen, StreamRouting, StreamServer, StreamSettings, StreamSniEntry } from '../ir/types.js';
+import type { Reporter } from './classify.js';
+import { directivesOf, errorAt, type Level, levelOf, parseTimeMs, src } from './util.js';
+import { effectiveSimple } from './limits.js';
+import { readStreamMap, lookupStatic, type StreamMap } from './stream-map.js';
+import { lowerStreamUpstream, resolveStreamTarget, streamBackends, type StreamBackends, type TargetResult, useStreamCluster } from './stream-backends.js';
+
+/** An http `listen`, for nginx's bind() conflict with a stream one. */
+export interface HttpListen {
+  address: string;
+  port: number;
+  pos: SourcePos;
+}
+
+export interface HttpSide {
+  /** Every http cluster name (stream clusters never take one). */
+  clusters: Iterable<string>;
+  listens: HttpListen[];
+}
+
+const DEFAULTS = { connectTimeoutMs: 60000, idleTimeoutMs: 600000, prereadTimeoutMs: 30000 };
+
+/** Stream-level and server-level directives whose meaning this module states (others: classify.ts). */
+const STREAM_REASONS: Record<string, [cls: 'translated' | 'ignored' | 'unsupported', reason: string]> = {
+  proxy_connect_timeout: ['translated', 'the clusters\' connect_timeout'],
+  proxy_timeout: ['translated', 'tcp_proxy idle_timeout (no data in either direction for this long closes the connection, as in nginx)'],
+  preread_timeout: ['translated', 'listener_filters_timeout of the tls_inspector, continuing without SNI when it expires (as nginx does)'],
+  ssl_preread: ['translated', 'tls_inspector listener filter: the SNI of the ClientHello selects the filter chain'],
+  proxy_next_upstream: ['translated', 'tcp_proxy max_connect_attempts'],
+  proxy_next_upstream_tries: ['translated', 'tcp_proxy max_connect_attempts'],
+  proxy_protocol: ['translated', 'PROXY protocol v1 header sent to the upstream (upstream_proxy_protocol transport socket)'],
+  proxy_buffer_size: ['ignored', 'buffer tuning: no effect on where connections go'],
+  preread_buffer_size: ['ignored', 'buffer tuning: no effect on where connections go'],
+  tcp_nodelay: ['ignored', 'socket tuning (Envoy sets TCP_NODELAY)'],
+  resolver: ['ignored', 'nginx resolves names with it; Envoy resolves DNS clusters itself'],
+  resolver_timeout: ['ignored', 'DNS tuning'],
+  error_log: ['ignored', 'logging: Envoy logs through its own admin/log options'],
+  access_log: ['unsupported', 'stream access logs are not translated (no tcp_proxy access_log is configured)'],
+  log_format: ['unsupported', 'stream access logs are not translated (no tcp_proxy access_log is configured)'],
+  open_log_file_cache: ['ignored', 'logging'],
+  limit_conn: ['unsupported', 'connection limiting per key is not translated (Envoy\'s connection_limit filter counts all connections of a chain, not per client)'],
+  limit_conn_zone: ['unsupported', 'connection limiting per key is not translated (Envoy\'s connection_limit filter counts all connections of a chain, not per client)'],
+  limit_conn_log_level: ['unsupported', 'connection limiting is not translated'],
+  allow: ['unsupported', 'stream access control (allow/deny) is not translated: every client is accepted'],
+  deny: ['unsupported', 'stream access control (allow/deny) is not translated: every client is accepted'],
+  proxy_download_rate: ['unsupported', 'stream bandwidth limits are not translated (Envoy has none for tcp_proxy)'],
+  proxy_upload_rate: ['unsupported', 'stream bandwidth limits are not translated (Envoy has none for tcp_proxy)'],
+  proxy_bind: ['unsupported', 'the upstream source address is not translated'],
+  proxy_socket_keepalive: ['unsupported', 'TCP keepalive to upstreams is not translated'],
+  proxy_next_upstream_timeout: ['unsupported', 'a time limit on trying the next upstream is not translated (Envoy bounds the attempts, not their total time)'],
+  proxy_requests: ['unsupported', 'UDP: the number of datagrams per session is not translated'],
+};
+
+/** Directives that change what reaches the upstream: a server using them is not translated (TLS). */
+const UPSTREAM_TLS = /^proxy_ssl(_|$)/;
+
+interface Ctx {
+  r: Reporter;
+  reg: StreamBackends;
+  maps: Map<string, StreamMap>;
+  /** Maps whose selection a server translated (the rest are reported as untranslated variables). */
+  usedMaps: Set<StreamMap>;
+  servers: StreamServer[];
+  /** Where each listen was written (duplicate and bind() checks). */
+  listenPos: Map<StreamListen, SourcePos>;
+}
+
+/** The stream context of a configuration; undefined when it has none. */
+export function lowerStreamContext(parsed: ParsedConfig, r: Reporter, http: HttpSide): StreamConfig | undefined {
+  const blocks = streamBlocks(parsed, r);
+  if (blocks.length === 0) return undefined;
+  const ctx: Ctx = { r, reg: streamBackends(http.clusters, r), maps: new Map(), usedMaps: new Set(), servers: [], listenPos: new Map() };
+  for (const level of blocks) {
+    for (const d of level.byName.get('upstream') ?? []) lowerStreamUpstream(d, ctx.reg);
+    for (const d of level.byName.get('map') ?? []) {
+      const m = readStreamMap(d);
+      ctx.maps.set(m.to.toLowerCase(), m);
+    }
+  }
+  for (const level of blocks) {
+    markStreamLevel(level.ds, r);
+    for (const d of level.byName.get('server') ?? []) ctx.servers.push(lowerStreamServer(d, level, ctx));
+  }
+  for (const m of ctx.maps.values()) if (!ctx.usedMaps.has(m)) markUnusedMap(m, r);
+  checkDuplicateListens(ctx);
+  checkHttpConflicts(ctx, http.listens, parsed);
+  const backends = [...ctx.reg.upstreams.values(), ...ctx.reg.inline.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const b of backends) if (b.clusters.length === 0) r.note(b.source, 'upstream', 'translated', `stream upstream ${b.nginxName} is used by no translated server: no cluster emitted`);
+  return { servers: ctx.servers, backends: backends.filter((b) => b.clusters.length > 0) };
+}
+
+function streamBlocks(parsed: ParsedConfig, r: Reporter): Level[] {
+  const context = parsed.context || 'main';
+  if (context === 'stream') return [levelOf(directivesOf(parsed.root))];
+  if (context !== 'main') return [];
+  const out: Level[] = [];
+  for (const d of directivesOf(parsed.root)) {
+    if (d.name !== 'stream') continue;
+    r.mark(d, 'translated', 'stream context: TCP/UDP listeners (tcp_proxy, udp_proxy) and their clusters');
+    out.push(levelOf(directivesOf(d.block)));
+  }
+  return out;
+}
+
+function markStreamLevel(ds: Directive[], r: Reporter): void {
+  for (const d of ds) {
+    const known = STREAM_REASONS[d.name];
+    if (known) r.mark(d, known[0], known[1]);
+  }
+}
+
+function markUnusedMap(m: StreamMap, r: Reporter): void {
+  r.markTree(m.directive, 'unsupported', `stream \`map\` defining ${m.to}: used by no translated proxy_pass (variables are not translated elsewhere)`, 'entry of an untranslated `map`');
+}
+
+// ---------------------------------------------------------------- servers
+
+function lowerStreamServer(d: Directive, stream: Level, ctx: Ctx): StreamServer {
+  const r = ctx.r;
+  const id = `stream_server_${ctx.servers.length}`;
+  const own = levelOf(directivesOf(d.block));
+  const levels = [stream, own];
+  markStreamLevel(own.ds, r);
+  const listens: StreamListen[] = [];
+  for (const c of own.byName.get('listen') ?? []) {
+    const l = lowerStreamListen(c, r);
+    ctx.listenPos.set(l, c.source);
+    listens.push(l);
+  }
+  const settings = streamSettings(levels, own, r);
+  const passes = own.byName.get('proxy_pass') ?? [];
+  if (passes.length > 1) throw errorAt(passes[1]!.source, '"proxy_pass" directive is duplicate', 'duplicate-directive');
+  const pass = passes[0];
+  if (!pass) {
+    const handler = own.ds.find((c) => c.name === 'return' || c.name.startsWith('js_') || c.name.includes('_by_lua'));
+    if (!handler) throw errorAt(d.source, 'no handler for server', 'stream-no-handler');
+  }
+  let routing: StreamRouting = pass ? routingOf(pass, settings, levels, listens, ctx) : { kind: 'untranslated', reason: 'no proxy_pass: the server\'s content handler is not translated', source: src(d.source) };
+  const blocker = untranslatable(own, listens, levels);
+  if (blocker && routing.kind !== 'untranslated') routing = { kind: 'untranslated', reason: blocker, source: routing.source };
+  if (routing.kind === 'sni') dropUdpListens(listens, r);
+  if (routing.kind === 'untranslated') {
+    r.mark(d, 'unsupported', `${id}: not translated: ${routing.reason}`);
+    if (pass) r.mark(pass, 'unsupported', routing.reason);
+  } else {
+    r.mark(d, 'translated', `${id}: ${listens.map((l) => `${l.udp ? 'udp' : 'tcp'} ${l.address}:${l.port}`).join(', ')}`);
+    useClusters(routing, listens, settings, ctx);
+  }
+  return { id, listens, routing, settings, source: src(d.source) };
+}
+
+/** Why a server cannot be emitted at all (TLS termination or origination by nginx), or null. */
+function untranslatable(own: Level, listens: StreamListen[], levels: Level[]): string | null {
+  if (listens.some((l) => l.ssl)) return '`listen … ssl`: nginx terminates TLS here (stream ssl module), which is not translated';
+  const ssl = effectiveSimple(levels, 'proxy_ssl');
+  if (ssl && ssl.args[0]?.value === 'on') return '`proxy_ssl on`: nginx talks TLS to the upstream, which is not translated for stream servers';
+  void own;
+  return null;
+}
+
+/**
+ * Registers the clusters a server uses: the routing names backends (their plain
+ * TCP cluster's name); a UDP listen or `proxy_protocol on` uses a cluster of its own.
+ */
+function useClusters(routing: StreamRouting, listens: StreamListen[], settings: StreamSettings, ctx: Ctx): void {
+  const names = routing.kind === 'backend' ? [routing.cluster] : routing.kind === 'sni' ? [...routing.entries.map((e) => e.cluster), routing.default] : [];
+  const backends = new Map([...ctx.reg.upstreams.values(), ...ctx.reg.inline.values()].map((b) => [b.name, b]));
+  for (const name of new Set(names)) {
+    if (name === null) continue;
+    for (const udp of new Set(listens.map((l) => l.udp))) useStreamCluster(backends.get(name)!, settings, udp);
+  }
+}
+
+/** ssl_preread reads a TLS ClientHello: on a UDP listen the server name is always empty. */
+function dropUdpListens(listens: StreamListen[], r: Reporter): void {
+  for (let i = listens.length - 1; i >= 0; i--) {
+    if (!listens[i]!.udp) continue;
+    r.note(listens[i]!.source, 'listen', 'unsupported', 'udp listen of a server selecting by SNI: the map\'s value for an empty name applies to its datagrams; not translated (the TCP listens are)');
+    listens.splice(i, 1);
+  }
+}
+
+function streamSettings(levels: Level[], own: Level, r: Reporter): StreamSettings {
+  const time = (name: string, dflt: number): number => {
+    const d = effectiveSimple(levels, name);
+    if (!d) return dflt;
+    const ms = parseTimeMs(d.args[0]?.value ?? '');
+    if (ms === null) throw errorAt(d.source, `"${name}" directive invalid value`, 'time-value');
+    return ms;
+  };
+  const flag = (name: string, dflt: boolean): boolean => {
+    const d = effectiveSimple(levels, name);
+    return d ? d.args[0]?.value === 'on' : dflt;
+  };
+  const tries = effectiveSimple(levels, 'proxy_next_upstream_tries');
+  const responses = effectiveSimple(levels, 'proxy_responses');
+  void own;
+  void r;
+  return {
+    connectTimeoutMs: time('proxy_connect_timeout', DEFAULTS.connectTimeoutMs),
+    idleTimeoutMs: time('proxy_timeout', DEFAULTS.idleTimeoutMs),
+    prereadTimeoutMs: time('preread_timeout', DEFAULTS.prereadTimeoutMs),
+    sslPreread: flag('ssl_preread', false),
+    nextUpstream: flag('proxy_next_upstream', true),
+    nextUpstreamTries: tries ? Number(tries.args[0]?.value ?? 0) || 0 : 0,
+    proxyProtocolUpstream: flag('proxy_protocol', false),
+    udpResponses: responses ? Number(responses.args[0]?.value ?? 0) : null,
+  };
+}
+
+// ---------------------------------------------------------------- listen
+
+const SOCKET_PARAMS = /^(reuseport|deferred|bind|ipv6only=|backlog=|rcvbuf=|sndbuf=|so_keepalive=|fastopen=|accept_filter=|setfib=)/;
+
+function lowerStreamListen(d: Directive, r: Reporter): StreamListen {
+  const [first, ...params] = d.args.map((a) => a.value);
+  if (first === undefined) throw errorAt(d.source, 'invalid number of arguments in "listen" directive', 'arity');
+  if (first.startsWith('unix:')) throw errorAt(d.args[0]!.source, `unix sockets are not translated: "${first}" of the "listen" directive`, 'listen-unix');
+  const addr = parseListenAddress(first);
+  if (!addr) throw errorAt(d.args[0]!.source, `invalid host in "${first}" of the "listen" directive`, 'listen-address');
+  if (addr.port === null) throw errorAt(d.args[0]!.source, `no port in "${first}" of the "listen" directive`, 'listen-port');
+  const l: StreamListen = { address: addr.address, port: addr.port, udp: false, ssl: false, proxyProtocol: false, source: src(d.source) };
+  const notes: string[] = [];
+  let cls: 'translated' | 'approximated' = 'translated';
+  if (addr.resolved) {
+    notes.push(`"${addr.resolved}" resolved to ${addr.address} at compile time, as nginx does at startup`);
+    cls = 'approximated';
+  }
+  for (const p of params) {
+    if (p === 'udp') l.udp = true;
+    else if (p === 'ssl') l.ssl = true;
+    else if (p === 'proxy_protocol') l.proxyProtocol = true;
+    else if (SOCKET_PARAMS.test(p)) notes.push(`socket option \`${p}\` not translated (no routing effect)`);
+    else throw errorAt(d.source, `invalid parameter "${p}"`, 'listen-param');
+  }
+  if (l.proxyProtocol) notes.push('PROXY protocol header expected: proxy_protocol listener filter');
+  r.mark(d, cls, [`${l.udp ? 'udp' : 'tcp'} listener ${l.address}:${l.port}`, ...notes].join('; '));
+  return l;
+}
+
+function parseListenAddress(text: string): { address: string; port: number | null; resolved?: string } | null {
+  const v6 = /^\[([0-9a-fA-F:.]+)\](?::(\d+))?$/.exec(text);
+  if (v6) return { address: v6[1]!.toLowerCase(), port: portOf(v6[2]) };
+  if (/^\d+$/.test(text)) return { address: '0.0.0.0', port: portOf(text) };
+  const m = /^([^:]+)(?::(\d+))?$/.exec(text);
+  if (!m) return null;
+  const port = portOf(m[2]);
+  const host = m[1]!;
+  if (host === '*') return { address: '0.0.0.0', port };
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(host)) return { address: host, port };
+  if (host.toLowerCase() === 'localhost') return { address: '127.0.0.1', port, resolved: host };
+  return null;
+}
+
+function portOf(text: string | undefined): number | null {
+  if (text === undefined) return null;
+  const n = Number(text);
+  return n >= 1 && n <= 65535 ? n : null;
+}
+
+// ---------------------------------------------------------------- routing
+
+function routingOf(pass: Directive, settings: StreamSettings, levels: Level[], listens: StreamListen[], ctx: Ctx): StreamRouting {
+  const r = ctx.r;
+  if (pass.args.length !== 1) throw errorAt(pass.source, 'invalid number of arguments in "proxy_pass" directive', 'arity');
+  const value = pass.args[0]!.value;
+  const at = src(pass.source);
+  const resolver = effectiveSimple(levels, 'resolver') !== undefined;
+  if (!value.includes('$')) {
+    const t = resolveStreamTarget(value, pass, ctx.reg, true, resolver);
+    if (!('backend' in t)) return { kind: 'untranslated', reason: 'closed' in t ? t.closed : t.untranslated, source: at };
+    const b = t.backend;
+    const dns = b.servers.some((s) => !s.unix && !/^[\d.]+$|:/.test(s.host));
+    r.mark(pass, dns && b.kind === 'inline' ? 'approximated' : 'translated', `tcp_proxy to cluster \`${b.name}\`${dns && b.kind === 'inline' ? ` (${value}: nginx resolves the name once at startup, Envoy's STRICT_DNS cluster re-resolves it)` : ''}`);
+    return { kind: 'backend', cluster: b.name, source: at };
+  }
+  const m = /^\$(\w+)$|^\$\{(\w+)\}$/.exec(value);
+  if (!m) return { kind: 'untranslated', reason: `proxy_pass \`${value}\` mixes text and variables: evaluated per connection by nginx, not translated`, source: at };
+  const variable = '$' + (m[1] ?? m[2]!).toLowerCase();
+  const map = ctx.maps.get(variable);
+  if (!map) return { kind: 'untranslated', reason: `proxy_pass ${variable}: only a stream \`map\` of $ssl_preread_server_name is translated`, source: at };
+  if (map.from === '$ssl_preread_alpn_protocols') {
+    return { kind: 'untranslated', reason: `${variable} maps $ssl_preread_alpn_protocols: nginx compares the client's whole comma-joined ALPN list with each key, Envoy's application_protocols match any one protocol of the list, so no filter chain selects the same connections`, source: at };
+  }
+  if (map.from !== '$ssl_preread_server_name') return { kind: 'untranslated', reason: `${variable} maps ${map.from}: only $ssl_preread_server_name selections are translated`, source: at };
+  return sniRouting(map, pass, settings, listens, resolver, ctx);
+}
+
+/** A `map $ssl_preread_server_name` selection as filter-chain server names, or why it cannot be one. */
+function sniRouting(map: StreamMap, pass: Directive, settings: StreamSettings, listens: StreamListen[], resolver: boolean, ctx: Ctx): StreamRouting {
+  const r = ctx.r;
+  const at = src(pass.source);
+  const inexact = map.entries.find((e) => e.kind === 'regex' || e.kind === 'wildcard-suffix');
+  if (inexact) {
+    const why = inexact.kind === 'regex' ? `regex key \`~${inexact.key}\`` : `suffix wildcard \`${inexact.key}\``;
+    return { kind: 'untranslated', reason: `the SNI selection of ${map.to} has a ${why}: Envoy's server_names match exact names and \`*.\` wildcards only, so the selection cannot be kept exactly`, source: at };
+  }
+  const resolve = (value: string, e: Directive): TargetResult => resolveStreamTarget(value, e, ctx.reg, false, resolver);
+  if (!settings.sslPreread || listens.every((l) => l.udp)) {
+    // $ssl_preread_server_name is empty: every connection gets the map's value for "".
+    const value = lookupStatic(map, '');
+    const t = resolve(value, map.defaultDirective ?? map.directive);
+    if ('untranslated' in t) return { kind: 'untranslated', reason: t.untranslated, source: at };
+    ctx.usedMaps.add(map);
+    r.markTree(map.directive, 'translated', `stream \`map\` defining ${map.to}: without \`ssl_preread on\` the server name is empty, so nginx always takes ${value === '' ? 'no value' : `\`${value}\``}`, 'entry of a translated `map`');
+    if ('closed' in t) return { kind: 'sni', entries: [], default: null, source: at, map: map.source };
+    r.mark(pass, 'translated', `tcp_proxy to cluster \`${t.backend.name}\` (${map.to} without ssl_preread: the map's value for an empty name)`);
+    return { kind: 'backend', cluster: t.backend.name, source: at };
+  }
+  const entries: StreamSniEntry[] = [];
+  for (const e of map.entries) {
+    const t = resolve(e.value, e.directive);
+    if ('untranslated' in t) return { kind: 'untranslated', reason: `${map.to}: ${t.untranslated}`, source: at };
+    if (e.kind === 'exact' && e.key === '') continue; // no SNI: the chain without server_names
+    entries.push({ kind: e.kind as 'exact' | 'wildcard-prefix', name: e.key, cluster: 'backend' in t ? t.backend.name : null, source: e.source });
+    r.mark(e.directive, 'translated', 'backend' in t ? `server_names of the filter chain to \`${t.backend.name}\`` : `server_names of a filter chain that closes the connection: ${t.closed}`);
+  }
+  const emptyValue = lookupStatic(map, '');
+  const dflt = resolve(map.defaultValue, map.defaultDirective ?? map.directive);
+  if ('untranslated' in dflt) return { kind: 'untranslated', reason: `${map.to} default: ${dflt.untranslated}`, source: at };
+  if (emptyValue !== map.defaultValue) {
+    return { kind: 'untranslated', reason: `${map.to} has an entry for the empty name (clients sending no SNI) that differs from its default: Envoy sends both to the chain without server_names`, source: at };
+  }
+  ctx.usedMaps.add(map);
+  r.mark(map.directive, 'translated', `SNI selection: filter chains matched on server_names (tls_inspector)`);
+  if (map.defaultDirective) {
+    r.mark(map.defaultDirective, 'translated', 'backend' in dflt ? `the filter chain without server_names (no SNI, or a name no entry matches) to \`${dflt.backend.name}\`` : `no filter chain without server_names: ${dflt.closed}`);
+  } else {
+    r.note(map.source, 'map', 'translated', `${map.to} has no default: nginx closes connections whose name no entry matches (or without SNI); the filter chain without server_names closes them too (direct_response with nothing to send)`);
+  }
+  for (const e of directivesOf(map.directive.block)) if ((e.name === 'hostnames' || e.name === 'volatile') && e.args.length === 0) r.mark(e, 'translated', e.name === 'hostnames' ? 'wildcard names become `*.` server_names' : 'no effect on the translation');
+  r.mark(pass, 'translated', `selection by SNI (${map.to}, map at ${map.source.file}:${map.source.line})`);
+  return { kind: 'sni', entries, default: 'backend' in dflt ? dflt.backend.name : null, source: at, map: map.source };
+}
+
+// ---------------------------------------------------------------- checks
+
+function listenText(l: { address: string; port: number }): string {
+  return l.address.includes(':') ? `[${l.address}]:${l.port}` : `${l.address}:${l.port}`;
+}
+
+/** nginx: `duplicate "addr:port" address and port pair` at the second listen (per protocol). */
+function checkDuplicateListens(ctx: Ctx): void {
+  const seen = new Set<string>();
+  for (const s of ctx.servers) {
+    for (const l of s.listens) {
+      const key = `${l.udp ? 'udp' : 'tcp'} ${listenText(l)}`;
+      if (seen.has(key)) throw errorAt(ctx.listenPos.get(l)!, `duplicate "${listenText(l)}" address and port pair`, 'duplicate-listen');
+      seen.add(key);
+    }
+  }
+}
+
+function overlaps(a: { address: string; port: number }, b: { address: string; port: number }): boolean {
+  if (a.port !== b.port || a.address.includes(':') !== b.address.includes(':')) return false;
+  const any = (x: string): boolean => x === '0.0.0.0' || x === '::';
+  return a.address === b.address || any(a.address) || any(b.address);
+}
+
+/**
+ * An http and a stream TCP socket on one address:port (or a wildcard and an
+ * address of it): nginx's startup fails binding the later block's socket.
+ */
+function checkHttpConflicts(ctx: Ctx, httpListens: HttpListen[], parsed: ParsedConfig): void {
+  if (httpListens.length === 0) return;
+  const top = directivesOf(parsed.root);
+  const httpFirst = top.findIndex((d) => d.name === 'http') < top.findIndex((d) => d.name === 'stream');
+  for (const s of ctx.servers) {
+    for (const l of s.listens) {
+      if (l.udp) continue;
+      const h = httpListens.find((x) => overlaps(x, l));
+      if (!h) continue;
+      if (httpFirst) throw errorAt(ctx.listenPos.get(l)!, `bind() to ${listenText(l)} failed (98: Address already in use)`, 'listen-conflict');
+      throw errorAt(h.pos, `bind() to ${listenText(h)} failed (98: Address already in use)`, 'listen-conflict');
+    }
+  }
+}
