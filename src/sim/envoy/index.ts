@@ -13,6 +13,7 @@ import { trustedClientAddress } from './client-address.js';
 import { perFilterConfigs, type FilterConfigChoice } from './filters.js';
 
 export { EnvoyConfigError, type EnvoyConfigInput } from './config.js';
+export { evaluateConnection, type StreamConnection, type StreamDecision } from './stream.js';
 export type { HeaderAddition, HeaderRemoval } from './headers.js';
 export type { WeightedClusterChoice } from './action.js';
 export type { FilterConfigChoice, PerFilterLevel } from './filters.js';
@@ -237,19 +238,22 @@ function decide(cfg: LoadedConfig, r: EnvoyRequest, notes: string[], opts: Evalu
   const choice = selectFilterChain(listener, conn, notes);
   if (!choice.chain) return out;
   out.filterChain = choice.id;
+  const hcm = findNetworkFilter(choice.chain, HCM_NAME, HCM_TYPE);
+  if (!hcm) {
+    // A tcp_proxy forwards the bytes as they come, TLS included (SNI passthrough).
+    const tcp = findNetworkFilter(choice.chain, 'envoy.filters.network.tcp_proxy', '.TcpProxy');
+    if (tcp) {
+      notes.push('the filter chain is a tcp_proxy: the connection is forwarded as is');
+      return { ...out, kind: 'route', cluster: tcp.cluster ? String(tcp.cluster) : undefined };
+    }
+  }
   const clientTls = r.transport ? r.transport === 'tls' : Boolean(r.sni || r.alpn?.length);
   const chainTls = chainTerminatesTls(choice.chain);
   if (clientTls !== chainTls) {
     notes.push(chainTls ? 'plaintext request on a filter chain that terminates TLS: the handshake fails' : 'TLS request on a plaintext filter chain: the bytes are not HTTP');
     return { ...out, kind: 'rejected' };
   }
-  const hcm = findNetworkFilter(choice.chain, HCM_NAME, HCM_TYPE);
   if (!hcm) {
-    const tcp = findNetworkFilter(choice.chain, 'envoy.filters.network.tcp_proxy', '.TcpProxy');
-    if (tcp) {
-      notes.push('the filter chain is a tcp_proxy: the connection is forwarded as is');
-      return { ...out, kind: 'route', cluster: tcp.cluster ? String(tcp.cluster) : undefined };
-    }
     notes.push('the filter chain has no http_connection_manager');
     return { ...out, kind: 'rejected' };
   }
