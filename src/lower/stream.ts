@@ -147,11 +147,22 @@ function lowerStreamServer(d: Directive, stream: Level, ctx: Ctx): StreamServer 
   if (routing.kind === 'untranslated') {
     r.mark(d, 'unsupported', `${id}: not translated: ${routing.reason}`);
     if (pass) r.mark(pass, 'unsupported', routing.reason);
+    const map = pass ? mapOf(pass, ctx) : undefined;
+    if (map && !ctx.usedMaps.has(map)) {
+      ctx.usedMaps.add(map);
+      r.markTree(map.directive, 'unsupported', `stream \`map\` defining ${map.to}, used by ${id}'s proxy_pass: ${routing.reason}`, 'entry of an untranslated `map`');
+    }
   } else {
     r.mark(d, 'translated', `${id}: ${listens.map((l) => `${l.udp ? 'udp' : 'tcp'} ${l.address}:${l.port}`).join(', ')}`);
     useClusters(routing, listens, settings, ctx);
   }
   return { id, listens, routing, settings, source: src(d.source) };
+}
+
+/** The stream map defining a `proxy_pass $var`'s variable. */
+function mapOf(pass: Directive, ctx: Ctx): StreamMap | undefined {
+  const m = /^\$(\w+)$|^\$\{(\w+)\}$/.exec(pass.args[0]?.value ?? '');
+  return m ? ctx.maps.get('$' + (m[1] ?? m[2]!).toLowerCase()) : undefined;
 }
 
 /** Why a server cannot be emitted at all (TLS termination or origination by nginx), or null. */
@@ -313,12 +324,13 @@ function sniRouting(map: StreamMap, pass: Directive, settings: StreamSettings, l
     return { kind: 'backend', cluster: t.backend.name, source: at };
   }
   const entries: StreamSniEntry[] = [];
+  const marks: [Directive, string][] = []; // made once the whole selection is known to translate
   for (const e of map.entries) {
     const t = resolve(e.value, e.directive);
     if ('untranslated' in t) return { kind: 'untranslated', reason: `${map.to}: ${t.untranslated}`, source: at };
     if (e.kind === 'exact' && e.key === '') continue; // no SNI: the chain without server_names
     entries.push({ kind: e.kind as 'exact' | 'wildcard-prefix', name: e.key, cluster: 'backend' in t ? t.backend.name : null, source: e.source });
-    r.mark(e.directive, 'translated', 'backend' in t ? `server_names of the filter chain to \`${t.backend.name}\`` : `server_names of a filter chain that closes the connection: ${t.closed}`);
+    marks.push([e.directive, 'backend' in t ? `server_names of the filter chain to \`${t.backend.name}\`` : `server_names of a filter chain that closes the connection: ${t.closed}`]);
   }
   const emptyValue = lookupStatic(map, '');
   const dflt = resolve(map.defaultValue, map.defaultDirective ?? map.directive);
@@ -327,6 +339,7 @@ function sniRouting(map: StreamMap, pass: Directive, settings: StreamSettings, l
     return { kind: 'untranslated', reason: `${map.to} has an entry for the empty name (clients sending no SNI) that differs from its default: Envoy sends both to the chain without server_names`, source: at };
   }
   ctx.usedMaps.add(map);
+  for (const [e, reason] of marks) r.mark(e, 'translated', reason);
   r.mark(map.directive, 'translated', `SNI selection: filter chains matched on server_names (tls_inspector)`);
   if (map.defaultDirective) {
     r.mark(map.defaultDirective, 'translated', 'backend' in dflt ? `the filter chain without server_names (no SNI, or a name no entry matches) to \`${dflt.backend.name}\`` : `no filter chain without server_names: ${dflt.closed}`);

@@ -1,0 +1,287 @@
+// stream {}: lowering and emission edge cases, report classes, nginx's errors.
+import { afterAll, describe, expect, test } from 'vitest';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { compile, renderBootstrap, type CompileResult } from '../../src/compile.js';
+import { runConvert } from '../../src/cli/convert.js';
+import { validateBootstrap, formatFindings, hasErrors } from '../../src/validate/index.js';
+import { toXdsResources } from '../../src/emit/envoy/xds.js';
+import { evaluateConnection } from '../../src/sim/envoy/index.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'ngx2envoy-stream-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let n = 0;
+
+/** Each configuration in a directory of its own, as nginx.conf (outputs name the file). */
+function write(text: string): string {
+  const sub = join(dir, String(n++));
+  mkdirSync(sub);
+  writeFileSync(join(sub, 'nginx.conf'), text);
+  return join(sub, 'nginx.conf');
+}
+
+function build(text: string): CompileResult {
+  const r = compile(write(text), {});
+  expect(r.ok, r.diagnostics.map((d) => d.message).join('\n')).toBe(true);
+  const findings = validateBootstrap(r.bootstrap);
+  expect(hasErrors(findings), formatFindings(findings)).toBe(false);
+  return r;
+}
+
+function error(text: string): string {
+  const file = write(text);
+  const r = compile(file, {});
+  expect(r.ok).toBe(false);
+  const d = r.diagnostics.find((x) => x.severity === 'error')!;
+  return `${d.source.line}:${d.source.col}: ${d.message}`;
+}
+
+const clusters = (r: CompileResult): any[] => r.bootstrap.static_resources.clusters;
+const listeners = (r: CompileResult): any[] => r.bootstrap.static_resources.listeners;
+const cluster = (r: CompileResult, name: string): any => clusters(r).find((c) => c.name === name);
+const entry = (r: CompileResult, directive: string, line: number) => r.report.directives.find((e) => e.directive === directive && e.line === line);
+const tcpProxy = (chain: any): any => chain.filters[0].typed_config;
+
+describe('stream clusters: a namespace of their own', () => {
+  const both = `
+http {
+  upstream db { server 10.0.0.1:80; }
+  upstream stream_cache { server 10.0.0.9:80; }
+  server { listen 8080; location / { proxy_pass http://db; } location /c { proxy_pass http://stream_cache; } }
+}
+stream {
+  upstream db { server 10.0.0.2:5432; }
+  upstream cache { server 10.0.0.3:6379; }
+  server { listen 5432; proxy_pass db; }
+  server { listen 6379; proxy_pass cache; }
+}`;
+
+  test('an http and a stream upstream may share a name; a taken stream_ name gets a suffix', () => {
+    const r = build(both);
+    expect(clusters(r).map((c) => c.name)).toEqual(['db', 'stream_cache', 'stream_cache.1', 'stream_db']);
+    expect(cluster(r, 'db').load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address).toBe('10.0.0.1');
+    expect(cluster(r, 'stream_db').load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address).toBe('10.0.0.2');
+    expect(cluster(r, 'stream_cache.1').load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.port_value).toBe(6379);
+    expect(r.report.notes.some((e) => e.reason.includes('`stream_cache` is taken by another cluster'))).toBe(true);
+  });
+
+  test('the http part of the output is byte-identical with or without the stream block', () => {
+    const httpOnly = both.replace(/stream \{[\s\S]*$/, '');
+    const a = build(httpOnly);
+    const b = build(both);
+    const httpPart = (r: CompileResult) => ({
+      listeners: listeners(r).filter((l) => !l.name.startsWith('stream_')),
+      clusters: clusters(r).filter((c) => !c.name.startsWith('stream_')),
+    });
+    expect(JSON.stringify(httpPart(b))).toBe(JSON.stringify(httpPart(a)));
+    const httpEntries = (r: CompileResult) => r.report.directives.filter((e) => e.line <= 5);
+    expect(httpEntries(b)).toEqual(httpEntries(a));
+  });
+});
+
+describe('stream emission', () => {
+  test('timeouts: nginx defaults are always written (Envoy 5s connect, 1h idle otherwise)', () => {
+    const r = build(`stream { server { listen 9000; proxy_pass 10.0.0.1:22; } }`);
+    expect(cluster(r, 'stream_10.0.0.1_22').connect_timeout).toBe('60s');
+    expect(tcpProxy(listeners(r)[0].filter_chains[0]).idle_timeout).toBe('600s');
+  });
+
+  test('proxy_connect_timeout / proxy_timeout inherited from stream and overridden per server; a shared cluster takes the longest', () => {
+    const r = build(`stream {
+  proxy_connect_timeout 3s;
+  proxy_timeout 1m;
+  upstream up { server 10.0.0.1:1; }
+  server { listen 9000; proxy_pass up; }
+  server { listen 9001; proxy_connect_timeout 7s; proxy_timeout 20s; proxy_pass up; }
+}`);
+    expect(cluster(r, 'stream_up').connect_timeout).toBe('7s');
+    const [a, b] = listeners(r);
+    expect(tcpProxy(a.filter_chains[0]).idle_timeout).toBe('60s');
+    expect(tcpProxy(b.filter_chains[0]).idle_timeout).toBe('20s');
+  });
+
+  test('connect attempts follow proxy_next_upstream over the live servers; hash $remote_addr is a source_ip hash', () => {
+    const r = build(`stream {
+  upstream three { hash $remote_addr consistent; server 10.0.0.1:1; server 10.0.0.2:1 down; server 10.0.0.3:1 backup; }
+  upstream other { hash $remote_port; server 10.0.0.4:1; server 10.0.0.5:1; }
+  server { listen 9000; proxy_pass three; }
+  server { listen 9001; proxy_next_upstream off; proxy_pass other; }
+  server { listen 9002; proxy_next_upstream_tries 1; proxy_pass other; }
+}`);
+    const [a, b, c] = listeners(r).map((l) => tcpProxy(l.filter_chains[0]));
+    expect(a.max_connect_attempts).toBe(2);
+    expect(a.hash_policy).toEqual([{ source_ip: {} }]);
+    expect(cluster(r, 'stream_three').lb_policy).toBe('RING_HASH');
+    expect(cluster(r, 'stream_three').load_assignment.endpoints).toHaveLength(2); // primary, then backup at priority 1
+    expect(b.max_connect_attempts).toBeUndefined();
+    expect(b.hash_policy).toBeUndefined();
+    expect(c.max_connect_attempts).toBeUndefined();
+    expect(entry(r, 'hash', 2)!.class).toBe('approximated');
+    expect(entry(r, 'hash', 3)!.class).toBe('unsupported');
+  });
+
+  test('proxy_protocol: expected from clients (listener filter) and sent upstream (a cluster of its own)', () => {
+    const r = build(`stream {
+  upstream up { server 10.0.0.1:1; }
+  server { listen 9000 proxy_protocol; proxy_protocol on; proxy_pass up; }
+  server { listen 9001; proxy_pass up; }
+}`);
+    expect(clusters(r).map((c) => c.name)).toEqual(['stream_up', 'stream_up/proxy_protocol']);
+    expect(cluster(r, 'stream_up/proxy_protocol').transport_socket.typed_config.config).toEqual({ version: 'V1' });
+    const [a, b] = listeners(r);
+    expect(a.listener_filters.map((f: any) => f.name)).toEqual(['envoy.filters.listener.proxy_protocol']);
+    expect(tcpProxy(a.filter_chains[0]).cluster).toBe('stream_up/proxy_protocol');
+    expect(tcpProxy(b.filter_chains[0]).cluster).toBe('stream_up');
+  });
+
+  test('a wildcard and a specific address on one port: one listener, the specific server matched by destination first', () => {
+    const r = build(`stream {
+  map $ssl_preread_server_name $t { a.test 10.0.0.2:443; }
+  server { listen 9000; proxy_pass 10.0.0.1:1; }
+  server { listen 127.0.0.2:9000; ssl_preread on; proxy_pass $t; }
+}`);
+    expect(listeners(r)).toHaveLength(1);
+    const l = listeners(r)[0];
+    expect(l.address.socket_address.address).toBe('0.0.0.0');
+    const ask = (address: string, sni?: string) => evaluateConnection(r.bootstrap, { port: 9000, address, ...(sni ? { sni } : {}) });
+    expect(ask('127.0.0.1').cluster).toBe('stream_10.0.0.1_1');
+    expect(ask('127.0.0.1', 'a.test').cluster).toBe('stream_10.0.0.1_1');
+    expect(ask('127.0.0.2', 'a.test').cluster).toBe('stream_10.0.0.2_443');
+    expect(ask('127.0.0.2', 'A.Test').cluster).toBe('stream_10.0.0.2_443');
+    expect(ask('127.0.0.2', 'b.test').kind).toBe('closed');
+    expect(ask('127.0.0.2').kind).toBe('closed');
+  });
+
+  test('SNI precedence: exact, then the longest *. wildcard; .x covers x and its subdomains; an empty value closes', () => {
+    const r = build(`stream {
+  upstream a { server 10.0.0.1:443; }
+  upstream b { server 10.0.0.2:443; }
+  map $ssl_preread_server_name $t {
+    hostnames;
+    *.example.com a;
+    *.api.example.com b;
+    www.example.com b;
+    .corp.test a;
+    blocked.example.com "";
+    default b;
+  }
+  server { listen 443; ssl_preread on; preread_timeout 5s; proxy_pass $t; }
+}`);
+    const to = (sni?: string) => {
+      const d = evaluateConnection(r.bootstrap, { port: 443, ...(sni === undefined ? {} : { sni }) });
+      return d.kind === 'cluster' ? d.cluster : d.kind;
+    };
+    expect(to('x.example.com')).toBe('stream_a');
+    expect(to('v1.api.example.com')).toBe('stream_b');
+    expect(to('www.example.com')).toBe('stream_b');
+    expect(to('example.com')).toBe('stream_b'); // default: *.example.com does not cover the bare name
+    expect(to('corp.test')).toBe('stream_a');
+    expect(to('x.y.corp.test')).toBe('stream_a');
+    expect(to('blocked.example.com')).toBe('closed');
+    expect(to()).toBe('stream_b');
+    const l = listeners(r)[0];
+    expect(l.listener_filters_timeout).toBe('5s');
+    expect(l.continue_on_listener_filters_timeout).toBe(true);
+  });
+
+  test('without ssl_preread the name is empty: the map value for "" is the fixed backend', () => {
+    const r = build(`stream { map $ssl_preread_server_name $t { a.test 10.0.0.1:1; default 10.0.0.2:2; } server { listen 9000; proxy_pass $t; } }`);
+    expect(listeners(r)[0].listener_filters).toBeUndefined();
+    expect(tcpProxy(listeners(r)[0].filter_chains[0]).cluster).toBe('stream_10.0.0.2_2');
+  });
+
+  test('output is deterministic', () => {
+    const text = `stream { upstream u { server 10.0.0.1:1; } map $ssl_preread_server_name $t { hostnames; .a.test u; b.test 10.0.0.3:3; } server { listen 9000; ssl_preread on; proxy_pass $t; } server { listen 9001 ; proxy_pass u; } }`;
+    expect(renderBootstrap(build(text), 'yaml')).toBe(renderBootstrap(build(text), 'yaml'));
+    expect(renderBootstrap(build(text), 'yaml')).toContain('# nginx: ');
+  });
+
+  test('xDS: stream listeners stay whole (no RDS), their STATIC clusters become EDS', () => {
+    const r = build(`stream { upstream u { server 10.0.0.1:1; } server { listen 9000; proxy_pass u; } }`);
+    const x = toXdsResources(r.bootstrap);
+    expect(x.routes).toEqual([]);
+    expect(x.listeners[0].name).toBe('stream_tcp_0.0.0.0_9000');
+    expect(x.clusters[0].type).toBe('EDS');
+    expect(x.endpoints[0].cluster_name).toBe('stream_u');
+  });
+});
+
+describe('stream report classes', () => {
+  const untranslated = (text: string, why: RegExp) => {
+    const r = build(text);
+    expect(listeners(r)).toEqual([]);
+    const server = r.report.directives.find((e) => e.directive === 'server' && e.reason.startsWith('stream_server_0'))!;
+    expect(server.class).toBe('unsupported');
+    expect(server.reason).toMatch(why);
+    return r;
+  };
+
+  test('a regex or suffix-wildcard map entry: the selection is not emitted, and the report says why', () => {
+    untranslated(`stream { map $ssl_preread_server_name $t { hostnames; ~^a\\d+\\.test$ 10.0.0.1:1; default 10.0.0.2:2; } server { listen 9000; ssl_preread on; proxy_pass $t; } }`, /regex key/);
+    untranslated(`stream { map $ssl_preread_server_name $t { hostnames; www.a.* 10.0.0.1:1; } server { listen 9000; ssl_preread on; proxy_pass $t; } }`, /suffix wildcard/);
+  });
+
+  test('an ALPN map, a variable mixed with text, TLS termination and origination are reported', () => {
+    const r = untranslated(`stream { map $ssl_preread_alpn_protocols $t { h2 10.0.0.1:1; default 10.0.0.2:2; } server { listen 9000; ssl_preread on; proxy_pass $t; } }`, /comma-joined ALPN list/);
+    expect(entry(r, 'map', 1)!.class).toBe('unsupported');
+    untranslated(`stream { server { listen 9000; proxy_pass $remote_addr:22; } }`, /mixes text and variables/);
+    untranslated(`stream { server { listen 9000 ssl; ssl_certificate a.pem; ssl_certificate_key a.key; proxy_pass 10.0.0.1:1; } }`, /terminates TLS/);
+    untranslated(`stream { server { listen 9000; proxy_ssl on; proxy_pass 10.0.0.1:1; } }`, /talks TLS to the upstream/);
+  });
+
+  test('an entry for the empty name that differs from the default cannot be kept', () => {
+    untranslated(`stream { map $ssl_preread_server_name $t { "" 10.0.0.1:1; default 10.0.0.2:2; } server { listen 9000; ssl_preread on; proxy_pass $t; } }`, /empty name/);
+  });
+
+  test('a map value that is a host name without a resolver closes in nginx, and in Envoy', () => {
+    const r = build(`stream { map $ssl_preread_server_name $t { a.test backend.internal:443; default 10.0.0.2:2; } server { listen 9000; ssl_preread on; proxy_pass $t; } }`);
+    expect(evaluateConnection(r.bootstrap, { port: 9000, sni: 'a.test' }).kind).toBe('closed');
+    expect(entry(r, 'a.test', 1)!.reason).toMatch(/needs a `resolver`/);
+  });
+
+  test('settings without an Envoy equivalent are unsupported, tuning is ignored, every directive is classified', () => {
+    const r = build(`stream {
+  log_format basic '$remote_addr';
+  access_log /var/log/stream.log basic;
+  limit_conn_zone $binary_remote_addr zone=addr:10m;
+  server { listen 9000; limit_conn addr 1; allow 10.0.0.0/8; deny all; proxy_buffer_size 16k; proxy_pass 10.0.0.1:1; }
+  server { listen 53 udp; proxy_pass 10.0.0.1:53; }
+}`);
+    const cls = (d: string) => r.report.directives.find((e) => e.directive === d)!.class;
+    expect(['log_format', 'access_log', 'limit_conn_zone', 'limit_conn', 'allow', 'deny'].map(cls)).toEqual(Array(6).fill('unsupported'));
+    expect(cls('proxy_buffer_size')).toBe('ignored');
+    expect(r.report.notes.some((e) => e.class === 'unsupported' && e.reason.includes('udp listener 0.0.0.0:53'))).toBe(true);
+    expect(r.report.directives.filter((e) => /only the http context/.test(e.reason))).toEqual([]);
+  });
+});
+
+describe('stream errors: nginx refuses these configurations (file:line:col)', () => {
+  test.each([
+    ['stream {\n  server { listen 9000; proxy_pass 10.0.0.1:1; }\n  server { listen 9000; proxy_pass 10.0.0.1:2; }\n}', '3:12: duplicate "0.0.0.0:9000" address and port pair'],
+    ['stream {\n  server { listen 53 udp; proxy_pass 10.0.0.1:1; }\n  server { listen 53; proxy_pass 10.0.0.1:2; }\n}', null],
+    ['http { server { listen 8080; } }\nstream {\n  server { listen 127.0.0.1:8080; proxy_pass 10.0.0.1:1; }\n}', '3:12: bind() to 127.0.0.1:8080 failed (98: Address already in use)'],
+    ['stream {\n  server { listen 8080; proxy_pass 10.0.0.1:1; }\n}\nhttp { server { listen 127.0.0.1:8080; } }', '4:17: bind() to 127.0.0.1:8080 failed (98: Address already in use)'],
+    ['stream {\n  server { listen 9000; proxy_pass backend; }\n}', '2:25: no port in upstream "backend"'],
+    ['stream {\n  map $ssl_preread_server_name $t { A.test 10.0.0.1:1; a.test 10.0.0.1:2; }\n}', '2:56: conflicting parameter "a.test"'],
+    ['stream {\n  upstream u { server 10.0.0.1:1; }\n  upstream U { server 10.0.0.1:2; }\n}', '3:3: duplicate upstream "U"'],
+    ['stream {\n  server { listen 9000; proxy_pass 10.0.0.1:1; proxy_pass 10.0.0.1:2; }\n}', '2:48: "proxy_pass" directive is duplicate'],
+    ['stream {\n  server { listen 9000; }\n}', '2:3: no handler for server'],
+    ['stream {\n  server { listen 127.0.0.1; proxy_pass 10.0.0.1:1; }\n}', '2:19: no port in "127.0.0.1" of the "listen" directive'],
+  ])('%s', (text, expected) => {
+    if (expected === null) {
+      build(text); // TCP and UDP on one port are two sockets
+      return;
+    }
+    expect(error(text)).toBe(expected);
+  });
+
+  test('convert exits 1 with file:line:col and the offending text, no stack trace', async () => {
+    const file = write('stream {\n  server { listen 9000; proxy_pass 10.0.0.1:1; }\n  server { listen 9000; proxy_pass 10.0.0.1:2; }\n}\n');
+    const out = await runConvert(file, {});
+    expect(out.exitCode).toBe(1);
+    expect(out.stderr).toContain(`:3:12: error: duplicate "0.0.0.0:9000" address and port pair`);
+    expect(out.stderr).toContain('server { listen 9000; proxy_pass 10.0.0.1:2; }');
+    expect(out.stderr).not.toMatch(/\n\s+at /);
+  });
+});
