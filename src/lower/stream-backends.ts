@@ -61,7 +61,7 @@ function markStreamHash(c: Directive, r: Reporter): void {
   const key = c.args[0]?.value ?? '';
   const consistent = c.args[1]?.value === 'consistent';
   if (key === '$remote_addr' || key === '$binary_remote_addr') {
-    r.override(c, 'approximated', `${consistent ? 'RING_HASH (ketama-like)' : 'MAGLEV'} with tcp_proxy hash_policy source_ip: the same client keeps its server, but the client→server mapping differs from nginx's`);
+    r.override(c, 'approximated', `${consistent ? 'RING_HASH (ketama-like)' : 'MAGLEV'} with hash_policy source_ip (tcp_proxy, udp_proxy): the same client keeps its server, but the client→server mapping differs from nginx's`);
   } else {
     r.override(c, 'unsupported', `stream hash key \`${key}\`: tcp_proxy can hash only the client address (source_ip): connections are spread without this stickiness`);
   }

@@ -3,7 +3,7 @@
 // `map $ssl_preread_server_name`), its proxy settings, and the stream backends.
 // What cannot be kept exactly is reported and left out (routing `untranslated`).
 import type { Directive, ParsedConfig, SourcePos } from '../parse/ast.js';
-import type { StreamConfig, StreamListen, StreamRouting, StreamServer, StreamSettings, StreamSniEntry } from '../ir/types.js';
+import type { ReportClass, StreamConfig, StreamListen, StreamRouting, StreamServer, StreamSettings, StreamSniEntry } from '../ir/types.js';
 import type { Reporter } from './classify.js';
 import { directivesOf, errorAt, type Level, levelOf, parseTimeMs, src } from './util.js';
 import { effectiveSimple } from './limits.js';
@@ -26,9 +26,9 @@ export interface HttpSide {
 const DEFAULTS = { connectTimeoutMs: 60000, idleTimeoutMs: 600000, prereadTimeoutMs: 30000 };
 
 /** Stream-level and server-level directives whose meaning this module states (others: classify.ts). */
-const STREAM_REASONS: Record<string, [cls: 'translated' | 'ignored' | 'unsupported', reason: string]> = {
+const STREAM_REASONS: Record<string, [cls: ReportClass, reason: string]> = {
   proxy_connect_timeout: ['translated', 'the clusters\' connect_timeout'],
-  proxy_timeout: ['translated', 'tcp_proxy idle_timeout (no data in either direction for this long closes the connection, as in nginx)'],
+  proxy_timeout: ['translated', 'idle_timeout of tcp_proxy / udp_proxy (no data in either direction for this long ends the session, as in nginx)'],
   preread_timeout: ['translated', 'listener_filters_timeout of the tls_inspector, continuing without SNI when it expires (as nginx does)'],
   ssl_preread: ['translated', 'tls_inspector listener filter: the SNI of the ClientHello selects the filter chain'],
   proxy_next_upstream: ['translated', 'tcp_proxy max_connect_attempts'],
@@ -54,6 +54,7 @@ const STREAM_REASONS: Record<string, [cls: 'translated' | 'ignored' | 'unsupport
   proxy_socket_keepalive: ['unsupported', 'TCP keepalive to upstreams is not translated'],
   proxy_next_upstream_timeout: ['unsupported', 'a time limit on trying the next upstream is not translated (Envoy bounds the attempts, not their total time)'],
   proxy_requests: ['unsupported', 'UDP: the number of datagrams per session is not translated'],
+  proxy_responses: ['approximated', 'UDP: nginx ends a session after this many responses, Envoy\'s udp_proxy at idle_timeout: a client\'s next datagrams may go to another server of a multi-server upstream (to the same one with a single server)'],
 };
 
 /** Directives that change what reaches the upstream: a server using them is not translated (TLS). */
@@ -145,8 +146,9 @@ function lowerStreamServer(d: Directive, stream: Level, ctx: Ctx): StreamServer 
   if (blocker && routing.kind !== 'untranslated') routing = { kind: 'untranslated', reason: blocker, source: routing.source };
   if (routing.kind === 'sni') dropUdpListens(listens, r);
   if (routing.kind === 'untranslated') {
-    r.mark(d, 'unsupported', `${id}: not translated: ${routing.reason}`);
     if (pass) r.mark(pass, 'unsupported', routing.reason);
+    // Its listens and settings have no effect in the output: nothing is emitted for the server.
+    r.markTree(d, 'unsupported', `${id}: not translated: ${routing.reason}`, `part of ${id}, which is not translated`);
     const map = pass ? mapOf(pass, ctx) : undefined;
     if (map && !ctx.usedMaps.has(map)) {
       ctx.usedMaps.add(map);
@@ -287,7 +289,8 @@ function routingOf(pass: Directive, settings: StreamSettings, levels: Level[], l
     if (!('backend' in t)) return { kind: 'untranslated', reason: 'closed' in t ? t.closed : t.untranslated, source: at };
     const b = t.backend;
     const dns = b.servers.some((s) => !s.unix && !/^[\d.]+$|:/.test(s.host));
-    r.mark(pass, dns && b.kind === 'inline' ? 'approximated' : 'translated', `tcp_proxy to cluster \`${b.name}\`${dns && b.kind === 'inline' ? ` (${value}: nginx resolves the name once at startup, Envoy's STRICT_DNS cluster re-resolves it)` : ''}`);
+    const via = listens.every((l) => l.udp) ? 'udp_proxy' : listens.some((l) => l.udp) ? 'tcp_proxy and udp_proxy' : 'tcp_proxy';
+    r.mark(pass, dns && b.kind === 'inline' ? 'approximated' : 'translated', `${via} to cluster \`${b.name}\`${dns && b.kind === 'inline' ? ` (${value}: nginx resolves the name once at startup, Envoy's STRICT_DNS cluster re-resolves it)` : ''}`);
     return { kind: 'backend', cluster: b.name, source: at };
   }
   const m = /^\$(\w+)$|^\$\{(\w+)\}$/.exec(value);

@@ -19,6 +19,8 @@ export const T = {
   sdsSecretConfig: 'envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig',
   cluster: 'envoy.config.cluster.v3.Cluster',
   tcpProxy: 'envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy',
+  udpProxy: 'envoy.extensions.filters.udp.udp_proxy.v3.UdpProxyConfig',
+  udpRoute: 'envoy.extensions.filters.udp.udp_proxy.v3.Route',
   envoyGrpc: 'envoy.config.core.v3.GrpcService.EnvoyGrpc',
   apiConfigSource: 'envoy.config.core.v3.ApiConfigSource',
   headerValueOption: 'envoy.config.core.v3.HeaderValueOption',
@@ -37,7 +39,7 @@ export const T = {
 /** The message types the walk must collect for these checks. */
 export const COLLECTED_TYPES: ReadonlySet<string> = new Set([
   T.listener, T.routeConfiguration, T.routeAction, T.rds, T.configSource, T.sdsSecretConfig, T.cluster, T.tcpProxy, T.envoyGrpc,
-  T.hcm, T.filterChain, T.apiConfigSource,
+  T.hcm, T.filterChain, T.apiConfigSource, T.udpProxy, T.udpRoute,
 ]);
 
 export type CollectedByType = ReadonlyMap<string, Collected[]>;
@@ -185,6 +187,9 @@ export function checkRouteClusters(collected: CollectedByType, clusters: Readonl
     checkClusterName(refs, tp.value, 'cluster', 'tcp_proxy', tp);
     if (get(tp.value, 'weighted_clusters') !== undefined) checkWeighted(refs, tp.value, tp, 'tcp_proxy weighted_clusters');
   }
+  // udp_proxy: its (deprecated) cluster, or the Route actions of its matcher
+  for (const up of all(collected, T.udpProxy)) checkClusterName(refs, up.value, 'cluster', 'udp_proxy', up);
+  for (const ur of all(collected, T.udpRoute)) checkClusterName(refs, ur.value, 'cluster', 'udp_proxy route', ur);
   return refs.out;
 }
 
@@ -505,6 +510,31 @@ function listenerAddress(listener: Record<string, unknown>): string | undefined 
   }
   const pipe = str(get(get(address, 'pipe'), 'path'));
   return pipe === undefined ? undefined : `pipe ${pipe}`;
+}
+
+/**
+ * Listener filters by the listener's protocol: Envoy looks a UDP listener's
+ * filters up among the UDP listener filters (envoy.extensions.filters.udp.*)
+ * and a TCP listener's among the TCP ones (envoy.extensions.filters.listener.*).
+ */
+export function checkListenerFilterKinds(collected: CollectedByType): Finding[] {
+  const out: Finding[] = [];
+  for (const l of all(collected, T.listener)) {
+    const udp = String(get(get(get(l.value, 'address'), 'socket_address'), 'protocol') ?? 'TCP') === 'UDP';
+    const key = keyOf(l.value, 'listener_filters');
+    arr(l.value[key]).forEach((f, i) => {
+      const type = filterType(f);
+      if (type === undefined) return;
+      const isUdpFilter = type.startsWith('envoy.extensions.filters.udp.');
+      if (isUdpFilter === udp) return;
+      out.push({
+        path: indexPath(keyPath(l.path, key), i),
+        message: `${type} is ${isUdpFilter ? 'a UDP' : 'a TCP'} listener filter on a ${udp ? 'UDP' : 'TCP'} listener: Envoy finds no such ${udp ? 'UDP' : 'TCP'} listener filter`,
+        severity: 'error',
+      });
+    });
+  }
+  return out;
 }
 
 /** Two listeners bound to one address: "error adding listener: 'x' has duplicate address ... as existing listener". */

@@ -27,6 +27,7 @@ import {
   checkEdsClusters,
   checkFilterChains,
   checkListenerAddresses,
+  checkListenerFilterKinds,
   checkRouteConfigurations,
   checkTerminalFilters,
   checkUnique,
@@ -78,6 +79,7 @@ export function validateBootstrap(json: unknown): Finding[] {
   findings.push(...checkUnique(namesOf(lists.secrets.items, lists.secrets.path), 'secret name'));
   // inline route configurations may share a name (Envoy keys nothing on it); RDS names are checked in xDS sets
   findings.push(...checkListenerAddresses(collected));
+  findings.push(...checkListenerFilterKinds(collected));
   findings.push(...checkRouteConfigurations(collected));
   findings.push(...checkFilterChains(collected));
   findings.push(...checkTerminalFilters(collected, knownType));
@@ -175,6 +177,7 @@ export function validateXdsResources(res: XdsResources): Finding[] {
     ...walker.findings,
     ...unique,
     ...checkListenerAddresses(collected),
+    ...checkListenerFilterKinds(collected),
     ...checkRouteConfigurations(collected),
     ...checkFilterChains(collected),
     ...checkTerminalFilters(collected, knownType),

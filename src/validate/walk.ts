@@ -68,7 +68,8 @@ const PER_ROUTE = category('a per-route HTTP filter config', ['envoy.extensions.
 const EXTENSION_CATEGORIES: ReadonlyMap<string, ExtensionCategory> = new Map([
   ['envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter.typed_config', HTTP_FILTER],
   ['envoy.config.listener.v3.Filter.typed_config', category('a network filter', ['envoy.extensions.filters.network.'])],
-  ['envoy.config.listener.v3.ListenerFilter.typed_config', category('a listener filter', ['envoy.extensions.filters.listener.'])],
+  // UDP listener filters (udp_proxy) too; which kind a listener takes is checked in crossref.ts (checkListenerFilterKinds)
+  ['envoy.config.listener.v3.ListenerFilter.typed_config', category('a listener filter', ['envoy.extensions.filters.listener.', 'envoy.extensions.filters.udp.'])],
   ['envoy.config.core.v3.TransportSocket.typed_config', category('a transport socket', ['envoy.extensions.transport_sockets.'])],
   ['envoy.config.accesslog.v3.AccessLog.typed_config', category('an access logger', ['envoy.extensions.access_loggers.'])],
   ['envoy.config.route.v3.RouteConfiguration.typed_per_filter_config', PER_ROUTE],

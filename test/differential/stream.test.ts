@@ -13,6 +13,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createServer as createNetServer, connect as netConnect, type Server as NetServer } from 'node:net';
 import { connect as tlsConnect, createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import { join, resolve } from 'node:path';
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { evaluateConnection } from '../../src/sim/envoy/index.js';
 import { freePort, startNginx, type NginxInstance } from '../support/nginx.js';
 import { compileText } from '../edge/support.js';
@@ -174,6 +175,27 @@ function envoyAnswer(bootstrap: any, p: Probe, idByPort: Map<number, string>): s
   return idByPort.get(endpoints[0].endpoint.address.socket_address.port_value) ?? `port ${endpoints[0].endpoint.address.socket_address.port_value}`;
 }
 
+/** A UDP server answering each datagram with `id`. */
+async function startUdpBackend(id: string): Promise<{ id: string; port: number; socket: UdpSocket }> {
+  const socket = createSocket('udp4');
+  socket.on('message', (_msg, from) => socket.send(id, from.port, from.address));
+  await new Promise<void>((ok) => socket.bind(0, '127.0.0.1', ok));
+  return { id, port: socket.address().port, socket };
+}
+
+/** The first datagram answered to one sent to address:port (nginx forwards every datagram: an answer always comes). */
+async function askUdp(address: string, port: number): Promise<string> {
+  const client = createSocket('udp4');
+  try {
+    const answer = new Promise<string>((ok) => client.once('message', (m) => ok(String(m))));
+    await new Promise<void>((ok) => client.bind(0, '127.0.0.1', ok));
+    client.send('query', port, address);
+    return await answer;
+  } finally {
+    client.close();
+  }
+}
+
 describe('stream {}: real nginx against the compiled Envoy configuration', () => {
   const backends: Backend[] = [];
 
@@ -187,6 +209,33 @@ describe('stream {}: real nginx against the compiled Envoy configuration', () =>
 
   afterAll(async () => {
     for (const b of backends) await b.close();
+  });
+
+  test('UDP: datagrams reach the backend the udp_proxy listeners name', async () => {
+    const udp = [await startUdpBackend('U0'), await startUdpBackend('U1'), await startUdpBackend('U2')];
+    const idByPort = new Map(udp.map((u) => [u.port, u.id]));
+    const [p1, p2, p3] = [await freePort(), await freePort(), await freePort()];
+    const stream = [
+      `upstream dns { server 127.0.0.1:${udp[1]!.port}; server 127.0.0.1:${udp[2]!.port} backup; }`,
+      `server { listen 127.0.0.1:${p1} udp; proxy_pass 127.0.0.1:${udp[0]!.port}; }`,
+      `server { listen 127.0.0.1:${p2} udp; proxy_responses 1; proxy_pass dns; }`,
+      `server { listen 127.0.0.1:${p3}; listen 127.0.0.1:${p3} udp; proxy_pass 127.0.0.1:${udp[2]!.port}; }`,
+    ].join('\n');
+    const compiled = compileText(fullConfig('/tmp/unused', stream));
+    const nginx = await startNginx((prefix) => fullConfig(prefix, stream), [p3]);
+    try {
+      for (const port of [p1, p2, p3]) {
+        const real = await askUdp('127.0.0.1', port);
+        const d = evaluateConnection(compiled.bootstrap, { port, protocol: 'udp' });
+        expect(d.kind, d.notes.join('; ')).toBe('cluster');
+        const cluster = compiled.bootstrap.static_resources.clusters.find((c: { name: string }) => c.name === d.cluster);
+        const first = [...cluster.load_assignment.endpoints].sort((a: any, b: any) => (a.priority ?? 0) - (b.priority ?? 0))[0];
+        expect(idByPort.get(first.lb_endpoints[0].endpoint.address.socket_address.port_value)).toBe(real);
+      }
+    } finally {
+      await nginx.stop();
+      for (const u of udp) u.socket.close();
+    }
   });
 
   test.each([1, 2, 3, 4, 5, 6])('generated configuration %i: every connection reaches the same backend', async (seed) => {

@@ -251,8 +251,24 @@ describe('stream report classes', () => {
     const cls = (d: string) => r.report.directives.find((e) => e.directive === d)!.class;
     expect(['log_format', 'access_log', 'limit_conn_zone', 'limit_conn', 'allow', 'deny'].map(cls)).toEqual(Array(6).fill('unsupported'));
     expect(cls('proxy_buffer_size')).toBe('ignored');
-    expect(r.report.notes.some((e) => e.class === 'unsupported' && e.reason.includes('udp listener 0.0.0.0:53'))).toBe(true);
+    expect(listeners(r).map((l) => l.name)).toEqual(['stream_tcp_0.0.0.0_9000', 'stream_udp_0.0.0.0_53']);
     expect(r.report.directives.filter((e) => /only the http context/.test(e.reason))).toEqual([]);
+  });
+});
+
+describe('validation of stream resources', () => {
+  test('a UDP listener filter on a TCP listener, and a udp_proxy route to an unknown cluster, are errors', () => {
+    const r = build(`stream { server { listen 53 udp; proxy_pass 10.0.0.1:53; } }`);
+    const udp = listeners(r)[0];
+    const bad = structuredClone(r.bootstrap);
+    bad.static_resources.listeners[0].listener_filters[0].typed_config.matcher.on_no_match.action.typed_config.cluster = 'nowhere';
+    expect(formatFindings(validateBootstrap(bad))).toMatch(/nowhere/);
+    const tcp = structuredClone(r.bootstrap);
+    delete tcp.static_resources.listeners[0].address.socket_address.protocol;
+    expect(formatFindings(validateBootstrap(tcp))).toMatch(/a UDP listener filter on a TCP listener/);
+    expect(evaluateConnection(r.bootstrap, { port: 53, protocol: 'udp' }).cluster).toBe('stream_10.0.0.1_53/udp');
+    expect(evaluateConnection(r.bootstrap, { port: 53 }).kind).toBe('no_listener');
+    expect(udp.listener_filters[0].typed_config.idle_timeout).toBe('600s');
   });
 });
 

@@ -30,12 +30,8 @@ export function streamListenerName(l: { address: string; port: number; udp: bool
 
 export function emitStream(stream: StreamConfig, em: Emission): StreamEmission {
   const backends = new Map(stream.backends.map((b) => [b.name, b]));
-  const listeners = tcpListeners(stream.servers, backends, em);
-  for (const s of stream.servers) {
-    if (s.routing.kind === 'untranslated') continue;
-    for (const l of s.listens) if (l.udp) em.note(l.source, 'listen', 'unsupported', `${s.id}: udp listener ${l.address}:${l.port} is not translated (udp_proxy is not emitted yet)`);
-  }
-  const clusters = stream.backends.flatMap((b) => b.clusters.filter((c) => !c.udp).map((c) => streamCluster(b, c, em)));
+  const listeners = [...tcpListeners(stream.servers, backends, em), ...udpListeners(stream.servers, backends, em)];
+  const clusters = stream.backends.flatMap((b) => b.clusters.map((c) => streamCluster(b, c, em)));
   return { listeners, clusters };
 }
 
@@ -147,6 +143,48 @@ function tcpProxy(server: StreamServer, base: string, backends: Map<string, Stre
 /** nginx closes the connection (no upstream for the name): a direct response of nothing, then close. */
 function closeFilter(): Json {
   return { name: 'envoy.filters.network.direct_response', typed_config: { '@type': DIRECT_RESPONSE } };
+}
+
+// ---------------------------------------------------------------- UDP
+
+const UDP_PROXY = 'type.googleapis.com/envoy.extensions.filters.udp.udp_proxy.v3.UdpProxyConfig';
+const UDP_ROUTE = 'type.googleapis.com/envoy.extensions.filters.udp.udp_proxy.v3.Route';
+
+/**
+ * One UDP listener per address:port with the udp_proxy listener filter. The
+ * kernel gives a datagram to the most specific bound address, as nginx picks
+ * the server by address, so a wildcard and a specific address stay two listeners.
+ */
+function udpListeners(servers: StreamServer[], backends: Map<string, StreamBackend>, em: Emission): Json[] {
+  const out: Json[] = [];
+  for (const server of servers) {
+    if (server.routing.kind !== 'backend') continue;
+    for (const listen of server.listens) {
+      if (!listen.udp) continue;
+      if (listen.proxyProtocol || server.settings.proxyProtocolUpstream) {
+        em.note(listen.source, 'listen', 'unsupported', `${server.id}: PROXY protocol on UDP (udp ${listen.address}:${listen.port}) is not translated: Envoy's udp_proxy neither reads nor sends it`);
+      }
+      const cluster = streamClusterName(server.routing.cluster, true, false);
+      const backend = backends.get(server.routing.cluster)!;
+      const proxy: Json = {
+        '@type': UDP_PROXY,
+        stat_prefix: server.id,
+        matcher: { on_no_match: { action: { name: 'route', typed_config: { '@type': UDP_ROUTE, cluster } } } },
+        // nginx's proxy_timeout (default 10m) ends an idle session; udp_proxy's default is 1m.
+        idle_timeout: formatMs(server.settings.idleTimeoutMs),
+      };
+      if (backend.balance.kind === 'hash' && /^\$(binary_)?remote_addr$/.test(backend.balance.key.raw)) proxy.hash_policies = [{ source_ip: true }];
+      const listener: Json = {
+        name: streamListenerName(listen),
+        address: { socket_address: { protocol: 'UDP', address: listen.address, port_value: listen.port } },
+        udp_listener_config: {},
+        listener_filters: [{ name: 'envoy.filters.udp_listener.udp_proxy', typed_config: proxy }],
+      };
+      em.comment(listener, [listen.source, server.routing.source]);
+      out.push(listener);
+    }
+  }
+  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 // ---------------------------------------------------------------- clusters
