@@ -134,9 +134,10 @@ export function transportClusterName(backend: string, t: UpstreamTransport): str
   return `${backend}/${scheme}-${createHash('sha256').update(JSON.stringify(t.tls)).digest('hex').slice(0, 8)}`;
 }
 
-const TRANSPORT_SUFFIX = /\/(?:https?|grpcs?)(?:-[0-9a-f]{8})?$/;
+// Stream clusters (src/lower/stream-backends.ts) end in /udp or /proxy_protocol for those uses.
+const TRANSPORT_SUFFIX = /\/(?:(?:https?|grpcs?)(?:-[0-9a-f]{8})?|udp|proxy_protocol)$/;
 
-/** The backend (upstream or inline target) a cluster belongs to: its name without the transport label. */
+/** The backend (upstream or inline target, http or stream) a cluster belongs to: its name without the transport label. */
 export function backendOfCluster(cluster: string): string {
   return cluster.replace(TRANSPORT_SUFFIX, '');
 }

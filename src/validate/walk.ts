@@ -36,18 +36,21 @@ interface ExtensionCategory {
   what: string;
   /** type name prefixes of that kind of extension */
   prefixes: string[];
+  /** prefixes accepted too, not named in the message: their fit is checked elsewhere */
+  elsewhere: string[];
   /** type name → whether it is of this kind (the same few types recur thousands of times) */
   member: Map<string, boolean>;
 }
 
-function category(what: string, prefixes: string[]): ExtensionCategory {
-  return { what, prefixes, member: new Map() };
+/** `elsewhere`: prefixes also accepted here, whose fit depends on the context and is checked in crossref.ts. */
+function category(what: string, prefixes: string[], elsewhere: string[] = []): ExtensionCategory {
+  return { what, prefixes, elsewhere, member: new Map() };
 }
 
 function inCategory(c: ExtensionCategory, name: string): boolean {
   let verdict = c.member.get(name);
   if (verdict === undefined) {
-    verdict = startsWithAny(name, c.prefixes);
+    verdict = startsWithAny(name, c.prefixes) || startsWithAny(name, c.elsewhere);
     c.member.set(name, verdict);
   }
   return verdict;
@@ -68,8 +71,8 @@ const PER_ROUTE = category('a per-route HTTP filter config', ['envoy.extensions.
 const EXTENSION_CATEGORIES: ReadonlyMap<string, ExtensionCategory> = new Map([
   ['envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter.typed_config', HTTP_FILTER],
   ['envoy.config.listener.v3.Filter.typed_config', category('a network filter', ['envoy.extensions.filters.network.'])],
-  // UDP listener filters (udp_proxy) too; which kind a listener takes is checked in crossref.ts (checkListenerFilterKinds)
-  ['envoy.config.listener.v3.ListenerFilter.typed_config', category('a listener filter', ['envoy.extensions.filters.listener.', 'envoy.extensions.filters.udp.'])],
+  // UDP listener filters (udp_proxy) too: which kind a listener takes is checked in crossref.ts (checkListenerFilterKinds)
+  ['envoy.config.listener.v3.ListenerFilter.typed_config', category('a listener filter', ['envoy.extensions.filters.listener.'], ['envoy.extensions.filters.udp.'])],
   ['envoy.config.core.v3.TransportSocket.typed_config', category('a transport socket', ['envoy.extensions.transport_sockets.'])],
   ['envoy.config.accesslog.v3.AccessLog.typed_config', category('an access logger', ['envoy.extensions.access_loggers.'])],
   ['envoy.config.route.v3.RouteConfiguration.typed_per_filter_config', PER_ROUTE],

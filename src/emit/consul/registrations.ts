@@ -1,13 +1,16 @@
 // From the IR's backends to the Consul instances ngx2envoy manages: one service
 // per backend (upstream block or inline proxy_pass target), one instance per
-// `server` line. Plain data; the wire formats are in formats.ts.
+// `server` line. Plain data; the wire formats are in formats.ts. Stream backends
+// (stream {} upstreams and targets) are services too, named after their
+// clusters (`stream_db` → `stream-db`), tagged `stream`, meta nginx_context=stream.
 import * as crypto from 'node:crypto';
-import type { Backend, BackendServer, CompiledConfig, Src } from '../../ir/types.js';
-import { assignServiceNames, claimUnique, instanceIdBase } from './names.js';
+import type { Backend, BackendServer, CompiledConfig, Src, StreamBackend } from '../../ir/types.js';
+import { claimUnique, instanceIdBase, serviceNamesFor } from './names.js';
 
 export const MANAGED_BY = 'ngx2envoy';
 export const MANAGED_TAG = 'ngx2envoy';
 export const BACKUP_TAG = 'backup';
+export const STREAM_TAG = 'stream';
 /** Meta keys (Consul: at most 64 characters of [A-Za-z0-9_-]). */
 export const META = {
   managedBy: 'managed_by',
@@ -18,6 +21,8 @@ export const META = {
   backup: 'nginx_backup',
   maxFails: 'nginx_max_fails',
   failTimeout: 'nginx_fail_timeout',
+  /** `stream` on the instances of stream {} backends (absent for http ones). */
+  context: 'nginx_context',
 } as const;
 const META_VALUE_MAX = 512;
 /** Consul's own default check timeout; a probe never needs to wait longer than the interval. */
@@ -96,11 +101,13 @@ export function defaultConfigId(ir: CompiledConfig): string {
 
 export function buildRegistrations(ir: CompiledConfig, options: ConsulEmitOptions = {}): ConsulRegistrations {
   const configId = options.configId ?? defaultConfigId(ir);
-  const serviceNames = assignServiceNames(ir.backends);
+  const stream = ir.stream?.backends ?? [];
+  // One set of names over http and stream clusters, as serve names the services of the clusters it serves.
+  const serviceNames = serviceNamesFor([...ir.backends.map((b) => b.name), ...stream.map((b) => b.name)]);
   const takenIds = new Set<string>();
   const services: ConsulServicePlan[] = [];
   const skipped: SkippedServer[] = [];
-  for (const backend of ir.backends) {
+  for (const backend of [...ir.backends, ...stream]) {
     const service = serviceNames.get(backend.name)!;
     const instances: ConsulInstance[] = [];
     for (const server of backend.servers) {
@@ -127,8 +134,12 @@ function unregistrableReason(server: BackendServer): string | null {
   return null;
 }
 
+function isStream(backend: Backend | StreamBackend): backend is StreamBackend {
+  return 'nginxName' in backend;
+}
+
 function buildInstance(
-  backend: Backend,
+  backend: Backend | StreamBackend,
   server: BackendServer,
   service: string,
   configId: string,
@@ -136,7 +147,7 @@ function buildInstance(
   options: ConsulEmitOptions,
 ): ConsulInstance {
   const id = claimUnique(instanceIdBase(service, server.host, server.port), takenIds);
-  const tags = server.backup ? [MANAGED_TAG, BACKUP_TAG] : [MANAGED_TAG];
+  const tags = [MANAGED_TAG, ...(server.backup ? [BACKUP_TAG] : []), ...(isStream(backend) ? [STREAM_TAG] : [])];
   const meta: Record<string, string> = {
     [META.managedBy]: MANAGED_BY,
     [META.config]: metaValue(configId),
@@ -146,6 +157,7 @@ function buildInstance(
     [META.maxFails]: String(server.maxFails),
     [META.failTimeout]: `${Math.round(server.failTimeoutMs)}ms`,
   };
+  if (isStream(backend)) meta[META.context] = 'stream';
   const instance: ConsulInstance = {
     id,
     service,
@@ -175,16 +187,20 @@ function metaValue(value: string): string {
  * fail_timeout, as in nginx. max_fails=0 disables nginx's accounting: no check
  * (an instance without checks is passing in Consul).
  */
-export function buildCheck(backend: Backend, server: BackendServer, options: ConsulEmitOptions): InstanceCheck | null {
-  const kind = options.check ?? 'tcp';
+export function buildCheck(backend: Backend | StreamBackend, server: BackendServer, options: ConsulEmitOptions): InstanceCheck | null {
+  // A stream backend speaks no HTTP: its check is a TCP connect (none for UDP-only ones, which accept no connection).
+  if (isStream(backend) && backend.clusters.every((c) => c.udp)) return null;
+  const kind = isStream(backend) && options.check === 'http' ? 'tcp' : (options.check ?? 'tcp');
   if (kind === 'none' || server.maxFails <= 0) return null;
   const intervalS = Math.max(1, Math.ceil(server.failTimeoutMs / server.maxFails / 1000));
   const hostPort = serverLabel(server);
   const target =
-    kind === 'tcp' ? hostPort : `${backend.clusters.some((c) => c.transport.tls) ? 'https' : 'http'}://${hostPort}${normalisePath(options.httpPath ?? '/')}`;
+    kind === 'tcp' || isStream(backend) ? hostPort : `${backend.clusters.some((c) => c.transport.tls) ? 'https' : 'http'}://${hostPort}${normalisePath(options.httpPath ?? '/')}`;
   return {
     kind,
-    name: `nginx ${backend.kind === 'upstream' ? 'upstream ' + backend.name : 'proxy_pass ' + backend.name} server ${hostPort}`,
+    name: isStream(backend)
+      ? `nginx stream ${backend.kind === 'upstream' ? 'upstream ' + backend.nginxName : 'proxy_pass ' + backend.nginxName} server ${hostPort}`
+      : `nginx ${backend.kind === 'upstream' ? 'upstream ' + backend.name : 'proxy_pass ' + backend.name} server ${hostPort}`,
     target,
     intervalS,
     timeoutS: Math.min(intervalS, CHECK_TIMEOUT_MAX_S),

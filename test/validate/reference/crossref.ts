@@ -23,6 +23,8 @@ export const T = {
   sdsSecretConfig: 'envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig',
   cluster: 'envoy.config.cluster.v3.Cluster',
   tcpProxy: 'envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy',
+  udpProxy: 'envoy.extensions.filters.udp.udp_proxy.v3.UdpProxyConfig',
+  udpRoute: 'envoy.extensions.filters.udp.udp_proxy.v3.Route',
   envoyGrpc: 'envoy.config.core.v3.GrpcService.EnvoyGrpc',
   apiConfigSource: 'envoy.config.core.v3.ApiConfigSource',
   headerValueOption: 'envoy.config.core.v3.HeaderValueOption',
@@ -41,7 +43,7 @@ export const T = {
 /** The message types the walk must collect for these checks. */
 export const COLLECTED_TYPES: ReadonlySet<string> = new Set([
   T.listener, T.routeConfiguration, T.routeAction, T.rds, T.configSource, T.sdsSecretConfig, T.cluster, T.tcpProxy, T.envoyGrpc,
-  T.hcm, T.filterChain, T.apiConfigSource,
+  T.hcm, T.filterChain, T.apiConfigSource, T.udpProxy, T.udpRoute,
 ]);
 
 export type CollectedByType = ReadonlyMap<string, Collected[]>;
@@ -188,6 +190,8 @@ export function clusterReferences(collected: CollectedByType): ClusterRef[] {
     push(tp.value, tpPath, 'cluster', 'tcp_proxy');
     weighted(tp.value, tpPath, 'tcp_proxy weighted_clusters');
   }
+  for (const up of all(collected, T.udpProxy)) push(up.value, () => up.path, 'cluster', 'udp_proxy');
+  for (const ur of all(collected, T.udpRoute)) push(ur.value, () => ur.path, 'cluster', 'udp_proxy route');
   return refs;
 }
 
@@ -550,5 +554,27 @@ export function checkEdsEndpoints(assignments: readonly unknown[], basePath: str
       if (!e.resolver && isIP(e.address) === 0) out.push({ path: e.at(), message: malformedAddress(e.address), severity: 'error' });
     }
   });
+  return out;
+}
+
+/** A UDP listener takes UDP listener filters (envoy.extensions.filters.udp.*), a TCP one the others. */
+export function checkListenerFilterKinds(collected: CollectedByType): Finding[] {
+  const out: Finding[] = [];
+  for (const l of all(collected, T.listener)) {
+    const socket = get(get(l.value, 'address'), 'socket_address');
+    const udp = String(get(socket, 'protocol') ?? 'TCP') === 'UDP';
+    const key = keyOf(l.value, 'listener_filters');
+    arr(l.value[key]).forEach((f, i) => {
+      const type = filterType(f);
+      if (type === undefined) return;
+      const isUdpFilter = type.startsWith('envoy.extensions.filters.udp.');
+      if (isUdpFilter === udp) return;
+      out.push({
+        path: indexPath(keyPath(l.path, key), i),
+        message: `${type} is ${isUdpFilter ? 'a UDP' : 'a TCP'} listener filter on a ${udp ? 'UDP' : 'TCP'} listener: Envoy finds no such ${udp ? 'UDP' : 'TCP'} listener filter`,
+        severity: 'error',
+      });
+    });
+  }
   return out;
 }

@@ -31,6 +31,7 @@ import {
   checkEdsClusters,
   checkFilterChains,
   checkListenerAddresses,
+  checkListenerFilterKinds,
   checkRouteConfigurations,
   checkTerminalFilters,
   checkUnique,
@@ -80,6 +81,7 @@ export function validateBootstrap(json: unknown): Finding[] {
   findings.push(...checkUnique(namesOf(lists.secrets.items, lists.secrets.path), 'secret name'));
   // inline route configurations may share a name (Envoy keys nothing on it); RDS names are checked in xDS sets
   findings.push(...checkListenerAddresses(collected));
+  findings.push(...checkListenerFilterKinds(collected));
   findings.push(...checkRouteConfigurations(collected));
   findings.push(...checkFilterChains(collected));
   findings.push(...checkTerminalFilters(collected, knownType));
@@ -177,6 +179,7 @@ export function validateXdsResources(res: XdsResources): Finding[] {
     ...walker.findings,
     ...unique,
     ...checkListenerAddresses(collected),
+    ...checkListenerFilterKinds(collected),
     ...checkRouteConfigurations(collected),
     ...checkFilterChains(collected),
     ...checkTerminalFilters(collected, knownType),

@@ -37,6 +37,8 @@ interface ExtensionCategory {
   what: string;
   /** type name prefixes of that kind of extension */
   prefixes: string[];
+  /** prefixes accepted too, not named in the message */
+  elsewhere?: string[];
 }
 
 const HTTP_FILTER: ExtensionCategory = { what: 'an HTTP filter', prefixes: ['envoy.extensions.filters.http.', 'envoy.extensions.common.matching.'] };
@@ -49,7 +51,8 @@ const PER_ROUTE: ExtensionCategory = { what: 'a per-route HTTP filter config', p
 const EXTENSION_CATEGORIES: Readonly<Record<string, ExtensionCategory>> = {
   'envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter.typed_config': HTTP_FILTER,
   'envoy.config.listener.v3.Filter.typed_config': { what: 'a network filter', prefixes: ['envoy.extensions.filters.network.'] },
-  'envoy.config.listener.v3.ListenerFilter.typed_config': { what: 'a listener filter', prefixes: ['envoy.extensions.filters.listener.'] },
+  // UDP listener filters are accepted too; their fit to the listener's protocol is a cross-reference (checkListenerFilterKinds)
+  'envoy.config.listener.v3.ListenerFilter.typed_config': { what: 'a listener filter', prefixes: ['envoy.extensions.filters.listener.'], elsewhere: ['envoy.extensions.filters.udp.'] },
   'envoy.config.core.v3.TransportSocket.typed_config': { what: 'a transport socket', prefixes: ['envoy.extensions.transport_sockets.'] },
   'envoy.config.accesslog.v3.AccessLog.typed_config': { what: 'an access logger', prefixes: ['envoy.extensions.access_loggers.'] },
   'envoy.config.route.v3.RouteConfiguration.typed_per_filter_config': PER_ROUTE,
@@ -461,7 +464,7 @@ export class Walker implements RuleContext {
       this.err(`unknown @type ${JSON.stringify(url)}: no such message in Envoy's API (${name})`, '@type');
       return;
     }
-    if (category && !TYPED_STRUCTS.has(name) && !category.prefixes.some((p) => name.startsWith(p))) {
+    if (category && !TYPED_STRUCTS.has(name) && ![...category.prefixes, ...(category.elsewhere ?? [])].some((p) => name.startsWith(p))) {
       this.err(`${name} is not ${category.what}: Envoy looks this @type up among ${category.prefixes.map((p) => `${p}*`).join(', ')}`, '@type');
     }
     this.fields(compiled, value, true);
@@ -477,7 +480,7 @@ export class Walker implements RuleContext {
       this.err(`unknown type_url ${JSON.stringify(url)}: no such message in Envoy's API`, 'type_url');
       return;
     }
-    if (category && !category.prefixes.some((p) => name.startsWith(p))) {
+    if (category && ![...category.prefixes, ...(category.elsewhere ?? [])].some((p) => name.startsWith(p))) {
       this.err(`${name} is not ${category.what}: Envoy looks this type up among ${category.prefixes.map((p) => `${p}*`).join(', ')}`, 'type_url');
     }
     this.segs.push('value');
