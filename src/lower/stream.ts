@@ -29,8 +29,8 @@ const DEFAULTS = { connectTimeoutMs: 60000, idleTimeoutMs: 600000, prereadTimeou
 const STREAM_REASONS: Record<string, [cls: ReportClass, reason: string]> = {
   proxy_connect_timeout: ['translated', 'the clusters\' connect_timeout'],
   proxy_timeout: ['translated', 'idle_timeout of tcp_proxy / udp_proxy (no data in either direction for this long ends the session, as in nginx)'],
-  preread_timeout: ['translated', 'listener_filters_timeout of the tls_inspector, continuing without SNI when it expires (as nginx does)'],
-  ssl_preread: ['translated', 'tls_inspector listener filter: the SNI of the ClientHello selects the filter chain'],
+  preread_timeout: ['translated', 'listener_filters_timeout: a client sending nothing for this long is closed, as nginx closes it'],
+  ssl_preread: ['translated', 'tls_inspector listener filter: it reads the ClientHello (the SNI selects the filter chain) and, like nginx\'s preread phase, waits for the client\'s first bytes'],
   proxy_next_upstream: ['translated', 'tcp_proxy max_connect_attempts'],
   proxy_next_upstream_tries: ['translated', 'tcp_proxy max_connect_attempts'],
   proxy_protocol: ['translated', 'PROXY protocol v1 header sent to the upstream (upstream_proxy_protocol transport socket)'],

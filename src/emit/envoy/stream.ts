@@ -83,15 +83,17 @@ function tcpListener(members: Bound[], byAddress: boolean, backends: Map<string,
       em.note(first.listen.source, 'listen', 'approximated', `proxy_protocol on ${first.listen.address}:${first.listen.port}: Envoy's listener filter applies to every address of the port`);
     }
   }
-  const sni = members.filter((b) => b.server.routing.kind === 'sni' && b.server.settings.sslPreread);
+  // ssl_preread makes nginx wait for the client's first bytes, name selection or not: so does a tls_inspector.
+  const sni = members.filter((b) => b.server.settings.sslPreread);
   if (sni.length) {
     filters.push(TLS_INSPECTOR);
-    // nginx waits preread_timeout for the ClientHello, then goes on without a name.
+    // nginx waits preread_timeout for the client's first bytes, then closes the connection
+    // (checked with nginx 1.22), as Envoy does when listener filters time out
+    // (continue_on_listener_filters_timeout false, its default).
     const timeouts = [...new Set(sni.map((b) => b.server.settings.prereadTimeoutMs))];
     const timeout = Math.max(...timeouts);
     if (timeouts.length > 1) em.note(first.listen.source, 'preread_timeout', 'approximated', `servers on ${first.listen.address}:${first.listen.port} use different preread_timeout values; Envoy has one per listener: ${formatMs(timeout)} (the longest)`);
     listener.listener_filters_timeout = formatMs(timeout);
-    listener.continue_on_listener_filters_timeout = true;
   }
   if (filters.length) listener.listener_filters = filters;
   listener.filter_chains = chains;
