@@ -476,6 +476,8 @@ export type StreamRouting =
   | { kind: 'backend'; cluster: string; source: Src }
   /** `default`: the cluster of the map's default, null when nginx closes the connection. */
   | { kind: 'sni'; entries: StreamSniEntry[]; default: string | null; source: Src; map: Src }
+  /** `return text`: nginx sends the text and closes the connection. */
+  | { kind: 'return'; text: string; source: Src }
   | { kind: 'untranslated'; reason: string; source: Src };
 
 /** One name of an SNI selection (`map $ssl_preread_server_name …`); cluster null: nginx closes the connection. */

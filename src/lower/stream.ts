@@ -137,16 +137,22 @@ function lowerStreamServer(d: Directive, stream: Level, ctx: Ctx): StreamServer 
   const passes = own.byName.get('proxy_pass') ?? [];
   if (passes.length > 1) throw errorAt(passes[1]!.source, '"proxy_pass" directive is duplicate', 'duplicate-directive');
   const pass = passes[0];
-  if (!pass) {
-    const handler = own.ds.find((c) => c.name === 'return' || c.name.startsWith('js_') || c.name.includes('_by_lua'));
+  const ret = own.byName.get('return')?.[0];
+  if (!pass && !ret) {
+    const handler = own.ds.find((c) => c.name.startsWith('js_') || c.name.includes('_by_lua'));
     if (!handler) throw errorAt(d.source, 'no handler for server', 'stream-no-handler');
   }
-  let routing: StreamRouting = pass ? routingOf(pass, settings, levels, listens, ctx) : { kind: 'untranslated', reason: 'no proxy_pass: the server\'s content handler is not translated', source: src(d.source) };
+  let routing: StreamRouting = pass
+    ? routingOf(pass, settings, levels, listens, ctx)
+    : ret
+      ? returnRouting(ret, listens, r)
+      : { kind: 'untranslated', reason: 'no proxy_pass: the server\'s content handler (njs, Lua) is not translated', source: src(d.source) };
   const blocker = untranslatable(own, listens, levels);
   if (blocker && routing.kind !== 'untranslated') routing = { kind: 'untranslated', reason: blocker, source: routing.source };
   if (routing.kind === 'sni') dropUdpListens(listens, r);
   if (routing.kind === 'untranslated') {
     if (pass) r.mark(pass, 'unsupported', routing.reason);
+    if (ret && !pass) r.mark(ret, 'unsupported', routing.reason);
     // Its listens and settings have no effect in the output: nothing is emitted for the server.
     r.markTree(d, 'unsupported', `${id}: not translated: ${routing.reason}`, `part of ${id}, which is not translated`);
     const map = pass ? mapOf(pass, ctx) : undefined;
@@ -159,6 +165,17 @@ function lowerStreamServer(d: Directive, stream: Level, ctx: Ctx): StreamServer 
     useClusters(routing, listens, settings, ctx);
   }
   return { id, listens, routing, settings, source: src(d.source) };
+}
+
+/** `return text`: a direct_response of the text on TCP; UDP and variables have no Envoy form. */
+function returnRouting(d: Directive, listens: StreamListen[], r: Reporter): StreamRouting {
+  if (d.args.length !== 1) throw errorAt(d.source, 'invalid number of arguments in "return" directive', 'arity');
+  const text = d.args[0]!.value;
+  const at = src(d.source);
+  if (text.includes('$')) return { kind: 'untranslated', reason: `\`return\` of \`${text}\` has variables: Envoy's direct_response sends fixed text only`, source: at };
+  if (listens.some((l) => l.udp)) return { kind: 'untranslated', reason: '`return` on a UDP listen: Envoy\'s udp_proxy cannot answer by itself', source: at };
+  r.mark(d, 'translated', 'direct_response: the text is sent, then the connection is closed, as nginx does');
+  return { kind: 'return', text, source: at };
 }
 
 /** The stream map defining a `proxy_pass $var`'s variable. */

@@ -118,10 +118,12 @@ function generate(seed: number, b: Map<string, number>, ports: number[]): Genera
     `upstream u2 { server 127.0.0.1:${b.get('B3')}; }`,
   ];
   const probes: Probe[] = [];
-  const [pFixed, pUp, pSni1, pSni2, pWild] = ports as [number, number, number, number, number];
+  const [pFixed, pUp, pSni1, pSni2, pWild, pReturn] = ports as [number, number, number, number, number, number];
   lines.push(`server { listen 127.0.0.1:${pFixed}; proxy_pass 127.0.0.1:${b.get('B4')}; }`);
   lines.push(`server { listen 127.0.0.1:${pUp}; proxy_connect_timeout 5s; proxy_pass ${pick(['u1', 'U1'])}; }`);
-  probes.push({ address: '127.0.0.1', port: pFixed }, { address: '127.0.0.1', port: pFixed, sni: 'a.test' }, { address: '127.0.0.1', port: pUp });
+  // `return`: nginx sends the text and closes
+  lines.push(`server { listen 127.0.0.1:${pReturn}; return "R${seed} from nginx"; }`);
+  probes.push({ address: '127.0.0.1', port: pFixed }, { address: '127.0.0.1', port: pFixed, sni: 'a.test' }, { address: '127.0.0.1', port: pUp }, { address: '127.0.0.1', port: pReturn });
   const sniServer = (i: number, listen: string): void => {
     const taken = new Set<string>();
     const entries: string[] = [];
@@ -145,7 +147,7 @@ function generate(seed: number, b: Map<string, number>, ports: number[]): Genera
     probes.push({ address, port });
     for (const sni of SNI_PROBES) probes.push({ address, port, sni });
   }
-  return { stream: lines.join('\n'), probes, ports: [pFixed, pUp, pSni1, pSni2, pWild] };
+  return { stream: lines.join('\n'), probes, ports: [pFixed, pUp, pSni1, pSni2, pWild, pReturn] };
 }
 
 function fullConfig(prefix: string, stream: string): string {
@@ -165,7 +167,7 @@ function fullConfig(prefix: string, stream: string): string {
 /** The backend id the compiled configuration sends a probe to ('' when Envoy closes it). */
 function envoyAnswer(bootstrap: any, p: Probe, idByPort: Map<number, string>): string {
   const d = evaluateConnection(bootstrap, { port: p.port, address: p.address, protocol: 'tcp', ...(p.sni === undefined ? {} : { tls: true, ...(p.sni ? { sni: p.sni } : {}) }) });
-  if (d.kind !== 'cluster') return '';
+  if (d.kind !== 'cluster') return d.response ?? '';
   const cluster = bootstrap.static_resources.clusters.find((c: { name: string }) => c.name === d.cluster);
   expect(cluster, `cluster ${d.cluster}`).toBeDefined();
   // All servers are up: Envoy uses the lowest priority level (nginx: the non-backup servers).
@@ -242,7 +244,7 @@ describe('stream {}: real nginx against the compiled Envoy configuration', () =>
     const byId = new Map(backends.map((b) => [b.id, b.port]));
     const idByPort = new Map(backends.map((b) => [b.port, b.id]));
     const ports: number[] = [];
-    for (let i = 0; i < 5; i++) ports.push(await freePort());
+    for (let i = 0; i < 6; i++) ports.push(await freePort());
     const gen = generate(seed, byId, ports);
     const compiled = compileText(fullConfig('/tmp/unused', gen.stream));
     const nginx: NginxInstance = await startNginx((prefix) => fullConfig(prefix, gen.stream), gen.ports);

@@ -230,6 +230,13 @@ describe('stream report classes', () => {
     untranslated(`stream { server { listen 9000; proxy_ssl on; proxy_pass 10.0.0.1:1; } }`, /talks TLS to the upstream/);
   });
 
+  test('return: fixed text is a direct_response; variables or UDP are reported', () => {
+    const r = build(`stream { server { listen 9000; return "hello\\n"; } }`);
+    expect(evaluateConnection(r.bootstrap, { port: 9000 })).toMatchObject({ kind: 'closed', response: 'hello\n' });
+    untranslated(`stream { server { listen 9000; return $remote_addr; } }`, /has variables/);
+    untranslated(`stream { server { listen 9000 udp; return "x"; } }`, /UDP listen/);
+  });
+
   test('an entry for the empty name that differs from the default cannot be kept', () => {
     untranslated(`stream { map $ssl_preread_server_name $t { "" 10.0.0.1:1; default 10.0.0.2:2; } server { listen 9000; ssl_preread on; proxy_pass $t; } }`, /empty name/);
   });

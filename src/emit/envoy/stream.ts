@@ -116,6 +116,13 @@ function serverChains(b: Bound, matchAddress: boolean, backends: Map<string, Str
     return c;
   };
   if (routing.kind === 'backend') return [chain('', null, routing.cluster, routing.source)];
+  if (routing.kind === 'return') {
+    const c: Json = { name: `${server.id}${matchAddress ? `@${listen.address}` : ''}` };
+    if (prefix) c.filter_chain_match = prefix;
+    c.filters = [closeFilter(routing.text)];
+    em.comment(c, routing.source);
+    return [c];
+  }
   if (routing.kind !== 'sni') return [];
   const out: Json[] = [];
   // One chain per target, in the order the map first names it.
@@ -142,9 +149,11 @@ function tcpProxy(server: StreamServer, base: string, backends: Map<string, Stre
   return { name: 'envoy.filters.network.tcp_proxy', typed_config: t };
 }
 
-/** nginx closes the connection (no upstream for the name): a direct response of nothing, then close. */
-function closeFilter(): Json {
-  return { name: 'envoy.filters.network.direct_response', typed_config: { '@type': DIRECT_RESPONSE } };
+/** nginx closes the connection (no upstream for the name), or sends `return`'s text first: a direct response, then close. */
+function closeFilter(text = ''): Json {
+  const config: Json = { '@type': DIRECT_RESPONSE };
+  if (text !== '') config.response = { inline_string: text };
+  return { name: 'envoy.filters.network.direct_response', typed_config: config };
 }
 
 // ---------------------------------------------------------------- UDP

@@ -31,6 +31,8 @@ export interface StreamConnection {
 export interface StreamDecision {
   /** `cluster`: forwarded; `closed`: the chain closes it; `no_listener` / `no_filter_chain`: Envoy refuses or closes it. */
   kind: 'cluster' | 'closed' | 'no_listener' | 'no_filter_chain' | 'not_stream';
+  /** `closed` by a direct_response with a canned response: its text (sent before closing) */
+  response?: string;
   listener?: string;
   filterChain?: number | string;
   cluster?: string;
@@ -68,7 +70,10 @@ export function evaluateConnection(config: EnvoyConfigInput, c: StreamConnection
   }
   if (terminal.name === 'envoy.filters.network.direct_response' || type.endsWith('.direct_response.v3.Config')) {
     const response = terminal.typed_config?.response;
-    if (response) notes.push('direct_response sends its canned response before closing');
+    if (!response) return { kind: 'closed', ...out };
+    if (response.inline_string !== undefined) return { kind: 'closed', response: String(response.inline_string), ...out };
+    if (response.inline_bytes !== undefined) return { kind: 'closed', response: Buffer.from(String(response.inline_bytes), 'base64').toString('latin1'), ...out };
+    notes.push('direct_response reads its response from a file: not simulated');
     return { kind: 'closed', ...out };
   }
   return { kind: 'not_stream', ...out };
