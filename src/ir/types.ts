@@ -463,7 +463,18 @@ export interface StreamServer {
   listens: StreamListen[];
   routing: StreamRouting;
   settings: StreamSettings;
+  /** TLS termination on its `listen … ssl` sockets (stream ssl module): the ssl_* settings in effect. */
+  tls?: StreamTls;
   source: Src;
+}
+
+export interface StreamTls {
+  /** Certificates, protocols, ciphers, client verification, sessions: as http servers have them. */
+  server: ServerTls;
+  /** ssl_handshake_timeout (nginx default 60s). */
+  handshakeTimeoutMs: number;
+  /** ssl_alpn: the protocols offered; absent: none (nginx's stream default). */
+  alpn?: string[];
 }
 
 /**

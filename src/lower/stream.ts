@@ -3,10 +3,11 @@
 // `map $ssl_preread_server_name`), its proxy settings, and the stream backends.
 // What cannot be kept exactly is reported and left out (routing `untranslated`).
 import type { Directive, ParsedConfig, SourcePos } from '../parse/ast.js';
-import type { ReportClass, StreamConfig, StreamListen, StreamRouting, StreamServer, StreamSettings, StreamSniEntry } from '../ir/types.js';
+import type { ReportClass, StreamConfig, StreamListen, StreamTls, StreamRouting, StreamServer, StreamSettings, StreamSniEntry } from '../ir/types.js';
 import type { Reporter } from './classify.js';
 import { directivesOf, errorAt, type Level, levelOf, parseTimeMs, src } from './util.js';
 import { effectiveSimple } from './limits.js';
+import { lowerServerTls } from './tls.js';
 import { readStreamMap, lookupStatic, type StreamMap } from './stream-map.js';
 import { lowerStreamUpstream, resolveStreamTarget, streamBackends, type StreamBackends, type TargetResult, useStreamCluster } from './stream-backends.js';
 
@@ -147,6 +148,7 @@ function lowerStreamServer(d: Directive, stream: Level, ctx: Ctx): StreamServer 
     : ret
       ? returnRouting(ret, listens, r)
       : { kind: 'untranslated', reason: 'no proxy_pass: the server\'s content handler (njs, Lua) is not translated', source: src(d.source) };
+  const tls = listens.some((l) => l.ssl) ? streamTls(levels, listens, ctx, r) : undefined;
   const blocker = untranslatable(own, listens, levels);
   if (blocker && routing.kind !== 'untranslated') routing = { kind: 'untranslated', reason: blocker, source: routing.source };
   if (routing.kind === 'sni') dropUdpListens(listens, r);
@@ -164,7 +166,32 @@ function lowerStreamServer(d: Directive, stream: Level, ctx: Ctx): StreamServer 
     r.mark(d, 'translated', `${id}: ${listens.map((l) => `${l.udp ? 'udp' : 'tcp'} ${l.address}:${l.port}`).join(', ')}`);
     useClusters(routing, listens, settings, ctx);
   }
-  return { id, listens, routing, settings, source: src(d.source) };
+  const server: StreamServer = { id, listens, routing, settings, source: src(d.source) };
+  if (tls) server.tls = tls;
+  return server;
+}
+
+/**
+ * TLS termination by nginx (`listen … ssl`): the ssl_* directives read as for
+ * http servers. nginx refuses to start without a certificate.
+ */
+function streamTls(levels: Level[], listens: StreamListen[], ctx: Ctx, r: Reporter): StreamTls {
+  const tls = lowerServerTls(levels, r);
+  const listen = listens.find((l) => l.ssl)!;
+  if (!tls || tls.certificates.length === 0) {
+    throw errorAt(ctx.listenPos.get(listen)!, 'no "ssl_certificate" is defined for the "listen ... ssl" directive', 'no-ssl-certificate');
+  }
+  const handshake = effectiveSimple(levels, 'ssl_handshake_timeout');
+  const ms = handshake ? parseTimeMs(handshake.args[0]?.value ?? '') : 60000;
+  if (ms === null) throw errorAt(handshake!.source, '"ssl_handshake_timeout" directive invalid value', 'time-value');
+  if (handshake) r.mark(handshake, 'translated', 'the filter chain\'s transport_socket_connect_timeout');
+  const out: StreamTls = { server: tls, handshakeTimeoutMs: ms };
+  const alpn = effectiveSimple(levels, 'ssl_alpn');
+  if (alpn) {
+    out.alpn = alpn.args.map((a) => a.value);
+    r.mark(alpn, 'translated', 'common_tls_context.alpn_protocols');
+  }
+  return out;
 }
 
 /** `return text`: a direct_response of the text on TCP; UDP and variables have no Envoy form. */
@@ -186,7 +213,6 @@ function mapOf(pass: Directive, ctx: Ctx): StreamMap | undefined {
 
 /** Why a server cannot be emitted at all (TLS termination or origination by nginx), or null. */
 function untranslatable(own: Level, listens: StreamListen[], levels: Level[]): string | null {
-  if (listens.some((l) => l.ssl)) return '`listen … ssl`: nginx terminates TLS here (stream ssl module), which is not translated';
   const ssl = effectiveSimple(levels, 'proxy_ssl');
   if (ssl && ssl.args[0]?.value === 'on') return '`proxy_ssl on`: nginx talks TLS to the upstream, which is not translated for stream servers';
   void own;
@@ -268,6 +294,7 @@ function lowerStreamListen(d: Directive, r: Reporter): StreamListen {
     else if (SOCKET_PARAMS.test(p)) notes.push(`socket option \`${p}\` not translated (no routing effect)`);
     else throw errorAt(d.source, `invalid parameter "${p}"`, 'listen-param');
   }
+  if (l.ssl) notes.push('TLS terminated by the filter chain (DownstreamTlsContext)');
   if (l.proxyProtocol) notes.push('PROXY protocol header expected: proxy_protocol listener filter');
   r.mark(d, cls, [`${l.udp ? 'udp' : 'tcp'} listener ${l.address}:${l.port}`, ...notes].join('; '));
   return l;

@@ -35,7 +35,10 @@ async function startBackend(id: string): Promise<Backend> {
     s.end(id);
   });
   tlsServer.on('tlsClientError', () => {});
+  const open = new Set<import('node:net').Socket>();
   const server: NetServer = createNetServer((sock) => {
+    open.add(sock);
+    sock.on('close', () => open.delete(sock));
     sock.on('error', () => sock.destroy());
     sock.once('data', (chunk: Buffer) => {
       if (chunk[0] === 0x16) {
@@ -47,7 +50,13 @@ async function startBackend(id: string): Promise<Backend> {
   });
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
   const port = (server.address() as { port: number }).port;
-  return { id, port, close: () => new Promise((ok) => server.close(() => ok())) };
+  // Connections nginx left open (a probe's half-closed session) are cut: the test is over.
+  const close = (): Promise<void> =>
+    new Promise((ok) => {
+      for (const s of open) s.destroy();
+      server.close(() => ok());
+    });
+  return { id, port, close };
 }
 
 interface Probe {
@@ -75,7 +84,8 @@ function connectOnce(p: Probe): Promise<string> {
       s.on('close', finish);
       return;
     }
-    const s = tlsConnect({ host: p.address, port: p.port, rejectUnauthorized: false, ...(p.sni ? { servername: p.sni } : {}) });
+    // Data after the handshake: a TLS-terminating nginx forwards it in plain text, which the backend answers.
+    const s = tlsConnect({ host: p.address, port: p.port, rejectUnauthorized: false, ...(p.sni ? { servername: p.sni } : {}) }, () => s.write('hello\n'));
     s.on('data', (d) => (got += String(d)));
     s.on('error', finish);
     s.on('close', finish);
@@ -118,11 +128,14 @@ function generate(seed: number, b: Map<string, number>, ports: number[]): Genera
     `upstream u2 { server 127.0.0.1:${b.get('B3')}; }`,
   ];
   const probes: Probe[] = [];
-  const [pFixed, pUp, pSni1, pSni2, pWild, pReturn] = ports as [number, number, number, number, number, number];
+  const [pFixed, pUp, pSni1, pSni2, pWild, pReturn, pTls] = ports as [number, number, number, number, number, number, number];
   lines.push(`server { listen 127.0.0.1:${pFixed}; proxy_pass 127.0.0.1:${b.get('B4')}; }`);
   lines.push(`server { listen 127.0.0.1:${pUp}; proxy_connect_timeout 5s; proxy_pass ${pick(['u1', 'U1'])}; }`);
   // `return`: nginx sends the text and closes
   lines.push(`server { listen 127.0.0.1:${pReturn}; return "R${seed} from nginx"; }`);
+  // TLS terminated by nginx: the backend sees plain text; a plaintext client fails the handshake
+  lines.push(`server { listen 127.0.0.1:${pTls} ssl; ssl_certificate ${join(CERTS, 'secure.test.crt')}; ssl_certificate_key ${join(CERTS, 'secure.test.key')}; ssl_protocols TLSv1.2 TLSv1.3; proxy_pass ${pick(['u0', 'u2'])}; }`);
+  probes.push({ address: '127.0.0.1', port: pTls }, { address: '127.0.0.1', port: pTls, sni: '' }, { address: '127.0.0.1', port: pTls, sni: 'secure.test' });
   probes.push({ address: '127.0.0.1', port: pFixed }, { address: '127.0.0.1', port: pFixed, sni: 'a.test' }, { address: '127.0.0.1', port: pUp }, { address: '127.0.0.1', port: pReturn });
   const sniServer = (i: number, listen: string): void => {
     const taken = new Set<string>();
@@ -147,7 +160,7 @@ function generate(seed: number, b: Map<string, number>, ports: number[]): Genera
     probes.push({ address, port });
     for (const sni of SNI_PROBES) probes.push({ address, port, sni });
   }
-  return { stream: lines.join('\n'), probes, ports: [pFixed, pUp, pSni1, pSni2, pWild, pReturn] };
+  return { stream: lines.join('\n'), probes, ports: [pFixed, pUp, pSni1, pSni2, pWild, pReturn, pTls] };
 }
 
 function fullConfig(prefix: string, stream: string): string {
@@ -244,7 +257,7 @@ describe('stream {}: real nginx against the compiled Envoy configuration', () =>
     const byId = new Map(backends.map((b) => [b.id, b.port]));
     const idByPort = new Map(backends.map((b) => [b.port, b.id]));
     const ports: number[] = [];
-    for (let i = 0; i < 6; i++) ports.push(await freePort());
+    for (let i = 0; i < 7; i++) ports.push(await freePort());
     const gen = generate(seed, byId, ports);
     const compiled = compileText(fullConfig('/tmp/unused', gen.stream));
     const nginx: NginxInstance = await startNginx((prefix) => fullConfig(prefix, gen.stream), gen.ports);

@@ -226,7 +226,6 @@ describe('stream report classes', () => {
     const r = untranslated(`stream { map $ssl_preread_alpn_protocols $t { h2 10.0.0.1:1; default 10.0.0.2:2; } server { listen 9000; ssl_preread on; proxy_pass $t; } }`, /comma-joined ALPN list/);
     expect(entry(r, 'map', 1)!.class).toBe('unsupported');
     untranslated(`stream { server { listen 9000; proxy_pass $remote_addr:22; } }`, /mixes text and variables/);
-    untranslated(`stream { server { listen 9000 ssl; ssl_certificate a.pem; ssl_certificate_key a.key; proxy_pass 10.0.0.1:1; } }`, /terminates TLS/);
     untranslated(`stream { server { listen 9000; proxy_ssl on; proxy_pass 10.0.0.1:1; } }`, /talks TLS to the upstream/);
   });
 
@@ -235,6 +234,25 @@ describe('stream report classes', () => {
     expect(evaluateConnection(r.bootstrap, { port: 9000 })).toMatchObject({ kind: 'closed', response: 'hello\n' });
     untranslated(`stream { server { listen 9000; return $remote_addr; } }`, /has variables/);
     untranslated(`stream { server { listen 9000 udp; return "x"; } }`, /UDP listen/);
+  });
+
+  test('listen ssl: the chain terminates TLS with the server\'s certificate, nginx\'s handshake timeout and no ALPN unless ssl_alpn', () => {
+    const r = build(`stream {
+  ssl_protocols TLSv1.2 TLSv1.3;
+  server { listen 9000 ssl; listen 9001; ssl_certificate /etc/ssl/a.pem; ssl_certificate_key /etc/ssl/a.key; proxy_pass 10.0.0.1:1; }
+  server { listen 9002 ssl; ssl_certificate /etc/ssl/b.pem; ssl_certificate_key /etc/ssl/b.key; ssl_handshake_timeout 5s; ssl_alpn h2 http/1.1; proxy_pass 10.0.0.1:1; }
+}`);
+    const [a, plain, b] = listeners(r).map((l) => l.filter_chains[0]);
+    const ctx = a.transport_socket.typed_config;
+    expect(ctx.common_tls_context.tls_certificates).toEqual([{ certificate_chain: { filename: '/etc/ssl/a.pem' }, private_key: { filename: '/etc/ssl/a.key' } }]);
+    expect(ctx.common_tls_context.tls_params).toEqual({ tls_minimum_protocol_version: 'TLSv1_2', tls_maximum_protocol_version: 'TLSv1_3' });
+    expect(ctx.common_tls_context.alpn_protocols).toBeUndefined();
+    expect(a.transport_socket_connect_timeout).toBe('60s');
+    expect(plain.transport_socket).toBeUndefined();
+    expect(b.transport_socket_connect_timeout).toBe('5s');
+    expect(b.transport_socket.typed_config.common_tls_context.alpn_protocols).toEqual(['h2', 'http/1.1']);
+    expect(evaluateConnection(r.bootstrap, { port: 9000 }).kind).toBe('closed');
+    expect(evaluateConnection(r.bootstrap, { port: 9000, tls: true }).cluster).toBe('stream_10.0.0.1_1');
   });
 
   test('an entry for the empty name that differs from the default cannot be kept', () => {
@@ -291,6 +309,7 @@ describe('stream errors: nginx refuses these configurations (file:line:col)', ()
     ['stream {\n  server { listen 9000; proxy_pass 10.0.0.1:1; proxy_pass 10.0.0.1:2; }\n}', '2:48: "proxy_pass" directive is duplicate'],
     ['stream {\n  server { listen 9000; }\n}', '2:3: no handler for server'],
     ['stream {\n  server { listen 127.0.0.1; proxy_pass 10.0.0.1:1; }\n}', '2:19: no port in "127.0.0.1" of the "listen" directive'],
+    ['stream {\n  server { listen 9000 ssl; proxy_pass 10.0.0.1:1; }\n}', '2:12: no "ssl_certificate" is defined for the "listen ... ssl" directive'],
   ])('%s', (text, expected) => {
     if (expected === null) {
       build(text); // TCP and UDP on one port are two sockets

@@ -4,12 +4,13 @@
 // same port share one socket: the specific ones become chains of the wildcard
 // listener matched on the destination address (checked before the server name,
 // as nginx picks the server by address first).
-import type { Src, StreamBackend, StreamCluster, StreamConfig, StreamListen, StreamServer } from '../../ir/types.js';
+import type { Src, StreamBackend, StreamCluster, StreamConfig, StreamListen, StreamServer, StreamTls } from '../../ir/types.js';
 import { isIp } from '../../lower/upstream.js';
 import { formatMs } from '../../lower/util.js';
 import { streamClusterName } from '../../lower/stream-backends.js';
 import { lbPolicy, localities, outlierDetection, UNLIMITED } from './clusters.js';
-import { TLS_INSPECTOR } from './tls.js';
+import { downstreamTlsContext, type PortTls, TLS_INSPECTOR, transportSocket } from './tls.js';
+import { splitCurves } from '../../lower/tls.js';
 import type { Emission, Json } from './context.js';
 
 const TCP_PROXY = 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy';
@@ -112,6 +113,7 @@ function serverChains(b: Bound, matchAddress: boolean, backends: Map<string, Str
     if (names) match.server_names = names;
     if (Object.keys(match).length) c.filter_chain_match = match;
     c.filters = [cluster === null ? closeFilter() : tcpProxy(server, cluster, backends)];
+    terminateTls(c, server, listen);
     em.comment(c, at);
     return c;
   };
@@ -120,6 +122,7 @@ function serverChains(b: Bound, matchAddress: boolean, backends: Map<string, Str
     const c: Json = { name: `${server.id}${matchAddress ? `@${listen.address}` : ''}` };
     if (prefix) c.filter_chain_match = prefix;
     c.filters = [closeFilter(routing.text)];
+    terminateTls(c, server, listen);
     em.comment(c, routing.source);
     return [c];
   }
@@ -134,6 +137,36 @@ function serverChains(b: Bound, matchAddress: boolean, backends: Map<string, Str
   });
   out.push(chain('/default', null, routing.default, routing.map));
   return out;
+}
+
+/** On a `listen … ssl` socket the chain terminates TLS as nginx does (its handshake time limit included). */
+function terminateTls(chain: Json, server: StreamServer, listen: StreamListen): void {
+  if (!listen.ssl || !server.tls) return;
+  chain.transport_socket = transportSocket(streamTlsContext(server.tls));
+  // nginx's ssl_handshake_timeout (default 60s); Envoy sets no limit by default.
+  chain.transport_socket_connect_timeout = formatMs(server.tls.handshakeTimeoutMs);
+}
+
+/** The DownstreamTlsContext of a stream server: its own settings are the port's (one server per address:port). */
+function streamTlsContext(tls: StreamTls): Json {
+  const t = tls.server;
+  const port: PortTls = { http2: false };
+  if (t.ciphers) port.ciphers = t.ciphers;
+  if (t.ecdhCurves) {
+    const { curves } = splitCurves(t.ecdhCurves.join(':'));
+    if (curves.length) port.curves = curves;
+  }
+  if (t.sessionTimeoutMs !== undefined || t.sessionTickets === false || t.sessionCacheOff) {
+    port.session = {};
+    if (t.sessionTimeoutMs !== undefined) port.session.timeout = formatMs(t.sessionTimeoutMs);
+    if (t.sessionTickets === false) port.session.noTickets = true;
+    if (t.sessionCacheOff) port.session.noCache = true;
+  }
+  const ctx = downstreamTlsContext(t, port);
+  // nginx's stream module offers no ALPN unless ssl_alpn says so.
+  if (tls.alpn) ctx.common_tls_context.alpn_protocols = tls.alpn;
+  else delete ctx.common_tls_context.alpn_protocols;
+  return ctx;
 }
 
 function tcpProxy(server: StreamServer, base: string, backends: Map<string, StreamBackend>): Json {

@@ -14,7 +14,7 @@
 //   (https://www.envoyproxy.io/docs/envoy/latest/api-v3/extensions/filters/udp/udp_proxy/v3/udp_proxy.proto).
 // Independent of the compiler: it reads only the Envoy configuration.
 import { loadConfig, typeOf, type EnvoyConfigInput, type Obj } from './config.js';
-import { detectConnection, selectFilterChain, selectListener } from './listener.js';
+import { chainTerminatesTls, detectConnection, selectFilterChain, selectListener } from './listener.js';
 
 export interface StreamConnection {
   port: number;
@@ -59,6 +59,11 @@ export function evaluateConnection(config: EnvoyConfigInput, c: StreamConnection
   const choice = selectFilterChain(listener, conn, notes);
   if (!choice.chain) return { kind: 'no_filter_chain', listener: name, notes };
   const out = { listener: name, filterChain: choice.id, notes };
+  // A chain with a DownstreamTlsContext does the handshake: a client that does not speak TLS fails it.
+  if (chainTerminatesTls(choice.chain) && !tls) {
+    notes.push('plaintext client on a filter chain that terminates TLS: the handshake fails and the connection is closed');
+    return { kind: 'closed', ...out };
+  }
   const filters: Obj[] = choice.chain.filters ?? [];
   const terminal = filters[filters.length - 1];
   if (!terminal) return { kind: 'no_filter_chain', ...out };
