@@ -371,11 +371,16 @@ function sniRouting(map: StreamMap, pass: Directive, settings: StreamSettings, l
     return { kind: 'backend', cluster: t.backend.name, source: at };
   }
   const entries: StreamSniEntry[] = [];
-  const marks: [Directive, string][] = []; // made once the whole selection is known to translate
+  const marks: [Directive, string, ReportClass?][] = []; // made once the whole selection is known to translate
   for (const e of map.entries) {
     const t = resolve(e.value, e.directive);
     if ('untranslated' in t) return { kind: 'untranslated', reason: `${map.to}: ${t.untranslated}`, source: at };
     if (e.kind === 'exact' && e.key === '') continue; // no SNI: the chain without server_names
+    if (e.kind === 'exact' && e.key.startsWith('*')) {
+      // Without `hostnames` nginx compares `*.x` as a literal name; Envoy would read it as a wildcard.
+      marks.push([e.directive, `the literal name \`${e.key}\` (no \`hostnames\`: not a wildcard in nginx) is left out: Envoy's server_names would read it as a wildcard; only a client sending exactly this name is routed differently (by the default)`, 'approximated']);
+      continue;
+    }
     entries.push({ kind: e.kind as 'exact' | 'wildcard-prefix', name: e.key, cluster: 'backend' in t ? t.backend.name : null, source: e.source });
     marks.push([e.directive, 'backend' in t ? `server_names of the filter chain to \`${t.backend.name}\`` : `server_names of a filter chain that closes the connection: ${t.closed}`]);
   }
@@ -386,7 +391,7 @@ function sniRouting(map: StreamMap, pass: Directive, settings: StreamSettings, l
     return { kind: 'untranslated', reason: `${map.to} has an entry for the empty name (clients sending no SNI) that differs from its default: Envoy sends both to the chain without server_names`, source: at };
   }
   ctx.usedMaps.add(map);
-  for (const [e, reason] of marks) r.mark(e, 'translated', reason);
+  for (const [e, reason, cls] of marks) r.mark(e, cls ?? 'translated', reason);
   r.mark(map.directive, 'translated', `SNI selection: filter chains matched on server_names (tls_inspector)`);
   if (map.defaultDirective) {
     r.mark(map.defaultDirective, 'translated', 'backend' in dflt ? `the filter chain without server_names (no SNI, or a name no entry matches) to \`${dflt.backend.name}\`` : `no filter chain without server_names: ${dflt.closed}`);

@@ -185,6 +185,12 @@ describe('stream emission', () => {
     expect(l.continue_on_listener_filters_timeout).toBeUndefined(); // nginx closes when preread_timeout expires
   });
 
+  test('without hostnames, *.x is a literal name in nginx: it is not emitted as an Envoy wildcard', () => {
+    const r = build(`stream { map $ssl_preread_server_name $t { *.a.test 10.0.0.1:1; default 10.0.0.2:2; } server { listen 9000; ssl_preread on; proxy_pass $t; } }`);
+    expect(evaluateConnection(r.bootstrap, { port: 9000, sni: 'x.a.test' }).cluster).toBe('stream_10.0.0.2_2');
+    expect(entry(r, '*.a.test', 1)!.class).toBe('approximated');
+  });
+
   test('without ssl_preread the name is empty: the map value for "" is the fixed backend', () => {
     const r = build(`stream { map $ssl_preread_server_name $t { a.test 10.0.0.1:1; default 10.0.0.2:2; } server { listen 9000; proxy_pass $t; } }`);
     expect(listeners(r)[0].listener_filters).toBeUndefined();
