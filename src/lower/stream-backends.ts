@@ -45,7 +45,7 @@ export function lowerStreamUpstream(d: Directive, reg: StreamBackends): StreamBa
   for (const c of d.block ?? []) {
     if (c.kind !== 'directive') continue;
     if (c.name === 'hash') markStreamHash(c, r);
-    else if (c.name === 'least_conn') r.override(c, 'approximated', 'lb_policy LEAST_REQUEST: Envoy counts active requests per host; nginx counts active connections (tcp_proxy connections are not requests to Envoy\'s load balancer)');
+    else if (c.name === 'least_conn') r.override(c, 'approximated', 'lb_policy LEAST_REQUEST: Envoy weighs hosts by active requests, which its documentation does not equate with tcp_proxy connections; nginx counts active connections, so the choice of server may differ');
     else if (c.name === 'ip_hash' || c.name === 'keepalive' || c.name === 'keepalive_timeout' || c.name === 'keepalive_requests') {
       r.override(c, 'unsupported', `\`${c.name}\` is not a stream upstream directive (nginx rejects it): not translated`);
     }
