@@ -465,6 +465,8 @@ export interface StreamServer {
   settings: StreamSettings;
   /** TLS termination on its `listen … ssl` sockets (stream ssl module): the ssl_* settings in effect. */
   tls?: StreamTls;
+  /** allow/deny rules in effect (absent: every client is let in). */
+  access?: StreamAccess;
   source: Src;
 }
 
@@ -544,4 +546,17 @@ export interface StreamCluster {
   connectTimeoutMs: number;
   /** Connect attempts nginx makes (proxy_next_upstream[_tries] over the live servers); the largest of its users. */
   connectAttempts: number;
+}
+
+/** ngx_stream_access_module rules per address family, in order: the first match decides, no match allows. */
+export interface StreamAccess {
+  v4: StreamAccessRule[];
+  v6: StreamAccessRule[];
+}
+
+export interface StreamAccessRule {
+  action: 'allow' | 'deny';
+  /** `address/length` (`all`: 0.0.0.0/0 and ::/0). */
+  cidr: string;
+  source: Src;
 }

@@ -8,6 +8,7 @@ import type { Reporter } from './classify.js';
 import { directivesOf, errorAt, type Level, levelOf, parseTimeMs, src } from './util.js';
 import { effectiveSimple } from './limits.js';
 import { lowerServerTls } from './tls.js';
+import { streamAccess } from './stream-access.js';
 import { readStreamMap, lookupStatic, type StreamMap } from './stream-map.js';
 import { lowerStreamUpstream, resolveStreamTarget, streamBackends, type StreamBackends, type TargetResult, useStreamCluster } from './stream-backends.js';
 
@@ -47,8 +48,6 @@ const STREAM_REASONS: Record<string, [cls: ReportClass, reason: string]> = {
   limit_conn: ['unsupported', 'connection limiting per key is not translated (Envoy\'s connection_limit filter counts all connections of a chain, not per client)'],
   limit_conn_zone: ['unsupported', 'connection limiting per key is not translated (Envoy\'s connection_limit filter counts all connections of a chain, not per client)'],
   limit_conn_log_level: ['unsupported', 'connection limiting is not translated'],
-  allow: ['unsupported', 'stream access control (allow/deny) is not translated: every client is accepted'],
-  deny: ['unsupported', 'stream access control (allow/deny) is not translated: every client is accepted'],
   proxy_download_rate: ['unsupported', 'stream bandwidth limits are not translated (Envoy has none for tcp_proxy)'],
   proxy_upload_rate: ['unsupported', 'stream bandwidth limits are not translated (Envoy has none for tcp_proxy)'],
   proxy_bind: ['unsupported', 'the upstream source address is not translated'],
@@ -168,6 +167,8 @@ function lowerStreamServer(d: Directive, stream: Level, ctx: Ctx): StreamServer 
   }
   const server: StreamServer = { id, listens, routing, settings, source: src(d.source) };
   if (tls) server.tls = tls;
+  const access = streamAccess(levels, r);
+  if (access) server.access = access;
   return server;
 }
 

@@ -64,6 +64,8 @@ interface Probe {
   port: number;
   /** undefined: plain TCP; '' : TLS without SNI; else TLS with this server name. */
   sni?: string;
+  /** the client's own address (default 127.0.0.1) */
+  from?: string;
 }
 
 /** What the client reads before the connection ends: a backend id, or '' when closed without one. */
@@ -78,7 +80,7 @@ function connectOnce(p: Probe): Promise<string> {
       }
     };
     if (p.sni === undefined) {
-      const s = netConnect(p.port, p.address, () => s.write('hello\n'));
+      const s = netConnect({ port: p.port, host: p.address, localAddress: p.from ?? '127.0.0.1' }, () => s.write('hello\n'));
       s.on('data', (d) => (got += String(d)));
       s.on('error', finish);
       s.on('close', finish);
@@ -128,7 +130,7 @@ function generate(seed: number, b: Map<string, number>, ports: number[]): Genera
     `upstream u2 { server 127.0.0.1:${b.get('B3')}; }`,
   ];
   const probes: Probe[] = [];
-  const [pFixed, pUp, pSni1, pSni2, pWild, pReturn, pTls] = ports as [number, number, number, number, number, number, number];
+  const [pFixed, pUp, pSni1, pSni2, pWild, pReturn, pTls, pAccess] = ports as [number, number, number, number, number, number, number, number];
   lines.push(`server { listen 127.0.0.1:${pFixed}; proxy_pass 127.0.0.1:${b.get('B4')}; }`);
   lines.push(`server { listen 127.0.0.1:${pUp}; proxy_connect_timeout 5s; proxy_pass ${pick(['u1', 'U1'])}; }`);
   // `return`: nginx sends the text and closes
@@ -136,6 +138,11 @@ function generate(seed: number, b: Map<string, number>, ports: number[]): Genera
   // TLS terminated by nginx: the backend sees plain text; a plaintext client fails the handshake
   lines.push(`server { listen 127.0.0.1:${pTls} ssl; ssl_certificate ${join(CERTS, 'secure.test.crt')}; ssl_certificate_key ${join(CERTS, 'secure.test.key')}; ssl_protocols TLSv1.2 TLSv1.3; proxy_pass ${pick(['u0', 'u2'])}; }`);
   probes.push({ address: '127.0.0.1', port: pTls }, { address: '127.0.0.1', port: pTls, sni: '' }, { address: '127.0.0.1', port: pTls, sni: 'secure.test' });
+  // allow/deny in order, first match decides, no match lets in; clients from several loopback addresses
+  const rulePool = ['allow 127.0.0.2;', 'deny 127.0.0.0/30;', 'allow 127.0.0.0/24;', 'deny 127.0.0.3;', 'deny all;', 'allow all;', 'allow ::1;', 'deny 127.0.0.4/32;'];
+  const rules = Array.from({ length: 1 + Math.floor(r() * 4) }, () => pick(rulePool));
+  lines.push(`server { listen 127.0.0.1:${pAccess}; ${rules.join(' ')} proxy_pass 127.0.0.1:${b.get('B4')}; }`);
+  for (const from of ['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.9']) probes.push({ address: '127.0.0.1', port: pAccess, from });
   probes.push({ address: '127.0.0.1', port: pFixed }, { address: '127.0.0.1', port: pFixed, sni: 'a.test' }, { address: '127.0.0.1', port: pUp }, { address: '127.0.0.1', port: pReturn });
   const sniServer = (i: number, listen: string): void => {
     const taken = new Set<string>();
@@ -162,7 +169,7 @@ function generate(seed: number, b: Map<string, number>, ports: number[]): Genera
     probes.push({ address, port });
     for (const sni of SNI_PROBES) probes.push({ address, port, sni });
   }
-  return { stream: lines.join('\n'), probes, ports: [pFixed, pUp, pSni1, pSni2, pWild, pReturn, pTls] };
+  return { stream: lines.join('\n'), probes, ports: [pFixed, pUp, pSni1, pSni2, pWild, pReturn, pTls, pAccess] };
 }
 
 function fullConfig(prefix: string, stream: string): string {
@@ -181,7 +188,7 @@ function fullConfig(prefix: string, stream: string): string {
 
 /** The backend id the compiled configuration sends a probe to ('' when Envoy closes it). */
 function envoyAnswer(bootstrap: any, p: Probe, idByPort: Map<number, string>): string {
-  const d = evaluateConnection(bootstrap, { port: p.port, address: p.address, protocol: 'tcp', ...(p.sni === undefined ? {} : { tls: true, ...(p.sni ? { sni: p.sni } : {}) }) });
+  const d = evaluateConnection(bootstrap, { port: p.port, address: p.address, remoteAddress: p.from ?? '127.0.0.1', protocol: 'tcp', ...(p.sni === undefined ? {} : { tls: true, ...(p.sni ? { sni: p.sni } : {}) }) });
   if (d.kind !== 'cluster') return d.response ?? '';
   const cluster = bootstrap.static_resources.clusters.find((c: { name: string }) => c.name === d.cluster);
   expect(cluster, `cluster ${d.cluster}`).toBeDefined();
@@ -255,11 +262,44 @@ describe('stream {}: real nginx against the compiled Envoy configuration', () =>
     }
   });
 
+  test('allow/deny inheritance: a server with any rule of its own replaces all of the stream level\'s', async () => {
+    const byId = new Map(backends.map((b) => [b.id, b.port]));
+    const idByPort = new Map(backends.map((b) => [b.port, b.id]));
+    const ports = [await freePort(), await freePort(), await freePort()];
+    const stream = [
+      'deny 127.0.0.2;',
+      'allow 127.0.0.0/29;',
+      'deny all;',
+      `server { listen 127.0.0.1:${ports[0]}; proxy_pass 127.0.0.1:${byId.get('B0')}; }`,
+      `server { listen 127.0.0.1:${ports[1]}; allow ::1; proxy_pass 127.0.0.1:${byId.get('B1')}; }`,
+      `server { listen 127.0.0.1:${ports[2]}; deny 127.0.0.3; proxy_pass 127.0.0.1:${byId.get('B2')}; }`,
+    ].join('\n');
+    const compiled = compileText(fullConfig('/tmp/unused', stream));
+    const nginx = await startNginx((prefix) => fullConfig(prefix, stream), ports);
+    try {
+      const mismatches: string[] = [];
+      let closed = 0;
+      for (const port of ports) {
+        for (const from of ['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.9']) {
+          const p: Probe = { address: '127.0.0.1', port, from };
+          const real = await connectOnce(p);
+          if (real === '') closed++;
+          const envoy = envoyAnswer(compiled.bootstrap, p, idByPort);
+          if (real !== envoy) mismatches.push(`from ${from} to ${port}: nginx ${real || 'closed'}, envoy ${envoy || 'closed'}`);
+        }
+      }
+      expect(mismatches).toEqual([]);
+      expect(closed).toBeGreaterThan(0);
+    } finally {
+      await nginx.stop();
+    }
+  });
+
   test.each([1, 2, 3, 4, 5, 6, 7, 8])('generated configuration %i: every connection reaches the same backend', async (seed) => {
     const byId = new Map(backends.map((b) => [b.id, b.port]));
     const idByPort = new Map(backends.map((b) => [b.port, b.id]));
     const ports: number[] = [];
-    for (let i = 0; i < 7; i++) ports.push(await freePort());
+    for (let i = 0; i < 8; i++) ports.push(await freePort());
     const gen = generate(seed, byId, ports);
     const compiled = compileText(fullConfig('/tmp/unused', gen.stream));
     const nginx: NginxInstance = await startNginx((prefix) => fullConfig(prefix, gen.stream), gen.ports);
@@ -270,7 +310,7 @@ describe('stream {}: real nginx against the compiled Envoy configuration', () =>
         const real = await connectOnce(p);
         const envoy = envoyAnswer(compiled.bootstrap, p, idByPort);
         if (real !== '') reached++;
-        if (real !== envoy) mismatches.push(`${p.address}:${p.port} ${p.sni === undefined ? 'plain' : p.sni === '' ? 'tls without SNI' : `sni ${p.sni}`}: nginx ${real || 'closed'}, envoy ${envoy || 'closed'}`);
+        if (real !== envoy) mismatches.push(`${p.from ? `from ${p.from} ` : ''}${p.address}:${p.port} ${p.sni === undefined ? 'plain' : p.sni === '' ? 'tls without SNI' : `sni ${p.sni}`}: nginx ${real || 'closed'}, envoy ${envoy || 'closed'}`);
       }
       expect(mismatches, `config:\n${gen.stream}`).toEqual([]);
       expect(reached).toBeGreaterThan(gen.probes.length / 3);

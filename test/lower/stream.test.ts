@@ -271,16 +271,34 @@ describe('stream report classes', () => {
     expect(entry(r, 'a.test', 1)!.reason).toMatch(/needs a `resolver`/);
   });
 
+  test('allow/deny: the innermost level with any rule replaces all outer lists (per family inside), first match decides', () => {
+    const r = build(`stream {
+  deny 127.0.0.1;
+  allow 10.0.0.0/8;
+  deny all;
+  server { listen 9000; proxy_pass 10.0.0.1:1; }
+  server { listen 9001; allow ::1; deny 2001:db8::/32; proxy_pass 10.0.0.1:1; }
+  server { listen 9002; proxy_pass 10.0.0.1:1; }
+  server { listen 9003 udp; proxy_pass 10.0.0.1:53; }
+}`);
+    const to = (port: number, from: string) => evaluateConnection(r.bootstrap, { port, remoteAddress: from }).kind;
+    expect(['127.0.0.1', '10.1.2.3', '192.168.1.1', '::1'].map((a) => to(9000, a))).toEqual(['closed', 'cluster', 'closed', 'closed']);
+    expect(['127.0.0.1', '192.168.1.1', '::1', '2001:db8::5', '2001:db9::5'].map((a) => to(9001, a))).toEqual(['cluster', 'cluster', 'cluster', 'closed', 'cluster']);
+    expect(to(9002, '10.9.9.9')).toBe('cluster');
+    expect(r.report.directives.filter((e) => e.directive === 'allow' || e.directive === 'deny').every((e) => e.class === 'translated')).toBe(true);
+    expect(r.report.notes.some((e) => e.reason.includes('allow/deny on UDP'))).toBe(true);
+  });
+
   test('settings without an Envoy equivalent are unsupported, tuning is ignored, every directive is classified', () => {
     const r = build(`stream {
   log_format basic '$remote_addr';
   access_log /var/log/stream.log basic;
   limit_conn_zone $binary_remote_addr zone=addr:10m;
-  server { listen 9000; limit_conn addr 1; allow 10.0.0.0/8; deny all; proxy_buffer_size 16k; proxy_pass 10.0.0.1:1; }
+  server { listen 9000; limit_conn addr 1; proxy_buffer_size 16k; proxy_pass 10.0.0.1:1; }
   server { listen 53 udp; proxy_pass 10.0.0.1:53; }
 }`);
     const cls = (d: string) => r.report.directives.find((e) => e.directive === d)!.class;
-    expect(['log_format', 'access_log', 'limit_conn_zone', 'limit_conn', 'allow', 'deny'].map(cls)).toEqual(Array(6).fill('unsupported'));
+    expect(['log_format', 'access_log', 'limit_conn_zone', 'limit_conn'].map(cls)).toEqual(Array(4).fill('unsupported'));
     expect(cls('proxy_buffer_size')).toBe('ignored');
     expect(listeners(r).map((l) => l.name)).toEqual(['stream_tcp_0.0.0.0_9000', 'stream_udp_0.0.0.0_53']);
     expect(r.report.directives.filter((e) => /only the http context/.test(e.reason))).toEqual([]);

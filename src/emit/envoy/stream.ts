@@ -4,7 +4,7 @@
 // same port share one socket: the specific ones become chains of the wildcard
 // listener matched on the destination address (checked before the server name,
 // as nginx picks the server by address first).
-import type { Src, StreamBackend, StreamCluster, StreamConfig, StreamListen, StreamServer, StreamTls } from '../../ir/types.js';
+import type { Src, StreamAccessRule, StreamBackend, StreamCluster, StreamConfig, StreamListen, StreamServer, StreamTls } from '../../ir/types.js';
 import { isIp } from '../../lower/upstream.js';
 import { formatMs } from '../../lower/util.js';
 import { streamClusterName } from '../../lower/stream-backends.js';
@@ -112,7 +112,7 @@ function serverChains(b: Bound, matchAddress: boolean, backends: Map<string, Str
     const match: Json = { ...(prefix ?? {}) };
     if (names) match.server_names = names;
     if (Object.keys(match).length) c.filter_chain_match = match;
-    c.filters = [cluster === null ? closeFilter() : tcpProxy(server, cluster, backends)];
+    c.filters = [...accessFilters(server), cluster === null ? closeFilter() : tcpProxy(server, cluster, backends)];
     terminateTls(c, server, listen);
     em.comment(c, at);
     return c;
@@ -121,7 +121,7 @@ function serverChains(b: Bound, matchAddress: boolean, backends: Map<string, Str
   if (routing.kind === 'return') {
     const c: Json = { name: `${server.id}${matchAddress ? `@${listen.address}` : ''}` };
     if (prefix) c.filter_chain_match = prefix;
-    c.filters = [closeFilter(routing.text)];
+    c.filters = [...accessFilters(server), closeFilter(routing.text)];
     terminateTls(c, server, listen);
     em.comment(c, routing.source);
     return [c];
@@ -137,6 +137,37 @@ function serverChains(b: Bound, matchAddress: boolean, backends: Map<string, Str
   });
   out.push(chain('/default', null, routing.default, routing.map));
   return out;
+}
+
+const RBAC = 'type.googleapis.com/envoy.extensions.filters.network.rbac.v3.RBAC';
+
+/** allow/deny as an RBAC network filter letting in exactly the clients nginx lets in (none when there are no rules). */
+function accessFilters(server: StreamServer): Json[] {
+  if (!server.access) return [];
+  const principal = { or_ids: { ids: [familyPrincipal(server.access.v4, '0.0.0.0/0'), familyPrincipal(server.access.v6, '::/0')] } };
+  const rbac = { '@type': RBAC, stat_prefix: `${server.id}_access`, rules: { action: 'ALLOW', policies: { nginx_allow_deny: { permissions: [{ any: true }], principals: [principal] } } } };
+  return [{ name: 'envoy.filters.network.rbac', typed_config: rbac }];
+}
+
+function cidrRange(cidr: string): Json {
+  const [address, len] = cidr.split('/');
+  return { direct_remote_ip: { address_prefix: address, prefix_len: Number(len) } };
+}
+
+/**
+ * The clients of one family nginx lets in: those whose first matching rule is
+ * an allow (allow_i and no earlier deny), and those no rule matches.
+ */
+function familyPrincipal(rules: StreamAccessRule[], all: string): Json {
+  const ids: Json[] = [];
+  rules.forEach((rule, i) => {
+    if (rule.action !== 'allow') return;
+    const earlierDenies = rules.slice(0, i).filter((r) => r.action === 'deny').map((r) => cidrRange(r.cidr));
+    ids.push(earlierDenies.length ? { and_ids: { ids: [cidrRange(rule.cidr), { not_id: { or_ids: { ids: earlierDenies } } }] } } : cidrRange(rule.cidr));
+  });
+  const anyRule = rules.map((r) => cidrRange(r.cidr));
+  ids.push(anyRule.length ? { and_ids: { ids: [cidrRange(all), { not_id: { or_ids: { ids: anyRule } } }] } } : cidrRange(all));
+  return ids.length === 1 ? ids[0] : { or_ids: { ids } };
 }
 
 /** On a `listen … ssl` socket the chain terminates TLS as nginx does (its handshake time limit included). */
@@ -205,6 +236,7 @@ function udpListeners(servers: StreamServer[], backends: Map<string, StreamBacke
     if (server.routing.kind !== 'backend') continue;
     for (const listen of server.listens) {
       if (!listen.udp) continue;
+      if (server.access) em.note(listen.source, 'allow', 'unsupported', `${server.id}: allow/deny on UDP (udp ${listen.address}:${listen.port}) is not translated: udp_proxy has no RBAC, every client is answered`);
       if (listen.proxyProtocol || server.settings.proxyProtocolUpstream) {
         em.note(listen.source, 'listen', 'unsupported', `${server.id}: PROXY protocol on UDP (udp ${listen.address}:${listen.port}) is not translated: Envoy's udp_proxy neither reads nor sends it`);
       }

@@ -12,6 +12,10 @@
 //   listener filter naming the cluster (its `cluster`, or its matcher's
 //   on_no_match Route action)
 //   (https://www.envoyproxy.io/docs/envoy/latest/api-v3/extensions/filters/udp/udp_proxy/v3/udp_proxy.proto).
+// - rbac network filter: "If the action is ALLOW … the connection is allowed
+//   only if one of the policies matches"; DENY closes on a match
+//   (https://www.envoyproxy.io/docs/envoy/latest/api-v3/config/rbac/v3/rbac.proto);
+//   a policy matches when one permission and one principal match.
 // Independent of the compiler: it reads only the Envoy configuration.
 import { loadConfig, typeOf, type EnvoyConfigInput, type Obj } from './config.js';
 import { chainTerminatesTls, detectConnection, selectFilterChain, selectListener } from './listener.js';
@@ -21,6 +25,8 @@ export interface StreamConnection {
   /** destination IP (default 127.0.0.1) */
   address?: string;
   protocol?: 'tcp' | 'udp';
+  /** the client's address (default 127.0.0.1) */
+  remoteAddress?: string;
   /** the client's TLS ClientHello server name; absent: no SNI (or not TLS at all) */
   sni?: string;
   alpn?: string[];
@@ -55,7 +61,8 @@ export function evaluateConnection(config: EnvoyConfigInput, c: StreamConnection
   if (udp) return udpDecision(listener, name, notes);
   const tls = c.tls ?? Boolean(c.sni || c.alpn?.length);
   const sni = c.sni === undefined ? undefined : c.sni.toLowerCase();
-  const conn = detectConnection(listener, { port: c.port, address, remoteAddress: '127.0.0.1', sni, alpn: c.alpn, transport: tls ? 'tls' : 'raw_buffer' }, notes);
+  const remote = c.remoteAddress ?? '127.0.0.1';
+  const conn = detectConnection(listener, { port: c.port, address, remoteAddress: remote, sni, alpn: c.alpn, transport: tls ? 'tls' : 'raw_buffer' }, notes);
   const choice = selectFilterChain(listener, conn, notes);
   if (!choice.chain) return { kind: 'no_filter_chain', listener: name, notes };
   const out = { listener: name, filterChain: choice.id, notes };
@@ -65,6 +72,11 @@ export function evaluateConnection(config: EnvoyConfigInput, c: StreamConnection
     return { kind: 'closed', ...out };
   }
   const filters: Obj[] = choice.chain.filters ?? [];
+  for (const f of filters.slice(0, -1)) {
+    if (f.name === 'envoy.filters.network.rbac' || typeOf(f).endsWith('.rbac.v3.RBAC')) {
+      if (!rbacAllows(f.typed_config ?? {}, remote, notes)) return { kind: 'closed', ...out };
+    } else notes.push(`network filter ${String(f.name ?? typeOf(f))} is not simulated`);
+  }
   const terminal = filters[filters.length - 1];
   if (!terminal) return { kind: 'no_filter_chain', ...out };
   const type = typeOf(terminal);
@@ -93,4 +105,57 @@ function udpDecision(listener: Obj, name: string, notes: string[]): StreamDecisi
   if (cfg.matcher?.matcher_list || cfg.matcher?.matcher_tree) notes.push('udp_proxy matcher lists/trees are not simulated: on_no_match is used');
   if (action?.cluster !== undefined) return { kind: 'cluster', listener: name, cluster: String(action.cluster), notes };
   return { kind: 'no_filter_chain', listener: name, notes };
+}
+
+// ------------------------------------------------------------ rbac
+
+function rbacAllows(cfg: Obj, remote: string, notes: string[]): boolean {
+  const rules = cfg.rules;
+  if (!rules) return true; // no rules: the filter lets everything through
+  const action = String(rules.action ?? 'ALLOW');
+  const matched = Object.values((rules.policies ?? {}) as Record<string, Obj>).some(
+    (p) => (p.permissions ?? []).some((x: Obj) => permissionMatches(x, notes)) && (p.principals ?? []).some((x: Obj) => principalMatches(x, remote, notes)),
+  );
+  if (action === 'LOG') return true;
+  return action === 'ALLOW' ? matched : !matched;
+}
+
+function permissionMatches(p: Obj, notes: string[]): boolean {
+  if (p.any) return true;
+  if (p.and_rules) return (p.and_rules.rules ?? []).every((x: Obj) => permissionMatches(x, notes));
+  if (p.or_rules) return (p.or_rules.rules ?? []).some((x: Obj) => permissionMatches(x, notes));
+  if (p.not_rule) return !permissionMatches(p.not_rule, notes);
+  notes.push(`rbac permission ${Object.keys(p).join(',')} is not simulated: taken as not matching`);
+  return false;
+}
+
+/** direct_remote_ip (and remote_ip / source_ip: the same address here, no PROXY header or XFF is simulated). */
+function principalMatches(p: Obj, remote: string, notes: string[]): boolean {
+  if (p.any) return true;
+  if (p.and_ids) return (p.and_ids.ids ?? []).every((x: Obj) => principalMatches(x, remote, notes));
+  if (p.or_ids) return (p.or_ids.ids ?? []).some((x: Obj) => principalMatches(x, remote, notes));
+  if (p.not_id) return !principalMatches(p.not_id, remote, notes);
+  const range = p.direct_remote_ip ?? p.remote_ip ?? p.source_ip;
+  if (range) return inCidr(remote, String(range.address_prefix ?? ''), Number(range.prefix_len ?? -1));
+  notes.push(`rbac principal ${Object.keys(p).join(',')} is not simulated: taken as not matching`);
+  return false;
+}
+
+function ipBits(ip: string): string | null {
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(ip)) return ip.split('.').map((o) => Number(o).toString(2).padStart(8, '0')).join('');
+  if (!ip.includes(':')) return null;
+  const [head, tail] = ip.split('::') as [string, string | undefined];
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const fill = tail !== undefined ? Array(8 - h.length - t.length).fill('0') : [];
+  return [...h, ...fill, ...t].map((g) => parseInt(g || '0', 16).toString(2).padStart(16, '0')).join('');
+}
+
+/** CidrRange: an address of the other family never matches; prefix_len absent means the whole address. */
+function inCidr(ip: string, prefix: string, len: number): boolean {
+  const a = ipBits(ip);
+  const b = ipBits(prefix);
+  if (!a || !b || a.length !== b.length) return false;
+  const n = len < 0 ? b.length : Math.min(len, b.length);
+  return a.slice(0, n) === b.slice(0, n);
 }
