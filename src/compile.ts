@@ -99,7 +99,9 @@ export function compile(file: string, opts: CompileOptions = {}): CompileResult 
   const mainFile = rel(resolve(file));
   const notes = [...ir.notes, ...emitted.notes.map((n) => ({ ...n, file: n.file }))];
   const proxies = ir.backends.length > 0;
-  for (const [directive, cls, reason] of [...(proxies ? PROXY_NOTES : []), ...GLOBAL_NOTES]) notes.push({ file: mainFile, line: 0, col: 0, directive, class: cls, reason });
+  // HTTP behaviours: a configuration of stream servers only has none of them.
+  const http = ir.servers.length > 0;
+  for (const [directive, cls, reason] of [...(proxies ? PROXY_NOTES : []), ...(http ? GLOBAL_NOTES : [])]) notes.push({ file: mainFile, line: 0, col: 0, directive, class: cls, reason });
   const comments = new Map<object, string>();
   for (const [obj, text] of emitted.comments) comments.set(obj, text);
   const report: Report = { summary: summarise(ir.report, notes), directives: ir.report, notes };

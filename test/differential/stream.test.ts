@@ -15,7 +15,7 @@ import { connect as tlsConnect, createServer as createTlsServer, type Server as 
 import { join, resolve } from 'node:path';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { evaluateConnection } from '../../src/sim/envoy/index.js';
-import { freePort, startNginx, type NginxInstance } from '../support/nginx.js';
+import { onFreshPorts, startNginx, type NginxInstance } from '../support/nginx.js';
 import { compileText } from '../edge/support.js';
 
 const MODULE = '/usr/lib/nginx/modules/ngx_stream_module.so';
@@ -238,15 +238,17 @@ describe('stream {}: real nginx against the compiled Envoy configuration', () =>
   test('UDP: datagrams reach the backend the udp_proxy listeners name', async () => {
     const udp = [await startUdpBackend('U0'), await startUdpBackend('U1'), await startUdpBackend('U2')];
     const idByPort = new Map(udp.map((u) => [u.port, u.id]));
-    const [p1, p2, p3] = [await freePort(), await freePort(), await freePort()];
-    const stream = [
-      `upstream dns { server 127.0.0.1:${udp[1]!.port}; server 127.0.0.1:${udp[2]!.port} backup; }`,
-      `server { listen 127.0.0.1:${p1} udp; proxy_pass 127.0.0.1:${udp[0]!.port}; }`,
-      `server { listen 127.0.0.1:${p2} udp; proxy_responses 1; proxy_pass dns; }`,
-      `server { listen 127.0.0.1:${p3}; listen 127.0.0.1:${p3} udp; proxy_pass 127.0.0.1:${udp[2]!.port}; }`,
-    ].join('\n');
-    const compiled = compileText(fullConfig('/tmp/unused', stream));
-    const nginx = await startNginx((prefix) => fullConfig(prefix, stream), [p3]);
+    const { p1, p2, p3, compiled, nginx } = await onFreshPorts(3, async ([p1, p2, p3]) => {
+      const stream = [
+        `upstream dns { server 127.0.0.1:${udp[1]!.port}; server 127.0.0.1:${udp[2]!.port} backup; }`,
+        `server { listen 127.0.0.1:${p1} udp; proxy_pass 127.0.0.1:${udp[0]!.port}; }`,
+        `server { listen 127.0.0.1:${p2} udp; proxy_responses 1; proxy_pass dns; }`,
+        `server { listen 127.0.0.1:${p3}; listen 127.0.0.1:${p3} udp; proxy_pass 127.0.0.1:${udp[2]!.port}; }`,
+      ].join('\n');
+      const compiled = compileText(fullConfig('/tmp/unused', stream));
+      const nginx = await startNginx((prefix) => fullConfig(prefix, stream), [p3!]);
+      return { p1: p1!, p2: p2!, p3: p3!, compiled, nginx };
+    });
     try {
       for (const port of [p1, p2, p3]) {
         const real = await askUdp('127.0.0.1', port);
@@ -265,17 +267,19 @@ describe('stream {}: real nginx against the compiled Envoy configuration', () =>
   test('allow/deny inheritance: a server with any rule of its own replaces all of the stream level\'s', async () => {
     const byId = new Map(backends.map((b) => [b.id, b.port]));
     const idByPort = new Map(backends.map((b) => [b.port, b.id]));
-    const ports = [await freePort(), await freePort(), await freePort()];
-    const stream = [
-      'deny 127.0.0.2;',
-      'allow 127.0.0.0/29;',
-      'deny all;',
-      `server { listen 127.0.0.1:${ports[0]}; proxy_pass 127.0.0.1:${byId.get('B0')}; }`,
-      `server { listen 127.0.0.1:${ports[1]}; allow ::1; proxy_pass 127.0.0.1:${byId.get('B1')}; }`,
-      `server { listen 127.0.0.1:${ports[2]}; deny 127.0.0.3; proxy_pass 127.0.0.1:${byId.get('B2')}; }`,
-    ].join('\n');
-    const compiled = compileText(fullConfig('/tmp/unused', stream));
-    const nginx = await startNginx((prefix) => fullConfig(prefix, stream), ports);
+    const { ports, compiled, nginx } = await onFreshPorts(3, async (ports) => {
+      const stream = [
+        'deny 127.0.0.2;',
+        'allow 127.0.0.0/29;',
+        'deny all;',
+        `server { listen 127.0.0.1:${ports[0]}; proxy_pass 127.0.0.1:${byId.get('B0')}; }`,
+        `server { listen 127.0.0.1:${ports[1]}; allow ::1; proxy_pass 127.0.0.1:${byId.get('B1')}; }`,
+        `server { listen 127.0.0.1:${ports[2]}; deny 127.0.0.3; proxy_pass 127.0.0.1:${byId.get('B2')}; }`,
+      ].join('\n');
+      const compiled = compileText(fullConfig('/tmp/unused', stream));
+      const nginx = await startNginx((prefix) => fullConfig(prefix, stream), ports);
+      return { ports, compiled, nginx };
+    });
     try {
       const mismatches: string[] = [];
       let closed = 0;
@@ -298,11 +302,12 @@ describe('stream {}: real nginx against the compiled Envoy configuration', () =>
   test.each([1, 2, 3, 4, 5, 6, 7, 8])('generated configuration %i: every connection reaches the same backend', async (seed) => {
     const byId = new Map(backends.map((b) => [b.id, b.port]));
     const idByPort = new Map(backends.map((b) => [b.port, b.id]));
-    const ports: number[] = [];
-    for (let i = 0; i < 8; i++) ports.push(await freePort());
-    const gen = generate(seed, byId, ports);
-    const compiled = compileText(fullConfig('/tmp/unused', gen.stream));
-    const nginx: NginxInstance = await startNginx((prefix) => fullConfig(prefix, gen.stream), gen.ports);
+    const { gen, compiled, nginx } = await onFreshPorts(8, async (ports) => {
+      const gen = generate(seed, byId, ports);
+      const compiled = compileText(fullConfig('/tmp/unused', gen.stream));
+      const nginx: NginxInstance = await startNginx((prefix) => fullConfig(prefix, gen.stream), gen.ports);
+      return { gen, compiled, nginx };
+    });
     try {
       const mismatches: string[] = [];
       let reached = 0;

@@ -28,6 +28,42 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** `n` distinct ports free right now on 127.0.0.1 (held open together, so no two are the same). */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers: ReturnType<typeof createServer>[] = [];
+  try {
+    const ports: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const srv = createServer();
+      servers.push(srv);
+      await new Promise<void>((resolve, reject) => {
+        srv.once('error', reject);
+        srv.listen(0, '127.0.0.1', () => resolve());
+      });
+      const addr = srv.address();
+      ports.push(typeof addr === 'object' && addr ? addr.port : 0);
+    }
+    return ports;
+  } finally {
+    await Promise.all(servers.map((srv) => new Promise<void>((resolve) => srv.close(() => resolve()))));
+  }
+}
+
+/**
+ * Runs `start` (which starts nginx on the ports it is given) with `n` fresh ports, again
+ * with new ones when nginx could not bind one: a port found free can be taken by another
+ * process (the test files run in parallel) before nginx binds it.
+ */
+export async function onFreshPorts<T>(n: number, start: (ports: number[]) => Promise<T>, attempts = 4): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await start(await freePorts(n));
+    } catch (err) {
+      if (i >= attempts || !/Address already in use/.test(String((err as Error).message))) throw err;
+    }
+  }
+}
+
 export interface NginxInstance {
   prefix: string;
   confPath: string;
