@@ -43,7 +43,7 @@ export function registerConvert(program: Command): void {
     .addOption(new Option('--format <fmt>', 'output format').choices(['yaml', 'json']).default('yaml'))
     .option('-o, --out <dir>', 'write envoy.yaml (or .json; with --mode xds the xDS files), report.json, report.md and consul/ into DIR')
     .option('--strict', 'unsupported directives are errors')
-    .addOption(new Option('--context <ctx>', 'the context the file is written for (a conf.d fragment is http)').choices(['auto', 'main', 'http', 'server']).default('auto'))
+    .addOption(new Option('--context <ctx>', 'the context the file is written for (a conf.d fragment is http; stream for the body of stream {})').choices(['auto', 'main', 'http', 'server', 'stream']).default('auto'))
     .option('--prefix <dir>', "directory relative includes are resolved against (default: the file's directory)")
     .addOption(new Option('--mode <mode>', 'static bootstrap or xDS resources').choices(['static', 'xds']).default('static'))
     // --- `convert FILE --serve` (issue 4, xDS engineer): the same as `ngx2envoy serve FILE` (src/cli/serve.ts).

@@ -11,7 +11,7 @@ import { wantColor } from '../review/style.js';
 import { CliExit } from './exit.js';
 
 const contextOption = () =>
-  new Option('--context <ctx>', 'the context the file is written for (a conf.d fragment is http)').choices(['auto', 'main', 'http', 'server']).default('auto');
+  new Option('--context <ctx>', 'the context the file is written for (a conf.d fragment is http; stream for the body of stream {})').choices(['auto', 'main', 'http', 'server', 'stream']).default('auto');
 const prefixOption = () => new Option('--prefix <dir>', "directory relative includes are resolved against (default: the file's directory)");
 
 interface CommonOptions {

@@ -107,6 +107,19 @@ describe('convert', () => {
     expect(out.exitCode).toBe(0);
     expect(parseYaml(out.stdout).static_resources.listeners[0].name).toBe('listener_0.0.0.0_8080');
   });
+
+  test('--context stream: a stream.d fragment is the body of stream {}; an http server there is nginx\'s error', async () => {
+    const f = write('tcp.conf', 'upstream db { server 10.0.0.5:5432; }\nserver {\n  listen 5432;\n  proxy_pass db;\n}\n');
+    const out = await runConvert(f, { context: 'stream' });
+    expect(out.exitCode).toBe(0);
+    const doc = parseYaml(out.stdout);
+    expect(doc.static_resources.listeners.map((l: { name: string }) => l.name)).toEqual(['stream_tcp_0.0.0.0_5432']);
+    expect(doc.static_resources.clusters.map((c: { name: string }) => c.name)).toEqual(['stream_db']);
+    const http = write('web.conf', 'server {\n  listen 8080;\n  location / { return 200 "x"; }\n}\n');
+    const bad = await runConvert(http, { context: 'stream' });
+    expect(bad.exitCode).toBe(1);
+    expect(bad.stderr).toContain('web.conf:3:3');
+  });
 });
 
 describe('writing the files', () => {
