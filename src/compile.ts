@@ -10,6 +10,7 @@
 //     report      { summary, directives }: one entry per directive of the input
 //                 (includes too), plus the notes not tied to one directive.
 //     diagnostics errors and warnings with file:line:col (formatDiagnostic prints them).
+//   (with `reuse`: servers unchanged since an earlier compile are not lowered again; no report.)
 //   renderBootstrap(result, 'yaml' | 'json') → text (YAML carries `# nginx: file:line`);
 //   renderBootstrapBytes the same as UTF-8 bytes.
 //   renderReport(report, 'json' | 'md') → text.
@@ -19,7 +20,7 @@
 import { dirname, relative, resolve, isAbsolute } from 'node:path';
 import { loadConfig, type Diagnostic, type ParsedConfig } from './parse/index.js';
 import { analyze } from './analyze/index.js';
-import { lower } from './lower/index.js';
+import { lower, type ServerReuse } from './lower/index.js';
 import { emitBootstrap } from './emit/envoy/bootstrap.js';
 import { toYaml, toYamlBytes } from './emit/envoy/yaml.js';
 import type { CompiledConfig, ReportClass, ReportEntry } from './ir/types.js';
@@ -35,6 +36,12 @@ export interface CompileOptions {
    * final then (nothing modifies it afterwards); the compile may still fail after it.
    */
   onLowered?: (ir: CompiledConfig) => void;
+  /**
+   * Reuse the servers of earlier compiles that nothing changed (`serve` keeps one
+   * ServerReuse between reloads). The output is the same as without it, except that
+   * no report is made: `report` is empty. Ignored under `strict`, which needs the report.
+   */
+  reuse?: ServerReuse;
 }
 
 export interface ReportSummary {
@@ -76,7 +83,8 @@ const GLOBAL_NOTES: [string, ReportClass, string][] = [
 PROXY_NOTES.push(['proxy_http_version', 'approximated', 'nginx talks HTTP/1.0 to upstreams by default; Envoy uses HTTP/1.1 (without `keepalive` each upstream connection serves one request, as in nginx)']);
 
 export function compile(file: string, opts: CompileOptions = {}): CompileResult {
-  const parsed = loadConfig(file, { prefix: opts.prefix, context: (opts.context ?? 'auto') as 'auto' });
+  // With reuse, servers are recognised by their text: the loader keeps it.
+  const parsed = loadConfig(file, { prefix: opts.prefix, context: (opts.context ?? 'auto') as 'auto', keepText: opts.reuse !== undefined && !opts.strict });
   const base = dirname(resolve(file));
   const rel = (f: string): string => {
     const abs = isAbsolute(f) ? f : resolve(f);
@@ -89,13 +97,15 @@ export function compile(file: string, opts: CompileOptions = {}): CompileResult 
   if (parsed.errors.length > 0 || findings.some((d) => d.severity === 'error')) {
     return { ok: false, parsed, ir: null, bootstrap: null, report: empty, diagnostics, comments: new Map() };
   }
-  const lowered = lower(parsed, { sourceFile });
+  const reuse = opts.strict ? undefined : opts.reuse;
+  const lowered = lower(parsed, { sourceFile, reuse });
   if (!lowered.ir) {
     return { ok: false, parsed, ir: null, bootstrap: null, report: empty, diagnostics: [...lowered.errors, ...diagnostics], comments: new Map() };
   }
   const ir = lowered.ir;
   opts.onLowered?.(ir);
   const emitted = emitBootstrap(ir);
+  if (reuse) return { ok: true, parsed, ir, bootstrap: emitted.bootstrap, report: empty, diagnostics, comments: emitted.comments };
   const mainFile = rel(resolve(file));
   const notes = [...ir.notes, ...emitted.notes.map((n) => ({ ...n, file: n.file }))];
   const proxies = ir.backends.length > 0;

@@ -38,6 +38,8 @@ import { parseGrpcPass } from './grpc.js';
 import { resolveRewriteLast } from './rewrite-last.js';
 import { noteTryFiles, resolveTryFiles, namedDirectives } from './try-files.js';
 import { lowerStreamContext } from './stream.js';
+import { usesRequestId } from './tracing.js';
+import { DirectiveNode } from '../parse/nodes.js';
 
 export { Reporter } from './classify.js';
 
@@ -54,12 +56,17 @@ const CONTENT_HANDLERS = new Set(['fastcgi_pass', 'uwsgi_pass', 'scgi_pass', 'gr
 export interface LowerOptions {
   /** How the IR and the report name source files (compile: relative to the main file's directory). Default: as parsed. */
   sourceFile?: (file: string) => string;
+  /**
+   * Servers lowered by earlier runs, reused where nothing they read changed (see
+   * ServerReuse). With it no report is made: `ir.report` and `ir.notes` are empty.
+   */
+  reuse?: ServerReuse;
 }
 
 export function lower(parsed: ParsedConfig, opts: LowerOptions = {}): LowerResult {
   const r = new Reporter(sharedDirectives(parsed));
   try {
-    const ir = lowerRun(opts.sourceFile, () => lowerConfig(parsed, r));
+    const ir = lowerRun(opts.sourceFile, () => lowerConfig(parsed, r, opts.reuse ?? null));
     return { ir, errors: [] };
   } catch (err) {
     if (err instanceof LowerError) return { ir: null, errors: [err.diagnostic] };
@@ -77,10 +84,190 @@ interface Ctx {
   serverPos: Map<string, SourcePos>;
   /** The transports each backend is used with (by content), and the proxy actions using each. */
   transports: Map<Backend, Map<string, { transport: UpstreamTransport; actions: ProxyAction[] }>>;
+  /** The server being lowered for ServerReuse: what it does to this context, to be done again when it is reused. */
+  recording: LoweredServer | null;
 }
 
-function lowerConfig(parsed: ParsedConfig, r: Reporter): CompiledConfig {
-  const ctx: Ctx = { r, upstreams: new Map(), inline: new Map(), serverCount: 0, serverPos: new Map(), transports: new Map() };
+// ---------------------------------------------------------------- reuse across runs
+
+/**
+ * A lowered http server and what lowering it did beyond making it: the listens it
+ * declared, the inline backends it would create (each as its first proxy_pass makes
+ * it), and the transports its proxy actions use. Replaying these in its place gives
+ * the lowering context what lowering the server again would.
+ */
+interface LoweredServer {
+  server: VirtualServer;
+  pos: SourcePos;
+  listens: { spec: ListenSpec; serverId: string }[];
+  inline: Backend[];
+  uses: { upstream: boolean; key: string; transport: UpstreamTransport; action: ProxyAction }[];
+}
+
+/**
+ * What `serve` keeps between reloads so that a reload lowers only the servers whose
+ * text changed. A server is lowered from its own block (names, arguments and source
+ * positions, includes spliced), its index (its id) and everything outside the http
+ * servers (the frame: upstreams, http-level settings, the file list). An entry is
+ * reused only when its block and index are the same and the frame is unchanged; any
+ * change to the frame drops every entry. Entries no run used are dropped after it.
+ */
+export class ServerReuse {
+  private frame: string | null = null;
+  private servers = new Map<string, LoweredServer>();
+  private used = new Set<string>();
+  /** Servers reused and lowered in the last run (tests, the bench). */
+  stats = { reused: 0, lowered: 0 };
+
+  begin(frame: string): void {
+    if (frame !== this.frame) this.servers.clear();
+    this.frame = frame;
+    this.used.clear();
+    this.stats = { reused: 0, lowered: 0 };
+  }
+
+  take(key: string): LoweredServer | undefined {
+    const hit = this.servers.get(key);
+    if (hit) {
+      this.used.add(key);
+      this.stats.reused += 1;
+    }
+    return hit;
+  }
+
+  keep(key: string, lowered: LoweredServer): void {
+    this.servers.set(key, lowered);
+    this.used.add(key);
+    this.stats.lowered += 1;
+  }
+
+  end(): void {
+    for (const key of this.servers.keys()) if (!this.used.has(key)) this.servers.delete(key);
+  }
+}
+
+/**
+ * The frame: the configuration as parsed, with each http server block replaced by
+ * a mark, and what lowering a server reads of the whole tree (whether any
+ * directive uses $request_id).
+ */
+function frameKey(parsed: ParsedConfig, httpBlocks: Level[], servers: ReadonlySet<Directive>): string {
+  const texts = fileTexts(parsed);
+  const parts: string[] = [parsed.context || 'main', JSON.stringify(parsed.files.map((f) => f.file)), httpBlocks.map((h) => (usesRequestId(h.ds) ? 1 : 0)).join('')];
+  const add = (stmts: Statement[], depth: number): void => {
+    for (const s of stmts) {
+      if (s.kind === 'directive' && servers.has(s)) parts.push('<server>');
+      else if (s.kind === 'directive' && s.block && depth === 0 && s.name === 'http') {
+        parts.push(statementKey({ ...directiveHead(s), block: undefined }), '{');
+        add(s.block, 1);
+        parts.push('}');
+      } else parts.push(nodeKey(s, parsed, texts));
+    }
+  };
+  add(parsed.root, 0);
+  return parts.join('\n');
+}
+
+/** Each file's text by its name, when loading kept them. */
+function fileTexts(parsed: ParsedConfig): Map<string, string> | null {
+  const texts = new Map<string, string>();
+  for (const f of parsed.files) {
+    if (f.text === undefined) return null;
+    texts.set(f.file, f.text);
+  }
+  return texts;
+}
+
+/**
+ * What a statement and its block are, as a string: its text as written with its
+ * position, and the text of every file included inside it (the spliced statements
+ * come from them); statementKey's walk where the text is not known.
+ */
+function nodeKey(s: Statement, parsed: ParsedConfig, texts: Map<string, string> | null): string {
+  const range = texts && s instanceof DirectiveNode ? s.textRange() : null;
+  const pos = s.source;
+  const text = range ? texts!.get(pos.file) : undefined;
+  if (!range || text === undefined) return statementKey(s);
+  const included = new Set<number>();
+  const walk = (stmts: Statement[]): void => {
+    for (const c of stmts) {
+      if (c.kind !== 'directive') continue;
+      if (c.includes) for (const i of c.includes) included.add(i);
+      if (c.block) walk(c.block);
+    }
+  };
+  if (s.kind === 'directive' && s.block) walk(s.block);
+  let key = `${pos.file}:${pos.line}:${pos.col}\n${text.slice(range.start, range.stop)}`;
+  for (const i of [...included].sort((a, b) => a - b)) key += `\n<include ${parsed.files[i]!.file}>\n${parsed.files[i]!.text}`;
+  return key;
+}
+
+function directiveHead(d: Directive): Directive {
+  // (copied by name: a parsed node's positions and words are getters, see parse/nodes.ts)
+  return { kind: 'directive', name: d.name, args: d.args, block: d.block, raw: d.raw, freeform: d.freeform, includes: d.includes, source: d.source, end: d.end, close: d.close };
+}
+
+/** Everything lowering can read of a statement and its block: names, words with their quoting, positions. */
+function statementKey(s: Statement): string {
+  const out: string[] = [];
+  const pos = (p: SourcePos | undefined): string => (p ? `${p.file}:${p.line}:${p.col}` : '-');
+  const add = (st: Statement): void => {
+    if (st.kind !== 'directive') {
+      out.push(`#${pos(st.source)}${JSON.stringify(st.text)}`);
+      return;
+    }
+    out.push(`${JSON.stringify(st.name)}@${pos(st.source)}`);
+    for (const a of st.args) out.push(`${a.quote ?? ''}${pos(a.source)}${JSON.stringify(a.value)}`);
+    if (st.raw !== undefined) out.push(`raw${JSON.stringify(st.raw)}`);
+    if (st.freeform) out.push('freeform');
+    if (st.includes) out.push(`includes${st.includes.join(',')}`);
+    out.push(`;${pos(st.end)}`);
+    if (st.block) {
+      out.push('{');
+      for (const c of st.block) add(c);
+      out.push(`}${pos(st.close)}`);
+    }
+  };
+  add(s);
+  return out.join(' ');
+}
+
+/** Do again what lowering `lowered`'s server did to the context; returns the server. */
+function replayServer(lowered: LoweredServer, ctx: Ctx, listens: { spec: ListenSpec; serverId: string }[]): VirtualServer {
+  ctx.serverCount++;
+  ctx.serverPos.set(lowered.server.id, lowered.pos);
+  for (const l of lowered.listens) listens.push(l);
+  for (const b of lowered.inline) if (!ctx.inline.has(b.name)) ctx.inline.set(b.name, { ...b, clusters: [] });
+  for (const u of lowered.uses) {
+    // Named as its backend until every use is known (backendClusters), as when lowered.
+    u.action.cluster = u.action.backend;
+    const backend = u.upstream ? ctx.upstreams.get(u.key)! : ctx.inline.get(u.key)!;
+    useTransport(ctx, backend, u.transport, u.action);
+  }
+  return lowered.server;
+}
+
+/** lowerServer, or the reused server when its block, index and frame are unchanged. */
+function lowerServerReusing(d: Directive, http: Level, ctx: Ctx, listens: { spec: ListenSpec; serverId: string }[], reuse: ServerReuse | null, parsed: ParsedConfig, texts: Map<string, string> | null): VirtualServer {
+  if (!reuse) return lowerServer(d, http, ctx, listens);
+  const key = `${ctx.serverCount}\n${nodeKey(d, parsed, texts)}`;
+  const hit = reuse.take(key);
+  if (hit) return replayServer(hit, ctx, listens);
+  const from = listens.length;
+  const recording: LoweredServer = { server: null as unknown as VirtualServer, pos: d.source, listens: [], inline: [], uses: [] };
+  ctx.recording = recording;
+  try {
+    recording.server = lowerServer(d, http, ctx, listens);
+  } finally {
+    ctx.recording = null;
+  }
+  recording.listens = listens.slice(from);
+  reuse.keep(key, recording);
+  return recording.server;
+}
+
+function lowerConfig(parsed: ParsedConfig, r: Reporter, reuse: ServerReuse | null): CompiledConfig {
+  const ctx: Ctx = { r, upstreams: new Map(), inline: new Map(), serverCount: 0, serverPos: new Map(), transports: new Map(), recording: null };
   const httpBlocks = httpLevels(parsed, r);
   const servers: VirtualServer[] = [];
   const listens: { spec: ListenSpec; serverId: string }[] = [];
@@ -93,12 +280,15 @@ function lowerConfig(parsed: ParsedConfig, r: Reporter): CompiledConfig {
       ctx.upstreams.set(key, b);
     }
   }
+  if (reuse) reuse.begin(frameKey(parsed, httpBlocks, new Set(httpBlocks.flatMap((http) => http.byName.get('server') ?? []))));
+  const texts = reuse ? fileTexts(parsed) : null;
   for (const http of httpBlocks) {
     markLevel(http, r);
     markTlsLevel(http.ds, r);
     markHttpEdge(http, r);
-    for (const d of http.byName.get('server') ?? []) servers.push(lowerServer(d, http, ctx, listens));
+    for (const d of http.byName.get('server') ?? []) servers.push(lowerServerReusing(d, http, ctx, listens, reuse, parsed, texts));
   }
+  reuse?.end();
   if (parsed.context === 'server') {
     const fake: Directive = { kind: 'directive', name: 'server', args: [], block: parsed.root, source: parsed.root.find((s) => s.kind === 'directive')?.source ?? { file: parsed.files[0]?.file ?? '', line: 1, col: 1 } };
     servers.push(lowerServer(fake, levelOf([]), ctx, listens));
@@ -110,8 +300,9 @@ function lowerConfig(parsed: ParsedConfig, r: Reporter): CompiledConfig {
   for (const b of backends) b.clusters = backendClusters(b, ctx);
   const httpListens = listens.map((x) => ({ address: x.spec.address, port: x.spec.port, pos: x.spec.pos }));
   const stream = lowerStreamContext(parsed, r, { clusters: backends.flatMap((b) => b.clusters.map((c) => c.name)), listens: httpListens });
-  const report = r.entries(parsed.root, parsed.context || 'main');
-  const ir: CompiledConfig = { listeners, servers, backends, report, notes: r.notes };
+  // Reused servers made no marks this run: a report would be wrong, so none is made.
+  const report = reuse ? [] : r.entries(parsed.root, parsed.context || 'main');
+  const ir: CompiledConfig = { listeners, servers, backends, report, notes: reuse ? [] : r.notes };
   if (stream) ir.stream = stream;
   return ir;
 }
@@ -384,19 +575,23 @@ function resolveBackend(t: ReturnType<typeof parseProxyPass>, d: Directive, ctx:
   }
   const name = inlineBackendName(t.host, t.port, t.unix);
   let b = ctx.inline.get(name);
-  if (!b) {
-    b = {
-      name,
-      kind: 'inline',
-      balance: { kind: 'round_robin' },
-      keepalive: null,
-      clusters: [],
-      servers: [{ host: t.host, port: t.port, unix: t.unix, weight: 1, maxFails: 1, failTimeoutMs: 10000, backup: false, down: false, source: src(d.source) }],
-      source: src(d.source),
-    };
-    ctx.inline.set(name, b);
-  }
+  if (!b) ctx.inline.set(name, (b = inlineBackend(name, t, d)));
+  const recording = ctx.recording;
+  // What this server would create were it the first to name the target.
+  if (recording && !recording.inline.some((x) => x.name === name)) recording.inline.push(inlineBackend(name, t, d));
   return b;
+}
+
+function inlineBackend(name: string, t: ReturnType<typeof parseProxyPass>, d: Directive): Backend {
+  return {
+    name,
+    kind: 'inline',
+    balance: { kind: 'round_robin' },
+    keepalive: null,
+    clusters: [],
+    servers: [{ host: t.host, port: t.port, unix: t.unix, weight: 1, maxFails: 1, failTimeoutMs: 10000, backup: false, down: false, source: src(d.source) }],
+    source: src(d.source),
+  };
 }
 
 // Transports are shared objects (one per settings and target): each is written out once to compare by content.
@@ -404,6 +599,7 @@ const transportKeys = new WeakMap<UpstreamTransport, string>();
 
 /** Records that `action` reaches `backend` over `transport` (the cluster is named once every use is known). */
 function useTransport(ctx: Ctx, backend: Backend, transport: UpstreamTransport, action: ProxyAction): void {
+  ctx.recording?.uses.push({ upstream: backend.kind === 'upstream', key: backend.kind === 'upstream' ? backend.name.toLowerCase() : backend.name, transport, action });
   let byKey = ctx.transports.get(backend);
   if (!byKey) ctx.transports.set(backend, (byKey = new Map()));
   let key = transportKeys.get(transport);

@@ -74,6 +74,8 @@ export interface Diagnostic {
 
 export interface ParsedFile {
   file: string;
+  /** The file's text, kept only when loading asked for it (LoadOptions.keepText). */
+  text?: string;
   status: 'ok' | 'failed';
   errors: Diagnostic[];
   /** Top-level statements of this file, includes NOT spliced (crossplane shape). */

@@ -16,6 +16,8 @@ export interface LoadOptions {
   prefix?: string;
   context?: ConfigContext | 'auto';
   includeComments?: boolean;
+  /** Keep each file's text in ParsedFile.text (serve's reuse keys servers by their text). */
+  keepText?: boolean;
 }
 
 export interface ParseTextOptions extends LoadOptions {
@@ -74,7 +76,7 @@ class Loader {
     const index = this.files.length;
     this.texts[index] = text;
     const errors = withLines([...readErrors, ...result.errors].sort(byPosition), text);
-    this.files.push({ file: display, status: errors.length > 0 ? 'failed' : 'ok', errors, parsed: result.statements });
+    this.files.push({ file: display, status: errors.length > 0 ? 'failed' : 'ok', errors, parsed: result.statements, ...(this.opts.keepText ? { text } : {}) });
     this.indexByPath.set(absolute, index);
     if (!result.hasInclude) this.withoutIncludes.add(index);
     return index;

@@ -210,6 +210,20 @@ export class DirectiveNode implements Directive {
     return undefined;
   }
 
+  /**
+   * Where the directive is written in its file, as offsets: from its name to just
+   * after its `;` or the `}` closing its block; null when cut by the file's end.
+   */
+  textRange(): { start: number; stop: number } | null {
+    const stop = this.stopOffset();
+    return stop < 0 ? null : { start: this.#words.offset(this.#first), stop };
+  }
+
+  /** The offset just after the directive's last character (-1: unknown). */
+  protected stopOffset(): number {
+    return this.block === undefined && this.#end >= 0 ? this.#end + 1 : -1;
+  }
+
   /** A position in this directive's file. */
   protected position(offset: number): SourcePos {
     return this.#words.lines.pos(offset);
@@ -241,6 +255,10 @@ export class BlockDirectiveNode extends DirectiveNode {
 
   override get close(): SourcePos | undefined {
     return this.#close < 0 ? undefined : this.position(this.#close);
+  }
+
+  protected override stopOffset(): number {
+    return this.#close < 0 ? -1 : this.#close + 1;
   }
 
   static closeOf(d: BlockDirectiveNode): number {

@@ -12,12 +12,16 @@ import { formatFindings, validateXdsResources } from '../validate/index.js';
 import type { Diagnostic } from '../parse/ast.js';
 import { formatDiagnostics, lineOf } from '../parse/diagnostic.js';
 import { compile, type CompileResult } from '../compile.js';
+import type { ServerReuse } from '../lower/index.js';
 
 /** Where a load's time went, ms (shown by the bench; the stages belong to compile, emit and validate). */
 export interface LoadTimings {
   compileMs: number;
   splitMs: number;
   validateMs: number;
+  /** Servers lowered again and servers reused from the previous load (SourceOptions.reuse). */
+  serversLowered?: number;
+  serversReused?: number;
 }
 
 export type LoadResult =
@@ -27,6 +31,8 @@ export type LoadResult =
 export interface SourceOptions {
   context?: string;
   prefix?: string;
+  /** Kept by the caller between loads: a reload lowers only the servers that changed. */
+  reuse?: ServerReuse;
 }
 
 /** An Envoy bootstrap file is served as is; anything else is nginx configuration. */
@@ -79,7 +85,7 @@ function loadNginx(file: string, opts: SourceOptions): LoadResult {
   let result: CompileResult;
   const started = performance.now();
   try {
-    result = compile(file, { context: opts.context, prefix: opts.prefix });
+    result = compile(file, { context: opts.context, prefix: opts.prefix, reuse: opts.reuse });
   } catch (err) {
     return { ok: false, files: [file], errors: [`${file}: ${(err as Error).message}`] };
   }
@@ -95,7 +101,11 @@ function loadNginx(file: string, opts: SourceOptions): LoadResult {
   const split = performance.now();
   const invalid = validationErrors(resources);
   if (invalid.length) return { ok: false, files, errors: invalid };
-  const timings = { compileMs: compiled - started, splitMs: split - compiled, validateMs: performance.now() - split };
+  const timings: LoadTimings = { compileMs: compiled - started, splitMs: split - compiled, validateMs: performance.now() - split };
+  if (opts.reuse) {
+    timings.serversLowered = opts.reuse.stats.lowered;
+    timings.serversReused = opts.reuse.stats.reused;
+  }
   return { ok: true, resources, files, warnings: diagnosticsText(warnings), timings };
 }
 
