@@ -46,18 +46,27 @@ import {
 } from './crossref.js';
 import { isPlainObject } from './scalars.js';
 import { envoySchema, protoJsonName } from './schema.js';
-import { Walker } from './walk.js';
+import { WalkCache, Walker } from './walk.js';
 
 export { formatFindings, hasErrors } from './findings.js';
+export { WalkCache } from './walk.js';
 export type { Finding, Severity } from './findings.js';
 
 function knownType(name: string): boolean {
   return name in envoySchema().messages;
 }
 
-function walk(typeName: string, json: unknown, path = ''): { findings: Finding[]; collected: CollectedByType } {
-  const walker = new Walker(envoySchema(), COLLECTED_TYPES, LOCAL_CHECKS);
-  walker.message(typeName, json, path);
+export interface ValidateOptions {
+  /**
+   * Kept by the caller between validations (serve, one per reload): shared frozen objects found
+   * clean in one are skipped in the next. Findings are the same with or without it.
+   */
+  cache?: WalkCache;
+}
+
+function walk(typeName: string, json: unknown, opts: ValidateOptions = {}): { findings: Finding[]; collected: CollectedByType } {
+  const walker = new Walker(envoySchema(), COLLECTED_TYPES, LOCAL_CHECKS, opts.cache);
+  walker.message(typeName, json, '');
   return { findings: walker.findings, collected: walker.collected };
 }
 
@@ -71,8 +80,8 @@ export function validateMessage(typeName: string, json: unknown): Finding[] {
 }
 
 /** A static bootstrap: the proto walk plus the cross-references Envoy checks when it loads one. */
-export function validateBootstrap(json: unknown): Finding[] {
-  const { findings, collected } = walk(T.bootstrap, json);
+export function validateBootstrap(json: unknown, opts: ValidateOptions = {}): Finding[] {
+  const { findings, collected } = walk(T.bootstrap, json, opts);
   const lists = staticResources(json);
   findings.push(...checkUnique(namesOf(lists.listeners.items, lists.listeners.path), 'listener name'));
   findings.push(...checkUnique(namesOf(lists.clusters.items, lists.clusters.path), 'cluster name'));
@@ -155,8 +164,8 @@ const XDS_GROUPS: ReadonlyArray<[XdsGroup, string, string]> = [
  * v3 type, names unique per type, and every reference between them resolved.
  * Paths read like listeners[0].filter_chains[0]....
  */
-export function validateXdsResources(res: XdsResources): Finding[] {
-  const walker = new Walker(envoySchema(), COLLECTED_TYPES, LOCAL_CHECKS);
+export function validateXdsResources(res: XdsResources, opts: ValidateOptions = {}): Finding[] {
+  const walker = new Walker(envoySchema(), COLLECTED_TYPES, LOCAL_CHECKS, opts.cache);
   const names = new Map<XdsGroup, Set<string>>();
   const unique: Finding[] = [];
   for (const [group, type, nameField] of XDS_GROUPS) {

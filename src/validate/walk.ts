@@ -278,10 +278,14 @@ export class Collected {
   private text: string | undefined;
 
   constructor(
+    /** its message type (full name) */
+    readonly type: string,
     readonly value: Record<string, unknown>,
-    private readonly parent: Collected | null,
+    /** the collected message enclosing it, if any */
+    readonly parent: Collected | null,
     private readonly base: string,
-    private readonly segs: ReadonlyArray<string | number>,
+    /** its path below its parent (below `base` when it has none) */
+    readonly segs: ReadonlyArray<string | number>,
   ) {}
 
   /** its JSON path, joined on first use (most collected messages never need it) */
@@ -451,6 +455,69 @@ class WalkSite implements Site {
   }
 }
 
+/**
+ * A collected message beneath a remembered object, as a later meeting of
+ * the object registers it again. Only plain data of the object's own
+ * subtree: nothing here holds the document the object sat in.
+ */
+interface Replayed {
+  readonly type: string;
+  readonly value: Record<string, unknown>;
+  /** its parent's index among the object's replayed messages, or -1: the collected message enclosing the object */
+  readonly parent: number;
+  /** its path below that parent (parent -1: below the object) */
+  readonly segs: ReadonlyArray<string | number>;
+}
+
+/** What a clean object was walked as, and the messages collected beneath it, in walk order. */
+interface Remembered<P> {
+  readonly plan: P;
+  readonly replay: readonly Replayed[];
+}
+
+const NOTHING_COLLECTED: readonly Replayed[] = Object.freeze([]);
+
+interface CleanMap<V> {
+  get(key: object): V | undefined;
+  set(key: object, value: V): unknown;
+}
+
+/** Where a walker remembers the shared objects it found clean (see Walker.clean). */
+interface Memory {
+  readonly clean: CleanMap<Remembered<MessagePlan | FieldPlan>>;
+  /** message objects walked as the contents of an Any (their "@type" is no field) */
+  readonly cleanInAny: CleanMap<Remembered<MessagePlan>>;
+  /** whether objects with collected messages beneath are remembered too (replayed when met again) */
+  readonly replays: boolean;
+  /** objects skipped because they were remembered */
+  skipped: number;
+}
+
+/**
+ * Shared objects found clean, kept by a caller across walks (serve validates
+ * every reload, and a reload reuses the frozen virtual hosts of the servers
+ * that did not change). An object remembered here is skipped in any later
+ * walk that meets it as the same plan, and the messages collected beneath it
+ * are registered again at its new place, so cross-reference checks see what
+ * a full walk would give. Keyed weakly: an entry dies with its object.
+ *
+ * Sound because a non-extensible object the emitter makes is never modified
+ * afterwards, nor anything reachable from it, and every check of the walk
+ * reads only the value (see Walker.clean).
+ */
+export class WalkCache implements Memory {
+  readonly clean = new WeakMap<object, Remembered<MessagePlan | FieldPlan>>();
+  readonly cleanInAny = new WeakMap<object, Remembered<MessagePlan>>();
+  readonly replays = true;
+  /** objects skipped because they were remembered, over every walk with this cache (for tests and measurement) */
+  skipped = 0;
+}
+
+/** A walker's own memory when no cache is given: one walk, and only objects with nothing collected beneath (as before caches). */
+function walkMemory(): Memory {
+  return { clean: new Map(), cleanInAny: new Map(), replays: false, skipped: 0 };
+}
+
 export class Walker implements RuleContext {
   readonly findings: Finding[] = [];
   readonly collected = new Map<string, Collected[]>();
@@ -468,13 +535,14 @@ export class Walker implements RuleContext {
    * 4,000 such objects. One walked with no finding and nothing collected gives the same
    * again wherever it recurs (the document does not change during a walk, and every check
    * reads only the value), so a later occurrence is skipped. Only objects that cannot be
-   * extended are remembered: telling them apart reads one bit.
+   * extended are remembered: telling them apart reads one bit. With a WalkCache the memory
+   * outlives the walk, and objects with collected messages beneath are remembered with them.
    */
-  private readonly clean = new Map<object, MessagePlan | FieldPlan>();
-  /** The same for message objects walked as the contents of an Any (their "@type" is no field). */
-  private readonly cleanInAny = new Map<object, MessagePlan>();
-  /** Messages collected so far: a walk that collects one is not skipped later. */
+  private readonly memory: Memory;
+  /** Messages collected so far: without a cache, a walk that collects one is not skipped later. */
   private collectedCount = 0;
+  /** every collected message in walk order, kept only when the memory replays (a remembered object's share is a slice) */
+  private readonly log: Collected[] = [];
   /** the collected messages the walk is inside, and the depth of the path stack at each */
   private readonly enclosing: Collected[] = [];
   private readonly enclosingDepth: number[] = [];
@@ -485,8 +553,10 @@ export class Walker implements RuleContext {
     private readonly schema: EnvoySchema,
     collectTypes: ReadonlySet<string> = new Set(),
     localChecks: ReadonlyMap<string, LocalCheck> = new Map(),
+    cache?: WalkCache,
   ) {
     this.plans = plansFor(schema, collectTypes, localChecks);
+    this.memory = cache ?? walkMemory();
   }
 
   currentPath(): string {
@@ -545,12 +615,70 @@ export class Walker implements RuleContext {
       this.fieldsOf(msg, obj, inAny);
       return;
     }
-    const clean = inAny ? this.cleanInAny : this.clean;
-    if (clean.get(obj) === msg) return;
+    const clean = inAny ? this.memory.cleanInAny : this.memory.clean;
+    if (this.skipRemembered(clean.get(obj), msg)) return;
     const findings = this.findings.length;
     const collected = this.collectedCount;
     this.fieldsOf(msg, obj, inAny);
-    if (this.findings.length === findings && this.collectedCount === collected) clean.set(obj, msg);
+    const remembered = this.remembered(msg, findings, collected);
+    if (remembered !== undefined) clean.set(obj, remembered);
+  }
+
+  /**
+   * A shared object just walked as `plan`, from where the walk had `findings` findings and
+   * `collected` collected messages, as it is to be remembered: undefined when it had a finding
+   * (it is walked, and its findings reported, wherever it recurs), or when something was
+   * collected beneath it and the memory does not replay.
+   */
+  private remembered<P>(plan: P, findings: number, collected: number): Remembered<P> | undefined {
+    if (this.findings.length !== findings) return undefined;
+    if (this.collectedCount === collected) return { plan, replay: NOTHING_COLLECTED };
+    return this.memory.replays ? { plan, replay: this.replayOf(this.collectedCount - collected) } : undefined;
+  }
+
+  /**
+   * The last `count` messages collected (those beneath the object just walked; the path stack is
+   * back at it), each with its parent and path relative to the object.
+   */
+  private replayOf(count: number): Replayed[] {
+    const log = this.log;
+    const top = this.enclosing.length - 1;
+    // the enclosing collected message: the object's own path starts this far into its segments
+    const outer = top < 0 ? null : this.enclosing[top]!;
+    const skip = this.segs.length - (top < 0 ? 0 : this.enclosingDepth[top]!);
+    const index = new Map<Collected, number>();
+    const replay: Replayed[] = [];
+    for (let i = log.length - count; i < log.length; i++) {
+      const c = log[i]!;
+      index.set(c, replay.length);
+      const inner = c.parent === outer ? undefined : index.get(c.parent!);
+      replay.push(
+        inner === undefined
+          ? { type: c.type, value: c.value, parent: -1, segs: c.segs.slice(skip) }
+          : { type: c.type, value: c.value, parent: inner, segs: c.segs },
+      );
+    }
+    return replay;
+  }
+
+  /** Skip a remembered object met again as the same plan, registering what was collected beneath it. */
+  private skipRemembered<P>(remembered: Remembered<P> | undefined, plan: P): boolean {
+    if (remembered === undefined || remembered.plan !== plan) return false;
+    this.memory.skipped++;
+    const replay = remembered.replay;
+    if (replay.length === 0) return true;
+    const top = this.enclosing.length - 1;
+    const outer = top < 0 ? null : this.enclosing[top]!;
+    // from the enclosing collected message (or the walk's base) to the object
+    const toObject = this.segs.slice(top < 0 ? 0 : this.enclosingDepth[top]);
+    const made: Collected[] = [];
+    for (let i = 0; i < replay.length; i++) {
+      const r = replay[i]!;
+      const parent = r.parent < 0 ? outer : made[r.parent]!;
+      const segs = r.parent < 0 ? (toObject.length === 0 ? r.segs : toObject.concat(r.segs)) : r.segs;
+      made.push(this.register(new Collected(r.type, r.value, parent, this.base, segs)));
+    }
+    return true;
   }
 
   private fieldsOf(msg: MessagePlan, obj: Record<string, unknown>, inAny: boolean): void {
@@ -669,18 +797,24 @@ export class Walker implements RuleContext {
   }
 
   private collect(type: string, value: Record<string, unknown>): void {
-    this.collectedCount++;
-    let list = this.collected.get(type);
-    if (!list) {
-      list = [];
-      this.collected.set(type, list);
-    }
     const top = this.enclosing.length - 1;
     const parent = top < 0 ? null : this.enclosing[top]!;
-    const collected = new Collected(value, parent, this.base, this.segs.slice(top < 0 ? 0 : this.enclosingDepth[top]));
-    list.push(collected);
+    const collected = this.register(new Collected(type, value, parent, this.base, this.segs.slice(top < 0 ? 0 : this.enclosingDepth[top])));
     this.enclosing.push(collected);
     this.enclosingDepth.push(this.segs.length);
+  }
+
+  /** Add a collected message to its type's list (and to the log a remembered object's share is taken from). */
+  private register(collected: Collected): Collected {
+    this.collectedCount++;
+    let list = this.collected.get(collected.type);
+    if (!list) {
+      list = [];
+      this.collected.set(collected.type, list);
+    }
+    list.push(collected);
+    if (this.memory.replays) this.log.push(collected);
+    return collected;
   }
 
   private repeated(fp: FieldPlan, value: unknown): void {
@@ -693,11 +827,13 @@ export class Walker implements RuleContext {
       this.items(fp, value);
       return;
     }
-    if (this.clean.get(value) === fp) return;
+    const clean = this.memory.clean;
+    if (this.skipRemembered(clean.get(value), fp)) return;
     const findings = this.findings.length;
     const collected = this.collectedCount;
     this.items(fp, value);
-    if (this.findings.length === findings && this.collectedCount === collected) this.clean.set(value, fp);
+    const remembered = this.remembered(fp, findings, collected);
+    if (remembered !== undefined) clean.set(value, remembered);
   }
 
   private items(fp: FieldPlan, value: unknown[]): void {
