@@ -10,7 +10,8 @@
 //     report      { summary, directives }: one entry per directive of the input
 //                 (includes too), plus the notes not tied to one directive.
 //     diagnostics errors and warnings with file:line:col (formatDiagnostic prints them).
-//   (with `reuse`: servers unchanged since an earlier compile are not lowered again; no report.)
+//   (with `reuse` (a CompileReuse): servers and virtual hosts unchanged since an earlier
+//   compile are not lowered or emitted again; no report.)
 //   renderBootstrap(result, 'yaml' | 'json') → text (YAML carries `# nginx: file:line`);
 //   renderBootstrapBytes the same as UTF-8 bytes.
 //   renderReport(report, 'json' | 'md') → text.
@@ -20,8 +21,9 @@
 import { dirname, relative, resolve, isAbsolute } from 'node:path';
 import { loadConfig, type Diagnostic, type ParsedConfig } from './parse/index.js';
 import { analyze } from './analyze/index.js';
-import { lower, type ServerReuse } from './lower/index.js';
+import { lower, ServerReuse } from './lower/index.js';
 import { emitBootstrap } from './emit/envoy/bootstrap.js';
+import { EmissionReuse } from './emit/envoy/reuse.js';
 import { toYaml, toYamlBytes } from './emit/envoy/yaml.js';
 import type { CompiledConfig, ReportClass, ReportEntry } from './ir/types.js';
 import { renderReportJson, renderReportMarkdown } from './report/render.js';
@@ -37,11 +39,18 @@ export interface CompileOptions {
    */
   onLowered?: (ir: CompiledConfig) => void;
   /**
-   * Reuse the servers of earlier compiles that nothing changed (`serve` keeps one
-   * ServerReuse between reloads). The output is the same as without it, except that
-   * no report is made: `report` is empty. Ignored under `strict`, which needs the report.
+   * Reuse the servers (lowered) and virtual hosts (emitted) of earlier compiles that
+   * nothing changed (`serve` keeps one CompileReuse between reloads). The output is the
+   * same as without it, except that no report is made: `report` is empty. Ignored under
+   * `strict`, which needs the report.
    */
-  reuse?: ServerReuse;
+  reuse?: CompileReuse;
+}
+
+/** What a compile keeps for the next one (serve's reloads): lowered servers, emitted virtual hosts. */
+export class CompileReuse {
+  readonly servers = new ServerReuse();
+  readonly vhosts = new EmissionReuse();
 }
 
 export interface ReportSummary {
@@ -98,13 +107,13 @@ export function compile(file: string, opts: CompileOptions = {}): CompileResult 
     return { ok: false, parsed, ir: null, bootstrap: null, report: empty, diagnostics, comments: new Map() };
   }
   const reuse = opts.strict ? undefined : opts.reuse;
-  const lowered = lower(parsed, { sourceFile, reuse });
+  const lowered = lower(parsed, { sourceFile, reuse: reuse?.servers });
   if (!lowered.ir) {
     return { ok: false, parsed, ir: null, bootstrap: null, report: empty, diagnostics: [...lowered.errors, ...diagnostics], comments: new Map() };
   }
   const ir = lowered.ir;
   opts.onLowered?.(ir);
-  const emitted = emitBootstrap(ir);
+  const emitted = emitBootstrap(ir, { reuse: reuse?.vhosts });
   if (reuse) return { ok: true, parsed, ir, bootstrap: emitted.bootstrap, report: empty, diagnostics, comments: emitted.comments };
   const mainFile = rel(resolve(file));
   const notes = [...ir.notes, ...emitted.notes.map((n) => ({ ...n, file: n.file }))];

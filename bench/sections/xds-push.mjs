@@ -282,7 +282,9 @@ export async function run(ctx) {
     const push = runs.map((r) => r.lastAckAt - r.snapshotAt);
     const reload = runs.map((r) => r.snapshotAt - (r.reloadStartedAt || r.writtenAt));
     const debounce = runs.map((r) => (r.reloadStartedAt ? r.reloadStartedAt - r.writtenAt : NaN));
-    const goal = median(total) <= 250 ? 'met' : 'missed';
+    // The goal is every client's ACK within 250 ms of the write: each run, not only the median.
+    const over = total.filter((t) => t > 250).length;
+    const goal = over === 0 ? 'met in every run' : `missed in ${over} of ${total.length} runs`;
     const stage = (key) => fmtMs(median(runs.map((r) => r.timings?.[key] ?? NaN)));
     const stages = runs.every((r) => r.timings)
       ? ` (compile ${stage('compileMs')}, xDS split ${stage('splitMs')}, validate ${stage('validateMs')}, encode ${stage('encodeMs')})`
@@ -291,12 +293,16 @@ export async function run(ctx) {
     const relowered = runs.every((r) => r.timings?.serversLowered !== undefined)
       ? `; servers lowered again per reload: ${[...new Set(runs.map((r) => `${r.timings.serversLowered} of ${r.timings.serversLowered + r.timings.serversReused}`))].join(', ')}`
       : '';
+    // And how many virtual hosts were emitted again (the rest were used as the previous reload left them).
+    const reemitted = runs.every((r) => r.timings?.vhostsEmitted !== undefined)
+      ? `, virtual hosts emitted again: ${[...new Set(runs.map((r) => `${r.timings.vhostsEmitted} of ${r.timings.vhostsEmitted + r.timings.vhostsReused}`))].join(', ')}`
+      : '';
     ctx.results.xds = { totalMs: median(total) };
     return {
       rows: [
         { command, figure: `write → last ACK (median of ${runs.length}; max)`, value: `${fmtMs(median(total))} (max ${fmtMs(Math.max(...total))}); goal ≤ 250 ms ${goal}` },
         { command: '', figure: '  of which debounce (watcher)', value: Number.isNaN(median(debounce)) ? 'n/a' : fmtMs(median(debounce)) },
-        { command: '', figure: '  of which reload (compile+validate+encode)', value: fmtMs(median(reload)) + stages + relowered },
+        { command: '', figure: '  of which reload (compile+validate+encode)', value: fmtMs(median(reload)) + stages + relowered + reemitted },
         { command: '', figure: '  of which push → last ACK (100 streams)', value: fmtMs(median(push)) },
         { command: '', figure: 'server CPU per push', value: `${(median(runs.map((r) => r.pushCpuMs)) / CLIENTS).toFixed(3)} ms (reload itself: ${fmtMs(median(runs.map((r) => r.reloadCpuMs)))} CPU)` },
         { command: '', figure: '  server GC pauses (reload; push)', value: `${fmtMs(median(runs.map((r) => r.reloadGcMs)))}; ${fmtMs(median(runs.map((r) => r.pushGcMs)))}` },

@@ -28,7 +28,7 @@ import { XdsServer, type TlsOptions } from './xds-server.js';
 import { startAdmin, type AdminServer, type ReloadStatus } from './admin.js';
 import { loadSource, type LoadResult, type LoadTimings, type SourceOptions } from './source.js';
 import { ConfigWatcher, hashInputs, type ChangedFiles } from './watcher.js';
-import { ServerReuse } from '../lower/index.js';
+import { CompileReuse } from '../compile.js';
 
 export { XdsServer } from './xds-server.js';
 export type { TlsOptions } from './xds-server.js';
@@ -139,8 +139,8 @@ async function startEndpointSource(
 /** Start serving `file`. Rejects with ServeLoadError when the initial configuration is bad. */
 export async function startServe(file: string, options: ServeOptions = {}): Promise<ServeHandle> {
   const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
-  // Servers are reused between reloads where their text (and all around them) is unchanged.
-  const sourceOptions: SourceOptions = { context: options.context, prefix: options.prefix, reuse: new ServerReuse() };
+  // Servers (and their virtual hosts) are reused between reloads where their text (and all around them) is unchanged.
+  const sourceOptions: SourceOptions = { context: options.context, prefix: options.prefix, reuse: new CompileReuse() };
   const initial = await loadSource(file, sourceOptions);
   if (!initial.ok) throw new ServeLoadError(initial.errors);
   const absolute = (list: string[]) => [...new Set(list.map((f) => path.resolve(f)))].sort();

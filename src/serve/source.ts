@@ -11,8 +11,7 @@ import { toXdsResources, type XdsResources } from '../emit/envoy/xds.js';
 import { formatFindings, validateXdsResources } from '../validate/index.js';
 import type { Diagnostic } from '../parse/ast.js';
 import { formatDiagnostics, lineOf } from '../parse/diagnostic.js';
-import { compile, type CompileResult } from '../compile.js';
-import type { ServerReuse } from '../lower/index.js';
+import { compile, type CompileResult, type CompileReuse } from '../compile.js';
 
 /** Where a load's time went, ms (shown by the bench; the stages belong to compile, emit and validate). */
 export interface LoadTimings {
@@ -22,6 +21,9 @@ export interface LoadTimings {
   /** Servers lowered again and servers reused from the previous load (SourceOptions.reuse). */
   serversLowered?: number;
   serversReused?: number;
+  /** Virtual hosts emitted again and used as they were (SourceOptions.reuse). */
+  vhostsEmitted?: number;
+  vhostsReused?: number;
 }
 
 export type LoadResult =
@@ -32,7 +34,7 @@ export interface SourceOptions {
   context?: string;
   prefix?: string;
   /** Kept by the caller between loads: a reload lowers only the servers that changed. */
-  reuse?: ServerReuse;
+  reuse?: CompileReuse;
 }
 
 /** An Envoy bootstrap file is served as is; anything else is nginx configuration. */
@@ -103,8 +105,10 @@ function loadNginx(file: string, opts: SourceOptions): LoadResult {
   if (invalid.length) return { ok: false, files, errors: invalid };
   const timings: LoadTimings = { compileMs: compiled - started, splitMs: split - compiled, validateMs: performance.now() - split };
   if (opts.reuse) {
-    timings.serversLowered = opts.reuse.stats.lowered;
-    timings.serversReused = opts.reuse.stats.reused;
+    timings.serversLowered = opts.reuse.servers.stats.lowered;
+    timings.serversReused = opts.reuse.servers.stats.reused;
+    timings.vhostsEmitted = opts.reuse.vhosts.stats.emitted;
+    timings.vhostsReused = opts.reuse.vhosts.stats.reused;
   }
   return { ok: true, resources, files, warnings: diagnosticsText(warnings), timings };
 }

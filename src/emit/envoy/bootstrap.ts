@@ -7,6 +7,7 @@ import { emitListeners } from './listeners.js';
 import { edgeClusters } from './edge.js';
 import { Emission, type Json } from './context.js';
 import { emitStream } from './stream.js';
+import type { EmissionReuse } from './reuse.js';
 
 export interface EmitResult {
   bootstrap: Json;
@@ -14,11 +15,18 @@ export interface EmitResult {
   comments: Map<object, string>;
 }
 
-export function emitBootstrap(ir: CompiledConfig): EmitResult {
+export interface EmitOptions {
+  /** Virtual hosts of earlier emissions, used again where nothing they are made of changed (serve's reloads). */
+  reuse?: EmissionReuse;
+}
+
+export function emitBootstrap(ir: CompiledConfig, opts: EmitOptions = {}): EmitResult {
   const em = new Emission();
   const servers = new Map(ir.servers.map((s) => [s.id, s]));
   const backends = new Map(ir.backends.map((b) => [b.name, b]));
-  const listeners = emitListeners(ir.listeners, { servers, backends, em });
+  opts.reuse?.begin();
+  const listeners = emitListeners(ir.listeners, { servers, backends, em, reuse: opts.reuse });
+  opts.reuse?.end();
   const uses = backendUses(ir);
   const clusters = ir.backends.flatMap((b) => emitClusters(b, uses, em));
   clusters.push(...edgeClusters(ir)); // issue 7: e.g. the OpenTelemetry collector

@@ -5,10 +5,11 @@
 // copied without those keys (a fast object, same key order) and keeps its comment.
 import type { Emission, Json } from './context.js';
 
-export function compactRoutes(routeConfig: Json, em: Emission): void {
+/** `done`: virtual hosts finished by an earlier emission (reuse.ts), left as they are. */
+export function compactRoutes(routeConfig: Json, em: Emission, done?: ReadonlySet<Json>): void {
   for (const vh of routeConfig?.virtual_hosts ?? []) {
     const routes: Json[] | undefined = vh.routes;
-    if (!routes) continue;
+    if (!routes || done?.has(vh)) continue;
     for (let i = 0; i < routes.length; i++) {
       const r = routes[i];
       if (!hasUndefined(r)) continue;

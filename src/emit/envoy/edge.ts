@@ -26,10 +26,31 @@ export interface EdgeScope {
   em: Emission;
 }
 
+/**
+ * Virtual hosts of the route configuration that an earlier emission finished (serve's
+ * reloads, see reuse.ts): their routes count for the listener's settings but are not
+ * changed again.
+ */
+export interface KeptVhosts {
+  vhosts: ReadonlySet<Json>;
+  /** the Lua scripts each one's routes name, [name, text] in order of first use */
+  scripts: ReadonlyMap<Json, [string, string][]>;
+}
+
+/** What applying the edge settings decided for the whole listener, and what each virtual host's routes use. */
+export interface EdgeOutcome {
+  /** the listener-wide choices the routes were changed by, as text (a kept virtual host needs the same) */
+  decisions: string;
+  /** per virtual host (by index): the Lua scripts its routes name, in order of first use */
+  scripts: [string, string][][];
+}
+
+const NO_KEPT: KeptVhosts = { vhosts: new Set(), scripts: new Map() };
+
 /** Apply the edge settings of listener `l` to its connection manager `hcm` (mutated). */
-export function applyEdge(hcm: Json, l: Listener, scope: EdgeScope): void {
+export function applyEdge(hcm: Json, l: Listener, scope: EdgeScope, kept: KeptVhosts = NO_KEPT): EdgeOutcome {
   const dflt = scope.servers.get(l.defaultServerId);
-  if (!dflt?.edge) return;
+  if (!dflt?.edge) return { decisions: 'none', scripts: [] };
   const servers = l.serverIds.map((id) => scope.servers.get(id)!).filter((s) => s.edge);
   applyLimits(hcm, l, dflt, servers, scope.em);
   if (l.http2) {
@@ -39,15 +60,20 @@ export function applyEdge(hcm: Json, l: Listener, scope: EdgeScope): void {
   applyRealIp(hcm, l, dflt, scope.em);
   applyRequestId(hcm, l, servers, scope.em);
   noteDefaultLog(servers, scope.em);
+  const vhosts: Json[] = hcm.route_config?.virtual_hosts ?? [];
   const routes = allRoutes(hcm.route_config);
+  // Routes of kept virtual hosts are final: the steps below only read them.
+  const fresh: boolean[] = [];
+  for (const vh of vhosts) for (let i = (vh.routes ?? []).length; i > 0; i--) fresh.push(!kept.vhosts.has(vh));
   // Every step below reads each route's settings: resolve each route (by name) once.
   const memo = edgeMemoOf(scope);
   const settings = routes.map((r) => memo.settingsOf(String(r.name ?? '')));
-  applyCompression(hcm, routes, settings);
+  const compression = applyCompression(hcm, routes, settings, fresh);
   applyAccessLogs(hcm, routes, settings);
   applyErrorPages(hcm, routes, settings, l, scope.em, memo);
-  applyStatusGatedHeaders(hcm, routes, settings, memo);
-  applyTracing(hcm, routes, settings, servers);
+  const scripts = applyStatusGatedHeaders(hcm, vhosts, settings, memo, kept);
+  const traced = applyTracing(hcm, routes, settings, servers, fresh);
+  return { decisions: JSON.stringify({ compression, traced }), scripts };
 }
 
 /**
@@ -224,7 +250,8 @@ function applyRequestId(hcm: Json, l: Listener, servers: VirtualServer[], em: Em
 
 // ------------------------------------------------------------------ compression
 
-function applyCompression(hcm: Json, routes: Json[], settings: RouteSettings[]): void {
+/** Returns the compressor filters by configuration (what the routes' per-filter configs were chosen by). */
+function applyCompression(hcm: Json, routes: Json[], settings: RouteSettings[], fresh: boolean[]): [string, string[]][] {
   const configs = new Map<string, { c: Compression; names: string[]; off: string[] }>();
   for (const st of settings) {
     const c = st.compression;
@@ -232,7 +259,7 @@ function applyCompression(hcm: Json, routes: Json[], settings: RouteSettings[]):
     const key = compressionKey(c);
     if (!configs.has(key)) configs.set(key, { c, names: [], off: [] });
   }
-  if (configs.size === 0) return;
+  if (configs.size === 0) return [];
   let i = 0;
   const filters: Json[] = [];
   for (const entry of configs.values()) {
@@ -247,9 +274,11 @@ function applyCompression(hcm: Json, routes: Json[], settings: RouteSettings[]):
   for (const entry of configs.values()) entry.off = all.filter((name) => !entry.names.includes(name));
   const off = compressorDisabled();
   routes.forEach((r, k) => {
+    if (!fresh[k]) return;
     const c = settings[k]!.compression;
     for (const name of c ? configs.get(compressionKey(c))!.off : all) perFilter(r, name, off);
   });
+  return [...configs].map(([key, e]) => [key, e.names]);
 }
 
 // ------------------------------------------------------------------ access logs
@@ -338,27 +367,52 @@ function fileMapper(filter: Json, page: ErrorPage): Json {
  * list is one named script of the connection manager's Lua filter; routes refer
  * to it by name.
  */
-function applyStatusGatedHeaders(hcm: Json, routes: Json[], settings: RouteSettings[], memo: EdgeMemo): void {
+function applyStatusGatedHeaders(hcm: Json, vhosts: Json[], settings: RouteSettings[], memo: EdgeMemo, kept: KeptVhosts): [string, string][][] {
   const scripts = new Map<string, string>(); // name → text, in order of first use
-  routes.forEach((r, k) => {
-    const added: Json[] | undefined = r.response_headers_to_add;
-    if (!added?.length) return;
-    // Routes share their response header lists (and locations their add_header lists): split each pair once.
-    const addHeaders = settings[k]!.addHeaders;
-    let byList = memo.splits.get(added);
-    if (!byList) memo.splits.set(added, (byList = new Map()));
-    let split = byList.get(addHeaders);
-    if (!split) byList.set(addHeaders, (split = splitStatusGated(added, addHeaders)));
-    if (split.moved.length === 0) return;
-    // undefined, not delete (a delete turns the route into a slow dictionary object): compactRoutes drops it
-    r.response_headers_to_add = split.rest.length === 0 ? undefined : split.rest;
-    const script = scriptOf(split, memo);
-    const other = scripts.get(script.name);
-    if (other !== undefined && other !== script.text) throw new Error(`Lua script name ${script.name} given to two scripts`);
-    scripts.set(script.name, script.text);
-    perFilter(r, LUA, script.ref);
+  const use = (name: string, text: string): void => {
+    const other = scripts.get(name);
+    if (other !== undefined && other !== text) throw new Error(`Lua script name ${name} given to two scripts`);
+    scripts.set(name, text);
+  };
+  let k = 0;
+  const byVhost = vhosts.map((vh) => {
+    const routes: Json[] = vh.routes ?? [];
+    const own = kept.scripts.get(vh);
+    if (own) {
+      // a kept virtual host's routes name the scripts they named (in the same order: its routes are contiguous)
+      for (const [name, text] of own) use(name, text);
+      k += routes.length;
+      return own;
+    }
+    const mine = new Map<string, string>();
+    for (const r of routes) {
+      const script = statusGatedScriptFor(r, settings[k++]!, memo);
+      if (!script) continue;
+      use(script.name, script.text);
+      mine.set(script.name, script.text);
+    }
+    return [...mine];
   });
   if (scripts.size) insertBeforeRouter(hcm, [luaFilter(scripts)]);
+  return byVhost;
+}
+
+/** Move a route's literal add_header values without `always` to their Lua script; the script, or null when none moves. */
+function statusGatedScriptFor(r: Json, st: RouteSettings, memo: EdgeMemo): StatusGatedScript | null {
+  const added: Json[] | undefined = r.response_headers_to_add;
+  if (!added?.length) return null;
+  // Routes share their response header lists (and locations their add_header lists): split each pair once.
+  const addHeaders = st.addHeaders;
+  let byList = memo.splits.get(added);
+  if (!byList) memo.splits.set(added, (byList = new Map()));
+  let split = byList.get(addHeaders);
+  if (!split) byList.set(addHeaders, (split = splitStatusGated(added, addHeaders)));
+  if (split.moved.length === 0) return null;
+  // undefined, not delete (a delete turns the route into a slow dictionary object): compactRoutes drops it
+  r.response_headers_to_add = split.rest.length === 0 ? undefined : split.rest;
+  const script = scriptOf(split, memo);
+  perFilter(r, LUA, script.ref);
+  return script;
 }
 
 interface StatusGatedScript {
@@ -408,15 +462,16 @@ function splitStatusGated(added: Json[], addHeaders: HeaderOp[]): StatusGatedSpl
 export const OTEL_CLUSTER = 'otel_collector';
 
 /** Connection manager tracing when a server on the listener is traced; untraced routes sample nothing. */
-function applyTracing(hcm: Json, routes: Json[], settings: RouteSettings[], servers: VirtualServer[]): void {
+function applyTracing(hcm: Json, routes: Json[], settings: RouteSettings[], servers: VirtualServer[], fresh: boolean[]): boolean {
   const t = servers.map((s) => s.edge!.tracing).find((x) => x && x.endpoint && otelEndpoint(x.endpoint));
-  if (!t) return;
+  if (!t) return false;
   const otel: Json = { '@type': 'type.googleapis.com/envoy.config.trace.v3.OpenTelemetryConfig', grpc_service: { envoy_grpc: { cluster_name: OTEL_CLUSTER } } };
   if (t.serviceName) otel.service_name = t.serviceName;
   hcm.tracing = { provider: { name: 'envoy.tracers.opentelemetry', typed_config: otel } };
   routes.forEach((r, k) => {
-    if (!settings[k]!.traced) r.tracing = { overall_sampling: { numerator: 0 } };
+    if (fresh[k] && !settings[k]!.traced) r.tracing = { overall_sampling: { numerator: 0 } };
   });
+  return true;
 }
 
 /** Clusters the edge settings need (the OpenTelemetry collector), for the bootstrap. */

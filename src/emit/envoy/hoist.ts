@@ -66,10 +66,13 @@ function keyOf(config: Json): string {
  * set to undefined, not deleted (a delete turns each such route into a slow dictionary
  * object): compactRoutes (compact.ts) drops it.
  */
-export function hoistPerFilterConfigs(routeConfig: Json, neutral: Map<string, Json>): void {
+export function hoistPerFilterConfigs(routeConfig: Json, neutral: Map<string, Json>, done: ReadonlySet<Json> = NONE): void {
   const vhosts: Json[] = routeConfig?.virtual_hosts ?? [];
-  for (let i = 0; i < vhosts.length; i++) vhosts[i] = hoistInVirtualHost(vhosts[i], neutral);
+  for (let i = 0; i < vhosts.length; i++) if (!done.has(vhosts[i])) vhosts[i] = hoistInVirtualHost(vhosts[i], neutral);
 }
+
+/** No virtual host finished already (`done`: kept from an earlier emission, see reuse.ts). */
+const NONE: ReadonlySet<Json> = new Set();
 
 function hoistInVirtualHost(vh: Json, neutral: Map<string, Json>): Json {
   const routes: Json[] = vh.routes ?? [];
@@ -174,9 +177,9 @@ function mostCommon(routes: Json[], name: string): { config: Json; key: string; 
  *   still precede the additions, which keep their order;
  * - no forwarding route has a list of its own left, so nothing runs between them.
  */
-export function hoistRequestHeaders(routeConfig: Json): void {
+export function hoistRequestHeaders(routeConfig: Json, done: ReadonlySet<Json> = NONE): void {
   if (routeConfig?.most_specific_header_mutations_wins) return;
-  for (const vh of routeConfig?.virtual_hosts ?? []) hoistRequestHeadersIn(vh);
+  for (const vh of routeConfig?.virtual_hosts ?? []) if (!done.has(vh)) hoistRequestHeadersIn(vh);
 }
 
 function hoistRequestHeadersIn(vh: Json): void {

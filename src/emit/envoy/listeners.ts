@@ -11,11 +11,20 @@ import { TLS_INSPECTOR, tlsFilterChains } from './tls.js';
 import { applyEdge } from './edge.js';
 import { hoistPerFilterConfigs, hoistRequestHeaders, neutralPerRouteConfigs } from './hoist.js';
 import { compactRoutes } from './compact.js';
+import { clusterNamesOf, type EmissionReuse, type KeptVhost, type VhostInputs } from './reuse.js';
 
 export interface ListenerScope {
   servers: Map<string, VirtualServer>;
   backends: Map<string, Backend>;
   em: Emission;
+  /** Virtual hosts of earlier emissions to use again where nothing they are made of changed (serve). */
+  reuse?: EmissionReuse;
+}
+
+/** A virtual host of a route configuration being emitted: what it is made from, and the kept one used for it. */
+interface VhostSlot {
+  inputs: VhostInputs;
+  kept: KeptVhost | null;
 }
 
 /** The Host Envoy routes an HTTP/1.0 request without one by (a reserved, never real name). */
@@ -68,7 +77,13 @@ function filterChain(l: Listener, matchAddress: boolean, scope: ListenerScope): 
   return chain;
 }
 
-function hcm(l: Listener, scope: ListenerScope): Json {
+/**
+ * The connection manager of listener `l`. With `scope.reuse`, virtual hosts kept from an
+ * earlier emission are used where their inputs and the listener's decisions are the same;
+ * when a decision changed, the listener is emitted again without them (`reuseVhosts` false).
+ */
+function hcm(l: Listener, scope: ListenerScope, reuseVhosts = true): Json {
+  const slots: VhostSlot[] | null = scope.reuse ? [] : null;
   const out: Json = {
     '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
     stat_prefix: l.name,
@@ -82,7 +97,7 @@ function hcm(l: Listener, scope: ListenerScope): Json {
     strip_trailing_host_dot: true,
     // nginx serves HTTP/1.0; a request without Host goes to the first server named "" (else the default).
     http_protocol_options: { accept_http_10: true, default_host_for_http_10: NO_HOST },
-    route_config: routeConfig(l, scope),
+    route_config: routeConfig(l, scope, slots, reuseVhosts),
     http_filters: [
       {
         name: BUFFER_FILTER,
@@ -91,12 +106,44 @@ function hcm(l: Listener, scope: ListenerScope): Json {
       { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } },
     ],
   };
-  applyEdge(out, l, scope);
-  hoistPerFilterConfigs(out.route_config, neutralPerRouteConfigs(out.http_filters));
-  hoistRequestHeaders(out.route_config);
-  compactRoutes(out.route_config, scope.em);
+  // Virtual hosts used as they were: their routes are final, no pass below changes them.
+  const kept = new Set<Json>();
+  const keptScripts = new Map<Json, [string, string][]>();
+  for (const slot of slots ?? []) {
+    if (!slot.kept) continue;
+    kept.add(slot.kept.vhost);
+    keptScripts.set(slot.kept.vhost, slot.kept.scripts);
+  }
+  const edge = applyEdge(out, l, scope, { vhosts: kept, scripts: keptScripts });
+  const neutral = neutralPerRouteConfigs(out.http_filters);
+  const decisions = slots ? `${edge.decisions}\n${JSON.stringify([...neutral])}` : '';
+  if (slots?.some((s) => s.kept && s.kept.decisions !== decisions)) return hcm(l, scope, false);
+  hoistPerFilterConfigs(out.route_config, neutral, kept);
+  hoistRequestHeaders(out.route_config, kept);
+  compactRoutes(out.route_config, scope.em, kept);
+  if (slots) keepVhosts(slots, out.route_config.virtual_hosts, edge.scripts, decisions, scope);
   out.common_http_protocol_options = { ...out.common_http_protocol_options, headers_with_underscores_action: underscoreAction(l, scope) };
   return out;
+}
+
+/** Use the kept virtual hosts (their comments too), keep the ones emitted now for the next emission. */
+function keepVhosts(slots: VhostSlot[], vhosts: Json[], scripts: [string, string][][], decisions: string, scope: ListenerScope): void {
+  const reuse = scope.reuse!;
+  const comments = scope.em.comments;
+  slots.forEach((slot, i) => {
+    if (slot.kept) {
+      reuse.take(slot.kept);
+      for (const [route, text] of slot.kept.comments) comments.set(route, text);
+      return;
+    }
+    const vhost = vhosts[i];
+    const own: [object, string][] = [];
+    for (const route of vhost.routes ?? []) {
+      const text = comments.get(route);
+      if (text !== undefined) own.push([route, text]);
+    }
+    reuse.keep({ inputs: slot.inputs, decisions, vhost, scripts: scripts[i] ?? [], comments: own });
+  });
 }
 
 /**
@@ -119,12 +166,19 @@ function domainOf(n: ServerName): string | null {
   return n.kind === 'exact' || n.kind === 'wildcard-prefix' || n.kind === 'wildcard-suffix' ? n.value : null;
 }
 
-export function routeConfig(l: Listener, scope: ListenerScope): Json {
+/**
+ * The route configuration of listener `l`: a virtual host per server with names, then the
+ * default one (regex names, the default server). With `slots`, each virtual host's inputs
+ * are recorded there, and a kept one made from the same inputs is used (when `reuseVhosts`).
+ */
+export function routeConfig(l: Listener, scope: ListenerScope, slots: VhostSlot[] | null = null, reuseVhosts = true): Json {
   const shadowed = new Set((l.shadowedNames ?? []).map((s) => `${s.serverId}|${s.kind}:${s.value}`));
   const vhosts: Json[] = [];
   const regexServers: VirtualServer[] = [];
   // nginx looks the empty name up for requests without Host: the first server named "" has it.
   const noHostServer = l.serverIds.find((id) => scope.servers.get(id)!.names.some((n) => n.kind === 'empty'));
+  // What routes read of the listener (the scheme and the port: $scheme, redirects, `if ($scheme …)`).
+  const listenerText = `${l.ssl ? 'https' : 'http'}:${l.port}`;
   for (const id of l.serverIds) {
     const server = scope.servers.get(id)!;
     const domains = [
@@ -136,16 +190,31 @@ export function routeConfig(l: Listener, scope: ListenerScope): Json {
       ),
     ];
     if (id === noHostServer && id !== l.defaultServerId) domains.push(NO_HOST);
-    if (domains.length) vhosts.push({ name: id, domains, routes: serverRoutes({ server, listener: l, backends: scope.backends, em: scope.em, authority: null }) });
+    if (domains.length) {
+      const kept = slots && keptFor(slots, { key: `${l.name}|${id}`, servers: [server], text: `${listenerText}|${JSON.stringify(domains)}|${clusterNamesOf(server)}` }, scope, reuseVhosts);
+      vhosts.push(kept ?? { name: id, domains, routes: serverRoutes({ server, listener: l, backends: scope.backends, em: scope.em, authority: null }) });
+    }
     if (server.names.some((n) => n.kind === 'regex' && !shadowed.has(`${id}|${n.kind}:${n.value}`))) regexServers.push(server);
   }
-  const star: Json[] = [];
-  for (const server of regexServers) {
-    star.push(...serverRoutes({ server, listener: l, backends: scope.backends, em: scope.em, authority: authorityMatcher(server) }));
-  }
   const dflt = scope.servers.get(l.defaultServerId)!;
-  star.push(...serverRoutes({ server: dflt, listener: l, backends: scope.backends, em: scope.em, authority: null }));
-  vhosts.push({ name: `${dflt.id}_default`, domains: ['*'], routes: star });
+  const starServers = [...regexServers, dflt];
+  const kept = slots && keptFor(slots, { key: `${l.name}|*`, servers: starServers, text: `${listenerText}|${starServers.map((s) => `${s.id}:${clusterNamesOf(s)}`).join('|')}` }, scope, reuseVhosts);
+  if (kept) vhosts.push(kept);
+  else {
+    const star: Json[] = [];
+    for (const server of regexServers) {
+      star.push(...serverRoutes({ server, listener: l, backends: scope.backends, em: scope.em, authority: authorityMatcher(server) }));
+    }
+    star.push(...serverRoutes({ server: dflt, listener: l, backends: scope.backends, em: scope.em, authority: null }));
+    vhosts.push({ name: `${dflt.id}_default`, domains: ['*'], routes: star });
+  }
   // Upstream headers nginx never passes to clients (X-Accel-*, X-Pad); direct responses have none.
   return { name: routeConfigName(l), virtual_hosts: vhosts, response_headers_to_remove: NGINX_HIDDEN };
+}
+
+/** Record a virtual host's inputs; the kept virtual host made from the same inputs, or null. */
+function keptFor(slots: VhostSlot[], inputs: VhostInputs, scope: ListenerScope, reuseVhosts: boolean): Json | null {
+  const kept = reuseVhosts ? (scope.reuse!.find(inputs) ?? null) : null;
+  slots.push({ inputs, kept });
+  return kept ? kept.vhost : null;
 }
