@@ -46,7 +46,7 @@ import {
 } from './crossref.js';
 import { isPlainObject } from './scalars.js';
 import { envoySchema, protoJsonName } from './schema.js';
-import { WalkCache, Walker } from './walk.js';
+import { Walker, type WalkCache } from './walk.js';
 
 export { formatFindings, hasErrors } from './findings.js';
 export { WalkCache } from './walk.js';
