@@ -29,6 +29,7 @@ import { startAdmin, type AdminServer, type ReloadStatus } from './admin.js';
 import { loadSource, type LoadResult, type LoadTimings, type SourceOptions } from './source.js';
 import { ConfigWatcher, hashInputs, type ChangedFiles } from './watcher.js';
 import { CompileReuse } from '../compile.js';
+import { WalkCache } from '../validate/index.js';
 
 export { XdsServer } from './xds-server.js';
 export type { TlsOptions } from './xds-server.js';
@@ -140,7 +141,7 @@ async function startEndpointSource(
 export async function startServe(file: string, options: ServeOptions = {}): Promise<ServeHandle> {
   const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
   // Servers (and their virtual hosts) are reused between reloads where their text (and all around them) is unchanged.
-  const sourceOptions: SourceOptions = { context: options.context, prefix: options.prefix, reuse: new CompileReuse() };
+  const sourceOptions: SourceOptions = { context: options.context, prefix: options.prefix, reuse: new CompileReuse(), validation: new WalkCache() };
   const initial = await loadSource(file, sourceOptions);
   if (!initial.ok) throw new ServeLoadError(initial.errors);
   const absolute = (list: string[]) => [...new Set(list.map((f) => path.resolve(f)))].sort();

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { toXdsResources, type XdsResources } from '../emit/envoy/xds.js';
-import { formatFindings, validateXdsResources } from '../validate/index.js';
+import { formatFindings, validateXdsResources, type WalkCache } from '../validate/index.js';
 import type { Diagnostic } from '../parse/ast.js';
 import { formatDiagnostics, lineOf } from '../parse/diagnostic.js';
 import { compile, type CompileResult, type CompileReuse } from '../compile.js';
@@ -35,6 +35,8 @@ export interface SourceOptions {
   prefix?: string;
   /** Kept by the caller between loads: a reload lowers only the servers that changed. */
   reuse?: CompileReuse;
+  /** Kept by the caller between loads: virtual hosts kept by `reuse` are validated once. */
+  validation?: WalkCache;
 }
 
 /** An Envoy bootstrap file is served as is; anything else is nginx configuration. */
@@ -42,8 +44,8 @@ export function isEnvoyBootstrapFile(file: string): boolean {
   return /\.(ya?ml|json)$/i.test(file);
 }
 
-function validationErrors(resources: XdsResources): string[] {
-  const findings = validateXdsResources(resources).filter((f) => f.severity === 'error');
+function validationErrors(resources: XdsResources, cache?: WalkCache): string[] {
+  const findings = validateXdsResources(resources, { cache }).filter((f) => f.severity === 'error');
   return findings.length ? [`the xDS resources do not validate against Envoy's protos:\n${formatFindings(findings)}`] : [];
 }
 
@@ -101,7 +103,7 @@ function loadNginx(file: string, opts: SourceOptions): LoadResult {
   const compiled = performance.now();
   const resources = toXdsResources(result.bootstrap);
   const split = performance.now();
-  const invalid = validationErrors(resources);
+  const invalid = validationErrors(resources, opts.validation);
   if (invalid.length) return { ok: false, files, errors: invalid };
   const timings: LoadTimings = { compileMs: compiled - started, splitMs: split - compiled, validateMs: performance.now() - split };
   if (opts.reuse) {
