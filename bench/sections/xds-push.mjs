@@ -64,6 +64,8 @@ async function startProfile() {
   profiler = new Session();
   profiler.connect();
   await profiler.post('Profiler.enable');
+  // BENCH_XDS_PROFILE_US: the sampling interval in µs (V8's default is 1,000).
+  if (process.env.BENCH_XDS_PROFILE_US) await profiler.post('Profiler.setSamplingInterval', { interval: Number(process.env.BENCH_XDS_PROFILE_US) });
   await profiler.post('Profiler.start');
 }
 
@@ -277,6 +279,7 @@ export async function run(ctx) {
       const result = await done;
       const clientCpu = process.cpuUsage(clientCpuBefore);
       runs.push({ writtenAt, ...result, clientCpuMs: (clientCpu.user + clientCpu.system) / 1000, ...(await gc) });
+      if (process.env.BENCH_XDS_RUNS) { const r = runs[runs.length - 1]; console.error(`run ${i}: total ${(r.lastAckAt - r.writtenAt).toFixed(1)} debounce ${(r.reloadStartedAt - r.writtenAt).toFixed(1)} reload ${(r.snapshotAt - r.reloadStartedAt).toFixed(1)} push ${(r.lastAckAt - r.snapshotAt).toFixed(1)} ${JSON.stringify(r.timings)}`); }
     }
     const total = runs.map((r) => r.lastAckAt - r.writtenAt);
     const push = runs.map((r) => r.lastAckAt - r.snapshotAt);
