@@ -6,12 +6,13 @@
 import { existsSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { compile, renderBootstrap, renderBootstrapBytes, renderReport, type CompileResult } from '../compile.js';
+import { compile, renderBootstrap, renderBootstrapBytes, renderReport, type CompileResult, type Report } from '../compile.js';
 import { formatDiagnostic } from '../parse/index.js';
 import { lineOf } from '../parse/diagnostic.js';
 import { validateBootstrap, validateXdsResources, formatFindings, hasErrors } from '../validate/index.js';
 import { consulOutputFiles } from '../emit/consul/index.js';
 import { renderReportJsonBytes } from '../report/render.js';
+import { packedBuffers, packReport } from '../report/packed.js';
 import { CliExit } from './exit.js';
 import { FileWriter, writeOutputFiles, type OutputFile } from './file-writer.js';
 
@@ -59,9 +60,11 @@ export function registerConvert(program: Command): void {
       const writer = opts.out ? new FileWriter(opts.out) : null;
       // A first conversion into DIR writes consul/ early, staged beside it (see ConsulStaging).
       const staging = writer && opts.out && !existsSync(join(opts.out, 'consul')) ? new ConsulStaging(opts.out) : null;
+      // The reports are rendered on the writer thread too, while this one renders envoy.yaml.
+      const reportOnWriter = writer && PACKED_REPORT_MODULE ? (report: Report, dir: string) => renderReportOnWriter(writer, report, dir) : undefined;
       let out: ConvertOutput;
       try {
-        out = await runConvert(file, opts, writer ? (files) => writer.write(files) : undefined, staging && writer ? (files) => writer.write(staging.stage(files)) : undefined);
+        out = await runConvert(file, opts, writer ? (files) => writer.write(files) : undefined, staging && writer ? (files) => writer.write(staging.stage(files)) : undefined, reportOnWriter);
         // A backend removed from nginx.conf must not leave its Consul definition behind for an agent to load.
         // (Safe beside the writer: it removes only files this run does not write.)
         if (opts.out && out.exitCode === 0 && !staging) removeStaleConsulFiles(opts.out, out.files.map((f) => f.path));
@@ -90,13 +93,16 @@ export function registerConvert(program: Command): void {
  * The whole command as data in and out (testable without a process). With `-o`, `onFiles`
  * (when given) receives the files as each is rendered, before the next is started; they are
  * also returned, in the order envoy, report.json, report.md, consul/. Files are rendered only
- * once the configuration has passed validation: a failure returns none.
+ * once the configuration has passed validation: a failure returns none. `reportElsewhere`
+ * (when given) may take the report files over (rendered and written elsewhere: it returns
+ * them, or null to leave them to be rendered here).
  */
 export async function runConvert(
   file: string,
   opts: ConvertOptions,
   onFiles?: (files: OutputFile[]) => void,
   onConsulEarly?: (files: OutputFile[]) => void,
+  reportElsewhere?: (report: Report, dir: string) => OutputFile[] | null,
 ): Promise<ConvertOutput> {
   const consulOptions = { configId: opts.out ? relative(resolve(opts.out), resolve(file)) : '' };
   let earlyConsul: OutputFile[] | null = null;
@@ -141,18 +147,52 @@ export async function runConvert(
   // rendering. Their config identity is the main file's path relative to DIR, so committed
   // output is the same on every machine (check compares it).
   const consulFiles = earlyConsul ?? rendered(result.ir ? consulOutputFiles(result.ir, dir, consulOptions) : []);
+  // Handed over before envoy.yaml is rendered, so that both are rendered at the same time.
+  const reportsElsewhere = reportElsewhere?.(result.report, dir) ?? null;
   // xDS mode writes one file per resource type plus the ADS bootstraps; static mode the bootstrap.
   const envoyFiles = rendered(
     xds
       ? xds.xdsConvertFiles(result.bootstrap, dir, {}, result.comments)
       : [bytesFile(join(dir, `envoy.${format === 'json' ? 'json' : 'yaml'}`), renderBootstrapBytes(result, format))],
   );
-  const reportFiles = [...rendered([bytesFile(join(dir, 'report.json'), renderReportJsonBytes(result.report))]), ...rendered([{ path: join(dir, 'report.md'), text: renderReport(result.report, 'md') }])];
+  const reportFiles = reportsElsewhere ?? [
+    ...rendered([bytesFile(join(dir, 'report.json'), renderReportJsonBytes(result.report))]),
+    ...rendered([{ path: join(dir, 'report.md'), text: renderReport(result.report, 'md') }]),
+  ];
   return {
     stdout: '',
     stderr: [...stderrParts, warnings].filter(Boolean).join('\n') + '\n',
     exitCode: 0,
     files: [...envoyFiles, ...reportFiles, ...consulFiles],
+  };
+}
+
+/**
+ * The compiled module the writer thread renders the reports with. Null when this code runs
+ * from its TypeScript sources (the test runner): a worker thread cannot load those, and
+ * the reports are rendered on this thread as before.
+ */
+const PACKED_REPORT_MODULE = import.meta.url.endsWith('.js') ? new URL('../report/packed.js', import.meta.url).href : null;
+
+/**
+ * Hands report.json and report.md to the writer thread: the report goes over packed (a
+ * string table and an Int32Array moved, not 150,000 objects copied). Null when it cannot
+ * be packed exactly; the reports are then rendered here.
+ */
+function renderReportOnWriter(writer: FileWriter, report: Report, dir: string): OutputFile[] | null {
+  const packed = packReport(report);
+  if (!packed || !PACKED_REPORT_MODULE) return null;
+  writer.render({ module: PACKED_REPORT_MODULE, fn: 'renderPackedReportFiles', args: [dir, packed] }, packedBuffers(packed));
+  return [writtenFile(join(dir, 'report.json')), writtenFile(join(dir, 'report.md'))];
+}
+
+/** A file written elsewhere: its text is what the file holds once the writer is done. */
+function writtenFile(path: string): OutputFile {
+  return {
+    path,
+    get text(): string {
+      return readFileSync(path, 'utf8');
+    },
   };
 }
 

@@ -54,6 +54,13 @@ interface FileMessage {
   bytes?: Uint8Array;
 }
 
+/** Files the writer thread makes itself (see FileWriter.render). */
+export interface RenderJob {
+  module: string;
+  fn: string;
+  args: unknown[];
+}
+
 /** The worker's answer once told the files are all sent: none failed, or the first failure. */
 interface WriterResult {
   error?: { message: string; code?: string; syscall?: string; path?: string };
@@ -74,23 +81,42 @@ function writeInPlace(file, bytes) {
     fs.closeSync(fd);
   }
 }
-parentPort.on('message', (batch) => {
-  if (typeof batch === 'string') {
+// Messages are handled one after the other, in order: a render job imports its module first.
+let queue = Promise.resolve();
+parentPort.on('message', (message) => {
+  queue = queue.then(() => handle(message));
+});
+async function handle(message) {
+  if (typeof message === 'string') {
     // DIR first, as the synchronous writer's first file (DIR/envoy.yaml) made it: the same first error
     try {
-      fs.mkdirSync(batch, { recursive: true });
-      made.add(batch);
+      fs.mkdirSync(message, { recursive: true });
+      made.add(message);
     } catch (e) {
-      failure = { message: String(e && e.message), code: e && e.code, syscall: e && e.syscall, path: e && e.path };
+      failure = errorOf(e);
     }
     return;
   }
-  if (batch === null) {
+  if (message === null) {
     parentPort.postMessage(failure === null ? {} : { error: failure });
     parentPort.close();
     return;
   }
-  for (const f of batch) {
+  if (Array.isArray(message)) return writeFiles(message);
+  // A render job: the files are made here, from data, by a function of the compiled code.
+  if (failure !== null) return;
+  let files;
+  try {
+    const module = await import(message.module);
+    files = module[message.fn](...message.args);
+  } catch (e) {
+    failure = { message: 'rendering ' + message.fn + ': ' + String(e && e.message) };
+    return;
+  }
+  writeFiles(files);
+}
+function writeFiles(files) {
+  for (const f of files) {
     if (failure !== null) return; // as the synchronous writer: nothing after the first failure
     try {
       const dir = path.dirname(f.path);
@@ -100,10 +126,13 @@ parentPort.on('message', (batch) => {
       }
       writeInPlace(f.path, f.bytes !== undefined ? f.bytes : Buffer.from(f.text, 'utf8'));
     } catch (e) {
-      failure = { message: String(e && e.message), code: e && e.code, syscall: e && e.syscall, path: e && e.path };
+      failure = errorOf(e);
     }
   }
-});
+}
+function errorOf(e) {
+  return { message: String(e && e.message), code: e && e.code, syscall: e && e.syscall, path: e && e.path };
+}
 `;
 
 /**
@@ -150,6 +179,20 @@ export class FileWriter {
       }
     }
     this.worker.postMessage(batch, moved);
+  }
+
+  /**
+   * Hands over files the worker makes itself: `job.fn` of the ES module at `job.module` (a
+   * file: URL of compiled JavaScript), called with `job.args`, returns them ({path, text or
+   * bytes}); they are written in their turn among the others. `transfer`: buffers of the
+   * arguments to move rather than copy. A failure of the function fails `close`.
+   */
+  render(job: RenderJob, transfer: ArrayBuffer[] = []): void {
+    if (this.dir !== null) {
+      this.worker.postMessage(this.dir);
+      this.dir = null;
+    }
+    this.worker.postMessage(job, transfer);
   }
 
   /** Tells the worker that every file has been handed over, and waits until they are written. */

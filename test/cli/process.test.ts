@@ -1,13 +1,29 @@
 // The CLI as users run it: a process (bin/ngx2envoy.js on the built dist/, which
 // `npm test` builds first), its exit code and what it leaves on stderr.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
+import { runConvert } from '../../src/cli/convert.js';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'ngx2envoy.js');
+const FIXTURES = join(import.meta.dirname, '..', '..', 'fixtures');
+const CONFIGS = [
+  join(import.meta.dirname, '..', '..', 'examples', 'nginx.conf'),
+  ...readdirSync(FIXTURES)
+    .filter((d) => existsSync(join(FIXTURES, d, 'nginx.conf')))
+    .map((d) => join(FIXTURES, d, 'nginx.conf')),
+];
+
+/** Every file under `root`, by its path relative to it. */
+function filesUnder(root: string): string[] {
+  return readdirSync(root, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => relative(root, join(e.parentPath, e.name)))
+    .sort();
+}
 
 let work: string;
 beforeAll(() => {
@@ -59,6 +75,31 @@ describe('ngx2envoy as a process', () => {
     expect(r.stderr).toContain('proxy_pass');
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
+
+  // The built command renders the reports on its writer thread (from a packed copy); the
+  // API under the test runner renders them on its own thread: the same files, byte for byte.
+  it('convert -o writes what the API renders, every fixture', async () => {
+    const processes = 4; // at a time
+    let converted = 0;
+    for (let at = 0; at < CONFIGS.length; at += processes) {
+      const batch = CONFIGS.slice(at, at + processes).map((conf, i) => ({ conf, out: join(work, `fixture-out-${at + i}`) }));
+      const runs = await Promise.all(batch.map(({ conf, out }) => run(['convert', conf, '-o', out])));
+      for (let i = 0; i < batch.length; i++) {
+        const { conf, out } = batch[i]!;
+        const apiOut = join(work, 'api-out');
+        const api = await runConvert(conf, { out: apiOut });
+        expect(runs[i]!.code, conf).toBe(api.exitCode);
+        if (api.exitCode !== 0) {
+          expect(existsSync(out), conf).toBe(false);
+          continue;
+        }
+        expect(filesUnder(out), conf).toEqual(api.files.map((f) => relative(apiOut, f.path)).sort());
+        for (const f of api.files) expect(readFileSync(join(out, relative(apiOut, f.path)), 'utf8'), f.path).toBe(f.text);
+        converted++;
+      }
+    }
+    expect(converted).toBeGreaterThan(40);
+  }, 180_000);
 
   it('main() run many times in one process watches stdout once (no listener leak warning)', async () => {
     const before = process.stdout.listenerCount('error');

@@ -4,9 +4,10 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { FileWriter, writeOutputFiles } from '../../src/cli/file-writer.js';
 import { ConsulStaging, runConvert, type OutputFile } from '../../src/cli/convert.js';
-import { compile, renderBootstrap, renderReport } from '../../src/compile.js';
+import { compile, renderBootstrap, renderReport, type Report } from '../../src/compile.js';
 
 const EXAMPLE = resolve(import.meta.dirname, '../../examples/nginx.conf');
 let dir: string;
@@ -74,6 +75,51 @@ describe('FileWriter', () => {
     expect(existsSync(join(root, 'after.txt'))).toBe(false);
   });
 
+  // Render jobs: files the worker makes itself from data, with a compiled module (convert's reports).
+  const RENDERER = `import { join } from 'node:path';
+export function numbered(dir, count, fail) {
+  if (fail) throw new Error('no such count: ' + count);
+  return Array.from({ length: count }, (_, i) => i % 2 ? { path: join(dir, 'n' + i), text: 'text ' + i } : { path: join(dir, 'n' + i), bytes: new TextEncoder().encode('bytes ' + i) });
+}
+export function sum(dir, numbers) {
+  return [{ path: join(dir, 'sum'), text: String(numbers.reduce((a, b) => a + b, 0)) }];
+}
+`;
+  const renderer = (): string => {
+    const file = join(dir, 'renderer.mjs');
+    writeFileSync(file, RENDERER);
+    return pathToFileURL(file).href;
+  };
+
+  test('render jobs: the function\'s files are written in their turn among the others, moved buffers arrive whole', async () => {
+    const root = join(dir, 'rendered');
+    const module = renderer();
+    const writer = new FileWriter(root);
+    writer.write([{ path: join(root, 'n1'), text: 'overwritten by the job' }]);
+    writer.render({ module, fn: 'numbered', args: [root, 3, false] });
+    writer.write([{ path: join(root, 'n2'), text: 'after the job' }]);
+    const numbers = new Int32Array([1, 2, 3, 4]);
+    writer.render({ module, fn: 'sum', args: [root, numbers] }, [numbers.buffer as ArrayBuffer]);
+    expect(numbers.length).toBe(0); // moved, not copied
+    await writer.close();
+    expect(readdirSync(root).sort()).toEqual(['n0', 'n1', 'n2', 'sum']);
+    expect(readFileSync(join(root, 'n0'), 'utf8')).toBe('bytes 0');
+    expect(readFileSync(join(root, 'n1'), 'utf8')).toBe('text 1');
+    expect(readFileSync(join(root, 'n2'), 'utf8')).toBe('after the job');
+    expect(readFileSync(join(root, 'sum'), 'utf8')).toBe('10');
+  });
+
+  test('a render job that throws fails close with its message; nothing after it is written', async () => {
+    const root = join(dir, 'render-failing');
+    const module = renderer();
+    const writer = new FileWriter(root);
+    writer.write([{ path: join(root, 'before'), text: 'ok' }]);
+    writer.render({ module, fn: 'numbered', args: [root, 7, true] });
+    writer.write([{ path: join(root, 'after'), text: 'never' }]);
+    await expect(writer.close()).rejects.toThrow('rendering numbered: no such count: 7');
+    expect(readdirSync(root)).toEqual(['before']);
+  });
+
   test('abort stops the worker without an unhandled rejection', async () => {
     const writer = new FileWriter(dir);
     writer.abort();
@@ -89,6 +135,26 @@ describe('convert -o through the writer', () => {
     expect(seen.slice(7)).toEqual(['envoy.yaml', 'report.json', 'report.md']);
     // returned in the documented order, the same files
     expect(out.files.map((f) => f.path.slice(join(dir, 'order').length + 1))).toEqual([...seen.slice(7), ...seen.slice(0, 7)]);
+  });
+
+  test('reports taken over elsewhere: not rendered here, returned as the taker gives them', async () => {
+    const seen: string[] = [];
+    const taken: Report[] = [];
+    const out = join(dir, 'elsewhere');
+    const elsewhere = [{ path: join(out, 'report.json'), text: 'made elsewhere' }];
+    const r = await runConvert(EXAMPLE, { out }, (files) => seen.push(...files.map((f) => f.path.slice(out.length + 1))), undefined, (report, d) => {
+      taken.push(report);
+      expect(d).toBe(out);
+      return elsewhere;
+    });
+    expect(taken).toHaveLength(1);
+    expect(taken[0]!.summary.directives).toBeGreaterThan(0);
+    expect(seen).not.toContain('report.json');
+    expect(seen).not.toContain('report.md');
+    expect(r.files.filter((f) => f.path.startsWith(join(out, 'report')))).toEqual(elsewhere);
+    // declined (null): rendered here as before
+    const declined = await runConvert(EXAMPLE, { out }, undefined, undefined, () => null);
+    expect(declined.files.find((f) => f.path === join(out, 'report.md'))!.text).toBe(renderReport(compile(EXAMPLE, {}).report, 'md'));
   });
 
   test('the command writes what the API renders, byte for byte', async () => {
