@@ -284,39 +284,63 @@ function applyCompression(hcm: Json, routes: Json[], settings: RouteSettings[], 
 // ------------------------------------------------------------------ access logs
 
 function applyAccessLogs(hcm: Json, routes: Json[], settings: RouteSettings[]): void {
-  const sinks = new Map<string, { log: AccessLog; routes: Set<string> }>();
-  const names = new Set<string>();
+  const sinks = new Map<string, { log: AccessLog; routes: RouteSet }>();
   for (let k = 0; k < routes.length; k++) {
-    const name = String(routes[k].name ?? '');
-    names.add(name);
-    for (const a of settings[k]!.accessLogs) {
+    const logs = settings[k]!.accessLogs;
+    for (let i = 0; i < logs.length; i++) {
+      const a = logs[i]!;
       const key = accessLogKey(a);
-      const s = sinks.get(key) ?? { log: a, routes: new Set<string>() };
-      s.routes.add(name);
-      sinks.set(key, s);
+      let s = sinks.get(key);
+      if (!s) sinks.set(key, (s = { log: a, routes: routeSet() }));
+      addRoute(s.routes, k);
     }
   }
   if (sinks.size === 0) return;
   hcm.access_log = [...sinks.values()].map(({ log, routes: rs }) => {
     // requests answered before routing (no route) are logged only by logs every route has
-    const everywhere = rs.size === names.size;
-    return fileAccessLog(log, everywhere ? null : routeNameFilter([...rs].sort()));
+    return fileAccessLog(log, rs.indexes.length === routes.length ? null : routeNameFilter(namesOf(routes, rs)));
   });
+}
+
+/**
+ * The routes (by index in the listener's list) a log or a local reply mapper applies to.
+ * Whether it applies to every route is a count: routes of one name (a server's routes
+ * emitted twice, in its own virtual host and the default one) have the same settings,
+ * since settings are resolved from the name, so it applies to all of them or none.
+ */
+interface RouteSet {
+  indexes: number[];
+}
+
+function routeSet(): RouteSet {
+  return { indexes: [] };
+}
+
+/** Add route `k` (routes are added in order: a repeat is the last one). */
+function addRoute(set: RouteSet, k: number): void {
+  const ix = set.indexes;
+  if (ix.length === 0 || ix[ix.length - 1] !== k) ix.push(k);
+}
+
+/** The distinct names of a set's routes, sorted (for a route name filter). */
+function namesOf(routes: Json[], set: RouteSet): string[] {
+  const names = new Set<string>();
+  for (const k of set.indexes) names.add(String(routes[k].name ?? ''));
+  return [...names].sort();
 }
 
 // ------------------------------------------------------------------ error pages
 
 function applyErrorPages(hcm: Json, routes: Json[], settings: RouteSettings[], l: Listener, em: Emission, memo: EdgeMemo): void {
-  const mappers = new Map<string, { page: ErrorPage; code: number; routes: Set<string> }>();
-  const names = new Set<string>();
+  const mappers = new Map<string, { page: ErrorPage; code: number; routes: RouteSet }>();
   for (let k = 0; k < routes.length; k++) {
-    const name = String(routes[k].name ?? '');
-    names.add(name);
-    for (const page of settings[k]!.errorPages) {
+    const pages = settings[k]!.errorPages;
+    for (let i = 0; i < pages.length; i++) {
+      const page = pages[i]!;
       for (const { code, key } of pageCodesOf(page, memo)) {
         let m = mappers.get(key);
-        if (!m) mappers.set(key, (m = { page, code, routes: new Set<string>() }));
-        m.routes.add(name);
+        if (!m) mappers.set(key, (m = { page, code, routes: routeSet() }));
+        addRoute(m.routes, k);
       }
     }
   }
@@ -324,7 +348,7 @@ function applyErrorPages(hcm: Json, routes: Json[], settings: RouteSettings[], l
   hcm.local_reply_config = {
     mappers: [...mappers.values()].map(({ page, code, routes: rs }) => {
       const status = { status_code_filter: { comparison: { op: 'EQ', value: { default_value: code, runtime_key: `ngx2envoy.error_page.${code}` } } } };
-      const filter = rs.size === names.size ? status : { and_filter: { filters: [status, routeNameFilter([...rs].sort())] } };
+      const filter = rs.indexes.length === routes.length ? status : { and_filter: { filters: [status, routeNameFilter(namesOf(routes, rs))] } };
       if (page.file) return fileMapper(filter, page);
       return {
         filter,

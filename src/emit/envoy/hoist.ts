@@ -111,17 +111,18 @@ function hoistInVirtualHost(vh: Json, neutral: Map<string, Json>): Json {
  * The same object when nothing changes; undefined when nothing is left.
  */
 function routeConfigsAfter(own: Json | undefined, moves: { name: string; key: string; fill: Json }[]): Json | undefined {
-  let changed = false;
+  // Most routes keep theirs as they are: find out first, and build a new object only for those that change.
+  if (own !== undefined && !changesUnder(own, moves)) {
+    for (const _ in own) return own;
+    return undefined; // (an empty object of its own goes too)
+  }
   let count = 0;
   const next: Json = {};
   if (own) {
     for (const name in own) {
       const config = own[name];
       const m = hoistedAs(moves, name);
-      if (m && keyOf(config) === m.key) {
-        changed = true;
-        continue;
-      }
+      if (m && keyOf(config) === m.key) continue;
       next[name] = config;
       count++;
     }
@@ -130,10 +131,18 @@ function routeConfigsAfter(own: Json | undefined, moves: { name: string; key: st
     if (own?.[m.name] !== undefined) continue;
     next[m.name] = m.fill;
     count++;
-    changed = true;
   }
-  if (!changed && count > 0) return own;
-  return count ? next : undefined; // (an empty object of its own goes too)
+  return count ? next : undefined;
+}
+
+/** Whether a route's own per-filter configs change when its virtual host takes the hoisted ones. */
+function changesUnder(own: Json, moves: { name: string; key: string; fill: Json }[]): boolean {
+  for (const m of moves) {
+    const config = own[m.name];
+    // a hoisted filter it has no config for gets the neutral one; the hoisted config itself goes
+    if (config === undefined || keyOf(config) === m.key) return true;
+  }
+  return false;
 }
 
 function hoistedAs<M extends { name: string }>(moves: M[], name: string): M | undefined {
@@ -156,9 +165,14 @@ function mostCommon(routes: Json[], name: string): { config: Json; key: string; 
     if (entry) entry.count++;
     else counts.set(k, { config: c, count: 1 });
   }
-  let best: { key: string; config: Json; count: number } = { key: '', config: null, count: 0 };
-  for (const [key, e] of counts) if (e.count > best.count) best = { key, config: e.config, count: e.count };
-  return { ...best, absent };
+  const best = { key: '', config: null as Json, count: 0, absent };
+  for (const [key, e] of counts) {
+    if (e.count <= best.count) continue;
+    best.key = key;
+    best.config = e.config;
+    best.count = e.count;
+  }
+  return best;
 }
 
 // ------------------------------------------------------------------ request headers

@@ -166,6 +166,22 @@ function domainOf(n: ServerName): string | null {
   return n.kind === 'exact' || n.kind === 'wildcard-prefix' || n.kind === 'wildcard-suffix' ? n.value : null;
 }
 
+/** Whether another server on the listener claimed this name first (keys `serverId|kind:value`). */
+function isShadowed(shadowed: ReadonlySet<string>, id: string, n: ServerName): boolean {
+  // (most listeners have none: no key is built for them)
+  return shadowed.size > 0 && shadowed.has(`${id}|${n.kind}:${n.value}`);
+}
+
+/** A server's Envoy domains on the listener: its exact and wildcard names not claimed first by another server, once each. */
+function domainsOf(server: VirtualServer, shadowed: ReadonlySet<string>): string[] {
+  const domains: string[] = [];
+  for (const n of server.names) {
+    const d = domainOf(n);
+    if (d !== null && !domains.includes(d) && !isShadowed(shadowed, server.id, n)) domains.push(d);
+  }
+  return domains;
+}
+
 /**
  * The route configuration of listener `l`: a virtual host per server with names, then the
  * default one (regex names, the default server). With `slots`, each virtual host's inputs
@@ -181,20 +197,13 @@ export function routeConfig(l: Listener, scope: ListenerScope, slots: VhostSlot[
   const listenerText = `${l.ssl ? 'https' : 'http'}:${l.port}`;
   for (const id of l.serverIds) {
     const server = scope.servers.get(id)!;
-    const domains = [
-      ...new Set(
-        server.names
-          .filter((n) => !shadowed.has(`${id}|${n.kind}:${n.value}`))
-          .map(domainOf)
-          .filter((d): d is string => d !== null),
-      ),
-    ];
+    const domains = domainsOf(server, shadowed);
     if (id === noHostServer && id !== l.defaultServerId) domains.push(NO_HOST);
     if (domains.length) {
       const kept = slots && keptFor(slots, { key: `${l.name}|${id}`, servers: [server], text: `${listenerText}|${JSON.stringify(domains)}|${clusterNamesOf(server)}` }, scope, reuseVhosts);
       vhosts.push(kept ?? { name: id, domains, routes: serverRoutes({ server, listener: l, backends: scope.backends, em: scope.em, authority: null }) });
     }
-    if (server.names.some((n) => n.kind === 'regex' && !shadowed.has(`${id}|${n.kind}:${n.value}`))) regexServers.push(server);
+    if (server.names.some((n) => n.kind === 'regex' && !isShadowed(shadowed, id, n))) regexServers.push(server);
   }
   const dflt = scope.servers.get(l.defaultServerId)!;
   const starServers = [...regexServers, dflt];
