@@ -3,14 +3,14 @@
 // bootstraps), report.json, report.md and consul/. Exit 1 on bad input (and on
 // unsupported directives under --strict), 2 when the output fails validation
 // (a compiler bug: an invalid configuration is never printed).
-import { existsSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { compile, renderBootstrap, renderBootstrapBytes, renderReport, type CompileResult, type Report } from '../compile.js';
 import { formatDiagnostic } from '../parse/index.js';
 import { lineOf } from '../parse/diagnostic.js';
 import { validateBootstrap, validateXdsResources, formatFindings, hasErrors } from '../validate/index.js';
-import { consulOutputFiles } from '../emit/consul/index.js';
+import { buildRegistrations, consulFileNames, renderConsulFilesUnder, type ConsulRegistrations } from '../emit/consul/index.js';
 import { renderReportJsonBytes } from '../report/render.js';
 import { packedBuffers, packReport } from '../report/packed.js';
 import { CliExit } from './exit.js';
@@ -60,11 +60,17 @@ export function registerConvert(program: Command): void {
       const writer = opts.out ? new FileWriter(opts.out) : null;
       // A first conversion into DIR writes consul/ early, staged beside it (see ConsulStaging).
       const staging = writer && opts.out && !existsSync(join(opts.out, 'consul')) ? new ConsulStaging(opts.out) : null;
-      // The reports are rendered on the writer thread too, while this one renders envoy.yaml.
-      const reportOnWriter = writer && PACKED_REPORT_MODULE ? (report: Report, dir: string) => renderReportOnWriter(writer, report, dir) : undefined;
+      const hooks: ConvertHooks = {};
+      if (writer) {
+        hooks.onFiles = (files) => writer.write(files);
+        if (staging) hooks.onConsulEarly = (files) => writer.write(staging.stage(files));
+        // Compiled code (not the test runner's sources): the writer thread also renders the
+        // reports and consul/ from plain data, while this one renders envoy.yaml.
+        if (COMPILED) hooks.elsewhere = onWriterThread(writer, staging);
+      }
       let out: ConvertOutput;
       try {
-        out = await runConvert(file, opts, writer ? (files) => writer.write(files) : undefined, staging && writer ? (files) => writer.write(staging.stage(files)) : undefined, reportOnWriter);
+        out = await runConvert(file, opts, hooks);
         // A backend removed from nginx.conf must not leave its Consul definition behind for an agent to load.
         // (Safe beside the writer: it removes only files this run does not write.)
         if (opts.out && out.exitCode === 0 && !staging) removeStaleConsulFiles(opts.out, out.files.map((f) => f.path));
@@ -89,30 +95,48 @@ export function registerConvert(program: Command): void {
     });
 }
 
+/** What the caller of runConvert may take part in (the CLI: its writer thread). */
+export interface ConvertHooks {
+  /** With -o: the files as each is rendered, before the next is started. */
+  onFiles?: (files: OutputFile[]) => void;
+  /**
+   * With -o: consul/ handed over once lowered, before validation, instead of to onFiles
+   * after it (a first conversion: the taker stages them, see ConsulStaging).
+   */
+  onConsulEarly?: (files: OutputFile[]) => void;
+  /** Files made elsewhere from plain data. */
+  elsewhere?: OutputElsewhere;
+}
+
 /**
- * The whole command as data in and out (testable without a process). With `-o`, `onFiles`
- * (when given) receives the files as each is rendered, before the next is started; they are
- * also returned, in the order envoy, report.json, report.md, consul/. Files are rendered only
- * once the configuration has passed validation: a failure returns none. `reportElsewhere`
- * (when given) may take the report files over (rendered and written elsewhere: it returns
- * them, or null to leave them to be rendered here).
+ * Takes over the rendering of files (and their writing): each returns the files as they
+ * will be once written, or null to leave them to be rendered here.
  */
-export async function runConvert(
-  file: string,
-  opts: ConvertOptions,
-  onFiles?: (files: OutputFile[]) => void,
-  onConsulEarly?: (files: OutputFile[]) => void,
-  reportElsewhere?: (report: Report, dir: string) => OutputFile[] | null,
-): Promise<ConvertOutput> {
+export interface OutputElsewhere {
+  report(report: Report, dir: string): OutputFile[] | null;
+  /** Called when consul/ would be handed to onConsulEarly (`early`) or to onFiles. */
+  consul(registrations: ConsulRegistrations, dir: string, early: boolean): OutputFile[] | null;
+}
+
+/**
+ * The whole command as data in and out (testable without a process). With `-o`, the files
+ * are returned in the order envoy, report.json, report.md, consul/; `hooks` says who sees
+ * them as they are rendered (by default nobody) and who may render some of them instead.
+ * Files are rendered only once the configuration has passed validation (consul/ for
+ * onConsulEarly excepted): a failure returns none.
+ */
+export async function runConvert(file: string, opts: ConvertOptions, hooks: ConvertHooks = {}): Promise<ConvertOutput> {
   const consulOptions = { configId: opts.out ? relative(resolve(opts.out), resolve(file)) : '' };
+  const consulFiles = (ir: NonNullable<CompileResult['ir']>, early: boolean): OutputFile[] => {
+    const registrations = buildRegistrations(ir, consulOptions);
+    const taken = hooks.elsewhere?.consul(registrations, opts.out!, early);
+    if (taken) return taken;
+    const files = renderConsulFilesUnder(join(opts.out!, 'consul'), registrations);
+    (early ? hooks.onConsulEarly : hooks.onFiles)?.(files);
+    return files;
+  };
   let earlyConsul: OutputFile[] | null = null;
-  const onLowered =
-    opts.out && onConsulEarly
-      ? (ir: NonNullable<CompileResult['ir']>) => {
-          earlyConsul = consulOutputFiles(ir, opts.out!, consulOptions);
-          onConsulEarly(earlyConsul);
-        }
-      : undefined;
+  const onLowered = opts.out && hooks.onConsulEarly ? (ir: NonNullable<CompileResult['ir']>) => void (earlyConsul = consulFiles(ir, true)) : undefined;
   const result = compile(file, { context: opts.context, prefix: opts.prefix, strict: opts.strict, onLowered });
   const stderrParts = result.diagnostics.map((d) => formatDiagnostic(withLine(d)));
   if (!result.ok || !result.bootstrap) {
@@ -139,16 +163,16 @@ export async function runConvert(
   }
   const dir = opts.out;
   const rendered = (files: OutputFile[]): OutputFile[] => {
-    onFiles?.(files);
+    hooks.onFiles?.(files);
     return files;
   };
   // Consul registrations for the backends first (unless handed over already, once lowered):
   // thousands of small files, the longest to write, so their writing overlaps the most
   // rendering. Their config identity is the main file's path relative to DIR, so committed
   // output is the same on every machine (check compares it).
-  const consulFiles = earlyConsul ?? rendered(result.ir ? consulOutputFiles(result.ir, dir, consulOptions) : []);
+  const consul = earlyConsul ?? (result.ir ? consulFiles(result.ir, false) : []);
   // Handed over before envoy.yaml is rendered, so that both are rendered at the same time.
-  const reportsElsewhere = reportElsewhere?.(result.report, dir) ?? null;
+  const reportsElsewhere = hooks.elsewhere?.report(result.report, dir) ?? null;
   // xDS mode writes one file per resource type plus the ADS bootstraps; static mode the bootstrap.
   const envoyFiles = rendered(
     xds
@@ -163,27 +187,39 @@ export async function runConvert(
     stdout: '',
     stderr: [...stderrParts, warnings].filter(Boolean).join('\n') + '\n',
     exitCode: 0,
-    files: [...envoyFiles, ...reportFiles, ...consulFiles],
+    files: [...envoyFiles, ...reportFiles, ...consul],
   };
 }
 
 /**
- * The compiled module the writer thread renders the reports with. Null when this code runs
- * from its TypeScript sources (the test runner): a worker thread cannot load those, and
- * the reports are rendered on this thread as before.
+ * Whether this code runs compiled (dist/): the writer thread can then load its modules.
+ * Under the test runner it runs from the TypeScript sources, which a worker thread cannot
+ * load; everything is rendered on this thread then.
  */
-const PACKED_REPORT_MODULE = import.meta.url.endsWith('.js') ? new URL('../report/packed.js', import.meta.url).href : null;
+const COMPILED = import.meta.url.endsWith('.js');
+const PACKED_REPORT_MODULE = new URL('../report/packed.js', import.meta.url).href;
+const CONSUL_MODULE = new URL('../emit/consul/index.js', import.meta.url).href;
 
 /**
- * Hands report.json and report.md to the writer thread: the report goes over packed (a
- * string table and an Int32Array moved, not 150,000 objects copied). Null when it cannot
- * be packed exactly; the reports are then rendered here.
+ * The writer thread renders report.json and report.md (the report crosses packed: a string
+ * table and an Int32Array moved, not 150,000 objects copied; not at all when it cannot be
+ * packed exactly) and consul/ (from the registrations: plain data, a few per backend), into
+ * the staging directory when there is one.
  */
-function renderReportOnWriter(writer: FileWriter, report: Report, dir: string): OutputFile[] | null {
-  const packed = packReport(report);
-  if (!packed || !PACKED_REPORT_MODULE) return null;
-  writer.render({ module: PACKED_REPORT_MODULE, fn: 'renderPackedReportFiles', args: [dir, packed] }, packedBuffers(packed));
-  return [writtenFile(join(dir, 'report.json')), writtenFile(join(dir, 'report.md'))];
+function onWriterThread(writer: FileWriter, staging: ConsulStaging | null): OutputElsewhere {
+  return {
+    report(report, dir) {
+      const packed = packReport(report);
+      if (!packed) return null;
+      writer.render({ module: PACKED_REPORT_MODULE, fn: 'renderPackedReportFiles', args: [dir, packed] }, packedBuffers(packed));
+      return [writtenFile(join(dir, 'report.json')), writtenFile(join(dir, 'report.md'))];
+    },
+    consul(registrations, dir, early) {
+      const root = join(dir, 'consul');
+      writer.render({ module: CONSUL_MODULE, fn: 'renderConsulFilesUnder', args: [early && staging ? staging.dir : root, registrations] });
+      return consulFileNames(registrations).map((name) => writtenFile(join(root, name)));
+    },
+  };
 }
 
 /** A file written elsewhere: its text is what the file holds once the writer is done. */
@@ -239,7 +275,7 @@ export class ConsulStaging {
     return files.map((f) => ({ path: join(this.dir, relative(this.root, f.path)), text: f.text }));
   }
 
-  /** Moves the staged files to DIR/consul (written in place if DIR/consul appeared meanwhile). */
+  /** Moves the staged files to DIR/consul (each into it if DIR/consul appeared meanwhile). */
   publish(files: OutputFile[]): void {
     try {
       renameSync(this.dir, this.root);
@@ -248,8 +284,14 @@ export class ConsulStaging {
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'EEXIST' && code !== 'ENOTEMPTY' && code !== 'ENOTDIR') throw err;
     }
-    const consul = files.filter((f) => !relative(this.root, f.path).startsWith('..'));
-    writeOutputFiles(consul);
+    // (moved, not written again: their text may exist only there, rendered on the writer thread)
+    for (const entry of readdirSync(this.dir, { recursive: true, withFileTypes: true })) {
+      if (!entry.isFile()) continue;
+      const staged = join(entry.parentPath, entry.name);
+      const target = join(this.root, relative(this.dir, staged));
+      mkdirSync(dirname(target), { recursive: true });
+      renameSync(staged, target);
+    }
     removeStaleConsulFiles(this.out, files.map((f) => f.path));
     rmSync(this.dir, { recursive: true, force: true });
   }

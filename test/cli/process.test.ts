@@ -101,6 +101,17 @@ describe('ngx2envoy as a process', () => {
     expect(converted).toBeGreaterThan(40);
   }, 180_000);
 
+  it('convert -o failing after lowering (--strict): what the writer thread staged is gone, DIR too', async () => {
+    const conf = join(work, 'strict-fail.conf');
+    writeFileSync(conf, 'events {}\nhttp {\n  upstream api { server 10.0.0.1:80; }\n  server { listen 80; location / { proxy_pass http://api; } location /php { fastcgi_pass 127.0.0.1:9000; } }\n}\n');
+    const out = join(work, 'strict-out');
+    const r = await run(['convert', conf, '-o', out, '--strict']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/strict-fail\.conf:4:\d+: error: unsupported: fastcgi_pass/);
+    expect(existsSync(out)).toBe(false);
+    expect(readdirSync(work).filter((n) => n.startsWith('.consul-staging'))).toEqual([]);
+  });
+
   it('main() run many times in one process watches stdout once (no listener leak warning)', async () => {
     const before = process.stdout.listenerCount('error');
     const write = process.stdout.write;

@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { FileWriter, writeOutputFiles } from '../../src/cli/file-writer.js';
 import { ConsulStaging, runConvert, type OutputFile } from '../../src/cli/convert.js';
+import { consulFileNames, type ConsulRegistrations } from '../../src/emit/consul/index.js';
 import { compile, renderBootstrap, renderReport, type Report } from '../../src/compile.js';
 
 const EXAMPLE = resolve(import.meta.dirname, '../../examples/nginx.conf');
@@ -130,31 +131,59 @@ export function sum(dir, numbers) {
 describe('convert -o through the writer', () => {
   test('hands each file over as it is rendered: Consul first, then envoy.yaml and the reports', async () => {
     const seen: string[] = [];
-    const out = await runConvert(EXAMPLE, { out: join(dir, 'order') }, (files) => seen.push(...files.map((f) => f.path.slice(join(dir, 'order').length + 1))));
+    const out = await runConvert(EXAMPLE, { out: join(dir, 'order') }, { onFiles: (files) => seen.push(...files.map((f) => f.path.slice(join(dir, 'order').length + 1))) });
     expect(seen.slice(0, 7).every((p) => p.startsWith('consul/'))).toBe(true);
     expect(seen.slice(7)).toEqual(['envoy.yaml', 'report.json', 'report.md']);
     // returned in the documented order, the same files
     expect(out.files.map((f) => f.path.slice(join(dir, 'order').length + 1))).toEqual([...seen.slice(7), ...seen.slice(0, 7)]);
   });
 
-  test('reports taken over elsewhere: not rendered here, returned as the taker gives them', async () => {
+  test('reports and consul/ taken over elsewhere: not rendered here, returned as the taker gives them', async () => {
     const seen: string[] = [];
-    const taken: Report[] = [];
+    const taken: { report?: Report; registrations?: ConsulRegistrations; early?: boolean } = {};
     const out = join(dir, 'elsewhere');
-    const elsewhere = [{ path: join(out, 'report.json'), text: 'made elsewhere' }];
-    const r = await runConvert(EXAMPLE, { out }, (files) => seen.push(...files.map((f) => f.path.slice(out.length + 1))), undefined, (report, d) => {
-      taken.push(report);
-      expect(d).toBe(out);
-      return elsewhere;
-    });
-    expect(taken).toHaveLength(1);
-    expect(taken[0]!.summary.directives).toBeGreaterThan(0);
-    expect(seen).not.toContain('report.json');
-    expect(seen).not.toContain('report.md');
-    expect(r.files.filter((f) => f.path.startsWith(join(out, 'report')))).toEqual(elsewhere);
+    const reports = [{ path: join(out, 'report.json'), text: 'made elsewhere' }];
+    const consul = [{ path: join(out, 'consul', 'names.json'), text: '{}' }];
+    const r = await runConvert(
+      EXAMPLE,
+      { out },
+      {
+        onFiles: (files) => seen.push(...files.map((f) => f.path.slice(out.length + 1))),
+        elsewhere: {
+          report: (report, d) => {
+            expect(d).toBe(out);
+            taken.report = report;
+            return reports;
+          },
+          consul: (registrations, d, early) => {
+            expect(d).toBe(out);
+            Object.assign(taken, { registrations, early });
+            return consul;
+          },
+        },
+      },
+    );
+    expect(taken.report!.summary.directives).toBeGreaterThan(0);
+    expect(taken.early).toBe(false);
+    const names = consulFileNames(taken.registrations!);
+    expect(names).toContain('names.json');
+    expect(names.length).toBeGreaterThan(2);
+    expect(seen).toEqual(['envoy.yaml']);
+    expect(r.files).toEqual([expect.objectContaining({ path: join(out, 'envoy.yaml') }), ...reports, ...consul]);
     // declined (null): rendered here as before
-    const declined = await runConvert(EXAMPLE, { out }, undefined, undefined, () => null);
-    expect(declined.files.find((f) => f.path === join(out, 'report.md'))!.text).toBe(renderReport(compile(EXAMPLE, {}).report, 'md'));
+    const declined = await runConvert(EXAMPLE, { out }, { elsewhere: { report: () => null, consul: () => null } });
+    const fresh = await runConvert(EXAMPLE, { out });
+    expect(declined.files.map((f) => [f.path, f.text])).toEqual(fresh.files.map((f) => [f.path, f.text]));
+    // the names consulFileNames gives are the files rendered here
+    expect(fresh.files.filter((f) => f.path.startsWith(join(out, 'consul') + '/')).map((f) => f.path)).toEqual(names.map((n) => join(out, 'consul', n)));
+  });
+
+  test('consul/ taken over early (once lowered, before validation) when there is an early taker', async () => {
+    const out = join(dir, 'elsewhere-early');
+    let early: boolean | undefined;
+    const r = await runConvert(EXAMPLE, { out }, { onConsulEarly: () => expect.unreachable('rendered elsewhere'), elsewhere: { report: () => null, consul: (_, __, e) => ((early = e), []) } });
+    expect(r.exitCode).toBe(0);
+    expect(early).toBe(true);
   });
 
   test('the command writes what the API renders, byte for byte', async () => {
@@ -233,7 +262,7 @@ describe('convert -o through the writer', () => {
       const out = join(dir, 'strict-out');
       // The early hand-over does happen for this config: the files exist before the verdict.
       const early: OutputFile[] = [];
-      const api = await runConvert(conf, { out, strict: true }, undefined, (files) => early.push(...files));
+      const api = await runConvert(conf, { out, strict: true }, { onConsulEarly: (files) => early.push(...files) });
       expect(api.exitCode).toBe(1);
       expect(early.map((f) => f.path)).toContain(join(out, 'consul', 'names.json'));
       expect(await command(['convert', conf, '-o', out, '--strict'])).toBe(1);
@@ -246,14 +275,17 @@ describe('convert -o through the writer', () => {
       expect(readdirSync(kept).sort()).toEqual(['envoy.yaml', 'report.json', 'report.md']);
     });
 
-    test('publish: when DIR/consul appeared meanwhile, the files are written in place and stale ones removed', async () => {
+    test('publish: when DIR/consul appeared meanwhile, the staged files are moved into it and stale ones removed', async () => {
       const out = join(dir, 'staged-race');
       const api = await runConvert(EXAMPLE, { out });
       const consul = api.files.filter((f) => f.path.startsWith(join(out, 'consul') + '/'));
       const staging = new ConsulStaging(out);
       writeOutputFiles(staging.stage(consul));
       expect(existsSync(join(staging.dir, 'names.json'))).toBe(true);
-      writeOutputFiles([{ path: join(out, 'consul', 'agent', 'gone.json'), text: '{}' }]);
+      writeOutputFiles([
+        { path: join(out, 'consul', 'agent', 'gone.json'), text: '{}' },
+        { path: join(out, 'consul', 'names.json'), text: 'an older version, replaced' },
+      ]);
       staging.publish(api.files);
       expect(existsSync(staging.dir)).toBe(false);
       expect(existsSync(join(out, 'consul', 'agent', 'gone.json'))).toBe(false);

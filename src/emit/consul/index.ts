@@ -64,8 +64,23 @@ export function consulNotes(registrations: ConsulRegistrations): ReportEntry[] {
 
 /** DIR/consul/ as {path, text} (for a caller that writes files itself; writeConsulOutputs also removes stale ones). */
 export function consulOutputFiles(ir: CompiledConfig, dir: string, options: ConsulEmitOptions = {}): { path: string; text: string }[] {
-  const rendered = renderConsulFiles(buildRegistrations(ir, options));
-  return [...rendered.keys()].sort().map((f) => ({ path: join(dir, 'consul', f), text: rendered.get(f)! }));
+  return renderConsulFilesUnder(join(dir, 'consul'), buildRegistrations(ir, options));
+}
+
+/** The files of consul/ under `root`, sorted by name (convert's writer thread calls this with registrations it was handed). */
+export function renderConsulFilesUnder(root: string, registrations: ConsulRegistrations): { path: string; text: string }[] {
+  const rendered = renderConsulFiles(registrations);
+  return [...rendered.keys()].sort().map((f) => ({ path: join(root, f), text: rendered.get(f)! }));
+}
+
+/** The names renderConsulFiles gives its files (relative to consul/), sorted, without rendering them. */
+export function consulFileNames(registrations: ConsulRegistrations): string[] {
+  const names = ['names.json'];
+  for (const service of registrations.services) {
+    if (service.instances.length === 0) continue;
+    names.push(`agent/${service.name}.json`, `catalog/${service.name}.json`);
+  }
+  return names.sort();
 }
 
 export function writeConsulOutputs(ir: CompiledConfig, dir: string, options: ConsulEmitOptions = {}): ConsulOutputs {
