@@ -3,7 +3,7 @@
 import type { Directive } from '../parse/ast.js';
 import type { AccessLog, LogFormat, ReportClass } from '../ir/types.js';
 import type { Reporter } from './classify.js';
-import { type Level, parseTemplate, runCache, src } from './util.js';
+import { familyOfNames, type Level, parseTemplate, runCache, src } from './util.js';
 import { convertLogTemplate } from './variables.js';
 import { argValue, argValues } from '../parse/args.js';
 
@@ -76,6 +76,9 @@ function logsOf(list: Directive[], formats: Map<string, LogFormat>): AccessLog[]
   byList.set(list, out);
   return out;
 }
+
+/** The names markAccessLogs reports. */
+export const ACCESS_LOG_MARKED = familyOfNames(new Set(['log_format', 'access_log']));
 
 /** Report log_format and access_log lines of one level. */
 export function markAccessLogs(ds: Directive[], r: Reporter, formats: Map<string, LogFormat>): void {

@@ -4,7 +4,7 @@ import type { Directive } from '../parse/ast.js';
 import type { Compression } from '../ir/types.js';
 import type { Reporter } from './classify.js';
 import { effectiveSimple } from './limits.js';
-import { type Level, parseSize, src } from './util.js';
+import { directiveFamily, familyOfNames, type Level, parseSize, src } from './util.js';
 import { argValue, argValues } from '../parse/args.js';
 
 const NGINX_GZIP_MIN_LENGTH = 20;
@@ -15,6 +15,12 @@ const BROTLI_DEFAULT_LEVEL = 6;
 export const COMPRESSION_DIRECTIVES: ReadonlySet<string> = new Set([
   'gzip', 'brotli', 'gzip_types', 'brotli_types', 'gzip_min_length', 'brotli_min_length', 'gzip_comp_level', 'brotli_comp_level', 'gzip_vary', 'gzip_proxied',
 ]);
+
+/** The family of COMPRESSION_DIRECTIVES (see util.ts directiveFamily). */
+export const COMPRESSION_FAMILY = familyOfNames(COMPRESSION_DIRECTIVES);
+
+/** Every name markCompression may report (its reasons are all for g… and b… names). */
+export const COMPRESSION_MARKED = directiveFamily((name) => name.startsWith('g') || name.startsWith('b'));
 
 function on(levels: Level[], name: string): boolean {
   const d = effectiveSimple(levels, name);

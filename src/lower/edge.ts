@@ -5,16 +5,16 @@
 import type { Directive } from '../parse/ast.js';
 import type { Policy, ServerEdge } from '../ir/types.js';
 import type { Reporter } from './classify.js';
-import { accessLogsAt, logFormats, markAccessLogs } from './access-log.js';
+import { ACCESS_LOG_MARKED, accessLogsAt, logFormats, markAccessLogs } from './access-log.js';
 import { CLIENT_LIMIT_DIRECTIVES, clientLimitsAt, markClientLimits } from './client-limits.js';
-import { compressionAt, markCompression } from './compression.js';
+import { COMPRESSION_MARKED, compressionAt, markCompression } from './compression.js';
 import { errorPagesAt, type FileResolver, markErrorPages, staticFileResolver } from './error-page.js';
 import { markRealIp, realIpAt } from './real-ip.js';
-import { markTracing, tracingAt, usesRequestId } from './tracing.js';
-import { markGrpc } from './grpc.js';
-import { markHttp2 } from './http2.js';
+import { markTracing, TRACING_MARKED, tracingAt, usesRequestId } from './tracing.js';
+import { GRPC_MARKED, markGrpc } from './grpc.js';
+import { HTTP2_MARKED, markHttp2 } from './http2.js';
 import { markUnderscores, underscoreHeadersAt } from './underscores.js';
-import { type Level, levelOf, runCache } from './util.js';
+import { familyOfNames, holds, type Level, levelOf, runCache } from './util.js';
 
 /**
  * Server-level edge settings; reports the http- and server-level directives. `levels` = [http, server].
@@ -90,19 +90,23 @@ export interface LocationEdge {
   errorPages: Policy['errorPages'];
 }
 
+// Set in a location, these have one value per listener in Envoy.
+const PER_LISTENER = familyOfNames(new Set([...CLIENT_LIMIT_DIRECTIVES, 'otel_trace']));
+
 /** Reports a location's own edge directives (its settings are read by locationEdgeAt). */
 export function markLocationEdge(levels: Level[], r: Reporter): void {
   const own = levels[levels.length - 1] ?? EMPTY_LEVEL;
   const ds = own.ds;
-  const formats = logFormats(levels[0] ?? EMPTY_LEVEL);
-  const files = fileResolverOf(levels[0] ?? EMPTY_LEVEL, levels[1] ?? EMPTY_LEVEL);
-  markCompression(ds, r);
-  markAccessLogs(ds, r, formats);
+  // Each marker looks at every directive of the level: skipped where it has nothing to report.
+  if (holds(own, COMPRESSION_MARKED)) markCompression(ds, r);
+  if (holds(own, ACCESS_LOG_MARKED)) markAccessLogs(ds, r, logFormats(levels[0] ?? EMPTY_LEVEL));
   if (own.byName.has('set_real_ip_from') || own.byName.has('real_ip_header') || own.byName.has('real_ip_recursive')) markRealIp(ds, r, realIpAt(levels));
-  markErrorPages(own.byName.get('error_page') ?? [], r, files);
-  markTracing(ds, r);
-  markGrpc(ds, r);
-  markHttp2(ds, r);
+  const pages = own.byName.get('error_page');
+  if (pages) markErrorPages(pages, r, fileResolverOf(levels[0] ?? EMPTY_LEVEL, levels[1] ?? EMPTY_LEVEL));
+  if (holds(own, TRACING_MARKED)) markTracing(ds, r);
+  if (holds(own, GRPC_MARKED)) markGrpc(ds, r);
+  if (holds(own, HTTP2_MARKED)) markHttp2(ds, r);
+  if (!holds(own, PER_LISTENER)) return;
   for (let i = 0; i < ds.length; i++) {
     const d = ds[i]!;
     if (CLIENT_LIMIT_DIRECTIVES.includes(d.name)) r.mark(d, 'approximated', 'set in a location: Envoy has one value per listener (the default server\'s), not per route');

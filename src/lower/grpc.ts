@@ -5,7 +5,7 @@
 import type { Directive } from '../parse/ast.js';
 import type { Reporter } from './classify.js';
 import { proxyTargetOf, type ProxyTarget } from './proxy.js';
-import { errorAt } from './util.js';
+import { directiveFamily, errorAt } from './util.js';
 
 export function parseGrpcPass(d: Directive): ProxyTarget {
   const url = d.args[0]?.value;
@@ -23,6 +23,9 @@ const SAME_AS_DEFAULT: Record<string, string> = {
   grpc_read_timeout: '60s',
   grpc_send_timeout: '60s',
 };
+
+/** Every name markGrpc may report. */
+export const GRPC_MARKED = directiveFamily((name) => name.startsWith('grpc_'));
 
 export function markGrpc(ds: Directive[], r: Reporter): void {
   for (let i = 0; i < ds.length; i++) {

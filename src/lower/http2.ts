@@ -6,7 +6,7 @@ import type { Directive } from '../parse/ast.js';
 import type { ReportClass } from '../ir/types.js';
 import type { Reporter } from './classify.js';
 import { effectiveSimple } from './limits.js';
-import type { Level } from './util.js';
+import { directiveFamily, type Level } from './util.js';
 
 export const NGINX_HTTP2_MAX_STREAMS = 128;
 
@@ -29,6 +29,9 @@ const REASONS: Record<string, [ReportClass, string]> = {
   http2_streams_index_size: ['ignored', 'memory tuning'],
   http2_max_concurrent_pushes: ['ignored', 'server push is not available in Envoy'],
 };
+
+/** Every name markHttp2 may report. */
+export const HTTP2_MARKED = directiveFamily((name) => name.startsWith('http2_'));
 
 export function markHttp2(ds: Directive[], r: Reporter): void {
   for (let i = 0; i < ds.length; i++) {

@@ -25,15 +25,15 @@ import { lowerServerName } from './server-name.js';
 import { lowerUpstream, inlineBackendName, transportClusterName } from './upstream.js';
 import { DEFAULT_TRANSPORT, markNoEffect, markSslLevel, NO_SSL_DIRECTIVES, setsSsl, type SslDirectives, sslDirectivesAt, type SslFamily, sslFamilyOf, upstreamTransport } from './proxy-ssl.js';
 import { parseProxyPass, proxyHostOf, type ProxyTarget } from './proxy.js';
-import { lowerRewriteLevel } from './rewrite.js';
+import { lowerRewriteLevel, REWRITE_DIRECTIVES, type RewriteLevel } from './rewrite.js';
 import { checkNesting, isRegex, locationRe2, parseLocationHead, type LocationHead } from './location.js';
 import { effectiveArray, headerOps, isWebsocketUpgrade, markAddHeader, markProxySetHeader, setsHost } from './headers.js';
-import { bodySize, effectiveSimple, markLimits, NGINX_DEFAULT_PROXY_TIMEOUT_MS, timeMs } from './limits.js';
-import { directivesOf, errorAt, type Level, levelOf, LowerError, lowerRun, runCache, src } from './util.js';
+import { bodySize, effectiveSimple, LIMITS_MARKED, markLimits, NGINX_DEFAULT_PROXY_TIMEOUT_MS, timeMs } from './limits.js';
+import { directivesOf, errorAt, familyOfNames, holds, type Level, levelOf, LowerError, lowerRun, runCache, src } from './util.js';
 import { argValue, argValues } from '../parse/args.js';
 import { lowerServerTls, markTlsLevel } from './tls.js';
 import { locationEdgeAt, type LocationEdge, markHttpEdge, markLocationEdge, serverEdge } from './edge.js';
-import { COMPRESSION_DIRECTIVES, compressionAt } from './compression.js';
+import { COMPRESSION_DIRECTIVES, COMPRESSION_FAMILY, compressionAt } from './compression.js';
 import { parseGrpcPass } from './grpc.js';
 import { resolveRewriteLast } from './rewrite-last.js';
 import { noteTryFiles, resolveTryFiles, namedDirectives } from './try-files.js';
@@ -45,6 +45,7 @@ export { Reporter } from './classify.js';
 
 /** Handlers that set nginx's auto_redirect on a location whose name ends with `/`. */
 const AUTO_REDIRECT_HANDLERS = new Set(['proxy_pass', 'fastcgi_pass', 'uwsgi_pass', 'scgi_pass', 'memcached_pass', 'grpc_pass']);
+const AUTO_REDIRECT_FAMILY = familyOfNames(AUTO_REDIRECT_HANDLERS);
 
 export interface LowerResult {
   ir: CompiledConfig | null;
@@ -52,6 +53,8 @@ export interface LowerResult {
 }
 
 const CONTENT_HANDLERS = new Set(['fastcgi_pass', 'uwsgi_pass', 'scgi_pass', 'grpc_pass', 'memcached_pass', 'empty_gif', 'stub_status', 'content_by_lua_block', 'content_by_lua', 'content_by_lua_file', 'js_content', 'perl', 'flv', 'mp4', 'dav_methods']);
+const CONTENT_FAMILY = familyOfNames(CONTENT_HANDLERS);
+const REWRITE_FAMILY = familyOfNames(REWRITE_DIRECTIVES);
 
 export interface LowerOptions {
   /** How the IR and the report name source files (compile: relative to the main file's directory). Default: as parsed. */
@@ -368,14 +371,17 @@ function httpLevels(parsed: ParsedConfig, r: Reporter): Level[] {
 
 /** Marks what every level (http, server, location) may carry. */
 function markLevel(level: Level, r: Reporter): void {
+  // (index loops, as in util.ts: this runs for every location, mostly before it is optimised)
   const psh = level.byName.get('proxy_set_header');
   if (psh) {
     const websocket = isWebsocketUpgrade(headerOps(psh)); // the level's own list, parsed once (policyOf asks again)
-    for (const d of psh) markProxySetHeader(d, r, websocket);
+    for (let i = 0; i < psh.length; i++) markProxySetHeader(psh[i]!, r, websocket);
   }
-  for (const d of level.byName.get('add_header') ?? []) markAddHeader(d, r);
-  for (const d of level.byName.get('map') ?? []) markMap(d, r);
-  markLimits(level.ds, r);
+  const add = level.byName.get('add_header');
+  if (add) for (let i = 0; i < add.length; i++) markAddHeader(add[i]!, r);
+  const maps = level.byName.get('map');
+  if (maps) for (let i = 0; i < maps.length; i++) markMap(maps[i]!, r);
+  if (holds(level, LIMITS_MARKED)) markLimits(level.ds, r);
   markSslLevel(level, r);
 }
 
@@ -419,7 +425,7 @@ function lowerServer(d: Directive, http: Level, ctx: Ctx, listens: { spec: Liste
   const primaryName = names.find((n) => n.kind !== 'empty')?.value ?? '';
   const serverLevels = [http, own];
   const scope = scopeOf(serverLevels, null);
-  const rw = lowerRewriteLevel(ds, { level: 'server', locationRegex: null, serverName: primaryName }, r);
+  const rw = rewriteLevelOf(own, { level: 'server', locationRegex: null, serverName: primaryName }, r);
   const locCounter = { n: 0 };
   const locations: Location[] = [];
   const seen = new Set<string>();
@@ -447,6 +453,11 @@ function lowerServer(d: Directive, http: Level, ctx: Ctx, listens: { spec: Liste
   return server;
 }
 
+/** lowerRewriteLevel of a level's directives; a level without rewrite-module directives has no step. */
+function rewriteLevelOf(level: Level, scope: Parameters<typeof lowerRewriteLevel>[1], r: Reporter): RewriteLevel {
+  return holds(level, REWRITE_FAMILY) ? lowerRewriteLevel(level.ds, scope, r) : { steps: [], terminal: null };
+}
+
 function checkDuplicate(d: Directive, loc: Location, seen: Set<string>): void {
   if (loc.modifier === 'regex' || loc.modifier === 'regex-icase') return;
   const key = loc.modifier === 'exact' ? '=' + loc.pattern : loc.modifier === 'named' ? '@' + loc.pattern : loc.pattern;
@@ -465,7 +476,7 @@ function lowerLocation(d: Directive, id: string, parentId: string | null, parent
   const scope = scopeOf([...outer.levels, own], outer);
   const levels = scope.levels;
   markLevel(own, r);
-  const rw = lowerRewriteLevel(ds, { level: 'location', locationRegex: re2, serverName }, r);
+  const rw = rewriteLevelOf(own, { level: 'location', locationRegex: re2, serverName }, r);
   const children: Location[] = [];
   const nested = own.byName.get('location');
   if (nested) {
@@ -482,9 +493,10 @@ function lowerLocation(d: Directive, id: string, parentId: string | null, parent
     // reported once the server's try_files are resolved (src/lower/try-files.ts)
   } else if (isRegex(head.modifier) && children.length) r.mark(d, 'approximated', `${id}: regex location with nested locations: the nested ones are not reached in Envoy`);
   else r.mark(d, 'translated', `route ${id}`);
-  const autoRedirect = head.pattern.endsWith('/') && head.pattern.length > 1 && !isRegex(head.modifier) && head.modifier !== 'named' && ds.some((c) => AUTO_REDIRECT_HANDLERS.has(c.name));
+  const autoRedirect = head.pattern.endsWith('/') && head.pattern.length > 1 && !isRegex(head.modifier) && head.modifier !== 'named' && holds(own, AUTO_REDIRECT_FAMILY);
   if (autoRedirect) r.mark(d, 'translated', `"${head.pattern.slice(0, -1)}" answers nginx's 301 to "${head.pattern}" (auto_redirect) unless another location is named so`);
-  for (const c of own.byName.get('limit_except') ?? []) r.markTree(c, 'unsupported', '`limit_except`: method restrictions are not translated', 'inside `limit_except`: not translated');
+  const limitExcept = own.byName.get('limit_except');
+  if (limitExcept) for (const c of limitExcept) r.markTree(c, 'unsupported', '`limit_except`: method restrictions are not translated', 'inside `limit_except`: not translated');
   markLocationEdge(levels, r);
   const policy = policyIn(scope);
   const source = src(d.source);
@@ -495,6 +507,12 @@ function lowerLocation(d: Directive, id: string, parentId: string | null, parent
   else if (!rw.terminal) noteTryFiles(loc, own.byName.get('try_files'));
   r.closeLevel();
   return loc;
+}
+
+/** Reports the <f>_ssl_* directives in effect that do nothing for this location's target. */
+function markUnused(scope: Scope, f: SslFamily, family: SslFamily, tlsScheme: boolean, r: Reporter): void {
+  const ssl = sslIn(scope, f);
+  if (ssl !== NO_SSL_DIRECTIVES && (f !== family || !tlsScheme)) markNoEffect(ssl, f, r);
 }
 
 /** What serves the request once this location is chosen (proxy_pass is not inherited by nested locations). */
@@ -527,15 +545,13 @@ function contentAction(own: Level, head: LocationHead, ctx: Ctx, scope: Scope): 
     const family = sslFamilyOf(t.scheme);
     const tlsScheme = t.scheme === 'https' || t.scheme === 'grpcs';
     const transport = upstreamTransport(t.scheme, sslIn(scope, family), proxyHost);
-    for (const f of ['proxy', 'grpc'] as const) {
-      const ssl = sslIn(scope, f);
-      if (ssl !== NO_SSL_DIRECTIVES && (f !== family || !tlsScheme)) markNoEffect(ssl, f, r);
-    }
+    markUnused(scope, 'proxy', family, tlsScheme, r);
+    markUnused(scope, 'grpc', family, tlsScheme, r);
     const action: ProxyAction = { kind: 'proxy', backend: backend.name, scheme: t.scheme, uri: t.uri, proxyHost, cluster: backend.name, source: src(pp.source) };
     useTransport(ctx, backend, transport, action);
     return action;
   }
-  const handler = ds.find((d) => CONTENT_HANDLERS.has(d.name));
+  const handler = holds(own, CONTENT_FAMILY) ? ds.find((d) => CONTENT_HANDLERS.has(d.name)) : undefined;
   if (handler) {
     r.mark(handler, 'unsupported', `\`${handler.name}\` content handler is not translated: answered with a 502 direct response`);
     return { kind: 'static', status: 502, reason: `${handler.name} is not translated`, source: src(handler.source) };
@@ -696,12 +712,7 @@ export const POLICY_DIRECTIVES: ReadonlySet<string> = new Set([
   'proxy_http_version', 'proxy_redirect', 'proxy_buffering', 'absolute_redirect', 'port_in_redirect', 'server_name_in_redirect',
   'access_log', 'error_page', ...COMPRESSION_DIRECTIVES,
 ]);
-
-function setsAny(level: Level, names: ReadonlySet<string>): boolean {
-  const ds = level.ds;
-  for (let i = 0; i < ds.length; i++) if (names.has(ds[i]!.name)) return true;
-  return false;
-}
+const POLICY_FAMILY = familyOfNames(POLICY_DIRECTIVES);
 
 /**
  * The policy in effect in a scope. Inherited as a whole when the scope's own
@@ -712,7 +723,7 @@ function setsAny(level: Level, names: ReadonlySet<string>): boolean {
 function policyIn(scope: Scope): Policy {
   if (scope.policy) return scope.policy;
   const own = scope.levels[scope.levels.length - 1]!;
-  scope.policy = scope.parent && !setsAny(own, POLICY_DIRECTIVES) ? policyIn(scope.parent) : policyOf(scope.levels, compressionIn(scope));
+  scope.policy = scope.parent && !holds(own, POLICY_FAMILY) ? policyIn(scope.parent) : policyOf(scope.levels, compressionIn(scope));
   return scope.policy;
 }
 
@@ -720,7 +731,7 @@ function policyIn(scope: Scope): Policy {
 function compressionIn(scope: Scope): Compression | null {
   if (scope.compression !== undefined) return scope.compression;
   const own = scope.levels[scope.levels.length - 1]!;
-  scope.compression = scope.parent && !setsAny(own, COMPRESSION_DIRECTIVES) ? compressionIn(scope.parent) : compressionAt(scope.levels);
+  scope.compression = scope.parent && !holds(own, COMPRESSION_FAMILY) ? compressionIn(scope.parent) : compressionAt(scope.levels);
   return scope.compression;
 }
 

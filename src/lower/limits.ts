@@ -2,7 +2,7 @@
 // directives inherited from the innermost level that sets them.
 import type { Directive } from '../parse/ast.js';
 import type { Reporter } from './classify.js';
-import { errorAt, type Level, parseSize, parseTimeMs } from './util.js';
+import { errorAt, familyOfNames, type Level, parseSize, parseTimeMs } from './util.js';
 import { argValue } from '../parse/args.js';
 
 export const NGINX_DEFAULT_BODY_SIZE = 1024 * 1024;
@@ -32,6 +32,15 @@ export function bodySize(levels: Level[]): number {
   if (n === null) throw errorAt(d.source, '"client_max_body_size" directive invalid value', 'size-value');
   return n;
 }
+
+/** The names markLimits reports (its cases). */
+export const LIMITS_MARKED = familyOfNames(
+  new Set([
+    'proxy_connect_timeout', 'proxy_read_timeout', 'proxy_send_timeout', 'client_max_body_size', 'proxy_http_version', 'proxy_buffering', 'proxy_request_buffering',
+    'proxy_redirect', 'proxy_hide_header', 'proxy_pass_header', 'proxy_intercept_errors', 'proxy_next_upstream', 'proxy_next_upstream_tries', 'proxy_next_upstream_timeout',
+    'port_in_redirect', 'server_name_in_redirect', 'absolute_redirect', 'proxy_ignore_client_abort', 'proxy_socket_keepalive',
+  ]),
+);
 
 /** Report the limit directives of one level (each is reported where it is written). */
 export function markLimits(ds: Directive[], r: Reporter): void {

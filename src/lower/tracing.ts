@@ -6,7 +6,7 @@ import type { Directive, Statement } from '../parse/ast.js';
 import type { Tracing } from '../ir/types.js';
 import type { Reporter } from './classify.js';
 import { effectiveSimple } from './limits.js';
-import { directivesOf, type Level, runCache, src } from './util.js';
+import { directiveFamily, directivesOf, type Level, runCache, src } from './util.js';
 import { argCount, argValue } from '../parse/args.js';
 
 const OPENTRACING = /^opentracing/;
@@ -31,11 +31,18 @@ export function otelEndpoint(text: string): { host: string; port: number; tls: b
   return { host: m[2]!.replace(/^\[|\]$/g, ''), port: m[3] ? Number(m[3]) : 4317, tls: m[1] === 'https' };
 }
 
+/** Every name markTracing may report: otel_*, opentracing*, zipkin_*, datadog*. */
+export const TRACING_MARKED = directiveFamily(mayBeTracing);
+
+function mayBeTracing(name: string): boolean {
+  const c = name.charCodeAt(0);
+  return c === 0x6f /* o */ || c === 0x7a /* z */ || c === 0x64 /* d */;
+}
+
 export function markTracing(ds: Directive[], r: Reporter): void {
   for (let i = 0; i < ds.length; i++) {
     const d = ds[i]!;
-    const c = d.name.charCodeAt(0);
-    if (c !== 0x6f /* o */ && c !== 0x7a /* z */ && c !== 0x64 /* d */) continue; // every level's directives pass here
+    if (!mayBeTracing(d.name)) continue; // every level's directives pass here
     if (d.name.startsWith('otel_')) markOtel(d, r);
     else if (OPENTRACING.test(d.name) || ZIPKIN.test(d.name) || DATADOG.test(d.name)) {
       const family = OPENTRACING.test(d.name) ? 'OpenTracing' : ZIPKIN.test(d.name) ? 'Zipkin' : 'Datadog';

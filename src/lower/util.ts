@@ -86,17 +86,67 @@ export function directivesOf(block: Statement[] | undefined): Directive[] {
 export interface Level {
   ds: Directive[];
   byName: Map<string, Directive[]>;
+  /** The directive families (directiveFamily) its names belong to, one bit each. */
+  families: number;
 }
 
 export function levelOf(ds: Directive[]): Level {
   const byName = new Map<string, Directive[]>();
+  let families = 0;
   for (let i = 0; i < ds.length; i++) {
     const d = ds[i]!;
     const list = byName.get(d.name);
     if (list) list.push(d);
-    else byName.set(d.name, [d]);
+    else {
+      byName.set(d.name, [d]);
+      families |= familiesOf(d.name);
+    }
   }
-  return { ds, byName };
+  return { ds, byName, families };
+}
+
+// ---------------------------------------------------------------- directive families
+
+// A location holds a handful of directives, and a dozen passes (each module's
+// marker, the inheritance checks) used to look at every one of them to find the
+// few they handle, mostly none. A family is the set of names one such pass
+// handles: a level knows which families its names belong to, found once per
+// distinct name, so a pass over a level without its family is skipped.
+
+const familyTests: ((name: string) => boolean)[] = [];
+// Names seen so far and their families (a name's families never change once all are defined).
+const familiesByName = new Map<string, number>();
+
+/**
+ * Defines a family by a test on directive names (it may accept names the pass
+ * then ignores, never miss one it handles); returns its bit for `holds`.
+ * Families are defined when their modules load, before any level is made.
+ */
+export function directiveFamily(test: (name: string) => boolean): number {
+  if (familyTests.length === 31) throw new Error('at most 31 directive families');
+  familyTests.push(test);
+  familiesByName.clear(); // (a family defined late must not meet stale answers)
+  return 1 << (familyTests.length - 1);
+}
+
+/** A directive family from a set of names. */
+export function familyOfNames(names: ReadonlySet<string>): number {
+  return directiveFamily((name) => names.has(name));
+}
+
+function familiesOf(name: string): number {
+  let bits = familiesByName.get(name);
+  if (bits === undefined) {
+    bits = 0;
+    for (let i = 0; i < familyTests.length; i++) if (familyTests[i]!(name)) bits |= 1 << i;
+    familiesByName.set(name, bits);
+  }
+  return bits;
+}
+
+/** Whether a level has any directive of a family (`family`: directiveFamily's bit, or several or-ed). */
+export function holds(level: Level, family: number): boolean {
+  return (level.families & family) !== 0;
 }
 
 export function argValues(d: Directive): string[] {

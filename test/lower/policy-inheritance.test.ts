@@ -23,7 +23,7 @@ function recordingLevel(read: Set<string>): Level {
     read.add(name);
     return false;
   };
-  return { ds: [], byName };
+  return { ds: [], byName, families: 0 };
 }
 
 /** The http block of `text`'s first http as a Level (every optional branch of policyOf taken). */

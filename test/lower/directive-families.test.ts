@@ -1,0 +1,123 @@
+// A level skips a marker when it holds none of the marker's directive family
+// (util.ts directiveFamily). A family that missed a name the marker reports would
+// drop that name's report line silently: every known directive name, and the
+// names the markers spell out, is run through each marker and must be in its
+// family whenever the marker reports it.
+import { describe, expect, test } from 'vitest';
+import type { Arg, Directive } from '../../src/parse/ast.js';
+import { NGINX_DIRECTIVES } from '../../src/analyze/nginx-directives.generated.js';
+import { Reporter } from '../../src/lower/classify.js';
+import { holds, levelOf } from '../../src/lower/util.js';
+import { COMPRESSION_DIRECTIVES, COMPRESSION_FAMILY, COMPRESSION_MARKED, markCompression } from '../../src/lower/compression.js';
+import { ACCESS_LOG_MARKED, COMBINED, markAccessLogs } from '../../src/lower/access-log.js';
+import { markTracing, TRACING_MARKED } from '../../src/lower/tracing.js';
+import { GRPC_MARKED, markGrpc } from '../../src/lower/grpc.js';
+import { HTTP2_MARKED, markHttp2 } from '../../src/lower/http2.js';
+import { LIMITS_MARKED, markLimits } from '../../src/lower/limits.js';
+import { markSslLevel, PROXY_SSL_DIRECTIVES, GRPC_SSL_DIRECTIVES, setsSsl } from '../../src/lower/proxy-ssl.js';
+import { lower, POLICY_DIRECTIVES } from '../../src/lower/index.js';
+import { parseText } from '../../src/parse/index.js';
+
+const pos = { file: 'families.conf', line: 1, col: 1 };
+
+function directive(name: string, values: string[]): Directive {
+  const args: Arg[] = values.map((value) => ({ value, quote: null, source: pos }));
+  return { kind: 'directive', name, args, source: pos };
+}
+
+// Every name nginx knows, and the ones the markers name that nginx's own list may lack (modules).
+const NAMES = [
+  ...new Set([
+    ...NGINX_DIRECTIVES.map((v) => v.name),
+    ...COMPRESSION_DIRECTIVES,
+    'brotli', 'brotli_static', 'brotli_window', 'brotli_buffers', 'gunzip', 'gunzip_buffers',
+    'otel_trace', 'otel_exporter', 'otel_service_name', 'otel_span_name', 'opentracing', 'opentracing_tag', 'zipkin_collector_host', 'datadog_tag',
+    'grpc_set_header', 'grpc_read_timeout', 'http2_push', 'http2_push_preload', 'proxy_socket_keepalive',
+  ]),
+].sort();
+
+const MARKERS: [string, number, (ds: Directive[], r: Reporter) => void][] = [
+  ['markCompression', COMPRESSION_MARKED, markCompression],
+  ['markAccessLogs', ACCESS_LOG_MARKED, (ds, r) => markAccessLogs(ds, r, new Map([['combined', COMBINED]]))],
+  ['markTracing', TRACING_MARKED, markTracing],
+  ['markGrpc', GRPC_MARKED, markGrpc],
+  ['markHttp2', HTTP2_MARKED, markHttp2],
+  ['markLimits', LIMITS_MARKED, markLimits],
+];
+
+describe('directive families', () => {
+  test('the vocabulary is the one nginx knows (the check below covers hundreds of names)', () => {
+    expect(NAMES.length).toBeGreaterThan(500);
+  });
+
+  for (const [label, family, mark] of MARKERS) {
+    test(`${label}: every name it reports is in its family`, () => {
+      const missed: string[] = [];
+      let reported = 0;
+      for (const name of NAMES) {
+        for (const values of [['on'], ['off'], ['1.0', 'x'], []]) {
+          const d = directive(name, values);
+          const r = new Reporter();
+          mark([d], r);
+          if (!r.isMarked(d)) continue;
+          reported++;
+          if (!holds(levelOf([d]), family)) missed.push(name);
+        }
+      }
+      expect(reported).toBeGreaterThan(0);
+      expect([...new Set(missed)]).toEqual([]);
+    });
+  }
+
+  test('a level holds exactly the families of its names', () => {
+    const level = levelOf([directive('gzip', ['on']), directive('proxy_pass', ['http://a']), directive('gzip', ['off'])]);
+    expect(holds(level, COMPRESSION_FAMILY)).toBe(true);
+    expect(holds(level, COMPRESSION_MARKED)).toBe(true);
+    expect(holds(level, LIMITS_MARKED)).toBe(false);
+    expect(holds(level, GRPC_MARKED | LIMITS_MARKED)).toBe(false);
+    expect(holds(levelOf([]), COMPRESSION_FAMILY | ACCESS_LOG_MARKED | TRACING_MARKED)).toBe(false);
+  });
+
+  test('setsSsl answers by the family sets, and markSslLevel reports a level holding either family', () => {
+    for (const name of PROXY_SSL_DIRECTIVES) {
+      expect(setsSsl(levelOf([directive(name, ['on'])]), 'proxy')).toBe(true);
+      expect(setsSsl(levelOf([directive(name, ['on'])]), 'grpc')).toBe(false);
+    }
+    for (const name of GRPC_SSL_DIRECTIVES) expect(setsSsl(levelOf([directive(name, ['on'])]), 'grpc')).toBe(true);
+    const d = directive('grpc_ssl_session_reuse', ['off']);
+    const r = new Reporter();
+    markSslLevel(levelOf([directive('listen', ['80']), d]), r);
+    expect(r.isMarked(d)).toBe(true);
+  });
+
+  test('a location without policy directives shares its parent policy; one with any of them has its own', () => {
+    for (const name of ['proxy_read_timeout', 'add_header', 'gzip', 'access_log']) {
+      expect(POLICY_DIRECTIVES.has(name)).toBe(true);
+    }
+    const conf = `http { server { listen 8080; proxy_read_timeout 5s;
+      location /a { proxy_pass http://127.0.0.1:9000; }
+      location /b { proxy_pass http://127.0.0.1:9000; proxy_read_timeout 7s; }
+      location /c { return 200; } } }`;
+    const ir = lower(parseText(conf, 'families.conf')).ir!;
+    const [a, b, c] = ir.servers[0]!.locations;
+    expect(a!.policy).toBe(c!.policy);
+    expect(a!.policy.proxyReadTimeoutMs).toBe(5000);
+    expect(b!.policy).not.toBe(a!.policy);
+    expect(b!.policy.proxyReadTimeoutMs).toBe(7000);
+  });
+
+  test('a location with a rewrite-module directive gets its steps, one without has none', () => {
+    const conf = `http { server { listen 8080;
+      location /a { rewrite ^/a/(.*)$ /b/$1 break; proxy_pass http://127.0.0.1:9000; }
+      location /b { proxy_pass http://127.0.0.1:9000; }
+      location /c/ { fastcgi_pass 127.0.0.1:9000; } } }`;
+    const ir = lower(parseText(conf, 'families.conf')).ir!;
+    const [a, b, c] = ir.servers[0]!.locations;
+    expect(a!.rewrites.map((s) => s.kind)).toEqual(['rewrite']);
+    expect(b!.rewrites).toEqual([]);
+    expect(a!.rewrites).not.toBe(b!.rewrites);
+    // fastcgi_pass: a content handler (502) and an auto_redirect handler
+    expect(c!.action).toMatchObject({ kind: 'static', status: 502 });
+    expect(c!.autoRedirect).toBe(true);
+  });
+});
