@@ -132,3 +132,52 @@ describe('settings taken off routes', () => {
     expect(em.comments.has(drop)).toBe(false);
   });
 });
+
+describe('shared parts of routes', () => {
+  const routesOf = (bootstrap: Json, vhost: string): Json[] =>
+    bootstrap.static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts.find((v: Json) => v.name === vhost).routes;
+  const server = (name: string): string =>
+    `server { listen 80; server_name ${name}; location = /healthz { return 200; } location /api/ { location ~ \\.php$ { return 403; } return 404; } location / { return 200 "ok"; } }`;
+
+  it('servers with the same locations share frozen matches (and status-only direct responses); the values are those of each route', () => {
+    const result = compileText('shared-matches', server('a.test') + '\n' + server('b.test'));
+    const a = routesOf(result.bootstrap, 'server_0');
+    const b = routesOf(result.bootstrap, 'server_1');
+    expect(a.map((r) => r.name.replace('server_0', 'server_1'))).toEqual(b.map((r) => r.name));
+    expect(a.map((r) => r.match)).toEqual([{ path: '/healthz' }, { safe_regex: { regex: '.*(?:\\.php$).*' }, headers: [{ name: ':path', string_match: { prefix: '/api/' } }] }, { prefix: '/api/' }, { prefix: '/' }]);
+    a.forEach((r, i) => {
+      expect(b[i].match, r.name).toBe(r.match);
+      expect(Object.isFrozen(r.match), r.name).toBe(true);
+    });
+    const regex = a[1].match;
+    expect(Object.isFrozen(regex.safe_regex) && Object.isFrozen(regex.headers) && Object.isFrozen(regex.headers[0]) && Object.isFrozen(regex.headers[0].string_match)).toBe(true);
+    // status-only answers are shared; one with a body is the route's own
+    expect(a[0].direct_response).toEqual({ status: 200 });
+    expect(b[0].direct_response).toBe(a[0].direct_response);
+    expect(a[3].direct_response).toEqual({ status: 200, body: { inline_string: 'ok' } });
+    expect(b[3].direct_response).not.toBe(a[3].direct_response);
+  });
+
+  it('a route needing another match gets its own object (the shared one is left as it was)', () => {
+    // `//` repeats the routes of `= /` (nginx merges the slashes; Envoy leaves `//`)
+    const result = compileText('own-match', 'server { listen 80; server_name a.test; location = / { return 200; } location / { return 204; } } server { listen 80; server_name b.test; location = / { return 200; } }');
+    const a = routesOf(result.bootstrap, 'server_0');
+    const b = routesOf(result.bootstrap, 'server_1');
+    const slashes = a.find((r) => r.name.endsWith('/slashes'));
+    const root = a.find((r) => r.match.path === '/');
+    expect(slashes?.match).toEqual({ path: '//' });
+    expect(root.match).toEqual({ path: '/' });
+    expect(b.find((r) => r.match.path === '/').match).toBe(root.match);
+  });
+
+  it('header lists that share a beginning are told apart; lists with the same headers share one conversion', () => {
+    const lists = new HeaderLists();
+    const ctx = listenerContext('http', 80, 'a.test');
+    const short = lists.response([op('A', '1')], ctx, '');
+    const long = lists.response([op('A', '1'), op('B', '2')], ctx, '');
+    expect(short!.map((h: Json) => h.header.key)).toEqual(['A']);
+    expect(long!.map((h: Json) => h.header.key)).toEqual(['A', 'B']);
+    expect(lists.response([op('A', '1'), op('B', '2')], ctx, '')).toBe(long);
+    expect(lists.response([op('A', '1'), op('B', '3')], ctx, '')).not.toBe(long);
+  });
+});

@@ -51,6 +51,13 @@ interface RouteMemo {
   /** The `Host` entry of a proxy_set_header list (null: none). */
   hostHeader: Map<HeaderOp[], HeaderOp | null>;
   headers: HeaderLists;
+  /** Route matches (frozen, shared by every route with the same one), see entryMatch. */
+  pathMatches: Map<string, Json>;
+  prefixMatches: Map<string, Json>;
+  /** regex → guard ('' for none) → match */
+  regexMatches: Map<string, Map<string, Json>>;
+  /** `:path` prefix header matchers (frozen, shared) by prefix */
+  pathPrefixHeaders: Map<string, Json>;
 }
 
 const memos = new WeakMap<Emission, RouteMemo>();
@@ -66,6 +73,10 @@ function memoOf(em: Emission): RouteMemo {
       searchRegex: new Map(),
       hostHeader: new Map(),
       headers: new HeaderLists(),
+      pathMatches: new Map(),
+      prefixMatches: new Map(),
+      regexMatches: new Map(),
+      pathPrefixHeaders: new Map(),
     };
     memos.set(em, m);
   }
@@ -121,9 +132,9 @@ function slashOnlyRoutes(out: Json[], entries: RouteEntry[], s: Scope): void {
   entryRoutes(routes, e, s);
   for (const r of routes) {
     if (r.match?.path !== '/') continue;
-    // in place: the route keeps its nginx source comment
+    // in place: the route keeps its nginx source comment (its match is shared: replaced, not changed)
     r.name = `${r.name}/slashes`;
-    r.match.path = '//';
+    r.match = { ...r.match, path: '//' };
     out.push(r);
   }
 }
@@ -208,15 +219,39 @@ function entryRoutes(out: Json[], e: RouteEntry, s: Scope): void {
   out.push(finish(s, { name: loc.id, match }, loc.action, loc, loc.source, e));
 }
 
+/**
+ * An entry's route match. Matches are frozen and shared by every route with the same one
+ * (the same patterns recur in server after server): the validator walks each once and the
+ * YAML writer lays each out once. A caller wanting another match makes a new object.
+ */
 function entryMatch(e: RouteEntry, memo: RouteMemo): Json {
-  if (e.match.kind === 'path') return { path: e.match.value };
-  if (e.match.kind === 'prefix') return { prefix: e.match.value };
-  if (e.match.kind === 'slash-redirect') return { path: e.match.value };
+  if (e.match.kind === 'path' || e.match.kind === 'slash-redirect') return sharedMatch(memo.pathMatches, e.match.value, 'path');
+  if (e.match.kind === 'prefix') return sharedMatch(memo.prefixMatches, e.match.value, 'prefix');
   const regex = searchRegexOf(e.match.location, memo);
   if (regex === null) throw new Error(`unreachable: regex ${e.match.location.pattern} was validated in lowering`);
-  const m: Json = { safe_regex: { regex: checked(regex) } };
-  if (e.guard !== null) m.headers = [pathPrefixHeader(e.guard)];
+  let byGuard = memo.regexMatches.get(regex);
+  if (!byGuard) memo.regexMatches.set(regex, (byGuard = new Map()));
+  const guard = e.guard ?? '';
+  let m = byGuard.get(guard);
+  if (!m) {
+    m = { safe_regex: Object.freeze({ regex: checked(regex) }) };
+    // (a guard is never '': every prefix location's pattern has a character)
+    if (e.guard !== null) m.headers = Object.freeze([sharedPathPrefixHeader(e.guard, memo)]);
+    byGuard.set(guard, Object.freeze(m));
+  }
   return m;
+}
+
+function sharedMatch(matches: Map<string, Json>, value: string, kind: 'path' | 'prefix'): Json {
+  let m = matches.get(value);
+  if (!m) matches.set(value, (m = Object.freeze(kind === 'path' ? { path: value } : { prefix: value })));
+  return m;
+}
+
+function sharedPathPrefixHeader(prefix: string, memo: RouteMemo): Json {
+  let h = memo.pathPrefixHeaders.get(prefix);
+  if (!h) memo.pathPrefixHeaders.set(prefix, (h = Object.freeze({ name: ':path', string_match: Object.freeze({ prefix }) })));
+  return h;
 }
 
 /** A regex location's pattern with nginx's search semantics, in RE2 (null: not RE2, reported in lowering). */
@@ -227,10 +262,6 @@ function searchRegexOf(loc: Location, memo: RouteMemo): string | null {
     memo.searchRegex.set(loc, (regex = conv.ok ? searchWrap(conv.re2) : null));
   }
   return regex;
-}
-
-function pathPrefixHeader(prefix: string): Json {
-  return { name: ':path', string_match: { prefix } };
 }
 
 /** Conditional rewrite-phase steps of a level → routes placed before the level's own route. */
@@ -254,7 +285,7 @@ function stepRoutes(out: Json[], steps: RewriteStep[], e: RouteEntry | null, bas
     let match: Json;
     if (ALWAYS_MATCHES.has(step.regex)) match = e === null ? { prefix: '/' } : entryMatch(e, s.memo); // every URI starts with `/`
     else if (e === null) match = { safe_regex: { regex: checked(rootAware(searchWrap(conv.re2), s.memo)) } };
-    else if (e.match.kind === 'prefix') match = { safe_regex: { regex: checked(searchWrap(conv.re2)) }, headers: [pathPrefixHeader(e.match.value)] };
+    else if (e.match.kind === 'prefix') match = { safe_regex: { regex: checked(searchWrap(conv.re2)) }, headers: [sharedPathPrefixHeader(e.match.value, s.memo)] };
     else if (e.match.kind === 'path') {
       if (!re2Test(searchWrap(conv.re2), e.match.value)) return; // never matches this exact URI
       match = { path: e.match.value };
@@ -262,7 +293,7 @@ function stepRoutes(out: Json[], steps: RewriteStep[], e: RouteEntry | null, bas
       s.em.note(step.source, 'rewrite', 'unsupported', `rewrite inside regex location ${e.location.id}: Envoy cannot match two regexes on one route; not applied`);
       return;
     }
-    if (e?.guard && !ALWAYS_MATCHES.has(step.regex)) (match.headers as Json[] | undefined)?.push(pathPrefixHeader(e.guard));
+    if (e?.guard && !ALWAYS_MATCHES.has(step.regex)) (match.headers as Json[] | undefined)?.push(sharedPathPrefixHeader(e.guard, s.memo));
     const name = `${base}_${i}`;
     if (target) {
       out.push(rewrittenTo(s, { name, match }, target, step.replacement.raw, step.source));
@@ -300,7 +331,7 @@ function ifRoute(step: Extract<RewriteStep, { kind: 'if' }>, e: RouteEntry | nul
       const header = c.variable === 'request_uri' ? ':path' : ':method';
       match = { ...match, headers: [...(match.headers ?? []), { name: header, string_match: { safe_regex: { regex } }, ...(c.negate ? { invert_match: true } : {}) }] };
     } else if (e === null) match = { safe_regex: { regex: checked(rootAware(regex, s.memo)) } };
-    else if (e.match.kind === 'prefix') match = { safe_regex: { regex }, headers: [pathPrefixHeader(e.match.value), ...(e.guard ? [pathPrefixHeader(e.guard)] : [])] };
+    else if (e.match.kind === 'prefix') match = { safe_regex: { regex }, headers: [sharedPathPrefixHeader(e.match.value, s.memo), ...(e.guard ? [sharedPathPrefixHeader(e.guard, s.memo)] : [])] };
     else if (e.match.kind !== 'path' || !re2Test(regex, e.match.value)) return null; // exact URI decided now; regex locations reported in lowering
   }
   return finish(s, { name, match }, step.action, loc, step.source, e ?? undefined);
@@ -376,12 +407,12 @@ function finish(s: Scope, base: Json, action: Action, loc: Location | null, sour
       break;
     case 'redirect': {
       const plan = planRedirect(action.location, { captureRegex: loc && isRegexLoc(loc) ? regexOf(loc) : null, rewrite: false, serverName: s.primary });
-      if (!plan.ok) route.direct_response = { status: 500 };
+      if (!plan.ok) route.direct_response = statusOnly(500);
       else return finishRedirect(s, route, plan, action.status, loc, source);
       break;
     }
     case 'static':
-      route.direct_response = { status: action.status };
+      route.direct_response = statusOnly(action.status);
       break;
   }
   if (policy) addPolicyHeaders(route, policy, s, action.kind === 'proxy' ? action.proxyHost : '');
@@ -441,9 +472,17 @@ function addHeaderMatcher(route: Json, matcher: Json): void {
 
 function directResponse(status: number, body: string | null): Json {
   const ok = status >= 200 && status < 600;
-  const out: Json = { status: ok ? status : 500 };
-  if (body !== null && body !== '') out.body = { inline_string: body };
-  return out;
+  if (body === null || body === '') return statusOnly(ok ? status : 500);
+  return { status: ok ? status : 500, body: { inline_string: body } };
+}
+
+/** `{ status }` direct responses, frozen and shared (most routes answering directly have no body). */
+const statusOnlyResponses = new Map<number, Json>();
+
+function statusOnly(status: number): Json {
+  let r = statusOnlyResponses.get(status);
+  if (!r) statusOnlyResponses.set(status, (r = Object.freeze({ status })));
+  return r;
 }
 
 function proxyAction(s: Scope, action: Extract<Action, { kind: 'proxy' }>, loc: Location | null, e?: RouteEntry): Json {
