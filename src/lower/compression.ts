@@ -5,7 +5,7 @@ import type { Compression } from '../ir/types.js';
 import type { Reporter } from './classify.js';
 import { effectiveSimple } from './limits.js';
 import { directiveFamily, familyOfNames, type Level, parseSize, src } from './util.js';
-import { argValue, argValues } from '../parse/args.js';
+import { argCount, argValue, argValues } from '../parse/args.js';
 
 const NGINX_GZIP_MIN_LENGTH = 20;
 const NGINX_GZIP_LEVEL = 1;
@@ -29,10 +29,15 @@ function on(levels: Level[], name: string): boolean {
 
 function types(levels: Level[], name: string): string[] {
   const d = effectiveSimple(levels, name);
-  const list = d ? argValues(d).map((v) => v.toLowerCase()) : [];
-  if (list.includes('*')) return ['*'];
-  // nginx always compresses text/html; it cannot be listed away.
-  return [...new Set(['text/html', ...list])];
+  // nginx always compresses text/html; it cannot be listed away. Duplicates are dropped, first kept.
+  const out = ['text/html'];
+  const n = d ? argCount(d) : 0;
+  for (let i = 0; i < n; i++) {
+    const v = argValue(d!, i)!.toLowerCase();
+    if (v === '*') return ['*'];
+    if (!out.includes(v)) out.push(v);
+  }
+  return out;
 }
 
 function num(levels: Level[], name: string, dflt: number): number {

@@ -14,7 +14,7 @@ import { markTracing, TRACING_MARKED, tracingAt, usesRequestId } from './tracing
 import { GRPC_MARKED, markGrpc } from './grpc.js';
 import { HTTP2_MARKED, markHttp2 } from './http2.js';
 import { markUnderscores, underscoreHeadersAt } from './underscores.js';
-import { familyOfNames, holds, type Level, levelOf, runCache } from './util.js';
+import { familyOfNames, holds, type Level, levelOf, runCache, runSet } from './util.js';
 
 /**
  * Server-level edge settings; reports the http- and server-level directives. `levels` = [http, server].
@@ -25,7 +25,10 @@ export function serverEdge(levels: Level[], r: Reporter, compression: ServerEdge
   const formats = logFormats(http);
   const realIp = realIpAt(levels);
   const files = fileResolverOf(http, levels[1] ?? EMPTY_LEVEL);
-  for (const level of levels) {
+  for (let i = 0; i < levels.length; i++) {
+    const level = levels[i]!;
+    if (edgeMarked.has(level.ds)) continue;
+    edgeMarked.add(level.ds);
     const todo = unmarked(level.ds, r);
     markCompression(todo, r);
     markAccessLogs(todo, r, formats);
@@ -53,17 +56,16 @@ export function serverEdge(levels: Level[], r: Reporter, compression: ServerEdge
 
 const EMPTY_LEVEL: Level = levelOf([]);
 
-// Marks are never removed, so each level's unmarked list only shrinks: refiltering
-// the last one keeps the http level (asked once per server) from being rescanned whole.
-// `server` blocks are left out: lowerServer reports them and no edge mark handles one
-// (kept in, the servers not lowered yet made the http level's list quadratic).
-// A lowering run has one Reporter, so the lists are kept for the run.
-const pending = runCache<Directive[], Directive[]>();
+// The levels whose directives the markers above have seen. Whether a marker reports a
+// directive depends on the directive alone, so once a level has been through them
+// every directive of it they handle is marked: the http level (asked again with each
+// server's levels, after markHttpEdge) has nothing more for them, and is not refiltered.
+// A lowering run has one Reporter, so the set is kept for the run.
+const edgeMarked = runSet<Directive[]>();
 
+// `server` blocks are left out: lowerServer reports them and no edge mark handles one.
 function unmarked(ds: Directive[], r: Reporter): Directive[] {
-  const todo = (pending.get(ds) ?? ds).filter((d) => d.name !== 'server' && !r.isMarked(d));
-  pending.set(ds, todo);
-  return todo;
+  return ds.filter((d) => d.name !== 'server' && !r.isMarked(d));
 }
 
 // One resolver per server (it depends on the http and server levels only), so its

@@ -146,8 +146,9 @@ export function isWebsocketUpgrade(ops: HeaderOp[]): boolean {
 }
 
 function websocketHeaders(ops: HeaderOp[]): boolean {
-  const upgrade = ops.find((o) => o.name.toLowerCase() === 'upgrade');
-  const conn = ops.find((o) => o.name.toLowerCase() === 'connection');
+  // (lengths first: most lists name neither, and each lowercasing makes a string)
+  const upgrade = ops.find((o) => o.name.length === 7 && o.name.toLowerCase() === 'upgrade');
+  const conn = ops.find((o) => o.name.length === 10 && o.name.toLowerCase() === 'connection');
   if (!upgrade || !conn) return false;
   const upgradeVar = upgrade.value.parts.length === 1 && 'var' in upgrade.value.parts[0]! && upgrade.value.parts[0].var === 'http_upgrade';
   const connOk = /^upgrade$/i.test(conn.value.raw) || /^\$(connection_upgrade|http_connection)$/.test(conn.value.raw);

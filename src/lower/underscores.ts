@@ -15,7 +15,8 @@ export function underscoreHeadersAt(levels: Level[]): 'drop' | 'allow' {
 }
 
 export function markUnderscores(ds: Directive[], r: Reporter): void {
-  for (const d of ds) {
+  for (let i = 0; i < ds.length; i++) {
+    const d = ds[i]!;
     if (d.name === 'underscores_in_headers') {
       r.mark(d, 'translated', d.args[0]?.value === 'on' ? 'headers_with_underscores_action ALLOW' : 'headers_with_underscores_action DROP_HEADER (unless ignore_invalid_headers off)');
     } else if (d.name === 'ignore_invalid_headers') {

@@ -121,3 +121,30 @@ describe('directive families', () => {
     expect(c!.autoRedirect).toBe(true);
   });
 });
+
+describe('http-level edge directives', () => {
+  test('are reported once, by the http level in effect, however many servers inherit them', () => {
+    const conf = `http {
+      set_real_ip_from 10.0.0.0/8;
+      real_ip_header X-Forwarded-For;
+      gzip on;
+      keepalive_timeout 30s;
+      server { listen 8080; location / { return 200; } }
+      server { listen 8081; real_ip_header X-Real-IP; location / { return 200; } }
+      server { listen 8082; gzip off; location / { return 200; } }
+    }`;
+    const ir = lower(parseText(conf, 'nginx.conf')).ir!;
+    const at = (line: number) => ir.report.filter((e) => e.line === line);
+    const [realIpFrom, realIpHeader, gzip, keepalive] = [2, 3, 4, 5].map((line) => at(line));
+    for (const entries of [realIpFrom, realIpHeader, gzip, keepalive]) expect(entries).toHaveLength(1);
+    // the http level's own setting (X-Forwarded-For), not a server's: one reason, not one per server
+    expect(realIpFrom[0]!.reason).toMatch(/^use_remote_address with xff_num_trusted_hops 1/);
+    expect(realIpFrom[0]!.reason).not.toMatch(/custom_header/);
+    expect(gzip[0]!.reason).toBe('envoy.filters.http.compressor with the gzip library');
+    expect(keepalive[0]!.reason).toMatch(/^common_http_protocol_options.idle_timeout/);
+    // and each server's own directives are reported where they are
+    const named = (line: number, name: string) => at(line).find((e) => e.directive === name)!;
+    expect(named(7, 'real_ip_header').reason).toMatch(/custom_header X-Real-IP/);
+    expect(named(8, 'gzip').reason).toBe('no compression here (the compressor is disabled on these routes)');
+  });
+});
