@@ -61,17 +61,20 @@ function packEntries(entries: ReportEntry[], strings: StringTable): Int32Array |
   let lastFileIndex = -1;
   for (let i = 0, at = 0; i < entries.length; i++, at += FIELDS) {
     const e = entries[i];
-    if (!isPackable(e)) return null;
-    if (e.file !== lastFile) {
-      lastFile = e.file;
-      lastFileIndex = strings.index(e.file);
+    if (!hasEntryKeys(e)) return null;
+    // Each field read once (the entries come in many shapes: every read is a generic lookup).
+    const { file, line, col, directive, class: cls, reason } = e;
+    if (typeof file !== 'string' || !isInt32(line) || !isInt32(col) || typeof directive !== 'string' || typeof cls !== 'string' || typeof reason !== 'string') return null;
+    if (file !== lastFile) {
+      lastFile = file;
+      lastFileIndex = strings.index(file);
     }
     rows[at] = lastFileIndex;
-    rows[at + 1] = e.line;
-    rows[at + 2] = e.col;
-    rows[at + 3] = strings.index(e.directive);
-    rows[at + 4] = strings.index(e.class);
-    rows[at + 5] = strings.index(e.reason);
+    rows[at + 1] = line;
+    rows[at + 2] = col;
+    rows[at + 3] = strings.index(directive);
+    rows[at + 4] = strings.index(cls);
+    rows[at + 5] = strings.index(reason);
   }
   return rows;
 }
@@ -95,23 +98,15 @@ function unpackEntries(packed: PackedEntries): ReportEntry[] {
 
 const KEYS = ['file', 'line', 'col', 'directive', 'class', 'reason'];
 
-/** Own and inherited enumerable keys exactly the six, in order (what for…in and JSON see alike), with packable values. */
-function isPackable(e: ReportEntry | undefined): e is ReportEntry {
+/** Own and inherited enumerable keys exactly the six, in order (what for…in and JSON see alike). */
+function hasEntryKeys(e: ReportEntry | undefined): e is ReportEntry {
   if (typeof e !== 'object' || e === null || Object.getPrototypeOf(e) !== Object.prototype) return false;
   let i = 0;
   for (const key in e) {
     if (key !== KEYS[i]) return false;
     i++;
   }
-  return (
-    i === FIELDS &&
-    typeof e.file === 'string' &&
-    isInt32(e.line) &&
-    isInt32(e.col) &&
-    typeof e.directive === 'string' &&
-    typeof e.class === 'string' &&
-    typeof e.reason === 'string'
-  );
+  return i === FIELDS;
 }
 
 /** -0 is not: it would come back as 0 (the same JSON, but not the same value). */
