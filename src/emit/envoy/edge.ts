@@ -138,12 +138,15 @@ function routeSettings(servers: VirtualServer[]): (name: string) => RouteSetting
   };
   return (name) => {
     const slash = name.indexOf('/');
-    const serverId = slash < 0 ? name : name.slice(0, slash);
     // the longest prefix of whole segments that is a location id (most names are one)
-    for (let id = name; id.length > slash && slash > 0; id = id.slice(0, id.lastIndexOf('/'))) {
-      const loc = locs.get(id);
-      if (loc) return locationSettings(loc, serverId);
+    if (slash > 0) {
+      for (let id = name; id.length > slash; id = id.slice(0, id.lastIndexOf('/'))) {
+        const loc = locs.get(id);
+        // (the server's id is cut from the name only the first time a location is met)
+        if (loc) return ofLocation.get(loc) ?? locationSettings(loc, name.slice(0, slash));
+      }
     }
+    const serverId = slash < 0 ? name : name.slice(0, slash);
     let st = ofServer.get(serverId);
     if (!st) {
       const e = byId.get(serverId)?.edge;

@@ -505,7 +505,8 @@ function proxyAction(s: Scope, action: Extract<Action, { kind: 'proxy' }>, loc: 
 /** The `Host` entry of a proxy_set_header list (lists are shared by locations: searched once each). */
 function hostHeaderOf(list: HeaderOp[], memo: RouteMemo): HeaderOp | null {
   let host = memo.hostHeader.get(list);
-  if (host === undefined) memo.hostHeader.set(list, (host = list.find((h) => h.name.toLowerCase() === 'host') ?? null));
+  // (a name of another length never lowercases to `host`: only the 4-letter ones are lowercased)
+  if (host === undefined) memo.hostHeader.set(list, (host = list.find((h) => h.name.length === 4 && h.name.toLowerCase() === 'host') ?? null));
   return host;
 }
 
