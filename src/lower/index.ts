@@ -684,12 +684,14 @@ interface Scope {
   policy: Policy | null;
   /** undefined: not worked out yet. */
   compression: Compression | null | undefined;
+  /** The edge part of the policy (locationEdgeAt); undefined: not worked out yet. */
+  edge: LocationEdge | undefined;
   /** The proxy_ssl_* / grpc_ssl_* directives in effect; undefined: not worked out yet. */
   ssl: Record<SslFamily, SslDirectives | undefined>;
 }
 
 function scopeOf(levels: Level[], parent: Scope | null): Scope {
-  return { levels, parent, policy: null, compression: undefined, ssl: { proxy: undefined, grpc: undefined } };
+  return { levels, parent, policy: null, compression: undefined, edge: undefined, ssl: { proxy: undefined, grpc: undefined } };
 }
 
 /** The <family>_ssl_* directives in effect in a scope: the parent's when the own level writes none. */
@@ -723,8 +725,27 @@ const POLICY_FAMILY = familyOfNames(POLICY_DIRECTIVES);
 function policyIn(scope: Scope): Policy {
   if (scope.policy) return scope.policy;
   const own = scope.levels[scope.levels.length - 1]!;
-  scope.policy = scope.parent && !holds(own, POLICY_FAMILY) ? policyIn(scope.parent) : policyOf(scope.levels, compressionIn(scope));
+  scope.policy = scope.parent && !holds(own, POLICY_FAMILY) ? policyIn(scope.parent) : policyOf(scope.levels, compressionIn(scope), edgeIn(scope));
   return scope.policy;
+}
+
+// The directives locationEdgeAt reads besides the compression's.
+const EDGE_FAMILY = familyOfNames(new Set(['access_log', 'error_page']));
+
+/**
+ * locationEdgeAt for a scope: the parent's when the own level has no access_log or
+ * error_page and the compression is the parent's (a location setting only headers or
+ * timeouts has its own policy, but the same logs and error pages: the same lists,
+ * read once per scope). It reads the http and server levels, the same for the whole
+ * server, and throws no error, so whichever scope asks first gets the same answer.
+ */
+function edgeIn(scope: Scope): LocationEdge {
+  if (scope.edge) return scope.edge;
+  const own = scope.levels[scope.levels.length - 1]!;
+  const compression = compressionIn(scope);
+  const inherited = scope.parent !== null && !holds(own, EDGE_FAMILY) && compressionIn(scope.parent) === compression;
+  scope.edge = inherited ? edgeIn(scope.parent!) : locationEdgeAt(scope.levels, compression);
+  return scope.edge;
 }
 
 /** compressionAt for a scope, inherited from the parent's when the own level has no gzip/brotli directive. */
@@ -735,8 +756,11 @@ function compressionIn(scope: Scope): Compression | null {
   return scope.compression;
 }
 
-/** A location's policy: the proxy settings in effect, then its edge settings (key order is the output's). */
-export function policyOf(levels: Level[], compression: Compression | null = compressionAt(levels)): Policy {
+/**
+ * A location's policy: the proxy settings in effect, then its edge settings (key order is the output's).
+ * `compression`, `edge`: compressionAt(levels) and locationEdgeAt(levels, compression), when the caller has them.
+ */
+export function policyOf(levels: Level[], compression: Compression | null = compressionAt(levels), edge: LocationEdge = locationEdgeAt(levels, compression)): Policy {
   const psh = headerOps(effectiveArray(levels, 'proxy_set_header'));
   const versionAt = effectiveSimple(levels, 'proxy_http_version');
   const version = versionAt && argValue(versionAt, 0) === '1.1' ? '1.1' : '1.0';
@@ -757,7 +781,6 @@ export function policyOf(levels: Level[], compression: Compression | null = comp
   };
   const redirects = redirectSettings(levels);
   if (redirects) policy.redirects = redirects;
-  const edge: LocationEdge = locationEdgeAt(levels, compression);
   policy.compression = edge.compression;
   if (edge.accessLogs) policy.accessLogs = edge.accessLogs;
   policy.errorPages = edge.errorPages;

@@ -15,7 +15,7 @@ import { GRPC_MARKED, markGrpc } from '../../src/lower/grpc.js';
 import { HTTP2_MARKED, markHttp2 } from '../../src/lower/http2.js';
 import { LIMITS_MARKED, markLimits } from '../../src/lower/limits.js';
 import { markSslLevel, PROXY_SSL_DIRECTIVES, GRPC_SSL_DIRECTIVES, setsSsl } from '../../src/lower/proxy-ssl.js';
-import { lower, POLICY_DIRECTIVES } from '../../src/lower/index.js';
+import { lower, policyOf, POLICY_DIRECTIVES } from '../../src/lower/index.js';
 import { parseText } from '../../src/parse/index.js';
 
 const pos = { file: 'families.conf', line: 1, col: 1 };
@@ -148,3 +148,48 @@ describe('http-level edge directives', () => {
     expect(named(8, 'gzip').reason).toBe('no compression here (the compressor is disabled on these routes)');
   });
 });
+
+describe('the edge part of a policy (logs, error pages, compression)', () => {
+  test('is the parent scope one when a location sets none of it, and equals what its own levels give', () => {
+    const text = `http {
+  access_log /var/log/http.log;
+  error_page 502 /http502.html;
+  server {
+    listen 8080;
+    error_page 503 /server503.html;
+    location /a/ { add_header X-A 1; proxy_pass http://127.0.0.1:9000; }
+    location /b/ {
+      error_page 504 /b504.html;
+      proxy_read_timeout 5s;
+      location /b/x/ { add_header X-BX 1; proxy_pass http://127.0.0.1:9000; }
+    }
+    location /c/ { gzip on; add_header X-C 1; }
+    location /d/ { access_log off; add_header X-D 1; }
+  }
+}`;
+    const parsed = parseText(text, 'nginx.conf');
+    const ir = lower(parsed).ir!;
+    const http = parsed.root.find((s): s is Directive => s.kind === 'directive' && s.name === 'http')!;
+    const server = http.block!.find((s): s is Directive => s.kind === 'directive' && s.name === 'server')!;
+    const httpL = levelOf(directivesOfBlock(http));
+    const serverL = levelOf(directivesOfBlock(server));
+    const locs = directivesOfBlock(server).filter((d) => d.name === 'location');
+    const levelsOf = (path: Directive[]) => [httpL, serverL, ...path.map((d) => levelOf(directivesOfBlock(d)))];
+    const [a, b, c, d] = ir.servers[0]!.locations;
+    const bx = b!.children[0]!;
+    const nestedB = directivesOfBlock(locs[1]!).find((x) => x.name === 'location')!;
+    const cases: [typeof a, Directive[]][] = [[a, [locs[0]!]], [b, [locs[1]!]], [bx, [locs[1]!, nestedB]], [c, [locs[2]!]], [d, [locs[3]!]]];
+    for (const [loc, path] of cases) expect(loc!.policy).toEqual(policyOf(levelsOf(path)));
+    expect(a!.policy.errorPages.map((e) => e.target.raw)).toEqual(['/server503.html']);
+    expect(a!.policy.accessLogs!.map((l) => l.path)).toEqual(['/var/log/http.log']);
+    expect(bx.policy.errorPages.map((e) => e.target.raw)).toEqual(['/b504.html']);
+    expect(bx.policy.errorPages).toBe(b!.policy.errorPages);
+    expect(c!.policy.compression).toMatchObject({ gzip: true });
+    expect(c!.policy.errorPages).toBe(a!.policy.errorPages);
+    expect(d!.policy.accessLogs).toEqual([]);
+  });
+});
+
+function directivesOfBlock(d: Directive): Directive[] {
+  return (d.block ?? []).filter((s): s is Directive => s.kind === 'directive');
+}
