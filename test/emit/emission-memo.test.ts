@@ -181,3 +181,40 @@ describe('shared parts of routes', () => {
     expect(lists.response([op('A', '1'), op('B', '3')], ctx, '')).not.toBe(long);
   });
 });
+
+describe('redirect plans remembered per emission', () => {
+  const redirectOf = (result: ReturnType<typeof compile>, vhost: string, name: string): Json =>
+    (result.bootstrap as Json).static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts
+      .find((v: Json) => v.name === vhost)
+      .routes.find((r: Json) => r.name === name).redirect;
+
+  it('a target reading $server_name is planned per server; one that does not is shared', () => {
+    const result = compileText(
+      'redirect-server-name',
+      'server { listen 80; server_name a.test; location /o { return 301 https://$server_name$request_uri; } location /h { return 301 https://$host$request_uri; } }\n' +
+        'server { listen 80; server_name b.test; location /o { return 301 https://$server_name$request_uri; } location /h { return 301 https://$host$request_uri; } }',
+    );
+    expect(redirectOf(result, 'server_0', 'server_0/loc_0').host_redirect).toBe('a.test');
+    expect(redirectOf(result, 'server_1', 'server_1/loc_0').host_redirect).toBe('b.test');
+    expect(redirectOf(result, 'server_0', 'server_0/loc_1').host_redirect).toBeUndefined();
+    expect(redirectOf(result, 'server_1', 'server_1/loc_1')).toEqual(redirectOf(result, 'server_0', 'server_0/loc_1'));
+  });
+
+  it('the same target under different capture regexes, or as rewrite and as return, is planned for each', () => {
+    const result = compileText(
+      'redirect-contexts',
+      'server { listen 80; server_name a.test;\n' +
+        ' location ~ ^/a(.*)$ { return 301 /x$1; }\n location ~ ^/b(.*)$ { return 301 /x$1; }\n' +
+        ' location /c { rewrite ^/c$ /lit permanent; return 200; }\n location /d { return 301 /lit; } }',
+    );
+    const a = redirectOf(result, 'server_0', 'server_0/loc_0');
+    const b = redirectOf(result, 'server_0', 'server_0/loc_1');
+    expect(a.regex_rewrite.pattern.regex).toContain('/a');
+    expect(b.regex_rewrite.pattern.regex).toContain('/b');
+    expect(a.regex_rewrite.substitution).toBe(b.regex_rewrite.substitution);
+    // rewrite keeps the request's args (the path is rewritten); return replaces them
+    const rewritten = redirectOf(result, 'server_0', 'server_0/loc_2/rewrite_0');
+    expect(rewritten.regex_rewrite).toEqual({ pattern: { regex: '^.*$' }, substitution: '/lit' });
+    expect(redirectOf(result, 'server_0', 'server_0/loc_3')).toMatchObject({ path_redirect: '/lit', strip_query: true });
+  });
+});

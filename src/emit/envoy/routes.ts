@@ -1,8 +1,8 @@
 // IR server + listener → Envoy routes (first match), following design.md §3.
-import type { Action, Backend, HeaderOp, IfCondition, Listener, Location, Policy, RewriteStep, Src, VirtualServer } from '../../ir/types.js';
+import type { Action, Backend, HeaderOp, IfCondition, Listener, Location, Policy, RewriteStep, Src, Template, TemplatePart, VirtualServer } from '../../ir/types.js';
 import { linearise, type Linearised, type RouteEntry } from './linearize.js';
 import { pcreToRe2, re2Test, searchWrap, wholeMatchWrap, assertRe2 } from '../../lower/regex.js';
-import { planRedirect, type RedirectPlan } from '../../lower/redirect.js';
+import { planRedirect, type RedirectContext, type RedirectPlan, type RedirectUnsupported } from '../../lower/redirect.js';
 import { ALWAYS_MATCHES } from '../../lower/rewrite.js';
 import { HeaderLists, listenerContext, type ListenerContext } from './header-lists.js';
 import { NGINX_DEFAULT_BODY_SIZE } from '../../lower/limits.js';
@@ -58,6 +58,8 @@ interface RouteMemo {
   regexMatches: Map<string, Map<string, Json>>;
   /** `:path` prefix header matchers (frozen, shared) by prefix */
   pathPrefixHeaders: Map<string, Json>;
+  /** redirect plans by the target's text, capture regex and server name (when read), see plannedRedirect */
+  redirects: Map<string, Map<string | null, Map<string, PlannedRedirect[]>>>;
 }
 
 const memos = new WeakMap<Emission, RouteMemo>();
@@ -77,6 +79,7 @@ function memoOf(em: Emission): RouteMemo {
       prefixMatches: new Map(),
       regexMatches: new Map(),
       pathPrefixHeaders: new Map(),
+      redirects: new Map(),
     };
     memos.set(em, m);
   }
@@ -301,7 +304,7 @@ function stepRoutes(out: Json[], steps: RewriteStep[], e: RouteEntry | null, bas
     }
     if (redirect) {
       const status = step.flag === 'permanent' ? 301 : 302;
-      const plan = planRedirect(step.replacement, { captureRegex: conv.re2, rewrite: true, serverName: s.primary });
+      const plan = plannedRedirect(step.replacement, { captureRegex: conv.re2, rewrite: true, serverName: s.primary }, s.memo);
       if (!plan.ok) return; // reported in lowering
       out.push(finishRedirect(s, { name, match }, plan, status, loc, step.source));
     } else {
@@ -406,7 +409,7 @@ function finish(s: Scope, base: Json, action: Action, loc: Location | null, sour
       route.direct_response = directResponse(action.status, action.body && !action.body.parts.some((p) => 'var' in p) ? action.body.raw : null);
       break;
     case 'redirect': {
-      const plan = planRedirect(action.location, { captureRegex: loc && isRegexLoc(loc) ? regexOf(loc) : null, rewrite: false, serverName: s.primary });
+      const plan = plannedRedirect(action.location, { captureRegex: loc && isRegexLoc(loc) ? regexOf(loc) : null, rewrite: false, serverName: s.primary }, s.memo);
       if (!plan.ok) route.direct_response = statusOnly(500);
       else return finishRedirect(s, route, plan, action.status, loc, source);
       break;
@@ -418,6 +421,43 @@ function finish(s: Scope, base: Json, action: Action, loc: Location | null, sour
   if (policy) addPolicyHeaders(route, policy, s, action.kind === 'proxy' ? action.proxyHost : '');
   if (policy) addBodyLimit(route, policy, action.kind === 'proxy' && policy.websocket);
   return route;
+}
+
+interface PlannedRedirect {
+  parts: TemplatePart[];
+  rewrite: boolean;
+  plan: RedirectPlan | RedirectUnsupported;
+}
+
+/**
+ * planRedirect, remembered per emission: the same targets recur in location after location
+ * and server after server. planRedirect is a pure function of the target (its text and parts)
+ * and of the context, and reads the server name only for a `$server_name` host: a plan is
+ * used again for a target of the same text and parts in the same context.
+ */
+function plannedRedirect(url: Template, ctx: RedirectContext, memo: RouteMemo): RedirectPlan | RedirectUnsupported {
+  let byRegex = memo.redirects.get(url.raw);
+  if (byRegex === undefined) memo.redirects.set(url.raw, (byRegex = new Map()));
+  let byServer = byRegex.get(ctx.captureRegex);
+  if (byServer === undefined) byRegex.set(ctx.captureRegex, (byServer = new Map()));
+  const serverName = url.parts.some((p) => 'var' in p && p.var === 'server_name') ? ctx.serverName : '';
+  let known = byServer.get(serverName);
+  if (known === undefined) byServer.set(serverName, (known = []));
+  for (const k of known) if (k.rewrite === ctx.rewrite && sameParts(k.parts, url.parts)) return k.plan;
+  const plan = planRedirect(url, ctx);
+  known.push({ parts: url.parts, rewrite: ctx.rewrite, plan });
+  return plan;
+}
+
+function sameParts(a: TemplatePart[], b: TemplatePart[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if ('text' in x ? !('text' in y) || x.text !== y.text : !('var' in y) || x.var !== y.var) return false;
+  }
+  return true;
 }
 
 function finishRedirect(s: Scope, route: Json, plan: RedirectPlan, status: number, loc: Location | null, source: Src | null): Json {
