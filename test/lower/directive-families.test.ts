@@ -180,9 +180,9 @@ describe('the edge part of a policy (logs, error pages, compression)', () => {
     const nestedB = directivesOfBlock(locs[1]!).find((x) => x.name === 'location')!;
     const cases: [typeof a, Directive[]][] = [[a, [locs[0]!]], [b, [locs[1]!]], [bx, [locs[1]!, nestedB]], [c, [locs[2]!]], [d, [locs[3]!]]];
     for (const [loc, path] of cases) expect(loc!.policy).toEqual(policyOf(levelsOf(path)));
-    expect(a!.policy.errorPages.map((e) => e.target.raw)).toEqual(['/server503.html']);
+    expect(a!.policy.errorPages!.map((e) => e.target.raw)).toEqual(['/server503.html']);
     expect(a!.policy.accessLogs!.map((l) => l.path)).toEqual(['/var/log/http.log']);
-    expect(bx.policy.errorPages.map((e) => e.target.raw)).toEqual(['/b504.html']);
+    expect(bx.policy.errorPages!.map((e) => e.target.raw)).toEqual(['/b504.html']);
     expect(bx.policy.errorPages).toBe(b!.policy.errorPages);
     expect(c!.policy.compression).toMatchObject({ gzip: true });
     expect(c!.policy.errorPages).toBe(a!.policy.errorPages);
