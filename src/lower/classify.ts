@@ -96,12 +96,16 @@ export class Reporter {
     else this.marks.set(d, e);
   }
 
-  /** Classify a directive; a second mark keeps the worse class and both reasons. */
-  mark(d: Directive, cls: ReportClass, reason: string): void {
+  /**
+   * Classify a directive; a second mark keeps the worse class and both reasons.
+   * `at`: the directive's position as the IR writes it (src(d.source)), when the caller
+   * has made it already: a position is worked out from the file's line table at each read.
+   */
+  mark(d: Directive, cls: ReportClass, reason: string, at?: Src): void {
     const i = this.slotOf(d);
     const e = this.entryAt(d, i);
     if (!e) {
-      this.setEntry(d, i, entryOf(d, cls, reason));
+      this.setEntry(d, i, at === undefined ? entryOf(d, cls, reason) : entryAt(at, d, cls, reason));
       return;
     }
     if (SEVERITY[cls] > SEVERITY[e.class]) e.class = cls;
@@ -194,6 +198,11 @@ export class Reporter {
 function entryOf(d: Directive, cls: ReportClass, reason: string): ReportEntry {
   const at = d.source;
   return { file: fileName(at.file), line: at.line, col: at.col, directive: d.name, class: cls, reason };
+}
+
+/** entryOf from the directive's IR position (its file already named as the IR names it). */
+function entryAt(at: Src, d: Directive, cls: ReportClass, reason: string): ReportEntry {
+  return { file: at.file, line: at.line, col: at.col, directive: d.name, class: cls, reason };
 }
 
 function childContext(d: Directive, ctx: string): string {

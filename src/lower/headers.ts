@@ -2,7 +2,7 @@
 // level with any of them replaces the whole inherited list) and the mapping of
 // nginx variables to Envoy header formatters.
 import type { Directive } from '../parse/ast.js';
-import type { HeaderOp, ReportClass, Template } from '../ir/types.js';
+import type { HeaderOp, ReportClass, Src, Template } from '../ir/types.js';
 import type { Reporter } from './classify.js';
 import { type Level, runCache, src, templateOf } from './util.js';
 import { argValue } from '../parse/args.js';
@@ -164,7 +164,7 @@ const proxySetVerdicts = [runCache<string, Map<string, Verdict>>(), runCache<str
 const addVerdicts = [runCache<string, Verdict>(), runCache<string, Verdict>()];
 
 /** Report a proxy_set_header line. */
-export function markProxySetHeader(d: Directive, r: Reporter, websocket: boolean): void {
+export function markProxySetHeader(d: Directive, r: Reporter, websocket: boolean, at?: Src): void {
   const name = argValue(d, 0) ?? '';
   const raw = argValue(d, 1) ?? '';
   const byName = proxySetVerdicts[websocket ? 1 : 0]!;
@@ -172,7 +172,7 @@ export function markProxySetHeader(d: Directive, r: Reporter, websocket: boolean
   if (!byValue) byName.set(name, (byValue = new Map()));
   let v = byValue.get(raw);
   if (!v) byValue.set(raw, (v = proxySetHeaderVerdict(name.toLowerCase(), templateOf(raw), websocket)));
-  r.mark(d, v[0], v[1]);
+  r.mark(d, v[0], v[1], at);
 }
 
 function proxySetHeaderVerdict(name: string, value: Template, websocket: boolean): Verdict {

@@ -374,8 +374,10 @@ function markLevel(level: Level, r: Reporter): void {
   // (index loops, as in util.ts: this runs for every location, mostly before it is optimised)
   const psh = level.byName.get('proxy_set_header');
   if (psh) {
-    const websocket = isWebsocketUpgrade(headerOps(psh)); // the level's own list, parsed once (policyOf asks again)
-    for (let i = 0; i < psh.length; i++) markProxySetHeader(psh[i]!, r, websocket);
+    const ops = headerOps(psh); // the level's own list, parsed once (policyOf asks again)
+    const websocket = isWebsocketUpgrade(ops);
+    // ops[i] is psh[i]'s, and holds its position
+    for (let i = 0; i < psh.length; i++) markProxySetHeader(psh[i]!, r, websocket, ops[i]!.source);
   }
   const add = level.byName.get('add_header');
   if (add) for (let i = 0; i < add.length; i++) markAddHeader(add[i]!, r);
@@ -489,17 +491,17 @@ function lowerLocation(d: Directive, id: string, parentId: string | null, parent
     }
   }
   const action = rw.terminal ?? contentAction(own, head, ctx, scope);
+  const source = src(d.source);
   if (head.modifier === 'named') {
     // reported once the server's try_files are resolved (src/lower/try-files.ts)
-  } else if (isRegex(head.modifier) && children.length) r.mark(d, 'approximated', `${id}: regex location with nested locations: the nested ones are not reached in Envoy`);
-  else r.mark(d, 'translated', `route ${id}`);
+  } else if (isRegex(head.modifier) && children.length) r.mark(d, 'approximated', `${id}: regex location with nested locations: the nested ones are not reached in Envoy`, source);
+  else r.mark(d, 'translated', `route ${id}`, source);
   const autoRedirect = head.pattern.endsWith('/') && head.pattern.length > 1 && !isRegex(head.modifier) && head.modifier !== 'named' && holds(own, AUTO_REDIRECT_FAMILY);
   if (autoRedirect) r.mark(d, 'translated', `"${head.pattern.slice(0, -1)}" answers nginx's 301 to "${head.pattern}" (auto_redirect) unless another location is named so`);
   const limitExcept = own.byName.get('limit_except');
   if (limitExcept) for (const c of limitExcept) r.markTree(c, 'unsupported', '`limit_except`: method restrictions are not translated', 'inside `limit_except`: not translated');
   markLocationEdge(levels, r);
   const policy = policyIn(scope);
-  const source = src(d.source);
   const loc: Location = autoRedirect
     ? { id, parentId, autoRedirect: true, modifier: head.modifier, pattern: head.pattern, children, rewrites: rw.steps, action, policy, source }
     : { id, parentId, modifier: head.modifier, pattern: head.pattern, children, rewrites: rw.steps, action, policy, source };
@@ -539,7 +541,8 @@ function contentAction(own: Level, head: LocationHead, ctx: Ctx, scope: Scope): 
     const hostSet = setsHost(effectiveArray(levels, 'proxy_set_header'));
     const redirect = effectiveSimple(levels, 'proxy_redirect') !== undefined;
     const v = proxyVerdict(t, backend.name, head.modifier === 'exact', hostSet, redirect);
-    r.mark(pp, v[0], v[1]);
+    const at = src(pp.source);
+    r.mark(pp, v[0], v[1], at);
     const proxyHost = proxyHostOf(t);
     // proxy_ssl_* shape https://, grpc_ssl_* grpcs://; the other family (and both, for a plain target) does nothing here.
     const family = sslFamilyOf(t.scheme);
@@ -547,7 +550,7 @@ function contentAction(own: Level, head: LocationHead, ctx: Ctx, scope: Scope): 
     const transport = upstreamTransport(t.scheme, sslIn(scope, family), proxyHost);
     markUnused(scope, 'proxy', family, tlsScheme, r);
     markUnused(scope, 'grpc', family, tlsScheme, r);
-    const action: ProxyAction = { kind: 'proxy', backend: backend.name, scheme: t.scheme, uri: t.uri, proxyHost, cluster: backend.name, source: src(pp.source) };
+    const action: ProxyAction = { kind: 'proxy', backend: backend.name, scheme: t.scheme, uri: t.uri, proxyHost, cluster: backend.name, source: at };
     useTransport(ctx, backend, transport, action);
     return action;
   }

@@ -109,10 +109,10 @@ function lowerReturn(d: Directive, scope: RewriteScope, r: Reporter): ReturnActi
   }
   const body = a1 === undefined ? null : templateOf(a1);
   const action: ReturnAction = { kind: 'return', status, body, source: at };
-  if (status === 444) r.mark(d, 'approximated', 'nginx closes the connection without a response; Envoy answers a direct response with status 444');
-  else if (status < 200 || status >= 600) r.mark(d, 'unsupported', `status ${status} cannot be a direct response in Envoy (200–599): answered with 500`);
-  else if (body && hasVariables(body)) r.mark(d, 'unsupported', `direct response body \`${body.raw}\` uses variables, which Envoy's direct_response cannot render: sent without a body`);
-  else r.mark(d, 'translated', `direct_response ${status}${body ? ' with the body' : ''}`);
+  if (status === 444) r.mark(d, 'approximated', 'nginx closes the connection without a response; Envoy answers a direct response with status 444', at);
+  else if (status < 200 || status >= 600) r.mark(d, 'unsupported', `status ${status} cannot be a direct response in Envoy (200–599): answered with 500`, at);
+  else if (body && hasVariables(body)) r.mark(d, 'unsupported', `direct response body \`${body.raw}\` uses variables, which Envoy's direct_response cannot render: sent without a body`, at);
+  else r.mark(d, 'translated', `direct_response ${status}${body ? ' with the body' : ''}`, at);
   return action;
 }
 
@@ -127,7 +127,7 @@ function reportRedirect(d: Directive, action: RedirectAction, scope: RewriteScop
   const key = tupleKey([String(action.status), scope.locationRegex ?? '', scope.locationRegex === null ? '-' : '+', action.location.raw]);
   let v = redirectVerdicts.get(key);
   if (!v) redirectVerdicts.set(key, (v = redirectVerdict(action, scope)));
-  r.mark(d, v[0], v[1]);
+  r.mark(d, v[0], v[1], action.source);
 }
 
 function redirectVerdict(action: RedirectAction, scope: RewriteScope): Verdict {

@@ -193,3 +193,39 @@ describe('the edge part of a policy (logs, error pages, compression)', () => {
 function directivesOfBlock(d: Directive): Directive[] {
   return (d.block ?? []).filter((s): s is Directive => s.kind === 'directive');
 }
+
+describe('report entries made from a position the IR already has', () => {
+  test('name the directive where it is written, with the file as the IR names it', () => {
+    const text = `http {
+  server {
+    listen 8080;
+    location /a/ {
+      proxy_set_header X-A 1;
+        proxy_set_header X-B 2;
+      proxy_pass http://127.0.0.1:9000;
+    }
+    location = /r { return 301 https://example.com/; }
+    location = /s {   return 204; }
+  }
+}`;
+    const parsed = parseText(text, '/etc/nginx/nginx.conf');
+    const ir = lower(parsed, { sourceFile: (f) => `mapped:${f.split('/').pop()}` }).ir!;
+    const where = new Map<string, string>();
+    const visit = (stmts: typeof parsed.root): void => {
+      for (const s of stmts) {
+        if (s.kind !== 'directive') continue;
+        where.set(`${s.name}@${s.source.line}`, `${s.source.line}:${s.source.col}`);
+        if (s.block) visit(s.block);
+      }
+    };
+    visit(parsed.root);
+    const checked = ir.report.filter((e) => ['location', 'proxy_set_header', 'proxy_pass', 'return'].includes(e.directive));
+    expect(checked.map((e) => e.directive).sort()).toEqual(['location', 'location', 'location', 'proxy_pass', 'proxy_set_header', 'proxy_set_header', 'return', 'return']);
+    for (const e of checked) {
+      expect(e.file).toBe('mapped:nginx.conf');
+      expect(`${e.line}:${e.col}`).toBe(where.get(`${e.directive}@${e.line}`));
+    }
+    expect(checked.find((e) => e.directive === 'proxy_set_header' && e.line === 6)!.col).toBe(9);
+    expect(checked.find((e) => e.directive === 'return' && e.line === 10)!.col).toBe(23);
+  });
+});
