@@ -113,7 +113,13 @@ export interface ConvertHooks {
  * will be once written, or null to leave them to be rendered here.
  */
 export interface OutputElsewhere {
+  /**
+   * Called once compiled, before validation, so that the report is rendered while this
+   * thread validates: its files must not be written before `validated` is called.
+   */
   report(report: Report, dir: string): OutputFile[] | null;
+  /** The configuration passed validation: what `report` took may be written. */
+  validated(): void;
   /** Called when consul/ would be handed to onConsulEarly (`early`) or to onFiles. */
   consul(registrations: ConsulRegistrations, dir: string, early: boolean): OutputFile[] | null;
 }
@@ -123,7 +129,8 @@ export interface OutputElsewhere {
  * are returned in the order envoy, report.json, report.md, consul/; `hooks` says who sees
  * them as they are rendered (by default nobody) and who may render some of them instead.
  * Files are rendered only once the configuration has passed validation (consul/ for
- * onConsulEarly excepted): a failure returns none.
+ * onConsulEarly and the reports for `elsewhere` excepted, which are rendered ahead): a
+ * failure returns none.
  */
 export async function runConvert(file: string, opts: ConvertOptions, hooks: ConvertHooks = {}): Promise<ConvertOutput> {
   const consulOptions = { configId: opts.out ? relative(resolve(opts.out), resolve(file)) : '' };
@@ -142,6 +149,7 @@ export async function runConvert(file: string, opts: ConvertOptions, hooks: Conv
   if (!result.ok || !result.bootstrap) {
     return { stdout: '', stderr: stderrParts.join('\n') + '\n', exitCode: 1, files: [] };
   }
+  const reportsElsewhere = opts.out ? (hooks.elsewhere?.report(result.report, opts.out) ?? null) : null;
   const findings = validateBootstrap(result.bootstrap);
   if (hasErrors(findings)) {
     return { stdout: '', stderr: [...stderrParts, 'ngx2envoy: internal error: the generated configuration is invalid:', formatFindings(findings)].join('\n') + '\n', exitCode: 2, files: [] };
@@ -156,6 +164,7 @@ export async function runConvert(file: string, opts: ConvertOptions, hooks: Conv
       return { stdout: '', stderr: [...stderrParts, 'ngx2envoy: internal error: the generated xDS resources are invalid:', formatFindings(xdsFindings)].join('\n') + '\n', exitCode: 2, files: [] };
     }
   }
+  hooks.elsewhere?.validated();
   const warnings = summaryLine(result);
   if (!opts.out) {
     const stdout = xds ? JSON.stringify(resources, null, 2) + '\n' : renderBootstrap(result, format);
@@ -171,8 +180,6 @@ export async function runConvert(file: string, opts: ConvertOptions, hooks: Conv
   // rendering. Their config identity is the main file's path relative to DIR, so committed
   // output is the same on every machine (check compares it).
   const consul = earlyConsul ?? (result.ir ? consulFiles(result.ir, false) : []);
-  // Handed over before envoy.yaml is rendered, so that both are rendered at the same time.
-  const reportsElsewhere = hooks.elsewhere?.report(result.report, dir) ?? null;
   // xDS mode writes one file per resource type plus the ADS bootstraps; static mode the bootstrap.
   const envoyFiles = rendered(
     xds
@@ -211,8 +218,11 @@ function onWriterThread(writer: FileWriter, staging: ConsulStaging | null): Outp
     report(report, dir) {
       const packed = packReport(report);
       if (!packed) return null;
-      writer.render({ module: PACKED_REPORT_MODULE, fn: 'renderPackedReportFiles', args: [dir, packed] }, packedBuffers(packed));
+      writer.render({ module: PACKED_REPORT_MODULE, fn: 'renderPackedReportFiles', args: [dir, packed], hold: true }, packedBuffers(packed));
       return [writtenFile(join(dir, 'report.json')), writtenFile(join(dir, 'report.md'))];
+    },
+    validated() {
+      writer.release();
     },
     consul(registrations, dir, early) {
       const root = join(dir, 'consul');

@@ -59,6 +59,8 @@ export interface RenderJob {
   module: string;
   fn: string;
   args: unknown[];
+  /** Made now, written only once `release` is called (not at all if it never is). */
+  hold?: boolean;
 }
 
 /** The worker's answer once told the files are all sent: none failed, or the first failure. */
@@ -72,6 +74,8 @@ const fs = require('node:fs');
 const path = require('node:path');
 const made = new Set();
 let failure = null;
+// Files of render jobs made ahead, written when released (never, if the command fails first).
+let held = [];
 function writeInPlace(file, bytes) {
   const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT, 0o666);
   try {
@@ -103,6 +107,11 @@ async function handle(message) {
     return;
   }
   if (Array.isArray(message)) return writeFiles(message);
+  if (message.release === true) {
+    const files = held;
+    held = [];
+    return writeFiles(files);
+  }
   // A render job: the files are made here, from data, by a function of the compiled code.
   if (failure !== null) return;
   let files;
@@ -113,7 +122,8 @@ async function handle(message) {
     failure = { message: 'rendering ' + message.fn + ': ' + String(e && e.message) };
     return;
   }
-  writeFiles(files);
+  if (message.hold === true) held.push(...files);
+  else writeFiles(files);
 }
 function writeFiles(files) {
   for (const f of files) {
@@ -184,7 +194,7 @@ export class FileWriter {
   /**
    * Hands over files the worker makes itself: `job.fn` of the ES module at `job.module` (a
    * file: URL of compiled JavaScript), called with `job.args`, returns them ({path, text or
-   * bytes}); they are written in their turn among the others. `transfer`: buffers of the
+   * bytes}); they are written in their turn among the others (held: see RenderJob). `transfer`: buffers of the
    * arguments to move rather than copy. A failure of the function fails `close`.
    */
   render(job: RenderJob, transfer: ArrayBuffer[] = []): void {
@@ -193,6 +203,11 @@ export class FileWriter {
       this.dir = null;
     }
     this.worker.postMessage(job, transfer);
+  }
+
+  /** Writes the files of the render jobs held so far (in their turn among the others). */
+  release(): void {
+    this.worker.postMessage({ release: true });
   }
 
   /** Tells the worker that every file has been handed over, and waits until they are written. */

@@ -110,6 +110,25 @@ export function sum(dir, numbers) {
     expect(readFileSync(join(root, 'sum'), 'utf8')).toBe('10');
   });
 
+  test('held render jobs: made at once, written when released, never written without release', async () => {
+    const module = renderer();
+    const released = join(dir, 'held-released');
+    const writer = new FileWriter(released);
+    writer.render({ module, fn: 'numbered', args: [released, 2, false], hold: true });
+    writer.write([{ path: join(released, 'first'), text: 'before the release' }]);
+    writer.release();
+    writer.write([{ path: join(released, 'n1'), text: 'after the release' }]);
+    await writer.close();
+    expect(readdirSync(released).sort()).toEqual(['first', 'n0', 'n1']);
+    expect(readFileSync(join(released, 'n1'), 'utf8')).toBe('after the release');
+    const dropped = join(dir, 'held-dropped');
+    const other = new FileWriter(dropped);
+    other.render({ module, fn: 'numbered', args: [dropped, 2, false], hold: true });
+    other.write([{ path: join(dropped, 'plain'), text: 'x' }]);
+    await other.close();
+    expect(readdirSync(dropped)).toEqual(['plain']);
+  });
+
   test('a render job that throws fails close with its message; nothing after it is written', async () => {
     const root = join(dir, 'render-failing');
     const module = renderer();
@@ -140,7 +159,7 @@ describe('convert -o through the writer', () => {
 
   test('reports and consul/ taken over elsewhere: not rendered here, returned as the taker gives them', async () => {
     const seen: string[] = [];
-    const taken: { report?: Report; registrations?: ConsulRegistrations; early?: boolean } = {};
+    const taken: { report?: Report; registrations?: ConsulRegistrations; early?: boolean; validated?: boolean } = {};
     const out = join(dir, 'elsewhere');
     const reports = [{ path: join(out, 'report.json'), text: 'made elsewhere' }];
     const consul = [{ path: join(out, 'consul', 'names.json'), text: '{}' }];
@@ -160,18 +179,20 @@ describe('convert -o through the writer', () => {
             Object.assign(taken, { registrations, early });
             return consul;
           },
+          validated: () => (taken.validated = true),
         },
       },
     );
     expect(taken.report!.summary.directives).toBeGreaterThan(0);
     expect(taken.early).toBe(false);
+    expect(taken.validated).toBe(true);
     const names = consulFileNames(taken.registrations!);
     expect(names).toContain('names.json');
     expect(names.length).toBeGreaterThan(2);
     expect(seen).toEqual(['envoy.yaml']);
     expect(r.files).toEqual([expect.objectContaining({ path: join(out, 'envoy.yaml') }), ...reports, ...consul]);
     // declined (null): rendered here as before
-    const declined = await runConvert(EXAMPLE, { out }, { elsewhere: { report: () => null, consul: () => null } });
+    const declined = await runConvert(EXAMPLE, { out }, { elsewhere: { report: () => null, consul: () => null, validated: () => undefined } });
     const fresh = await runConvert(EXAMPLE, { out });
     expect(declined.files.map((f) => [f.path, f.text])).toEqual(fresh.files.map((f) => [f.path, f.text]));
     // the names consulFileNames gives are the files rendered here
@@ -181,7 +202,7 @@ describe('convert -o through the writer', () => {
   test('consul/ taken over early (once lowered, before validation) when there is an early taker', async () => {
     const out = join(dir, 'elsewhere-early');
     let early: boolean | undefined;
-    const r = await runConvert(EXAMPLE, { out }, { onConsulEarly: () => expect.unreachable('rendered elsewhere'), elsewhere: { report: () => null, consul: (_, __, e) => ((early = e), []) } });
+    const r = await runConvert(EXAMPLE, { out }, { onConsulEarly: () => expect.unreachable('rendered elsewhere'), elsewhere: { report: () => null, consul: (_, __, e) => ((early = e), []), validated: () => undefined } });
     expect(r.exitCode).toBe(0);
     expect(early).toBe(true);
   });
