@@ -10,7 +10,7 @@ import { compile, renderBootstrap, renderBootstrapBytes, renderReport, type Comp
 import { formatDiagnostic } from '../parse/index.js';
 import { lineOf } from '../parse/diagnostic.js';
 import { validateBootstrap, validateXdsResources, formatFindings, hasErrors } from '../validate/index.js';
-import { buildRegistrations, consulFileNames, renderConsulFilesUnder, type ConsulRegistrations } from '../emit/consul/index.js';
+import { consulBackendsOf, consulFileNames, renderConsulFilesOf, type ConsulBackends } from '../emit/consul/index.js';
 import { renderReportJsonBytes } from '../report/render.js';
 import { packedBuffers, packReport } from '../report/packed.js';
 import { CliExit } from './exit.js';
@@ -121,7 +121,7 @@ export interface OutputElsewhere {
   /** The configuration passed validation: what `report` took may be written. */
   validated(): void;
   /** Called when consul/ would be handed to onConsulEarly (`early`) or to onFiles. */
-  consul(registrations: ConsulRegistrations, dir: string, early: boolean): OutputFile[] | null;
+  consul(backends: ConsulBackends, dir: string, early: boolean): OutputFile[] | null;
 }
 
 /**
@@ -135,10 +135,10 @@ export interface OutputElsewhere {
 export async function runConvert(file: string, opts: ConvertOptions, hooks: ConvertHooks = {}): Promise<ConvertOutput> {
   const consulOptions = { configId: opts.out ? relative(resolve(opts.out), resolve(file)) : '' };
   const consulFiles = (ir: NonNullable<CompileResult['ir']>, early: boolean): OutputFile[] => {
-    const registrations = buildRegistrations(ir, consulOptions);
-    const taken = hooks.elsewhere?.consul(registrations, opts.out!, early);
+    const backends = consulBackendsOf(ir, consulOptions);
+    const taken = hooks.elsewhere?.consul(backends, opts.out!, early);
     if (taken) return taken;
-    const files = renderConsulFilesUnder(join(opts.out!, 'consul'), registrations);
+    const files = renderConsulFilesOf(join(opts.out!, 'consul'), backends);
     (early ? hooks.onConsulEarly : hooks.onFiles)?.(files);
     return files;
   };
@@ -210,7 +210,7 @@ const CONSUL_MODULE = new URL('../emit/consul/index.js', import.meta.url).href;
 /**
  * The writer thread renders report.json and report.md (the report crosses packed: a string
  * table and an Int32Array moved, not 150,000 objects copied; not at all when it cannot be
- * packed exactly) and consul/ (from the registrations: plain data, a few per backend), into
+ * packed exactly) and consul/ (from the IR's backends: plain data, cheap to copy), into
  * the staging directory when there is one.
  */
 function onWriterThread(writer: FileWriter, staging: ConsulStaging | null): OutputElsewhere {
@@ -224,10 +224,10 @@ function onWriterThread(writer: FileWriter, staging: ConsulStaging | null): Outp
     validated() {
       writer.release();
     },
-    consul(registrations, dir, early) {
+    consul(backends, dir, early) {
       const root = join(dir, 'consul');
-      writer.render({ module: CONSUL_MODULE, fn: 'renderConsulFilesUnder', args: [early && staging ? staging.dir : root, registrations] });
-      return consulFileNames(registrations).map((name) => writtenFile(join(root, name)));
+      writer.render({ module: CONSUL_MODULE, fn: 'renderConsulFilesOf', args: [early && staging ? staging.dir : root, backends] });
+      return consulFileNames(backends).map((name) => writtenFile(join(root, name)));
     },
   };
 }

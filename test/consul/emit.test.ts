@@ -8,9 +8,13 @@ import {
   agentRegisterPayload,
   buildRegistrations,
   catalogRegisterPayload,
+  consulBackendsOf,
+  consulFileNames,
+  consulOutputFiles,
   dnsLabel,
   instanceHash,
   renderConsulFiles,
+  renderConsulFilesOf,
   writeConsulOutputs,
 } from '../../src/emit/consul/index.js';
 import { FIXTURE_FILE, fixtureBackends, fixtureIr } from './fixture-ir.js';
@@ -201,5 +205,39 @@ describe('consul registrations from the IR', () => {
     expect(dnsLabel('___', 'host')).toBe('host');
     expect(dnsLabel('___', 'upstream')).toBe('upstream');
     expect(dnsLabel('x'.repeat(70) + '-y', 'host')).toBe('x'.repeat(63));
+  });
+});
+
+// convert -o hands the backends to its writer thread (a structured clone), which makes the
+// files there; the main thread names them without making them.
+describe('consul/ made from the backends elsewhere', () => {
+  const FIXTURES = join(import.meta.dirname, '../../fixtures');
+  const configs = readdirSync(FIXTURES)
+    .filter((d) => existsSync(join(FIXTURES, d, 'nginx.conf')))
+    .map((d) => join(FIXTURES, d, 'nginx.conf'));
+
+  it.each(configs)('%s: the same files after the copy, named in advance', async (conf) => {
+    const { compile } = await import('../../src/compile.js');
+    const result = compile(conf, {});
+    if (!result.ir) return; // a fixture of bad input
+    const backends = consulBackendsOf(result.ir, { configId: 'nginx.conf' });
+    const made = renderConsulFilesOf('/out/consul', structuredClone(backends));
+    expect(made).toEqual(consulOutputFiles(result.ir, '/out', { configId: 'nginx.conf' }));
+    expect(consulFileNames(backends).map((n) => join('/out/consul', n))).toEqual(made.map((f) => f.path));
+  });
+
+  it('servers that are not registered (down, unix) make no files; a backend with one registrable server does', () => {
+    const ir = fixtureIr();
+    const base = ir.backends[0]!;
+    ir.backends.push(
+      { ...base, name: 'all_down', servers: base.servers.map((s) => ({ ...s, down: true })) },
+      { ...base, name: 'all_unix', servers: base.servers.map((s) => ({ ...s, unix: true })) },
+      { ...base, name: 'one_up', servers: base.servers.map((s, i) => ({ ...s, down: i > 0 })) },
+    );
+    const backends = consulBackendsOf(ir, { configId: 'x' });
+    const names = consulFileNames(backends);
+    expect(names).toEqual(renderConsulFilesOf('', backends).map((f) => f.path));
+    expect(names).toContain('agent/one-up.json');
+    expect(names.filter((n) => n.includes('all-down') || n.includes('all-unix'))).toEqual([]);
   });
 });

@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { FileWriter, writeOutputFiles } from '../../src/cli/file-writer.js';
 import { ConsulStaging, runConvert, type OutputFile } from '../../src/cli/convert.js';
-import { consulFileNames, type ConsulRegistrations } from '../../src/emit/consul/index.js';
+import { consulFileNames, type ConsulBackends } from '../../src/emit/consul/index.js';
 import { compile, renderBootstrap, renderReport, type Report } from '../../src/compile.js';
 
 const EXAMPLE = resolve(import.meta.dirname, '../../examples/nginx.conf');
@@ -159,7 +159,7 @@ describe('convert -o through the writer', () => {
 
   test('reports and consul/ taken over elsewhere: not rendered here, returned as the taker gives them', async () => {
     const seen: string[] = [];
-    const taken: { report?: Report; registrations?: ConsulRegistrations; early?: boolean; validated?: boolean } = {};
+    const taken: { report?: Report; backends?: ConsulBackends; early?: boolean; validated?: boolean } = {};
     const out = join(dir, 'elsewhere');
     const reports = [{ path: join(out, 'report.json'), text: 'made elsewhere' }];
     const consul = [{ path: join(out, 'consul', 'names.json'), text: '{}' }];
@@ -174,9 +174,9 @@ describe('convert -o through the writer', () => {
             taken.report = report;
             return reports;
           },
-          consul: (registrations, d, early) => {
+          consul: (backends, d, early) => {
             expect(d).toBe(out);
-            Object.assign(taken, { registrations, early });
+            Object.assign(taken, { backends, early });
             return consul;
           },
           validated: () => (taken.validated = true),
@@ -186,7 +186,7 @@ describe('convert -o through the writer', () => {
     expect(taken.report!.summary.directives).toBeGreaterThan(0);
     expect(taken.early).toBe(false);
     expect(taken.validated).toBe(true);
-    const names = consulFileNames(taken.registrations!);
+    const names = consulFileNames(taken.backends!);
     expect(names).toContain('names.json');
     expect(names.length).toBeGreaterThan(2);
     expect(seen).toEqual(['envoy.yaml']);

@@ -6,7 +6,7 @@ import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CompiledConfig, ReportEntry } from '../../ir/types.js';
 import { agentDefinitionFile, catalogRegisterPayload } from './formats.js';
-import { buildRegistrations, type ConsulEmitOptions, type ConsulRegistrations } from './registrations.js';
+import { buildRegistrations, registeredServiceNames, registrationsOf, type ConsulBackends, type ConsulEmitOptions, type ConsulRegistrations } from './registrations.js';
 
 export * from './registrations.js';
 export * from './formats.js';
@@ -67,19 +67,21 @@ export function consulOutputFiles(ir: CompiledConfig, dir: string, options: Cons
   return renderConsulFilesUnder(join(dir, 'consul'), buildRegistrations(ir, options));
 }
 
-/** The files of consul/ under `root`, sorted by name (convert's writer thread calls this with registrations it was handed). */
+/** The files of consul/ under `root`, sorted by name. */
 export function renderConsulFilesUnder(root: string, registrations: ConsulRegistrations): { path: string; text: string }[] {
   const rendered = renderConsulFiles(registrations);
   return [...rendered.keys()].sort().map((f) => ({ path: join(root, f), text: rendered.get(f)! }));
 }
 
-/** The names renderConsulFiles gives its files (relative to consul/), sorted, without rendering them. */
-export function consulFileNames(registrations: ConsulRegistrations): string[] {
+/** consul/'s files under `root`, from the backends (what convert's writer thread is handed). */
+export function renderConsulFilesOf(root: string, backends: ConsulBackends): { path: string; text: string }[] {
+  return renderConsulFilesUnder(root, registrationsOf(backends));
+}
+
+/** The names renderConsulFiles gives its files (relative to consul/), sorted, without making them. */
+export function consulFileNames(backends: ConsulBackends): string[] {
   const names = ['names.json'];
-  for (const service of registrations.services) {
-    if (service.instances.length === 0) continue;
-    names.push(`agent/${service.name}.json`, `catalog/${service.name}.json`);
-  }
+  for (const service of registeredServiceNames(backends)) names.push(`agent/${service}.json`, `catalog/${service}.json`);
   return names.sort();
 }
 

@@ -100,14 +100,46 @@ export function defaultConfigId(ir: CompiledConfig): string {
 }
 
 export function buildRegistrations(ir: CompiledConfig, options: ConsulEmitOptions = {}): ConsulRegistrations {
-  const configId = options.configId ?? defaultConfigId(ir);
-  const stream = ir.stream?.backends ?? [];
-  // One set of names over http and stream clusters, as serve names the services of the clusters it serves.
-  const serviceNames = serviceNamesFor([...ir.backends.map((b) => b.name), ...stream.map((b) => b.name)]);
+  return registrationsOf(consulBackendsOf(ir, options));
+}
+
+/** What the registrations are made of: the IR's backends, and the options with the config identity settled. */
+export interface ConsulBackends {
+  http: Backend[];
+  stream: StreamBackend[];
+  options: ConsulEmitOptions & { configId: string };
+}
+
+export function consulBackendsOf(ir: CompiledConfig, options: ConsulEmitOptions = {}): ConsulBackends {
+  return { http: ir.backends, stream: ir.stream?.backends ?? [], options: { ...options, configId: options.configId ?? defaultConfigId(ir) } };
+}
+
+/** One set of names over http and stream clusters, as serve names the services of the clusters it serves. */
+function serviceNamesOf(backends: ConsulBackends): Map<string, string> {
+  return serviceNamesFor([...backends.http.map((b) => b.name), ...backends.stream.map((b) => b.name)]);
+}
+
+/**
+ * The services that have an instance, by name, in registration order: those
+ * registrationsOf gives instances, without making them.
+ */
+export function registeredServiceNames(backends: ConsulBackends): string[] {
+  const serviceNames = serviceNamesOf(backends);
+  const names: string[] = [];
+  for (const backend of [...backends.http, ...backends.stream]) {
+    if (backend.servers.some((server) => unregistrableReason(server) === null)) names.push(serviceNames.get(backend.name)!);
+  }
+  return names;
+}
+
+export function registrationsOf(backends: ConsulBackends): ConsulRegistrations {
+  const { options } = backends;
+  const configId = options.configId;
+  const serviceNames = serviceNamesOf(backends);
   const takenIds = new Set<string>();
   const services: ConsulServicePlan[] = [];
   const skipped: SkippedServer[] = [];
-  for (const backend of [...ir.backends, ...stream]) {
+  for (const backend of [...backends.http, ...backends.stream]) {
     const service = serviceNames.get(backend.name)!;
     const instances: ConsulInstance[] = [];
     for (const server of backend.servers) {
