@@ -60,13 +60,16 @@ export function registerConvert(program: Command): void {
       const writer = opts.out ? new FileWriter(opts.out) : null;
       // A first conversion into DIR writes consul/ early, staged beside it (see ConsulStaging).
       const staging = writer && opts.out && !existsSync(join(opts.out, 'consul')) ? new ConsulStaging(opts.out) : null;
+      // Compiled code (not the test runner's sources): the reports are rendered and written on
+      // a thread of their own, while this one validates and renders envoy.yaml. Not on the
+      // writer's: creating consul/'s thousands of files can keep it busy for seconds.
+      const reportWriter = writer && opts.out && COMPILED ? new FileWriter(opts.out) : null;
+      const writers = [writer, reportWriter].filter((w): w is FileWriter => w !== null);
       const hooks: ConvertHooks = {};
       if (writer) {
         hooks.onFiles = (files) => writer.write(files);
         if (staging) hooks.onConsulEarly = (files) => writer.write(staging.stage(files));
-        // Compiled code (not the test runner's sources): the writer thread also renders the
-        // reports and consul/ from plain data, while this one renders envoy.yaml.
-        if (COMPILED) hooks.elsewhere = onWriterThread(writer, staging);
+        if (reportWriter) hooks.elsewhere = onWriterThreads(writer, reportWriter, staging);
       }
       let out: ConvertOutput;
       try {
@@ -75,12 +78,15 @@ export function registerConvert(program: Command): void {
         // (Safe beside the writer: it removes only files this run does not write.)
         if (opts.out && out.exitCode === 0 && !staging) removeStaleConsulFiles(opts.out, out.files.map((f) => f.path));
       } catch (err) {
-        await writer?.abort();
+        await Promise.all(writers.map((w) => w.abort()));
         staging?.discard();
         throw err;
       }
       try {
-        await writer?.close();
+        // Every writer finishes (or fails) before anything is published or discarded; the first failure is the error.
+        const closed = await Promise.allSettled(writers.map((w) => w.close()));
+        const failed = closed.find((c): c is PromiseRejectedResult => c.status === 'rejected');
+        if (failed) throw failed.reason;
       } catch (err) {
         staging?.discard();
         throw err;
@@ -208,21 +214,21 @@ const PACKED_REPORT_MODULE = new URL('../report/packed.js', import.meta.url).hre
 const CONSUL_MODULE = new URL('../emit/consul/index.js', import.meta.url).href;
 
 /**
- * The writer thread renders report.json and report.md (the report crosses packed: a string
- * table and an Int32Array moved, not 150,000 objects copied; not at all when it cannot be
- * packed exactly) and consul/ (from the IR's backends: plain data, cheap to copy), into
- * the staging directory when there is one.
+ * The report writer's thread renders report.json and report.md (the report crosses packed:
+ * a string table and an Int32Array moved, not 150,000 objects copied; not at all when it
+ * cannot be packed exactly); the writer's renders consul/ (from the IR's backends: plain
+ * data, cheap to copy), into the staging directory when there is one.
  */
-function onWriterThread(writer: FileWriter, staging: ConsulStaging | null): OutputElsewhere {
+function onWriterThreads(writer: FileWriter, reportWriter: FileWriter, staging: ConsulStaging | null): OutputElsewhere {
   return {
     report(report, dir) {
       const packed = packReport(report);
       if (!packed) return null;
-      writer.render({ module: PACKED_REPORT_MODULE, fn: 'renderPackedReportFiles', args: [dir, packed], hold: true }, packedBuffers(packed));
+      reportWriter.render({ module: PACKED_REPORT_MODULE, fn: 'renderPackedReportFiles', args: [dir, packed], hold: true }, packedBuffers(packed));
       return [writtenFile(join(dir, 'report.json')), writtenFile(join(dir, 'report.md'))];
     },
     validated() {
-      writer.release();
+      reportWriter.release();
     },
     consul(backends, dir, early) {
       const root = join(dir, 'consul');
