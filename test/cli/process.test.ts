@@ -101,6 +101,18 @@ describe('ngx2envoy as a process', () => {
     expect(converted).toBeGreaterThan(40);
   }, 180_000);
 
+  it('convert --mode xds -o writes what the API renders', async () => {
+    const conf = CONFIGS[0]!;
+    const out = join(work, 'xds-out');
+    const apiOut = join(work, 'xds-api-out');
+    const r = await run(['convert', conf, '--mode', 'xds', '-o', out]);
+    const api = await runConvert(conf, { out: apiOut, mode: 'xds' });
+    expect(r.code).toBe(0);
+    expect(api.exitCode).toBe(0);
+    expect(filesUnder(out)).toEqual(api.files.map((f) => relative(apiOut, f.path)).sort());
+    for (const f of api.files) expect(readFileSync(join(out, relative(apiOut, f.path)), 'utf8'), f.path).toBe(f.text);
+  });
+
   it('convert -o failing after lowering (--strict): what the writer thread staged is gone, DIR too', async () => {
     const conf = join(work, 'strict-fail.conf');
     writeFileSync(conf, 'events {}\nhttp {\n  upstream api { server 10.0.0.1:80; }\n  server { listen 80; location / { proxy_pass http://api; } location /php { fastcgi_pass 127.0.0.1:9000; } }\n}\n');
