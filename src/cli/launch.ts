@@ -1,7 +1,7 @@
 // What bin/ngx2envoy.js runs. A command loads only its own modules: `convert` does not
 // pay for the gRPC server (serve), the Consul client (consul) or the review tools
-// (check/diff/explain), which together took most of the start-up. Help, --version and
-// unknown commands load them all, so the full command list is shown.
+// (check/diff/explain), which together took most of the start-up. Help and unknown
+// commands load them all, so the full command list is shown; --version needs none.
 import { Command, CommanderError } from 'commander';
 import { CliExit } from './exit.js';
 
@@ -25,6 +25,7 @@ export const COMMAND_MODULES: CommandModule[] = [
 /** The modules a command line needs: the one registering its command, or all of them. */
 export function commandModulesFor(argv: string[]): CommandModule[] {
   const name = argv[2];
+  if (argv.length === 3 && (name === '--version' || name === '-V')) return [];
   const own = COMMAND_MODULES.filter((m) => name !== undefined && m.names.includes(name));
   return own.length > 0 ? own : COMMAND_MODULES;
 }

@@ -151,7 +151,7 @@ describe('writing the files', () => {
 describe('the launcher loads only the command being run', () => {
   const namesOf = (argv: string[]) => commandModulesFor(['node', 'ngx2envoy', ...argv]).flatMap((m) => m.names);
 
-  test('one module per command; help, --version and unknown names load all', () => {
+  test('one module per command; help and unknown names load all, --version none', () => {
     expect(namesOf(['convert', 'x.conf', '-o', 'out'])).toEqual(['convert']);
     expect(namesOf(['serve', 'x.conf'])).toEqual(['serve']);
     expect(namesOf(['consul', 'register', 'x.conf'])).toEqual(['consul']);
@@ -161,6 +161,9 @@ describe('the launcher loads only the command being run', () => {
     expect(namesOf(['--help'])).toEqual(all);
     expect(namesOf(['help', 'convert'])).toEqual(all);
     expect(namesOf(['convrt'])).toEqual(all);
+    expect(namesOf(['--version'])).toEqual([]);
+    expect(namesOf(['-V'])).toEqual([]);
+    expect(namesOf(['--version', 'convert'])).toEqual(all);
   });
 
   test('the launcher knows every command of the program, in its order', () => {
