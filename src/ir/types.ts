@@ -414,6 +414,11 @@ export interface UpstreamTransport {
 export interface UpstreamTls {
   /** The SNI sent (proxy_ssl_server_name on); absent: none, nginx's default. */
   sni?: string;
+  /**
+   * The SNI is the request's host (proxy_ssl_server_name on, proxy_ssl_name $host), which
+   * the upstream request carries as its Host: Envoy's auto_sni. Never set with `sni`.
+   */
+  sniFromHost?: true;
   /** proxy_ssl_verify on: the chain is checked against `trustedCa` and the certificate against `name`. */
   verify?: {
     trustedCa: string;
@@ -421,6 +426,8 @@ export interface UpstreamTls {
     depth: number;
     /** The name checked (proxy_ssl_name, port stripped); absent when nginx's name is not known at compile time. */
     name?: string;
+    /** The name checked is the request's host (proxy_ssl_name $host, see sniFromHost): Envoy's auto_san_validation. */
+    nameFromHost?: true;
     crl?: string;
   };
   /** proxy_ssl_certificate / proxy_ssl_certificate_key: the client certificate shown to the upstream. */

@@ -18,6 +18,27 @@ export function setsHost(list: Directive[]): boolean {
   return v;
 }
 
+// Same question, for the locations whose proxy_ssl_name is $host.
+const clientHostLists = runCache<Directive[], boolean>();
+
+/**
+ * Whether the upstream request carries the client's Host: a `proxy_set_header Host` with
+ * variables other than `$proxy_host` alone (emit/envoy/routes.ts forwards the client's Host
+ * for it, port stripped by the listener; a fixed value, `$proxy_host` or no entry is a
+ * host_rewrite_literal). The first Host entry counts, as in the emitted route.
+ */
+export function keepsClientHost(list: Directive[]): boolean {
+  if (list.length === 0) return false;
+  let v = clientHostLists.get(list);
+  if (v === undefined) {
+    const host = list.find((d) => argValue(d, 0)?.toLowerCase() === 'host');
+    const raw = host ? (argValue(host, 1) ?? '') : '';
+    v = host !== undefined && raw !== '$proxy_host' && templateOf(raw).parts.some((p) => 'var' in p);
+    clientHostLists.set(list, v);
+  }
+  return v;
+}
+
 /** The effective list of an array directive: the innermost level that has any wins. */
 export function effectiveArray(levels: Level[], name: string): Directive[] {
   for (let i = levels.length - 1; i >= 0; i--) {

@@ -23,11 +23,11 @@ import { Reporter } from './classify.js';
 import { DEFAULT_LISTEN_PORT, listenName, lowerListen, type ListenSpec } from './listen.js';
 import { lowerServerName } from './server-name.js';
 import { lowerUpstream, inlineBackendName, transportClusterName } from './upstream.js';
-import { DEFAULT_TRANSPORT, markNoEffect, markSslLevel, NO_SSL_DIRECTIVES, setsSsl, type SslDirectives, sslDirectivesAt, type SslFamily, sslFamilyOf, upstreamTransport } from './proxy-ssl.js';
+import { DEFAULT_TRANSPORT, markHostNameLost, markNoEffect, markSslLevel, NO_SSL_DIRECTIVES, setsSsl, type SslDirectives, sslDirectivesAt, type SslFamily, sslFamilyOf, upstreamTransport } from './proxy-ssl.js';
 import { parseProxyPass, proxyHostOf, type ProxyTarget } from './proxy.js';
 import { lowerRewriteLevel, REWRITE_DIRECTIVES, type RewriteLevel } from './rewrite.js';
 import { checkNesting, isRegex, locationRe2, parseLocationHead, type LocationHead } from './location.js';
-import { effectiveArray, headerOps, isWebsocketUpgrade, markAddHeader, markProxySetHeader, setsHost } from './headers.js';
+import { effectiveArray, headerOps, isWebsocketUpgrade, keepsClientHost, markAddHeader, markProxySetHeader, setsHost } from './headers.js';
 import { bodySize, effectiveSimple, LIMITS_MARKED, markLimits, NGINX_DEFAULT_PROXY_TIMEOUT_MS, timeMs } from './limits.js';
 import { directivesOf, errorAt, familyOfNames, holds, type Level, levelOf, LowerError, lowerRun, runCache, src } from './util.js';
 import { argValue, argValues } from '../parse/args.js';
@@ -547,7 +547,11 @@ function contentAction(own: Level, head: LocationHead, ctx: Ctx, scope: Scope): 
     // proxy_ssl_* shape https://, grpc_ssl_* grpcs://; the other family (and both, for a plain target) does nothing here.
     const family = sslFamilyOf(t.scheme);
     const tlsScheme = t.scheme === 'https' || t.scheme === 'grpcs';
-    const transport = upstreamTransport(t.scheme, sslIn(scope, family), proxyHost);
+    const ssl = sslIn(scope, family);
+    // proxy_ssl_name $host: expressible only where the upstream request keeps the client's Host.
+    const keepsHost = t.scheme === 'https' && ssl !== NO_SSL_DIRECTIVES && keepsClientHost(effectiveArray(levels, 'proxy_set_header'));
+    if (t.scheme === 'https' && !keepsHost) markHostNameLost(ssl, r, `the proxy_pass of ${at.file}:${at.line}`);
+    const transport = upstreamTransport(t.scheme, ssl, proxyHost, keepsHost);
     markUnused(scope, 'proxy', family, tlsScheme, r);
     markUnused(scope, 'grpc', family, tlsScheme, r);
     const action: ProxyAction = { kind: 'proxy', backend: backend.name, scheme: t.scheme, uri: t.uri, proxyHost, cluster: backend.name, source: at };
@@ -652,8 +656,9 @@ function describeTransport(t: UpstreamTransport): string {
   const proto = t.http2 ? 'HTTP/2' : 'HTTP/1.x';
   if (!t.tls) return `plain ${proto}`;
   const tls = t.tls;
-  const parts = [tls.sni ? `SNI ${tls.sni}` : 'no SNI'];
-  if (tls.verify) parts.push(`certificate verified against ${tls.verify.trustedCa}${tls.verify.name ? ` for ${tls.verify.name}` : ''}`);
+  const parts = [tls.sni ? `SNI ${tls.sni}` : tls.sniFromHost ? 'SNI from the Host' : 'no SNI'];
+  const checked = tls.verify?.name ? ` for ${tls.verify.name}` : tls.verify?.nameFromHost ? ' for the Host' : '';
+  if (tls.verify) parts.push(`certificate verified against ${tls.verify.trustedCa}${checked}`);
   if (tls.certificate) parts.push(`client certificate ${tls.certificate.cert}`);
   if (tls.protocols) parts.push(`protocols ${tls.protocols.join(' ')}`);
   if (tls.ciphers) parts.push(`ciphers ${tls.ciphers}`);

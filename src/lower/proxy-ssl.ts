@@ -79,15 +79,39 @@ const transports = runCache<SslDirectives, Map<string, UpstreamTransport>>();
  * errors for a TLS target (verify without a CA, a certificate without a key)
  * are raised here, as nginx raises them only where TLS is used.
  */
-export function upstreamTransport(scheme: ProxyAction['scheme'], ssl: SslDirectives, proxyHost: string): UpstreamTransport {
+export function upstreamTransport(scheme: ProxyAction['scheme'], ssl: SslDirectives, proxyHost: string, keepsClientHost = false): UpstreamTransport {
   if (scheme === 'http') return PLAIN;
   if (scheme === 'grpc') return H2C;
   let byHost = transports.get(ssl);
   if (!byHost) transports.set(ssl, (byHost = new Map()));
-  const key = `${scheme} ${proxyHost}`;
+  const family = sslFamilyOf(scheme);
+  const fromHost = keepsClientHost && family === 'proxy' && namesRequestHost(ssl.get('name'));
+  const key = `${scheme} ${proxyHost}${fromHost ? ' $host' : ''}`;
   let t = byHost.get(key);
-  if (!t) byHost.set(key, (t = { http2: scheme === 'grpcs', tls: upstreamTls(ssl, proxyHost, sslFamilyOf(scheme)) }));
+  if (!t) byHost.set(key, (t = { http2: scheme === 'grpcs', tls: upstreamTls(ssl, proxyHost, family, fromHost) }));
   return t;
+}
+
+/**
+ * `proxy_ssl_name $host`: nginx names the request's host (lowercased, port stripped).
+ * Envoy can do the same from the Host the upstream request carries (auto_sni,
+ * auto_san_validation), so only where that Host is the client's (keepsClientHost).
+ */
+export function namesRequestHost(d: Directive | undefined): boolean {
+  return value(d) === '$host';
+}
+
+/**
+ * A location using `proxy_ssl_name $host` whose upstream Host is not the client's: Envoy's
+ * auto_sni would send that other Host, so its cluster sends no SNI and checks no name.
+ */
+export function markHostNameLost(ssl: SslDirectives, r: Reporter, at: string): void {
+  const d = ssl.get('name');
+  if (!d || !namesRequestHost(d)) return;
+  const sni = value(ssl.get('server_name')) === 'on';
+  const verify = value(ssl.get('verify')) === 'on';
+  if (!sni && !verify) return;
+  r.mark(d, 'unsupported', `at ${at} the upstream Host is not the client's (proxy_set_header Host $host would keep it): Envoy takes the SNI and the name checked from that Host, so this location's cluster sends no SNI and checks no name`);
 }
 
 function value(d: Directive | undefined): string | undefined {
@@ -99,10 +123,12 @@ function fixedPath(path: string): boolean {
 }
 
 /** The TLS settings of an https:// or grpcs:// target (fields in a fixed order: the cluster name hashes them). */
-export function upstreamTls(ssl: SslDirectives, proxyHost: string, family: SslFamily = 'proxy'): UpstreamTls {
+export function upstreamTls(ssl: SslDirectives, proxyHost: string, family: SslFamily = 'proxy', nameFromHost = false): UpstreamTls {
   const tls: UpstreamTls = {};
   const name = sslName(ssl.get('name'), proxyHost, family);
-  if (value(ssl.get('server_name')) === 'on' && name !== null && sniAllowed(name)) tls.sni = name;
+  const sniOn = value(ssl.get('server_name')) === 'on';
+  if (sniOn && name !== null && sniAllowed(name)) tls.sni = name;
+  if (sniOn && nameFromHost) tls.sniFromHost = true;
   const verify = ssl.get('verify');
   if (value(verify) === 'on') {
     const ca = value(ssl.get('trusted_certificate'));
@@ -111,6 +137,7 @@ export function upstreamTls(ssl: SslDirectives, proxyHost: string, family: SslFa
     const depth = Number(value(ssl.get('verify_depth')) ?? '1');
     tls.verify = { trustedCa: ca, depth: Number.isInteger(depth) && depth >= 0 ? depth : 1 };
     if (name !== null) tls.verify.name = name;
+    if (nameFromHost) tls.verify.nameFromHost = true;
     const crl = value(ssl.get('crl'));
     if (crl && fixedPath(crl)) tls.verify.crl = crl;
   }
@@ -198,6 +225,12 @@ function sslReason(d: Directive, family: SslFamily): Mark {
         : ['translated', 'no SNI sent (nginx\'s default; Envoy sends none without `sni`)'];
     case 'name': {
       const name = sslName(d, '$proxy_host', family);
+      if (family === 'proxy' && namesRequestHost(d)) {
+        return [
+          'approximated',
+          `\`$host\`: with ${f}_server_name on the SNI and with ${f}_verify on the name checked are the request's host, port stripped (cluster auto_sni / auto_san_validation: the Host Envoy forwards, where the location keeps the client's Host); an HTTP/1.0 request without Host gets the server's name as SNI from nginx, Envoy's placeholder host`,
+        ];
+      }
       if (name === null) return ['unsupported', `\`${v}\` is evaluated per request by nginx: the cluster sends no SNI and checks no name against the certificate`];
       return ['translated', `\`${v}\`: the SNI (with ${f}_server_name on) and the name checked in the certificate (with ${f}_verify on), port stripped`];
     }

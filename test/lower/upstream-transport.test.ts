@@ -142,11 +142,79 @@ describe('proxy_ssl_* → UpstreamTlsContext', () => {
   });
 
   test('a proxy_ssl_name with request variables is reported, not guessed: no SNI', () => {
-    const r = compileText(http('location / { proxy_pass https://up; proxy_ssl_server_name on; proxy_ssl_name $host; }'));
+    const r = compileText(http('location / { proxy_pass https://up; proxy_ssl_server_name on; proxy_ssl_name $http_x_name; }'));
     expect(tlsOf(clusters(r)[0]).sni).toBeUndefined();
     const line = reportLines(r, 'proxy_ssl_name')[0]!;
     expect(line.class).toBe('unsupported');
-    expect(line.reason).toMatch(/\$host.*per request/);
+    expect(line.reason).toMatch(/\$http_x_name.*per request/);
+  });
+
+  describe('proxy_ssl_name $host: auto_sni / auto_san_validation where the upstream Host is the client\'s', () => {
+    const HP = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
+    const autoOf = (r: CompileResult): Json => clusters(r)[0].typed_extension_protocol_options[HP].upstream_http_protocol_options;
+    const withHost = (host: string, more = 'proxy_ssl_server_name on;') =>
+      compileText(http(`location / { proxy_pass https://up; ${more} proxy_ssl_name $host; ${host ? `proxy_set_header Host ${host};` : ''} }`));
+
+    test.each(['$host', '$http_host', '$host:8443', '"$host$request_uri"'])('proxy_set_header Host %s: the Host forwarded is the client\'s → auto_sni', (host) => {
+      const r = withHost(host);
+      expect(autoOf(r)).toEqual({ auto_sni: true });
+      expect(tlsOf(clusters(r)[0]).sni).toBeUndefined();
+      const lines = reportLines(r, 'proxy_ssl_name');
+      expect(lines.map((e) => e.class)).toEqual(['approximated']);
+      expect(lines[0]!.reason).toMatch(/auto_sni.*HTTP\/1\.0/);
+    });
+
+    test.each(['', 'backend.internal', '$proxy_host'])('proxy_set_header Host %s (a rewritten Host): no SNI, and the location is named in the report', (host) => {
+      const r = withHost(host);
+      expect(autoOf(r)).toBeUndefined();
+      expect(tlsOf(clusters(r)[0]).sni).toBeUndefined();
+      const line = reportLines(r, 'proxy_ssl_name')[0]!;
+      expect(line.class).toBe('unsupported');
+      expect(line.reason).toMatch(/upstream Host is not the client's/);
+      expect(r.report.summary.unsupported).toBeGreaterThan(0);
+    });
+
+    test('with proxy_ssl_verify: the name checked is the Host (auto_san_validation), no fixed SAN matcher', () => {
+      const r = withHost('$host', 'proxy_ssl_server_name on; proxy_ssl_verify on; proxy_ssl_trusted_certificate /etc/ssl/ca.pem;');
+      expect(autoOf(r)).toEqual({ auto_sni: true, auto_san_validation: true });
+      const v = tlsOf(clusters(r)[0]).common_tls_context.validation_context;
+      expect(v.trusted_ca).toEqual({ filename: '/etc/ssl/ca.pem' });
+      expect(v.match_typed_subject_alt_names).toBeUndefined();
+      const verifyOnly = withHost('$host', 'proxy_ssl_verify on; proxy_ssl_trusted_certificate /etc/ssl/ca.pem;');
+      expect(autoOf(verifyOnly)).toEqual({ auto_san_validation: true });
+    });
+
+    test('one upstream, one location keeping the Host and one not: two clusters, the report names the second', () => {
+      const r = compileText(
+        http(`proxy_ssl_server_name on; proxy_ssl_name $host;
+          location /keep/ { proxy_pass https://up; proxy_set_header Host $host; }
+          location /lost/ { proxy_pass https://up; }`),
+      );
+      const keep = cluster(r, routeCluster(r, '/keep/')!);
+      const lost = cluster(r, routeCluster(r, '/lost/')!);
+      expect(keep.name).not.toBe(lost.name);
+      expect(keep.typed_extension_protocol_options[HP].upstream_http_protocol_options).toEqual({ auto_sni: true });
+      expect(lost.typed_extension_protocol_options[HP].upstream_http_protocol_options).toBeUndefined();
+      const ev = evaluator(r.bootstrap);
+      expect(ev({ port: 8080, host: 'a.test', path: '/keep/' }).upstreamSni).toBe('a.test');
+      expect(ev({ port: 8080, host: 'a.test', path: '/lost/' }).upstreamSni).toBeUndefined();
+      const line = reportLines(r, 'proxy_ssl_name')[0]!;
+      expect(line.class).toBe('unsupported');
+      expect(line.reason).toMatch(/nginx\.conf:\d+ the upstream Host is not the client's/);
+    });
+
+    test('grpc_ssl_name $host stays reported per request (grpcs:// clusters send no SNI)', () => {
+      const r = compileText(http('location / { grpc_pass grpcs://up; grpc_ssl_server_name on; grpc_ssl_name $host; grpc_set_header Host $host; }'));
+      expect(autoOf(r)).toBeUndefined();
+      expect(reportLines(r, 'grpc_ssl_name')[0]!.class).toBe('unsupported');
+    });
+
+    test('xDS mode carries the same protocol options', () => {
+      const r = withHost('$host');
+      const x = toXdsResources(r.bootstrap);
+      const c = x.clusters.find((k: Json) => k.name === clusters(r)[0].name);
+      expect(c.typed_extension_protocol_options[HP].upstream_http_protocol_options).toEqual({ auto_sni: true });
+    });
   });
 
   test('proxy_ssl_verify on: trusted_ca, the name checked in DNS SANs, depth + 1 (Envoy counts the anchor), crl', () => {

@@ -42,7 +42,7 @@ export function emitCluster(b: Backend, cluster: BackendCluster, use: BackendUse
   c.load_assignment = { cluster_name: name, endpoints: localities(servers) };
   // nginx has no connection/request caps per upstream; Envoy's default is 1024 each.
   c.circuit_breakers = { thresholds: [{ priority: 'DEFAULT', max_connections: UNLIMITED, max_pending_requests: UNLIMITED, max_requests: UNLIMITED, max_retries: UNLIMITED }] };
-  c.typed_extension_protocol_options = { 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': protocolOptions(b, cluster.transport.http2) };
+  c.typed_extension_protocol_options = { 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': protocolOptions(b, cluster.transport.http2, cluster.transport.tls) };
   const od = outlierDetection(b, servers);
   if (od) c.outlier_detection = od;
   const tls = cluster.transport.tls;
@@ -113,8 +113,16 @@ export function upstreamTlsContext(tls: UpstreamTls): Json {
   return ctx;
 }
 
-function protocolOptions(b: Backend, http2: boolean): Json {
+function protocolOptions(b: Backend, http2: boolean, tls: UpstreamTls | null): Json {
   const o: Json = { '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions' };
+  // proxy_ssl_name $host: SNI and name checked from the Host the router forwards (port
+  // stripped; none for an IP literal, as nginx), connections pooled per name.
+  if (tls?.sniFromHost || tls?.verify?.nameFromHost) {
+    const auto: Json = {};
+    if (tls.sniFromHost) auto.auto_sni = true;
+    if (tls.verify?.nameFromHost) auto.auto_san_validation = true;
+    o.upstream_http_protocol_options = auto;
+  }
   o.explicit_http_config = http2 ? { http2_protocol_options: {} } : { http_protocol_options: {} };
   // Without `keepalive` nginx opens a new upstream connection per request.
   o.common_http_protocol_options = b.keepalive ? { idle_timeout: '60s', max_requests_per_connection: 1000 } : { max_requests_per_connection: 1 };

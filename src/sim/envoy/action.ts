@@ -18,6 +18,8 @@ export interface ForwardResult {
   weightedClusters?: WeightedClusterChoice[];
   upstreamPath: string;
   upstreamHost: string;
+  /** The SNI of the upstream TLS connection (undefined: plain, or TLS without SNI). */
+  upstreamSni?: string;
   status?: number;
   timeout?: string;
   idleTimeout?: string;
@@ -90,6 +92,41 @@ function rewriteHost(action: Obj, cfg: LoadedConfig, req: RouteRequest, cluster:
   return req.authority;
 }
 
+const HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
+
+/**
+ * The SNI a cluster's TLS transport socket sends for a request forwarded with `host`.
+ * UpstreamHttpProtocolOptions.auto_sni: "set transport socket SNI for new upstream
+ * connections based on the downstream HTTP host/authority header", as the router sends it
+ * (after host rewrites), without its port and not for an IP address (Envoy's router:
+ * parseAuthority, is_ip_address_); otherwise UpstreamTlsContext.sni.
+ */
+export function upstreamSni(cluster: Obj | undefined, host: string): string | undefined {
+  const tls = cluster?.transport_socket;
+  if (!tls || !String(tls.typed_config?.['@type'] ?? '').endsWith('.UpstreamTlsContext')) return undefined;
+  const http = cluster!.typed_extension_protocol_options?.[HTTP_PROTOCOL_OPTIONS];
+  if (boolValue(http?.upstream_http_protocol_options?.auto_sni, false)) {
+    const name = authorityHost(host);
+    if (name !== '' && !ipLiteral(name)) return name;
+  }
+  const sni = tls.typed_config.sni;
+  return sni ? String(sni) : undefined;
+}
+
+/** The host part of an authority: `[v6]` without brackets, else up to the port's colon. */
+function authorityHost(authority: string): string {
+  if (authority.startsWith('[')) {
+    const end = authority.indexOf(']');
+    return end < 0 ? authority : authority.slice(1, end);
+  }
+  const colon = authority.indexOf(':');
+  return colon < 0 ? authority : authority.slice(0, colon);
+}
+
+function ipLiteral(host: string): boolean {
+  return host.includes(':') || /^\d+\.\d+\.\d+\.\d+$/.test(host);
+}
+
 const NOT_FOUND_CODES: Record<string, number> = { SERVICE_UNAVAILABLE: 503, NOT_FOUND: 404, INTERNAL_SERVER_ERROR: 500 };
 
 export function forward(action: Obj, cfg: LoadedConfig, req: RouteRequest, pm: PathMatchResult, notes: string[]): ForwardResult {
@@ -117,6 +154,7 @@ export function forward(action: Obj, cfg: LoadedConfig, req: RouteRequest, pm: P
     res.status = notFound;
   }
   res.upstreamHost = rewriteHost(action, cfg, req, res.cluster, notes);
+  if (res.cluster !== undefined) res.upstreamSni = upstreamSni(cfg.clusters.get(res.cluster), res.upstreamHost);
   res.timeout = durationValue(action.timeout);
   if (res.timeout === undefined) notes.push('route timeout not set: Envoy applies its default of 15s');
   res.idleTimeout = durationValue(action.idle_timeout);

@@ -43,6 +43,9 @@ const MAP_FIELDS = new Set([
   'per_filter_config',
 ]);
 
+// Map fields whose keys are data but whose values are messages, re-cased like any other.
+const MESSAGE_MAP_FIELDS = new Set(['typed_extension_protocol_options']);
+
 function snakeKey(key: string): string {
   if (key.startsWith('@')) return key;
   return key.replace(/[A-Z]/g, (c) => '_' + c.toLowerCase());
@@ -55,7 +58,9 @@ export function toSnake(value: unknown): any {
   const out: Obj = {};
   for (const [k, v] of Object.entries(value as Obj)) {
     const key = snakeKey(k);
-    out[key] = MAP_FIELDS.has(key) ? v : toSnake(v);
+    if (MESSAGE_MAP_FIELDS.has(key) && v !== null && typeof v === 'object' && !Array.isArray(v)) {
+      out[key] = Object.fromEntries(Object.entries(v as Obj).map(([name, message]) => [name, toSnake(message)]));
+    } else out[key] = MAP_FIELDS.has(key) ? v : toSnake(v);
   }
   return out;
 }

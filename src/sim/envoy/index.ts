@@ -64,6 +64,8 @@ export interface EnvoyDecision {
   weightedClusters?: WeightedClusterChoice[];
   upstreamPath?: string;
   upstreamHost?: string;
+  /** The SNI of the upstream TLS connection (absent: plain, or no SNI). */
+  upstreamSni?: string;
   redirectLocation?: string;
   status?: number;
   body?: string;
@@ -304,6 +306,7 @@ function actOn(
       weightedClusters: f.weightedClusters,
       upstreamPath: f.upstreamPath,
       upstreamHost: f.upstreamHost,
+      upstreamSni: f.upstreamSni,
       status: f.status,
       timeout: f.timeout,
       idleTimeout: f.idleTimeout,
