@@ -93,12 +93,13 @@ export function upstreamTransport(scheme: ProxyAction['scheme'], ssl: SslDirecti
 }
 
 /**
- * `proxy_ssl_name $host`: nginx names the request's host (lowercased, port stripped).
+ * `proxy_ssl_name $host` (or `$http_host`): nginx names the request's host, port stripped.
  * Envoy can do the same from the Host the upstream request carries (auto_sni,
  * auto_san_validation), so only where that Host is the client's (keepsClientHost).
  */
 export function namesRequestHost(d: Directive | undefined): boolean {
-  return value(d) === '$host';
+  const v = value(d);
+  return v === '$host' || v === '$http_host';
 }
 
 /**
@@ -228,7 +229,7 @@ function sslReason(d: Directive, family: SslFamily): Mark {
       if (family === 'proxy' && namesRequestHost(d)) {
         return [
           'approximated',
-          `\`$host\`: with ${f}_server_name on the SNI and with ${f}_verify on the name checked are the request's host, port stripped (cluster auto_sni / auto_san_validation: the Host Envoy forwards, where the location keeps the client's Host); an HTTP/1.0 request without Host gets the server's name as SNI from nginx, Envoy's placeholder host`,
+          `\`${v}\`: with ${f}_server_name on the SNI and with ${f}_verify on the name checked are the request's host, port stripped (cluster auto_sni / auto_san_validation: the Host Envoy forwards, where the location keeps the client's Host); an HTTP/1.0 request without Host gets ${v === '$host' ? "the server's name" : 'no SNI'} from nginx, Envoy's placeholder host`,
         ];
       }
       if (name === null) return ['unsupported', `\`${v}\` is evaluated per request by nginx: the cluster sends no SNI and checks no name against the certificate`];

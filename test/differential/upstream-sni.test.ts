@@ -32,6 +32,7 @@ function httpBody(listen: number, upstreamPort: number): string {
     location /plain-name/ { proxy_pass https://localhost:${upstreamPort}; proxy_ssl_server_name on; }
     # proxy_ssl_name $host: the request's host, port stripped (Envoy: auto_sni where the Host is kept)
     location /host/ { proxy_pass https://backend; proxy_ssl_server_name on; proxy_ssl_name $host; proxy_set_header Host $host; }
+    location /http-host/ { proxy_pass https://backend; proxy_ssl_server_name on; proxy_ssl_name $http_host; proxy_set_header Host $http_host; }
     location /host-lost/ { proxy_pass https://backend; proxy_ssl_server_name on; proxy_ssl_name $host; }
     location /host-verify/ {
       proxy_pass https://backend;
@@ -109,10 +110,12 @@ describe.skipIf(!nginxAvailable())('upstream SNI: nginx against the compiled clu
     ['Mixed.Test'],
     ['port.test:8443'],
     ['127.0.0.1'],
-  ])('proxy_ssl_name $host, Host %s: the SNI nginx sends is the one the compiled route sends', async (host) => {
-    const res = await probe(port, host, '/host/');
-    expect(res.status).toBe(200);
-    expect(res.body.toLowerCase()).toBe(`sni=${compiledSni('/host/', host)}`.toLowerCase());
+  ])('proxy_ssl_name $host / $http_host, Host %s: the SNI nginx sends is the one the compiled route sends', async (host) => {
+    for (const path of ['/host/', '/http-host/']) {
+      const res = await probe(port, host, path);
+      expect(res.status).toBe(200);
+      expect(res.body.toLowerCase(), path).toBe(`sni=${compiledSni(path, host)}`.toLowerCase());
+    }
   });
 
   test('proxy_ssl_name $host sends the host itself: none for an IP, the port stripped', async () => {

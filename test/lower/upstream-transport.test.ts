@@ -174,6 +174,13 @@ describe('proxy_ssl_* → UpstreamTlsContext', () => {
       expect(r.report.summary.unsupported).toBeGreaterThan(0);
     });
 
+    test('proxy_ssl_name $http_host: the same (nginx strips its port too)', () => {
+      const r = compileText(http('location / { proxy_pass https://up; proxy_ssl_server_name on; proxy_ssl_name $http_host; proxy_set_header Host $http_host; }'));
+      expect(autoOf(r)).toEqual({ auto_sni: true });
+      expect(reportLines(r, 'proxy_ssl_name').map((e) => e.class)).toEqual(['approximated']);
+      expect(evaluator(r.bootstrap)({ port: 8080, host: 'a.test:8080', path: '/' }).upstreamSni).toBe('a.test');
+    });
+
     test('with proxy_ssl_verify: the name checked is the Host (auto_san_validation), no fixed SAN matcher', () => {
       const r = withHost('$host', 'proxy_ssl_server_name on; proxy_ssl_verify on; proxy_ssl_trusted_certificate /etc/ssl/ca.pem;');
       expect(autoOf(r)).toEqual({ auto_sni: true, auto_san_validation: true });
