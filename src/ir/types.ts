@@ -526,6 +526,12 @@ export interface StreamSettings {
   proxyProtocolUpstream: boolean;
   /** UDP: proxy_responses (default: unlimited, null). */
   udpResponses: number | null;
+  /**
+   * proxy_ssl on: the TLS nginx speaks to each backend of the server over TCP, by
+   * StreamBackend.name (proxy_ssl_name defaults to the backend's name in proxy_pass, so
+   * the settings may differ per backend). Absent: plain TCP. UDP never uses it.
+   */
+  upstreamTls?: Record<string, UpstreamTls>;
 }
 
 export interface StreamBackend {
@@ -538,8 +544,9 @@ export interface StreamBackend {
   servers: BackendServer[];
   /**
    * One cluster per way the servers use it: `<name>` plain, `<name>/proxy_protocol`
-   * for servers with `proxy_protocol on` (the cluster sends the PROXY header), and
-   * `<name>/udp` for UDP. Sorted by name.
+   * for servers with `proxy_protocol on` (the cluster sends the PROXY header),
+   * `…/tls-<hash of the settings>` for servers with `proxy_ssl on`, and `<name>/udp`
+   * for UDP. Sorted by name.
    */
   clusters: StreamCluster[];
   source: Src;
@@ -549,6 +556,8 @@ export interface StreamCluster {
   name: string;
   udp: boolean;
   proxyProtocol: boolean;
+  /** proxy_ssl on: TLS to the servers (after the PROXY header when both). null: plain TCP or UDP. */
+  tls: UpstreamTls | null;
   /** The longest proxy_connect_timeout of the servers using it (Envoy has one per cluster). */
   connectTimeoutMs: number;
   /** Connect attempts nginx makes (proxy_next_upstream[_tries] over the live servers); the largest of its users. */

@@ -216,23 +216,46 @@ export function markNoEffect(ssl: SslDirectives, family: SslFamily, r: Reporter)
   for (const d of ssl.values()) r.mark(d, 'translated', NO_EFFECT[family]);
 }
 
-function sslReason(d: Directive, family: SslFamily): Mark {
+/**
+ * The proxy_ssl and proxy_ssl_* directives of a `stream {}` level, for a server with
+ * proxy_ssl `on` or not: the same settings as http's https:// proxy_pass (the name by
+ * default is proxy_pass's host), or of no effect.
+ */
+export function markStreamSslLevel(level: Level, on: boolean, r: Reporter): void {
+  for (const d of level.byName.get('proxy_ssl') ?? []) {
+    r.mark(d, 'translated', value(d) === 'on'
+      ? 'TLS to the upstream: the clusters of this server\'s TCP connections get an UpstreamTlsContext transport socket (after the PROXY header with proxy_protocol on); nginx speaks TLS to TCP upstreams only, not over UDP'
+      : 'plain TCP to the upstream (nginx\'s default)');
+  }
+  if (!setsSsl(level, 'proxy')) return;
+  for (const d of level.ds) {
+    if (!PROXY_SSL_DIRECTIVES.has(d.name)) continue;
+    if (!on) {
+      r.mark(d, 'translated', 'no effect without `proxy_ssl on` (plain TCP to the upstream): not emitted');
+      continue;
+    }
+    const [cls, reason] = sslReason(d, 'proxy', false);
+    r.mark(d, cls, reason);
+  }
+}
+
+function sslReason(d: Directive, family: SslFamily, http = true): Mark {
   const v = value(d) ?? '';
   const f = `${family}_ssl`;
   switch (d.name.slice(f.length + 1)) {
     case 'server_name':
       return v === 'on'
-        ? ['translated', `UpstreamTlsContext sni: ${f}_name (${family === 'proxy' ? '$proxy_host' : 'the grpc_pass host'} by default) without its port; none for an IP address, as nginx`]
+        ? ['translated', `UpstreamTlsContext sni: ${f}_name (${family === 'grpc' ? 'the grpc_pass host' : http ? '$proxy_host' : 'the proxy_pass host'} by default) without its port; none for an IP address, as nginx`]
         : ['translated', 'no SNI sent (nginx\'s default; Envoy sends none without `sni`)'];
     case 'name': {
       const name = sslName(d, '$proxy_host', family);
-      if (family === 'proxy' && namesRequestHost(d)) {
+      if (http && family === 'proxy' && namesRequestHost(d)) {
         return [
           'approximated',
           `\`${v}\`: with ${f}_server_name on the SNI and with ${f}_verify on the name checked are the request's host, port stripped (cluster auto_sni / auto_san_validation: the Host Envoy forwards, where the location keeps the client's Host); an HTTP/1.0 request without Host gets ${v === '$host' ? "the server's name" : 'no SNI'} from nginx, Envoy's placeholder host`,
         ];
       }
-      if (name === null) return ['unsupported', `\`${v}\` is evaluated per request by nginx: the cluster sends no SNI and checks no name against the certificate`];
+      if (name === null) return ['unsupported', `\`${v}\` is evaluated per ${http ? 'request' : 'connection'} by nginx: the cluster sends no SNI and checks no name against the certificate`];
       return ['translated', `\`${v}\`: the SNI (with ${f}_server_name on) and the name checked in the certificate (with ${f}_verify on), port stripped`];
     }
     case 'verify':

@@ -5,9 +5,9 @@
 // with a `.<n>` suffix in file order; a server's use adds `/proxy_protocol` or
 // `/udp` to the cluster (src/ir/types.ts StreamBackend.clusters).
 import type { Directive } from '../parse/ast.js';
-import type { BackendServer, Src, StreamBackend, StreamCluster, StreamSettings } from '../ir/types.js';
+import type { BackendServer, Src, StreamBackend, StreamCluster, StreamSettings, UpstreamTls } from '../ir/types.js';
 import type { Reporter } from './classify.js';
-import { lowerUpstream, inlineBackendName, isIp } from './upstream.js';
+import { lowerUpstream, inlineBackendName, isIp, tlsSettingsHash } from './upstream.js';
 import { errorAt, src } from './util.js';
 
 export interface StreamBackends {
@@ -106,16 +106,18 @@ function parseHostPort(value: string): { host: string; port: number; unix: boole
 
 /**
  * The cluster a server reaches `b` through: plain TCP, TCP sending the PROXY
- * header (`proxy_protocol on`), or UDP. Each keeps the longest connect timeout
- * and the most connect attempts of its users (Envoy has one per cluster).
+ * header (`proxy_protocol on`), TLS (`proxy_ssl on`, TCP only), or UDP. Each keeps
+ * the longest connect timeout and the most connect attempts of its users (Envoy
+ * has one per cluster).
  */
 export function useStreamCluster(b: StreamBackend, settings: StreamSettings, udp: boolean): string {
   const proxyProtocol = settings.proxyProtocolUpstream && !udp;
-  const name = streamClusterName(b.name, udp, proxyProtocol);
+  const tls = udp ? null : (settings.upstreamTls?.[b.name] ?? null);
+  const name = streamClusterName(b.name, udp, proxyProtocol, tls);
   const attempts = connectAttempts(b, settings);
   let c = b.clusters.find((x) => x.name === name);
   if (!c) {
-    c = { name, udp, proxyProtocol, connectTimeoutMs: settings.connectTimeoutMs, connectAttempts: attempts };
+    c = { name, udp, proxyProtocol, tls, connectTimeoutMs: settings.connectTimeoutMs, connectAttempts: attempts };
     b.clusters.push(c);
     b.clusters.sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
   }
@@ -124,9 +126,11 @@ export function useStreamCluster(b: StreamBackend, settings: StreamSettings, udp
   return name;
 }
 
-/** The cluster of backend `base` for a transport: `base`, `base/udp` or `base/proxy_protocol`. */
-export function streamClusterName(base: string, udp: boolean, proxyProtocol: boolean): string {
-  return udp ? `${base}/udp` : proxyProtocol ? `${base}/proxy_protocol` : base;
+/** The cluster of backend `base` for a transport: `base`, `base/udp`, `base/proxy_protocol`, `base/tls-<hash>` or `base/proxy_protocol/tls-<hash>`. */
+export function streamClusterName(base: string, udp: boolean, proxyProtocol: boolean, tls: UpstreamTls | null = null): string {
+  if (udp) return `${base}/udp`;
+  const pp = proxyProtocol ? `${base}/proxy_protocol` : base;
+  return tls ? `${pp}/tls-${tlsSettingsHash(tls)}` : pp;
 }
 
 /** nginx tries each live server once per connection (proxy_next_upstream on), up to proxy_next_upstream_tries. */

@@ -3,11 +3,12 @@
 // `map $ssl_preread_server_name`), its proxy settings, and the stream backends.
 // What cannot be kept exactly is reported and left out (routing `untranslated`).
 import type { Directive, ParsedConfig, SourcePos } from '../parse/ast.js';
-import type { ReportClass, StreamConfig, StreamListen, StreamTls, StreamRouting, StreamServer, StreamSettings, StreamSniEntry } from '../ir/types.js';
+import type { ReportClass, StreamConfig, StreamListen, StreamTls, StreamRouting, StreamServer, StreamSettings, StreamSniEntry, UpstreamTls } from '../ir/types.js';
 import type { Reporter } from './classify.js';
 import { directivesOf, errorAt, type Level, levelOf, parseTimeMs, src } from './util.js';
 import { effectiveSimple } from './limits.js';
 import { lowerServerTls } from './tls.js';
+import { markStreamSslLevel, sslDirectivesAt, upstreamTls } from './proxy-ssl.js';
 import { streamAccess } from './stream-access.js';
 import { readStreamMap, lookupStatic, type StreamMap } from './stream-map.js';
 import { lowerStreamUpstream, resolveStreamTarget, streamBackends, type StreamBackends, type TargetResult, useStreamCluster } from './stream-backends.js';
@@ -56,9 +57,6 @@ const STREAM_REASONS: Record<string, [cls: ReportClass, reason: string]> = {
   proxy_requests: ['unsupported', 'UDP: the number of datagrams per session is not translated'],
   proxy_responses: ['approximated', 'UDP: nginx ends a session after this many responses, Envoy\'s udp_proxy at idle_timeout: a client\'s next datagrams may go to another server of a multi-server upstream (to the same one with a single server)'],
 };
-
-/** Directives that change what reaches the upstream: a server using them is not translated (TLS). */
-const UPSTREAM_TLS = /^proxy_ssl(_|$)/;
 
 interface Ctx {
   r: Reporter;
@@ -142,14 +140,12 @@ function lowerStreamServer(d: Directive, stream: Level, ctx: Ctx): StreamServer 
     const handler = own.ds.find((c) => c.name.startsWith('js_') || c.name.includes('_by_lua'));
     if (!handler) throw errorAt(d.source, 'no handler for server', 'stream-no-handler');
   }
-  let routing: StreamRouting = pass
+  const routing: StreamRouting = pass
     ? routingOf(pass, settings, levels, listens, ctx)
     : ret
       ? returnRouting(ret, listens, r)
       : { kind: 'untranslated', reason: 'no proxy_pass: the server\'s content handler (njs, Lua) is not translated', source: src(d.source) };
   const tls = listens.some((l) => l.ssl) ? streamTls(levels, listens, ctx, r) : undefined;
-  const blocker = untranslatable(own, listens, levels);
-  if (blocker && routing.kind !== 'untranslated') routing = { kind: 'untranslated', reason: blocker, source: routing.source };
   if (routing.kind === 'sni') dropUdpListens(listens, r);
   if (routing.kind === 'untranslated') {
     if (pass) r.mark(pass, 'unsupported', routing.reason);
@@ -163,6 +159,8 @@ function lowerStreamServer(d: Directive, stream: Level, ctx: Ctx): StreamServer 
     }
   } else {
     r.mark(d, 'translated', `${id}: ${listens.map((l) => `${l.udp ? 'udp' : 'tcp'} ${l.address}:${l.port}`).join(', ')}`);
+    const upstreamTls = upstreamTlsOf(routing, levels, listens, ctx);
+    if (upstreamTls) settings.upstreamTls = upstreamTls;
     useClusters(routing, listens, settings, ctx);
   }
   const server: StreamServer = { id, listens, routing, settings, source: src(d.source) };
@@ -212,12 +210,26 @@ function mapOf(pass: Directive, ctx: Ctx): StreamMap | undefined {
   return m ? ctx.maps.get('$' + (m[1] ?? m[2]!).toLowerCase()) : undefined;
 }
 
-/** Why a server cannot be emitted at all (TLS termination or origination by nginx), or null. */
-function untranslatable(own: Level, listens: StreamListen[], levels: Level[]): string | null {
-  const ssl = effectiveSimple(levels, 'proxy_ssl');
-  if (ssl && ssl.args[0]?.value === 'on') return '`proxy_ssl on`: nginx talks TLS to the upstream, which is not translated for stream servers';
-  void own;
-  return null;
+/** The backends a routing names (StreamBackend.name), in order, once each. */
+function backendNames(routing: StreamRouting): string[] {
+  const names = routing.kind === 'backend' ? [routing.cluster] : routing.kind === 'sni' ? [...routing.entries.map((e) => e.cluster), routing.default] : [];
+  return [...new Set(names)].filter((n): n is string => n !== null);
+}
+
+/**
+ * proxy_ssl on: the TLS of each backend the server reaches over TCP (the proxy_ssl_*
+ * settings in effect; proxy_ssl_name defaults to the name written in proxy_pass or the
+ * map value, port stripped). The proxy_ssl_* directives are reported either way.
+ */
+function upstreamTlsOf(routing: StreamRouting, levels: Level[], listens: StreamListen[], ctx: Ctx): Record<string, UpstreamTls> | undefined {
+  const on = effectiveSimple(levels, 'proxy_ssl')?.args[0]?.value === 'on';
+  for (const level of levels) markStreamSslLevel(level, on, ctx.r);
+  if (!on || listens.every((l) => l.udp)) return undefined;
+  const ssl = sslDirectivesAt(levels, 'proxy');
+  const backends = new Map([...ctx.reg.upstreams.values(), ...ctx.reg.inline.values()].map((b) => [b.name, b]));
+  const out: Record<string, UpstreamTls> = {};
+  for (const name of backendNames(routing)) out[name] = upstreamTls(ssl, backends.get(name)!.nginxName, 'proxy');
+  return out;
 }
 
 /**
@@ -225,10 +237,8 @@ function untranslatable(own: Level, listens: StreamListen[], levels: Level[]): s
  * TCP cluster's name); a UDP listen or `proxy_protocol on` uses a cluster of its own.
  */
 function useClusters(routing: StreamRouting, listens: StreamListen[], settings: StreamSettings, ctx: Ctx): void {
-  const names = routing.kind === 'backend' ? [routing.cluster] : routing.kind === 'sni' ? [...routing.entries.map((e) => e.cluster), routing.default] : [];
   const backends = new Map([...ctx.reg.upstreams.values(), ...ctx.reg.inline.values()].map((b) => [b.name, b]));
-  for (const name of new Set(names)) {
-    if (name === null) continue;
+  for (const name of backendNames(routing)) {
     for (const udp of new Set(listens.map((l) => l.udp))) useStreamCluster(backends.get(name)!, settings, udp);
   }
 }

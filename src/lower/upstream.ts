@@ -1,7 +1,7 @@
 // `upstream` blocks → backends (clusters), and inline proxy_pass targets.
 import type { Directive } from '../parse/ast.js';
 import { createHash } from 'node:crypto';
-import type { Backend, BackendServer, BalancePolicy, UpstreamTransport } from '../ir/types.js';
+import type { Backend, BackendServer, BalancePolicy, UpstreamTls, UpstreamTransport } from '../ir/types.js';
 import type { Reporter } from './classify.js';
 import { directivesOf, errorAt, parseTemplate, parseTimeMs, src } from './util.js';
 import { argCount, argValue, argValues } from '../parse/args.js';
@@ -131,11 +131,16 @@ export function inlineBackendName(host: string, port: number, unix: boolean): st
 export function transportClusterName(backend: string, t: UpstreamTransport): string {
   const scheme = t.tls ? (t.http2 ? 'grpcs' : 'https') : t.http2 ? 'grpc' : 'http';
   if (!t.tls || Object.keys(t.tls).length === 0) return `${backend}/${scheme}`;
-  return `${backend}/${scheme}-${createHash('sha256').update(JSON.stringify(t.tls)).digest('hex').slice(0, 8)}`;
+  return `${backend}/${scheme}-${tlsSettingsHash(t.tls)}`;
 }
 
-// Stream clusters (src/lower/stream-backends.ts) end in /udp or /proxy_protocol for those uses.
-const TRANSPORT_SUFFIX = /\/(?:(?:https?|grpcs?)(?:-[0-9a-f]{8})?|udp|proxy_protocol)$/;
+/** 8 hex digits naming a set of TLS settings in a cluster name (fields in the IR's fixed order). */
+export function tlsSettingsHash(tls: UpstreamTls): string {
+  return createHash('sha256').update(JSON.stringify(tls)).digest('hex').slice(0, 8);
+}
+
+// Stream clusters (src/lower/stream-backends.ts) end in /udp, /proxy_protocol and /tls-<hash> for those uses.
+const TRANSPORT_SUFFIX = /\/(?:(?:https?|grpcs?)(?:-[0-9a-f]{8})?|udp|(?:proxy_protocol\/)?tls-[0-9a-f]{8}|proxy_protocol)$/;
 
 /** The backend (upstream or inline target, http or stream) a cluster belongs to: its name without the transport label. */
 export function backendOfCluster(cluster: string): string {

@@ -228,11 +228,10 @@ describe('stream report classes', () => {
     untranslated(`stream { map $ssl_preread_server_name $t { hostnames; www.a.* 10.0.0.1:1; } server { listen 9000; ssl_preread on; proxy_pass $t; } }`, /suffix wildcard/);
   });
 
-  test('an ALPN map, a variable mixed with text, TLS termination and origination are reported', () => {
+  test('an ALPN map and a variable mixed with text are reported', () => {
     const r = untranslated(`stream { map $ssl_preread_alpn_protocols $t { h2 10.0.0.1:1; default 10.0.0.2:2; } server { listen 9000; ssl_preread on; proxy_pass $t; } }`, /comma-joined ALPN list/);
     expect(entry(r, 'map', 1)!.class).toBe('unsupported');
     untranslated(`stream { server { listen 9000; proxy_pass $remote_addr:22; } }`, /mixes text and variables/);
-    untranslated(`stream { server { listen 9000; proxy_ssl on; proxy_pass 10.0.0.1:1; } }`, /talks TLS to the upstream/);
   });
 
   test('return: fixed text is a direct_response; variables or UDP are reported', () => {
@@ -349,5 +348,111 @@ describe('stream errors: nginx refuses these configurations (file:line:col)', ()
     expect(out.stderr).toContain(`:3:12: error: duplicate "0.0.0.0:9000" address and port pair`);
     expect(out.stderr).toContain('server { listen 9000; proxy_pass 10.0.0.1:2; }');
     expect(out.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe('proxy_ssl on: TLS to the upstream (stream)', () => {
+  const tlsOf = (c: any): any => c.transport_socket.typed_config;
+
+  test('a cluster of its own per TLS settings, named after them; the server\'s chain goes to it', () => {
+    const r = build(`stream {
+  upstream db { server 10.0.0.5:5432; server 10.0.0.6:5432; }
+  server { listen 9000; proxy_pass db; proxy_ssl on; proxy_ssl_server_name on; }
+  server { listen 9001; proxy_pass db; }
+  server { listen 9002; proxy_pass db; proxy_ssl on; proxy_ssl_server_name on; }
+}`);
+    const names = clusters(r).map((c) => c.name);
+    const tls = names.find((n) => /^stream_db\/tls-[0-9a-f]{8}$/.test(n))!;
+    expect(names.sort()).toEqual(['stream_db', tls].sort());
+    expect(evaluateConnection(r.bootstrap, { port: 9000 })).toMatchObject({ kind: 'cluster', cluster: tls, upstreamSni: 'db' });
+    expect(evaluateConnection(r.bootstrap, { port: 9002 }).cluster).toBe(tls);
+    const plain = evaluateConnection(r.bootstrap, { port: 9001 });
+    expect(plain.cluster).toBe('stream_db');
+    expect(plain.upstreamSni).toBeUndefined();
+    expect(cluster(r, tls).load_assignment.endpoints).toEqual(cluster(r, 'stream_db').load_assignment.endpoints);
+    expect(tlsOf(cluster(r, tls))).toMatchObject({ '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext', sni: 'db' });
+  });
+
+  test('the proxy_ssl_* settings as for https:// (verify, client certificate, protocols, no session reuse); proxy_ssl_name defaults to proxy_pass\'s host', () => {
+    const r = build(`stream {
+  proxy_ssl_protocols TLSv1.2;
+  server {
+    listen 9000;
+    proxy_pass api.internal:8443;
+    proxy_ssl on;
+    proxy_ssl_server_name on;
+    proxy_ssl_verify on;
+    proxy_ssl_verify_depth 2;
+    proxy_ssl_trusted_certificate /etc/ssl/ca.pem;
+    proxy_ssl_certificate /etc/ssl/client.pem;
+    proxy_ssl_certificate_key /etc/ssl/client.key;
+    proxy_ssl_session_reuse off;
+  }
+  server { listen 9001; proxy_pass 10.0.0.7:443; proxy_ssl on; proxy_ssl_server_name on; proxy_ssl_name backend.test:443; }
+  server { listen 9002; proxy_pass 10.0.0.8:443; proxy_ssl on; proxy_ssl_server_name on; }
+}`);
+    const ctx = tlsOf(cluster(r, evaluateConnection(r.bootstrap, { port: 9000 }).cluster!));
+    expect(ctx.sni).toBe('api.internal');
+    expect(ctx.max_session_keys).toBe(0);
+    expect(ctx.common_tls_context.validation_context).toEqual({
+      trusted_ca: { filename: '/etc/ssl/ca.pem' },
+      match_typed_subject_alt_names: [{ san_type: 'DNS', matcher: { exact: 'api.internal' } }],
+      max_verify_depth: 3,
+    });
+    expect(ctx.common_tls_context.tls_certificates).toEqual([{ certificate_chain: { filename: '/etc/ssl/client.pem' }, private_key: { filename: '/etc/ssl/client.key' } }]);
+    expect(ctx.common_tls_context.tls_params).toMatchObject({ tls_minimum_protocol_version: 'TLSv1_2', tls_maximum_protocol_version: 'TLSv1_2' });
+    expect(evaluateConnection(r.bootstrap, { port: 9001 }).upstreamSni).toBe('backend.test');
+    expect(evaluateConnection(r.bootstrap, { port: 9002 }).upstreamSni).toBe(''); // an IP address: no SNI, as nginx
+    for (const d of ['proxy_ssl', 'proxy_ssl_server_name', 'proxy_ssl_trusted_certificate', 'proxy_ssl_certificate', 'proxy_ssl_session_reuse']) {
+      expect(r.report.directives.filter((e) => e.directive === d).every((e) => e.class === 'translated'), d).toBe(true);
+    }
+    expect(r.report.summary.unsupported).toBe(0);
+  });
+
+  test('with proxy_protocol on: the PROXY header first, in the clear, then TLS', () => {
+    const r = build(`stream { server { listen 9000; proxy_pass 10.0.0.1:443; proxy_protocol on; proxy_ssl on; } }`);
+    const name = evaluateConnection(r.bootstrap, { port: 9000 }).cluster!;
+    expect(name).toMatch(/^stream_10\.0\.0\.1_443\/proxy_protocol\/tls-[0-9a-f]{8}$/);
+    const socket = cluster(r, name).transport_socket;
+    expect(socket.name).toBe('envoy.transport_sockets.upstream_proxy_protocol');
+    expect(socket.typed_config.config).toEqual({ version: 'V1' });
+    expect(socket.typed_config.transport_socket.name).toBe('envoy.transport_sockets.tls');
+    expect(evaluateConnection(r.bootstrap, { port: 9000 }).upstreamSni).toBe('');
+  });
+
+  test('UDP listens keep plain clusters (nginx speaks TLS to TCP upstreams only); the TCP listen of the same server gets TLS', () => {
+    const r = build(`stream { server { listen 9000; listen 9000 udp; proxy_pass 10.0.0.1:53; proxy_ssl on; } }`);
+    expect(evaluateConnection(r.bootstrap, { port: 9000 }).cluster).toMatch(/\/tls-/);
+    const udp = evaluateConnection(r.bootstrap, { port: 9000, protocol: 'udp' });
+    expect(udp.cluster).toBe('stream_10.0.0.1_53/udp');
+    expect(cluster(r, 'stream_10.0.0.1_53/udp').transport_socket).toBeUndefined();
+  });
+
+  test('an SNI selection: each backend\'s cluster sends its own default name', () => {
+    const r = build(`stream {
+  map $ssl_preread_server_name $t { a.test a.internal:443; b.test b.internal:443; default 10.0.0.3:443; }
+  server { listen 9000; ssl_preread on; proxy_pass $t; proxy_ssl on; proxy_ssl_server_name on; resolver 127.0.0.1; }
+}`);
+    expect(evaluateConnection(r.bootstrap, { port: 9000, sni: 'a.test' }).upstreamSni).toBe('a.internal');
+    expect(evaluateConnection(r.bootstrap, { port: 9000, sni: 'b.test' }).upstreamSni).toBe('b.internal');
+    expect(evaluateConnection(r.bootstrap, { port: 9000, sni: 'c.test' }).upstreamSni).toBe('');
+  });
+
+  test('proxy_ssl_* without proxy_ssl on do nothing, and are reported so; a variable name is reported', () => {
+    const r = build(`stream {
+  server { listen 9000; proxy_pass 10.0.0.1:1; proxy_ssl_server_name on; proxy_ssl_name a.test; }
+  server { listen 9001; proxy_pass 10.0.0.1:2; proxy_ssl on; proxy_ssl_server_name on; proxy_ssl_name $ssl_preread_server_name; ssl_preread on; }
+}`);
+    expect(clusters(r).find((c) => c.name.startsWith('stream_10.0.0.1_1'))!.transport_socket).toBeUndefined();
+    expect(entry(r, 'proxy_ssl_name', 2)!.reason).toMatch(/no effect without `proxy_ssl on`/);
+    const varName = entry(r, 'proxy_ssl_name', 3)!;
+    expect(varName.class).toBe('unsupported');
+    expect(varName.reason).toMatch(/per connection/);
+    expect(evaluateConnection(r.bootstrap, { port: 9001, sni: 'x.test' }).upstreamSni).toBe('');
+  });
+
+  test('nginx\'s errors for a TLS upstream: verify without a trusted certificate, a certificate without its key', () => {
+    expect(error(`stream { server { listen 9000; proxy_pass 10.0.0.1:1; proxy_ssl on; proxy_ssl_verify on; } }`)).toMatch(/no proxy_ssl_trusted_certificate for proxy_ssl_verify/);
+    expect(error(`stream { server { listen 9000; proxy_pass 10.0.0.1:1; proxy_ssl on; proxy_ssl_certificate /a.pem; } }`)).toMatch(/no "proxy_ssl_certificate_key" is defined/);
   });
 });

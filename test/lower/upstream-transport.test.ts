@@ -219,7 +219,7 @@ describe('proxy_ssl_* → UpstreamTlsContext', () => {
     test('xDS mode carries the same protocol options', () => {
       const r = withHost('$host');
       const x = toXdsResources(r.bootstrap);
-      const c = x.clusters.find((k: Json) => k.name === clusters(r)[0].name);
+      const c: Json = x.clusters.find((k: Json) => k.name === clusters(r)[0].name);
       expect(c.typed_extension_protocol_options[HP].upstream_http_protocol_options).toEqual({ auto_sni: true });
     });
   });

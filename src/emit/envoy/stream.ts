@@ -8,7 +8,7 @@ import type { Src, StreamAccessRule, StreamBackend, StreamCluster, StreamConfig,
 import { isIp } from '../../lower/upstream.js';
 import { formatMs } from '../../lower/util.js';
 import { streamClusterName } from '../../lower/stream-backends.js';
-import { lbPolicy, localities, outlierDetection, UNLIMITED } from './clusters.js';
+import { lbPolicy, localities, outlierDetection, UNLIMITED, upstreamTlsContext } from './clusters.js';
 import { downstreamTlsContext, type PortTls, TLS_INSPECTOR, transportSocket } from './tls.js';
 import { splitCurves } from '../../lower/tls.js';
 import type { Emission, Json } from './context.js';
@@ -207,7 +207,7 @@ function streamTlsContext(tls: StreamTls): Json {
 
 function tcpProxy(server: StreamServer, base: string, backends: Map<string, StreamBackend>): Json {
   const backend = backends.get(base)!;
-  const name = streamClusterName(base, false, server.settings.proxyProtocolUpstream);
+  const name = streamClusterName(base, false, server.settings.proxyProtocolUpstream, server.settings.upstreamTls?.[base] ?? null);
   const cluster = backend.clusters.find((c) => c.name === name)!;
   const t: Json = { '@type': TCP_PROXY, stat_prefix: server.id, cluster: name };
   // nginx's proxy_timeout (default 10m); Envoy's default idle timeout is 1h.
@@ -286,12 +286,14 @@ function streamCluster(b: StreamBackend, c: StreamCluster, em: Emission): Json {
   out.circuit_breakers = { thresholds: [{ priority: 'DEFAULT', max_connections: UNLIMITED, max_pending_requests: UNLIMITED, max_requests: UNLIMITED, max_retries: UNLIMITED }] };
   const od = outlierDetection(b, servers);
   if (od) out.outlier_detection = od;
+  // proxy_ssl on: TLS; with proxy_protocol on the PROXY header goes first, in the clear, as nginx sends it.
+  const tls = c.tls ? { name: 'envoy.transport_sockets.tls', typed_config: upstreamTlsContext(c.tls) } : null;
   if (c.proxyProtocol) {
     out.transport_socket = {
       name: 'envoy.transport_sockets.upstream_proxy_protocol',
-      typed_config: { '@type': UPSTREAM_PROXY_PROTOCOL, config: { version: 'V1' }, transport_socket: { name: 'envoy.transport_sockets.raw_buffer', typed_config: { '@type': RAW_BUFFER } } },
+      typed_config: { '@type': UPSTREAM_PROXY_PROTOCOL, config: { version: 'V1' }, transport_socket: tls ?? { name: 'envoy.transport_sockets.raw_buffer', typed_config: { '@type': RAW_BUFFER } } },
     };
-  }
+  } else if (tls) out.transport_socket = tls;
   if (servers.length === 0) em.note(b.source, 'upstream', 'approximated', `cluster ${c.name} has no usable server (all down): Envoy closes the connection, as nginx does`);
   em.comment(out, b.source);
   return out;

@@ -102,15 +102,29 @@ const HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOp
  * parseAuthority, is_ip_address_); otherwise UpstreamTlsContext.sni.
  */
 export function upstreamSni(cluster: Obj | undefined, host: string): string | undefined {
-  const tls = cluster?.transport_socket;
-  if (!tls || !String(tls.typed_config?.['@type'] ?? '').endsWith('.UpstreamTlsContext')) return undefined;
+  const tls = upstreamTlsContext(cluster);
+  if (!tls) return undefined;
   const http = cluster!.typed_extension_protocol_options?.[HTTP_PROTOCOL_OPTIONS];
   if (boolValue(http?.upstream_http_protocol_options?.auto_sni, false)) {
     const name = authorityHost(host);
     if (name !== '' && !ipLiteral(name)) return name;
   }
-  const sni = tls.typed_config.sni;
-  return sni ? String(sni) : undefined;
+  return tls.sni ? String(tls.sni) : undefined;
+}
+
+/**
+ * A cluster's UpstreamTlsContext: its transport_socket's, or the one wrapped by an
+ * upstream_proxy_protocol socket (the PROXY header is sent, then that socket runs). null: plain.
+ */
+export function upstreamTlsContext(cluster: Obj | undefined): Obj | null {
+  let socket = cluster?.transport_socket;
+  while (socket) {
+    const type = String(socket.typed_config?.['@type'] ?? '');
+    if (type.endsWith('.UpstreamTlsContext')) return socket.typed_config;
+    if (!type.endsWith('.ProxyProtocolUpstreamTransport')) return null;
+    socket = socket.typed_config.transport_socket;
+  }
+  return null;
 }
 
 /** The host part of an authority: `[v6]` without brackets, else up to the port's colon. */

@@ -19,6 +19,7 @@
 // Independent of the compiler: it reads only the Envoy configuration.
 import { loadConfig, typeOf, type EnvoyConfigInput, type Obj } from './config.js';
 import { chainTerminatesTls, detectConnection, selectFilterChain, selectListener } from './listener.js';
+import { upstreamTlsContext } from './action.js';
 
 export interface StreamConnection {
   port: number;
@@ -42,6 +43,8 @@ export interface StreamDecision {
   listener?: string;
   filterChain?: number | string;
   cluster?: string;
+  /** TCP to a cluster speaking TLS: the SNI it sends ('' for none). Absent: plain TCP or UDP. */
+  upstreamSni?: string;
   notes: string[];
 }
 
@@ -83,7 +86,11 @@ export function evaluateConnection(config: EnvoyConfigInput, c: StreamConnection
   if (terminal.name === 'envoy.filters.network.tcp_proxy' || type.endsWith('.TcpProxy')) {
     const tp = terminal.typed_config ?? {};
     if (tp.cluster === undefined) notes.push('tcp_proxy without a single cluster (weighted_clusters) is not simulated');
-    return { kind: 'cluster', cluster: tp.cluster === undefined ? undefined : String(tp.cluster), ...out };
+    if (tp.cluster === undefined) return { kind: 'cluster', cluster: undefined, ...out };
+    const tls = upstreamTlsContext(cfg.clusters.get(String(tp.cluster)));
+    const decision: StreamDecision = { kind: 'cluster', cluster: String(tp.cluster), ...out };
+    if (tls) decision.upstreamSni = tls.sni ? String(tls.sni) : '';
+    return decision;
   }
   if (terminal.name === 'envoy.filters.network.direct_response' || type.endsWith('.direct_response.v3.Config')) {
     const response = terminal.typed_config?.response;
