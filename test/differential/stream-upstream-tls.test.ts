@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { connect as netConnect, createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { createSecureContext, TLSSocket } from 'node:tls';
 import { join, resolve } from 'node:path';
+import { createSocket } from 'node:dgram';
 import { evaluateConnection } from '../../src/sim/envoy/index.js';
 import { nginxAvailable, onFreshPorts, startNginx, type NginxInstance } from '../support/nginx.js';
 import { compileText } from '../edge/support.js';
@@ -130,5 +131,38 @@ describe.skipIf(!nginxAvailable() || !existsSync(MODULE))('stream proxy_ssl: ngi
       'pp=no tls=yes sni=named.test',
       'pp=yes tls=yes sni=pp.test',
     ]);
+  });
+});
+
+describe.skipIf(!nginxAvailable() || !existsSync(MODULE))('stream proxy_ssl over UDP: nginx sends plain datagrams', () => {
+  test('the datagram reaches the backend as sent, and the compiled UDP cluster is plain', async () => {
+    const backend = createSocket('udp4');
+    const received: string[] = [];
+    backend.on('message', (m, from) => {
+      received.push(String(m));
+      backend.send('answer', from.port, from.address);
+    });
+    await new Promise<void>((ok) => backend.bind(0, '127.0.0.1', ok));
+    const { port, compiled, nginx } = await onFreshPorts(1, async ([p]) => {
+      // (the TCP listen tells when nginx is up)
+      const stream = `server { listen 127.0.0.1:${p}; listen 127.0.0.1:${p} udp; proxy_pass 127.0.0.1:${backend.address().port}; proxy_ssl on; proxy_ssl_server_name on; }`;
+      return { port: p!, compiled: compileText(fullConfig('/tmp/unused', stream)), nginx: await startNginx((prefix) => fullConfig(prefix, stream), [p!]) };
+    });
+    const client = createSocket('udp4');
+    try {
+      const answer = new Promise<string>((ok) => client.once('message', (m) => ok(String(m))));
+      await new Promise<void>((ok) => client.bind(0, '127.0.0.1', ok));
+      client.send('query', port, '127.0.0.1');
+      expect(await answer).toBe('answer');
+      expect(received).toEqual(['query']);
+      const d = evaluateConnection(compiled.bootstrap, { port, protocol: 'udp' });
+      expect(d.kind).toBe('cluster');
+      const cluster = compiled.bootstrap.static_resources.clusters.find((c: { name: string }) => c.name === d.cluster);
+      expect(cluster.transport_socket).toBeUndefined();
+    } finally {
+      client.close();
+      backend.close();
+      await nginx.stop();
+    }
   });
 });
