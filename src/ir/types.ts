@@ -96,6 +96,8 @@ export interface VirtualServer {
   locations: Location[];
   /** What a request matching no location gets (nginx: the static handler → 404 usually). */
   fallback: Action;
+  /** allow/deny in effect at server level, checked before the static fallback (absent: none, or a server-level `return`). */
+  fallbackAccess?: Policy['access'];
   tls?: ServerTls;
   /** TLS, compression, logs, client IPs, client limits, error pages (issue 7); absent in older IR. */
   edge?: ServerEdge;
@@ -354,6 +356,13 @@ export interface Policy {
   accessLogs?: AccessLog[];
   /** error_page in effect here. Absent in older IR. */
   errorPages?: ErrorPage[];
+  /**
+   * allow/deny in effect here (ngx_http_access_module; inner level replaces outer), checked
+   * in nginx's access phase: for what proxy_pass or the static fallback serves, after
+   * `return`, redirects and rewrites. `client`: the address tested, the connection's peer,
+   * or the one real_ip found (set_real_ip_from in effect). Absent: no rules.
+   */
+  access?: { rules: AccessRules; client: 'peer' | 'real_ip' };
 }
 
 // ---------------------------------------------------------------- backends
@@ -569,6 +578,9 @@ export interface StreamAccess {
   v4: StreamAccessRule[];
   v6: StreamAccessRule[];
 }
+
+/** allow/deny rules per address family (http and stream alike). */
+export type AccessRules = StreamAccess;
 
 export interface StreamAccessRule {
   action: 'allow' | 'deny';

@@ -24,6 +24,7 @@ import { DEFAULT_LISTEN_PORT, listenName, lowerListen, type ListenSpec } from '.
 import { lowerServerName } from './server-name.js';
 import { lowerUpstream, inlineBackendName, transportClusterName } from './upstream.js';
 import { DEFAULT_TRANSPORT, markHostNameLost, markNoEffect, markSslLevel, NO_SSL_DIRECTIVES, setsSsl, type SslDirectives, sslDirectivesAt, type SslFamily, sslFamilyOf, upstreamTransport } from './proxy-ssl.js';
+import { accessRulesAt, accessRulesOfLevel, isAccessDirective } from './access.js';
 import { parseProxyPass, proxyHostOf, type ProxyTarget } from './proxy.js';
 import { lowerRewriteLevel, REWRITE_DIRECTIVES, type RewriteLevel } from './rewrite.js';
 import { checkNesting, isRegex, locationRe2, parseLocationHead, type LocationHead } from './location.js';
@@ -385,6 +386,20 @@ function markLevel(level: Level, r: Reporter): void {
   if (maps) for (let i = 0; i < maps.length; i++) markMap(maps[i]!, r);
   if (holds(level, LIMITS_MARKED)) markLimits(level.ds, r);
   markSslLevel(level, r);
+  if (level.byName.has('allow') || level.byName.has('deny')) markAccess(level, r);
+}
+
+const ACCESS_REASON =
+  'RBAC filter on the routes of what proxy_pass (or the file fallback) serves here: the first matching rule decides and no match lets in, as nginx; a denied client gets 403 (body `RBAC: access denied`, not nginx\'s page); `return`, redirects and rewrites come before nginx\'s access check and are not guarded; the address tested is the connection\'s peer, or real_ip\'s where set_real_ip_from applies';
+
+/** A level's allow/deny (nginx's errors for an invalid address raised here, wherever they are written). */
+function markAccess(level: Level, r: Reporter): void {
+  accessRulesOfLevel(level);
+  for (const d of level.ds) {
+    if (!isAccessDirective(d)) continue;
+    if (d.args[0]?.value.startsWith('unix:')) r.mark(d, 'ignored', 'unix-socket clients: no unix listener is translated');
+    else r.mark(d, 'translated', ACCESS_REASON);
+  }
 }
 
 function markMap(d: Directive, r: Reporter): void {
@@ -438,6 +453,7 @@ function lowerServer(d: Directive, http: Level, ctx: Ctx, listens: { spec: Liste
   }
   const tls = lowerServerTls(serverLevels, r);
   const edge = serverEdge(serverLevels, r, compressionIn(scope));
+  const fallbackAccess = rw.terminal ? null : accessAt(serverLevels);
   const server: VirtualServer = {
     id,
     names,
@@ -447,6 +463,7 @@ function lowerServer(d: Directive, http: Level, ctx: Ctx, listens: { spec: Liste
     fallback: rw.terminal ?? { kind: 'static', status: 404, reason: 'no location matches: nginx would serve files from root', source: null },
     ...(tls ? { tls } : {}),
     edge,
+    ...(fallbackAccess ? { fallbackAccess } : {}),
     source: src(d.source),
   };
   resolveTryFiles(server, r); // first: a rewrite … last may land in a try_files location
@@ -720,7 +737,7 @@ function sslIn(scope: Scope, family: SslFamily): SslDirectives {
 export const POLICY_DIRECTIVES: ReadonlySet<string> = new Set([
   'proxy_set_header', 'add_header', 'proxy_hide_header', 'proxy_connect_timeout', 'proxy_read_timeout', 'proxy_send_timeout', 'client_max_body_size',
   'proxy_http_version', 'proxy_redirect', 'proxy_buffering', 'absolute_redirect', 'port_in_redirect', 'server_name_in_redirect',
-  'access_log', 'error_page', ...COMPRESSION_DIRECTIVES,
+  'access_log', 'error_page', ...COMPRESSION_DIRECTIVES, 'allow', 'deny', 'set_real_ip_from',
 ]);
 const POLICY_FAMILY = familyOfNames(POLICY_DIRECTIVES);
 
@@ -792,7 +809,15 @@ export function policyOf(levels: Level[], compression: Compression | null = comp
   policy.compression = edge.compression;
   if (edge.accessLogs) policy.accessLogs = edge.accessLogs;
   policy.errorPages = edge.errorPages;
+  const access = accessAt(levels);
+  if (access) policy.access = access;
   return policy;
+}
+
+/** allow/deny in effect at the innermost level, with the address they test (real_ip's where any set_real_ip_from is in effect). */
+function accessAt(levels: Level[]): Policy['access'] | null {
+  const rules = accessRulesAt(levels);
+  return rules ? { rules, client: effectiveArray(levels, 'set_real_ip_from').length ? 'real_ip' : 'peer' } : null;
 }
 
 // The proxy_hide_header names of a list, shared by the locations inheriting it.

@@ -46,6 +46,7 @@ http {
   proxy_connect_timeout 5s; proxy_read_timeout 5s; proxy_send_timeout 5s; client_max_body_size 2m;
   absolute_redirect off; port_in_redirect off; server_name_in_redirect on;
   access_log /var/log/a.log; error_page 404 /404.html;
+  allow 10.0.0.0/8; deny all; set_real_ip_from 10.0.0.1;
 }
 `;
 
@@ -62,6 +63,8 @@ describe('the policy directives list', () => {
     expect(p.redirects).toEqual({ absolute: false, port: false, serverName: true });
     expect(p.accessLogs?.length).toBe(1);
     expect(p.errorPages?.length).toBe(1);
+    expect(p.access?.client).toBe('real_ip');
+    expect(p.access?.rules.v4.map((x) => `${x.action} ${x.cidr}`)).toEqual(['allow 10.0.0.0/8', 'deny 0.0.0.0/0']);
     policyOf([httpLevel(BROTLI_ONLY), recordingLevel(read), recordingLevel(read)]);
     expect([...read].filter((n) => !POLICY_DIRECTIVES.has(n))).toEqual([]);
     expect([...POLICY_DIRECTIVES].filter((n) => !read.has(n))).toEqual([]);

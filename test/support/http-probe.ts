@@ -10,13 +10,13 @@ export interface ProbeResponse {
   body: string;
 }
 
-/** One request on a fresh connection; the target is sent exactly as given. */
-export function probe(port: number, host: string | null, target: string, method = 'GET'): Promise<ProbeResponse> {
+/** One request on a fresh connection; the target is sent exactly as given (`from`: the client's address, a loopback one). */
+export function probe(port: number, host: string | null, target: string, method = 'GET', from?: string): Promise<ProbeResponse> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = {};
     if (host !== null) headers['Host'] = host;
     const req = request(
-      { host: '127.0.0.1', port, method, path: target, headers, agent: false, setHost: false },
+      { host: '127.0.0.1', port, method, path: target, headers, agent: false, setHost: false, ...(from ? { localAddress: from } : {}) },
       (res) => readResponse(res, resolve),
     );
     req.setTimeout(10_000, () => req.destroy(new Error(`timeout: ${method} ${host} ${target}`)));

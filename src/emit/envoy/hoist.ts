@@ -15,6 +15,7 @@ import type { Json } from './context.js';
 const BUFFER = 'type.googleapis.com/envoy.extensions.filters.http.buffer.v3.Buffer';
 const COMPRESSOR = 'type.googleapis.com/envoy.extensions.filters.http.compressor.v3.Compressor';
 const LUA = 'type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua';
+const RBAC = 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC';
 
 /**
  * For each HTTP filter of a connection manager, the per-route configuration that
@@ -46,6 +47,10 @@ function neutralFor(c: Json): Json | null {
       // Without a default script the filter runs nothing on a route without a per-route config.
       if (c.default_source_code !== undefined || c.inline_code !== undefined) return null;
       return { '@type': 'type.googleapis.com/envoy.extensions.filters.http.lua.v3.LuaPerRoute', disabled: true };
+    case RBAC:
+      // RBACPerRoute without `rbac` turns the filter off on the route: as it is without rules of its own.
+      if (c.rules !== undefined || c.matcher !== undefined) return null;
+      return { '@type': 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBACPerRoute' };
     default:
       return null;
   }

@@ -8,6 +8,7 @@ import { HeaderLists, listenerContext, type ListenerContext } from './header-lis
 import { NGINX_DEFAULT_BODY_SIZE } from '../../lower/limits.js';
 import { formatMs } from '../../lower/util.js';
 import type { Emission, Json } from './context.js';
+import { accessPrincipal } from './access.js';
 
 const REDIRECT_CODES: Record<number, string> = { 301: 'MOVED_PERMANENTLY', 302: 'FOUND', 303: 'SEE_OTHER', 307: 'TEMPORARY_REDIRECT', 308: 'PERMANENT_REDIRECT' };
 
@@ -117,7 +118,11 @@ export function serverRoutes(rs: RouteScope): Json[] {
     entryRoutes(routes, e, s);
     if (e.match.kind === 'prefix' && e.match.value === '/' && e.guard === null) catchAll = true;
   }
-  if (!catchAll) routes.push(finish(s, { name: `${server.id}/fallback`, match: { prefix: '/' } }, server.fallback, null, server.source));
+  if (!catchAll) {
+    const fallback = finish(s, { name: `${server.id}/fallback`, match: { prefix: '/' } }, server.fallback, null, server.source);
+    if (server.fallbackAccess) (fallback.typed_per_filter_config ??= {})[RBAC_FILTER] = accessConfig(server.fallbackAccess);
+    routes.push(fallback);
+  }
   return routes;
 }
 
@@ -420,7 +425,26 @@ function finish(s: Scope, base: Json, action: Action, loc: Location | null, sour
   }
   if (policy) addPolicyHeaders(route, policy, s, action.kind === 'proxy' ? action.proxyHost : '');
   if (policy) addBodyLimit(route, policy, action.kind === 'proxy' && policy.websocket);
+  // nginx's access phase comes after the rewrite phase (return, redirects): it guards only what the content phase serves.
+  if (policy?.access && (action.kind === 'proxy' || action.kind === 'static')) (route.typed_per_filter_config ??= {})[RBAC_FILTER] = accessConfig(policy.access);
   return route;
+}
+
+export const RBAC_FILTER = 'envoy.filters.http.rbac';
+const RBAC_PER_ROUTE = 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBACPerRoute';
+
+// One per rule set: locations inheriting their rules share the object.
+const accessConfigs = new WeakMap<NonNullable<Policy['access']>, Json>();
+
+/** allow/deny as an RBACPerRoute letting in exactly the clients nginx lets in (403 for the others). */
+function accessConfig(access: NonNullable<Policy['access']>): Json {
+  let c = accessConfigs.get(access);
+  if (!c) {
+    const principal = accessPrincipal(access.rules, access.client === 'real_ip' ? 'remote_ip' : 'direct_remote_ip');
+    c = { '@type': RBAC_PER_ROUTE, rbac: { rules: { action: 'ALLOW', policies: { nginx_allow_deny: { permissions: [{ any: true }], principals: [principal] } } } } };
+    accessConfigs.set(access, c);
+  }
+  return c;
 }
 
 interface PlannedRedirect {

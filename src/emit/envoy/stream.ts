@@ -4,10 +4,11 @@
 // same port share one socket: the specific ones become chains of the wildcard
 // listener matched on the destination address (checked before the server name,
 // as nginx picks the server by address first).
-import type { Src, StreamAccessRule, StreamBackend, StreamCluster, StreamConfig, StreamListen, StreamServer, StreamTls } from '../../ir/types.js';
+import type { Src, StreamBackend, StreamCluster, StreamConfig, StreamListen, StreamServer, StreamTls } from '../../ir/types.js';
 import { isIp } from '../../lower/upstream.js';
 import { formatMs } from '../../lower/util.js';
 import { streamClusterName } from '../../lower/stream-backends.js';
+import { accessPrincipal } from './access.js';
 import { lbPolicy, localities, outlierDetection, UNLIMITED, upstreamTlsContext } from './clusters.js';
 import { downstreamTlsContext, type PortTls, TLS_INSPECTOR, transportSocket } from './tls.js';
 import { splitCurves } from '../../lower/tls.js';
@@ -144,35 +145,9 @@ const RBAC = 'type.googleapis.com/envoy.extensions.filters.network.rbac.v3.RBAC'
 /** allow/deny as an RBAC network filter letting in exactly the clients nginx lets in (none when there are no rules). */
 function accessFilters(server: StreamServer): Json[] {
   if (!server.access) return [];
-  const families = [familyPrincipal(server.access.v4, '0.0.0.0/0'), familyPrincipal(server.access.v6, '::/0')].filter((p) => p !== null);
-  const principal = families.length === 0 ? { not_id: { any: true } } : families.length === 1 ? families[0] : { or_ids: { ids: families } };
+  const principal = accessPrincipal(server.access, 'direct_remote_ip');
   const rbac = { '@type': RBAC, stat_prefix: `${server.id}_access`, rules: { action: 'ALLOW', policies: { nginx_allow_deny: { permissions: [{ any: true }], principals: [principal] } } } };
   return [{ name: 'envoy.filters.network.rbac', typed_config: rbac }];
-}
-
-function cidrRange(cidr: string): Json {
-  const [address, len] = cidr.split('/');
-  return { direct_remote_ip: { address_prefix: address, prefix_len: Number(len) } };
-}
-
-/**
- * The clients of one family nginx lets in: those whose first matching rule is
- * an allow (allow_i and no earlier deny), and those no rule matches.
- */
-function familyPrincipal(list: StreamAccessRule[], all: string): Json | null {
-  // Rules after one matching every address (`all`) are never reached, and then no client is left unmatched.
-  const full = list.findIndex((r) => r.cidr.endsWith('/0'));
-  const rules = full < 0 ? list : list.slice(0, full + 1);
-  const ids: Json[] = [];
-  rules.forEach((rule, i) => {
-    if (rule.action !== 'allow') return;
-    const earlierDenies = rules.slice(0, i).filter((r) => r.action === 'deny').map((r) => cidrRange(r.cidr));
-    ids.push(earlierDenies.length ? { and_ids: { ids: [cidrRange(rule.cidr), { not_id: { or_ids: { ids: earlierDenies } } }] } } : cidrRange(rule.cidr));
-  });
-  const anyRule = rules.map((r) => cidrRange(r.cidr));
-  if (full < 0) ids.push(anyRule.length ? { and_ids: { ids: [cidrRange(all), { not_id: { or_ids: { ids: anyRule } } }] } } : cidrRange(all));
-  if (ids.length === 0) return null; // only denies: no client of this family gets in
-  return ids.length === 1 ? ids[0] : { or_ids: { ids } };
 }
 
 /** On a `listen … ssl` socket the chain terminates TLS as nginx does (its handshake time limit included). */

@@ -11,6 +11,7 @@ import { portStart, routeMatches, selectVirtualHost, type RouteRequest } from '.
 import { mergeSlashes, normalizePath, unescapeSlashes, type EscapedSlashesAction } from './path.js';
 import { trustedClientAddress } from './client-address.js';
 import { perFilterConfigs, type FilterConfigChoice } from './filters.js';
+import { rbacAllows, type RbacAddresses } from './rbac.js';
 
 export { EnvoyConfigError, type EnvoyConfigInput } from './config.js';
 export { evaluateConnection, type StreamConnection, type StreamDecision } from './stream.js';
@@ -207,14 +208,32 @@ function routeConfigOf(hcm: Obj, cfg: LoadedConfig, notes: string[]): Obj | unde
   return undefined;
 }
 
+const isRouter = (f: Obj): boolean => f.name === 'envoy.filters.http.router' || typeOf(f).endsWith('.Router');
+const isHttpRbac = (f: Obj): boolean => typeOf(f) === 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC';
+
+/**
+ * The HTTP RBAC filters of a connection manager, in order: each uses the route's most
+ * specific RBACPerRoute (its `rbac`; without one the filter is off on the route), else
+ * its own rules (none: everything passes).
+ */
+function httpRbacAllows(hcm: Obj, rc: Obj, vh: Obj, route: Obj, addrs: RbacAddresses, notes: string[]): boolean {
+  const rbac = (hcm.http_filters ?? []).filter(isHttpRbac);
+  if (rbac.length === 0) return true;
+  const choices = perFilterConfigs(hcm, rc, vh, route, []);
+  return rbac.every((f: Obj) => {
+    const perRoute = choices[String(f.name ?? '')]?.config ?? null;
+    const config = perRoute ? (perRoute.rbac ?? null) : (f.typed_config ?? {});
+    return config === null || rbacAllows(config, addrs, notes);
+  });
+}
+
 function httpFilterNotes(hcm: Obj, notes: string[]): void {
   const filters: Obj[] = hcm.http_filters ?? [];
-  const names = filters.map((f) => String(f.name ?? typeOf(f)));
   const last = filters[filters.length - 1];
   if (!last || !(last.name === 'envoy.filters.http.router' || typeOf(last).endsWith('.Router'))) {
     notes.push('the router filter is not the last HTTP filter: Envoy rejects such a connection manager');
   }
-  const others = names.filter((n) => n !== 'envoy.filters.http.router' && !n.endsWith('.Router'));
+  const others = filters.filter((f) => !isRouter(f) && !isHttpRbac(f)).map((f) => String(f.name ?? typeOf(f)));
   if (others.length) notes.push(`HTTP filters not simulated (they may answer first): ${others.join(', ')}`);
 }
 
@@ -281,6 +300,10 @@ function decide(cfg: LoadedConfig, r: EnvoyRequest, notes: string[], opts: Evalu
     if (!pm) continue;
     const d: EnvoyDecision = { ...out, ...actOn(cfg, rc, vh, route, i, req, pm, client, notes) };
     if (opts.filters) d.filters = perFilterConfigs(hcm, rc, vh, route, notes);
+    // The RBAC filter decodes before the router: a denied request never reaches the route's action.
+    if (!httpRbacAllows(hcm, rc, vh, route, { direct: conn.remoteAddress, remote: client.remoteAddress }, notes)) {
+      return { ...out, kind: 'direct_response', status: 403, body: 'RBAC: access denied', routeIndex: i, ...(route.name === undefined ? {} : { routeName: String(route.name) }) };
+    }
     return d;
   }
   return { ...out, kind: 'no_route', status: 404 };

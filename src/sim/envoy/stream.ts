@@ -20,6 +20,7 @@
 import { loadConfig, typeOf, type EnvoyConfigInput, type Obj } from './config.js';
 import { chainTerminatesTls, detectConnection, selectFilterChain, selectListener } from './listener.js';
 import { upstreamTlsContext } from './action.js';
+import { rbacAllows } from './rbac.js';
 
 export interface StreamConnection {
   port: number;
@@ -77,7 +78,7 @@ export function evaluateConnection(config: EnvoyConfigInput, c: StreamConnection
   const filters: Obj[] = choice.chain.filters ?? [];
   for (const f of filters.slice(0, -1)) {
     if (f.name === 'envoy.filters.network.rbac' || typeOf(f).endsWith('.rbac.v3.RBAC')) {
-      if (!rbacAllows(f.typed_config ?? {}, remote, notes)) return { kind: 'closed', ...out };
+      if (!rbacAllows(f.typed_config ?? {}, { direct: remote, remote }, notes)) return { kind: 'closed', ...out };
     } else notes.push(`network filter ${String(f.name ?? typeOf(f))} is not simulated`);
   }
   const terminal = filters[filters.length - 1];
@@ -116,53 +117,3 @@ function udpDecision(listener: Obj, name: string, notes: string[]): StreamDecisi
 
 // ------------------------------------------------------------ rbac
 
-function rbacAllows(cfg: Obj, remote: string, notes: string[]): boolean {
-  const rules = cfg.rules;
-  if (!rules) return true; // no rules: the filter lets everything through
-  const action = String(rules.action ?? 'ALLOW');
-  const matched = Object.values((rules.policies ?? {}) as Record<string, Obj>).some(
-    (p) => (p.permissions ?? []).some((x: Obj) => permissionMatches(x, notes)) && (p.principals ?? []).some((x: Obj) => principalMatches(x, remote, notes)),
-  );
-  if (action === 'LOG') return true;
-  return action === 'ALLOW' ? matched : !matched;
-}
-
-function permissionMatches(p: Obj, notes: string[]): boolean {
-  if (p.any) return true;
-  if (p.and_rules) return (p.and_rules.rules ?? []).every((x: Obj) => permissionMatches(x, notes));
-  if (p.or_rules) return (p.or_rules.rules ?? []).some((x: Obj) => permissionMatches(x, notes));
-  if (p.not_rule) return !permissionMatches(p.not_rule, notes);
-  notes.push(`rbac permission ${Object.keys(p).join(',')} is not simulated: taken as not matching`);
-  return false;
-}
-
-/** direct_remote_ip (and remote_ip / source_ip: the same address here, no PROXY header or XFF is simulated). */
-function principalMatches(p: Obj, remote: string, notes: string[]): boolean {
-  if (p.any) return true;
-  if (p.and_ids) return (p.and_ids.ids ?? []).every((x: Obj) => principalMatches(x, remote, notes));
-  if (p.or_ids) return (p.or_ids.ids ?? []).some((x: Obj) => principalMatches(x, remote, notes));
-  if (p.not_id) return !principalMatches(p.not_id, remote, notes);
-  const range = p.direct_remote_ip ?? p.remote_ip ?? p.source_ip;
-  if (range) return inCidr(remote, String(range.address_prefix ?? ''), Number(range.prefix_len ?? -1));
-  notes.push(`rbac principal ${Object.keys(p).join(',')} is not simulated: taken as not matching`);
-  return false;
-}
-
-function ipBits(ip: string): string | null {
-  if (/^\d+\.\d+\.\d+\.\d+$/.test(ip)) return ip.split('.').map((o) => Number(o).toString(2).padStart(8, '0')).join('');
-  if (!ip.includes(':')) return null;
-  const [head, tail] = ip.split('::') as [string, string | undefined];
-  const h = head ? head.split(':') : [];
-  const t = tail ? tail.split(':') : [];
-  const fill = tail !== undefined ? Array(8 - h.length - t.length).fill('0') : [];
-  return [...h, ...fill, ...t].map((g) => parseInt(g || '0', 16).toString(2).padStart(16, '0')).join('');
-}
-
-/** CidrRange: an address of the other family never matches; prefix_len absent means the whole address. */
-function inCidr(ip: string, prefix: string, len: number): boolean {
-  const a = ipBits(ip);
-  const b = ipBits(prefix);
-  if (!a || !b || a.length !== b.length) return false;
-  const n = len < 0 ? b.length : Math.min(len, b.length);
-  return a.slice(0, n) === b.slice(0, n);
-}
