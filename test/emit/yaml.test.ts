@@ -52,6 +52,37 @@ describe('toYaml', () => {
     expect(parse(text)).toEqual(v);
   });
 
+  it('a frozen container written in block style is the same lines at each indentation it recurs at, comments included', () => {
+    const inner = Object.freeze({ key: 'X-A', value: 'y'.repeat(150) });
+    const list = Object.freeze([Object.freeze({ header: inner }), 'plain']);
+    const match = Object.freeze({ regex: 'z'.repeat(150), headers: list });
+    const comments = new Map<object, string>([[inner, ' inner'], [match, ' match']]);
+    const v = { a: list, b: { c: list, d: [list, match] }, e: match, f: [{ g: match }] };
+    const text = toYaml(v, comments);
+    expect(parse(text)).toEqual(v);
+    // the same document made of fresh (extensible) copies, with the same comments, is the same text
+    const copy = structuredClone(v);
+    const copies = new Map<object, string>([
+      [copy.a[0].header, ' inner'], [copy.b.c[0].header, ' inner'], [copy.b.d[0][0].header, ' inner'],
+      [copy.b.d[1], ' match'], [copy.b.d[1].headers[0].header, ' inner'],
+      [copy.e, ' match'], [copy.e.headers[0].header, ' inner'],
+      [copy.f[0].g, ' match'], [copy.f[0].g.headers[0].header, ' inner'],
+    ]);
+    expect(toYaml(copy, copies)).toBe(text);
+    expect(text.match(/# inner/g)).toHaveLength(6);
+  });
+
+  it('random documents with shared frozen parts are written as their unshared copies are', () => {
+    const rand = prng(7);
+    for (let i = 0; i < 200; i++) {
+      const parts = [randomValue(rand, 3), randomValue(rand, 3)].map((p) => deepFreeze(p));
+      const v = { x: [parts[0], { y: parts[1], z: parts[0] }], w: { deep: { er: [parts[1], parts[0]] } } };
+      const text = toYaml(v, new Map());
+      expect(text).toBe(toYaml(structuredClone(v), new Map()));
+      expect(parse(text)).toEqual(v);
+    }
+  });
+
   it('keeps non-ASCII text', () => {
     const v = { a: 'é 日本 😀', b: ['ü'] };
     expect(parse(toYaml(v, new Map()))).toEqual(v);
@@ -81,3 +112,11 @@ describe('toYaml', () => {
     expect(bytes.equals(Buffer.from(toYaml(big, new Map()), 'utf8'))).toBe(true);
   });
 });
+
+function deepFreeze<T>(v: T): T {
+  if (typeof v === 'object' && v !== null) {
+    for (const x of Object.values(v)) deepFreeze(x);
+    Object.freeze(v);
+  }
+  return v;
+}
