@@ -3,6 +3,7 @@
 // `explain` (nginx and Envoy side by side for one request). Exit codes: 0 same /
 // agree, 1 differences found, 2 bad input or usage.
 import { Option, type Command } from 'commander';
+import { isIP } from 'node:net';
 import { runCheck } from '../review/check.js';
 import { compileForReview } from '../review/compiled.js';
 import { diffCompiled, renderDiff } from '../review/diff.js';
@@ -66,13 +67,17 @@ export function registerReview(program: Command): void {
       return n;
     })
     .option('--address <ip>', 'the local address the request arrives on (for `listen IP:port`; default: any)')
+    .option('--from <ip>', 'the client\'s address, tested by allow/deny (default: 127.0.0.1)', (v) => {
+      if (isIP(v) === 0) throw new CliExit(2, `ngx2envoy: invalid --from "${v}" (an IPv4 or IPv6 address)`);
+      return v;
+    })
     .option('--header <k:v>', 'a request header (repeatable), e.g. --header "Host: example.com"', collectHeader, {})
     .addOption(contextOption())
     .addOption(prefixOption())
-    .action(async (file: string, method: string, url: string, opts: CommonOptions & { json?: boolean; port?: number; address?: string; header: Record<string, string> }) => {
+    .action(async (file: string, method: string, url: string, opts: CommonOptions & { json?: boolean; port?: number; address?: string; from?: string; header: Record<string, string> }) => {
       const compiled = await compileForReview(file, opts);
       if (!compiled.ok) throw new CliExit(2, compiled.stderr.trimEnd());
-      const req = explainRequest(compiled.result.ir!, { method, url, port: opts.port, address: opts.address, headers: opts.header });
+      const req = explainRequest(compiled.result.ir!, { method, url, port: opts.port, address: opts.address, from: opts.from, headers: opts.header });
       const doc = explainCompiled(compiled.result, req);
       process.stdout.write(opts.json ? JSON.stringify(doc, null, 2) + '\n' : renderExplain(doc, wantColor(process.stdout)));
       if (!doc.agree) throw new CliExit(1);

@@ -21,6 +21,8 @@ export interface ExplainRequest {
   target: string;
   scheme: 'http' | 'https';
   headers: Record<string, string>;
+  /** The client's address (allow/deny). */
+  from: string;
 }
 
 /** The `explain --json` document (schema "ngx2envoy.explain/v1"). */
@@ -41,6 +43,8 @@ export interface ExplainInput {
   url: string;
   port?: number;
   address?: string;
+  /** The client's address (default 127.0.0.1). */
+  from?: string;
   headers: Record<string, string>;
 }
 
@@ -69,6 +73,7 @@ export function explainRequest(ir: CompiledConfig, input: ExplainInput): Explain
     target: target.startsWith('/') ? target : '/' + target,
     scheme: effectiveScheme,
     headers,
+    from: input.from ?? '127.0.0.1',
   };
 }
 
@@ -82,6 +87,7 @@ export function explainCompiled(result: CompileResult, req: ExplainRequest): Exp
     target: req.target,
     headers: req.headers,
     scheme: req.scheme,
+    remoteAddress: req.from,
   });
   let envoy: EnvoyDecision;
   try {
@@ -94,6 +100,7 @@ export function explainCompiled(result: CompileResult, req: ExplainRequest): Exp
       path: req.target,
       method: req.method,
       headers: req.headers,
+      remoteAddress: req.from,
       ...(req.scheme === 'https' ? { sni: hostname } : {}),
     });
   } catch (err) {
@@ -142,6 +149,7 @@ export function compare(n: NginxRoute, e: EnvoyDecision): string[] {
       break;
     case 'error':
       if (e.kind === 'route') out.push(`nginx rejects the request (${o.status}: ${o.reason}), Envoy routes it to ${e.cluster}`);
+      else if (o.status === 403 && e.kind !== 'rejected' && e.status !== 403) out.push(`nginx forbids the request (${o.reason}), Envoy answers ${e.status ?? e.kind}`);
       break;
   }
   return out;
@@ -185,7 +193,7 @@ export function renderExplain(doc: ExplainDocument, color: boolean): string {
   const w1 = Math.max(5, ...rows.map((x) => x[1].length));
   const line = (a: string, b: string, c: string) => `${a.padEnd(w0)}  ${b.padEnd(w1)}  ${c}`.trimEnd();
   const out = [
-    p.bold(`${r.method} ${r.scheme}://${r.host}${r.target}  (port ${r.port}${r.address ? `, local address ${r.address}` : ''})`),
+    p.bold(`${r.method} ${r.scheme}://${r.host}${r.target}  (port ${r.port}${r.address ? `, local address ${r.address}` : ''}${r.from !== '127.0.0.1' ? `, from ${r.from}` : ''})`),
     '',
     p.bold(line('', 'nginx', 'Envoy')),
     ...rows.map(([a, b, c]) => line(a, b, c)),

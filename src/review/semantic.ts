@@ -154,7 +154,11 @@ function compareRoutes(before: VirtualHostView[], after: VirtualHostView[]): Rou
       if (ra && !rb) out.push({ virtualHost: key, match, route, change: 'removed', before: ra.action, after: null });
       else if (!ra && rb) out.push({ virtualHost: key, match, route, change: 'added', before: null, after: rb.action });
       else if (ra && rb && ra.body !== rb.body) {
-        out.push({ virtualHost: key, match, route, change: 'changed', before: ra.action, after: rb.action });
+        // Same destination, other settings (timeouts, headers, allow/deny…): name the settings.
+        const settings = ra.action === rb.action ? changedSettings(ra, rb) : null;
+        const before = settings ? `${ra.action}; ${settings.before.join('; ')}` : ra.action;
+        const after = settings ? `${rb.action}; ${settings.after.join('; ')}` : rb.action;
+        out.push({ virtualHost: key, match, route, change: 'changed', before, after });
       }
     }
   }

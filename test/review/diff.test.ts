@@ -44,6 +44,16 @@ describe('ngx2envoy diff', () => {
     expect(code).toBe(0);
   });
 
+  it('a route whose destination stays but whose settings change names the settings', async () => {
+    const changed = variant('timeouts.conf', (t) => t.replace('proxy_pass http://api_v1/v1/;', 'proxy_pass http://api_v1/v1/; proxy_read_timeout 5s;'));
+    const { code, doc } = await diffJson(SITE, changed);
+    expect(code).toBe(1);
+    const route = doc.routes.find((r) => r.match === 'prefix /api/' && r.virtualHost.endsWith('example.com,www.example.com'))!;
+    expect(route.change).toBe('changed');
+    expect(route.before).toMatch(/^cluster api_v1.*; route\.idle_timeout "60s"/);
+    expect(route.after).toMatch(/^cluster api_v1.*; route\.idle_timeout "5s"/);
+  });
+
   it('names the changed route and the requests that now go elsewhere', async () => {
     const changed = variant('new.conf', (t) => t.replace('proxy_pass http://api_v1/v1/;', 'proxy_pass http://api_v2/v1/;'));
     const { code, doc } = await diffJson(SITE, changed);

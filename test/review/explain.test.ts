@@ -23,6 +23,29 @@ describe('ngx2envoy explain', () => {
     expect(r.stdout).toContain('AGREE: both send it to api_v1 as /v1/x?y=1');
   });
 
+  it('--from: the client address allow/deny test, on both sides', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ngx2envoy-explain-from-'));
+    try {
+      const conf = join(dir, 'nginx.conf');
+      writeFileSync(conf, 'events {}\nhttp { server { listen 80; location /admin/ { allow 10.0.0.0/8; deny all; proxy_pass http://10.1.1.1:80; } } }\n');
+      const inside = await runCli(['explain', conf, 'GET', 'http://a.test/admin/', '--from', '10.2.3.4', '--json']);
+      expect(inside.code).toBe(0);
+      const doc = JSON.parse(inside.stdout) as ExplainDocument;
+      expect(doc.request.from).toBe('10.2.3.4');
+      expect(doc.nginx.outcome).toMatchObject({ kind: 'proxy', cluster: '10.1.1.1_80' });
+      expect(doc.envoy).toMatchObject({ kind: 'route', cluster: '10.1.1.1_80' });
+      const outside = await runCli(['explain', conf, 'GET', 'http://a.test/admin/']);
+      expect(outside.code).toBe(0);
+      expect(outside.stdout).toMatch(/error 403: access forbidden by rule \(deny at nginx\.conf:2\)/);
+      expect(outside.stdout).toMatch(/direct_response 403/);
+      const bad = await runCli(['explain', conf, 'GET', 'http://a.test/admin/', '--from', 'x.y']);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain('invalid --from "x.y"');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('says DISAGREE, and why, where Envoy sends something else (exit 1)', async () => {
     const r = await runCli(['explain', EXAMPLE, 'GET', 'http://www.example.com//static//a.png']);
     expect(r.code).toBe(1);

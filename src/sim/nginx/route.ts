@@ -7,11 +7,13 @@ import type {
   CompiledConfig,
   IfCondition,
   Location,
+  Policy,
   RewriteStep,
   Src,
   Template,
   VirtualServer,
 } from '../../ir/types.js';
+import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import { selectLocation } from './location.js';
 import { compileNginxRegex, searchRegex, type Captures, NO_CAPTURES } from './regex.js';
 import { normaliseHost, selectServer } from './server.js';
@@ -30,6 +32,8 @@ export interface NginxRequest {
   headers?: Record<string, string>;
   scheme?: 'http' | 'https';
   httpVersion?: '1.0' | '1.1';
+  /** The client's address, tested by allow/deny (default 127.0.0.1). */
+  remoteAddress?: string;
 }
 
 export type NginxOutcome =
@@ -173,6 +177,9 @@ function locationPhases(server: VirtualServer, ctx: Ctx): Phase {
       continue;
     }
     const action = location ? location.action : server.fallback;
+    // The access phase (allow/deny) comes after the rewrite phases, before content.
+    const forbidden = accessForbidden(location ? location.policy.access : server.fallbackAccess, ctx);
+    if (forbidden) return { location, visited, outcome: forbidden };
     if (steps.kind === 'break' && (action.kind === 'return' || action.kind === 'redirect')) {
       // `return` belongs to the rewrite phase that `break` just ended: the static handler answers.
       ctx.uncertain.push('`rewrite … break` skips `return`: nginx serves files here, which the model does not run');
@@ -180,6 +187,27 @@ function locationPhases(server: VirtualServer, ctx: Ctx): Phase {
     }
     return { location, visited, outcome: content(action, location, ctx) };
   }
+}
+
+/**
+ * ngx_http_access_module: the rules of the client's family in order, the first whose
+ * address matches decides (deny: 403), none matching lets the request in.
+ */
+function accessForbidden(access: Policy['access'], ctx: Ctx): NginxOutcome | null {
+  if (!access) return null;
+  const client = ctx.req.remoteAddress ?? '127.0.0.1';
+  if (access.client === 'real_ip') ctx.uncertain.push('allow/deny test the address real_ip takes from the request, which the model does not run: the client address is tested');
+  const family = isIPv6(client) ? 'ipv6' : isIPv4(client) ? 'ipv4' : null;
+  if (family === null) return null;
+  for (const rule of family === 'ipv6' ? access.rules.v6 : access.rules.v4) {
+    const [prefix, len] = rule.cidr.split('/');
+    const list = new BlockList();
+    list.addSubnet(prefix!, Number(len), family);
+    if (!list.check(client, family)) continue;
+    if (rule.action === 'allow') return null;
+    return { kind: 'error', status: 403, reason: `access forbidden by rule (deny at ${rule.source.file}:${rule.source.line})` };
+  }
+  return null;
 }
 
 /** The model merges slashes as nginx does by default; `merge_slashes` is not in the IR. */
