@@ -10,22 +10,18 @@ const TIMES_LINE = /^(\d+)m([\d.]+)s (\d+)m([\d.]+)s$/;
 
 /**
  * The command a user runs, end to end in its own process: parse, lower, emit,
- * validate against Envoy's protos, render and write envoy.yaml + reports.
+ * validate against Envoy's protos, render and write envoy.yaml + reports, into
+ * a new directory `out` (removed by the caller once every run is done).
  */
-function convertCliOnce(root, file) {
-  const out = mkdtempSync(join(tmpdir(), 'ngx2envoy-bench-convert-'));
-  try {
-    const script = '"$0" "$1" convert "$2" -o "$3" >/dev/null 2>&1; s=$?; times; exit $s';
-    const t0 = process.hrtime.bigint();
-    const r = spawnSync('bash', ['-c', script, process.execPath, join(root, 'bin/ngx2envoy.js'), file, out], { encoding: 'utf8' });
-    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-    const lines = r.stdout.trim().split('\n');
-    const m = TIMES_LINE.exec(lines[lines.length - 1] ?? '');
-    const cpuMs = m ? (Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4])) * 1000 : undefined;
-    return { ms, cpuMs, status: r.status };
-  } finally {
-    rmSync(out, { recursive: true, force: true });
-  }
+function convertCliOnce(root, file, out) {
+  const script = '"$0" "$1" convert "$2" -o "$3" >/dev/null 2>&1; s=$?; times; exit $s';
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync('bash', ['-c', script, process.execPath, join(root, 'bin/ngx2envoy.js'), file, out], { encoding: 'utf8' });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  const lines = r.stdout.trim().split('\n');
+  const m = TIMES_LINE.exec(lines[lines.length - 1] ?? '');
+  const cpuMs = m ? (Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4])) * 1000 : undefined;
+  return { ms, cpuMs, status: r.status };
 }
 
 export const name = 'convert';
@@ -51,9 +47,19 @@ export async function run(ctx) {
 
   // The whole command, validation and writing included, as a process like nginx -t.
   const cli = [];
-  for (let i = 0; i < runs; i++) {
-    settleWrites(); // the previous run's ~70 MB would otherwise be written back during this one
-    cli.push(convertCliOnce(ctx.root, ctx.file));
+  // Each run's output (~70 MB, 4,000 files) is removed after the last run, not before the
+  // next one: ext4 skips inodes freed in the last ~30 s when it allocates new ones, and
+  // that search made the next run pay up to 4 s of system time for the bench's own
+  // clean-up, which a user's single run never follows.
+  const outs = [];
+  try {
+    for (let i = 0; i < runs; i++) {
+      settleWrites(); // the previous run's ~70 MB would otherwise be written back during this one
+      outs.push(mkdtempSync(join(tmpdir(), 'ngx2envoy-bench-convert-')));
+      cli.push(convertCliOnce(ctx.root, ctx.file, outs[outs.length - 1]));
+    }
+  } finally {
+    for (const out of outs) rmSync(out, { recursive: true, force: true });
   }
   const cliCommand = `ngx2envoy convert ${ctx.relFile} -o <tmp>`;
   if (cli.some((r) => r.status !== 0)) {
