@@ -237,6 +237,25 @@ export interface Location {
   action: Action;
   /** Effective settings after nginx inheritance (http → server → location → nested). */
   policy: Policy;
+  /** limit_except of this location (not inherited by nested locations). Absent: none. */
+  limitExcept?: LimitExcept;
+  source: Src;
+}
+
+/**
+ * limit_except (ngx_http_core_module): for a method not listed nginx switches to the
+ * block's configuration (ngx_http_update_location_config), merged from the location's.
+ * The location's rewrite-phase steps (return, rewrite, if) are not inherited by it, so
+ * they do not run for those methods; its access rules are the block's own, else the
+ * location's; its content handler is the location's (checked with nginx 1.22).
+ */
+export interface LimitExcept {
+  /** The methods the block does not apply to, uppercase (HEAD added with GET), sorted. */
+  methods: string[];
+  /** allow/deny for the other methods: the block's, else the location's. Absent: everyone is let in. */
+  access?: Policy['access'];
+  /** What serves the other methods, where it is not the location's action (a location answering by `return`). */
+  action?: Action;
   source: Src;
 }
 

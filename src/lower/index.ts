@@ -25,6 +25,7 @@ import { lowerServerName } from './server-name.js';
 import { lowerUpstream, inlineBackendName, transportClusterName } from './upstream.js';
 import { DEFAULT_TRANSPORT, markHostNameLost, markNoEffect, markSslLevel, NO_SSL_DIRECTIVES, setsSsl, type SslDirectives, sslDirectivesAt, type SslFamily, sslFamilyOf, upstreamTransport } from './proxy-ssl.js';
 import { accessRulesAt, accessRulesOfLevel, isAccessDirective } from './access.js';
+import { lowerLimitExcept } from './limit-except.js';
 import { parseProxyPass, proxyHostOf, type ProxyTarget } from './proxy.js';
 import { lowerRewriteLevel, REWRITE_DIRECTIVES, type RewriteLevel } from './rewrite.js';
 import { checkNesting, isRegex, locationRe2, parseLocationHead, type LocationHead } from './location.js';
@@ -515,13 +516,13 @@ function lowerLocation(d: Directive, id: string, parentId: string | null, parent
   else r.mark(d, 'translated', `route ${id}`, source);
   const autoRedirect = head.pattern.endsWith('/') && head.pattern.length > 1 && !isRegex(head.modifier) && head.modifier !== 'named' && holds(own, AUTO_REDIRECT_FAMILY);
   if (autoRedirect) r.mark(d, 'translated', `"${head.pattern.slice(0, -1)}" answers nginx's 301 to "${head.pattern}" (auto_redirect) unless another location is named so`);
-  const limitExcept = own.byName.get('limit_except');
-  if (limitExcept) for (const c of limitExcept) r.markTree(c, 'unsupported', '`limit_except`: method restrictions are not translated', 'inside `limit_except`: not translated');
   markLocationEdge(levels, r);
   const policy = policyIn(scope);
   const loc: Location = autoRedirect
     ? { id, parentId, autoRedirect: true, modifier: head.modifier, pattern: head.pattern, children, rewrites: rw.steps, action, policy, source }
     : { id, parentId, modifier: head.modifier, pattern: head.pattern, children, rewrites: rw.steps, action, policy, source };
+  const limitExcept = lowerLimitExcept(own.byName.get('limit_except'), { policy, terminal: rw.terminal !== null, rewrites: rw.steps.length > 0, own: ds, levels }, r);
+  if (limitExcept) loc.limitExcept = limitExcept;
   if (head.modifier === 'named') namedDirectives.set(loc, { directive: d, body: ds });
   else if (!rw.terminal) noteTryFiles(loc, own.byName.get('try_files'));
   r.closeLevel();

@@ -1,5 +1,5 @@
 // IR server + listener → Envoy routes (first match), following design.md §3.
-import type { Action, Backend, HeaderOp, IfCondition, Listener, Location, Policy, RewriteStep, Src, Template, TemplatePart, VirtualServer } from '../../ir/types.js';
+import type { Action, Backend, HeaderOp, IfCondition, LimitExcept, Listener, Location, Policy, RewriteStep, Src, Template, TemplatePart, VirtualServer } from '../../ir/types.js';
 import { linearise, type Linearised, type RouteEntry } from './linearize.js';
 import { pcreToRe2, re2Test, searchWrap, wholeMatchWrap, assertRe2 } from '../../lower/regex.js';
 import { planRedirect, type RedirectContext, type RedirectPlan, type RedirectUnsupported } from '../../lower/redirect.js';
@@ -223,8 +223,30 @@ function entryRoutes(out: Json[], e: RouteEntry, s: Scope): void {
     return;
   }
   const match = entryMatch(e, s.memo);
+  const le = loc.limitExcept;
+  if (!le) {
+    stepRoutes(out, loc.rewrites, e, `${loc.id}/rewrite`, s, loc);
+    out.push(finish(s, { name: loc.id, match }, loc.action, loc, loc.source, e));
+    return;
+  }
+  // limit_except: the location's rewrite phase (its return, rewrite, if) runs only for the listed methods.
+  const first = out.length;
   stepRoutes(out, loc.rewrites, e, `${loc.id}/rewrite`, s, loc);
-  out.push(finish(s, { name: loc.id, match }, loc.action, loc, loc.source, e));
+  for (let i = first; i < out.length; i++) addHeaderMatcher(out[i]!, listedMethodsHeader(le.methods));
+  const main = finish(s, { name: loc.id, match }, loc.action, loc, loc.source, e);
+  if (!le.action) {
+    out.push(main);
+    return;
+  }
+  addHeaderMatcher(main, listedMethodsHeader(le.methods));
+  out.push(main);
+  // What the route above leaves: the other methods, which reach the content phase.
+  out.push(finish(s, { name: `${loc.id}/limit_except`, match }, le.action, loc, le.source, e));
+}
+
+/** The route header matcher taking the methods a limit_except lists. */
+function listedMethodsHeader(methods: string[]): Json {
+  return { name: ':method', string_match: { safe_regex: { regex: checked(methods.join('|')) } } };
 }
 
 /**
@@ -426,7 +448,10 @@ function finish(s: Scope, base: Json, action: Action, loc: Location | null, sour
   if (policy) addPolicyHeaders(route, policy, s, action.kind === 'proxy' ? action.proxyHost : '');
   if (policy) addBodyLimit(route, policy, action.kind === 'proxy' && policy.websocket);
   // nginx's access phase comes after the rewrite phase (return, redirects): it guards only what the content phase serves.
-  if (policy?.access && (action.kind === 'proxy' || action.kind === 'static')) (route.typed_per_filter_config ??= {})[RBAC_FILTER] = accessConfig(policy.access);
+  if (action.kind === 'proxy' || action.kind === 'static') {
+    const rbac = loc?.limitExcept ? limitExceptConfig(loc.limitExcept, policy!) : policy?.access ? accessConfig(policy.access) : null;
+    if (rbac) (route.typed_per_filter_config ??= {})[RBAC_FILTER] = rbac;
+  }
   return route;
 }
 
@@ -445,6 +470,39 @@ function accessConfig(access: NonNullable<Policy['access']>): Json {
     accessConfigs.set(access, c);
   }
   return c;
+}
+
+// One per location with limit_except (null: nobody is kept out).
+const limitExceptConfigs = new WeakMap<LimitExcept, Json | null>();
+
+/**
+ * limit_except as an RBACPerRoute: the listed methods let in whom the location's rules
+ * let in, the other methods whom the block's rules (else the location's) let in. A
+ * method class letting nobody in has no policy (ALLOW without a matching policy: 403).
+ */
+function limitExceptConfig(le: LimitExcept, policy: Policy): Json | null {
+  let c = limitExceptConfigs.get(le);
+  if (c !== undefined) return c;
+  const listed = accessPrincipalOf(policy.access);
+  const other = accessPrincipalOf(le.access);
+  const methods = { or_rules: { rules: le.methods.map((m) => ({ header: { name: ':method', string_match: { exact: m } } })) } };
+  const policies: Json = {};
+  if (!isNobody(listed)) policies.nginx_limit_except_listed = { permissions: [methods], principals: [listed] };
+  if (!isNobody(other)) policies.nginx_limit_except_other = { permissions: [{ not_rule: methods }], principals: [other] };
+  const everyone = listed.any === true && other.any === true;
+  c = everyone ? null : { '@type': RBAC_PER_ROUTE, rbac: { rules: { action: 'ALLOW', policies } } };
+  limitExceptConfigs.set(le, c);
+  return c;
+}
+
+/** The principal of a rule set; everyone (`any`) without rules. */
+function accessPrincipalOf(access: Policy['access'] | undefined): Json {
+  return access ? accessPrincipal(access.rules, access.client === 'real_ip' ? 'remote_ip' : 'direct_remote_ip') : { any: true };
+}
+
+/** accessPrincipal's form for rules letting no client in. */
+function isNobody(principal: Json): boolean {
+  return principal.not_id?.any === true;
 }
 
 interface PlannedRedirect {

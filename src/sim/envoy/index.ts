@@ -216,14 +216,14 @@ const isHttpRbac = (f: Obj): boolean => typeOf(f) === 'type.googleapis.com/envoy
  * specific RBACPerRoute (its `rbac`; without one the filter is off on the route), else
  * its own rules (none: everything passes).
  */
-function httpRbacAllows(hcm: Obj, rc: Obj, vh: Obj, route: Obj, addrs: RbacAddresses, notes: string[]): boolean {
+function httpRbacAllows(hcm: Obj, rc: Obj, vh: Obj, route: Obj, addrs: RbacAddresses, headers: Record<string, string>, notes: string[]): boolean {
   const rbac = (hcm.http_filters ?? []).filter(isHttpRbac);
   if (rbac.length === 0) return true;
   const choices = perFilterConfigs(hcm, rc, vh, route, []);
   return rbac.every((f: Obj) => {
     const perRoute = choices[String(f.name ?? '')]?.config ?? null;
     const config = perRoute ? (perRoute.rbac ?? null) : (f.typed_config ?? {});
-    return config === null || rbacAllows(config, addrs, notes);
+    return config === null || rbacAllows(config, addrs, notes, headers);
   });
 }
 
@@ -301,7 +301,7 @@ function decide(cfg: LoadedConfig, r: EnvoyRequest, notes: string[], opts: Evalu
     const d: EnvoyDecision = { ...out, ...actOn(cfg, rc, vh, route, i, req, pm, client, notes) };
     if (opts.filters) d.filters = perFilterConfigs(hcm, rc, vh, route, notes);
     // The RBAC filter decodes before the router: a denied request never reaches the route's action.
-    if (!httpRbacAllows(hcm, rc, vh, route, { direct: conn.remoteAddress, remote: client.remoteAddress }, notes)) {
+    if (!httpRbacAllows(hcm, rc, vh, route, { direct: conn.remoteAddress, remote: client.remoteAddress }, req.headers, notes)) {
       return { ...out, kind: 'direct_response', status: 403, body: 'RBAC: access denied', routeIndex: i, ...(route.name === undefined ? {} : { routeName: String(route.name) }) };
     }
     return d;

@@ -2,6 +2,7 @@
 // one of its principals match; ALLOW lets matched ones through, DENY the others.
 // Docs: https://www.envoyproxy.io/docs/envoy/latest/api-v3/config/rbac/v3/rbac.proto
 import type { Obj } from './config.js';
+import { headerMatch } from './match.js';
 
 /** The addresses principals test: the connection's peer, and Envoy's client address (XFF, PROXY header). */
 export interface RbacAddresses {
@@ -9,23 +10,33 @@ export interface RbacAddresses {
   remote: string;
 }
 
-/** Whether an RBAC config (`rules`; none: everything passes) lets the connection or request through. */
-export function rbacAllows(cfg: Obj, addrs: RbacAddresses, notes: string[]): boolean {
+/**
+ * Whether an RBAC config (`rules`; none: everything passes) lets the connection or request
+ * through. `headers`: the request's headers, pseudo-headers (`:method`, `:path`) included;
+ * null for a connection (the network filter), where no header permission matches.
+ */
+export function rbacAllows(cfg: Obj, addrs: RbacAddresses, notes: string[], headers: Record<string, string> | null = null): boolean {
   const rules = cfg.rules;
   if (!rules) return true; // no rules: the filter lets everything through
   const action = String(rules.action ?? 'ALLOW');
   const matched = Object.values((rules.policies ?? {}) as Record<string, Obj>).some(
-    (p) => (p.permissions ?? []).some((x: Obj) => permissionMatches(x, notes)) && (p.principals ?? []).some((x: Obj) => principalMatches(x, addrs, notes)),
+    (p) => (p.permissions ?? []).some((x: Obj) => permissionMatches(x, headers, notes)) && (p.principals ?? []).some((x: Obj) => principalMatches(x, addrs, notes)),
   );
   if (action === 'LOG') return true;
   return action === 'ALLOW' ? matched : !matched;
 }
 
-function permissionMatches(p: Obj, notes: string[]): boolean {
+function permissionMatches(p: Obj, headers: Record<string, string> | null, notes: string[]): boolean {
   if (p.any) return true;
-  if (p.and_rules) return (p.and_rules.rules ?? []).every((x: Obj) => permissionMatches(x, notes));
-  if (p.or_rules) return (p.or_rules.rules ?? []).some((x: Obj) => permissionMatches(x, notes));
-  if (p.not_rule) return !permissionMatches(p.not_rule, notes);
+  if (p.and_rules) return (p.and_rules.rules ?? []).every((x: Obj) => permissionMatches(x, headers, notes));
+  if (p.or_rules) return (p.or_rules.rules ?? []).some((x: Obj) => permissionMatches(x, headers, notes));
+  if (p.not_rule) return !permissionMatches(p.not_rule, headers, notes);
+  // header: "a header (or pseudo-header such as :path or :method) on the incoming HTTP request"; only for HTTP.
+  if (p.header) {
+    if (headers) return headerMatch(p.header, headers);
+    notes.push('rbac header permission on a connection (network filter): never matches');
+    return false;
+  }
   notes.push(`rbac permission ${Object.keys(p).join(',')} is not simulated: taken as not matching`);
   return false;
 }

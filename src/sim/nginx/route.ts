@@ -6,6 +6,7 @@ import type {
   Action,
   CompiledConfig,
   IfCondition,
+  LimitExcept,
   Location,
   Policy,
   RewriteStep,
@@ -166,8 +167,10 @@ function locationPhases(server: VirtualServer, ctx: Ctx): Phase {
       const target = location.pattern + (ctx.args ? '?' + ctx.args : '');
       return { location, visited, outcome: { kind: 'redirect', status: 301, location: target, source: location.source } };
     }
+    // limit_except: for a method it does not list, nginx uses the block's configuration, without the location's rewrite steps.
+    const limited = location ? limitedBy(location, ctx) : null;
     // nginx skips the location rewrite phase when no location matched.
-    const steps = location ? runSteps(location.rewrites, ctx) : { kind: 'continue' as const, uriChanged: false };
+    const steps = location && !limited ? runSteps(location.rewrites, ctx) : { kind: 'continue' as const, uriChanged: false };
     if (steps.kind === 'respond') return { location, visited, outcome: steps.outcome };
     if (steps.kind === 'continue' && steps.uriChanged) {
       // nginx counts down from MAX + 1 on every re-search and fails when it reaches 0.
@@ -176,9 +179,9 @@ function locationPhases(server: VirtualServer, ctx: Ctx): Phase {
       }
       continue;
     }
-    const action = location ? location.action : server.fallback;
+    const action = limited ? (limited.action ?? location!.action) : location ? location.action : server.fallback;
     // The access phase (allow/deny) comes after the rewrite phases, before content.
-    const forbidden = accessForbidden(location ? location.policy.access : server.fallbackAccess, ctx);
+    const forbidden = accessForbidden(limited ? limited.access : location ? location.policy.access : server.fallbackAccess, ctx);
     if (forbidden) return { location, visited, outcome: forbidden };
     if (steps.kind === 'break' && (action.kind === 'return' || action.kind === 'redirect')) {
       // `return` belongs to the rewrite phase that `break` just ended: the static handler answers.
@@ -187,6 +190,12 @@ function locationPhases(server: VirtualServer, ctx: Ctx): Phase {
     }
     return { location, visited, outcome: content(action, location, ctx) };
   }
+}
+
+/** The location's limit_except when it applies to the request's method (one it does not list), else null. */
+function limitedBy(location: Location, ctx: Ctx): LimitExcept | null {
+  const le = location.limitExcept;
+  return le && !le.methods.includes(ctx.req.method ?? 'GET') ? le : null;
 }
 
 /**
