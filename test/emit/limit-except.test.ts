@@ -60,10 +60,15 @@ describe('limit_except → RBAC per method class', () => {
     expect(answers(r, '/a/', ['GET', 'PUT'], '192.168.0.1')).toEqual(['GET 403', 'PUT 403']);
   });
 
-  test('a class letting nobody in has no policy; no rules anywhere: no RBAC at all', () => {
-    const both = compileText(http(`location /a/ { deny all; limit_except GET { } ${PASS} }`));
-    expect(rbacOf(both, routeNamed(both, 'server_0/loc_0')).rbac.rules.policies).toEqual({});
-    expect(answers(both, '/a/', ['GET', 'PUT'])).toEqual(['GET 403', 'PUT 403']);
+  test('a class letting nobody in has no policy; the same clients for every method: the plain allow/deny; no rules anywhere: no RBAC', () => {
+    const none = compileText(http(`location /a/ { deny all; limit_except GET { allow 10.0.0.1; deny all; } ${PASS} }`));
+    expect(Object.keys(rbacOf(none, routeNamed(none, 'server_0/loc_0')).rbac.rules.policies)).toEqual(['nginx_limit_except_other']);
+    expect(answers(none, '/a/', ['GET', 'PUT'], '10.0.0.1')).toEqual(['GET 403', 'PUT proxied']);
+    const both = compileText(http(`location /a/ { allow 10.0.0.0/8; deny all; limit_except GET { } ${PASS} }`));
+    const plain = compileText(http(`location /a/ { allow 10.0.0.0/8; deny all; ${PASS} }`));
+    expect(rbacOf(both, routeNamed(both, 'server_0/loc_0'))).toEqual(rbacOf(plain, routeNamed(plain, 'server_0/loc_0')));
+    expect(answers(both, '/a/', ['GET', 'PUT'], '10.9.9.9')).toEqual(['GET proxied', 'PUT proxied']);
+    expect(answers(both, '/a/', ['GET', 'PUT'], '192.168.1.1')).toEqual(['GET 403', 'PUT 403']);
     const open = compileText(http(`location /a/ { limit_except GET { } ${PASS} }`));
     expect(routeNamed(open, 'server_0/loc_0').typed_per_filter_config).toBeUndefined();
     expect(hcmOf(open.bootstrap, 'listener_0.0.0.0_8080').http_filters.map((f: Json) => f.name)).not.toContain(RBAC);

@@ -1,7 +1,7 @@
 // limit_except lowering: the methods as nginx reads them, the rules the other methods
 // get, nginx's load-time errors (file:line:col), and the report of what inside the
 // block is not translated.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -104,5 +104,15 @@ describe('limit_except lowering', () => {
     expect(r.ir!.servers[0]!.locations[0]!.limitExcept).toBeUndefined();
     expect(report(r, 'limit_except')[0]).toMatchObject({ class: 'unsupported', reason: expect.stringMatching(/they reach `proxy_pass`/) });
     expect(report(r, 'deny')[0]?.class).toBe('unsupported');
+  });
+
+  const CORPUS = '/work/shared/corpus/nginx/007-nginx-api-gateway__my_apis_space.conf';
+  it.skipIf(!existsSync(CORPUS))('the corpus file with `limit_except GET POST { deny all; }`: translated', () => {
+    const r = compile(CORPUS, {});
+    expect(r.ok).toBe(true);
+    expect(report(r, 'limit_except')).toEqual([expect.objectContaining({ class: 'translated', reason: expect.stringMatching(/^GET HEAD POST keep/) })]);
+    expect(report(r, 'deny').map((e) => e.class)).toEqual(['translated']);
+    const loc = r.ir!.servers[0]!.locations[0]!.children.find((l) => l.pattern === '/api/space/events')!;
+    expect(loc.limitExcept?.methods).toEqual(['GET', 'HEAD', 'POST']);
   });
 });

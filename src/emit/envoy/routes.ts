@@ -485,12 +485,17 @@ function limitExceptConfig(le: LimitExcept, policy: Policy): Json | null {
   if (c !== undefined) return c;
   const listed = accessPrincipalOf(policy.access);
   const other = accessPrincipalOf(le.access);
+  if (JSON.stringify(listed) === JSON.stringify(other)) {
+    // Every method lets in the same clients (a block without rules of its own): the plain allow/deny config.
+    c = policy.access ? accessConfig(policy.access) : null;
+    limitExceptConfigs.set(le, c);
+    return c;
+  }
   const methods = { or_rules: { rules: le.methods.map((m) => ({ header: { name: ':method', string_match: { exact: m } } })) } };
   const policies: Json = {};
   if (!isNobody(listed)) policies.nginx_limit_except_listed = { permissions: [methods], principals: [listed] };
   if (!isNobody(other)) policies.nginx_limit_except_other = { permissions: [{ not_rule: methods }], principals: [other] };
-  const everyone = listed.any === true && other.any === true;
-  c = everyone ? null : { '@type': RBAC_PER_ROUTE, rbac: { rules: { action: 'ALLOW', policies } } };
+  c = { '@type': RBAC_PER_ROUTE, rbac: { rules: { action: 'ALLOW', policies } } };
   limitExceptConfigs.set(le, c);
   return c;
 }
