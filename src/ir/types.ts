@@ -256,6 +256,8 @@ export interface LimitExcept {
   access?: Policy['access'];
   /** What serves the other methods, where it is not the location's action (a location answering by `return`). */
   action?: Action;
+  /** Directives of the block that are not translated (auth_basic, proxy_pass…), `name at file:line`; they change what nginx does for the other methods. */
+  untranslated?: string[];
   source: Src;
 }
 

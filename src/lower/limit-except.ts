@@ -56,6 +56,8 @@ export function lowerLimitExcept(list: Directive[] | undefined, at: LimitExceptC
   const out: LimitExcept = { methods, source: src(d.source) };
   if (access) out.access = access;
   if (at.terminal) out.action = STATIC_FILES;
+  const untranslated = body.filter((x) => !isAccessDirective(x)).map((x) => `${x.name} at ${out.source.file}:${x.source.line}`);
+  if (untranslated.length) out.untranslated = untranslated;
   r.mark(d, 'translated', reasonOf(methods, out, own !== null, at));
   return out;
 }

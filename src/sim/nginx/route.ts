@@ -195,7 +195,9 @@ function locationPhases(server: VirtualServer, ctx: Ctx): Phase {
 /** The location's limit_except when it applies to the request's method (one it does not list), else null. */
 function limitedBy(location: Location, ctx: Ctx): LimitExcept | null {
   const le = location.limitExcept;
-  return le && !le.methods.includes(ctx.req.method ?? 'GET') ? le : null;
+  if (!le || le.methods.includes(ctx.req.method ?? 'GET')) return null;
+  if (le.untranslated) ctx.uncertain.push(`limit_except at ${le.source.file}:${le.source.line} holds what the model does not run for this method: ${le.untranslated.join(', ')}`);
+  return le;
 }
 
 /**
