@@ -37,6 +37,8 @@ import { lowerServerTls, markTlsLevel } from './tls.js';
 import { locationEdgeAt, type LocationEdge, markHttpEdge, markLocationEdge, serverEdge } from './edge.js';
 import { COMPRESSION_DIRECTIVES, COMPRESSION_FAMILY, compressionAt } from './compression.js';
 import { parseGrpcPass } from './grpc.js';
+import { foldPass, implicitUpstreams, peerLookup } from './proxy-variables.js';
+import { locationLookup, markFoldedSets, serverVariables } from './set-constants.js';
 import { resolveRewriteLast } from './rewrite-last.js';
 import { noteTryFiles, resolveTryFiles, namedDirectives } from './try-files.js';
 import { lowerStreamContext } from './stream.js';
@@ -107,6 +109,11 @@ interface LoweredServer {
   listens: { spec: ListenSpec; serverId: string }[];
   inline: Backend[];
   uses: { upstream: boolean; key: string; transport: UpstreamTransport; action: ProxyAction }[];
+  /**
+   * The implicit upstreams (host:port of other servers' literal proxy_pass) its constant
+   * proxy_pass targets looked for, and whether each was there: reused only while each answer holds.
+   */
+  implicit: Map<string, boolean>;
 }
 
 /**
@@ -131,12 +138,11 @@ export class ServerReuse {
     this.stats = { reused: 0, lowered: 0 };
   }
 
-  take(key: string): LoweredServer | undefined {
+  take(key: string, holds: (hit: LoweredServer) => boolean): LoweredServer | undefined {
     const hit = this.servers.get(key);
-    if (hit) {
-      this.used.add(key);
-      this.stats.reused += 1;
-    }
+    if (!hit || !holds(hit)) return undefined;
+    this.used.add(key);
+    this.stats.reused += 1;
     return hit;
   }
 
@@ -256,10 +262,10 @@ function replayServer(lowered: LoweredServer, ctx: Ctx, listens: { spec: ListenS
 function lowerServerReusing(d: Directive, http: Level, ctx: Ctx, listens: { spec: ListenSpec; serverId: string }[], reuse: ServerReuse | null, parsed: ParsedConfig, texts: Map<string, string> | null): VirtualServer {
   if (!reuse) return lowerServer(d, http, ctx, listens);
   const key = `${ctx.serverCount}\n${nodeKey(d, parsed, texts)}`;
-  const hit = reuse.take(key);
+  const hit = reuse.take(key, (h) => [...h.implicit].every(([target, found]) => implicitUpstreams(http, ctx.upstreams).has(target) === found));
   if (hit) return replayServer(hit, ctx, listens);
   const from = listens.length;
-  const recording: LoweredServer = { server: null as unknown as VirtualServer, pos: d.source, listens: [], inline: [], uses: [] };
+  const recording: LoweredServer = { server: null as unknown as VirtualServer, pos: d.source, listens: [], inline: [], uses: [], implicit: new Map() };
   ctx.recording = recording;
   try {
     recording.server = lowerServer(d, http, ctx, listens);
@@ -542,10 +548,13 @@ function contentAction(own: Level, head: LocationHead, ctx: Ctx, scope: Scope): 
   const ds = own.ds;
   const pp = lastPass(own);
   if (pp) {
-    const t = pp.name === 'grpc_pass' ? parseGrpcPass(pp) : parseProxyPass(pp);
+    let t = pp.name === 'grpc_pass' ? parseGrpcPass(pp) : parseProxyPass(pp);
+    let evaluated: EvaluatedPass | null = null;
     if (t.dynamic) {
-      r.mark(pp, 'unsupported', `proxy_pass \`${pp.args[0]!.value}\` uses variables (resolved per request by nginx): answered with a 502 direct response`);
-      return { kind: 'static', status: 502, reason: 'proxy_pass with variables is not translated', source: src(pp.source) };
+      const e = evaluatePass(pp, own, scope, ctx);
+      if (e.kind === 'answer') return e.action;
+      evaluated = e;
+      t = e.target;
     }
     if (t.uri && (isRegex(head.modifier) || head.modifier === 'named')) {
       throw new LowerError({
@@ -555,12 +564,13 @@ function contentAction(own: Level, head: LocationHead, ctx: Ctx, scope: Scope): 
         code: 'proxy-pass-uri',
       });
     }
-    const backend = resolveBackend(t, pp, ctx);
+    const backend = evaluated?.backend ?? resolveBackend(t, pp, ctx);
     const hostSet = setsHost(effectiveArray(levels, 'proxy_set_header'));
     const redirect = effectiveSimple(levels, 'proxy_redirect') !== undefined;
     const v = proxyVerdict(t, backend.name, head.modifier === 'exact', hostSet, redirect);
     const at = src(pp.source);
-    r.mark(pp, v[0], v[1], at);
+    if (evaluated) r.mark(pp, evaluated.resolved && v[0] === 'translated' ? 'approximated' : v[0], `${evaluated.reason}; ${v[1]}${evaluated.resolved ? `; ${evaluated.resolved}` : ''}`, at);
+    else r.mark(pp, v[0], v[1], at);
     const proxyHost = proxyHostOf(t);
     // proxy_ssl_* shape https://, grpc_ssl_* grpcs://; the other family (and both, for a plain target) does nothing here.
     const family = sslFamilyOf(t.scheme);
@@ -614,6 +624,11 @@ function resolveBackend(t: ReturnType<typeof parseProxyPass>, d: Directive, ctx:
     if (t.explicitPort) throw new LowerError({ severity: 'error', message: `upstream "${t.host}" may not have port ${t.port}`, source: d.source, code: 'upstream-port' });
     return up;
   }
+  return inlineBackendFor(t, d, ctx);
+}
+
+/** The backend of a host:port (or unix socket) that is not an upstream block: one per target, shared by every server. */
+function inlineBackendFor(t: ProxyTarget, d: Directive, ctx: Ctx): Backend {
   const name = inlineBackendName(t.host, t.port, t.unix);
   let b = ctx.inline.get(name);
   if (!b) ctx.inline.set(name, (b = inlineBackend(name, t, d)));
@@ -621,6 +636,56 @@ function resolveBackend(t: ReturnType<typeof parseProxyPass>, d: Directive, ctx:
   // What this server would create were it the first to name the target.
   if (recording && !recording.inline.some((x) => x.name === name)) recording.inline.push(inlineBackend(name, t, d));
   return b;
+}
+
+/** A proxy_pass/grpc_pass with variables: the target its constants make, or what answers instead. */
+type EvaluatedPass = { kind: 'answer'; action: Action } | { kind: 'target'; target: ProxyTarget; backend: Backend; reason: string; resolved: string | null };
+
+function evaluatePass(pp: Directive, own: Level, scope: Scope, ctx: Ctx): EvaluatedPass {
+  const r = ctx.r;
+  const levels = scope.levels;
+  const raw = pp.args[0]!.value;
+  const at = src(pp.source);
+  const answer = (status: number, cls: ReportClass, why: string, reason: string): EvaluatedPass => {
+    r.mark(pp, cls, why, at);
+    return { kind: 'answer', action: { kind: 'static', status, reason, source: at } };
+  };
+  // levels: http, server, enclosing locations, this one (a server fragment has an empty http level).
+  const http = levels[0]!;
+  const server = levels[1]!;
+  const folded = foldPass(pp, locationLookup(http, server, own));
+  if (folded.kind === 'not-constant') {
+    return answer(502, 'unsupported', `${pp.name} \`${raw}\` uses variables (resolved per request by nginx; ${folded.why}): answered with a 502 direct response`, `${pp.name} with variables is not translated`);
+  }
+  if (folded.kind === 'uri-part') {
+    return answer(502, 'unsupported', `${pp.name} \`${raw}\` is \`${folded.url}\` on every request, but with variables nginx sends its URI part in place of the whole request URI (the query string dropped): not translated, answered with a 502 direct response`, `${pp.name} with variables and a URI part is not translated`);
+  }
+  if (folded.kind === 'invalid') {
+    markFoldedSets(folded.sets, raw, r);
+    return answer(500, 'translated', `${pp.name} \`${raw}\` is \`${folded.url}\` on every request: nginx answers 500 (${folded.why}), and so does the route`, `${pp.name} evaluates to an invalid URL`);
+  }
+  const t = folded.target;
+  const uriChangedBy = folded.requestUri ? serverVariables(http, server).uriChangedBy : null;
+  if (uriChangedBy) {
+    const d = uriChangedBy;
+    return answer(502, 'unsupported', `${pp.name} \`${raw}\` sends the client's URI as it came ($request_uri), where \`${d.name}\` at ${src(d.source).file}:${d.source.line} may have changed the URI a proxy_pass without URI part sends: not translated, answered with a 502 direct response`, `${pp.name} with $request_uri is not translated here`);
+  }
+  const resolver = effectiveSimple(levels, 'resolver');
+  const implicit = implicitUpstreams(http, ctx.upstreams);
+  const lookup = peerLookup(t, ctx.upstreams, implicit, resolver !== undefined);
+  const target = `${t.host}:${t.port}`;
+  ctx.recording?.implicit.set(target, implicit.has(target));
+  markFoldedSets(folded.sets, raw, r);
+  const setAt = folded.sets.map((x) => (x.set.source.file === pp.source.file ? String(x.set.source.line) : `${src(x.set.source).file}:${x.set.source.line}`));
+  const is = `\`${raw}\` is \`${folded.url}\` on every request${setAt.length ? ` (\`set\` at ${setAt.join(', ')})` : ''}`;
+  if (lookup === 'no-resolver') {
+    return answer(502, 'translated', `${is}: nginx finds no upstream named ${t.host} and has no \`resolver\` here to resolve it, so it answers 502 ("no resolver defined"), and so does the route`, `${pp.name}: no resolver for ${t.host}`);
+  }
+  const backend = lookup === 'upstream' ? ctx.upstreams.get(t.host)! : inlineBackendFor(t, pp, ctx);
+  const how = lookup === 'address' ? 'an address' : lookup === 'upstream' ? `upstream ${backend.name}` : lookup === 'implicit' ? `the upstream nginx made of a literal proxy_pass to ${t.host}:${t.port}` : `${t.host}, resolved per request`;
+  const resolved = lookup === 'resolver' ? `nginx resolves ${t.host} on each request with \`resolver ${resolver!.args.map((a) => a.value).join(' ')}\` (cached per its valid= or the record's TTL); Envoy's STRICT_DNS cluster resolves it itself and re-resolves on its own schedule` : null;
+  const uri = folded.requestUri ? "; its URI part $request_uri is the client's URI as sent, what a proxy_pass without one sends where no rewrite or internal redirect changes the URI (none does in this server)" : '';
+  return { kind: 'target', target: t, backend, reason: `${is}, reached as ${how}${uri}`, resolved };
 }
 
 function inlineBackend(name: string, t: ReturnType<typeof parseProxyPass>, d: Directive): Backend {

@@ -69,7 +69,8 @@ export function lowerRewriteLevel(ds: Directive[], scope: RewriteScope, r: Repor
         break;
       case 'set':
         steps.push({ kind: 'unsupported', directive: 'set', source: src(d.source) });
-        r.mark(d, 'unsupported', '`set`: nginx variables are not translated');
+        // (a set whose constant a proxy_pass uses is re-reported by set-constants.ts, once, also where included again)
+        if (!r.isMarked(d)) r.mark(d, 'unsupported', '`set`: nginx variables are not translated (a constant one is where a proxy_pass uses it)');
         break;
       case 'rewrite_log':
         r.mark(d, 'ignored', 'logging');

@@ -158,6 +158,13 @@ describe('ServerReuse: effects across servers', () => {
     sequence('request-id', [conf([a, b]), conf([a, withId]), conf([a, b])]);
   });
 
+  it("a constant proxy_pass finds another server's literal target (an implicit upstream): editing that server changes it", () => {
+    const a = server('a.test', '        location / { set $u localhost:9003; proxy_pass http://$u; }');
+    const b = server('b.test', '        location / { proxy_pass http://localhost:9003; }');
+    const other = server('b.test', '        location / { proxy_pass http://localhost:9004; }');
+    sequence('implicit-upstream', [conf([a, b]), conf([a, other]), conf([a, b])]);
+  });
+
   it('an edit in a file included inside a server is seen', () => {
     const a = server('a.test', '        include reuse-snippet.conf;\n        location / { return 200 a; }');
     const b = server('b.test', '        location / { return 200 b; }');
