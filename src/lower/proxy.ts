@@ -6,7 +6,10 @@ import { argCount, argValue } from '../parse/args.js';
 
 export interface ProxyTarget {
   scheme: 'http' | 'https' | 'grpc' | 'grpcs';
+  /** Lowercased: nginx finds upstreams and Envoy clusters by it. */
   host: string;
+  /** As written in the URL: `$proxy_host`, the Host nginx sends, keeps its case. */
+  hostAsWritten: string;
   port: number;
   explicitPort: boolean;
   unix: boolean;
@@ -37,7 +40,7 @@ function readProxyUrl(url: string, d: Directive): ProxyTarget {
   if (hasVariables(tpl)) {
     // nginx evaluates the whole URL per request (`proxy_pass $backend;` is valid).
     const scheme = (m?.[1]?.toLowerCase() ?? 'http') as ProxyTarget['scheme'];
-    return { scheme, host: url, port: 80, explicitPort: false, unix: false, uri: null, dynamic: true };
+    return { scheme, host: url, hostAsWritten: url, port: 80, explicitPort: false, unix: false, uri: null, dynamic: true };
   }
   if (!m) throw errorAt(d.args[0]!.source, `invalid URL prefix in "${url}"`, 'proxy-pass-url');
   const scheme = m[1]!.toLowerCase() as ProxyTarget['scheme'];
@@ -48,17 +51,18 @@ function readProxyUrl(url: string, d: Directive): ProxyTarget {
     const colon = rest.indexOf(':', 5);
     const path = colon < 0 ? rest.slice(5) : rest.slice(5, colon);
     const uri = colon < 0 ? null : rest.slice(colon + 1);
-    return { scheme, host: path, port: 0, explicitPort: false, unix: true, uri: uri ? templateOf(uri) : null, dynamic: false };
+    return { scheme, host: path, hostAsWritten: path, port: 0, explicitPort: false, unix: true, uri: uri ? templateOf(uri) : null, dynamic: false };
   }
   const slash = rest.indexOf('/');
   const hostPort = slash < 0 ? rest : rest.slice(0, slash);
   const uri = slash < 0 ? null : rest.slice(slash);
   const hp = /^(\[[0-9a-fA-F:.]+\]|[^:]+)(?::(\d+))?$/.exec(hostPort);
   if (!hp || hp[1] === '') throw errorAt(d.args[0]!.source, `invalid host in "${url}"`, 'proxy-pass-url');
-  const host = hp[1]!.replace(/^\[|\]$/g, '').toLowerCase();
+  const written = hp[1]!.replace(/^\[|\]$/g, '');
   return {
     scheme,
-    host,
+    host: written.toLowerCase(),
+    hostAsWritten: written,
     port: hp[2] ? Number(hp[2]) : defaultPort,
     explicitPort: hp[2] !== undefined,
     unix: false,
@@ -71,6 +75,6 @@ function readProxyUrl(url: string, d: Directive): ProxyTarget {
 export function proxyHostOf(t: ProxyTarget): string {
   if (t.unix) return 'localhost';
   const defaultPort = t.scheme === 'https' || t.scheme === 'grpcs' ? 443 : 80;
-  const host = t.host.includes(':') ? `[${t.host}]` : t.host;
+  const host = t.hostAsWritten.includes(':') ? `[${t.hostAsWritten}]` : t.hostAsWritten;
   return t.explicitPort && t.port !== defaultPort ? `${host}:${t.port}` : host;
 }

@@ -23,6 +23,8 @@ function httpBody(port: number, [b1, b2, b3]: number[]): string {
     server_name a.test;
     location /ip/ { set $up 127.0.0.1:${b1}; proxy_pass http://$up; }
     location /grp/ { set $u grp; proxy_pass http://$u; }
+    location /GRP/ { set $u GRP; proxy_pass http://$u; }
+    location /GRPs/ { proxy_pass http://GRP; }
     location /grpport/ { set $u grp:${b2}; proxy_pass http://$u; }
     location /host/ { set $u localhost:${b1}; proxy_pass http://$u; }
     location /implicit/ { set $u localhost:${b3}; proxy_pass http://$u; }
@@ -54,7 +56,7 @@ function httpBody(port: number, [b1, b2, b3]: number[]): string {
 
 /** Locations whose variable is not constant: reported, answered 502 by the route (nginx answers per request). */
 const NOT_CONSTANT = ['/cond/a', '/rb/a', '/uri/a', '/rux/a', '/le/a'];
-const PATHS = ['/ip/a?q=1', '/grp/a', '/grpport/a', '/host/a', '/implicit/a', '/static/a', '/proto/a', '/bad/a', '/parts/a', '/brk/a', '/ifret/a', '/cap/a'];
+const PATHS = ['/ip/a?q=1', '/grp/a', '/GRP/a', '/GRPs/a', '/grpport/a', '/host/a', '/implicit/a', '/static/a', '/proto/a', '/bad/a', '/parts/a', '/brk/a', '/ifret/a', '/cap/a'];
 
 describe.skipIf(!nginxAvailable())('set constants in proxy_pass: nginx and the compiled Envoy configuration reach the same backend', () => {
   let port = 0;
