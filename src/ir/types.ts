@@ -239,6 +239,53 @@ export interface Location {
   policy: Policy;
   /** limit_except of this location (not inherited by nested locations). Absent: none. */
   limitExcept?: LimitExcept;
+  /**
+   * proxy_pass/grpc_pass to a `map` variable: what each value of the map makes of it.
+   * `action` is then the action of the map's default value. Absent: none.
+   */
+  dispatch?: MapDispatch;
+  source: Src;
+}
+
+/** A proxy_pass choosing its target by an http `map` (`proxy_pass http://$tenant_upstream;`). */
+export interface MapDispatch {
+  map: HttpMap;
+  /** Every value the map can give (its default's included), each once, with what the pass makes of it. */
+  actions: { value: string; action: ProxyAction | StaticAction }[];
+}
+
+/**
+ * An http `map` (ngx_http_map_module) on a request value Envoy's route matchers can
+ * test. nginx looks a value up as: exact key (compared lowercased) → longest `*.x`
+ * wildcard → longest `x.*` wildcard (with `hostnames`, one trailing dot of the value
+ * ignored) → the regexes in order, never for an empty value → the default.
+ */
+export interface HttpMap {
+  /** The variable it defines, without `$`. */
+  variable: string;
+  input: MapInput;
+  hostnames: boolean;
+  /** Keys as written (a `.x` key gives an exact `x` and a `*.x`). */
+  keys: MapKey[];
+  /** The `default` value; '' when the map has none. */
+  default: string;
+  source: Src;
+}
+
+/**
+ * The value a map reads: a request header ($http_NAME; `name` lowercased with `-`),
+ * $host (lowercased, port and trailing dot stripped), $http_host (the Host header as
+ * sent), $request_method.
+ */
+export type MapInput = { kind: 'header'; name: string } | { kind: 'host' } | { kind: 'http_host' } | { kind: 'method' };
+
+export interface MapKey {
+  kind: 'exact' | 'wildcard-prefix' | 'wildcard-suffix' | 'regex';
+  /** Lowercased for exact and wildcard keys (`*.x`, `x.*`); the PCRE source for a regex. */
+  key: string;
+  /** A `~*` regex. */
+  caseless: boolean;
+  value: string;
   source: Src;
 }
 
@@ -330,12 +377,17 @@ export type RewriteStep =
 
 /**
  * The `if` conditions Envoy can test: `$host`/`$http_host`/`$scheme`/`$request_method`
- * compared (`=`, `!=`: exact, case-sensitive) with a literal, or `$uri`/`$request_uri`/
- * `$request_method` searched with a PCRE (`~`, `~*`; negated `!~`, `!~*`).
+ * compared (`=`, `!=`: exact, case-sensitive) with a literal, `$uri`/`$request_uri`/
+ * `$request_method` searched with a PCRE (`~`, `~*`; negated `!~`, `!~*`), or a map
+ * variable (HttpMap) tested.
  */
 export type IfCondition =
   | { kind: 'compare'; variable: 'host' | 'http_host' | 'scheme' | 'request_method'; value: string; negate: boolean }
-  | { kind: 'regex'; variable: 'uri' | 'request_uri' | 'request_method'; regex: string; caseless: boolean; negate: boolean };
+  | { kind: 'regex'; variable: 'uri' | 'request_uri' | 'request_method'; regex: string; caseless: boolean; negate: boolean }
+  /** A map variable: `if ($v)` (truthy: neither '' nor "0"), `if ($v = value)`, `if ($v != value)`. */
+  | { kind: 'map'; map: HttpMap; test: MapTest };
+
+export type MapTest = { op: 'truthy' } | { op: 'equals' | 'differs'; value: string };
 
 // ---------------------------------------------------------------- policy
 

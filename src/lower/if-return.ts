@@ -6,7 +6,8 @@
 // `if` stays unsupported.
 import type { Directive } from '../parse/ast.js';
 import { ifArgs } from '../parse/crossplane.js';
-import type { IfCondition, RedirectAction, ReturnAction, RewriteStep } from '../ir/types.js';
+import type { IfCondition, MapTest, RedirectAction, ReturnAction, RewriteStep } from '../ir/types.js';
+import { mapClasses, markMapUsed, MAX_MAP_ROUTES, type MapUse, testHolds } from './http-map.js';
 import type { Reporter } from './classify.js';
 import { pcreToRe2 } from './regex.js';
 import { src } from './util.js';
@@ -22,10 +23,11 @@ export function lowerIfReturn(
   locationRegex: string | null,
   r: Reporter,
   lowerReturn: (ret: Directive) => ReturnAction | RedirectAction,
+  mapOf: MapOf = () => null,
 ): RewriteStep {
   const body = (d.block ?? []).filter((s): s is Directive => s.kind === 'directive');
   const ret = body.length === 1 && body[0]!.name === 'return' ? body[0]! : null;
-  const lowered = ret ? ifCondition(d, locationRegex) : { ok: false as const, reason: 'its block is not a single `return`' };
+  const lowered = ret ? (mapCondition(d, mapOf, r) ?? ifCondition(d, locationRegex)) : { ok: false as const, reason: 'its block is not a single `return`' };
   if (lowered.ok && ret && usesCaptures(ret) && lowered.condition.kind === 'regex') {
     return unsupported(d, r, 'the `return` uses regex captures of the condition');
   }
@@ -43,6 +45,31 @@ function unsupported(d: Directive, r: Reporter, why: string): RewriteStep {
     'inside `if`: not translated',
   );
   return { kind: 'unsupported', directive: 'if', source: src(d.source) };
+}
+
+/** The map (if any) defining a variable where this `if` is: see src/lower/http-map.ts. */
+export type MapOf = (name: string) => MapUse | null;
+
+/** `if ($v)`, `if ($v = literal)`, `if ($v != literal)` on a map variable; null when the condition reads no map variable. */
+function mapCondition(d: Directive, mapOf: MapOf, r: Reporter): Lowered | null {
+  const args = ifArgs(d.args.map((a) => a.value));
+  const name = /^\$\{?(\w+)\}?$/.exec(args[0] ?? '')?.[1]?.toLowerCase();
+  if (!name || COMPARED.has(name) || SEARCHED.has(name)) return null;
+  const use = mapOf(name);
+  if (!use) return null;
+  const op = args[1];
+  let test: MapTest;
+  if (args.length === 1) test = { op: 'truthy' };
+  else if (args.length === 3 && (op === '=' || op === '!=') && !args[2]!.includes('$')) test = { op: op === '=' ? 'equals' : 'differs', value: args[2]! };
+  else return { ok: false, reason: `condition \`${args.join(' ')}\` on the map variable $${name}` };
+  if (!use.ok) return { ok: false, reason: `$${name} comes from a \`map\` that cannot be expressed: ${use.why}` };
+  const classes = mapClasses(use.map);
+  const routes = classes.filter((c) => testHolds(test, c.value)).length + 2;
+  if (routes > MAX_MAP_ROUTES) return { ok: false, reason: `$${name} would take ${routes} routes, over the limit of ${MAX_MAP_ROUTES}` };
+  const holds = test.op === 'truthy' ? 'is neither empty nor "0"' : `${test.op === 'equals' ? 'is' : 'is not'} "${test.value}"`;
+  markMapUsed(use, r, `\`if\` at ${src(d.source).file}:${d.source.line}`);
+  const reason = `route first for the requests whose $${name} (the map at ${use.map.source.file}:${use.map.source.line}) ${holds}: for each key group giving such a value, a route matching it and none of the groups before it giving another; ${use.how}`;
+  return { ok: true, condition: { kind: 'map', map: use.map, test }, cls: use.cls, reason };
 }
 
 function usesCaptures(ret: Directive): boolean {

@@ -10,6 +10,7 @@ import type {
   Compression,
   Listener,
   Location,
+  MapDispatch,
   Policy,
   ProxyAction,
   ReportClass,
@@ -28,16 +29,18 @@ import { accessRulesAt, accessRulesOfLevel, isAccessDirective } from './access.j
 import { lowerLimitExcept } from './limit-except.js';
 import { parseProxyPass, proxyHostOf, type ProxyTarget } from './proxy.js';
 import { lowerRewriteLevel, REWRITE_DIRECTIVES, type RewriteLevel } from './rewrite.js';
+import type { MapOf } from './if-return.js';
 import { checkNesting, isRegex, locationRe2, parseLocationHead, type LocationHead } from './location.js';
 import { effectiveArray, headerOps, isWebsocketUpgrade, keepsClientHost, markAddHeader, markProxySetHeader, setsHost } from './headers.js';
 import { bodySize, effectiveSimple, LIMITS_MARKED, markLimits, NGINX_DEFAULT_PROXY_TIMEOUT_MS, timeMs } from './limits.js';
-import { directivesOf, errorAt, familyOfNames, holds, type Level, levelOf, LowerError, lowerRun, runCache, src } from './util.js';
+import { directivesOf, errorAt, familyOfNames, holds, type Level, levelOf, LowerError, lowerRun, runCache, src, templateOf } from './util.js';
 import { argValue, argValues } from '../parse/args.js';
 import { lowerServerTls, markTlsLevel } from './tls.js';
 import { locationEdgeAt, type LocationEdge, markHttpEdge, markLocationEdge, serverEdge } from './edge.js';
 import { COMPRESSION_DIRECTIVES, COMPRESSION_FAMILY, compressionAt } from './compression.js';
 import { parseGrpcPass } from './grpc.js';
 import { foldPass, implicitUpstreams, peerLookup } from './proxy-variables.js';
+import { httpMapOf, MAX_MAP_ROUTES, mapClasses, markMapUsed, serverSets } from './http-map.js';
 import { locationLookup, markFoldedSets, serverVariables } from './set-constants.js';
 import { resolveRewriteLast } from './rewrite-last.js';
 import { noteTryFiles, resolveTryFiles, namedDirectives } from './try-files.js';
@@ -449,7 +452,7 @@ function lowerServer(d: Directive, http: Level, ctx: Ctx, listens: { spec: Liste
   const primaryName = names.find((n) => n.kind !== 'empty')?.value ?? '';
   const serverLevels = [http, own];
   const scope = scopeOf(serverLevels, null);
-  const rw = rewriteLevelOf(own, { level: 'server', locationRegex: null, serverName: primaryName }, r);
+  const rw = rewriteLevelOf(own, { level: 'server', locationRegex: null, serverName: primaryName, mapOf: mapsIn(http, own) }, r);
   const locCounter = { n: 0 };
   const locations: Location[] = [];
   const seen = new Set<string>();
@@ -479,6 +482,14 @@ function lowerServer(d: Directive, http: Level, ctx: Ctx, listens: { spec: Liste
   return server;
 }
 
+/** The http maps a server's `if`s may test: none whose variable a `set` of the server writes. */
+function mapsIn(http: Level, server: Level): MapOf {
+  return (name) => {
+    const use = httpMapOf(http, name);
+    return use?.ok && serverSets(server, name) ? { ok: false, why: `a \`set\` in this server writes $${name}`, block: use.block } : use;
+  };
+}
+
 /** lowerRewriteLevel of a level's directives; a level without rewrite-module directives has no step. */
 function rewriteLevelOf(level: Level, scope: Parameters<typeof lowerRewriteLevel>[1], r: Reporter): RewriteLevel {
   return holds(level, REWRITE_FAMILY) ? lowerRewriteLevel(level.ds, scope, r) : { steps: [], terminal: null };
@@ -502,7 +513,7 @@ function lowerLocation(d: Directive, id: string, parentId: string | null, parent
   const scope = scopeOf([...outer.levels, own], outer);
   const levels = scope.levels;
   markLevel(own, r);
-  const rw = rewriteLevelOf(own, { level: 'location', locationRegex: re2, serverName }, r);
+  const rw = rewriteLevelOf(own, { level: 'location', locationRegex: re2, serverName, mapOf: mapsIn(levels[0]!, levels[1]!) }, r);
   const children: Location[] = [];
   const nested = own.byName.get('location');
   if (nested) {
@@ -514,7 +525,8 @@ function lowerLocation(d: Directive, id: string, parentId: string | null, parent
       children.push(child);
     }
   }
-  const action = rw.terminal ?? contentAction(own, head, ctx, scope);
+  const content = rw.terminal ? null : mapDispatch(own, head, ctx, scope);
+  const action = rw.terminal ?? content?.action ?? contentAction(own, head, ctx, scope);
   const source = src(d.source);
   if (head.modifier === 'named') {
     // reported once the server's try_files are resolved (src/lower/try-files.ts)
@@ -529,6 +541,7 @@ function lowerLocation(d: Directive, id: string, parentId: string | null, parent
     : { id, parentId, modifier: head.modifier, pattern: head.pattern, children, rewrites: rw.steps, action, policy, source };
   const limitExcept = lowerLimitExcept(own.byName.get('limit_except'), { policy, terminal: rw.terminal !== null, rewrites: rw.steps.length > 0, own: ds, levels }, r);
   if (limitExcept) loc.limitExcept = limitExcept;
+  if (content?.dispatch) loc.dispatch = content.dispatch;
   if (head.modifier === 'named') namedDirectives.set(loc, { directive: d, body: ds });
   else if (!rw.terminal) noteTryFiles(loc, own.byName.get('try_files'));
   r.closeLevel();
@@ -565,26 +578,11 @@ function contentAction(own: Level, head: LocationHead, ctx: Ctx, scope: Scope): 
       });
     }
     const backend = evaluated?.backend ?? resolveBackend(t, pp, ctx);
-    const hostSet = setsHost(effectiveArray(levels, 'proxy_set_header'));
-    const redirect = effectiveSimple(levels, 'proxy_redirect') !== undefined;
-    const v = proxyVerdict(t, backend.name, head.modifier === 'exact', hostSet, redirect);
+    const v = verdictAt(t, backend, head, levels);
     const at = src(pp.source);
     if (evaluated) r.mark(pp, evaluated.resolved && v[0] === 'translated' ? 'approximated' : v[0], `${evaluated.reason}; ${v[1]}${evaluated.resolved ? `; ${evaluated.resolved}` : ''}`, at);
     else r.mark(pp, v[0], v[1], at);
-    const proxyHost = proxyHostOf(t);
-    // proxy_ssl_* shape https://, grpc_ssl_* grpcs://; the other family (and both, for a plain target) does nothing here.
-    const family = sslFamilyOf(t.scheme);
-    const tlsScheme = t.scheme === 'https' || t.scheme === 'grpcs';
-    const ssl = sslIn(scope, family);
-    // proxy_ssl_name $host: expressible only where the upstream request keeps the client's Host.
-    const keepsHost = t.scheme === 'https' && ssl !== NO_SSL_DIRECTIVES && keepsClientHost(effectiveArray(levels, 'proxy_set_header'));
-    if (t.scheme === 'https' && !keepsHost) markHostNameLost(ssl, r, `the proxy_pass of ${at.file}:${at.line}`);
-    const transport = upstreamTransport(t.scheme, ssl, proxyHost, keepsHost);
-    markUnused(scope, 'proxy', family, tlsScheme, r);
-    markUnused(scope, 'grpc', family, tlsScheme, r);
-    const action: ProxyAction = { kind: 'proxy', backend: backend.name, scheme: t.scheme, uri: t.uri, proxyHost, cluster: backend.name, source: at };
-    useTransport(ctx, backend, transport, action);
-    return action;
+    return proxyTo(t, backend, pp, scope, ctx);
   }
   const handler = holds(own, CONTENT_FAMILY) ? ds.find((d) => CONTENT_HANDLERS.has(d.name)) : undefined;
   if (handler) {
@@ -592,6 +590,34 @@ function contentAction(own: Level, head: LocationHead, ctx: Ctx, scope: Scope): 
     return { kind: 'static', status: 502, reason: `${handler.name} is not translated`, source: src(handler.source) };
   }
   return { kind: 'static', status: 404, reason: 'nginx serves files here (root/alias/try_files): answered with 404', source: null };
+}
+
+/** proxyVerdict for a target in a location. */
+function verdictAt(t: ProxyTarget, backend: Backend, head: LocationHead, levels: Level[]): [ReportClass, string] {
+  const hostSet = setsHost(effectiveArray(levels, 'proxy_set_header'));
+  const redirect = effectiveSimple(levels, 'proxy_redirect') !== undefined;
+  return proxyVerdict(t, backend.name, head.modifier === 'exact', hostSet, redirect);
+}
+
+/** The proxy action of a pass to `t` (reached as `backend`), with the transport its settings make. */
+function proxyTo(t: ProxyTarget, backend: Backend, pp: Directive, scope: Scope, ctx: Ctx): ProxyAction {
+  const r = ctx.r;
+  const levels = scope.levels;
+  const at = src(pp.source);
+  const proxyHost = proxyHostOf(t);
+  // proxy_ssl_* shape https://, grpc_ssl_* grpcs://; the other family (and both, for a plain target) does nothing here.
+  const family = sslFamilyOf(t.scheme);
+  const tlsScheme = t.scheme === 'https' || t.scheme === 'grpcs';
+  const ssl = sslIn(scope, family);
+  // proxy_ssl_name $host: expressible only where the upstream request keeps the client's Host.
+  const keepsHost = t.scheme === 'https' && ssl !== NO_SSL_DIRECTIVES && keepsClientHost(effectiveArray(levels, 'proxy_set_header'));
+  if (t.scheme === 'https' && !keepsHost) markHostNameLost(ssl, r, `the proxy_pass of ${at.file}:${at.line}`);
+  const transport = upstreamTransport(t.scheme, ssl, proxyHost, keepsHost);
+  markUnused(scope, 'proxy', family, tlsScheme, r);
+  markUnused(scope, 'grpc', family, tlsScheme, r);
+  const action: ProxyAction = { kind: 'proxy', backend: backend.name, scheme: t.scheme, uri: t.uri, proxyHost, cluster: backend.name, source: at };
+  useTransport(ctx, backend, transport, action);
+  return action;
 }
 
 // A proxy_pass line's verdict depends on its target (one object per URL in a run;
@@ -686,6 +712,74 @@ function evaluatePass(pp: Directive, own: Level, scope: Scope, ctx: Ctx): Evalua
   const resolved = lookup === 'resolver' ? `nginx resolves ${t.host} on each request with \`resolver ${resolver!.args.map((a) => a.value).join(' ')}\` (cached per its valid= or the record's TTL); Envoy's STRICT_DNS cluster resolves it itself and re-resolves on its own schedule` : null;
   const uri = folded.requestUri ? "; its URI part $request_uri is the client's URI as sent, what a proxy_pass without one sends where no rewrite or internal redirect changes the URI (none does in this server)" : '';
   return { kind: 'target', target: t, backend, reason: `${is}, reached as ${how}${uri}`, resolved };
+}
+
+/**
+ * A proxy_pass/grpc_pass to an http `map` variable (`proxy_pass http://$tenant_upstream;`):
+ * each value of the map is a constant, evaluated as a `set` constant is (evaluatePass),
+ * and the map's keys choose between them (src/lower/http-map.ts). Null when the pass
+ * uses no map variable; nginx's answer-by-route (502, reported) when the map cannot be
+ * expressed.
+ */
+function mapDispatch(own: Level, head: LocationHead, ctx: Ctx, scope: Scope): { action: Action; dispatch?: MapDispatch } | null {
+  const pp = lastPass(own);
+  if (!pp || !pp.args[0]?.value.includes('$')) return null;
+  const [http, server] = [scope.levels[0]!, scope.levels[1]!];
+  const raw = pp.args[0].value;
+  const names = [...new Set(templateOf(raw).parts.flatMap((p) => ('var' in p ? [p.var.toLowerCase()] : [])))];
+  const mapped = names.filter((n) => httpMapOf(http, n) !== null);
+  if (mapped.length === 0) return null;
+  const at = src(pp.source);
+  const fail = (why: string): { action: Action } => {
+    ctx.r.mark(pp, 'unsupported', `${pp.name} \`${raw}\` takes its value from a \`map\` (${why}): not translated, answered with a 502 direct response`, at);
+    return { action: { kind: 'static', status: 502, reason: `${pp.name} with a map variable is not translated`, source: at } };
+  };
+  if (mapped.length > 1) return fail(`it uses ${mapped.length} map variables`);
+  const name = mapped[0]!;
+  const use = httpMapOf(http, name)!;
+  if (!use.ok) return fail(`$${name}: ${use.why}`);
+  if (serverSets(server, name)) return fail(`a \`set\` in this server writes $${name}`);
+  const classes = mapClasses(use.map);
+  if (classes.length + 1 > MAX_MAP_ROUTES) return fail(`$${name} would take ${classes.length + 1} routes, over the limit of ${MAX_MAP_ROUTES} per location`);
+  const base = locationLookup(http, server, own);
+  const values = [...new Set([use.map.default, ...classes.map((c) => c.value)])];
+  const actions: MapDispatch['actions'] = [];
+  const said: string[] = [];
+  let cls: ReportClass = use.cls;
+  for (const value of values) {
+    const folded = foldPass(pp, (n) => (n === name ? { value, sets: [] } : base(n)));
+    const shown = `"${value}"`;
+    if (folded.kind === 'not-constant') return fail(`for ${shown}: ${folded.why}`);
+    if (folded.kind === 'uri-part') return fail(`for ${shown} it is \`${folded.url}\`, whose URI part nginx sends in place of the whole request URI`);
+    markFoldedSets(folded.sets, raw, ctx.r);
+    if (folded.kind === 'invalid') {
+      actions.push({ value, action: { kind: 'static', status: 500, reason: `${pp.name} evaluates to an invalid URL`, source: at } });
+      said.push(`${shown} → 500 (${folded.why})`);
+      continue;
+    }
+    const t = folded.target;
+    const changed = folded.requestUri ? serverVariables(http, server).uriChangedBy : null;
+    if (changed) return fail(`$request_uri, where \`${changed.name}\` at ${src(changed.source).file}:${changed.source.line} may have changed the URI`);
+    const resolver = effectiveSimple(scope.levels, 'resolver');
+    const implicit = implicitUpstreams(http, ctx.upstreams);
+    const lookup = peerLookup(t, ctx.upstreams, implicit, resolver !== undefined);
+    ctx.recording?.implicit.set(`${t.host}:${t.port}`, implicit.has(`${t.host}:${t.port}`));
+    if (lookup === 'no-resolver') {
+      actions.push({ value, action: { kind: 'static', status: 502, reason: `${pp.name}: no resolver for ${t.host}`, source: at } });
+      said.push(`${shown} → 502 (no upstream ${t.host} and no \`resolver\`)`);
+      continue;
+    }
+    const backend = lookup === 'upstream' ? ctx.upstreams.get(t.host)! : inlineBackendFor(t, pp, ctx);
+    const v = verdictAt(t, backend, head, scope.levels);
+    if (v[0] === 'approximated' || lookup === 'resolver') cls = 'approximated';
+    actions.push({ value, action: proxyTo(t, backend, pp, scope, ctx) });
+    said.push(`${shown} → ${folded.url} (${lookup === 'upstream' ? `upstream ${backend.name}` : lookup === 'implicit' ? 'the upstream of a literal proxy_pass' : lookup === 'resolver' ? 'resolved by DNS: Envoy re-resolves on its own schedule' : 'an address'}; ${v[1]})`);
+  }
+  const routes = `one route per key group in nginx's lookup order (exact keys, \`*.x\`, \`x.*\`, regexes in order), then the default's: ${use.how}`;
+  ctx.r.mark(pp, cls, `${pp.name} \`${raw}\` takes $${name} from the map at ${use.map.source.file}:${use.map.source.line}: ${said.join('; ')}; ${routes}`, at);
+  markMapUsed(use, ctx.r, `${pp.name} at ${at.file}:${at.line}`);
+  const dispatch: MapDispatch = { map: use.map, actions };
+  return { action: actions.find((a) => a.value === use.map.default)!.action, dispatch };
 }
 
 function inlineBackend(name: string, t: ReturnType<typeof parseProxyPass>, d: Directive): Backend {

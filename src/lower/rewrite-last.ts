@@ -49,6 +49,7 @@ function resolveLevel(steps: RewriteStep[], owner: Location | null, server: Virt
 
 /** Why the target location's handling of `uri` cannot be fixed at compile time (null: it can). */
 function blocker(target: Location, uri: string, server: VirtualServer): string | null {
+  if (target.dispatch) return 'the target picks its backend by a map';
   for (const s of target.rewrites) {
     if (s.kind === 'unsupported' || s.kind === 'if') return 'the target has `if`/`set`';
     if (s.kind === 'rewrite') {

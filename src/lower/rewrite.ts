@@ -7,7 +7,7 @@ import type { RedirectAction, ReportClass, ReturnAction, RewriteStep } from '../
 import type { Reporter } from './classify.js';
 import { pcreToRe2 } from './regex.js';
 import { planRedirect } from './redirect.js';
-import { lowerIfReturn } from './if-return.js';
+import { lowerIfReturn, type MapOf } from './if-return.js';
 import { errorAt, hasVariables, runCache, src, templateOf, tupleKey } from './util.js';
 import { argCount, argValue } from '../parse/args.js';
 
@@ -30,6 +30,8 @@ export interface RewriteScope {
   /** RE2 form of the location's regex, for `$1` in `return` (regex locations only). */
   locationRegex: string | null;
   serverName: string;
+  /** The map defining a variable here, for `if ($v)` (absent: none is looked up). */
+  mapOf?: MapOf;
 }
 
 export function lowerRewriteLevel(ds: Directive[], scope: RewriteScope, r: Reporter): RewriteLevel {
@@ -65,7 +67,7 @@ export function lowerRewriteLevel(ds: Directive[], scope: RewriteScope, r: Repor
         stopper = d;
         break;
       case 'if':
-        steps.push(lowerIfReturn(d, scope.locationRegex, r, (ret) => lowerReturn(ret, scope, r)));
+        steps.push(lowerIfReturn(d, scope.locationRegex, r, (ret) => lowerReturn(ret, scope, r), scope.mapOf));
         break;
       case 'set':
         steps.push({ kind: 'unsupported', directive: 'set', source: src(d.source) });

@@ -10,7 +10,7 @@ import { effectiveSimple } from './limits.js';
 import { lowerServerTls } from './tls.js';
 import { markStreamSslLevel, sslDirectivesAt, upstreamTls } from './proxy-ssl.js';
 import { streamAccess } from './stream-access.js';
-import { readStreamMap, lookupStatic, type StreamMap } from './stream-map.js';
+import { readMap, lookupStatic, type MapBlock } from './map-block.js';
 import { lowerStreamUpstream, resolveStreamTarget, streamBackends, type StreamBackends, type TargetResult, useStreamCluster } from './stream-backends.js';
 
 /** An http `listen`, for nginx's bind() conflict with a stream one. */
@@ -61,9 +61,9 @@ const STREAM_REASONS: Record<string, [cls: ReportClass, reason: string]> = {
 interface Ctx {
   r: Reporter;
   reg: StreamBackends;
-  maps: Map<string, StreamMap>;
+  maps: Map<string, MapBlock>;
   /** Maps whose selection a server translated (the rest are reported as untranslated variables). */
-  usedMaps: Set<StreamMap>;
+  usedMaps: Set<MapBlock>;
   servers: StreamServer[];
   /** Where each listen was written (duplicate and bind() checks). */
   listenPos: Map<StreamListen, SourcePos>;
@@ -77,7 +77,7 @@ export function lowerStreamContext(parsed: ParsedConfig, r: Reporter, http: Http
   for (const level of blocks) {
     for (const d of level.byName.get('upstream') ?? []) lowerStreamUpstream(d, ctx.reg);
     for (const d of level.byName.get('map') ?? []) {
-      const m = readStreamMap(d);
+      const m = readMap(d);
       ctx.maps.set(m.to.toLowerCase(), m);
     }
   }
@@ -113,7 +113,7 @@ function markStreamLevel(ds: Directive[], r: Reporter): void {
   }
 }
 
-function markUnusedMap(m: StreamMap, r: Reporter): void {
+function markUnusedMap(m: MapBlock, r: Reporter): void {
   r.markTree(m.directive, 'unsupported', `stream \`map\` defining ${m.to}: used by no translated proxy_pass (variables are not translated elsewhere)`, 'entry of an untranslated `map`');
 }
 
@@ -205,7 +205,7 @@ function returnRouting(d: Directive, listens: StreamListen[], r: Reporter): Stre
 }
 
 /** The stream map defining a `proxy_pass $var`'s variable. */
-function mapOf(pass: Directive, ctx: Ctx): StreamMap | undefined {
+function mapOf(pass: Directive, ctx: Ctx): MapBlock | undefined {
   const m = /^\$(\w+)$|^\$\{(\w+)\}$/.exec(pass.args[0]?.value ?? '');
   return m ? ctx.maps.get('$' + (m[1] ?? m[2]!).toLowerCase()) : undefined;
 }
@@ -361,12 +361,12 @@ function routingOf(pass: Directive, settings: StreamSettings, levels: Level[], l
 }
 
 /** A `map $ssl_preread_server_name` selection as filter-chain server names, or why it cannot be one. */
-function sniRouting(map: StreamMap, pass: Directive, settings: StreamSettings, listens: StreamListen[], resolver: boolean, ctx: Ctx): StreamRouting {
+function sniRouting(map: MapBlock, pass: Directive, settings: StreamSettings, listens: StreamListen[], resolver: boolean, ctx: Ctx): StreamRouting {
   const r = ctx.r;
   const at = src(pass.source);
   const inexact = map.entries.find((e) => e.kind === 'regex' || e.kind === 'wildcard-suffix');
   if (inexact) {
-    const why = inexact.kind === 'regex' ? `regex key \`~${inexact.key}\`` : `suffix wildcard \`${inexact.key}\``;
+    const why = inexact.kind === 'regex' ? `regex key \`${inexact.written}\`` : `suffix wildcard \`${inexact.key}\``;
     return { kind: 'untranslated', reason: `the SNI selection of ${map.to} has a ${why}: Envoy's server_names match exact names and \`*.\` wildcards only, so the selection cannot be kept exactly`, source: at };
   }
   const resolve = (value: string, e: Directive): TargetResult => resolveStreamTarget(value, e, ctx.reg, false, resolver);

@@ -27,7 +27,7 @@ export function resolveTryFiles(server: VirtualServer, r: Reporter): void {
     if (tf) {
       const name = tf.args[tf.args.length - 1]!.value.slice(1);
       const target = named.get(name);
-      if (target && target.action.kind !== 'static' && target.rewrites.every((s) => s.kind === 'return')) {
+      if (target && target.action.kind !== 'static' && !target.dispatch && target.rewrites.every((s) => s.kind === 'return')) {
         l.action = target.action;
         l.policy = target.policy;
         r.override(tf, 'approximated', `Envoy cannot look for files: every request of ${l.id} goes to @${name} (nginx first serves ${tf.args.slice(0, -1).map((a) => a.value).join(' ')} when such a file exists)`);

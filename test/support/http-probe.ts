@@ -10,11 +10,15 @@ export interface ProbeResponse {
   body: string;
 }
 
-/** One request on a fresh connection; the target is sent exactly as given (`from`: the client's address, a loopback one). */
-export function probe(port: number, host: string | null, target: string, method = 'GET', from?: string): Promise<ProbeResponse> {
+/**
+ * One request on a fresh connection; the target is sent exactly as given (`from`: the
+ * client's address, a loopback one; `extra`: more request headers).
+ */
+export function probe(port: number, host: string | null, target: string, method = 'GET', from?: string, extra: Record<string, string> = {}): Promise<ProbeResponse> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = {};
     if (host !== null) headers['Host'] = host;
+    Object.assign(headers, extra);
     const req = request(
       { host: '127.0.0.1', port, method, path: target, headers, agent: false, setHost: false, ...(from ? { localAddress: from } : {}) },
       (res) => readResponse(res, resolve),

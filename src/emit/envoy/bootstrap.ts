@@ -49,12 +49,15 @@ export function emitBootstrap(ir: CompiledConfig, opts: EmitOptions = {}): EmitR
 /** The locations using each cluster (by cluster name). */
 function backendUses(ir: CompiledConfig): Map<string, BackendUse> {
   const uses = new Map<string, BackendUse>();
+  const use = (cluster: string, l: Location): void => {
+    const u = uses.get(cluster) ?? { connectTimeoutsMs: [] };
+    u.connectTimeoutsMs.push(l.policy.proxyConnectTimeoutMs);
+    uses.set(cluster, u);
+  };
   const visit = (l: Location): void => {
-    if (l.action.kind === 'proxy') {
-      const u = uses.get(l.action.cluster) ?? { connectTimeoutsMs: [] };
-      u.connectTimeoutsMs.push(l.policy.proxyConnectTimeoutMs);
-      uses.set(l.action.cluster, u);
-    }
+    if (l.action.kind === 'proxy') use(l.action.cluster, l);
+    // (a proxy_pass to a map variable: its other targets)
+    for (const a of l.dispatch?.actions ?? []) if (a.action.kind === 'proxy' && a.action !== l.action) use(a.action.cluster, l);
     l.children.forEach(visit);
   };
   for (const s of ir.servers) s.locations.forEach(visit);

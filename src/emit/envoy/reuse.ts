@@ -79,6 +79,7 @@ export function clusterNamesOf(server: VirtualServer): string {
   const names: string[] = [];
   const visit = (l: Location): void => {
     if (l.action.kind === 'proxy') names.push(l.action.cluster);
+    for (const a of l.dispatch?.actions ?? []) if (a.action.kind === 'proxy') names.push(a.action.cluster);
     for (const c of l.children) visit(c);
   };
   if (server.fallback.kind === 'proxy') names.push(server.fallback.cluster);

@@ -9,6 +9,7 @@ import { NGINX_DEFAULT_BODY_SIZE } from '../../lower/limits.js';
 import { formatMs } from '../../lower/util.js';
 import type { Emission, Json } from './context.js';
 import { accessPrincipal } from './access.js';
+import { dispatchRoutes, guardMatchers, type MapRoute } from './map-routes.js';
 
 const REDIRECT_CODES: Record<number, string> = { 301: 'MOVED_PERMANENTLY', 302: 'FOUND', 303: 'SEE_OTHER', 307: 'TEMPORARY_REDIRECT', 308: 'PERMANENT_REDIRECT' };
 
@@ -226,22 +227,32 @@ function entryRoutes(out: Json[], e: RouteEntry, s: Scope): void {
   const le = loc.limitExcept;
   if (!le) {
     stepRoutes(out, loc.rewrites, e, `${loc.id}/rewrite`, s, loc);
-    out.push(finish(s, { name: loc.id, match }, loc.action, loc, loc.source, e));
+    for (const v of contentRoutes(loc)) out.push(finish(s, { name: loc.id + v.suffix, match: withHeaders(match, v.headers) }, v.action, loc, loc.source, e));
     return;
   }
   // limit_except: the location's rewrite phase (its return, rewrite, if) runs only for the listed methods.
   const first = out.length;
   stepRoutes(out, loc.rewrites, e, `${loc.id}/rewrite`, s, loc);
   for (let i = first; i < out.length; i++) addHeaderMatcher(out[i]!, listedMethodsHeader(le.methods));
-  const main = finish(s, { name: loc.id, match }, loc.action, loc, loc.source, e);
   if (!le.action) {
-    out.push(main);
+    for (const v of contentRoutes(loc)) out.push(finish(s, { name: loc.id + v.suffix, match: withHeaders(match, v.headers) }, v.action, loc, loc.source, e));
     return;
   }
+  const main = finish(s, { name: loc.id, match }, loc.action, loc, loc.source, e);
   addHeaderMatcher(main, listedMethodsHeader(le.methods));
   out.push(main);
   // What the route above leaves: the other methods, which reach the content phase.
   out.push(finish(s, { name: `${loc.id}/limit_except`, match }, le.action, loc, le.source, e));
+}
+
+/** The routes of a location's content phase: one, or one per target of a proxy_pass to a map variable (the default's last). */
+function contentRoutes(loc: Location): MapRoute[] {
+  return loc.dispatch ? dispatchRoutes(loc) : [{ suffix: '', headers: [], action: loc.action }];
+}
+
+/** A match with more header matchers (a new object: matches are shared and frozen). */
+function withHeaders(match: Json, headers: Json[]): Json {
+  return headers.length ? { ...match, headers: [...(match.headers ?? []), ...headers] } : match;
 }
 
 /** The route header matcher taking the methods a limit_except lists. */
@@ -298,8 +309,11 @@ function searchRegexOf(loc: Location, memo: RouteMemo): string | null {
 function stepRoutes(out: Json[], steps: RewriteStep[], e: RouteEntry | null, base: string, s: Scope, loc: Location | null): void {
   steps.forEach((step, i) => {
     if (step.kind === 'if') {
-      const route = ifRoute(step, e, `${base}_${i}`, s, loc);
-      if (route) out.push(route);
+      if (step.condition.kind === 'map') mapIfRoutes(out, step, step.condition, e, `${base}_${i}`, s, loc);
+      else {
+        const route = ifRoute(step, e, `${base}_${i}`, s, loc);
+        if (route) out.push(route);
+      }
       return;
     }
     if (step.kind !== 'rewrite') return;
@@ -336,11 +350,21 @@ function stepRoutes(out: Json[], steps: RewriteStep[], e: RouteEntry | null, bas
       out.push(finishRedirect(s, { name, match }, plan, status, loc, step.source));
     } else {
       // the rewrite replaces the path: no prefix_rewrite (it would run first)
-      const route = finish(s, { name, match }, loc!.action, loc, step.source, e ?? undefined, false);
-      const action = route.route as Json;
-      action.regex_rewrite = { pattern: { regex: checked(wholeMatchWrap(conv.re2)) }, substitution: substitution(step.replacement.parts) };
-      out.push(route);
+      for (const v of contentRoutes(loc!)) {
+        const route = finish(s, { name: name + v.suffix, match: withHeaders(match, v.headers) }, v.action, loc, step.source, e ?? undefined, false);
+        const action = route.route as Json | undefined;
+        if (action) action.regex_rewrite = { pattern: { regex: checked(wholeMatchWrap(conv.re2)) }, substitution: substitution(step.replacement.parts) };
+        out.push(route);
+      }
     }
+  });
+}
+
+/** `if ($map_var …) { return …; }` → the level's match plus each header matcher list taking the requests whose value passes. */
+function mapIfRoutes(out: Json[], step: Extract<RewriteStep, { kind: 'if' }>, c: Extract<IfCondition, { kind: 'map' }>, e: RouteEntry | null, name: string, s: Scope, loc: Location | null): void {
+  const match: Json = e === null ? { prefix: '/' } : entryMatch(e, s.memo);
+  guardMatchers(c.map, c.test).forEach((headers, k) => {
+    out.push(finish(s, { name: `${name}/map_${k}`, match: withHeaders(match, headers) }, step.action, loc, step.source, e ?? undefined));
   });
 }
 
@@ -348,6 +372,7 @@ function stepRoutes(out: Json[], steps: RewriteStep[], e: RouteEntry | null, bas
 function ifRoute(step: Extract<RewriteStep, { kind: 'if' }>, e: RouteEntry | null, name: string, s: Scope, loc: Location | null): Json | null {
   const c = step.condition;
   let match: Json = e === null ? { prefix: '/' } : entryMatch(e, s.memo);
+  if (c.kind === 'map') return null; // mapIfRoutes
   if (c.kind === 'compare') {
     const test = compareMatcher(c, s.listener);
     if (test === false) return null;

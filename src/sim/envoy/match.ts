@@ -74,17 +74,25 @@ export function portStart(host: string): number {
 
 // ------------------------------------------------------------ string matching
 
-/** StringMatcher: exact / prefix / suffix / contains (ignore_case lowers both) / safe_regex (full match). */
+/**
+ * StringMatcher: exact / prefix / suffix / contains / safe_regex (full match; ignore_case
+ * "has no effect for safe_regex"). ignore_case compares ASCII letters only
+ * (absl::EqualsIgnoreCase, absl::StartsWithIgnoreCase …).
+ */
 export function stringMatch(m: Obj, value: string): boolean {
   const ic = boolValue(m.ignore_case, false);
-  const v = ic ? value.toLowerCase() : value;
-  const lc = (s: unknown): string => (ic ? String(s).toLowerCase() : String(s));
+  const v = ic ? asciiLower(value) : value;
+  const lc = (s: unknown): string => (ic ? asciiLower(String(s)) : String(s));
   if (m.exact !== undefined) return v === lc(m.exact);
   if (m.prefix !== undefined) return v.startsWith(lc(m.prefix));
   if (m.suffix !== undefined) return v.endsWith(lc(m.suffix));
   if (m.contains !== undefined) return v.includes(lc(m.contains));
   if (m.safe_regex !== undefined) return re2FullMatch(String(m.safe_regex.regex ?? ''), value);
   throw new EnvoyConfigError(`StringMatcher without a match pattern: ${JSON.stringify(m)}`);
+}
+
+function asciiLower(s: string): string {
+  return s.replace(/[A-Z]+/g, (m) => m.toLowerCase());
 }
 
 // ------------------------------------------------------------ header matching

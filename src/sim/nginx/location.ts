@@ -67,7 +67,8 @@ const isInclusive = (l: Location) => l.modifier === 'prefix' || l.modifier === '
 
 /** nginx sets auto_redirect on a location whose name ends in "/" and whose handler is proxy_pass. */
 export function hasAutoRedirect(l: Location): boolean {
-  return l.action.kind === 'proxy' && l.pattern.endsWith('/') && (isInclusive(l) || l.modifier === 'exact');
+  const proxies = l.action.kind === 'proxy' || (l.dispatch?.actions.some((a) => a.action.kind === 'proxy') ?? false);
+  return proxies && l.pattern.endsWith('/') && (isInclusive(l) || l.modifier === 'exact');
 }
 
 /** The static tree search of one level, expressed over the plain list. */

@@ -5,6 +5,7 @@
 import type {
   Action,
   CompiledConfig,
+  HttpMap,
   IfCondition,
   LimitExcept,
   Location,
@@ -16,6 +17,7 @@ import type {
 } from '../../ir/types.js';
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import { selectLocation } from './location.js';
+import { mapLookup } from './map.js';
 import { compileNginxRegex, searchRegex, type Captures, NO_CAPTURES } from './regex.js';
 import { normaliseHost, selectServer } from './server.js';
 import { escapeUri, parseTarget, toByteString } from './uri.js';
@@ -296,6 +298,11 @@ function runSteps(steps: RewriteStep[], ctx: Ctx): StepsResult {
 
 /** nginx's `if` test: an exact string compare, or a PCRE search (captures kept as nginx keeps them). */
 function ifHolds(c: IfCondition, ctx: Ctx): boolean {
+  if (c.kind === 'map') {
+    const value = mapValue(c.map, ctx);
+    // nginx's `if ($v)`: false for "" and "0"
+    return c.test.op === 'truthy' ? value !== '' && value !== '0' : (value === c.test.value) === (c.test.op === 'equals');
+  }
   const value = variable(c.variable, ctx);
   if (c.kind === 'compare') return (value === c.value) !== c.negate;
   const captures = searchRegex(compileNginxRegex(c.regex, c.caseless), value);
@@ -318,7 +325,17 @@ function respond(action: Action, ctx: Ctx): NginxOutcome {
   return { kind: 'error', status: 500, reason: 'proxy action in the rewrite phase' };
 }
 
-function content(action: Action, location: Location | null, ctx: Ctx): NginxOutcome {
+/** A map's value for this request: its input variable looked up as nginx does. */
+function mapValue(map: HttpMap, ctx: Ctx): string {
+  const input = map.input;
+  const from = input.kind === 'header' ? `http_${input.name.replace(/-/g, '_')}` : input.kind === 'method' ? 'request_method' : input.kind;
+  return mapLookup(map, variable(from, ctx));
+}
+
+function content(chosen: Action, location: Location | null, ctx: Ctx): NginxOutcome {
+  // proxy_pass to a map variable: the action of the value the map gives
+  const value = location?.dispatch ? mapValue(location.dispatch.map, ctx) : null;
+  const action = value === null ? chosen : (location!.dispatch!.actions.find((a) => a.value === value)?.action ?? chosen);
   if (action.kind !== 'proxy') return respond(action, ctx);
   return {
     kind: 'proxy',
