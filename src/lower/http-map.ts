@@ -203,5 +203,10 @@ export function markMapUsed(use: Extract<MapUse, { ok: true }>, r: Reporter, by:
   const reason = `\`map\` ${use.block.from} → $${use.map.variable}: its keys are header matchers on the routes of the ${by} (and any other use translated), in nginx's lookup order; ${use.how}`;
   r.override(d, use.cls, reason);
   const entry = `key of the map at ${use.map.source.file}:${use.map.source.line}: a header matcher where the map is used`;
-  for (const e of directivesOf(d.block)) r.override(e, use.cls, e.name === 'default' ? `the map's default: the route after its keys' routes` : entry);
+  for (const e of directivesOf(d.block)) {
+    if (e.name === 'include' && e.includes) continue; // (its own entry; the keys it brings follow it)
+    if (e.name === 'hostnames' && e.args.length === 0) r.override(e, use.cls, 'keys are host names: wildcards, one trailing dot of the value ignored (in the matchers)');
+    else if (e.name === 'volatile' && e.args.length === 0) r.override(e, 'ignored', 'the value is not cached per request: no difference for route matchers');
+    else r.override(e, use.cls, e.name === 'default' ? `the map's default: the route after its keys' routes` : entry);
+  }
 }

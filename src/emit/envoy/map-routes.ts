@@ -68,7 +68,7 @@ function classMatcher(map: HttpMap, c: MapClass): Json {
   switch (c.kind) {
     case 'exact': {
       const empty = c.keys.some((k) => k.key === '') ? missingAsEmpty(map) : {};
-      if (c.keys.length === 1 && !tail) return { name, string_match: { exact: c.keys[0]!.key, ignore_case: true }, ...empty };
+      if (c.keys.length === 1 && !tail) return { name, string_match: c.keys[0]!.key === '' ? { exact: '' } : { exact: c.keys[0]!.key, ignore_case: true }, ...empty };
       return { ...regexMatcher(name, alt(c.keys.map((k) => caseless(k.key))) + tail), ...empty };
     }
     case 'wildcard-prefix':
