@@ -210,6 +210,8 @@ export interface ServerEdge {
   usesRequestId: boolean;
   /** Request headers named with `_`: nginx drops them (underscores_in_headers off, the default) or passes them. Absent in older IR. */
   underscoreHeaders?: 'drop' | 'allow';
+  /** headers-more commands in effect at server level (http's, then the server's): what nginx runs for responses no location makes. Absent: none. */
+  moreHeaders?: MoreHeaders;
 }
 
 // ---------------------------------------------------------------- locations
@@ -398,6 +400,35 @@ export interface HeaderOp {
   source: Src;
 }
 
+/**
+ * headers-more (openresty/headers-more-nginx-module) in effect at a level. Inherited
+ * commands are not replaced by a level's own: nginx runs the outer levels' first,
+ * then the inner ones' (ngx_http_headers_more_merge_loc_conf), each in file order.
+ */
+export interface MoreHeaders {
+  /** more_set_headers / more_clear_headers: response headers, changed before add_header's are added. */
+  output: MoreHeaderOp[];
+  /** more_set_input_headers / more_clear_input_headers: request headers, changed at the end of the rewrite phase. */
+  input: MoreHeaderOp[];
+}
+
+/** One header of a headers-more command. */
+export interface MoreHeaderOp {
+  /** The name as written; ending in `*` (wildcard): every header whose name starts with the rest. */
+  name: string;
+  /** The new value; null clears the header (a clear command, `Name:` or `Name` alone). */
+  value: Template | null;
+  /** -s: only responses with one of these statuses. Absent: any. */
+  statuses?: number[];
+  /** -t: only with one of these content types (the response's; the request's for input commands). Absent: any. */
+  types?: string[];
+  /** -r (input): replaced only where the request has the header. */
+  replaceOnly?: true;
+  /** -a (later module versions): appended without clearing the old values. */
+  append?: true;
+  source: Src;
+}
+
 export interface Policy {
   /** proxy_set_header list in effect (inner level replaces outer), nginx defaults implied. */
   proxySetHeaders: HeaderOp[];
@@ -436,6 +467,8 @@ export interface Policy {
    * or the one real_ip found (set_real_ip_from in effect). Absent: no rules.
    */
   access?: { rules: AccessRules; client: 'peer' | 'real_ip' };
+  /** headers-more commands in effect here (outer levels' first). Absent: none. */
+  moreHeaders?: MoreHeaders;
 }
 
 // ---------------------------------------------------------------- backends
@@ -490,6 +523,8 @@ export interface UpstreamTransport {
   http2: boolean;
   /** TLS (https://, grpcs://) with the proxy_ssl_* settings in effect; null: plain TCP. */
   tls: UpstreamTls | null;
+  /** proxy_socket_keepalive / grpc_socket_keepalive on: SO_KEEPALIVE on the upstream sockets (the OS's probe timings). Absent: off. */
+  tcpKeepalive?: true;
 }
 
 /** The proxy_ssl_* settings of a TLS proxy_pass (absent fields: nginx's defaults). */
@@ -608,6 +643,8 @@ export interface StreamSettings {
   proxyProtocolUpstream: boolean;
   /** UDP: proxy_responses (default: unlimited, null). */
   udpResponses: number | null;
+  /** proxy_socket_keepalive on: SO_KEEPALIVE on the TCP sockets to the backends (OS timings). Absent: off. */
+  tcpKeepalive?: true;
   /**
    * proxy_ssl on: the TLS nginx speaks to each backend of the server over TCP, by
    * StreamBackend.name (proxy_ssl_name defaults to the backend's name in proxy_pass, so
@@ -627,8 +664,8 @@ export interface StreamBackend {
   /**
    * One cluster per way the servers use it: `<name>` plain, `<name>/proxy_protocol`
    * for servers with `proxy_protocol on` (the cluster sends the PROXY header),
-   * `…/tls-<hash of the settings>` for servers with `proxy_ssl on`, and `<name>/udp`
-   * for UDP. Sorted by name.
+   * `…/tls-<hash of the settings>` for servers with `proxy_ssl on`, `…/keepalive` for
+   * servers with `proxy_socket_keepalive on` (TCP), and `<name>/udp` for UDP. Sorted by name.
    */
   clusters: StreamCluster[];
   source: Src;
@@ -640,6 +677,8 @@ export interface StreamCluster {
   proxyProtocol: boolean;
   /** proxy_ssl on: TLS to the servers (after the PROXY header when both). null: plain TCP or UDP. */
   tls: UpstreamTls | null;
+  /** proxy_socket_keepalive on (TCP only): SO_KEEPALIVE on its sockets; the name ends in `/keepalive`. Absent: off. */
+  tcpKeepalive?: true;
   /** The longest proxy_connect_timeout of the servers using it (Envoy has one per cluster). */
   connectTimeoutMs: number;
   /** Connect attempts nginx makes (proxy_next_upstream[_tries] over the live servers); the largest of its users. */

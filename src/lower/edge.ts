@@ -14,6 +14,7 @@ import { markTracing, TRACING_MARKED, tracingAt, usesRequestId } from './tracing
 import { GRPC_MARKED, markGrpc } from './grpc.js';
 import { HTTP2_MARKED, markHttp2 } from './http2.js';
 import { markUnderscores, underscoreHeadersAt } from './underscores.js';
+import { moreHeadersAt } from './more-headers.js';
 import { familyOfNames, holds, type Level, levelOf, runCache, runSet } from './util.js';
 
 /**
@@ -51,10 +52,17 @@ export function serverEdge(levels: Level[], r: Reporter, compression: ServerEdge
     tracing: tracingAt(levels),
     usesRequestId: levels.some((level) => usesRequestId(level.ds)),
     underscoreHeaders: underscoreHeadersAt(levels),
+    ...moreAt(levels),
   };
 }
 
 const EMPTY_LEVEL: Level = levelOf([]);
+
+/** The server level's headers-more commands, as a field only where there are any (older outputs keep their shape). */
+function moreAt(levels: Level[]): Pick<ServerEdge, 'moreHeaders'> {
+  const more = moreHeadersAt(levels);
+  return more ? { moreHeaders: more } : {};
+}
 
 // The levels whose directives the markers above have seen. Whether a marker reports a
 // directive depends on the directive alone, so once a level has been through them

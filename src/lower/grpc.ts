@@ -2,6 +2,7 @@
 // (grpcs://); the address may be written without a scheme. The other grpc_*
 // directives are reported: the proxy_* settings of the location are what the
 // route gets.
+import { markSocketKeepalive } from './limits.js';
 import type { Directive } from '../parse/ast.js';
 import type { Reporter } from './classify.js';
 import { proxyTargetOf, type ProxyTarget } from './proxy.js';
@@ -38,8 +39,10 @@ export function markGrpc(ds: Directive[], r: Reporter): void {
       else r.mark(d, 'unsupported', `\`${d.name}\` is not translated: gRPC routes get the location's proxy_* timeouts (60s by default)`);
     } else if (d.name === 'grpc_set_header' || d.name === 'grpc_hide_header' || d.name === 'grpc_pass_header') {
       r.mark(d, 'unsupported', `\`${d.name}\` is not translated: gRPC routes get the location's proxy_set_header/proxy_hide_header`);
-    } else if (d.name === 'grpc_buffer_size' || d.name === 'grpc_socket_keepalive') {
-      r.mark(d, 'ignored', 'buffer/socket tuning');
+    } else if (d.name === 'grpc_socket_keepalive') {
+      markSocketKeepalive(d, r);
+    } else if (d.name === 'grpc_buffer_size') {
+      r.mark(d, 'ignored', 'buffer tuning');
     } else {
       r.mark(d, 'unsupported', `\`${d.name}\` is not translated`);
     }

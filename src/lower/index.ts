@@ -46,6 +46,7 @@ import { resolveRewriteLast } from './rewrite-last.js';
 import { noteTryFiles, resolveTryFiles, namedDirectives } from './try-files.js';
 import { lowerStreamContext } from './stream.js';
 import { usesRequestId } from './tracing.js';
+import { markMoreHeaders, MORE_DIRECTIVES, MORE_FAMILY, moreHeadersAt } from './more-headers.js';
 import { DirectiveNode } from '../parse/nodes.js';
 
 export { Reporter } from './classify.js';
@@ -392,6 +393,7 @@ function markLevel(level: Level, r: Reporter): void {
   }
   const add = level.byName.get('add_header');
   if (add) for (let i = 0; i < add.length; i++) markAddHeader(add[i]!, r);
+  if (holds(level, MORE_FAMILY)) for (const d of level.ds) if (MORE_DIRECTIVES.includes(d.name)) markMoreHeaders(d, r);
   const maps = level.byName.get('map');
   if (maps) for (let i = 0; i < maps.length; i++) markMap(maps[i]!, r);
   if (holds(level, LIMITS_MARKED)) markLimits(level.ds, r);
@@ -612,7 +614,7 @@ function proxyTo(t: ProxyTarget, backend: Backend, pp: Directive, scope: Scope, 
   // proxy_ssl_name $host: expressible only where the upstream request keeps the client's Host.
   const keepsHost = t.scheme === 'https' && ssl !== NO_SSL_DIRECTIVES && keepsClientHost(effectiveArray(levels, 'proxy_set_header'));
   if (t.scheme === 'https' && !keepsHost) markHostNameLost(ssl, r, `the proxy_pass of ${at.file}:${at.line}`);
-  const transport = upstreamTransport(t.scheme, ssl, proxyHost, keepsHost);
+  const transport = withSocketKeepalive(upstreamTransport(t.scheme, ssl, proxyHost, keepsHost), socketKeepalive(levels, family));
   markUnused(scope, 'proxy', family, tlsScheme, r);
   markUnused(scope, 'grpc', family, tlsScheme, r);
   const action: ProxyAction = { kind: 'proxy', backend: backend.name, scheme: t.scheme, uri: t.uri, proxyHost, cluster: backend.name, source: at };
@@ -828,8 +830,30 @@ function backendClusters(b: Backend, ctx: Ctx): BackendCluster[] {
   return named.map(({ name, use }) => ({ name, transport: use.transport }));
 }
 
+/** proxy_socket_keepalive (grpc_socket_keepalive for grpc_pass) in effect: on or off (nginx's default). */
+function socketKeepalive(levels: Level[], family: SslFamily): boolean {
+  const d = effectiveSimple(levels, family === 'grpc' ? 'grpc_socket_keepalive' : 'proxy_socket_keepalive');
+  return d !== undefined && argValue(d, 0) === 'on';
+}
+
+// The keepalive variant of each transport object (transports are shared, compared by content).
+const keepaliveTransports = new WeakMap<UpstreamTransport, UpstreamTransport>();
+
+/** The transport with SO_KEEPALIVE on its sockets, when `on`: clusters differ by it (a name suffix), as by TLS. */
+function withSocketKeepalive(t: UpstreamTransport, on: boolean): UpstreamTransport {
+  if (!on) return t;
+  let k = keepaliveTransports.get(t);
+  if (!k) keepaliveTransports.set(t, (k = Object.freeze({ ...t, tcpKeepalive: true as const })));
+  return k;
+}
+
 /** A transport in words, for the report (what a cluster's name suffix stands for). */
 function describeTransport(t: UpstreamTransport): string {
+  const words = describeProtocol(t);
+  return t.tcpKeepalive ? `${words}, TCP keepalive` : words;
+}
+
+function describeProtocol(t: UpstreamTransport): string {
   const proto = t.http2 ? 'HTTP/2' : 'HTTP/1.x';
   if (!t.tls) return `plain ${proto}`;
   const tls = t.tls;
@@ -897,7 +921,7 @@ function sslIn(scope: Scope, family: SslFamily): SslDirectives {
 export const POLICY_DIRECTIVES: ReadonlySet<string> = new Set([
   'proxy_set_header', 'add_header', 'proxy_hide_header', 'proxy_connect_timeout', 'proxy_read_timeout', 'proxy_send_timeout', 'client_max_body_size',
   'proxy_http_version', 'proxy_redirect', 'proxy_buffering', 'absolute_redirect', 'port_in_redirect', 'server_name_in_redirect',
-  'access_log', 'error_page', ...COMPRESSION_DIRECTIVES, 'allow', 'deny', 'set_real_ip_from',
+  'access_log', 'error_page', ...COMPRESSION_DIRECTIVES, 'allow', 'deny', 'set_real_ip_from', ...MORE_DIRECTIVES,
 ]);
 const POLICY_FAMILY = familyOfNames(POLICY_DIRECTIVES);
 
@@ -971,6 +995,8 @@ export function policyOf(levels: Level[], compression: Compression | null = comp
   policy.errorPages = edge.errorPages;
   const access = accessAt(levels);
   if (access) policy.access = access;
+  const more = moreHeadersAt(levels);
+  if (more) policy.moreHeaders = more;
   return policy;
 }
 

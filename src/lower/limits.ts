@@ -100,9 +100,17 @@ export function markLimits(ds: Directive[], r: Reporter): void {
         else r.mark(d, 'translated', 'redirects are absolute, as Envoy makes them');
         break;
       case 'proxy_ignore_client_abort':
-      case 'proxy_socket_keepalive':
         r.mark(d, 'ignored', 'connection tuning');
+        break;
+      case 'proxy_socket_keepalive':
+        markSocketKeepalive(d, r);
         break;
     }
   }
+}
+
+/** proxy_socket_keepalive / grpc_socket_keepalive: SO_KEEPALIVE on the upstream sockets of the passes it applies to. */
+export function markSocketKeepalive(d: Directive, r: Reporter): void {
+  if (argValue(d, 0) === 'on') r.mark(d, 'translated', 'cluster upstream_connection_options.tcp_keepalive (SO_KEEPALIVE, probe timings left to the OS as nginx leaves them) on the clusters of the passes it applies to; a backend also reached without it gets a separate `-keepalive` cluster');
+  else r.mark(d, 'translated', 'off: Envoy sets no SO_KEEPALIVE on upstream sockets by default');
 }

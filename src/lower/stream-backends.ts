@@ -113,11 +113,13 @@ function parseHostPort(value: string): { host: string; port: number; unix: boole
 export function useStreamCluster(b: StreamBackend, settings: StreamSettings, udp: boolean): string {
   const proxyProtocol = settings.proxyProtocolUpstream && !udp;
   const tls = udp ? null : (settings.upstreamTls?.[b.name] ?? null);
-  const name = streamClusterName(b.name, udp, proxyProtocol, tls);
+  const keepalive = !udp && settings.tcpKeepalive === true;
+  const name = streamClusterName(b.name, udp, proxyProtocol, tls, keepalive);
   const attempts = connectAttempts(b, settings);
   let c = b.clusters.find((x) => x.name === name);
   if (!c) {
     c = { name, udp, proxyProtocol, tls, connectTimeoutMs: settings.connectTimeoutMs, connectAttempts: attempts };
+    if (keepalive) c.tcpKeepalive = true;
     b.clusters.push(c);
     b.clusters.sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
   }
@@ -126,11 +128,15 @@ export function useStreamCluster(b: StreamBackend, settings: StreamSettings, udp
   return name;
 }
 
-/** The cluster of backend `base` for a transport: `base`, `base/udp`, `base/proxy_protocol`, `base/tls-<hash>` or `base/proxy_protocol/tls-<hash>`. */
-export function streamClusterName(base: string, udp: boolean, proxyProtocol: boolean, tls: UpstreamTls | null = null): string {
+/**
+ * The cluster of backend `base` for a transport: `base`, `base/udp`, `base/proxy_protocol`, `base/tls-<hash>` or
+ * `base/proxy_protocol/tls-<hash>`, each TCP one followed by `/keepalive` with proxy_socket_keepalive on.
+ */
+export function streamClusterName(base: string, udp: boolean, proxyProtocol: boolean, tls: UpstreamTls | null = null, keepalive = false): string {
   if (udp) return `${base}/udp`;
   const pp = proxyProtocol ? `${base}/proxy_protocol` : base;
-  return tls ? `${pp}/tls-${tlsSettingsHash(tls)}` : pp;
+  const named = tls ? `${pp}/tls-${tlsSettingsHash(tls)}` : pp;
+  return keepalive ? `${named}/keepalive` : named;
 }
 
 /** nginx tries each live server once per connection (proxy_next_upstream on), up to proxy_next_upstream_tries. */

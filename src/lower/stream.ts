@@ -52,7 +52,7 @@ const STREAM_REASONS: Record<string, [cls: ReportClass, reason: string]> = {
   proxy_download_rate: ['unsupported', 'stream bandwidth limits are not translated (Envoy has none for tcp_proxy)'],
   proxy_upload_rate: ['unsupported', 'stream bandwidth limits are not translated (Envoy has none for tcp_proxy)'],
   proxy_bind: ['unsupported', 'the upstream source address is not translated'],
-  proxy_socket_keepalive: ['unsupported', 'TCP keepalive to upstreams is not translated'],
+  proxy_socket_keepalive: ['translated', 'cluster upstream_connection_options.tcp_keepalive (SO_KEEPALIVE, probe timings left to the OS as nginx leaves them) on the TCP clusters of the servers it applies to (`…/keepalive` where a backend is also reached without it); UDP has no keepalive'],
   proxy_next_upstream_timeout: ['unsupported', 'a time limit on trying the next upstream is not translated (Envoy bounds the attempts, not their total time)'],
   proxy_requests: ['unsupported', 'UDP: the number of datagrams per session is not translated'],
   proxy_responses: ['approximated', 'UDP: nginx ends a session after this many responses, Envoy\'s udp_proxy at idle_timeout: a client\'s next datagrams may go to another server of a multi-server upstream (to the same one with a single server)'],
@@ -277,6 +277,7 @@ function streamSettings(levels: Level[], own: Level, r: Reporter): StreamSetting
     nextUpstreamTries: tries ? Number(tries.args[0]?.value ?? 0) || 0 : 0,
     proxyProtocolUpstream: flag('proxy_protocol', false),
     udpResponses: responses ? Number(responses.args[0]?.value ?? 0) : null,
+    ...(flag('proxy_socket_keepalive', false) ? { tcpKeepalive: true as const } : {}),
   };
 }
 

@@ -125,13 +125,15 @@ export function inlineBackendName(host: string, port: number, unix: boolean): st
 /**
  * The cluster of a backend used with several transports: `<backend>/<scheme>`,
  * plus a hash of the TLS settings when there are any (`up/https-1a2b3c4d`), so
- * the name follows the settings, never the order of the locations. Backend
+ * the name follows the settings, never the order of the locations; `-keepalive`
+ * ends the name of a transport with proxy_socket_keepalive on. Backend
  * names hold no `/` followed by a scheme label: a proxy_pass host ends at `/`.
  */
 export function transportClusterName(backend: string, t: UpstreamTransport): string {
   const scheme = t.tls ? (t.http2 ? 'grpcs' : 'https') : t.http2 ? 'grpc' : 'http';
-  if (!t.tls || Object.keys(t.tls).length === 0) return `${backend}/${scheme}`;
-  return `${backend}/${scheme}-${tlsSettingsHash(t.tls)}`;
+  const keepalive = t.tcpKeepalive ? '-keepalive' : '';
+  if (!t.tls || Object.keys(t.tls).length === 0) return `${backend}/${scheme}${keepalive}`;
+  return `${backend}/${scheme}-${tlsSettingsHash(t.tls)}${keepalive}`;
 }
 
 /** 8 hex digits naming a set of TLS settings in a cluster name (fields in the IR's fixed order). */
@@ -139,8 +141,8 @@ export function tlsSettingsHash(tls: UpstreamTls): string {
   return createHash('sha256').update(JSON.stringify(tls)).digest('hex').slice(0, 8);
 }
 
-// Stream clusters (src/lower/stream-backends.ts) end in /udp, /proxy_protocol and /tls-<hash> for those uses.
-const TRANSPORT_SUFFIX = /\/(?:(?:https?|grpcs?)(?:-[0-9a-f]{8})?|udp|(?:proxy_protocol\/)?tls-[0-9a-f]{8}|proxy_protocol)$/;
+// Stream clusters (src/lower/stream-backends.ts) end in /udp, /proxy_protocol, /tls-<hash> and /keepalive for those uses.
+const TRANSPORT_SUFFIX = /\/(?:(?:https?|grpcs?)(?:-[0-9a-f]{8})?(?:-keepalive)?|udp|(?:(?:proxy_protocol\/)?tls-[0-9a-f]{8}|proxy_protocol)(?:\/keepalive)?|keepalive)$/;
 
 /** The backend (upstream or inline target, http or stream) a cluster belongs to: its name without the transport label. */
 export function backendOfCluster(cluster: string): string {

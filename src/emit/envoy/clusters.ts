@@ -45,6 +45,8 @@ export function emitCluster(b: Backend, cluster: BackendCluster, use: BackendUse
   c.typed_extension_protocol_options = { 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': protocolOptions(b, cluster.transport.http2, cluster.transport.tls) };
   const od = outlierDetection(b, servers);
   if (od) c.outlier_detection = od;
+  // proxy_socket_keepalive on: SO_KEEPALIVE with the OS's probe timings (an empty TcpKeepalive leaves them to the OS, as nginx does)
+  if (cluster.transport.tcpKeepalive) c.upstream_connection_options = { tcp_keepalive: {} };
   const tls = cluster.transport.tls;
   if (tls) c.transport_socket = { name: 'envoy.transport_sockets.tls', typed_config: upstreamTlsContext(tls) };
   if (servers.length === 0) em.note(b.source, 'upstream', 'approximated', `cluster ${name} has no usable server (all down): Envoy answers 503 where nginx answers 502`);

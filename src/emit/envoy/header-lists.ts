@@ -4,8 +4,9 @@
 // or server, so each list is converted once per emission and per context values it
 // actually reads; the resulting lists are frozen and shared by every route that has
 // them (read-only, like the other shared parts of the output).
-import type { HeaderOp } from '../../ir/types.js';
+import type { HeaderOp, MoreHeaders } from '../../ir/types.js';
 import { formatHeaderValue, type FormatContext } from '../../lower/headers.js';
+import { netMoreOps, type NetOp } from '../../lower/more-headers.js';
 import type { Json } from './context.js';
 
 /** Upstream response headers nginx hides by default (ngx_http_proxy_hide_headers). */
@@ -68,6 +69,15 @@ function contentNode(): ContentNode {
 
 const NO_REQUEST_HEADERS: RequestHeaders = Object.freeze({ add: null, remove: null });
 
+/** headers-more's commands as route header lists (Server left to the connection manager: see listeners.ts). */
+export interface MoreLists {
+  responseAdd: readonly Json[] | null;
+  responseRemove: readonly string[] | null;
+  /** request headers set, and the lowercase names they are for (a proxy_set_header of the same name wins) */
+  requestAdd: readonly { name: string; header: Json }[];
+  requestRemove: readonly string[];
+}
+
 export class HeaderLists {
   private readonly lists = new Map<HeaderOp[], ListInfo>();
   private readonly contents = contentNode();
@@ -75,6 +85,18 @@ export class HeaderLists {
   private readonly websocketRequests = new Map<ListInfo, Map<string, RequestHeaders>>();
   private readonly responses = new Map<ListInfo, Map<string, readonly Json[] | null>>();
   private readonly hidden = new Map<string, readonly string[] | null>();
+  private readonly mores = new Map<MoreHeaders, Map<string, MoreLists>>();
+
+  /** headers-more commands → the route's header lists (by the commands' object: locations inheriting them share it). */
+  more(m: MoreHeaders, at: ListenerContext, proxyHost: string): MoreLists {
+    let byContext = this.mores.get(m);
+    if (!byContext) this.mores.set(m, (byContext = new Map()));
+    const uses = contextUseOf([...m.output, ...m.input].flatMap((op) => (op.value ? [op.value] : [])));
+    const key = contextKey(uses, at, proxyHost);
+    let lists = byContext.get(key);
+    if (!lists) byContext.set(key, (lists = convertMore(m, formatContext(at, proxyHost))));
+    return lists;
+  }
 
   /** proxy_set_header → request headers added and removed (Host, Connection and, with websocket, Upgrade left to Envoy). */
   request(list: HeaderOp[], websocket: boolean, at: ListenerContext, proxyHost: string): RequestHeaders {
@@ -147,9 +169,52 @@ function contextKey(uses: number, at: ListenerContext, proxyHost: string): strin
 }
 
 function contextUse(list: HeaderOp[]): number {
+  return contextUseOf(list.map((h) => h.value));
+}
+
+function contextUseOf(values: HeaderOp['value'][]): number {
   let bits = 0;
-  for (const h of list) for (const p of h.value.parts) if ('var' in p) bits |= CONTEXT_VARIABLES[p.var] ?? 0;
+  for (const v of values) for (const p of v.parts) if ('var' in p) bits |= CONTEXT_VARIABLES[p.var] ?? 0;
   return bits;
+}
+
+/**
+ * The net effect of the commands (netMoreOps) as lists. A set replaces the header
+ * (OVERWRITE_IF_EXISTS_OR_ADD), -r only an existing one (OVERWRITE_IF_EXISTS).
+ * Response `server` is the connection manager's, not the route's.
+ */
+function convertMore(m: MoreHeaders, ctx: FormatContext): MoreLists {
+  const responseAdd: Json[] = [];
+  const responseRemove: string[] = [];
+  for (const op of netMoreOps(m.output, 'output')) {
+    if (op.name.toLowerCase() === 'server') continue;
+    if (op.kind === 'clear') responseRemove.push(op.name.toLowerCase());
+    else {
+      const h = moreHeader(op, ctx);
+      if (h) responseAdd.push(h);
+    }
+  }
+  const requestAdd: { name: string; header: Json }[] = [];
+  const requestRemove: string[] = [];
+  for (const op of netMoreOps(m.input, 'input')) {
+    if (op.kind === 'clear') requestRemove.push(op.name.toLowerCase());
+    else {
+      const h = moreHeader(op, ctx);
+      if (h) requestAdd.push({ name: op.name.toLowerCase(), header: h });
+    }
+  }
+  return {
+    responseAdd: responseAdd.length ? Object.freeze(responseAdd) : null,
+    responseRemove: responseRemove.length ? Object.freeze(responseRemove) : null,
+    requestAdd: Object.freeze(requestAdd),
+    requestRemove: Object.freeze(requestRemove),
+  };
+}
+
+function moreHeader(op: Exclude<NetOp, { kind: 'clear' }>, ctx: FormatContext): Json | null {
+  const f = formatHeaderValue(op.value, ctx);
+  if (!('value' in f)) return null; // reported unsupported in lowering
+  return header(op.name, f.value, op.kind === 'replace' ? 'OVERWRITE_IF_EXISTS' : 'OVERWRITE_IF_EXISTS_OR_ADD');
 }
 
 function convertRequest(list: HeaderOp[], websocket: boolean, ctx: FormatContext): RequestHeaders {

@@ -11,6 +11,7 @@ import { TLS_INSPECTOR, tlsFilterChains } from './tls.js';
 import { applyEdge } from './edge.js';
 import { hoistPerFilterConfigs, hoistRequestHeaders, neutralPerRouteConfigs } from './hoist.js';
 import { compactRoutes } from './compact.js';
+import { applyServerHeader } from './server-header.js';
 import { clusterNamesOf, type EmissionReuse, type KeptVhost, type VhostInputs } from './reuse.js';
 
 export interface ListenerScope {
@@ -124,6 +125,7 @@ function hcm(l: Listener, scope: ListenerScope, reuseVhosts = true): Json {
   compactRoutes(out.route_config, scope.em, kept);
   if (slots) keepVhosts(slots, out.route_config.virtual_hosts, edge.scripts, decisions, scope);
   out.common_http_protocol_options = { ...out.common_http_protocol_options, headers_with_underscores_action: underscoreAction(l, scope) };
+  applyServerHeader(out, l, scope);
   return out;
 }
 

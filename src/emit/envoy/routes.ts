@@ -4,7 +4,7 @@ import { linearise, type Linearised, type RouteEntry } from './linearize.js';
 import { pcreToRe2, re2Test, searchWrap, wholeMatchWrap, assertRe2 } from '../../lower/regex.js';
 import { planRedirect, type RedirectContext, type RedirectPlan, type RedirectUnsupported } from '../../lower/redirect.js';
 import { ALWAYS_MATCHES } from '../../lower/rewrite.js';
-import { HeaderLists, listenerContext, type ListenerContext } from './header-lists.js';
+import { HeaderLists, listenerContext, type ListenerContext, type MoreLists, type RequestHeaders } from './header-lists.js';
 import { NGINX_DEFAULT_BODY_SIZE } from '../../lower/limits.js';
 import { formatMs } from '../../lower/util.js';
 import type { Emission, Json } from './context.js';
@@ -218,6 +218,8 @@ function entryRoutes(out: Json[], e: RouteEntry, s: Scope): void {
     r.path_redirect = loc.pattern;
     r.response_code = 'MOVED_PERMANENTLY';
     route.redirect = r;
+    // the 301 goes through nginx's header filters with the location's settings: headers-more's run
+    if (loc.policy.moreHeaders) addMoreResponseHeaders(route, null, s.memo.headers.more(loc.policy.moreHeaders, s.context, ''));
     // nginx checks the location's client_max_body_size before it sends this 301 (ngx_http_core_find_config_phase).
     if (loc.policy) addBodyLimit(route, loc.policy, false);
     out.push(route);
@@ -471,6 +473,7 @@ function finish(s: Scope, base: Json, action: Action, loc: Location | null, sour
       break;
   }
   if (policy) addPolicyHeaders(route, policy, s, action.kind === 'proxy' ? action.proxyHost : '');
+  else addServerMoreHeaders(route, s);
   if (policy) addBodyLimit(route, policy, action.kind === 'proxy' && policy.websocket);
   // nginx's access phase comes after the rewrite phase (return, redirects): it guards only what the content phase serves.
   if (action.kind === 'proxy' || action.kind === 'static') {
@@ -593,6 +596,7 @@ function finishRedirect(s: Scope, route: Json, plan: RedirectPlan, status: numbe
   route.redirect = r;
   if (!REDIRECT_CODES[status]) s.em.note(source ?? s.server.source, 'return', 'approximated', `redirect status ${status} is not one Envoy can send: 302 used`);
   if (loc) addPolicyHeaders(route, loc.policy, s, '');
+  else addServerMoreHeaders(route, s);
   return route;
 }
 
@@ -682,16 +686,52 @@ function hashPolicy(b: Backend, s: Scope): Json[] | null {
 
 function addPolicyHeaders(route: Json, policy: Policy, s: Scope, proxyHost: string): void {
   const lists = s.memo.headers;
+  const more = policy.moreHeaders ? lists.more(policy.moreHeaders, s.context, proxyHost) : null;
   if (route.route) {
     const req = lists.request(policy.proxySetHeaders, policy.websocket, s.context, proxyHost);
-    if (req.add) route.request_headers_to_add = req.add;
-    if (req.remove) route.request_headers_to_remove = req.remove;
+    if (more) addMoreRequestHeaders(route, req, more, policy);
+    else {
+      if (req.add) route.request_headers_to_add = req.add;
+      if (req.remove) route.request_headers_to_remove = req.remove;
+    }
     // nginx's own hidden headers are removed once for the whole route configuration.
     const hide = lists.hide(policy.proxyHideHeaders);
     if (hide) route.response_headers_to_remove = hide;
   }
   const resp = lists.response(policy.addHeaders, s.context, proxyHost);
-  if (resp) route.response_headers_to_add = resp;
+  if (more) addMoreResponseHeaders(route, resp, more);
+  else if (resp) route.response_headers_to_add = resp;
+}
+
+/**
+ * headers-more's response headers before add_header's: nginx runs its filter first, so
+ * add_header adds to what it set and a clear does not remove add_header's (Envoy removes
+ * before it adds, in list order).
+ */
+function addMoreResponseHeaders(route: Json, addHeaders: readonly Json[] | null, more: MoreLists): void {
+  if (more.responseRemove) route.response_headers_to_remove = [...new Set([...(route.response_headers_to_remove ?? []), ...more.responseRemove])];
+  const add = [...(more.responseAdd ?? []), ...(addHeaders ?? [])];
+  if (add.length) route.response_headers_to_add = add;
+}
+
+/**
+ * headers-more's request headers, changed at the end of nginx's rewrite phase, before the
+ * proxy module builds the upstream request: a proxy_set_header of the same name (nginx's
+ * implicit Host and Connection included) replaces the client's header, whatever it became.
+ */
+function addMoreRequestHeaders(route: Json, req: RequestHeaders, more: MoreLists, policy: Policy): void {
+  const own = new Set(['host', 'connection', ...policy.proxySetHeaders.map((h) => h.name.toLowerCase())]);
+  const add = [...more.requestAdd.filter((h) => !own.has(h.name)).map((h) => h.header), ...(req.add ?? [])];
+  const remove = [...new Set([...more.requestRemove.filter((n) => !own.has(n)), ...(req.remove ?? [])])];
+  if (add.length) route.request_headers_to_add = add;
+  if (remove.length) route.request_headers_to_remove = remove;
+}
+
+/** A server-level route (no location: the fallback, a server-level return or redirect): the server's headers-more response headers. */
+function addServerMoreHeaders(route: Json, s: Scope): void {
+  const m = s.server.edge?.moreHeaders;
+  if (!m) return;
+  addMoreResponseHeaders(route, null, s.memo.headers.more(m, s.context, ''));
 }
 
 const BUFFER_PER_ROUTE = 'type.googleapis.com/envoy.extensions.filters.http.buffer.v3.BufferPerRoute';

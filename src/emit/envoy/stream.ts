@@ -182,7 +182,7 @@ function streamTlsContext(tls: StreamTls): Json {
 
 function tcpProxy(server: StreamServer, base: string, backends: Map<string, StreamBackend>): Json {
   const backend = backends.get(base)!;
-  const name = streamClusterName(base, false, server.settings.proxyProtocolUpstream, server.settings.upstreamTls?.[base] ?? null);
+  const name = streamClusterName(base, false, server.settings.proxyProtocolUpstream, server.settings.upstreamTls?.[base] ?? null, server.settings.tcpKeepalive === true);
   const cluster = backend.clusters.find((c) => c.name === name)!;
   const t: Json = { '@type': TCP_PROXY, stat_prefix: server.id, cluster: name };
   // nginx's proxy_timeout (default 10m); Envoy's default idle timeout is 1h.
@@ -261,6 +261,8 @@ function streamCluster(b: StreamBackend, c: StreamCluster, em: Emission): Json {
   out.circuit_breakers = { thresholds: [{ priority: 'DEFAULT', max_connections: UNLIMITED, max_pending_requests: UNLIMITED, max_requests: UNLIMITED, max_retries: UNLIMITED }] };
   const od = outlierDetection(b, servers);
   if (od) out.outlier_detection = od;
+  // proxy_socket_keepalive on: SO_KEEPALIVE with the OS's probe timings (an empty TcpKeepalive leaves them to the OS, as nginx does)
+  if (c.tcpKeepalive) out.upstream_connection_options = { tcp_keepalive: {} };
   // proxy_ssl on: TLS; with proxy_protocol on the PROXY header goes first, in the clear, as nginx sends it.
   const tls = c.tls ? { name: 'envoy.transport_sockets.tls', typed_config: upstreamTlsContext(c.tls) } : null;
   if (c.proxyProtocol) {
