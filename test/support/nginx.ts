@@ -15,6 +15,11 @@ export function nginxAvailable(): boolean {
   return NGINX_BIN !== undefined;
 }
 
+/** Debian's headers-more module (libnginx-mod-http-headers-more-filter), loaded with `load_module`. */
+export const HEADERS_MORE_MODULE = ['/usr/lib/nginx/modules/ngx_http_headers_more_filter_module.so', '/usr/share/nginx/modules/ngx_http_headers_more_filter_module.so'].find((p) =>
+  existsSync(p),
+);
+
 /** A port that is free right now on 127.0.0.1. */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -166,3 +166,66 @@ export function effectiveHeaders(
   }
   return { add, remove };
 }
+
+/**
+ * The response headers a client gets (lowercase names, values in order) for a decision
+ * whose route lists are `remove` and `add`, from `base` (the upstream's headers for a
+ * forwarded request; what the direct response or redirect carries otherwise): each
+ * level's removals, then its additions by append_action (HeaderValueOption), levels in
+ * the order the decision lists them; then the connection manager's Server (`serverHeader`;
+ * absent: OVERWRITE with `envoy`). Envoy's own replies (RBAC, no route) carry no route
+ * headers: their decisions list none.
+ */
+export function responseHeadersSent(
+  base: Record<string, string[]>,
+  d: { responseHeadersToAdd?: HeaderAddition[]; responseHeadersToRemove?: HeaderRemoval[]; serverHeader?: { transformation: string; name: string } },
+): Record<string, string[]> {
+  const out = applyLists(base, d.responseHeadersToRemove ?? [], d.responseHeadersToAdd ?? []);
+  const server = d.serverHeader ?? { transformation: 'OVERWRITE', name: 'envoy' };
+  if (server.transformation === 'OVERWRITE' || (server.transformation === 'APPEND_IF_ABSENT' && !out.has('server'))) out.set('server', [server.name]);
+  return Object.fromEntries([...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/** The request headers the upstream gets for a forwarded request's decision, from the client's `base` (lowercase names). */
+export function requestHeadersSent(base: Record<string, string[]>, d: { requestHeadersToAdd?: HeaderAddition[]; requestHeadersToRemove?: HeaderRemoval[] }): Record<string, string[]> {
+  const out = applyLists(base, d.requestHeadersToRemove ?? [], d.requestHeadersToAdd ?? []);
+  return Object.fromEntries([...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/** Each level's removals, then its additions, levels in the order the lists give them. */
+function applyLists(base: Record<string, string[]>, removes: HeaderRemoval[], adds: HeaderAddition[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const [k, v] of Object.entries(base)) out.set(k.toLowerCase(), [...v]);
+  for (const level of levelsInOrder(removes, adds)) {
+    for (const r of removes) if (r.level === level) out.delete(r.key);
+    for (const a of adds) if (a.level === level) addHeader(out, a);
+  }
+  return out;
+}
+
+const LEVEL_ORDER: HeaderLevel[] = ['weighted_cluster', 'route', 'virtual_host', 'route_configuration'];
+
+/** The levels of the lists, in the order effectiveHeaders applied them (reversed by most_specific_header_mutations_wins). */
+function levelsInOrder(removes: HeaderRemoval[], adds: HeaderAddition[]): HeaderLevel[] {
+  const rank = (l: HeaderLevel) => LEVEL_ORDER.indexOf(l);
+  const levels = [...new Set([...removes, ...adds].map((h) => h.level))].sort((a, b) => rank(a) - rank(b));
+  const reversed = [removes, adds].some((list) => list.some((h, i) => i > 0 && rank(h.level) < rank(list[i - 1]!.level)));
+  return reversed ? levels.reverse() : levels;
+}
+
+function addHeader(out: Map<string, string[]>, a: HeaderAddition): void {
+  const had = out.get(a.key);
+  switch (a.appendAction) {
+    case 'APPEND_IF_EXISTS_OR_ADD':
+      out.set(a.key, [...(had ?? []), a.value]);
+      break;
+    case 'ADD_IF_ABSENT':
+      if (!had) out.set(a.key, [a.value]);
+      break;
+    case 'OVERWRITE_IF_EXISTS':
+      if (had) out.set(a.key, [a.value]);
+      break;
+    default:
+      out.set(a.key, [a.value]);
+  }
+}

@@ -16,6 +16,7 @@ import { rbacAllows, type RbacAddresses } from './rbac.js';
 export { EnvoyConfigError, type EnvoyConfigInput } from './config.js';
 export { evaluateConnection, type StreamConnection, type StreamDecision } from './stream.js';
 export type { HeaderAddition, HeaderRemoval } from './headers.js';
+export { requestHeadersSent, responseHeadersSent } from './headers.js';
 export type { WeightedClusterChoice } from './action.js';
 export type { FilterConfigChoice, PerFilterLevel } from './filters.js';
 
@@ -74,6 +75,13 @@ export interface EnvoyDecision {
   requestHeadersToRemove?: HeaderRemoval[];
   responseHeadersToAdd?: HeaderAddition[];
   responseHeadersToRemove?: HeaderRemoval[];
+  /**
+   * The connection manager's Server header handling, written after every route list
+   * (server_header_transformation: OVERWRITE writes server_name, APPEND_IF_ABSENT only
+   * where the response has none, PASS_THROUGH leaves the response's). Absent: neither
+   * field is set (OVERWRITE with `envoy`).
+   */
+  serverHeader?: { transformation: string; name: string };
   timeout?: string;
   idleTimeout?: string;
   maxStreamDuration?: string;
@@ -250,6 +258,16 @@ function requireTlsRedirect(vh: Obj, req: RouteRequest): EnvoyDecision | undefin
   return { kind: 'redirect', status: 301, redirectLocation: `https://${host}${req.path}` };
 }
 
+/**
+ * HCM server_name (default "envoy") and server_header_transformation (default OVERWRITE)
+ * (https://www.envoyproxy.io/docs/envoy/latest/api-v3/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto).
+ */
+function serverHeaderOf(hcm: Obj): EnvoyDecision['serverHeader'] | null {
+  if (hcm.server_name === undefined && hcm.server_header_transformation === undefined) return null;
+  const transformation = enumValue(hcm.server_header_transformation, ['OVERWRITE', 'APPEND_IF_ABSENT', 'PASS_THROUGH'], 'OVERWRITE');
+  return { transformation, name: hcm.server_name === undefined ? 'envoy' : String(hcm.server_name) };
+}
+
 function decide(cfg: LoadedConfig, r: EnvoyRequest, notes: string[], opts: EvaluateOptions): EnvoyDecision {
   const address = r.address ?? '127.0.0.1';
   const listener = selectListener(cfg.listeners, address, r.port, notes);
@@ -279,6 +297,8 @@ function decide(cfg: LoadedConfig, r: EnvoyRequest, notes: string[], opts: Evalu
     return { ...out, kind: 'rejected' };
   }
   httpFilterNotes(hcm, notes);
+  const server = serverHeaderOf(hcm);
+  if (server) out.serverHeader = server;
   const { req, early } = prepareRequest(hcm, r, conn, chainTls, notes);
   if (early) return { ...out, ...early };
   const own: Record<string, string> = {};

@@ -6,3 +6,4 @@ export { selectLocation, hasAutoRedirect, type LocationChoice } from './location
 export { parseTarget, escapeUri, toByteString, fromByteString, type ParsedTarget } from './uri.js';
 export { routeNginx, type NginxRequest, type NginxRoute, type NginxOutcome, type LocationRef } from './route.js';
 export { compileNginxRegex } from './regex.js';
+export { editRequestHeaders, editResponseHeaders, proxiedResponseBase, type HeaderEdit, type HeaderMap } from './headers.js';

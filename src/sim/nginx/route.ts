@@ -21,6 +21,8 @@ import { mapLookup } from './map.js';
 import { compileNginxRegex, searchRegex, type Captures, NO_CAPTURES } from './regex.js';
 import { normaliseHost, selectServer } from './server.js';
 import { escapeUri, parseTarget, toByteString } from './uri.js';
+import type { HeaderEdit } from './headers.js';
+import type { MoreHeaders } from '../../ir/types.js';
 
 export interface NginxRequest {
   method?: string;
@@ -66,6 +68,8 @@ export interface NginxRoute {
   outcome: NginxOutcome;
   /** Parts the model could not evaluate exactly (unsupported steps, unknown variables). */
   uncertain: string[];
+  /** headers-more's header edits for this request, values evaluated (absent: none in effect). See sim/nginx/headers.ts. */
+  headersMore?: { output: HeaderEdit[]; input: HeaderEdit[] };
 }
 
 /** nginx allows 10 URI changes per request (NGX_HTTP_MAX_URI_CHANGES) before answering 500. */
@@ -101,7 +105,7 @@ export function routeNginx(ir: CompiledConfig, req: NginxRequest): NginxRoute {
   const phase: Phase =
     serverSteps.kind === 'respond' ? { location: null, visited: [], outcome: serverSteps.outcome } : locationPhases(server, ctx);
   noteErrorPages(ir, phase.outcome, ctx.uncertain);
-  return {
+  const route: NginxRoute = {
     server: serverRef,
     location: phase.location ? refOf(phase.location) : null,
     visited: phase.visited,
@@ -110,6 +114,26 @@ export function routeNginx(ir: CompiledConfig, req: NginxRequest): NginxRoute {
     outcome: phase.outcome,
     uncertain: ctx.uncertain,
   };
+  const more = phase.location ? phase.location.policy.moreHeaders : server.edge?.moreHeaders;
+  if (more) route.headersMore = headerEdits(more, phase.location !== null, ctx);
+  return route;
+}
+
+/**
+ * headers-more's commands as edits of this request: the output ones run on every
+ * response of the location (or of the server, outside locations); the input ones at
+ * the end of the location's rewrite phase (never for a server-level answer).
+ */
+function headerEdits(m: MoreHeaders, inLocation: boolean, ctx: Ctx): { output: HeaderEdit[]; input: HeaderEdit[] } {
+  const edit = (op: MoreHeaders['output'][number]): HeaderEdit => {
+    const e: HeaderEdit = { name: op.name, value: op.value ? expand(op.value, ctx) : null, source: op.source };
+    if (op.statuses) e.statuses = op.statuses;
+    if (op.types) e.types = op.types;
+    if (op.replaceOnly) e.replaceOnly = true;
+    if (op.append) e.append = true;
+    return e;
+  };
+  return { output: m.output.map(edit), input: inLocation ? m.input.map(edit) : [] };
 }
 
 interface Phase {
@@ -398,6 +422,8 @@ function variable(name: string, ctx: Ctx): string {
       return String(ctx.req.port);
     case 'request_method':
       return ctx.req.method ?? 'GET';
+    case 'remote_addr':
+      return ctx.req.remoteAddress ?? '127.0.0.1';
   }
   if (name.startsWith('http_')) return header(name.slice(5));
   if (name.startsWith('arg_')) {
