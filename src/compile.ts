@@ -120,7 +120,9 @@ export function compile(file: string, opts: CompileOptions = {}): CompileResult 
   const proxies = ir.backends.length > 0;
   // HTTP behaviours: a configuration of stream servers only has none of them.
   const http = ir.servers.length > 0;
-  for (const [directive, cls, reason] of [...(proxies ? PROXY_NOTES : []), ...(http ? GLOBAL_NOTES : [])]) notes.push({ file: mainFile, line: 0, col: 0, directive, class: cls, reason });
+  // `server: envoy` is noted only where some listener keeps it (headers-more can set or clear Server per listener).
+  const globalNotes = http && !keepsEnvoyServer(emitted.bootstrap) ? GLOBAL_NOTES.filter(([d]) => d !== 'server_tokens') : GLOBAL_NOTES;
+  for (const [directive, cls, reason] of [...(proxies ? PROXY_NOTES : []), ...(http ? globalNotes : [])]) notes.push({ file: mainFile, line: 0, col: 0, directive, class: cls, reason });
   const comments = new Map<object, string>();
   for (const [obj, text] of emitted.comments) comments.set(obj, text);
   const report: Report = { summary: summarise(ir.report, notes), directives: ir.report, notes };
@@ -133,6 +135,21 @@ export function compile(file: string, opts: CompileOptions = {}): CompileResult 
     ok = bad.length === 0;
   }
   return { ok, parsed, ir, bootstrap: emitted.bootstrap, report, diagnostics, comments };
+}
+
+/** Whether some HTTP connection manager of the bootstrap sends Envoy's own `server: envoy` (no server_name, Server not passed through). */
+function keepsEnvoyServer(bootstrap: unknown): boolean {
+  const listeners = (bootstrap as { static_resources?: { listeners?: { filter_chains?: { filters?: { typed_config?: Record<string, unknown> }[] }[] }[] } }).static_resources?.listeners ?? [];
+  for (const l of listeners) {
+    for (const chain of l.filter_chains ?? []) {
+      for (const f of chain.filters ?? []) {
+        const c = f.typed_config;
+        if (!c || !String(c['@type']).endsWith('.HttpConnectionManager')) continue;
+        if (c.server_name === undefined && c.server_header_transformation === undefined) return true;
+      }
+    }
+  }
+  return false;
 }
 
 function summarise(entries: ReportEntry[], notes: ReportEntry[]): ReportSummary {

@@ -148,6 +148,14 @@ describe('Server at the connection manager', () => {
     expect(responseHeadersSent({ server: ['up'] }, evaluator(clear.bootstrap)({ port: 8080, host: 'a.test', path: '/' })).server).toBeUndefined();
     expect(reportLines(clear, 'more_clear_headers')[0]?.class).toBe('translated');
     expect(clear.report.notes.filter((n) => n.directive === 'more_set_headers')).toEqual([]);
+    // every listener decides Server itself: the global `server: envoy` note would be false
+    for (const r of [set, clear]) expect(r.report.notes.map((n) => n.directive)).not.toContain('server_tokens');
+  });
+
+  test('the global `server: envoy` note stays while one listener keeps Envoy\'s Server', () => {
+    const text = http('more_set_headers "Server: edge";\n location / { return 200; }').replace('http {', 'http {\n server { listen 8081; location / { return 200; } }');
+    const r = compileText(text);
+    expect(r.report.notes.find((n) => n.directive === 'server_tokens')?.reason).toContain('server: envoy');
   });
 
   test('locations that differ: the default server\'s choice, reported', () => {
