@@ -329,7 +329,40 @@ export interface ProxyAction {
   proxyHost: string;
   /** The Envoy cluster: one of the backend's `clusters` (the one for this proxy_pass's transport). */
   cluster: string;
+  /** When nginx passes a failed request on to the next server (proxy_next_upstream*, grpc_next_upstream* for grpc_pass). Absent in older IR: nginx's default. */
+  retry?: UpstreamRetry;
   source: Src;
+}
+
+/** A condition of proxy_next_upstream / grpc_next_upstream (`off` is an empty list). */
+export type NextUpstreamCondition =
+  | 'error'
+  | 'timeout'
+  | 'invalid_header'
+  | 'http_500'
+  | 'http_502'
+  | 'http_503'
+  | 'http_504'
+  | 'http_403'
+  | 'http_404'
+  | 'http_429'
+  | 'non_idempotent';
+
+/**
+ * nginx's retry on the next server of the upstream (ngx_http_upstream_next): on a listed
+ * failure it tries another server, each at most once per request, primary servers before
+ * backups. A non-idempotent request (POST, LOCK, PATCH) already sent to a server is not
+ * passed on unless `non_idempotent` is listed; one whose connection failed is.
+ */
+export interface UpstreamRetry {
+  /** The conditions in effect, in nginx's bit order; [] for `off`. Default `error timeout`. */
+  conditions: NextUpstreamCondition[];
+  /** *_next_upstream_tries: the most servers tried for one request; 0 = no limit (each server once). */
+  tries: number;
+  /** *_next_upstream_timeout in ms: no new try after this long; 0 = no limit. */
+  timeoutMs: number;
+  /** The directives in effect (absent: nginx's defaults). */
+  sources?: Src[];
 }
 
 /** `return code [text]` for non-redirect codes (and `return 204;` etc.). */

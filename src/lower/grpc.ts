@@ -7,6 +7,7 @@ import type { Directive } from '../parse/ast.js';
 import type { Reporter } from './classify.js';
 import { proxyTargetOf, type ProxyTarget } from './proxy.js';
 import { directiveFamily, errorAt } from './util.js';
+import { markNextUpstream } from './next-upstream.js';
 
 export function parseGrpcPass(d: Directive): ProxyTarget {
   const url = d.args[0]?.value;
@@ -34,7 +35,8 @@ export function markGrpc(ds: Directive[], r: Reporter): void {
     // grpc_ssl_*: the TLS of grpcs:// targets, reported by proxy-ssl.ts.
     if (!d.name.startsWith('grpc_') || d.name === 'grpc_pass' || d.name.startsWith('grpc_ssl_')) continue;
     const v = d.args[0]?.value ?? '';
-    if (SAME_AS_DEFAULT[d.name] !== undefined) {
+    if (d.name.startsWith('grpc_next_upstream')) markNextUpstream(d, r);
+    else if (SAME_AS_DEFAULT[d.name] !== undefined) {
       if (v === SAME_AS_DEFAULT[d.name] || v === '60') r.mark(d, 'translated', 'nginx\'s default, which the route and cluster already use');
       else r.mark(d, 'unsupported', `\`${d.name}\` is not translated: gRPC routes get the location's proxy_* timeouts (60s by default)`);
     } else if (d.name === 'grpc_set_header' || d.name === 'grpc_hide_header' || d.name === 'grpc_pass_header') {

@@ -39,6 +39,7 @@ import { lowerServerTls, markTlsLevel } from './tls.js';
 import { locationEdgeAt, type LocationEdge, markHttpEdge, markLocationEdge, serverEdge } from './edge.js';
 import { COMPRESSION_DIRECTIVES, COMPRESSION_FAMILY, compressionAt } from './compression.js';
 import { parseGrpcPass } from './grpc.js';
+import { DEFAULT_RETRY, defaultRetryReason, peersOf, planRetry, retryAt } from './next-upstream.js';
 import { foldPass, implicitUpstreams, peerLookup } from './proxy-variables.js';
 import { httpMapOf, MAX_MAP_ROUTES, mapClasses, markMapUsed, serverSets } from './http-map.js';
 import { locationLookup, markFoldedSets, serverVariables } from './set-constants.js';
@@ -313,6 +314,7 @@ function lowerConfig(parsed: ParsedConfig, r: Reporter, reuse: ServerReuse | nul
   if ((parsed.context || 'main') === 'main') checkSslCertificates(listeners, servers, listens, ctx.serverPos);
   const backends = [...ctx.upstreams.values(), ...ctx.inline.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const b of backends) b.clusters = backendClusters(b, ctx);
+  if (!reuse) noteDefaultRetries(backends, ctx);
   const httpListens = listens.map((x) => ({ address: x.spec.address, port: x.spec.port, pos: x.spec.pos }));
   const stream = lowerStreamContext(parsed, r, { clusters: backends.flatMap((b) => b.clusters.map((c) => c.name)), listens: httpListens });
   // Reused servers made no marks this run: a report would be wrong, so none is made.
@@ -617,7 +619,9 @@ function proxyTo(t: ProxyTarget, backend: Backend, pp: Directive, scope: Scope, 
   const transport = withSocketKeepalive(upstreamTransport(t.scheme, ssl, proxyHost, keepsHost), socketKeepalive(levels, family));
   markUnused(scope, 'proxy', family, tlsScheme, r);
   markUnused(scope, 'grpc', family, tlsScheme, r);
-  const action: ProxyAction = { kind: 'proxy', backend: backend.name, scheme: t.scheme, uri: t.uri, proxyHost, cluster: backend.name, source: at };
+  // grpc_pass follows grpc_next_upstream*, proxy_pass proxy_next_upstream* (ngx_http_grpc_module has its own).
+  const retry = retryAt(levels, pp.name === 'grpc_pass' ? 'grpc' : 'proxy');
+  const action: ProxyAction = { kind: 'proxy', backend: backend.name, scheme: t.scheme, uri: t.uri, proxyHost, cluster: backend.name, retry, source: at };
   useTransport(ctx, backend, transport, action);
   return action;
 }
@@ -845,6 +849,20 @@ function withSocketKeepalive(t: UpstreamTransport, on: boolean): UpstreamTranspo
   let k = keepaliveTransports.get(t);
   if (!k) keepaliveTransports.set(t, (k = Object.freeze({ ...t, tcpKeepalive: true as const })));
   return k;
+}
+
+/**
+ * nginx's default retry (no *_next_upstream directive in effect) is no directive's to
+ * report: one note per cluster whose routes retry under it says what it becomes.
+ */
+function noteDefaultRetries(backends: Backend[], ctx: Ctx): void {
+  for (const b of backends) {
+    const plan = planRetry(DEFAULT_RETRY, b.servers);
+    if (!plan) continue;
+    const clusters = new Set<string>();
+    for (const use of ctx.transports.get(b)?.values() ?? []) for (const a of use.actions) if (a.retry === DEFAULT_RETRY) clusters.add(a.cluster);
+    for (const c of [...clusters].sort()) ctx.r.note(b.source, b.kind === 'upstream' ? 'upstream' : 'proxy_pass', 'approximated', defaultRetryReason(plan, c, peersOf(b.servers).names));
+  }
 }
 
 /** A transport in words, for the report (what a cluster's name suffix stands for). */

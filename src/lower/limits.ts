@@ -4,6 +4,7 @@ import type { Directive } from '../parse/ast.js';
 import type { Reporter } from './classify.js';
 import { errorAt, familyOfNames, type Level, parseSize, parseTimeMs } from './util.js';
 import { argValue } from '../parse/args.js';
+import { markNextUpstream } from './next-upstream.js';
 
 export const NGINX_DEFAULT_BODY_SIZE = 1024 * 1024;
 export const NGINX_DEFAULT_PROXY_TIMEOUT_MS = 60000;
@@ -87,7 +88,7 @@ export function markLimits(ds: Directive[], r: Reporter): void {
       case 'proxy_next_upstream':
       case 'proxy_next_upstream_tries':
       case 'proxy_next_upstream_timeout':
-        r.mark(d, 'unsupported', 'retry policy is not translated (Envoy does not retry by default; nginx retries on error/timeout)');
+        markNextUpstream(d, r);
         break;
       case 'port_in_redirect':
         r.mark(d, 'translated', 'redirects nginx makes absolute (relative `return`, the slash redirect) carry the listener port only when on');

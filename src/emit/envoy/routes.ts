@@ -10,6 +10,7 @@ import { formatMs } from '../../lower/util.js';
 import type { Emission, Json } from './context.js';
 import { accessPrincipal } from './access.js';
 import { dispatchRoutes, guardMatchers, type MapRoute } from './map-routes.js';
+import { retryPolicyOf } from './retry.js';
 
 const REDIRECT_CODES: Record<number, string> = { 301: 'MOVED_PERMANENTLY', 302: 'FOUND', 303: 'SEE_OTHER', 307: 'TEMPORARY_REDIRECT', 308: 'PERMANENT_REDIRECT' };
 
@@ -655,6 +656,8 @@ function proxyAction(s: Scope, action: Extract<Action, { kind: 'proxy' }>, loc: 
   const backend = s.backends.get(action.backend);
   const hp = backend ? hashPolicy(backend, s) : null;
   if (hp) r.hash_policy = hp;
+  const retry = backend ? retryPolicyOf(action.retry, backend) : null;
+  if (retry) r.retry_policy = retry;
   return r;
 }
 

@@ -1,0 +1,42 @@
+// nginx's retry on the next server (src/lower/next-upstream.ts planRetry) → the
+// route's RetryPolicy (route_components.proto). Policies are frozen and shared by
+// every route with the same rule to the same backend.
+import type { Backend, UpstreamRetry } from '../../ir/types.js';
+import { DEFAULT_RETRY, planRetry, type RetryPlan } from '../../lower/next-upstream.js';
+import type { Json } from './context.js';
+
+const PREVIOUS_HOSTS = 'type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate';
+const PREVIOUS_PRIORITIES = 'type.googleapis.com/envoy.extensions.retry.priority.previous_priorities.v3.PreviousPrioritiesConfig';
+
+// Envoy's back-off must be positive (base_interval gt 0); nginx tries the next server at once.
+const NO_BACK_OFF: Json = Object.freeze({ base_interval: '0.001s', max_interval: '0.001s' });
+const HOST_PREDICATES: Json = Object.freeze([Object.freeze({ name: 'envoy.retry_host_predicates.previous_hosts', typed_config: Object.freeze({ '@type': PREVIOUS_HOSTS }) })]);
+
+const policies = new WeakMap<UpstreamRetry, WeakMap<Backend, Json | null>>();
+
+/** The retry_policy of a route proxying to `backend` under `retry` (absent: nginx's default), or null: nothing to retry on. */
+export function retryPolicyOf(retry: UpstreamRetry | undefined, backend: Backend): Json | null {
+  const rule = retry ?? DEFAULT_RETRY;
+  let byBackend = policies.get(rule);
+  if (!byBackend) policies.set(rule, (byBackend = new WeakMap()));
+  let p = byBackend.get(backend);
+  if (p === undefined) byBackend.set(backend, (p = policyJson(planRetry(rule, backend.servers))));
+  return p;
+}
+
+export function policyJson(plan: RetryPlan | null): Json | null {
+  if (!plan) return null;
+  const p: Json = { retry_on: plan.retryOn.join(',') };
+  if (plan.statusCodes.length) p.retriable_status_codes = Object.freeze([...plan.statusCodes]);
+  p.num_retries = plan.numRetries;
+  // Each retry on a server not tried yet, as nginx's round robin never picks a peer twice in one request.
+  p.retry_host_predicate = HOST_PREDICATES;
+  p.host_selection_retry_max_attempts = plan.hostSelectionAttempts;
+  // Backups (priority 1) once every primary server was tried: the priority load leaves out
+  // priority 0 after as many tries as it has servers.
+  if (plan.backups > 0 && plan.primaries > 0 && plan.numRetries >= plan.primaries) {
+    p.retry_priority = { name: 'envoy.retry_priorities.previous_priorities', typed_config: { '@type': PREVIOUS_PRIORITIES, update_frequency: plan.primaries } };
+  }
+  p.retry_back_off = NO_BACK_OFF;
+  return Object.freeze(p);
+}
