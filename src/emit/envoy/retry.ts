@@ -3,7 +3,7 @@
 // every route with the same rule to the same backend.
 import type { Backend, UpstreamRetry } from '../../ir/types.js';
 import { DEFAULT_RETRY, planRetry, type RetryPlan } from '../../lower/next-upstream.js';
-import type { Json } from './context.js';
+import type { Emission, Json } from './context.js';
 
 const PREVIOUS_HOSTS = 'type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate';
 const PREVIOUS_PRIORITIES = 'type.googleapis.com/envoy.extensions.retry.priority.previous_priorities.v3.PreviousPrioritiesConfig';
@@ -12,16 +12,23 @@ const PREVIOUS_PRIORITIES = 'type.googleapis.com/envoy.extensions.retry.priority
 const NO_BACK_OFF: Json = Object.freeze({ base_interval: '0.001s', max_interval: '0.001s' });
 const HOST_PREDICATES: Json = Object.freeze([Object.freeze({ name: 'envoy.retry_host_predicates.previous_hosts', typed_config: Object.freeze({ '@type': PREVIOUS_HOSTS }) })]);
 
-const policies = new WeakMap<UpstreamRetry, WeakMap<Backend, Json | null>>();
+const policies = new WeakMap<UpstreamRetry, WeakMap<Backend, { plan: RetryPlan | null; json: Json | null }>>();
 
 /** The retry_policy of a route proxying to `backend` under `retry` (absent: nginx's default), or null: nothing to retry on. */
-export function retryPolicyOf(retry: UpstreamRetry | undefined, backend: Backend): Json | null {
+export function retryPolicyOf(retry: UpstreamRetry | undefined, backend: Backend, em: Emission): Json | null {
   const rule = retry ?? DEFAULT_RETRY;
   let byBackend = policies.get(rule);
   if (!byBackend) policies.set(rule, (byBackend = new WeakMap()));
   let p = byBackend.get(backend);
-  if (p === undefined) byBackend.set(backend, (p = policyJson(planRetry(rule, backend.servers))));
-  return p;
+  if (p === undefined) {
+    const plan = planRetry(rule, backend.servers);
+    byBackend.set(backend, (p = { plan, json: policyJson(plan) }));
+  }
+  const plan = p.plan;
+  if (plan && plan.backups > plan.primaries && plan.numRetries > plan.primaries) {
+    em.noteOnce(`retry-backups:${backend.name}`, backend.source, 'upstream', 'approximated', `${backend.name} has more backup servers (${plan.backups}) than primary ones (${plan.primaries}): after ${plan.primaries} tries of the backups Envoy's previous_priorities turns back to the primary servers, already tried, so at most ${plan.primaries} backups are tried where nginx tries each`);
+  }
+  return p.json;
 }
 
 export function policyJson(plan: RetryPlan | null): Json | null {

@@ -656,7 +656,7 @@ function proxyAction(s: Scope, action: Extract<Action, { kind: 'proxy' }>, loc: 
   const backend = s.backends.get(action.backend);
   const hp = backend ? hashPolicy(backend, s) : null;
   if (hp) r.hash_policy = hp;
-  const retry = backend ? retryPolicyOf(action.retry, backend) : null;
+  const retry = backend ? retryPolicyOf(action.retry, backend, s.em) : null;
   if (retry) r.retry_policy = retry;
   return r;
 }

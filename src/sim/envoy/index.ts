@@ -12,12 +12,14 @@ import { mergeSlashes, normalizePath, unescapeSlashes, type EscapedSlashesAction
 import { trustedClientAddress } from './client-address.js';
 import { perFilterConfigs, type FilterConfigChoice } from './filters.js';
 import { rbacAllows, type RbacAddresses } from './rbac.js';
+import { upstreamOutcomes, type UpstreamConditions, type UpstreamResult } from './retry.js';
 
 export { EnvoyConfigError, type EnvoyConfigInput } from './config.js';
 export { evaluateConnection, type StreamConnection, type StreamDecision } from './stream.js';
 export type { HeaderAddition, HeaderRemoval } from './headers.js';
 export { requestHeadersSent, responseHeadersSent } from './headers.js';
 export type { WeightedClusterChoice } from './action.js';
+export type { UpstreamConditions, UpstreamOutcome, UpstreamResult } from './retry.js';
 export type { FilterConfigChoice, PerFilterLevel } from './filters.js';
 
 export interface EvaluateOptions {
@@ -43,6 +45,8 @@ export interface EnvoyRequest {
   path: string;
   method?: string;
   headers?: Record<string, string>;
+  /** How the chosen cluster's endpoints behave (refusing connections, answering a status): decision.upstream says what the request may get. */
+  upstream?: UpstreamConditions;
 }
 
 export type DecisionKind =
@@ -85,6 +89,8 @@ export interface EnvoyDecision {
   timeout?: string;
   idleTimeout?: string;
   maxStreamDuration?: string;
+  /** With request.upstream, for a forwarded request: what it may end with under the route's retry policy. */
+  upstream?: UpstreamResult;
   /** with `filters: true`: each HTTP filter (router excepted) → the per-route config it uses */
   filters?: Record<string, FilterConfigChoice>;
   notes?: string[];
@@ -324,6 +330,7 @@ function decide(cfg: LoadedConfig, r: EnvoyRequest, notes: string[], opts: Evalu
     if (!httpRbacAllows(hcm, rc, vh, route, { direct: conn.remoteAddress, remote: client.remoteAddress }, req.headers, notes)) {
       return { ...out, kind: 'direct_response', status: 403, body: 'RBAC: access denied', routeIndex: i, ...(route.name === undefined ? {} : { routeName: String(route.name) }) };
     }
+    if (r.upstream && d.kind === 'route' && route.route && d.cluster !== undefined && d.status === undefined) d.upstream = upstreamOutcomes(cfg, route, vh, d.cluster, r.upstream, notes);
     return d;
   }
   return { ...out, kind: 'no_route', status: 404 };

@@ -7,3 +7,4 @@ export { parseTarget, escapeUri, toByteString, fromByteString, type ParsedTarget
 export { routeNginx, type NginxRequest, type NginxRoute, type NginxOutcome, type LocationRef } from './route.js';
 export { compileNginxRegex } from './regex.js';
 export { editRequestHeaders, editResponseHeaders, proxiedResponseBase, type HeaderEdit, type HeaderMap } from './headers.js';
+export { nginxUpstreamOutcomes, type NginxUpstreamConditions, type NginxUpstreamOutcome, type NginxUpstreamResult } from './upstream.js';

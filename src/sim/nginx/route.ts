@@ -23,6 +23,7 @@ import { normaliseHost, selectServer } from './server.js';
 import { escapeUri, parseTarget, toByteString } from './uri.js';
 import type { HeaderEdit } from './headers.js';
 import type { MoreHeaders } from '../../ir/types.js';
+import { nginxUpstreamOutcomes, type NginxUpstreamConditions, type NginxUpstreamResult } from './upstream.js';
 
 export interface NginxRequest {
   method?: string;
@@ -39,10 +40,22 @@ export interface NginxRequest {
   httpVersion?: '1.0' | '1.1';
   /** The client's address, tested by allow/deny (default 127.0.0.1). */
   remoteAddress?: string;
+  /** How the upstream's servers behave: a proxied outcome then says what the request may get (outcome.upstream). */
+  upstream?: NginxUpstreamConditions;
 }
 
 export type NginxOutcome =
-  | { kind: 'proxy'; backend: string; /** The Envoy cluster of this proxy_pass's transport. */ cluster: string; scheme: string; upstreamUri: string; source: Src }
+  | {
+      kind: 'proxy';
+      backend: string;
+      /** The Envoy cluster of this proxy_pass's transport. */
+      cluster: string;
+      scheme: string;
+      upstreamUri: string;
+      /** With request.upstream: what the request may end with, nginx passing it from server to server. */
+      upstream?: NginxUpstreamResult;
+      source: Src;
+    }
   | { kind: 'redirect'; status: number; location: string; source: Src | null }
   | { kind: 'return'; status: number; body: string | null; source: Src | null }
   | { kind: 'static'; status: number; reason: string; source: Src | null }
@@ -76,6 +89,7 @@ export interface NginxRoute {
 const MAX_URI_CHANGES = 10;
 
 interface Ctx {
+  ir: CompiledConfig;
   req: NginxRequest;
   host: string;
   serverName: string;
@@ -164,6 +178,7 @@ function startRequest(ir: CompiledConfig, req: NginxRequest): NginxRoute | { ser
   if (!host.ok) return answer(serverRef, 400, host.reason);
   if (hostHeader === null && (req.httpVersion ?? '1.1') === '1.1') return answer(serverRef, 400, 'HTTP/1.1 request without Host');
   const ctx: Ctx = {
+    ir,
     req,
     host: host.host,
     serverName: firstServerName(server),
@@ -361,7 +376,7 @@ function content(chosen: Action, location: Location | null, ctx: Ctx): NginxOutc
   const value = location?.dispatch ? mapValue(location.dispatch.map, ctx) : null;
   const action = value === null ? chosen : (location!.dispatch!.actions.find((a) => a.value === value)?.action ?? chosen);
   if (action.kind !== 'proxy') return respond(action, ctx);
-  return {
+  const outcome: NginxOutcome = {
     kind: 'proxy',
     backend: action.backend,
     cluster: action.cluster,
@@ -369,6 +384,8 @@ function content(chosen: Action, location: Location | null, ctx: Ctx): NginxOutc
     upstreamUri: upstreamUri(action.uri, location, ctx),
     source: action.source,
   };
+  if (ctx.req.upstream) outcome.upstream = nginxUpstreamOutcomes(ctx.ir, action, ctx.req.method ?? 'GET', ctx.req.upstream, ctx.uncertain);
+  return outcome;
 }
 
 /** The URI nginx puts in the upstream request line (ngx_http_proxy_create_request). */
