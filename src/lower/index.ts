@@ -861,7 +861,7 @@ function noteDefaultRetries(backends: Backend[], ctx: Ctx): void {
     if (!plan) continue;
     const clusters = new Set<string>();
     for (const use of ctx.transports.get(b)?.values() ?? []) for (const a of use.actions) if (a.retry === DEFAULT_RETRY) clusters.add(a.cluster);
-    for (const c of [...clusters].sort()) ctx.r.note(b.source, b.kind === 'upstream' ? 'upstream' : 'proxy_pass', 'approximated', defaultRetryReason(plan, c, peersOf(b.servers).names));
+    if (clusters.size) ctx.r.note(b.source, b.kind === 'upstream' ? 'upstream' : 'proxy_pass', 'approximated', defaultRetryReason(plan, [...clusters].sort(), peersOf(b.servers).names));
   }
 }
 

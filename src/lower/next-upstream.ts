@@ -217,8 +217,8 @@ export function markNextUpstream(d: Directive, r: Reporter): void {
 }
 
 /** The report note for a proxy_pass to a backend under nginx's default rule (no *_next_upstream directive in effect). */
-export function defaultRetryReason(plan: RetryPlan, cluster: string, names: number): string {
+export function defaultRetryReason(plan: RetryPlan, clusters: string[], names: number): string {
   const backups = plan.backups ? `, then its ${plan.backups} backup server${plan.backups > 1 ? 's' : ''}` : '';
   const dns = names ? `; nginx has a server per address a name resolves to: the count takes two per name (IPv4 and IPv6), a retry beyond them goes to a server already tried` : '';
-  return `nginx passes a request whose connection fails to the next server (the default of proxy_next_upstream and grpc_next_upstream, \`error timeout\`, every server once): the routes to cluster \`${cluster}\` retry it (retry_policy connect-failure, num_retries ${plan.numRetries}) on each of its ${plan.primaries} servers${backups}; ${common(plan.backups > 0)}; ${RESET_AFTER_SEND} and a read timeout are retried by nginx for idempotent methods, not by Envoy${dns}`;
+  return `nginx passes a request whose connection fails to the next server (the default of proxy_next_upstream and grpc_next_upstream, \`error timeout\`, every server once): the routes to ${clusters.length > 1 ? 'clusters' : 'cluster'} ${clusters.map((c) => `\`${c}\``).join(', ')} retry it (retry_policy connect-failure, num_retries ${plan.numRetries}) on each of its ${plan.primaries} servers${backups}; ${common(plan.backups > 0)}; ${RESET_AFTER_SEND} and a read timeout are retried by nginx for idempotent methods, not by Envoy${dns}`;
 }
