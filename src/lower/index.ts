@@ -33,13 +33,13 @@ import type { MapOf } from './if-return.js';
 import { checkNesting, isRegex, locationRe2, parseLocationHead, type LocationHead } from './location.js';
 import { effectiveArray, headerOps, isWebsocketUpgrade, keepsClientHost, markAddHeader, markProxySetHeader, setsHost } from './headers.js';
 import { bodySize, effectiveSimple, LIMITS_MARKED, markLimits, NGINX_DEFAULT_PROXY_TIMEOUT_MS, timeMs } from './limits.js';
-import { directivesOf, errorAt, familyOfNames, holds, type Level, levelOf, LowerError, lowerRun, runCache, src, templateOf } from './util.js';
+import { directiveFamily, directivesOf, errorAt, familyOfNames, holds, type Level, levelOf, LowerError, lowerRun, runCache, src, templateOf } from './util.js';
 import { argValue, argValues } from '../parse/args.js';
 import { lowerServerTls, markTlsLevel } from './tls.js';
 import { locationEdgeAt, type LocationEdge, markHttpEdge, markLocationEdge, serverEdge } from './edge.js';
 import { COMPRESSION_DIRECTIVES, COMPRESSION_FAMILY, compressionAt } from './compression.js';
 import { parseGrpcPass } from './grpc.js';
-import { DEFAULT_RETRY, defaultRetryReason, peersOf, planRetry, retryAt } from './next-upstream.js';
+import { checkNextUpstream, DEFAULT_RETRY, defaultRetryReason, peersOf, planRetry, retryAt } from './next-upstream.js';
 import { foldPass, implicitUpstreams, peerLookup } from './proxy-variables.js';
 import { httpMapOf, MAX_MAP_ROUTES, mapClasses, markMapUsed, serverSets } from './http-map.js';
 import { locationLookup, markFoldedSets, serverVariables } from './set-constants.js';
@@ -64,6 +64,7 @@ export interface LowerResult {
 const CONTENT_HANDLERS = new Set(['fastcgi_pass', 'uwsgi_pass', 'scgi_pass', 'grpc_pass', 'memcached_pass', 'empty_gif', 'stub_status', 'content_by_lua_block', 'content_by_lua', 'content_by_lua_file', 'js_content', 'perl', 'flv', 'mp4', 'dav_methods']);
 const CONTENT_FAMILY = familyOfNames(CONTENT_HANDLERS);
 const REWRITE_FAMILY = familyOfNames(REWRITE_DIRECTIVES);
+const NEXT_UPSTREAM_FAMILY = directiveFamily((name) => name.includes('_next_upstream'));
 
 export interface LowerOptions {
   /** How the IR and the report name source files (compile: relative to the main file's directory). Default: as parsed. */
@@ -398,6 +399,7 @@ function markLevel(level: Level, r: Reporter): void {
   if (holds(level, MORE_FAMILY)) for (const d of level.ds) if (MORE_DIRECTIVES.includes(d.name)) markMoreHeaders(d, r);
   const maps = level.byName.get('map');
   if (maps) for (let i = 0; i < maps.length; i++) markMap(maps[i]!, r);
+  if (holds(level, NEXT_UPSTREAM_FAMILY)) checkNextUpstream(level.ds);
   if (holds(level, LIMITS_MARKED)) markLimits(level.ds, r);
   markSslLevel(level, r);
   if (level.byName.has('allow') || level.byName.has('deny')) markAccess(level, r);

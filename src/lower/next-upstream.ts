@@ -9,7 +9,7 @@
 import type { Directive } from '../parse/ast.js';
 import type { BackendServer, NextUpstreamCondition, UpstreamRetry } from '../ir/types.js';
 import type { Reporter } from './classify.js';
-import { errorAt, type Level, parseTimeMs, runCache, src } from './util.js';
+import { errorAt, type Level, LowerError, parseTimeMs, runCache, src } from './util.js';
 import { isIp } from './upstream.js';
 
 export type RetryFamily = 'proxy' | 'grpc';
@@ -189,8 +189,33 @@ function common(backups: boolean): string {
   return `each server is tried at most once (retry_host_predicate previous_hosts)${order}, with a back-off of at most 1 ms between tries where nginx has none; a connection failure after the last try is Envoy's 503 where nginx answers 502`;
 }
 
-/** The report line of a *_next_upstream* directive: what it becomes for the proxy_pass (or grpc_pass) routes using it. */
+const NEXT_UPSTREAM_NAMES: ReadonlySet<string> = new Set(['proxy', 'grpc'].flatMap((f) => Object.values(names(f as RetryFamily))));
+
+/** Raises nginx's error for an invalid *_next_upstream* directive of a level (nginx reads each, used or not). */
+export function checkNextUpstream(ds: Directive[]): void {
+  for (const d of ds) {
+    if (!NEXT_UPSTREAM_NAMES.has(d.name)) continue;
+    if (d.name.endsWith('_tries')) triesOf(d);
+    else if (d.name.endsWith('_timeout')) timeoutOf(d);
+    else conditionsOf(d);
+  }
+}
+
+/**
+ * The report line of a *_next_upstream* directive: what it becomes for the proxy_pass (or
+ * grpc_pass) routes using it. Never throws: checkNextUpstream raised nginx's error for an
+ * invalid one before (a marker given one anyway reports it unsupported).
+ */
 export function markNextUpstream(d: Directive, r: Reporter): void {
+  try {
+    markValid(d, r);
+  } catch (err) {
+    if (!(err instanceof LowerError)) throw err;
+    r.mark(d, 'unsupported', `nginx rejects it: ${err.message}`);
+  }
+}
+
+function markValid(d: Directive, r: Reporter): void {
   if (d.name.endsWith('_next_upstream_tries')) {
     const n = triesOf(d);
     r.mark(d, 'translated', n === 0 ? 'no limit: every server of the upstream once (num_retries = servers − 1)' : `num_retries ${n - 1} at most (${n} tries, each on another server)`);
