@@ -115,3 +115,44 @@ describe('retry_policy on proxy routes', () => {
     expect(JSON.stringify(compileText(CONF).bootstrap)).toBe(JSON.stringify(r.bootstrap));
   });
 });
+
+describe('the policy most forwarding routes share goes to the virtual host', () => {
+  const conf = (locations: string): string => `events {}
+http {
+ upstream app { server 10.0.0.1:80; server 10.0.0.2:80; }
+ upstream solo { server 10.0.1.1:80; }
+ server {
+  listen 8080;
+  server_name a.test;
+${locations}
+ }
+}
+`;
+  const vhostOf = (r: CompileResult): Json => hcmOf(r.bootstrap, 'listener_0.0.0.0_8080').route_config.virtual_hosts.find((v: Json) => v.domains.includes('a.test'));
+
+  test('said once; a route to a single server says it retries nothing; the evaluator reads the same outcomes', () => {
+    const r = compileText(conf('  location /a/ { proxy_pass http://app; }\n  location /b/ { proxy_pass http://app; }\n  location /solo/ { proxy_pass http://solo; }\n  location /r/ { return 204; }'));
+    const vh = vhostOf(r);
+    expect(vh.retry_policy).toMatchObject({ retry_on: 'connect-failure', num_retries: 1 });
+    expect(Object.keys(vh).indexOf('retry_policy')).toBeLessThan(Object.keys(vh).indexOf('routes'));
+    const route = (prefix: string): Json => vh.routes.find((x: Json) => x.match.prefix === prefix);
+    expect(route('/a/').route.retry_policy).toBeUndefined();
+    expect(route('/solo/').route.retry_policy).toEqual({});
+    expect(route('/r/').route).toBeUndefined();
+    const ev = evaluator(r.bootstrap);
+    // /a/ retries on the other server under the virtual host's policy; /solo/ has nothing to retry on
+    const a = ev({ port: 8080, host: 'a.test', path: '/a/x', upstream: { refused: ['10.0.0.1:80'] } });
+    expect(a.upstream!.outcomes.every((o) => o.kind === 'served')).toBe(true);
+    const solo = ev({ port: 8080, host: 'a.test', path: '/solo/x', upstream: { refused: ['10.0.1.1:80'] } });
+    expect(solo.upstream!.maxTries).toBe(1);
+    expect(validateXdsResources(toXdsResources(r.bootstrap)).filter((f: Json) => f.severity === 'error')).toEqual([]);
+  });
+
+  test('left on the routes where the routes without one are as many', () => {
+    const r = compileText(conf('  location /a/ { proxy_pass http://app; }\n  location /b/ { proxy_pass http://app; }\n  location /s1/ { proxy_pass http://solo; }\n  location /s2/ { proxy_pass http://solo; }'));
+    const vh = vhostOf(r);
+    expect(vh.retry_policy).toBeUndefined();
+    expect(vh.routes.find((x: Json) => x.match.prefix === '/a/').route.retry_policy).toMatchObject({ num_retries: 1 });
+    expect(vh.routes.find((x: Json) => x.match.prefix === '/s1/').route.retry_policy).toBeUndefined();
+  });
+});

@@ -229,3 +229,57 @@ function listKey(list: Json[]): string {
   if (k === undefined) listKeys.set(list, (k = JSON.stringify(list)));
   return k;
 }
+
+// ------------------------------------------------------------------ retry policy
+
+/**
+ * 3. The retry policy most forwarding routes of a virtual host share (nginx's retry on
+ * the next server of the upstream they all proxy to, the usual one-upstream server),
+ * said once on the virtual host. A route's policy replaces its virtual host's entirely
+ * (route_components.proto VirtualHost.retry_policy), so a forwarding route that had none
+ * now says so with an empty policy (no retry_on: nothing is retried, as without one);
+ * worth it only where those are fewer than the routes sharing the policy.
+ */
+export function hoistRetryPolicies(routeConfig: Json, done: ReadonlySet<Json> = NONE): void {
+  for (const vh of routeConfig?.virtual_hosts ?? []) if (!done.has(vh)) hoistRetryPolicyIn(vh);
+}
+
+const NO_RETRY: Json = Object.freeze({});
+
+function hoistRetryPolicyIn(vh: Json): void {
+  if (vh.retry_policy) return;
+  const forwarding: Json[] = (vh.routes ?? []).filter((r: Json) => r.route);
+  const counts = new Map<string, { policy: Json; count: number }>();
+  let absent = 0;
+  for (const r of forwarding) {
+    const p = r.route.retry_policy;
+    if (p === undefined) {
+      absent++;
+      continue;
+    }
+    const k = keyOf(p);
+    const e = counts.get(k);
+    if (e) e.count++;
+    else counts.set(k, { policy: p, count: 1 });
+  }
+  let best: { key: string; policy: Json; count: number } | null = null;
+  for (const [key, e] of counts) if (!best || e.count > best.count) best = { key, ...e };
+  if (!best || best.count < 2 || best.count <= absent) return;
+  for (const r of forwarding) {
+    const p = r.route.retry_policy;
+    if (p === undefined) r.route = { ...r.route, retry_policy: NO_RETRY };
+    else if (keyOf(p) === best.key) r.route = withoutRetryPolicy(r.route);
+  }
+  vh.retry_policy = best.policy;
+  // the virtual host's settings read before its routes
+  const routes = vh.routes;
+  delete vh.routes;
+  vh.routes = routes;
+}
+
+/** The route action without its retry_policy (a new object, same key order: actions may be shared). */
+function withoutRetryPolicy(action: Json): Json {
+  const out: Json = {};
+  for (const k in action) if (k !== 'retry_policy') out[k] = action[k];
+  return out;
+}

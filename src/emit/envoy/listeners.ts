@@ -9,7 +9,7 @@ import type { Emission, Json } from './context.js';
 import { NGINX_DEFAULT_BODY_SIZE } from '../../lower/limits.js';
 import { TLS_INSPECTOR, tlsFilterChains } from './tls.js';
 import { applyEdge } from './edge.js';
-import { hoistPerFilterConfigs, hoistRequestHeaders, neutralPerRouteConfigs } from './hoist.js';
+import { hoistPerFilterConfigs, hoistRequestHeaders, hoistRetryPolicies, neutralPerRouteConfigs } from './hoist.js';
 import { compactRoutes } from './compact.js';
 import { applyServerHeader } from './server-header.js';
 import { clusterNamesOf, type EmissionReuse, type KeptVhost, type VhostInputs } from './reuse.js';
@@ -122,6 +122,7 @@ function hcm(l: Listener, scope: ListenerScope, reuseVhosts = true): Json {
   if (slots?.some((s) => s.kept && s.kept.decisions !== decisions)) return hcm(l, scope, false);
   hoistPerFilterConfigs(out.route_config, neutral, kept);
   hoistRequestHeaders(out.route_config, kept);
+  hoistRetryPolicies(out.route_config, kept);
   compactRoutes(out.route_config, scope.em, kept);
   if (slots) keepVhosts(slots, out.route_config.virtual_hosts, edge.scripts, decisions, scope);
   out.common_http_protocol_options = { ...out.common_http_protocol_options, headers_with_underscores_action: underscoreAction(l, scope) };
