@@ -89,6 +89,8 @@ const GLOBAL_NOTES: [string, ReportClass, string][] = [
   ['server_tokens', 'approximated', 'Envoy sends `server: envoy` where nginx sends `Server: nginx`'],
   ['uri', 'approximated', 'Envoy forwards the normalised path (merged slashes, resolved dot segments, decoded %2F); nginx forwards the client\'s URI unchanged when proxy_pass has no URI part, and matches locations on the fully percent-decoded URI (Envoy decodes only %2F and unreserved characters)'],
 ];
+// Envoy's response flags do not tell a connect timeout from a refused connection (src/emit/envoy/local-replies.ts).
+PROXY_NOTES.push(['proxy_connect_timeout', 'approximated', 'an upstream that cannot be reached: nginx answers 502 when the connection is refused or reset and 504 when the connect times out; Envoy flags both UF, and its local reply mapping answers 502 with nginx\'s page for both']);
 PROXY_NOTES.push(['proxy_http_version', 'approximated', 'nginx talks HTTP/1.0 to upstreams by default; Envoy uses HTTP/1.1 (without `keepalive` each upstream connection serves one request, as in nginx)']);
 
 export function compile(file: string, opts: CompileOptions = {}): CompileResult {

@@ -212,6 +212,8 @@ export interface ServerEdge {
   underscoreHeaders?: 'drop' | 'allow';
   /** headers-more commands in effect at server level (http's, then the server's): what nginx runs for responses no location makes. Absent: none. */
   moreHeaders?: MoreHeaders;
+  /** server_tokens at server level: the version in nginx's own error pages. Absent: `on`. */
+  serverTokens?: 'off' | 'build';
 }
 
 // ---------------------------------------------------------------- locations
@@ -502,6 +504,8 @@ export interface Policy {
   access?: { rules: AccessRules; client: 'peer' | 'real_ip' };
   /** headers-more commands in effect here (outer levels' first). Absent: none. */
   moreHeaders?: MoreHeaders;
+  /** server_tokens in effect here: the version in nginx's own error pages (src/lower/special-response.ts). Absent: `on`. */
+  serverTokens?: 'off' | 'build';
 }
 
 // ---------------------------------------------------------------- backends

@@ -239,7 +239,7 @@ const IGNORED: Record<string, string> = {
   fastcgi_temp_path: 'temp files', uwsgi_temp_path: 'temp files', scgi_temp_path: 'temp files',
   types: 'MIME types only matter for files nginx serves itself', default_type: 'MIME type for files nginx serves itself',
   charset: 'charset of files nginx serves itself', source_charset: 'charset conversion', charset_types: 'charset conversion',
-  server_tokens: 'nginx version in its own pages', msie_padding: 'legacy browser tweak', msie_refresh: 'legacy browser tweak',
+  msie_padding: 'legacy browser tweak', msie_refresh: 'legacy browser tweak',
   reset_timedout_connection: 'socket tuning', lingering_close: 'socket tuning', lingering_time: 'socket tuning', lingering_timeout: 'socket tuning',
   resolver: 'used by nginx for names resolved at run time; Envoy resolves DNS clusters itself', resolver_timeout: 'DNS tuning',
   ssl_session_cache: 'TLS session cache tuning', ssl_session_timeout: 'TLS session cache tuning', ssl_session_tickets: 'TLS session tuning', ssl_buffer_size: 'TLS buffer tuning',

@@ -15,7 +15,10 @@ import { GRPC_MARKED, markGrpc } from './grpc.js';
 import { HTTP2_MARKED, markHttp2 } from './http2.js';
 import { markUnderscores, underscoreHeadersAt } from './underscores.js';
 import { moreHeadersAt } from './more-headers.js';
-import { familyOfNames, holds, type Level, levelOf, runCache, runSet } from './util.js';
+import { errorAt, familyOfNames, holds, type Level, levelOf, runCache, runSet } from './util.js';
+import { effectiveSimple } from './limits.js';
+import { argValue } from '../parse/args.js';
+import { NGINX_VERSION } from './special-response.js';
 
 /**
  * Server-level edge settings; reports the http- and server-level directives. `levels` = [http, server].
@@ -40,6 +43,7 @@ export function serverEdge(levels: Level[], r: Reporter, compression: ServerEdge
     markGrpc(todo, r);
     markHttp2(todo, r);
     markUnderscores(todo, r);
+    markServerTokens(todo, r);
   }
   const logs = accessLogsAt(levels, formats);
   return {
@@ -53,7 +57,36 @@ export function serverEdge(levels: Level[], r: Reporter, compression: ServerEdge
     usesRequestId: levels.some((level) => usesRequestId(level.ds)),
     underscoreHeaders: underscoreHeadersAt(levels),
     ...moreAt(levels),
+    ...tokensAt(levels),
   };
+}
+
+function tokensAt(levels: Level[]): Pick<ServerEdge, 'serverTokens'> {
+  const tokens = serverTokensAt(levels);
+  return tokens ? { serverTokens: tokens } : {};
+}
+
+/**
+ * server_tokens in effect at the innermost of `levels`: 'off', 'build', or null for
+ * `on` (the default). nginx rejects any other value when it loads the configuration.
+ */
+export function serverTokensAt(levels: Level[]): 'off' | 'build' | null {
+  const d = effectiveSimple(levels, 'server_tokens');
+  if (!d) return null;
+  const v = argValue(d, 0) ?? '';
+  if (v === 'on') return null;
+  if (v === 'off' || v === 'build') return v;
+  throw errorAt(d.args[0]?.source ?? d.source, `invalid value "${v}" in "server_tokens" directive, it must be "on", "off" or "build"`, 'server-tokens-value');
+}
+
+function markServerTokens(ds: Directive[], r: Reporter): void {
+  for (let i = 0; i < ds.length; i++) {
+    const d = ds[i]!;
+    if (d.name !== 'server_tokens') continue;
+    const v = argValue(d, 0);
+    const tail = v === 'off' ? '`nginx`' : `\`nginx/${NGINX_VERSION}\` (the version reproduced; a build name is not)`;
+    r.mark(d, 'translated', `nginx's own error pages, which Envoy's local replies send (local_reply_config), end with ${tail}; the Server header: see the server_tokens note`);
+  }
 }
 
 const EMPTY_LEVEL: Level = levelOf([]);
@@ -116,6 +149,7 @@ export function markLocationEdge(levels: Level[], r: Reporter): void {
   if (holds(own, TRACING_MARKED)) markTracing(ds, r);
   if (holds(own, GRPC_MARKED)) markGrpc(ds, r);
   if (holds(own, HTTP2_MARKED)) markHttp2(ds, r);
+  if (own.byName.has('server_tokens')) markServerTokens(ds, r);
   if (!holds(own, PER_LISTENER)) return;
   for (let i = 0; i < ds.length; i++) {
     const d = ds[i]!;

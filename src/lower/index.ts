@@ -36,7 +36,7 @@ import { bodySize, effectiveSimple, LIMITS_MARKED, markLimits, NGINX_DEFAULT_PRO
 import { directiveFamily, directivesOf, errorAt, familyOfNames, holds, type Level, levelOf, LowerError, lowerRun, runCache, src, templateOf } from './util.js';
 import { argValue, argValues } from '../parse/args.js';
 import { lowerServerTls, markTlsLevel } from './tls.js';
-import { locationEdgeAt, type LocationEdge, markHttpEdge, markLocationEdge, serverEdge } from './edge.js';
+import { locationEdgeAt, type LocationEdge, markHttpEdge, markLocationEdge, serverEdge, serverTokensAt } from './edge.js';
 import { COMPRESSION_DIRECTIVES, COMPRESSION_FAMILY, compressionAt } from './compression.js';
 import { parseGrpcPass } from './grpc.js';
 import { checkNextUpstream, DEFAULT_RETRY, defaultRetryReason, peersOf, planRetry, retryAt } from './next-upstream.js';
@@ -406,7 +406,7 @@ function markLevel(level: Level, r: Reporter): void {
 }
 
 const ACCESS_REASON =
-  'RBAC filter on the routes of what proxy_pass (or the file fallback) serves here: the first matching rule decides and no match lets in, as nginx; a denied client gets 403 (body `RBAC: access denied`, not nginx\'s page); `return`, redirects and rewrites come before nginx\'s access check and are not guarded; the address tested is the connection\'s peer, or real_ip\'s where set_real_ip_from applies';
+  'RBAC filter on the routes of what proxy_pass (or the file fallback) serves here: the first matching rule decides and no match lets in, as nginx; a denied client gets 403 with nginx\'s page (local_reply_config replaces the filter\'s `RBAC: access denied`); `return`, redirects and rewrites come before nginx\'s access check and are not guarded; the address tested is the connection\'s peer, or real_ip\'s where set_real_ip_from applies';
 
 /** A level's allow/deny (nginx's errors for an invalid address raised here, wherever they are written). */
 function markAccess(level: Level, r: Reporter): void {
@@ -941,7 +941,7 @@ function sslIn(scope: Scope, family: SslFamily): SslDirectives {
 export const POLICY_DIRECTIVES: ReadonlySet<string> = new Set([
   'proxy_set_header', 'add_header', 'proxy_hide_header', 'proxy_connect_timeout', 'proxy_read_timeout', 'proxy_send_timeout', 'client_max_body_size',
   'proxy_http_version', 'proxy_redirect', 'proxy_buffering', 'absolute_redirect', 'port_in_redirect', 'server_name_in_redirect',
-  'access_log', 'error_page', ...COMPRESSION_DIRECTIVES, 'allow', 'deny', 'set_real_ip_from', ...MORE_DIRECTIVES,
+  'access_log', 'error_page', ...COMPRESSION_DIRECTIVES, 'allow', 'deny', 'set_real_ip_from', ...MORE_DIRECTIVES, 'server_tokens',
 ]);
 const POLICY_FAMILY = familyOfNames(POLICY_DIRECTIVES);
 
@@ -1017,6 +1017,8 @@ export function policyOf(levels: Level[], compression: Compression | null = comp
   if (access) policy.access = access;
   const more = moreHeadersAt(levels);
   if (more) policy.moreHeaders = more;
+  const tokens = serverTokensAt(levels);
+  if (tokens) policy.serverTokens = tokens;
   return policy;
 }
 

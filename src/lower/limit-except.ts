@@ -90,7 +90,7 @@ function markBody(body: Directive[], methods: string[], r: Reporter): void {
   for (const x of body) {
     if (isAccessDirective(x)) {
       if (x.args[0]?.value.startsWith('unix:')) r.mark(x, 'ignored', 'unix-socket clients: no unix listener is translated');
-      else r.mark(x, 'translated', `RBAC on the location's routes, for ${others} (a policy per method class); a denied client gets 403 (body \`RBAC: access denied\`)`);
+      else r.mark(x, 'translated', `RBAC on the location's routes, for ${others} (a policy per method class); a denied client gets 403 with nginx's page (local_reply_config)`);
       continue;
     }
     checkPassUri(x);

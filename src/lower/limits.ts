@@ -59,7 +59,7 @@ export function markLimits(ds: Directive[], r: Reporter): void {
         break;
       case 'client_max_body_size': {
         const n = parseSize(argValue(d, 0) ?? '');
-        r.mark(d, 'approximated', n === 0 ? 'no limit: the buffer filter is disabled on these routes' : 'buffer filter max_request_bytes: Envoy answers 413 too, but buffers the whole body before forwarding (nginx also buffers by default)');
+        r.mark(d, 'approximated', n === 0 ? 'no limit: the buffer filter is disabled on these routes' : 'buffer filter max_request_bytes: Envoy answers 413 with nginx\'s page too (local_reply_config), but buffers the whole body before forwarding (nginx also buffers by default)');
         break;
       }
       case 'proxy_http_version':

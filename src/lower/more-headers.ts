@@ -166,7 +166,7 @@ export function isTokenName(name: string): boolean {
 
 export type MoreVerdict = [ReportClass, string];
 
-const LOCAL_REPLIES = 'Envoy\'s own error replies (upstream unreachable 503, upstream timeout 504, access denied 403, body too large 413) do not carry route headers, nginx\'s error pages do';
+const LOCAL_REPLIES = 'Envoy\'s own error replies (upstream unreachable 502, upstream timeout 504, access denied 403, body too large 413) do not carry route headers, nginx\'s error pages do';
 
 /** How one response header of a command is translated (Server aside: see serverOp). */
 export function outputVerdict(op: MoreHeaderOp): MoreVerdict {

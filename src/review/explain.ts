@@ -152,6 +152,11 @@ export function compare(n: NginxRoute, e: EnvoyDecision): string[] {
       else if (o.status === 403 && e.kind !== 'rejected' && e.status !== 403) out.push(`nginx forbids the request (${o.reason}), Envoy answers ${e.status ?? e.kind}`);
       break;
   }
+  // What the client gets when both answer themselves: error_page and nginx's pages applied (local_reply_config on Envoy's side).
+  if (n.reply && e.reply && out.length === 0) {
+    if (n.reply.status !== e.reply.status) out.push(`reply status: nginx ${n.reply.status}, Envoy ${e.reply.status}`);
+    else if (n.reply.body !== e.reply.body) out.push(`reply body: nginx sends ${JSON.stringify(n.reply.body.slice(0, 60))}, Envoy ${JSON.stringify(e.reply.body.slice(0, 60))}`);
+  }
   return out;
 }
 

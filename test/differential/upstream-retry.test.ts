@@ -5,8 +5,9 @@
 // the outcomes the Envoy evaluator reads from the compiled retry policy (src/sim/envoy),
 // and every answer real nginx gives must be one of them. Where the order of nginx's round
 // robin decides, the case's outcome is a set and both requests sent must fall in it.
-// Failures: nginx answers 502 itself, Envoy 503 (its local reply for a connection
-// failure, reported); compared as "failed".
+// Failures: nginx answers 502 itself; Envoy's local reply for a connection failure (503, flag
+// UF) is mapped to nginx's 502 and page by the connection manager's local_reply_config
+// (test/differential/error-replies.test.ts compares those bytes); compared as "failed".
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createServer, type Server } from 'node:http';
 import { evaluator } from '../../src/sim/envoy/index.js';
@@ -147,9 +148,9 @@ describe.skipIf(!nginxAvailable())('retry on the next server: nginx, the nginx m
       for (const method of ['GET', 'POST']) {
         const model = modelOutcomes(c.path, method);
         const envoy = envoyOutcomes(c.path, method);
-        // Each side's own failure status: nginx's 502, Envoy's 503 (its local reply to a connection failure).
+        // The failure status the client gets: nginx's 502 on both sides (Envoy's 503 UF mapped by local_reply_config).
         expect(model.filter((o) => o.kind === 'failed').every((o) => o.status === 502)).toBe(true);
-        expect(envoy.filter((o) => o.kind === 'failed').every((o) => o.status === 503)).toBe(true);
+        expect(envoy.filter((o) => o.kind === 'failed').every((o) => o.status === 502)).toBe(true);
         const m = model.map(shown).join(' | ');
         const e = envoy.map(shown).join(' | ');
         if (c.reported?.method === method) {

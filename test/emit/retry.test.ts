@@ -76,9 +76,9 @@ describe('retry_policy on proxy routes', () => {
     };
     expect(outcomes('/app/x', ['10.0.0.1:80'], 'POST')).toEqual(['10.0.0.2:80']);
     expect(outcomes('/app/x', ['10.0.0.1:80', '10.0.0.2:80'])).toEqual(['10.0.0.9:80']);
-    expect(outcomes('/app/x', ['10.0.0.1:80', '10.0.0.2:80', '10.0.0.9:80'])).toEqual(['failed 503']);
-    expect(outcomes('/two/x', ['10.0.0.1:80', '10.0.0.2:80'])).toEqual(['failed 503']);
-    expect(outcomes('/off/x', ['10.0.0.1:80']).sort()).toEqual(['10.0.0.2:80', 'failed 503']);
+    expect(outcomes('/app/x', ['10.0.0.1:80', '10.0.0.2:80', '10.0.0.9:80'])).toEqual(['failed 502']);
+    expect(outcomes('/two/x', ['10.0.0.1:80', '10.0.0.2:80'])).toEqual(['failed 502']);
+    expect(outcomes('/off/x', ['10.0.0.1:80']).sort()).toEqual(['10.0.0.2:80', 'failed 502']);
     expect(outcomes('/solo/x', [])).toEqual(['10.0.1.1:80']);
     // a status retried only where the policy lists it
     const statuses = { '10.0.0.1:80': 503 };

@@ -115,8 +115,8 @@ function nginxSideErrors(doc: ExplainDocument, o: Observed, ir: CompiledConfig):
     if (o.backend !== out.backend) errors.push(`nginx ${o.backend ? 'proxies to ' + o.backend : 'answers ' + o.status}, explain: proxy to ${out.backend}`);
     else if (o.upstreamPath !== out.upstreamUri) errors.push(`nginx sends ${o.upstreamPath} upstream, explain says ${out.upstreamUri}`);
   } else if (o.backend) errors.push(`nginx proxies to ${o.backend}, explain: ${out.kind}`);
-  else if (out.kind !== 'error' && o.status !== out.status && !(out.status === 444 && o.status === 0)) {
-    errors.push(`nginx answers ${o.status}, explain: ${out.kind} ${out.status}`);
+  else if (out.kind !== 'error' && o.status !== (n.reply?.status ?? out.status) && !(out.status === 444 && o.status === 0)) {
+    errors.push(`nginx answers ${o.status}, explain: ${out.kind} ${n.reply?.status ?? out.status}`);
   }
   return errors;
 }
@@ -174,8 +174,10 @@ function envoyMatches(doc: ExplainDocument, o: Observed, ir: CompiledConfig): bo
   // The echo backends see which upstream nginx used, not over which transport (https:// is adapted to
   // http://): the cluster must be one of that upstream's, the one of the location's own transport.
   if (o.backend) return e.kind === 'route' && e.cluster !== undefined && backendOfCluster(e.cluster) === o.backend && e.cluster === locationCluster(ir, e.routeName, e.cluster) && (!o.location || sameLocation || viaNamed);
-  if (o.status >= 300 && o.status < 400) return e.kind === 'redirect' && e.status === o.status;
-  return e.kind === 'direct_response' && e.status === o.status;
+  // the status the client gets: local_reply_config may change it (an error_page redirect)
+  const status = e.reply?.status ?? e.status;
+  if (o.status >= 300 && o.status < 400) return (e.kind === 'redirect' || e.kind === 'direct_response') && status === o.status;
+  return e.kind === 'direct_response' && status === o.status;
 }
 
 describe.skipIf(!NGINX_BIN)('explain vs real nginx on the fixtures', () => {

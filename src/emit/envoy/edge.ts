@@ -6,7 +6,8 @@
 import type { AccessLog, CompiledConfig, Compression, ErrorPage, HeaderOp, Listener, Location, VirtualServer } from '../../ir/types.js';
 import { otelEndpoint } from '../../lower/tracing.js';
 import { isIp } from '../../lower/upstream.js';
-import { isRedirectTarget, redirectStatus } from '../../lower/error-page.js';
+import type { ServerTokens } from '../../lower/special-response.js';
+import { localReplyConfig, type ReplyRoute } from './local-replies.js';
 import { realIpVerdict } from '../../lower/real-ip.js';
 import { formatMs } from '../../lower/util.js';
 import { accessLogKey, fileAccessLog, routeNameFilter } from './access-log.js';
@@ -19,6 +20,7 @@ interface RouteSettings {
   errorPages: ErrorPage[];
   addHeaders: HeaderOp[];
   traced: boolean;
+  tokens: ServerTokens;
 }
 
 export interface EdgeScope {
@@ -70,10 +72,36 @@ export function applyEdge(hcm: Json, l: Listener, scope: EdgeScope, kept: KeptVh
   const settings = routes.map((r) => memo.settingsOf(String(r.name ?? '')));
   const compression = applyCompression(hcm, routes, settings, fresh);
   applyAccessLogs(hcm, routes, settings);
-  applyErrorPages(hcm, routes, settings, l, scope.em, memo);
   const scripts = applyStatusGatedHeaders(hcm, vhosts, settings, memo, kept);
   const traced = applyTracing(hcm, routes, settings, servers, fresh);
   return { decisions: JSON.stringify({ compression, traced }), scripts };
+}
+
+/**
+ * The connection manager's local replies as nginx makes them (local-replies.ts): run once
+ * its routes and HTTP filters are final (the RBAC filter is added after applyEdge).
+ */
+export function applyLocalReplies(hcm: Json, l: Listener, scope: EdgeScope): void {
+  const dflt = scope.servers.get(l.defaultServerId);
+  if (!dflt?.edge) return;
+  const memo = edgeMemoOf(scope);
+  const routes = allRoutes(hcm.route_config).map((r) => replyRoute(r, memo.settingsOf(String(r.name ?? ''))));
+  const rbac = (hcm.http_filters ?? []).some((f: Json) => f.typed_config?.['@type'] === RBAC_TYPE);
+  const { config, firstPage } = localReplyConfig({ routes, defaultTokens: dflt.edge.serverTokens ?? 'on', rbac });
+  if (config) hcm.local_reply_config = config;
+  if (firstPage) scope.em.noteOnce(`errpage:${l.name}`, firstPage.source, 'error_page', 'approximated', `error_page on ${l.address}:${l.port} → local_reply_config mappers (only replies Envoy generates itself are mapped, as nginx without proxy_intercept_errors)`);
+}
+
+const RBAC_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC';
+
+const REDIRECT_CODES: Record<string, number> = { MOVED_PERMANENTLY: 301, FOUND: 302, SEE_OTHER: 303, TEMPORARY_REDIRECT: 307, PERMANENT_REDIRECT: 308 };
+
+function replyRoute(r: Json, st: RouteSettings): ReplyRoute {
+  const out: ReplyRoute = { name: String(r.name ?? ''), pages: st.errorPages, tokens: st.tokens, forwards: r.route !== undefined };
+  const dr = r.direct_response;
+  if (dr) out.direct = { status: Number(dr.status), body: dr.body !== undefined };
+  if (r.redirect) out.redirect = REDIRECT_CODES[String(r.redirect.response_code ?? 'MOVED_PERMANENTLY')] ?? 301;
+  return out;
 }
 
 /**
@@ -84,8 +112,6 @@ export function applyEdge(hcm: Json, l: Listener, scope: EdgeScope, kept: KeptVh
 interface EdgeMemo {
   /** route name → settings (route names are made of server and location ids, unique in the configuration) */
   settingsOf: (name: string) => RouteSettings;
-  /** an error page's local reply mappers: one per status code, with the key mappers are merged by */
-  pageCodes: Map<ErrorPage, { code: number; key: string }[]>;
   /** status-gated split by (response header list, add_header list) */
   splits: Map<Json[], Map<HeaderOp[], StatusGatedSplit>>;
   /** Lua script by its moved headers (StatusGatedSplit.key) */
@@ -99,7 +125,7 @@ function edgeMemoOf(scope: EdgeScope): EdgeMemo {
   if (!m) {
     // Every server with edge settings: a listener's routes are named after its own servers only.
     const settingsOf = routeSettings([...scope.servers.values()].filter((s) => s.edge));
-    edgeMemos.set(scope.em, (m = { settingsOf, pageCodes: new Map(), splits: new Map(), scripts: new Map() }));
+    edgeMemos.set(scope.em, (m = { settingsOf, splits: new Map(), scripts: new Map() }));
   }
   return m;
 }
@@ -131,7 +157,7 @@ function routeSettings(servers: VirtualServer[]): (name: string) => RouteSetting
     let st = ofLocation.get(loc);
     if (!st) {
       const server = byId.get(serverId)!;
-      st = { compression: loc.policy.compression ?? null, accessLogs: loc.policy.accessLogs ?? server.edge!.accessLogs, errorPages: loc.policy.errorPages ?? [], addHeaders: loc.policy.addHeaders, traced: server.edge!.tracing !== null };
+      st = { compression: loc.policy.compression ?? null, accessLogs: loc.policy.accessLogs ?? server.edge!.accessLogs, errorPages: loc.policy.errorPages ?? [], addHeaders: loc.policy.addHeaders, traced: server.edge!.tracing !== null, tokens: loc.policy.serverTokens ?? 'on' };
       ofLocation.set(loc, st);
     }
     return st;
@@ -150,7 +176,7 @@ function routeSettings(servers: VirtualServer[]): (name: string) => RouteSetting
     let st = ofServer.get(serverId);
     if (!st) {
       const e = byId.get(serverId)?.edge;
-      st = { compression: e?.compression ?? null, accessLogs: e?.accessLogs ?? [], errorPages: e?.errorPages ?? [], addHeaders: [], traced: (e?.tracing ?? null) !== null };
+      st = { compression: e?.compression ?? null, accessLogs: e?.accessLogs ?? [], errorPages: e?.errorPages ?? [], addHeaders: [], traced: (e?.tracing ?? null) !== null, tokens: e?.serverTokens ?? 'on' };
       ofServer.set(serverId, st);
     }
     return st;
@@ -330,58 +356,6 @@ function namesOf(routes: Json[], set: RouteSet): string[] {
   const names = new Set<string>();
   for (const k of set.indexes) names.add(String(routes[k].name ?? ''));
   return [...names].sort();
-}
-
-// ------------------------------------------------------------------ error pages
-
-function applyErrorPages(hcm: Json, routes: Json[], settings: RouteSettings[], l: Listener, em: Emission, memo: EdgeMemo): void {
-  const mappers = new Map<string, { page: ErrorPage; code: number; routes: RouteSet }>();
-  for (let k = 0; k < routes.length; k++) {
-    const pages = settings[k]!.errorPages;
-    for (let i = 0; i < pages.length; i++) {
-      const page = pages[i]!;
-      for (const { code, key } of pageCodesOf(page, memo)) {
-        let m = mappers.get(key);
-        if (!m) mappers.set(key, (m = { page, code, routes: routeSet() }));
-        addRoute(m.routes, k);
-      }
-    }
-  }
-  if (mappers.size === 0) return;
-  hcm.local_reply_config = {
-    mappers: [...mappers.values()].map(({ page, code, routes: rs }) => {
-      const status = { status_code_filter: { comparison: { op: 'EQ', value: { default_value: code, runtime_key: `ngx2envoy.error_page.${code}` } } } };
-      const filter = rs.indexes.length === routes.length ? status : { and_filter: { filters: [status, routeNameFilter(namesOf(routes, rs))] } };
-      if (page.file) return fileMapper(filter, page);
-      return {
-        filter,
-        status_code: redirectStatus(page),
-        headers_to_add: [{ header: { key: 'location', value: page.target.raw.replace(/%/g, '%%') }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' }],
-      };
-    }),
-  };
-  em.noteOnce(`errpage:${l.name}`, [...mappers.values()][0]!.page.source, 'error_page', 'approximated', `error_page on ${l.address}:${l.port} → local_reply_config mappers (only replies Envoy generates itself are mapped, as nginx without proxy_intercept_errors)`);
-}
-
-/** An error page's mappers by status code (none when lowering reported it), worked out once per page. */
-function pageCodesOf(page: ErrorPage, memo: EdgeMemo): { code: number; key: string }[] {
-  let codes = memo.pageCodes.get(page);
-  if (!codes) {
-    const redirect = isRedirectTarget(page) && !page.target.parts.some((p) => 'var' in p);
-    codes = !redirect && !page.file ? [] : page.codes.map((code) => ({ code, key: `${code}|${page.target.raw}|${page.file ?? ''}|${redirect ? redirectStatus(page) : page.override}` }));
-    memo.pageCodes.set(page, codes);
-  }
-  return codes;
-}
-
-/** The error page file as the body of the local reply; %LOCAL_REPLY_BODY% keeps its bytes out of the formatter. */
-function fileMapper(filter: Json, page: ErrorPage): Json {
-  const m: Json = { filter };
-  if (typeof page.override === 'number') m.status_code = page.override;
-  else if (page.override === 'target') m.status_code = 200; // the static file answers 200
-  m.body = { filename: page.file };
-  m.body_format_override = { text_format_source: { inline_string: '%LOCAL_REPLY_BODY%' }, content_type: 'text/html' };
-  return m;
 }
 
 // ------------------------------------------------------------------ add_header without `always`

@@ -8,7 +8,7 @@ import { NGINX_HIDDEN } from './header-lists.js';
 import type { Emission, Json } from './context.js';
 import { NGINX_DEFAULT_BODY_SIZE } from '../../lower/limits.js';
 import { TLS_INSPECTOR, tlsFilterChains } from './tls.js';
-import { applyEdge } from './edge.js';
+import { applyEdge, applyLocalReplies } from './edge.js';
 import { hoistPerFilterConfigs, hoistRequestHeaders, hoistRetryPolicies, neutralPerRouteConfigs } from './hoist.js';
 import { compactRoutes } from './compact.js';
 import { applyServerHeader } from './server-header.js';
@@ -117,6 +117,7 @@ function hcm(l: Listener, scope: ListenerScope, reuseVhosts = true): Json {
   }
   const edge = applyEdge(out, l, scope, { vhosts: kept, scripts: keptScripts });
   if (usesAccessRules(out.route_config)) insertAccessFilter(out);
+  applyLocalReplies(out, l, scope);
   const neutral = neutralPerRouteConfigs(out.http_filters);
   const decisions = slots ? `${edge.decisions}\n${JSON.stringify([...neutral])}` : '';
   if (slots?.some((s) => s.kept && s.kept.decisions !== decisions)) return hcm(l, scope, false);

@@ -4,7 +4,7 @@
 // can check the compiler's output against nginx's behaviour.
 
 import { forward, directResponse, redirect, type WeightedClusterChoice } from './action.js';
-import { boolValue, EnvoyConfigError, enumValue, loadConfig, numValue, typeOf, type EnvoyConfigInput, type LoadedConfig, type Obj } from './config.js';
+import { boolValue, durationValue, EnvoyConfigError, enumValue, loadConfig, numValue, typeOf, type EnvoyConfigInput, type LoadedConfig, type Obj } from './config.js';
 import { effectiveHeaders, type FormatContext, type HeaderAddition, type HeaderRemoval, type HeaderSource } from './headers.js';
 import { chainTerminatesTls, detectConnection, selectFilterChain, selectListener, type ConnectionInfo } from './listener.js';
 import { portStart, routeMatches, selectVirtualHost, type RouteRequest } from './match.js';
@@ -12,7 +12,8 @@ import { mergeSlashes, normalizePath, unescapeSlashes, type EscapedSlashesAction
 import { trustedClientAddress } from './client-address.js';
 import { perFilterConfigs, type FilterConfigChoice } from './filters.js';
 import { rbacAllows, type RbacAddresses } from './rbac.js';
-import { upstreamOutcomes, type UpstreamConditions, type UpstreamResult } from './retry.js';
+import { upstreamOutcomes, type UpstreamConditions, type UpstreamOutcome, type UpstreamResult } from './retry.js';
+import { localReply, type LocalReply } from './local-reply.js';
 
 export { EnvoyConfigError, type EnvoyConfigInput } from './config.js';
 export { evaluateConnection, type StreamConnection, type StreamDecision } from './stream.js';
@@ -21,6 +22,7 @@ export { requestHeadersSent, responseHeadersSent } from './headers.js';
 export type { WeightedClusterChoice } from './action.js';
 export type { UpstreamConditions, UpstreamOutcome, UpstreamResult } from './retry.js';
 export type { FilterConfigChoice, PerFilterLevel } from './filters.js';
+export type { LocalReply } from './local-reply.js';
 
 export interface EvaluateOptions {
   /** also resolve each HTTP filter's per-route configuration (decision.filters) */
@@ -47,6 +49,8 @@ export interface EnvoyRequest {
   headers?: Record<string, string>;
   /** How the chosen cluster's endpoints behave (refusing connections, answering a status): decision.upstream says what the request may get. */
   upstream?: UpstreamConditions;
+  /** The request body's length (for the buffer filter's limit); absent: no body. */
+  bodyLength?: number;
 }
 
 export type DecisionKind =
@@ -93,6 +97,12 @@ export interface EnvoyDecision {
   upstream?: UpstreamResult;
   /** with `filters: true`: each HTTP filter (router excepted) → the per-route config it uses */
   filters?: Record<string, FilterConfigChoice>;
+  /**
+   * When Envoy answers itself (direct response, redirect, a filter's reply, no route, a
+   * rejected request): the status, body and Content-Type the client gets, local_reply_config
+   * applied. `status` above stays the action's own.
+   */
+  reply?: LocalReply;
   notes?: string[];
 }
 
@@ -225,20 +235,32 @@ function routeConfigOf(hcm: Obj, cfg: LoadedConfig, notes: string[]): Obj | unde
 const isRouter = (f: Obj): boolean => f.name === 'envoy.filters.http.router' || typeOf(f).endsWith('.Router');
 const isHttpRbac = (f: Obj): boolean => typeOf(f) === 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC';
 
+const isBuffer = (f: Obj): boolean => typeOf(f) === 'type.googleapis.com/envoy.extensions.filters.http.buffer.v3.Buffer';
+
 /**
- * The HTTP RBAC filters of a connection manager, in order: each uses the route's most
- * specific RBACPerRoute (its `rbac`; without one the filter is off on the route), else
- * its own rules (none: everything passes).
+ * The reply of the first HTTP filter, in decoding order, that answers the request itself:
+ * an RBAC filter uses the route's most specific RBACPerRoute (its `rbac`; without one the
+ * filter is off on the route), else its own rules (none: everything passes), and denies
+ * with 403 "RBAC: access denied"; the buffer filter (BufferPerRoute `disabled`, or its
+ * `buffer`, else the filter's max_request_bytes) answers 413 "Payload Too Large" to a
+ * body over the limit.
  */
-function httpRbacAllows(hcm: Obj, rc: Obj, vh: Obj, route: Obj, addrs: RbacAddresses, headers: Record<string, string>, notes: string[]): boolean {
-  const rbac = (hcm.http_filters ?? []).filter(isHttpRbac);
-  if (rbac.length === 0) return true;
+function filterReply(hcm: Obj, rc: Obj, vh: Obj, route: Obj, addrs: RbacAddresses, r: { headers: Record<string, string>; bodyLength?: number }, notes: string[]): { status: number; body: string } | null {
+  const filters: Obj[] = (hcm.http_filters ?? []).filter((f: Obj) => isHttpRbac(f) || isBuffer(f));
+  if (filters.length === 0) return null;
   const choices = perFilterConfigs(hcm, rc, vh, route, []);
-  return rbac.every((f: Obj) => {
+  for (const f of filters) {
     const perRoute = choices[String(f.name ?? '')]?.config ?? null;
+    if (isBuffer(f)) {
+      if (r.bodyLength === undefined || perRoute?.disabled === true) continue;
+      const max = numValue((perRoute?.buffer ?? f.typed_config)?.max_request_bytes) ?? Infinity;
+      if (r.bodyLength > max) return { status: 413, body: 'Payload Too Large' };
+      continue;
+    }
     const config = perRoute ? (perRoute.rbac ?? null) : (f.typed_config ?? {});
-    return config === null || rbacAllows(config, addrs, notes, headers);
-  });
+    if (config !== null && !rbacAllows(config, addrs, notes, r.headers)) return { status: 403, body: 'RBAC: access denied' };
+  }
+  return null;
 }
 
 function httpFilterNotes(hcm: Obj, notes: string[]): void {
@@ -247,7 +269,7 @@ function httpFilterNotes(hcm: Obj, notes: string[]): void {
   if (!last || !(last.name === 'envoy.filters.http.router' || typeOf(last).endsWith('.Router'))) {
     notes.push('the router filter is not the last HTTP filter: Envoy rejects such a connection manager');
   }
-  const others = filters.filter((f) => !isRouter(f) && !isHttpRbac(f)).map((f) => String(f.name ?? typeOf(f)));
+  const others = filters.filter((f) => !isRouter(f) && !isHttpRbac(f) && !isBuffer(f)).map((f) => String(f.name ?? typeOf(f)));
   if (others.length) notes.push(`HTTP filters not simulated (they may answer first): ${others.join(', ')}`);
 }
 
@@ -306,18 +328,18 @@ function decide(cfg: LoadedConfig, r: EnvoyRequest, notes: string[], opts: Evalu
   const server = serverHeaderOf(hcm);
   if (server) out.serverHeader = server;
   const { req, early } = prepareRequest(hcm, r, conn, chainTls, notes);
-  if (early) return { ...out, ...early };
+  if (early) return withReply(hcm, { ...out, ...early }, notes);
   const own: Record<string, string> = {};
   for (const [k, v] of Object.entries(r.headers ?? {})) own[k.toLowerCase()] = v;
   const client: ConnectionInfo = { ...conn, remoteAddress: trustedClientAddress(hcm, own, conn.remoteAddress, notes) };
   const rc = routeConfigOf(hcm, cfg, notes);
   const vh = rc ? selectVirtualHost(rc, req.authority) : undefined;
-  if (!rc || !vh) return { ...out, kind: 'no_virtual_host', status: 404 };
+  if (!rc || !vh) return withReply(hcm, { ...out, kind: 'no_virtual_host', status: 404 }, notes, ['NR']);
   out.virtualHost = String(vh.name ?? '');
   const tlsRedirect = requireTlsRedirect(vh, req);
   if (tlsRedirect) {
     notes.push(`virtual host require_tls: plaintext request redirected to https`);
-    return { ...out, ...tlsRedirect };
+    return withReply(hcm, { ...out, ...tlsRedirect }, notes);
   }
   const routes: Obj[] = vh.routes ?? [];
   for (let i = 0; i < routes.length; i++) {
@@ -326,14 +348,43 @@ function decide(cfg: LoadedConfig, r: EnvoyRequest, notes: string[], opts: Evalu
     if (!pm) continue;
     const d: EnvoyDecision = { ...out, ...actOn(cfg, rc, vh, route, i, req, pm, client, notes) };
     if (opts.filters) d.filters = perFilterConfigs(hcm, rc, vh, route, notes);
-    // The RBAC filter decodes before the router: a denied request never reaches the route's action.
-    if (!httpRbacAllows(hcm, rc, vh, route, { direct: conn.remoteAddress, remote: client.remoteAddress }, req.headers, notes)) {
-      return { ...out, kind: 'direct_response', status: 403, body: 'RBAC: access denied', routeIndex: i, ...(route.name === undefined ? {} : { routeName: String(route.name) }) };
+    // The HTTP filters decode before the router: a request one of them answers never reaches the route's action.
+    const answered = filterReply(hcm, rc, vh, route, { direct: conn.remoteAddress, remote: client.remoteAddress }, { headers: req.headers, bodyLength: r.bodyLength }, notes);
+    if (answered) {
+      const denied: EnvoyDecision = { ...out, kind: 'direct_response', ...answered, routeIndex: i, ...(route.name === undefined ? {} : { routeName: String(route.name) }) };
+      return withReply(hcm, denied, notes);
     }
-    if (r.upstream && d.kind === 'route' && route.route && d.cluster !== undefined && d.status === undefined) d.upstream = upstreamOutcomes(cfg, route, vh, d.cluster, r.upstream, notes);
-    return d;
+    if (r.upstream && d.kind === 'route' && route.route && d.cluster !== undefined && d.status === undefined) {
+      d.upstream = upstreamOutcomes(cfg, route, vh, d.cluster, r.upstream, notes, durationValue(hcm.stream_idle_timeout));
+      d.upstream.outcomes = d.upstream.outcomes.map((o) => (o.kind === 'failed' ? failedReply(hcm, o, d.routeName, notes) : o));
+    }
+    return d.kind === 'route' ? d : withReply(hcm, d, notes);
   }
-  return { ...out, kind: 'no_route', status: 404 };
+  return withReply(hcm, { ...out, kind: 'no_route', status: 404 }, notes, ['NR']);
+}
+
+/** Envoy's own text for a failed upstream request, by response flag (the router's local replies). */
+const FAILURE_BODIES: Record<string, string> = {
+  UF: 'upstream connect error or disconnect/reset before headers. reset reason: connection failure',
+  UH: 'no healthy upstream',
+  NC: 'cluster not found',
+  UT: 'upstream request timeout',
+  SI: 'stream timeout',
+};
+
+/** A failed upstream outcome as the client gets it: local_reply_config applied to Envoy's reply. */
+function failedReply(hcm: Obj, o: Extract<UpstreamOutcome, { kind: 'failed' }>, routeName: string | undefined, notes: string[]): UpstreamOutcome {
+  const flags = o.flags ?? [];
+  const reply = localReply(hcm, { status: o.status, body: FAILURE_BODIES[flags[0] ?? ''] ?? '', flags, ...(routeName === undefined ? {} : { routeName }) }, notes);
+  return { ...o, status: reply.status, reply };
+}
+
+/** A decision Envoy answers itself, with the reply the client gets. */
+function withReply(hcm: Obj, d: EnvoyDecision, notes: string[], flags: string[] = []): EnvoyDecision {
+  if (d.status === undefined) return d;
+  const type = d.responseHeadersToAdd?.filter((h) => h.key.toLowerCase() === 'content-type').pop()?.value;
+  const input = { status: d.status, body: d.body ?? '', flags, ...(d.routeName === undefined ? {} : { routeName: d.routeName }), ...(type === undefined ? {} : { contentType: type }) };
+  return { ...d, reply: localReply(hcm, input, notes) };
 }
 
 function actOn(

@@ -8,9 +8,16 @@
 // predicate ("reject any host that has already been attempted"); previous_priorities
 // ("the first update_frequency attempts use the unmodified priority load", then the
 // attempted priorities are excluded, until none is left and the list is reset).
-// A connection failure the router gives up on is a local 503 (flag UF).
+// A connection failure the router gives up on is a local 503 (flag UF; URX too when a retry
+// policy ran out of retries); a cluster without endpoints a 503 (UH). An endpoint that
+// accepts the connection and never answers ends the stream when the route's idle timeout
+// (or the connection manager's stream_idle_timeout) fires: 504 with flag SI once the request
+// was received (Http::Utility::maybeRequestTimeoutCode), or the route's `timeout` first:
+// 504 UT; neither is retried here (the policies emitted have no per-try timeouts).
+// The status and body the client gets are the local reply's (local-reply.ts, index.ts).
 
-import { numValue, typeOf, type LoadedConfig, type Obj } from './config.js';
+import { durationValue, numValue, typeOf, type LoadedConfig, type Obj } from './config.js';
+import type { LocalReply } from './local-reply.js';
 
 /** What the endpoints do, for the request at hand. */
 export interface UpstreamConditions {
@@ -18,10 +25,15 @@ export interface UpstreamConditions {
   refused?: string[];
   /** Endpoints answering with this status (the others answer 200). */
   statuses?: Record<string, number>;
+  /** Endpoints that accept the connection and never answer. */
+  timeout?: string[];
 }
 
 /** One way the request may end: an endpoint's answer, or a reply of the proxy itself. */
-export type UpstreamOutcome = { kind: 'served'; endpoint: string; status: number } | { kind: 'failed'; status: number };
+export type UpstreamOutcome =
+  | { kind: 'served'; endpoint: string; status: number }
+  /** `flags`: Envoy's response flags; `reply`: what the client gets once local_reply_config is applied (status is its status) */
+  | { kind: 'failed'; status: number; flags?: string[]; reply?: LocalReply };
 
 export interface UpstreamResult {
   /** Every outcome the request may have (the balancer's picks decide which), deduplicated and sorted. */
@@ -120,25 +132,27 @@ function candidates(hosts: string[], tried: string[], p: Policy | null): string[
 }
 
 /** Every outcome of a request to `clusterName` through `route` (in `vh`) when the endpoints behave as `cond` says. */
-export function upstreamOutcomes(cfg: LoadedConfig, route: Obj, vh: Obj, clusterName: string, cond: UpstreamConditions, notes: string[]): UpstreamResult {
+export function upstreamOutcomes(cfg: LoadedConfig, route: Obj, vh: Obj, clusterName: string, cond: UpstreamConditions, notes: string[], streamIdle?: string): UpstreamResult {
   const cluster = cfg.clusters.get(clusterName);
-  if (!cluster) return { outcomes: [{ kind: 'failed', status: 503 }], maxTries: 0 };
+  if (!cluster) return { outcomes: [{ kind: 'failed', status: 503, flags: ['NC'] }], maxTries: 0 };
   const byPriority = hostsByPriority(cfg, cluster);
   const p = policyOf(route, vh);
   const refused = new Set(cond.refused ?? []);
+  const silent = new Set(cond.timeout ?? []);
+  const timedOut = timeoutFailure(route, streamIdle);
   const statuses = cond.statuses ?? {};
   const lb = String(cluster.lb_policy ?? 'ROUND_ROBIN');
   if (p?.previousHosts && lb !== 'ROUND_ROBIN') notes.push(`cluster ${clusterName} balances with ${lb}: a retry's host selection finds a host not tried with high probability, not certainty (simulated as certain)`);
   const found = new Map<string, UpstreamOutcome>();
   let maxTries = 0;
   const add = (o: UpstreamOutcome): void => {
-    found.set(o.kind === 'served' ? `served ${o.endpoint} ${o.status}` : `failed ${o.status}`, o);
+    found.set(o.kind === 'served' ? `served ${o.endpoint} ${o.status}` : `failed ${o.status} ${(o.flags ?? []).join(',')}`, o);
   };
   const tryNext = (tried: string[]): void => {
     const prio = priorityFor(byPriority, tried, p);
     if (prio < 0) {
       notes.push(`cluster ${clusterName} has no endpoint: Envoy answers 503 (no healthy upstream)`);
-      add({ kind: 'failed', status: 503 });
+      add({ kind: 'failed', status: 503, flags: ['UH'] });
       return;
     }
     for (const host of candidates(byPriority[prio]!, tried, p)) {
@@ -147,7 +161,13 @@ export function upstreamOutcomes(cfg: LoadedConfig, route: Obj, vh: Obj, cluster
       const retryLeft = p !== null && now.length <= p.retries;
       if (refused.has(host)) {
         if (retryLeft && retriesConnectFailure(p!)) tryNext(now);
-        else add({ kind: 'failed', status: 503 });
+        // URX: a policy that would retry ran out of retries
+        else add({ kind: 'failed', status: 503, flags: p !== null && retriesConnectFailure(p) ? ['UF', 'URX'] : ['UF'] });
+        continue;
+      }
+      if (silent.has(host)) {
+        if (timedOut) add(timedOut);
+        else notes.push(`${host} never answers and the route has no timeout: the request waits forever`);
         continue;
       }
       const status = statuses[host] ?? 200;
@@ -158,4 +178,15 @@ export function upstreamOutcomes(cfg: LoadedConfig, route: Obj, vh: Obj, cluster
   tryNext([]);
   const outcomes = [...found.keys()].sort().map((k) => found.get(k)!);
   return { outcomes, maxTries };
+}
+
+/** The reply when an endpoint never answers: the route's `timeout` (UT) or the idle timeout in effect (SI), whichever is shorter; null when both are off. */
+function timeoutFailure(route: Obj, streamIdle: string | undefined): UpstreamOutcome | null {
+  const ms = (d: string | undefined): number => (d === undefined ? 0 : Math.round(parseFloat(d) * 1000));
+  // RouteAction.timeout defaults to 15s; idle_timeout set on the route replaces the connection manager's
+  const total = ms(durationValue(route.route?.timeout) ?? '15s');
+  const idle = route.route?.idle_timeout !== undefined ? ms(durationValue(route.route.idle_timeout)) : ms(streamIdle ?? '300s');
+  if (total === 0 && idle === 0) return null;
+  if (idle === 0 || (total > 0 && total <= idle)) return { kind: 'failed', status: 504, flags: ['UT'] };
+  return { kind: 'failed', status: 504, flags: ['SI'] };
 }

@@ -8,3 +8,4 @@ export { routeNginx, type NginxRequest, type NginxRoute, type NginxOutcome, type
 export { compileNginxRegex } from './regex.js';
 export { editRequestHeaders, editResponseHeaders, proxiedResponseBase, type HeaderEdit, type HeaderMap } from './headers.js';
 export { nginxUpstreamOutcomes, type NginxUpstreamConditions, type NginxUpstreamOutcome, type NginxUpstreamResult } from './upstream.js';
+export { specialReply, textReply, type NginxReply, type ReplyLevel } from './reply.js';

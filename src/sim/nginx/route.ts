@@ -24,6 +24,7 @@ import { escapeUri, parseTarget, toByteString } from './uri.js';
 import type { HeaderEdit } from './headers.js';
 import type { MoreHeaders } from '../../ir/types.js';
 import { nginxUpstreamOutcomes, type NginxUpstreamConditions, type NginxUpstreamResult } from './upstream.js';
+import { type NginxReply, type ReplyLevel, specialReply, textReply } from './reply.js';
 
 export interface NginxRequest {
   method?: string;
@@ -42,6 +43,8 @@ export interface NginxRequest {
   remoteAddress?: string;
   /** How the upstream's servers behave: a proxied outcome then says what the request may get (outcome.upstream). */
   upstream?: NginxUpstreamConditions;
+  /** The request body's length (client_max_body_size); absent: no body. */
+  bodyLength?: number;
 }
 
 export type NginxOutcome =
@@ -83,6 +86,12 @@ export interface NginxRoute {
   uncertain: string[];
   /** headers-more's header edits for this request, values evaluated (absent: none in effect). See sim/nginx/headers.ts. */
   headersMore?: { output: HeaderEdit[]; input: HeaderEdit[] };
+  /**
+   * When nginx answers itself (return, redirect, its errors): status, body and Content-Type
+   * as the client gets them, error_page applied (sim/nginx/reply.ts). A proxied request's
+   * failures carry theirs in outcome.upstream.
+   */
+  reply?: NginxReply;
 }
 
 /** nginx allows 10 URI changes per request (NGX_HTTP_MAX_URI_CHANGES) before answering 500. */
@@ -118,7 +127,11 @@ export function routeNginx(ir: CompiledConfig, req: NginxRequest): NginxRoute {
   const serverSteps = runSteps(server.rewrites, ctx);
   const phase: Phase =
     serverSteps.kind === 'respond' ? { location: null, visited: [], outcome: serverSteps.outcome } : locationPhases(server, ctx);
-  noteErrorPages(ir, phase.outcome, ctx.uncertain);
+  const level: ReplyLevel = {
+    errorPages: phase.location ? (phase.location.policy.errorPages ?? []) : (server.edge?.errorPages ?? []),
+    tokens: (phase.location ? phase.location.policy.serverTokens : server.edge?.serverTokens) ?? 'on',
+  };
+  const reply = replyOf(phase.outcome, level, ctx.uncertain);
   const route: NginxRoute = {
     server: serverRef,
     location: phase.location ? refOf(phase.location) : null,
@@ -128,6 +141,7 @@ export function routeNginx(ir: CompiledConfig, req: NginxRequest): NginxRoute {
     outcome: phase.outcome,
     uncertain: ctx.uncertain,
   };
+  if (reply) route.reply = reply;
   const more = phase.location ? phase.location.policy.moreHeaders : server.edge?.moreHeaders;
   if (more) route.headersMore = headerEdits(more, phase.location !== null, ctx);
   return route;
@@ -208,6 +222,11 @@ function locationPhases(server: VirtualServer, ctx: Ctx): Phase {
       const target = location.pattern + (ctx.args ? '?' + ctx.args : '');
       return { location, visited, outcome: { kind: 'redirect', status: 301, location: target, source: location.source } };
     }
+    // client_max_body_size is checked when the location is found, before its rewrite phase (ngx_http_core_find_config_phase).
+    const limit = location?.policy.clientMaxBodySize ?? 0;
+    if (location && limit > 0 && (ctx.req.bodyLength ?? 0) > limit) {
+      return { location, visited, outcome: { kind: 'error', status: 413, reason: `body of ${ctx.req.bodyLength} bytes over client_max_body_size ${limit}` } };
+    }
     // limit_except: for a method it does not list, nginx uses the block's configuration, without the location's rewrite steps.
     const limited = location ? limitedBy(location, ctx) : null;
     // nginx skips the location rewrite phase when no location matched.
@@ -268,13 +287,19 @@ function noteMergeSlashes(ir: CompiledConfig, ctx: Ctx): void {
   if (merge && /\/\//.test(ctx.unparsed)) ctx.uncertain.push(`merge_slashes at ${merge.file}:${merge.line} is not modelled (the model merges)`);
 }
 
-/** error_page is not in the IR: an error answer may be replaced by it (the report says where it is). */
-function noteErrorPages(ir: CompiledConfig, outcome: NginxOutcome, uncertain: string[]): void {
-  const status = 'status' in outcome ? outcome.status : 0;
-  if (status < 400 || outcome.kind === 'proxy') return;
-  const pages = ir.report.filter((e) => e.directive === 'error_page');
-  if (pages.length) {
-    uncertain.push(`error_page (${pages.map((e) => `${e.file}:${e.line}`).join(', ')}) may answer this ${status} instead`);
+/** nginx's own answer for an outcome (a proxied request's failures get theirs in place); null when it proxies. */
+function replyOf(outcome: NginxOutcome, level: ReplyLevel, uncertain: string[]): NginxReply | null {
+  switch (outcome.kind) {
+    case 'proxy':
+      if (outcome.upstream) outcome.upstream.outcomes = outcome.upstream.outcomes.map((o) => (o.kind === 'failed' ? { ...o, reply: specialReply(o.status, level, uncertain) } : o));
+      return null;
+    case 'return':
+      return outcome.body === null ? specialReply(outcome.status, level, uncertain) : textReply(outcome.status, outcome.body, uncertain);
+    case 'redirect':
+      return specialReply(outcome.status, level, uncertain, outcome.location);
+    case 'static':
+    case 'error':
+      return outcome.status > 0 ? specialReply(outcome.status, level, uncertain) : null;
   }
 }
 

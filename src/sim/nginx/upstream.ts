@@ -6,18 +6,27 @@
 //   the backups once every primary one was tried. Tries: all peers, or *_next_upstream_tries.
 // - A refused connection sent nothing: nginx tries the next server when `error` is listed,
 //   whatever the method; after the last try it answers 502.
+// - A server that accepts the connection and never answers: after proxy_read_timeout the
+//   request was sent, so it goes to the next server when `timeout` is listed and the method
+//   is idempotent or `non_idempotent` is listed; after the last try nginx answers 504.
 // - A response whose status is listed (http_500 … http_429) goes to the next server if
 //   another try is left and the method is idempotent or `non_idempotent` is listed
 //   (POST, LOCK and PATCH were sent already); otherwise it is the client's answer.
 import type { CompiledConfig, NextUpstreamCondition, ProxyAction } from '../../ir/types.js';
+import type { NginxReply } from './reply.js';
 
 /** How the servers behave for this request (keys as in src/sim/envoy/retry.ts: `host:port`, `[v6]:port`, a socket path). */
 export interface NginxUpstreamConditions {
   refused?: string[];
   statuses?: Record<string, number>;
+  /** Servers that accept the connection and never answer (proxy_read_timeout fires). */
+  timeout?: string[];
 }
 
-export type NginxUpstreamOutcome = { kind: 'served'; endpoint: string; status: number } | { kind: 'failed'; status: number };
+export type NginxUpstreamOutcome =
+  | { kind: 'served'; endpoint: string; status: number }
+  /** `reply`: nginx's own answer (its page, or error_page's) once src/sim/nginx/route.ts adds it */
+  | { kind: 'failed'; status: number; reply?: NginxReply };
 
 export interface NginxUpstreamResult {
   outcomes: NginxUpstreamOutcome[];
@@ -45,6 +54,7 @@ export function nginxUpstreamOutcomes(ir: CompiledConfig, action: ProxyAction, m
   const tries = retry.tries === 0 ? total : Math.min(retry.tries, total);
   const anyMethod = !NON_IDEMPOTENT.has(method.toUpperCase()) || has('non_idempotent');
   const refused = new Set(cond.refused ?? []);
+  const silent = new Set(cond.timeout ?? []);
   const statuses = cond.statuses ?? {};
   const found = new Map<string, NginxUpstreamOutcome>();
   let maxTries = 0;
@@ -63,6 +73,11 @@ export function nginxUpstreamOutcomes(ir: CompiledConfig, action: ProxyAction, m
       if (refused.has(host)) {
         if (left && has('error')) tryNext(now);
         else add({ kind: 'failed', status: 502 });
+        continue;
+      }
+      if (silent.has(host)) {
+        if (left && anyMethod && has('timeout')) tryNext(now);
+        else add({ kind: 'failed', status: 504 });
         continue;
       }
       const status = statuses[host] ?? 200;

@@ -1,0 +1,198 @@
+// The replies Envoy makes itself, made as nginx makes them: one local_reply_config per
+// connection manager (http_connection_manager.proto LocalReplyConfig: mappers are tried
+// in order, the first whose filter matches rewrites the reply; a filter sees Envoy's own
+// status and response flags; without a body_format_override the body is kept).
+//
+// Order of the mappers, each group only where needed:
+// 1. keep: `return CODE "text"` answers with its text in nginx, never with a page or an
+//    error_page: a mapper matching its routes and status that changes nothing;
+// 2. error_page for 502: nginx applies it to its own 502, which is what Envoy's upstream
+//    failures become (their response flags, or a 502);
+// 3. upstream failures → 502 with nginx's page (Envoy answers 503 for a refused or reset
+//    connection, no healthy host, exhausted retries);
+// 4. the other error_page mappers (before the pages: they replace them);
+// 5. nginx's page for each status Envoy may answer itself here (400 bad request, 404 no
+//    route or `return 404;`, 413 body too large, 504 upstream timeout, 403 access denied,
+//    redirects, the status of every `return CODE;`).
+// A page depends on server_tokens, which nginx takes from the location: routes whose
+// value is not the listener's default server's get mappers of their own, by route name.
+import type { ErrorPage } from '../../ir/types.js';
+import { isRedirectTarget, redirectStatus } from '../../lower/error-page.js';
+import { nginxPage, PAGE_CONTENT_TYPE, type ServerTokens } from '../../lower/special-response.js';
+import { routeNameFilter } from './access-log.js';
+import type { Json } from './context.js';
+
+/** What the mappers need to know of one route of the connection manager. */
+export interface ReplyRoute {
+  name: string;
+  pages: ErrorPage[];
+  tokens: ServerTokens;
+  /** a direct_response: its status, and whether it carries its own body */
+  direct?: { status: number; body: boolean };
+  /** a redirect's status */
+  redirect?: number;
+  /** the route forwards to a cluster */
+  forwards: boolean;
+}
+
+export interface ReplyScope {
+  routes: ReplyRoute[];
+  /** server_tokens of the listener's default server: for replies made before a route is chosen */
+  defaultTokens: ServerTokens;
+  /** the connection manager has the RBAC filter (allow/deny, limit_except): its 403 */
+  rbac: boolean;
+}
+
+/**
+ * Envoy's response flags for an upstream failure nginx answers with 502: UF connection
+ * failure (refused; a connect timeout too, which nginx answers with 504), URX retries
+ * exhausted, UH no healthy host (nginx: no live upstreams), UC/UR/LR a connection or stream
+ * reset before the response, UPE an invalid response.
+ */
+export const FAILURE_FLAGS: readonly string[] = ['UF', 'URX', 'UH', 'UC', 'UR', 'LR', 'UPE'];
+
+/** Statuses every connection manager may answer itself: a bad request, no route, a body over the limit. */
+const ALWAYS = [400, 404, 413];
+
+/** The connection manager's local_reply_config (null when nothing needs mapping), and the first error_page mapped (for its report note). */
+export function localReplyConfig(scope: ReplyScope): { config: Json | null; firstPage: ErrorPage | null } {
+  const errorPages = errorPageMappers(scope);
+  const statuses = pageStatuses(scope);
+  const mapped = new Set([...statuses, ...errorPages.map((m) => m.code)]);
+  const mappers: Json[] = [
+    ...keepMappers(scope, mapped),
+    ...errorPages.filter((m) => m.code === 502).map((m) => m.mapper),
+    ...byTokens(scope, scope.routes.filter((r) => r.forwards), (tokens) => failureMapper(tokens), { response_flag_filter: { flags: [...FAILURE_FLAGS] } }),
+    ...errorPages.filter((m) => m.code !== 502).map((m) => m.mapper),
+  ];
+  for (const code of statuses) mappers.push(...byTokens(scope, scope.routes, (tokens) => pageMapper(code, tokens), statusFilter(code, 'page')));
+  return { config: mappers.length ? { mappers } : null, firstPage: errorPages[0]?.page ?? null };
+}
+
+/** The statuses given nginx's page, ascending. */
+function pageStatuses(scope: ReplyScope): number[] {
+  const out = new Set(ALWAYS);
+  if (scope.rbac) out.add(403);
+  for (const r of scope.routes) {
+    if (r.forwards) out.add(504); // upstream timeout (UT), or the route's idle timeout once the request is in (SI)
+    if (r.direct && !r.direct.body) out.add(r.direct.status);
+    if (r.redirect !== undefined) out.add(r.redirect);
+  }
+  return [...out].filter((s) => nginxPage(s) !== null).sort((a, b) => a - b);
+}
+
+function statusFilter(code: number, key: string): Json {
+  return { status_code_filter: { comparison: { op: 'EQ', value: { default_value: code, runtime_key: `ngx2envoy.${key}.${code}` } } } };
+}
+
+/** The page as a body format (it holds no `%`; one would be doubled to stay literal). */
+function pageFormat(status: number, tokens: ServerTokens): Json {
+  return { text_format_source: { inline_string: nginxPage(status, tokens)!.replace(/%/g, '%%') }, content_type: PAGE_CONTENT_TYPE };
+}
+
+function pageMapper(status: number, tokens: ServerTokens): Json {
+  return { body_format_override: pageFormat(status, tokens) };
+}
+
+function failureMapper(tokens: ServerTokens): Json {
+  return { status_code: 502, body_format_override: pageFormat(502, tokens) };
+}
+
+/**
+ * One mapper per server_tokens value among `routes`: the ones differing from the default
+ * server's match their routes by name, first; the default's matches any reply last.
+ */
+function byTokens(scope: ReplyScope, routes: ReplyRoute[], make: (tokens: ServerTokens) => Json, filter: Json): Json[] {
+  if (routes.length === 0) return [];
+  const others = new Map<ServerTokens, Set<string>>();
+  for (const r of routes) {
+    if (r.tokens === scope.defaultTokens) continue;
+    let names = others.get(r.tokens);
+    if (!names) others.set(r.tokens, (names = new Set()));
+    names.add(r.name);
+  }
+  const out: Json[] = [];
+  for (const tokens of [...others.keys()].sort()) {
+    out.push({ filter: { and_filter: { filters: [filter, routeNameFilter([...others.get(tokens)!].sort())] } }, ...make(tokens) });
+  }
+  out.push({ filter, ...make(scope.defaultTokens) });
+  return out;
+}
+
+/** `return CODE "text"` routes whose status some mapper would rewrite: matched first, left as they are. */
+function keepMappers(scope: ReplyScope, mapped: Set<number>): Json[] {
+  const byStatus = new Map<number, Set<string>>();
+  for (const r of scope.routes) {
+    if (!r.direct?.body || !mapped.has(r.direct.status)) continue;
+    let names = byStatus.get(r.direct.status);
+    if (!names) byStatus.set(r.direct.status, (names = new Set()));
+    names.add(r.name);
+  }
+  return [...byStatus.keys()].sort((a, b) => a - b).map((status) => ({
+    filter: { and_filter: { filters: [statusFilter(status, 'page'), routeNameFilter([...byStatus.get(status)!].sort())] } },
+  }));
+}
+
+// ------------------------------------------------------------------ error_page
+
+interface ErrorPageMapper {
+  code: number;
+  page: ErrorPage;
+  mapper: Json;
+}
+
+/** The error_page mappers, merged by (code, target, status, tokens), in order of first use. */
+function errorPageMappers(scope: ReplyScope): ErrorPageMapper[] {
+  const merged = new Map<string, { page: ErrorPage; code: number; tokens: ServerTokens; names: Set<string>; routes: Set<number> }>();
+  scope.routes.forEach((r, i) => {
+    for (const page of r.pages) {
+      for (const { code, key } of pageCodesOf(page)) {
+        const k = `${key}|${isRedirectTarget(page) ? r.tokens : ''}`;
+        let m = merged.get(k);
+        if (!m) merged.set(k, (m = { page, code, tokens: r.tokens, names: new Set(), routes: new Set() }));
+        m.names.add(r.name);
+        m.routes.add(i);
+      }
+    }
+  });
+  return [...merged.values()].map(({ page, code, tokens, names, routes }) => {
+    const codeFilter = code === 502 ? { or_filter: { filters: [statusFilter(code, 'error_page'), { response_flag_filter: { flags: [...FAILURE_FLAGS] } }] } } : statusFilter(code, 'error_page');
+    // replies made before a route is chosen (no route name) are mapped only by a page every route has
+    const filter = routes.size === scope.routes.length ? codeFilter : { and_filter: { filters: [codeFilter, routeNameFilter([...names].sort())] } };
+    return { code, page, mapper: page.file ? fileMapper(filter, page) : redirectMapper(filter, page, tokens) };
+  });
+}
+
+const pageCodes = new WeakMap<ErrorPage, { code: number; key: string }[]>();
+
+/** An error page's mappers by status code (none when lowering reported it untranslatable), worked out once per page. */
+function pageCodesOf(page: ErrorPage): { code: number; key: string }[] {
+  let codes = pageCodes.get(page);
+  if (!codes) {
+    const redirect = isRedirectTarget(page) && !page.target.parts.some((p) => 'var' in p);
+    codes = !redirect && !page.file ? [] : page.codes.map((code) => ({ code, key: `${code}|${page.target.raw}|${page.file ?? ''}|${redirect ? redirectStatus(page) : page.override}` }));
+    pageCodes.set(page, codes);
+  }
+  return codes;
+}
+
+/** A redirect: the status, the Location, and nginx's page for that status. */
+function redirectMapper(filter: Json, page: ErrorPage, tokens: ServerTokens): Json {
+  const status = redirectStatus(page);
+  return {
+    filter,
+    status_code: status,
+    headers_to_add: [{ header: { key: 'location', value: page.target.raw.replace(/%/g, '%%') }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' }],
+    body_format_override: pageFormat(status, tokens),
+  };
+}
+
+/** The error page file as the body of the local reply; %LOCAL_REPLY_BODY% keeps its bytes out of the formatter. */
+function fileMapper(filter: Json, page: ErrorPage): Json {
+  const m: Json = { filter };
+  if (typeof page.override === 'number') m.status_code = page.override;
+  else if (page.override === 'target') m.status_code = 200; // the static file answers 200
+  m.body = { filename: page.file };
+  m.body_format_override = { text_format_source: { inline_string: '%LOCAL_REPLY_BODY%' }, content_type: 'text/html' };
+  return m;
+}
