@@ -159,7 +159,7 @@ function errorPageMappers(scope: ReplyScope): ErrorPageMapper[] {
     const codeFilter = code === 502 ? { or_filter: { filters: [statusFilter(code, 'error_page'), { response_flag_filter: { flags: [...FAILURE_FLAGS] } }] } } : statusFilter(code, 'error_page');
     // replies made before a route is chosen (no route name) are mapped only by a page every route has
     const filter = routes.size === scope.routes.length ? codeFilter : { and_filter: { filters: [codeFilter, routeNameFilter([...names].sort())] } };
-    return { code, page, mapper: page.file ? fileMapper(filter, page) : redirectMapper(filter, page, tokens) };
+    return { code, page, mapper: page.file ? fileMapper(filter, page, code) : redirectMapper(filter, page, tokens) };
   });
 }
 
@@ -187,11 +187,12 @@ function redirectMapper(filter: Json, page: ErrorPage, tokens: ServerTokens): Js
   };
 }
 
-/** The error page file as the body of the local reply; %LOCAL_REPLY_BODY% keeps its bytes out of the formatter. */
-function fileMapper(filter: Json, page: ErrorPage): Json {
+/** The error page file as the body of the local reply (status kept, or `=code`); %LOCAL_REPLY_BODY% keeps its bytes out of the formatter. */
+function fileMapper(filter: Json, page: ErrorPage, code: number): Json {
   const m: Json = { filter };
   if (typeof page.override === 'number') m.status_code = page.override;
   else if (page.override === 'target') m.status_code = 200; // the static file answers 200
+  else if (code === 502) m.status_code = 502; // an upstream failure matched by its flags has Envoy's 503
   m.body = { filename: page.file };
   m.body_format_override = { text_format_source: { inline_string: '%LOCAL_REPLY_BODY%' }, content_type: 'text/html' };
   return m;
