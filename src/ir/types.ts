@@ -98,6 +98,8 @@ export interface VirtualServer {
   fallback: Action;
   /** allow/deny in effect at server level, checked before the static fallback (absent: none, or a server-level `return`). */
   fallbackAccess?: Policy['access'];
+  /** auth_basic / auth_request… in effect at server level, checked before the static fallback (absent: none). */
+  fallbackAuth?: AuthGate;
   tls?: ServerTls;
   /** TLS, compression, logs, client IPs, client limits, error pages (issue 7); absent in older IR. */
   edge?: ServerEdge;
@@ -244,6 +246,12 @@ export interface Location {
   /** limit_except of this location (not inherited by nested locations). Absent: none. */
   limitExcept?: LimitExcept;
   /**
+   * `internal` (inherited by nested locations, checked with nginx 1.22): nginx answers 404 to
+   * an external request for it, its slash redirect included, before any other check; only
+   * internal redirects (rewrite … last, try_files, error_page, X-Accel-Redirect) reach it.
+   */
+  internal?: true;
+  /**
    * proxy_pass/grpc_pass to a `map` variable: what each value of the map makes of it.
    * `action` is then the action of the map's default value. Absent: none.
    */
@@ -307,8 +315,10 @@ export interface LimitExcept {
   access?: Policy['access'];
   /** What serves the other methods, where it is not the location's action (a location answering by `return`). */
   action?: Action;
-  /** Directives of the block that are not translated (auth_basic, proxy_pass…), `name at file:line`; they change what nginx does for the other methods. */
+  /** Directives of the block that are not translated (proxy_pass…), `name at file:line`; they change what nginx does for the other methods. */
   untranslated?: string[];
+  /** The authentication the other methods get, where it is not the location's (absent: the location's). */
+  auth?: AuthGate | null;
   source: Src;
 }
 
@@ -506,8 +516,38 @@ export interface Policy {
   moreHeaders?: MoreHeaders;
   /** server_tokens in effect here: the version in nginx's own error pages (src/lower/special-response.ts). Absent: `on`. */
   serverTokens?: 'off' | 'build';
+  /** Authentication in nginx's access phase (auth_basic, auth_request, access_by_lua…), after allow/deny. Absent: none. */
+  auth?: AuthGate;
 }
 
+/**
+ * What nginx's access phase asks of a client besides allow/deny, as Envoy can enforce it:
+ * credentials checked against a users file (`basic`), or, where the check cannot be
+ * translated exactly, a refusal of every request (`closed`: the route fails closed).
+ * Checked only for what the content phase serves, as allow/deny.
+ */
+export type AuthGate = { kind: 'basic'; basic: BasicAuth } | { kind: 'closed'; closed: ClosedGate };
+
+/** auth_basic with its users file (ngx_http_auth_basic_module), checked by Envoy's basic_auth filter. */
+export interface BasicAuth {
+  /** The realm nginx names in `WWW-Authenticate: Basic realm="…"`. */
+  realm: string;
+  /** The users file as Envoy reads it (auth_basic_user_file). */
+  file: string;
+  /** The file could be read at convert time and holds only `{SHA}` lines Envoy accepts; false: not read (Envoy checks it at load). */
+  checked: boolean;
+  source: Src;
+}
+
+/** An access check Envoy cannot run: the route answers `status` to every request (headers: e.g. nginx's WWW-Authenticate). */
+export interface ClosedGate {
+  status: number;
+  headers: { name: string; value: string }[];
+  /** The directive that closes the route, and why, for the report and explain. */
+  directive: string;
+  reason: string;
+  source: Src;
+}
 // ---------------------------------------------------------------- backends
 
 export type BalancePolicy =

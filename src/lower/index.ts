@@ -26,6 +26,7 @@ import { lowerServerName } from './server-name.js';
 import { lowerUpstream, inlineBackendName, transportClusterName } from './upstream.js';
 import { DEFAULT_TRANSPORT, markHostNameLost, markNoEffect, markSslLevel, NO_SSL_DIRECTIVES, setsSsl, type SslDirectives, sslDirectivesAt, type SslFamily, sslFamilyOf, upstreamTransport } from './proxy-ssl.js';
 import { accessRulesAt, accessRulesOfLevel, isAccessDirective } from './access.js';
+import { AUTH_DIRECTIVES, authAt, markAuth, setConfDir } from './auth.js';
 import { lowerLimitExcept } from './limit-except.js';
 import { parseProxyPass, proxyHostOf, type ProxyTarget } from './proxy.js';
 import { lowerRewriteLevel, REWRITE_DIRECTIVES, type RewriteLevel } from './rewrite.js';
@@ -49,6 +50,7 @@ import { lowerStreamContext } from './stream.js';
 import { usesRequestId } from './tracing.js';
 import { markMoreHeaders, MORE_DIRECTIVES, MORE_FAMILY, moreHeadersAt } from './more-headers.js';
 import { DirectiveNode } from '../parse/nodes.js';
+import { dirname, resolve as resolvePath } from 'node:path';
 
 export { Reporter } from './classify.js';
 
@@ -284,6 +286,8 @@ function lowerServerReusing(d: Directive, http: Level, ctx: Ctx, listens: { spec
 }
 
 function lowerConfig(parsed: ParsedConfig, r: Reporter, reuse: ServerReuse | null): CompiledConfig {
+  // nginx reads relative users files (auth_basic_user_file) from its configuration directory.
+  setConfDir(dirname(resolvePath(parsed.files[0]?.file ?? '.')));
   const ctx: Ctx = { r, upstreams: new Map(), inline: new Map(), serverCount: 0, serverPos: new Map(), transports: new Map(), recording: null };
   const httpBlocks = httpLevels(parsed, r);
   const servers: VirtualServer[] = [];
@@ -463,13 +467,16 @@ function lowerServer(d: Directive, http: Level, ctx: Ctx, listens: { spec: Liste
   const locations: Location[] = [];
   const seen = new Set<string>();
   for (const c of own.byName.get('location') ?? []) {
-    const loc = lowerLocation(c, `${id}/loc_${locCounter.n++}`, null, null, scope, ctx, primaryName);
+    const loc = lowerLocation(c, `${id}/loc_${locCounter.n++}`, null, null, scope, ctx, primaryName, false);
     checkDuplicate(c, loc, seen);
     locations.push(loc);
   }
   const tls = lowerServerTls(serverLevels, r);
   const edge = serverEdge(serverLevels, r, compressionIn(scope));
-  const fallbackAccess = rw.terminal ? null : accessAt(serverLevels);
+  const serverAccess = rw.terminal ? null : accessAt(serverLevels);
+  const serverAuth = rw.terminal ? null : authAt(serverLevels, serverAccess !== null);
+  const fallbackAccess = serverAuth?.dropAccess ? null : serverAccess;
+  if (!rw.terminal && (holds(http, AUTH_FAMILY) || holds(own, AUTH_FAMILY))) markAuth(serverLevels, serverAuth?.gate ?? null, serverAuth?.dropAccess ?? false, r);
   const server: VirtualServer = {
     id,
     names,
@@ -480,6 +487,7 @@ function lowerServer(d: Directive, http: Level, ctx: Ctx, listens: { spec: Liste
     ...(tls ? { tls } : {}),
     edge,
     ...(fallbackAccess ? { fallbackAccess } : {}),
+    ...(serverAuth?.gate ? { fallbackAuth: serverAuth.gate } : {}),
     source: src(d.source),
   };
   resolveTryFiles(server, r); // first: a rewrite … last may land in a try_files location
@@ -508,7 +516,7 @@ function checkDuplicate(d: Directive, loc: Location, seen: Set<string>): void {
   seen.add(key);
 }
 
-function lowerLocation(d: Directive, id: string, parentId: string | null, parent: LocationHead | null, outer: Scope, ctx: Ctx, serverName: string): Location {
+function lowerLocation(d: Directive, id: string, parentId: string | null, parent: LocationHead | null, outer: Scope, ctx: Ctx, serverName: string, parentInternal: boolean): Location {
   const r = ctx.r;
   const head = parseLocationHead(d);
   checkNesting(d, head, parent);
@@ -520,13 +528,14 @@ function lowerLocation(d: Directive, id: string, parentId: string | null, parent
   const levels = scope.levels;
   markLevel(own, r);
   const rw = rewriteLevelOf(own, { level: 'location', locationRegex: re2, serverName, mapOf: mapsIn(levels[0]!, levels[1]!) }, r);
+  const internal = parentInternal || markInternal(own, head, id, r);
   const children: Location[] = [];
   const nested = own.byName.get('location');
   if (nested) {
     const seen = new Set<string>();
     let i = 0;
     for (const c of nested) {
-      const child = lowerLocation(c, `${id}/loc_${i++}`, id, head, scope, ctx, serverName);
+      const child = lowerLocation(c, `${id}/loc_${i++}`, id, head, scope, ctx, serverName, internal);
       checkDuplicate(c, child, seen);
       children.push(child);
     }
@@ -547,11 +556,30 @@ function lowerLocation(d: Directive, id: string, parentId: string | null, parent
     : { id, parentId, modifier: head.modifier, pattern: head.pattern, children, rewrites: rw.steps, action, policy, source };
   const limitExcept = lowerLimitExcept(own.byName.get('limit_except'), { policy, terminal: rw.terminal !== null, rewrites: rw.steps.length > 0, own: ds, levels }, r);
   if (limitExcept) loc.limitExcept = limitExcept;
+  if (internal) loc.internal = true;
   if (content?.dispatch) loc.dispatch = content.dispatch;
+  if (levels.some((l) => holds(l, AUTH_FAMILY))) markAuthOf(levels, policy, r);
   if (head.modifier === 'named') namedDirectives.set(loc, { directive: d, body: ds });
   else if (!rw.terminal) noteTryFiles(loc, own.byName.get('try_files'));
   r.closeLevel();
   return loc;
+}
+
+/** `internal` of a location (nested ones inherit it, checked with nginx 1.22): reported; whether the location has it. */
+function markInternal(own: Level, head: LocationHead, id: string, r: Reporter): boolean {
+  const list = own.byName.get('internal');
+  if (!list) return false;
+  const slash = head.pattern.endsWith('/') && head.pattern.length > 1 && !isRegex(head.modifier) ? `, its slash redirect ("${head.pattern.slice(0, -1)}") included,` : '';
+  const reason = head.modifier === 'named'
+    ? 'a named location is internal anyway'
+    : `external requests for ${id}${slash} are answered 404 (nginx checks \`internal\` before anything else: allow/deny, client_max_body_size, rewrites), and so are those of its nested locations; what nginx reaches internally still gets this location's handling where the redirect is translated (rewrite … last to a fixed URI, error_page files); try_files, error_page to URIs served by proxy_pass, X-Accel-Redirect are reported where they occur`;
+  for (const x of list) r.mark(x, 'translated', reason);
+  return true;
+}
+
+/** The auth directives in effect at a location, reported by what its policy's gate became. */
+function markAuthOf(levels: Level[], policy: Policy, r: Reporter): void {
+  markAuth(levels, policy.auth ?? null, policy.access === undefined && accessAt(levels) !== null, r);
 }
 
 /** Reports the <f>_ssl_* directives in effect that do nothing for this location's target. */
@@ -941,8 +969,9 @@ function sslIn(scope: Scope, family: SslFamily): SslDirectives {
 export const POLICY_DIRECTIVES: ReadonlySet<string> = new Set([
   'proxy_set_header', 'add_header', 'proxy_hide_header', 'proxy_connect_timeout', 'proxy_read_timeout', 'proxy_send_timeout', 'client_max_body_size',
   'proxy_http_version', 'proxy_redirect', 'proxy_buffering', 'absolute_redirect', 'port_in_redirect', 'server_name_in_redirect',
-  'access_log', 'error_page', ...COMPRESSION_DIRECTIVES, 'allow', 'deny', 'set_real_ip_from', ...MORE_DIRECTIVES, 'server_tokens',
+  'access_log', 'error_page', ...COMPRESSION_DIRECTIVES, 'allow', 'deny', 'set_real_ip_from', ...MORE_DIRECTIVES, 'server_tokens', ...AUTH_DIRECTIVES,
 ]);
+const AUTH_FAMILY = familyOfNames(new Set(AUTH_DIRECTIVES));
 const POLICY_FAMILY = familyOfNames(POLICY_DIRECTIVES);
 
 /**
@@ -1014,11 +1043,13 @@ export function policyOf(levels: Level[], compression: Compression | null = comp
   if (edge.accessLogs) policy.accessLogs = edge.accessLogs;
   policy.errorPages = edge.errorPages;
   const access = accessAt(levels);
-  if (access) policy.access = access;
+  const auth = authAt(levels, access !== null);
+  if (access && !auth.dropAccess) policy.access = access;
   const more = moreHeadersAt(levels);
   if (more) policy.moreHeaders = more;
   const tokens = serverTokensAt(levels);
   if (tokens) policy.serverTokens = tokens;
+  if (auth.gate) policy.auth = auth.gate;
   return policy;
 }
 

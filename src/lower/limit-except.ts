@@ -17,6 +17,9 @@ import type { Reporter } from './classify.js';
 import { accessRulesOfLevel, isAccessDirective } from './access.js';
 import { directivesOf, errorAt, type Level, levelOf, src } from './util.js';
 import { effectiveArray } from './headers.js';
+import { AUTH_DIRECTIVES, authAt, markAuth } from './auth.js';
+
+const AUTH = new Set(AUTH_DIRECTIVES);
 
 /** NGX_HTTP_* methods limit_except accepts (ngx_methods_names in ngx_http_core_module.c). */
 const METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'MKCOL', 'COPY', 'MOVE', 'OPTIONS', 'PROPFIND', 'PROPPATCH', 'LOCK', 'UNLOCK', 'PATCH']);
@@ -49,14 +52,22 @@ export function lowerLimitExcept(list: Directive[] | undefined, at: LimitExceptC
     r.markTree(d, 'unsupported', `\`limit_except\`: the location answers by \`return\`, which nginx does not run for methods other than ${methods.join(' ')}: they reach \`${handler.name}\`; not translated (every method gets the \`return\`)`, 'inside `limit_except`: not translated');
     return null;
   }
-  markBody(body, methods, r);
+  markBody(body.filter((x) => !AUTH.has(x.name)), methods, r);
   // A block with rules of its own (unix: ones included) replaces the location's, as any level does.
   const client: 'peer' | 'real_ip' = effectiveArray(at.levels, 'set_real_ip_from').length ? 'real_ip' : 'peer';
   const access = own ? (own.v4.length || own.v6.length ? { rules: own, client } : null) : (at.policy.access ?? null);
   const out: LimitExcept = { methods, source: src(d.source) };
   if (access) out.access = access;
   if (at.terminal) out.action = STATIC_FILES;
-  const untranslated = body.filter((x) => !isAccessDirective(x)).map((x) => `${x.name} at ${out.source.file}:${x.source.line}`);
+  // The block's auth_basic / auth_request…, inherited from the location as any level's.
+  if (body.some((x) => AUTH.has(x.name))) {
+    const levels = [...at.levels, levelOf(body)];
+    const auth = authAt(levels, access !== null);
+    markAuth(levels, auth.gate, auth.dropAccess, r);
+    if (auth.dropAccess) delete out.access;
+    if (auth.gate !== (at.policy.auth ?? null)) out.auth = auth.gate;
+  }
+  const untranslated = body.filter((x) => !isAccessDirective(x) && !AUTH.has(x.name)).map((x) => `${x.name} at ${out.source.file}:${x.source.line}`);
   if (untranslated.length) out.untranslated = untranslated;
   r.mark(d, 'translated', reasonOf(methods, out, own !== null, at));
   return out;

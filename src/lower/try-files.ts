@@ -7,6 +7,7 @@ import type { Directive } from '../parse/ast.js';
 import type { Location, VirtualServer } from '../ir/types.js';
 import type { Reporter } from './classify.js';
 import { runCache } from './util.js';
+import { bothGates } from './auth.js';
 
 /** Locations whose try_files ends in a named location, with the directive. */
 export const pendingTryFiles = runCache<Location, Directive>();
@@ -29,7 +30,9 @@ export function resolveTryFiles(server: VirtualServer, r: Reporter): void {
       const target = named.get(name);
       if (target && target.action.kind !== 'static' && !target.dispatch && target.rewrites.every((s) => s.kind === 'return')) {
         l.action = target.action;
-        l.policy = target.policy;
+        // nginx runs this location's access checks, then the named location's: neither is dropped.
+        const gate = bothGates(l.policy.auth, target.policy.auth);
+        l.policy = gate === target.policy.auth ? target.policy : { ...target.policy, auth: gate! };
         r.override(tf, 'approximated', `Envoy cannot look for files: every request of ${l.id} goes to @${name} (nginx first serves ${tf.args.slice(0, -1).map((a) => a.value).join(' ')} when such a file exists)`);
         reached.add(target);
       }

@@ -1,5 +1,5 @@
 // IR server + listener → Envoy routes (first match), following design.md §3.
-import type { Action, Backend, HeaderOp, IfCondition, LimitExcept, Listener, Location, Policy, RewriteStep, Src, Template, TemplatePart, VirtualServer } from '../../ir/types.js';
+import type { Action, AuthGate, Backend, HeaderOp, IfCondition, LimitExcept, Listener, Location, Policy, RewriteStep, Src, Template, TemplatePart, VirtualServer } from '../../ir/types.js';
 import { linearise, type Linearised, type RouteEntry } from './linearize.js';
 import { pcreToRe2, re2Test, searchWrap, wholeMatchWrap, assertRe2 } from '../../lower/regex.js';
 import { planRedirect, type RedirectContext, type RedirectPlan, type RedirectUnsupported } from '../../lower/redirect.js';
@@ -11,6 +11,7 @@ import type { Emission, Json } from './context.js';
 import { accessPrincipal } from './access.js';
 import { dispatchRoutes, guardMatchers, type MapRoute } from './map-routes.js';
 import { retryPolicyOf } from './retry.js';
+import { BASIC_AUTH_FILTER, basicAuthPerRoute, closedOf } from './basic-auth.js';
 
 const REDIRECT_CODES: Record<number, string> = { 301: 'MOVED_PERMANENTLY', 302: 'FOUND', 303: 'SEE_OTHER', 307: 'TEMPORARY_REDIRECT', 308: 'PERMANENT_REDIRECT' };
 
@@ -121,7 +122,7 @@ export function serverRoutes(rs: RouteScope): Json[] {
     if (e.match.kind === 'prefix' && e.match.value === '/' && e.guard === null) catchAll = true;
   }
   if (!catchAll) {
-    const fallback = finish(s, { name: `${server.id}/fallback`, match: { prefix: '/' } }, server.fallback, null, server.source);
+    const fallback = finish(s, { name: `${server.id}/fallback`, match: { prefix: '/' } }, server.fallback, null, server.source, undefined, true, server.fallbackAuth ?? null);
     if (server.fallbackAccess) (fallback.typed_per_filter_config ??= {})[RBAC_FILTER] = accessConfig(server.fallbackAccess);
     routes.push(fallback);
   }
@@ -209,6 +210,10 @@ function regexTakes(pattern: string, path: string, memo: RouteMemo): boolean {
 
 function entryRoutes(out: Json[], e: RouteEntry, s: Scope): void {
   const loc = e.location;
+  if (loc.internal) {
+    out.push(internalRoute(e, s));
+    return;
+  }
   if (e.match.kind === 'slash-redirect') {
     // nginx answers 301 to the location name, keeping the query string, made absolute with this connection's port.
     const route: Json = { name: `${loc.id}/slash`, match: { path: e.match.value } };
@@ -237,6 +242,14 @@ function entryRoutes(out: Json[], e: RouteEntry, s: Scope): void {
   const first = out.length;
   stepRoutes(out, loc.rewrites, e, `${loc.id}/rewrite`, s, loc);
   for (let i = first; i < out.length; i++) addHeaderMatcher(out[i]!, listedMethodsHeader(le.methods));
+  if (!le.action && le.auth !== undefined) {
+    // The other methods are checked as the block says (auth_basic inside limit_except): a route each.
+    for (const v of contentRoutes(loc)) {
+      out.push(finish(s, { name: loc.id + v.suffix, match: withHeaders(match, [...v.headers, listedMethodsHeader(le.methods)]) }, v.action, loc, loc.source, e));
+      out.push(finish(s, { name: `${loc.id}${v.suffix}/limit_except`, match: withHeaders(match, v.headers) }, v.action, loc, le.source, e, true, le.auth));
+    }
+    return;
+  }
   if (!le.action) {
     for (const v of contentRoutes(loc)) out.push(finish(s, { name: loc.id + v.suffix, match: withHeaders(match, v.headers) }, v.action, loc, loc.source, e));
     return;
@@ -245,7 +258,25 @@ function entryRoutes(out: Json[], e: RouteEntry, s: Scope): void {
   addHeaderMatcher(main, listedMethodsHeader(le.methods));
   out.push(main);
   // What the route above leaves: the other methods, which reach the content phase.
-  out.push(finish(s, { name: `${loc.id}/limit_except`, match }, le.action, loc, le.source, e));
+  out.push(finish(s, { name: `${loc.id}/limit_except`, match }, le.action, loc, le.source, e, true, le.auth));
+}
+
+/**
+ * An `internal` location's route: nginx answers 404 to every external request for it (its
+ * slash redirect included), before its rewrites, access checks and body size limit; the
+ * answer goes through the location's header filters. Internal redirects to it are the
+ * routes of the locations making them (rewrittenTo).
+ */
+function internalRoute(e: RouteEntry, s: Scope): Json {
+  const loc = e.location;
+  const slash = e.match.kind === 'slash-redirect';
+  const route: Json = { name: slash ? `${loc.id}/slash` : loc.id, match: entryMatch(e, s.memo) };
+  if (s.authority) addHeaderMatcher(route, s.authority);
+  s.em.comment(route, loc.source);
+  route.direct_response = statusOnly(404);
+  addPolicyHeaders(route, loc.policy, s, '');
+  route.typed_per_filter_config = { [BUFFER_FILTER]: BUFFER_OFF };
+  return route;
 }
 
 /** The routes of a location's content phase: one, or one per target of a proxy_pass to a map variable (the default's last). */
@@ -451,8 +482,12 @@ function primaryName(server: VirtualServer): string {
  * Complete a route with its action, headers and per-route settings. `base` ({ name, match })
  * becomes the route. Without `prefixRewrite` the caller rewrites the path itself.
  */
-function finish(s: Scope, base: Json, action: Action, loc: Location | null, source: Src | null, e?: RouteEntry, prefixRewrite = true): Json {
+function finish(s: Scope, base: Json, action: Action, loc: Location | null, source: Src | null, e?: RouteEntry, prefixRewrite = true, gate?: AuthGate | null): Json {
   const route: Json = base;
+  // nginx's access phase guards what the content phase serves: a check Envoy cannot run refuses it instead (fails closed).
+  const auth = action.kind === 'proxy' || action.kind === 'static' ? (gate === undefined ? loc?.policy.auth ?? null : gate) : null;
+  const closed = closedOf(auth);
+  if (closed) action = { kind: 'static', status: closed.status, reason: closed.reason, source: closed.source };
   if (s.authority) addHeaderMatcher(route, s.authority);
   if (source) s.em.comment(route, source);
   const policy = loc?.policy ?? null;
@@ -481,7 +516,16 @@ function finish(s: Scope, base: Json, action: Action, loc: Location | null, sour
     const rbac = loc?.limitExcept ? limitExceptConfig(loc.limitExcept, policy!) : policy?.access ? accessConfig(policy.access) : null;
     if (rbac) (route.typed_per_filter_config ??= {})[RBAC_FILTER] = rbac;
   }
+  if (closed) addClosedHeaders(route, closed.headers);
+  else if (auth?.kind === 'basic') (route.typed_per_filter_config ??= {})[BASIC_AUTH_FILTER] = basicAuthPerRoute(auth.basic);
   return route;
+}
+
+/** A failed-closed route's own headers (nginx's WWW-Authenticate), set over anything else of that name. */
+function addClosedHeaders(route: Json, headers: { name: string; value: string }[]): void {
+  if (headers.length === 0) return;
+  const add = headers.map((h) => ({ header: { key: h.name.toLowerCase(), value: h.value.replace(/%/g, '%%') }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' }));
+  route.response_headers_to_add = [...(route.response_headers_to_add ?? []), ...add];
 }
 
 export const RBAC_FILTER = 'envoy.filters.http.rbac';

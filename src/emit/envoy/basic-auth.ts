@@ -1,0 +1,87 @@
+// auth_basic → Envoy's basic_auth HTTP filter (envoy.extensions.filters.http.basic_auth.v3).
+// The filter is disabled by default (HttpFilter.disabled: "must be explicitly enabled by
+// setting per filter configuration in the route configuration"); each route nginx guards
+// enables it with a BasicAuthPerRoute naming its users file by `filename` (the hashes never
+// enter the emitted configuration). It sits after the RBAC filter: nginx's access module
+// answers 403 before auth_basic asks for credentials. Envoy's 401 carries
+// `WWW-Authenticate: Basic realm="<request URI>"`: a local reply mapper per realm (401 on
+// the routes of that realm) sets nginx's `Basic realm="…"` instead.
+import type { AuthGate, BasicAuth, ClosedGate } from '../../ir/types.js';
+import { challengeOf } from '../../lower/auth.js';
+import { routeNameFilter } from './access-log.js';
+import type { Json } from './context.js';
+
+export const BASIC_AUTH_FILTER = 'envoy.filters.http.basic_auth';
+const BASIC_AUTH = 'type.googleapis.com/envoy.extensions.filters.http.basic_auth.v3.BasicAuth';
+const BASIC_AUTH_PER_ROUTE = 'type.googleapis.com/envoy.extensions.filters.http.basic_auth.v3.BasicAuthPerRoute';
+
+// One per users file and realm (shared by the routes guarded alike); the realm each stands for.
+const perRouteConfigs = new Map<string, Json>();
+const realms = new WeakMap<Json, string>();
+
+/** The per-route config enabling the filter with `b`'s users file. */
+export function basicAuthPerRoute(b: BasicAuth): Json {
+  const key = `${b.file}\u0000${b.realm}`;
+  let c = perRouteConfigs.get(key);
+  if (!c) {
+    c = Object.freeze({ '@type': BASIC_AUTH_PER_ROUTE, users: Object.freeze({ filename: b.file }) });
+    perRouteConfigs.set(key, c);
+    realms.set(c, b.realm);
+  }
+  return c;
+}
+
+/** The closed gate of a gate, if it is one. */
+export function closedOf(gate: AuthGate | null | undefined): ClosedGate | null {
+  return gate?.kind === 'closed' ? gate.closed : null;
+}
+
+/** Whether a route or virtual host enables the basic_auth filter. */
+function realmOf(obj: Json): string | undefined {
+  const c = obj.typed_per_filter_config?.[BASIC_AUTH_FILTER];
+  return c ? realms.get(c) : undefined;
+}
+
+/**
+ * The basic_auth filter, after RBAC (just before the router), when some route enables it.
+ * Its own users are a comment only (Envoy requires a non-empty source and skips `#` lines):
+ * it is disabled by default and every route that enables it names its own file.
+ */
+export function insertBasicAuthFilter(hcm: Json): boolean {
+  const vhosts: Json[] = hcm.route_config?.virtual_hosts ?? [];
+  if (!vhosts.some((vh) => realmOf(vh) !== undefined || (vh.routes ?? []).some((r: Json) => realmOf(r) !== undefined))) return false;
+  const list: Json[] = hcm.http_filters;
+  list.splice(list.length - 1, 0, {
+    name: BASIC_AUTH_FILTER,
+    typed_config: { '@type': BASIC_AUTH, users: { inline_string: '# no users here: each route names its users file (BasicAuthPerRoute)\n' } },
+    disabled: true,
+  });
+  return true;
+}
+
+/**
+ * nginx's challenge on the filter's 401s: one local reply mapper per realm, for the routes
+ * of that realm (a 401 is the only reply Envoy makes itself on them: upstream 401s are not
+ * local replies and pass unchanged, as in nginx). Placed before the error page mappers.
+ * Run before hoisting (per-route configs are still on the routes).
+ */
+export function addRealmMappers(hcm: Json): void {
+  const byRealm = new Map<string, Set<string>>();
+  for (const vh of hcm.route_config?.virtual_hosts ?? []) {
+    const vhRealm = realmOf(vh);
+    for (const r of vh.routes ?? []) {
+      const realm = realmOf(r) ?? (r.typed_per_filter_config?.[BASIC_AUTH_FILTER] === undefined ? vhRealm : undefined);
+      if (realm === undefined) continue;
+      let names = byRealm.get(realm);
+      if (!names) byRealm.set(realm, (names = new Set()));
+      names.add(String(r.name ?? ''));
+    }
+  }
+  if (byRealm.size === 0) return;
+  const mappers = [...byRealm].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([realm, names]) => ({
+    filter: { and_filter: { filters: [{ status_code_filter: { comparison: { op: 'EQ', value: { default_value: 401, runtime_key: 'ngx2envoy.auth_basic.401' } } } }, routeNameFilter([...names].sort())] } },
+    headers_to_add: [{ header: { key: 'www-authenticate', value: challengeOf(realm).replace(/%/g, '%%') }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' }],
+  }));
+  const config = (hcm.local_reply_config ??= {});
+  config.mappers = [...mappers, ...(config.mappers ?? [])];
+}
