@@ -518,6 +518,8 @@ export interface Policy {
   serverTokens?: 'off' | 'build';
   /** Authentication in nginx's access phase (auth_basic, auth_request, access_by_lua…), after allow/deny. Absent: none. */
   auth?: AuthGate;
+  /** `satisfy any` with both allow/deny and auth_basic in effect: nginx lets a client in when either passes. Absent: `satisfy all`. */
+  satisfyAny?: true;
 }
 
 /**
@@ -545,6 +547,8 @@ export interface ClosedGate {
   headers: { name: string; value: string }[];
   /** The directive that closes the route, and why, for the report and explain. */
   directive: string;
+  /** For auth_basic: the check nginx runs (its users file), which Envoy is not given. */
+  basic?: BasicAuth;
   reason: string;
   source: Src;
 }

@@ -52,17 +52,17 @@ export function setConfDir(dir: string): void {
 }
 
 /**
- * The authentication in effect at the innermost of `levels` and whether allow/deny
- * still apply (`satisfy any` with auth_basic keeps the credentials check only).
+ * The authentication in effect at the innermost of `levels`, and whether `satisfy any`
+ * joins it with allow/deny (both in effect, credentials checked by Envoy).
  */
-export function authAt(levels: Level[], hasAccess: boolean): { gate: AuthGate | null; dropAccess: boolean } {
+export function authAt(levels: Level[], hasAccess: boolean): { gate: AuthGate | null; satisfyAny: boolean } {
   const closing = closingGateAt(levels);
   const basic = basicAuthAt(levels);
   const satisfyAny = argOf(effectiveSimple(levels, 'satisfy')) === 'any';
   // satisfy any lets a client in on either check: keeping the credentials check alone refuses
   // everyone nginx refuses (and some it admits), which Envoy can enforce.
-  const dropAccess = satisfyAny && hasAccess && basic !== null && basic.kind === 'basic' && closing === null;
-  return { gate: closing ?? basic, dropAccess };
+  const either = satisfyAny && hasAccess && basic !== null && basic.kind === 'basic' && closing === null;
+  return { gate: closing ?? basic, satisfyAny: either };
 }
 
 function argOf(d: Directive | undefined): string | undefined {
@@ -123,6 +123,7 @@ function makeBasicGate(realm: string, file: string, source: Src, fileSource: Src
       status: 401,
       headers: [{ name: 'WWW-Authenticate', value: challengeOf(realm) }],
       directive: 'auth_basic',
+      basic: { realm, file, checked: false, source: fileSource },
       reason: `${why}: the routes FAIL CLOSED, every request is answered 401 with nginx's \`WWW-Authenticate: ${challengeOf(realm)}\` (no client gets in, not even with valid credentials)`,
       source,
     },
@@ -190,19 +191,25 @@ function hashKind(hash: string): string {
   return 'crypt(3) or plain';
 }
 
+/**
+ * How `satisfy any` with allow/deny and auth_basic is emitted: the credentials only (a
+ * location's routes), or both checks (limit_except, the server's fallback).
+ */
+export type SatisfyAnyAs = 'credentials' | 'both';
+
 /** Report lines of the auth directives in effect at a location (or server), by what the gate became. */
-export function markAuth(levels: Level[], gate: AuthGate | null, dropAccess: boolean, r: Reporter): void {
+export function markAuth(levels: Level[], gate: AuthGate | null, satisfyAny: SatisfyAnyAs | null, r: Reporter): void {
   for (let i = 0; i < levels.length; i++) {
     const level = levels[i]!;
     for (const name of AUTH_DIRECTIVES) {
       const list = level.byName.get(name);
       if (!list) continue;
-      for (const d of list) markOne(d, levels, gate, dropAccess, r);
+      for (const d of list) markOne(d, levels, gate, satisfyAny, r);
     }
   }
 }
 
-function markOne(d: Directive, levels: Level[], gate: AuthGate | null, dropAccess: boolean, r: Reporter): void {
+function markOne(d: Directive, levels: Level[], gate: AuthGate | null, satisfyAny: SatisfyAnyAs | null, r: Reporter): void {
   const at = src(d.source);
   // Only the directive in effect here is reported for this location; an overridden one gets its mark where it applies.
   if (d.name !== 'satisfy' && effectiveSimple(levels, d.name) !== d) return;
@@ -214,7 +221,8 @@ function markOne(d: Directive, levels: Level[], gate: AuthGate | null, dropAcces
   }
   if (d.name === 'satisfy') {
     if (argOf(d) !== 'any') r.mark(d, 'translated', '`satisfy all` (nginx\'s default): allow/deny (RBAC, 403) first, then the credentials (401), as the filters are ordered', at);
-    else if (dropAccess) r.mark(d, 'approximated', '`satisfy any` lets a client in on either check; Envoy cannot combine the two filters with OR, so only the credentials are checked (fail closed to the stricter reading): every client nginx refuses is refused with nginx\'s 401, but clients of the allowed addresses must give credentials too', at);
+    else if (satisfyAny === 'both') r.mark(d, 'approximated', '`satisfy any` lets a client in on either check; Envoy cannot combine the two filters with OR, so both are required here (fail closed to the stricter reading): a client nginx admits on one check only is refused', at);
+    else if (satisfyAny === 'credentials') r.mark(d, 'approximated', '`satisfy any` lets a client in on either check; Envoy cannot combine the two filters with OR, so only the credentials are checked (fail closed to the stricter reading): every client nginx refuses is refused with nginx\'s 401, but clients of the allowed addresses must give credentials too', at);
     else r.mark(d, 'translated', '`satisfy any` with a single check here: the same as `satisfy all`', at);
     return;
   }

@@ -475,8 +475,9 @@ function lowerServer(d: Directive, http: Level, ctx: Ctx, listens: { spec: Liste
   const edge = serverEdge(serverLevels, r, compressionIn(scope));
   const serverAccess = rw.terminal ? null : accessAt(serverLevels);
   const serverAuth = rw.terminal ? null : authAt(serverLevels, serverAccess !== null);
-  const fallbackAccess = serverAuth?.dropAccess ? null : serverAccess;
-  if (!rw.terminal && (holds(http, AUTH_FAMILY) || holds(own, AUTH_FAMILY))) markAuth(serverLevels, serverAuth?.gate ?? null, serverAuth?.dropAccess ?? false, r);
+  // (satisfy any at server level: the fallback keeps both checks, the stricter reading)
+  const fallbackAccess = serverAccess;
+  if (!rw.terminal && (holds(http, AUTH_FAMILY) || holds(own, AUTH_FAMILY))) markAuth(serverLevels, serverAuth?.gate ?? null, serverAuth?.satisfyAny ? 'both' : null, r);
   const server: VirtualServer = {
     id,
     names,
@@ -579,7 +580,7 @@ function markInternal(own: Level, head: LocationHead, id: string, r: Reporter): 
 
 /** The auth directives in effect at a location, reported by what its policy's gate became. */
 function markAuthOf(levels: Level[], policy: Policy, r: Reporter): void {
-  markAuth(levels, policy.auth ?? null, policy.access === undefined && accessAt(levels) !== null, r);
+  markAuth(levels, policy.auth ?? null, policy.satisfyAny ? 'credentials' : null, r);
 }
 
 /** Reports the <f>_ssl_* directives in effect that do nothing for this location's target. */
@@ -1044,12 +1045,13 @@ export function policyOf(levels: Level[], compression: Compression | null = comp
   policy.errorPages = edge.errorPages;
   const access = accessAt(levels);
   const auth = authAt(levels, access !== null);
-  if (access && !auth.dropAccess) policy.access = access;
+  if (access) policy.access = access;
   const more = moreHeadersAt(levels);
   if (more) policy.moreHeaders = more;
   const tokens = serverTokensAt(levels);
   if (tokens) policy.serverTokens = tokens;
   if (auth.gate) policy.auth = auth.gate;
+  if (auth.satisfyAny) policy.satisfyAny = true;
   return policy;
 }
 

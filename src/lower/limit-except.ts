@@ -63,8 +63,8 @@ export function lowerLimitExcept(list: Directive[] | undefined, at: LimitExceptC
   if (body.some((x) => AUTH.has(x.name))) {
     const levels = [...at.levels, levelOf(body)];
     const auth = authAt(levels, access !== null);
-    markAuth(levels, auth.gate, auth.dropAccess, r);
-    if (auth.dropAccess) delete out.access;
+    // (satisfy any: the other methods keep both checks, the stricter reading)
+    markAuth(levels, auth.gate, auth.satisfyAny ? 'both' : null, r);
     if (auth.gate !== (at.policy.auth ?? null)) out.auth = auth.gate;
   }
   const untranslated = body.filter((x) => !isAccessDirective(x) && !AUTH.has(x.name)).map((x) => `${x.name} at ${out.source.file}:${x.source.line}`);

@@ -513,7 +513,8 @@ function finish(s: Scope, base: Json, action: Action, loc: Location | null, sour
   if (policy) addBodyLimit(route, policy, action.kind === 'proxy' && policy.websocket);
   // nginx's access phase comes after the rewrite phase (return, redirects): it guards only what the content phase serves.
   if (action.kind === 'proxy' || action.kind === 'static') {
-    const rbac = loc?.limitExcept ? limitExceptConfig(loc.limitExcept, policy!) : policy?.access ? accessConfig(policy.access) : null;
+    // satisfy any: Envoy cannot let a client in on either check; the credentials alone refuse everyone nginx refuses (reported).
+    const rbac = loc?.limitExcept ? limitExceptConfig(loc.limitExcept, policy!) : policy?.access && !(policy.satisfyAny && gate === undefined) ? accessConfig(policy.access) : null;
     if (rbac) (route.typed_per_filter_config ??= {})[RBAC_FILTER] = rbac;
   }
   if (closed) addClosedHeaders(route, closed.headers);

@@ -12,6 +12,7 @@ import { mergeSlashes, normalizePath, unescapeSlashes, type EscapedSlashesAction
 import { trustedClientAddress } from './client-address.js';
 import { perFilterConfigs, type FilterConfigChoice } from './filters.js';
 import { rbacAllows, type RbacAddresses } from './rbac.js';
+import { basicAuthDenial } from './basic-auth.js';
 import { upstreamOutcomes, type UpstreamConditions, type UpstreamOutcome, type UpstreamResult } from './retry.js';
 import { localReply, type LocalReply } from './local-reply.js';
 
@@ -234,6 +235,7 @@ function routeConfigOf(hcm: Obj, cfg: LoadedConfig, notes: string[]): Obj | unde
 
 const isRouter = (f: Obj): boolean => f.name === 'envoy.filters.http.router' || typeOf(f).endsWith('.Router');
 const isHttpRbac = (f: Obj): boolean => typeOf(f) === 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC';
+const isBasicAuth = (f: Obj): boolean => typeOf(f) === 'type.googleapis.com/envoy.extensions.filters.http.basic_auth.v3.BasicAuth';
 
 const isBuffer = (f: Obj): boolean => typeOf(f) === 'type.googleapis.com/envoy.extensions.filters.http.buffer.v3.Buffer';
 
@@ -245,22 +247,47 @@ const isBuffer = (f: Obj): boolean => typeOf(f) === 'type.googleapis.com/envoy.e
  * `buffer`, else the filter's max_request_bytes) answers 413 "Payload Too Large" to a
  * body over the limit.
  */
-function filterReply(hcm: Obj, rc: Obj, vh: Obj, route: Obj, addrs: RbacAddresses, r: { headers: Record<string, string>; bodyLength?: number }, notes: string[]): { status: number; body: string } | null {
-  const filters: Obj[] = (hcm.http_filters ?? []).filter((f: Obj) => isHttpRbac(f) || isBuffer(f));
+function filterReply(
+  hcm: Obj,
+  rc: Obj,
+  vh: Obj,
+  route: Obj,
+  addrs: RbacAddresses,
+  req: RouteRequest,
+  bodyLength: number | undefined,
+  notes: string[],
+): { status: number; body: string; responseHeadersToAdd?: HeaderAddition[] } | null {
+  // in their order in the chain: the first refusing answers
+  const filters: Obj[] = (hcm.http_filters ?? []).filter((f: Obj) => isHttpRbac(f) || isBuffer(f) || isBasicAuth(f));
   if (filters.length === 0) return null;
   const choices = perFilterConfigs(hcm, rc, vh, route, []);
   for (const f of filters) {
+    if (isBasicAuth(f)) {
+      const denied = basicAuthDenial(hcm, rc, vh, route, req, notes);
+      if (!denied) continue;
+      const headers = Object.entries(denied.headers).map(([key, value]) => ({ key, value, appendAction: 'OVERWRITE_IF_EXISTS_OR_ADD', level: 'route' as const }));
+      return { status: denied.status, body: denied.body, responseHeadersToAdd: headers };
+    }
     const perRoute = choices[String(f.name ?? '')]?.config ?? null;
     if (isBuffer(f)) {
-      if (r.bodyLength === undefined || perRoute?.disabled === true) continue;
+      if (bodyLength === undefined || perRoute?.disabled === true) continue;
       const max = numValue((perRoute?.buffer ?? f.typed_config)?.max_request_bytes) ?? Infinity;
-      if (r.bodyLength > max) return { status: 413, body: 'Payload Too Large' };
+      if (bodyLength > max) return { status: 413, body: 'Payload Too Large' };
       continue;
     }
     const config = perRoute ? (perRoute.rbac ?? null) : (f.typed_config ?? {});
-    if (config !== null && !rbacAllows(config, addrs, notes, r.headers)) return { status: 403, body: 'RBAC: access denied' };
+    if (config !== null && !rbacAllows(config, addrs, notes, req.headers)) return { status: 403, body: 'RBAC: access denied' };
   }
   return null;
+}
+
+/** A filter's local reply after the connection manager's mappers, their headers added to the ones it sends. */
+function withFilterReply(hcm: Obj, d: EnvoyDecision, notes: string[]): EnvoyDecision {
+  const out = withReply(hcm, d, notes);
+  const added = out.reply?.headers;
+  if (!added?.length) return out;
+  const mapped = added.map((h) => ({ key: h.key, value: h.value, appendAction: 'OVERWRITE_IF_EXISTS_OR_ADD', level: 'route' as const }));
+  return { ...out, responseHeadersToAdd: [...(out.responseHeadersToAdd ?? []), ...mapped] };
 }
 
 function httpFilterNotes(hcm: Obj, notes: string[]): void {
@@ -269,7 +296,7 @@ function httpFilterNotes(hcm: Obj, notes: string[]): void {
   if (!last || !(last.name === 'envoy.filters.http.router' || typeOf(last).endsWith('.Router'))) {
     notes.push('the router filter is not the last HTTP filter: Envoy rejects such a connection manager');
   }
-  const others = filters.filter((f) => !isRouter(f) && !isHttpRbac(f) && !isBuffer(f)).map((f) => String(f.name ?? typeOf(f)));
+  const others = filters.filter((f) => !isRouter(f) && !isHttpRbac(f) && !isBuffer(f) && !isBasicAuth(f)).map((f) => String(f.name ?? typeOf(f)));
   if (others.length) notes.push(`HTTP filters not simulated (they may answer first): ${others.join(', ')}`);
 }
 
@@ -349,10 +376,10 @@ function decide(cfg: LoadedConfig, r: EnvoyRequest, notes: string[], opts: Evalu
     const d: EnvoyDecision = { ...out, ...actOn(cfg, rc, vh, route, i, req, pm, client, notes) };
     if (opts.filters) d.filters = perFilterConfigs(hcm, rc, vh, route, notes);
     // The HTTP filters decode before the router: a request one of them answers never reaches the route's action.
-    const answered = filterReply(hcm, rc, vh, route, { direct: conn.remoteAddress, remote: client.remoteAddress }, { headers: req.headers, bodyLength: r.bodyLength }, notes);
+    const answered = filterReply(hcm, rc, vh, route, { direct: conn.remoteAddress, remote: client.remoteAddress }, req, r.bodyLength, notes);
     if (answered) {
       const denied: EnvoyDecision = { ...out, kind: 'direct_response', ...answered, routeIndex: i, ...(route.name === undefined ? {} : { routeName: String(route.name) }) };
-      return withReply(hcm, denied, notes);
+      return withFilterReply(hcm, denied, notes);
     }
     if (r.upstream && d.kind === 'route' && route.route && d.cluster !== undefined && d.status === undefined) {
       d.upstream = upstreamOutcomes(cfg, route, vh, d.cluster, r.upstream, notes, durationValue(hcm.stream_idle_timeout));

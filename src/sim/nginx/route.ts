@@ -4,6 +4,7 @@
 // the nginx source lines behind it.
 import type {
   Action,
+  AuthGate,
   CompiledConfig,
   HttpMap,
   IfCondition,
@@ -16,6 +17,8 @@ import type {
   VirtualServer,
 } from '../../ir/types.js';
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { selectLocation } from './location.js';
 import { mapLookup } from './map.js';
 import { compileNginxRegex, searchRegex, type Captures, NO_CAPTURES } from './regex.js';
@@ -218,6 +221,10 @@ function locationPhases(server: VirtualServer, ctx: Ctx): Phase {
     if (chosen.by === 'regex') ctx.captures = chosen.captures; // static matches leave captures as they were
     const location = chosen.location;
     if (location) visited.push(refOf(location));
+    // ngx_http_core_find_config_phase: `internal` is checked first, the slash redirect's location included.
+    if (location?.internal && !ctx.internal) {
+      return { location, visited, outcome: { kind: 'error', status: 404, reason: `internal location ${location.id}: external requests get 404` } };
+    }
     if (location && chosen.by === 'auto-redirect') {
       const target = location.pattern + (ctx.args ? '?' + ctx.args : '');
       return { location, visited, outcome: { kind: 'redirect', status: 301, location: target, source: location.source } };
@@ -241,8 +248,10 @@ function locationPhases(server: VirtualServer, ctx: Ctx): Phase {
     }
     const action = limited ? (limited.action ?? location!.action) : location ? location.action : server.fallback;
     // The access phase (allow/deny) comes after the rewrite phases, before content.
-    const forbidden = accessForbidden(limited ? limited.access : location ? location.policy.access : server.fallbackAccess, ctx);
-    if (forbidden) return { location, visited, outcome: forbidden };
+    const access = limited ? limited.access : location ? location.policy.access : server.fallbackAccess;
+    const gate = limited && limited.auth !== undefined ? limited.auth : location ? location.policy.auth : server.fallbackAuth;
+    const refused = accessPhase(access, gate ?? null, !limited && location?.policy.satisfyAny === true, ctx);
+    if (refused) return { location, visited, outcome: refused };
     if (steps.kind === 'break' && (action.kind === 'return' || action.kind === 'redirect')) {
       // `return` belongs to the rewrite phase that `break` just ended: the static handler answers.
       ctx.uncertain.push('`rewrite … break` skips `return`: nginx serves files here, which the model does not run');
@@ -258,6 +267,72 @@ function limitedBy(location: Location, ctx: Ctx): LimitExcept | null {
   if (!le || le.methods.includes(ctx.req.method ?? 'GET')) return null;
   if (le.untranslated) ctx.uncertain.push(`limit_except at ${le.source.file}:${le.source.line} holds what the model does not run for this method: ${le.untranslated.join(', ')}`);
   return le;
+}
+
+/**
+ * nginx's access phase: allow/deny first, then the credentials; with `satisfy all` the first
+ * refusal answers, with `satisfy any` one pass lets the client in and a refusal by
+ * auth_basic (401) wins over a 403.
+ */
+function accessPhase(access: Policy['access'], gate: AuthGate | null, satisfyAny: boolean, ctx: Ctx): NginxOutcome | null {
+  const forbidden = accessForbidden(access, ctx);
+  if (forbidden && !satisfyAny) return forbidden;
+  const unauthorized = gate ? authRefusal(gate, ctx) : null;
+  if (!satisfyAny) return unauthorized;
+  if (!forbidden || !unauthorized) return null;
+  return unauthorized;
+}
+
+/** What nginx's auth modules answer; null when the client passes. */
+function authRefusal(gate: AuthGate, ctx: Ctx): NginxOutcome | null {
+  if (gate.kind === 'closed' && !gate.closed.basic) {
+    // nginx runs a check the model does not (an auth service, Lua, a hash it does not compute).
+    ctx.uncertain.push(`${gate.closed.directive} at ${gate.closed.source.file}:${gate.closed.source.line} decides first in nginx: not modelled (the compiled route refuses every request with ${gate.closed.status})`);
+    return null;
+  }
+  const b = gate.kind === 'basic' ? gate.basic : gate.closed.basic!;
+  const verdict = htpasswdAccepts(b.file, header(ctx, 'authorization'), ctx);
+  if (verdict) return null;
+  return { kind: 'error', status: 401, reason: `auth_basic: no valid credentials (WWW-Authenticate: Basic realm="${b.realm}")` };
+}
+
+/** A request header by name (any case). */
+function header(ctx: Ctx, name: string): string | undefined {
+  const headers = ctx.req.headers ?? {};
+  const key = Object.keys(headers).find((k) => k.toLowerCase() === name);
+  return key === undefined ? undefined : headers[key];
+}
+
+/**
+ * ngx_http_auth_basic_module: `Authorization: Basic base64(user:password)` checked against the
+ * users file (`name:hash[:comment]` lines, `#` comments). The model computes `{SHA}` and
+ * `{PLAIN}` hashes; others are noted and do not match.
+ */
+function htpasswdAccepts(file: string, authorization: string | undefined, ctx: Ctx): boolean {
+  if (authorization === undefined || !/^basic /i.test(authorization)) return false;
+  const decoded = Buffer.from(authorization.slice(6).trim(), 'base64').toString('latin1');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return false;
+  const user = decoded.slice(0, colon);
+  const password = decoded.slice(colon + 1);
+  let text: string;
+  try {
+    text = readFileSync(file, 'latin1');
+  } catch {
+    ctx.uncertain.push(`auth_basic_user_file ${file} cannot be read: nginx answers 500 then`);
+    return false;
+  }
+  for (const raw of text.split(/\r?\n/)) {
+    if (raw.startsWith('#')) continue;
+    const at = raw.indexOf(':');
+    if (at < 0 || raw.slice(0, at) !== user) continue;
+    const hash = raw.slice(at + 1).split(':')[0]!;
+    if (hash.startsWith('{PLAIN}')) return hash.slice(7) === password;
+    if (hash.startsWith('{SHA}')) return hash.slice(5) === createHash('sha1').update(Buffer.from(password, 'latin1')).digest('base64');
+    ctx.uncertain.push(`auth_basic: the hash of "${user}" is not {SHA} or {PLAIN}: not computed by the model`);
+    return false;
+  }
+  return false;
 }
 
 /**
