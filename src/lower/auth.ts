@@ -176,7 +176,7 @@ export function usersFileProblem(text: string): FileCheck {
     if (name === '' || hash === '') return { kind: 'refused', why: `has an empty user name or password (${at})` };
     if (names.has(name)) return { kind: 'refused', why: `names user "${name}" twice (${at})` };
     names.add(name);
-    if (!hash.startsWith('{SHA}')) return { kind: 'refused', why: `holds a ${hashKind(hash)} hash for "${name}" (${at})` };
+    if (!hash.startsWith('{SHA}')) return { kind: 'refused', why: `holds the ${hashKind(hash)} hash of "${name}" (${at})` };
     if (hash.length !== 33) return { kind: 'refused', why: `holds a {SHA} hash of the wrong length for "${name}" (${at}: a comment field or a CR at the end?)` };
   }
   return { kind: 'ok' };

@@ -6,6 +6,7 @@ import type { Directive, Statement } from '../parse/ast.js';
 import type { ReportClass, ReportEntry, Src } from '../ir/types.js';
 import { NGINX_DIRECTIVES } from '../analyze/nginx-directives.generated.js';
 import { fileName } from './util.js';
+import { WAF_DIRECTIVES, WAF_REASON } from './auth.js';
 
 const SEVERITY: Record<ReportClass, number> = { translated: 0, ignored: 1, approximated: 2, unsupported: 3 };
 
@@ -259,6 +260,7 @@ const PROCESS_LEVEL = fixed('ignored', 'process-level setting: no meaning for En
 const LIMIT_REQ = fixed('unsupported', 'request rate limiting is not translated: nginx delays or rejects with 503 (leaky bucket, burst/nodelay); Envoy\'s local rate limit is a token bucket answering 429 and would need the status and burst mapped by hand');
 const LIMIT_CONN = fixed('unsupported', 'connection limiting per key is not translated (Envoy has no per-client connection limit in the HTTP connection manager)');
 const STATIC_FILE = fixed('unsupported', 'nginx serves files or error pages here: no Envoy equivalent');
+const WAF = fixed('unsupported', WAF_REASON);
 const GZIP = fixed('unsupported', 'response compression is not translated (Envoy compressor filter not configured)');
 
 function defaultMark(d: Directive, ctx: string, parent: Directive | null): Mark {
@@ -267,6 +269,7 @@ function defaultMark(d: Directive, ctx: string, parent: Directive | null): Mark 
   const ignored = IGNORED_MARKS.get(d.name);
   if (ignored) return ignored;
   if (d.name === 'rtmp' || ctx.startsWith('rtmp')) return RTMP;
+  if (WAF_DIRECTIVES.has(d.name)) return WAF;
   const modules = KNOWN.get(d.name);
   if (!modules) return UNKNOWN;
   if (ctx === 'main' || ctx === 'events') return PROCESS_LEVEL;
