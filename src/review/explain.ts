@@ -3,6 +3,7 @@
 // the compiled Envoy configuration does with it (listener, virtual host, route,
 // cluster/redirect/direct response, rewritten path, from the Envoy route
 // evaluator), and whether they agree.
+import { dirname, resolve } from 'node:path';
 import type { CompileResult } from '../compile.js';
 import type { CompiledConfig, Src } from '../ir/types.js';
 import { evaluate, type EnvoyDecision } from '../sim/envoy/index.js';
@@ -102,7 +103,7 @@ export function explainCompiled(result: CompileResult, req: ExplainRequest): Exp
       headers: req.headers,
       remoteAddress: req.from,
       ...(req.scheme === 'https' ? { sni: hostname } : {}),
-    });
+    }, { filesFrom: mainDir(result) });
   } catch (err) {
     envoy = { kind: 'rejected', notes: [`the configuration cannot be evaluated: ${err instanceof Error ? err.message : String(err)}`] };
   }
@@ -247,4 +248,10 @@ function agreement(n: NginxRoute): string {
   if (o.kind === 'redirect') return `both redirect (${o.status}) to ${o.location}`;
   if (o.kind === 'error') return `nginx rejects it (${o.status}) and Envoy does not route it`;
   return `both answer ${o.status}`;
+}
+
+/** Where the compiled configuration's relative users files were read at convert time: its main file's directory. */
+function mainDir(result: CompileResult): string | undefined {
+  const main = result.parsed.files[0]?.file;
+  return main === undefined ? undefined : dirname(resolve(main));
 }

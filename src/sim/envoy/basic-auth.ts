@@ -8,6 +8,7 @@
 // that the connection manager's local_reply_config mappers may change.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { EnvoyConfigError, typeOf, type Obj } from './config.js';
 import { perFilterConfigs } from './filters.js';
 import type { RouteRequest } from './match.js';
@@ -24,14 +25,14 @@ export interface BasicAuthDenial {
 const isBasicAuth = (f: Obj): boolean => typeOf(f) === BASIC_AUTH_TYPE;
 
 /** The denial of the first basic_auth filter refusing the request on this route, or null when every one lets it through. */
-export function basicAuthDenial(hcm: Obj, rc: Obj, vh: Obj, route: Obj, req: RouteRequest, notes: string[]): BasicAuthDenial | null {
+export function basicAuthDenial(hcm: Obj, rc: Obj, vh: Obj, route: Obj, req: RouteRequest, notes: string[], filesFrom?: string): BasicAuthDenial | null {
   const filters: Obj[] = (hcm.http_filters ?? []).filter(isBasicAuth);
   if (filters.length === 0) return null;
   const choices = perFilterConfigs(hcm, rc, vh, route, []);
   for (const f of filters) {
     const perRoute = choices[String(f.name ?? '')]?.config ?? null;
     if (!perRoute && f.disabled === true) continue;
-    const users = readUsers(perRoute ? perRoute.users : f.typed_config?.users);
+    const users = readUsers(perRoute ? perRoute.users : f.typed_config?.users, filesFrom);
     const why = refusal(users, req.headers['authorization']);
     if (why === null) continue;
     const uri = `${req.scheme}://${req.authority}${req.path}`.slice(0, 256);
@@ -54,11 +55,11 @@ function refusal(users: Map<string, string>, authorization: string | undefined):
 }
 
 /** The users of a DataSource as Envoy reads them (name → base64 SHA-1), or its load error. */
-function readUsers(source: Obj | undefined): Map<string, string> {
+function readUsers(source: Obj | undefined, filesFrom: string | undefined): Map<string, string> {
   let text: string;
   if (source?.filename !== undefined) {
     try {
-      text = readFileSync(String(source.filename), 'utf8');
+      text = readFileSync(resolve(filesFrom ?? '.', String(source.filename)), 'utf8');
     } catch (err) {
       throw new EnvoyConfigError(`basic auth: cannot read ${String(source.filename)} (${(err as NodeJS.ErrnoException).code ?? 'error'}): Envoy refuses the configuration`);
     }

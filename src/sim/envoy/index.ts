@@ -28,6 +28,8 @@ export type { LocalReply } from './local-reply.js';
 export interface EvaluateOptions {
   /** also resolve each HTTP filter's per-route configuration (decision.filters) */
   filters?: boolean;
+  /** The directory relative DataSource filenames (basic_auth users files) are read from: Envoy's working directory (default: this process's). */
+  filesFrom?: string;
 }
 
 export interface EnvoyRequest {
@@ -256,6 +258,7 @@ function filterReply(
   req: RouteRequest,
   bodyLength: number | undefined,
   notes: string[],
+  filesFrom: string | undefined,
 ): { status: number; body: string; responseHeadersToAdd?: HeaderAddition[] } | null {
   // in their order in the chain: the first refusing answers
   const filters: Obj[] = (hcm.http_filters ?? []).filter((f: Obj) => isHttpRbac(f) || isBuffer(f) || isBasicAuth(f));
@@ -263,7 +266,7 @@ function filterReply(
   const choices = perFilterConfigs(hcm, rc, vh, route, []);
   for (const f of filters) {
     if (isBasicAuth(f)) {
-      const denied = basicAuthDenial(hcm, rc, vh, route, req, notes);
+      const denied = basicAuthDenial(hcm, rc, vh, route, req, notes, filesFrom);
       if (!denied) continue;
       const headers = Object.entries(denied.headers).map(([key, value]) => ({ key, value, appendAction: 'OVERWRITE_IF_EXISTS_OR_ADD', level: 'route' as const }));
       return { status: denied.status, body: denied.body, responseHeadersToAdd: headers };
@@ -376,7 +379,7 @@ function decide(cfg: LoadedConfig, r: EnvoyRequest, notes: string[], opts: Evalu
     const d: EnvoyDecision = { ...out, ...actOn(cfg, rc, vh, route, i, req, pm, client, notes) };
     if (opts.filters) d.filters = perFilterConfigs(hcm, rc, vh, route, notes);
     // The HTTP filters decode before the router: a request one of them answers never reaches the route's action.
-    const answered = filterReply(hcm, rc, vh, route, { direct: conn.remoteAddress, remote: client.remoteAddress }, req, r.bodyLength, notes);
+    const answered = filterReply(hcm, rc, vh, route, { direct: conn.remoteAddress, remote: client.remoteAddress }, req, r.bodyLength, notes, opts.filesFrom);
     if (answered) {
       const denied: EnvoyDecision = { ...out, kind: 'direct_response', ...answered, routeIndex: i, ...(route.name === undefined ? {} : { routeName: String(route.name) }) };
       return withFilterReply(hcm, denied, notes);
