@@ -290,7 +290,9 @@ function withFilterReply(hcm: Obj, d: EnvoyDecision, notes: string[]): EnvoyDeci
   const added = out.reply?.headers;
   if (!added?.length) return out;
   const mapped = added.map((h) => ({ key: h.key, value: h.value, appendAction: 'OVERWRITE_IF_EXISTS_OR_ADD', level: 'route' as const }));
-  return { ...out, responseHeadersToAdd: [...(out.responseHeadersToAdd ?? []), ...mapped] };
+  // a mapper's headers_to_add overwrite the filter's own (OVERWRITE_IF_EXISTS_OR_ADD)
+  const kept = (out.responseHeadersToAdd ?? []).filter((h) => !mapped.some((m) => m.key === h.key.toLowerCase()));
+  return { ...out, responseHeadersToAdd: [...kept, ...mapped] };
 }
 
 function httpFilterNotes(hcm: Obj, notes: string[]): void {
