@@ -157,10 +157,15 @@ function hoistedAs<M extends { name: string }>(moves: M[], name: string): M | un
 
 /** The config of filter `name` most routes carry (the first seen on a tie), and how many carry none. */
 function mostCommon(routes: Json[], name: string): { config: Json; key: string; count: number; absent: number } {
+  return mostCommonOf(routes, (r) => r.typed_per_filter_config?.[name]);
+}
+
+/** The value `get` gives most routes (by content; the first seen on a tie), and how many routes have none. */
+function mostCommonOf(routes: Json[], get: (route: Json) => Json | undefined): { config: Json; key: string; count: number; absent: number } {
   const counts = new Map<string, { config: Json; count: number }>();
   let absent = 0;
   for (const r of routes) {
-    const c = r.typed_per_filter_config?.[name];
+    const c = get(r);
     if (c === undefined) {
       absent++;
       continue;
@@ -249,28 +254,14 @@ const NO_RETRY: Json = Object.freeze({});
 function hoistRetryPolicyIn(vh: Json): void {
   if (vh.retry_policy) return;
   const forwarding: Json[] = (vh.routes ?? []).filter((r: Json) => r.route);
-  const counts = new Map<string, { policy: Json; count: number }>();
-  let absent = 0;
-  for (const r of forwarding) {
-    const p = r.route.retry_policy;
-    if (p === undefined) {
-      absent++;
-      continue;
-    }
-    const k = keyOf(p);
-    const e = counts.get(k);
-    if (e) e.count++;
-    else counts.set(k, { policy: p, count: 1 });
-  }
-  let best: { key: string; policy: Json; count: number } | null = null;
-  for (const [key, e] of counts) if (!best || e.count > best.count) best = { key, ...e };
-  if (!best || best.count < 2 || best.count <= absent) return;
+  const best = mostCommonOf(forwarding, (r) => r.route.retry_policy);
+  if (best.count < 2 || best.count <= best.absent) return;
   for (const r of forwarding) {
     const p = r.route.retry_policy;
     if (p === undefined) r.route = { ...r.route, retry_policy: NO_RETRY };
     else if (keyOf(p) === best.key) r.route = withoutRetryPolicy(r.route);
   }
-  vh.retry_policy = best.policy;
+  vh.retry_policy = best.config;
   // the virtual host's settings read before its routes
   const routes = vh.routes;
   delete vh.routes;
