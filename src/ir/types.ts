@@ -520,6 +520,23 @@ export interface Policy {
   auth?: AuthGate;
   /** `satisfy any` with both allow/deny and auth_basic in effect: nginx lets a client in when either passes. Absent: `satisfy all`. */
   satisfyAny?: true;
+  /**
+   * `try_files … @name`: this is the named location's policy, taken by a location whose
+   * try_files ends in it (the fields above are the named location's). nginx ran that
+   * location's own access phase first, before try_files (its allow/deny, then its
+   * credentials, with its `satisfy`), and the named location's after the internal redirect:
+   * a client must pass both. Absent: no hand-over, or nothing checked in the first location.
+   */
+  handedFrom?: HandedFrom;
+}
+
+/** The access phase of the location whose try_files handed the request to a named location. */
+export interface HandedFrom {
+  /** Location.id of the location with the try_files. */
+  location: string;
+  access?: Policy['access'];
+  auth?: AuthGate;
+  satisfyAny?: true;
 }
 
 /**

@@ -256,23 +256,36 @@ export const WAF_REASON = 'web application firewall: not translated, Envoy forwa
 /**
  * Two checks nginx runs one after the other on one request (a location's, then the one its
  * try_files hands the request to): the same gate, the one of them that exists, a closed one,
- * else two users files, which Envoy's single basic_auth filter cannot check together (closed).
+ * the first of two on one users file, else two users files, which Envoy's single basic_auth
+ * filter cannot check together (closed).
  */
 export function bothGates(first: AuthGate | undefined, second: AuthGate | undefined): AuthGate | undefined {
   if (!first || first === second) return second;
   if (!second) return first;
   if (first.kind === 'closed') return first;
   if (second.kind === 'closed') return second;
-  if (first.basic.file === second.basic.file && first.basic.realm === second.basic.realm) return second;
-  const realm = first.basic.realm;
+  // the same file: the second check passes whomever the first let in, and every 401 is the first's
+  if (first.basic.file === second.basic.file) return first;
+  let bySecond = twoFiles.get(first);
+  if (!bySecond) twoFiles.set(first, (bySecond = new Map()));
+  let g = bySecond.get(second);
+  if (!g) bySecond.set(second, (g = twoFilesGate(first.basic, second.basic)));
+  return g;
+}
+
+// One closed gate per pair of users files checked one after the other (the routes sharing it share the object).
+const twoFiles = runCache<AuthGate, Map<AuthGate, AuthGate>>();
+
+function twoFilesGate(first: BasicAuth, second: BasicAuth): AuthGate {
+  const realm = first.realm;
   return {
     kind: 'closed',
     closed: {
       status: 401,
       headers: [{ name: 'WWW-Authenticate', value: challengeOf(realm) }],
       directive: 'auth_basic',
-      reason: `nginx checks the credentials against ${first.basic.file} and then ${second.basic.file} (try_files hands the request to a location with its own auth_basic); Envoy's basic_auth filter checks one file per route: the routes FAIL CLOSED with 401 \`WWW-Authenticate: ${challengeOf(realm)}\``,
-      source: first.basic.source,
+      reason: `nginx checks the credentials against ${first.file} and then ${second.file} (try_files hands the request to a location with its own auth_basic); Envoy's basic_auth filter checks one file per route: the routes FAIL CLOSED with 401 \`WWW-Authenticate: ${challengeOf(realm)}\``,
+      source: first.source,
     },
   };
 }

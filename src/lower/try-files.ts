@@ -4,7 +4,7 @@
 // would have served are not (reported as an approximation). Other try_files
 // forms keep the static answer (reported by the default classification).
 import type { Directive } from '../parse/ast.js';
-import type { Location, VirtualServer } from '../ir/types.js';
+import type { HandedFrom, Location, VirtualServer } from '../ir/types.js';
 import type { Reporter } from './classify.js';
 import { runCache } from './util.js';
 import { bothGates } from './auth.js';
@@ -30,10 +30,10 @@ export function resolveTryFiles(server: VirtualServer, r: Reporter): void {
       const target = named.get(name);
       if (target && target.action.kind !== 'static' && !target.dispatch && target.rewrites.every((s) => s.kind === 'return')) {
         l.action = target.action;
+        const handed = handedFrom(l);
         // nginx runs this location's access checks, then the named location's: neither is dropped.
-        const gate = bothGates(l.policy.auth, target.policy.auth);
-        l.policy = gate === target.policy.auth ? target.policy : { ...target.policy, auth: gate! };
-        r.override(tf, 'approximated', `Envoy cannot look for files: every request of ${l.id} goes to @${name} (nginx first serves ${tf.args.slice(0, -1).map((a) => a.value).join(' ')} when such a file exists)`);
+        l.policy = handed ? { ...target.policy, handedFrom: handed } : target.policy;
+        r.override(tf, 'approximated', `Envoy cannot look for files: every request of ${l.id} goes to @${name} (nginx first serves ${tf.args.slice(0, -1).map((a) => a.value).join(' ')} when such a file exists)${handed ? handedReason(handed, target) : ''}`);
         reached.add(target);
       }
     }
@@ -50,6 +50,20 @@ export function resolveTryFiles(server: VirtualServer, r: Reporter): void {
     r.mark(at.directive, 'unsupported', `named location @${l.pattern}: reachable only through error_page/try_files/X-Accel-Redirect, which are not translated`);
     for (const c of at.body) r.markTree(c, 'unsupported', `inside named location @${l.pattern}: never reached in Envoy`);
   }
+}
+
+/** The access phase nginx runs in `l` before its try_files hands the request on; null when it checks nothing. */
+function handedFrom(l: Location): HandedFrom | null {
+  const { access, auth, satisfyAny } = l.policy;
+  if (!access && !auth) return null;
+  return { location: l.id, ...(access ? { access } : {}), ...(auth ? { auth } : {}), ...(satisfyAny ? { satisfyAny } : {}) };
+}
+
+/** What the report says of the checks a try_files route keeps: both locations' (and where Envoy cannot check both credentials). */
+function handedReason(h: HandedFrom, target: Location): string {
+  const gate = bothGates(h.auth, target.policy.auth);
+  const closed = gate?.kind === 'closed' && gate !== h.auth && gate !== target.policy.auth ? `; ${gate.closed.reason}` : '';
+  return `; the route checks ${h.location}'s allow/deny and credentials as nginx does before try_files, then @${target.pattern}'s${closed}`;
 }
 
 /** A named location's directive and body, reported once the server's try_files are resolved. */

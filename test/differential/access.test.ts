@@ -6,6 +6,7 @@
 // configuration: 403 from the routes' RBAC where nginx denies.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { evaluator } from '../../src/sim/envoy/index.js';
+import { routeNginx } from '../../src/sim/nginx/index.js';
 import { freePort, nginxAvailable, startNginx, testConfig, type NginxInstance } from '../support/nginx.js';
 import { probe, startEchoBackends, type EchoReply } from '../support/http-probe.js';
 import { compileText, reportLines } from '../edge/support.js';
@@ -37,6 +38,14 @@ function httpBody(port: number, backend: number): string {
     location /v6only/ { allow ::1; deny all; ${pass} }
     location /rw/ { deny all; rewrite ^ /open/moved last; }
     location /slash/ { deny all; ${pass} }
+    # try_files to a named location: nginx checks the location's rules before try_files and the named location's after
+    location /tf/ { allow 127.0.0.1; allow 127.0.0.3; deny all; try_files $uri @backend; }
+    location /tfboth/ { allow 127.0.0.0/30; deny all; try_files $uri @strict; }
+    location /tfinh/ { try_files $uri @backend; }
+    location /tfnone/ { allow all; try_files $uri @strict; }
+    location /tfrw/ { deny all; rewrite ^ /tfboth/moved last; }
+    location @backend { ${pass} }
+    location @strict { deny 127.0.0.2; allow 127.0.0.1; allow 127.0.0.3; deny all; ${pass} }
   }
   server {
     listen 127.0.0.1:${port};
@@ -47,7 +56,7 @@ function httpBody(port: number, backend: number): string {
 }
 
 const CLIENTS = ['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.4'];
-const PATHS = ['/open/x', '/admin/', '/ret/', '/files/a.txt', '/nested/', '/nested/deep/x', '/cond/', '/exact', '/v6only/', '/rw/a', '/slash', '/other'];
+const PATHS = ['/open/x', '/admin/', '/ret/', '/files/a.txt', '/nested/', '/nested/deep/x', '/cond/', '/exact', '/v6only/', '/rw/a', '/slash', '/other', '/tf/x', '/tfboth/x', '/tfinh/x', '/tfnone/x', '/tfrw/a'];
 
 type Outcome = string;
 
@@ -84,6 +93,26 @@ describe.skipIf(!nginxAvailable())('allow/deny: nginx and the compiled Envoy con
     return String(d.status);
   }
 
+  test('try_files to a named location: the nginx model and the compiled routes refuse whom nginx refuses (both rule sets)', async () => {
+    const r = compileText(testConfig('/tmp/unused', text));
+    const ev = evaluator(r.bootstrap);
+    const rows: string[] = [];
+    const wrong: string[] = [];
+    for (const path of ['/tf/x', '/tfboth/x', '/tfinh/x', '/tfnone/x', '/tfrw/a']) {
+      for (const from of CLIENTS) {
+        const real = nginxOutcome(await probe(port, 'a.test', path, 'GET', from));
+        const model = routeNginx(r.ir!, { port, address: '127.0.0.1', host: 'a.test', target: path, method: 'GET', remoteAddress: from });
+        const modelled = model.outcome.kind === 'proxy' ? 'proxied' : 'status' in model.outcome ? String(model.outcome.status) : model.outcome.kind;
+        const envoy = envoyOutcome(ev, 'a.test', path, 'GET', from);
+        rows.push(`${path} ${from} ${real}`);
+        if (modelled !== real.replace(/ .*/, '') || envoy !== real) wrong.push(`${path} from ${from}: nginx ${real}, model ${modelled}, envoy ${envoy}`);
+      }
+    }
+    expect(wrong).toEqual([]);
+    // each location's rules refuse someone the other's let in: the first location's (/tf/ .2 and .4, /tfboth/ .4), the named one's (/tf/ .3 by the server's rules, /tfboth/ .2)
+    expect(rows).toEqual(expect.arrayContaining(['/tf/x 127.0.0.1 proxied /tf/x', '/tf/x 127.0.0.2 403', '/tf/x 127.0.0.3 403', '/tf/x 127.0.0.4 403', '/tfboth/x 127.0.0.2 403', '/tfboth/x 127.0.0.4 403', '/tfboth/x 127.0.0.3 proxied /tfboth/x', '/tfnone/x 127.0.0.2 403', '/tfrw/a 127.0.0.1 proxied /tfboth/moved']));
+  });
+
   test('every client, path and method: the same answer', async () => {
     const r = compileText(testConfig('/tmp/unused', text));
     const ev = evaluator(r.bootstrap);
@@ -110,7 +139,7 @@ describe.skipIf(!nginxAvailable())('allow/deny: nginx and the compiled Envoy con
   test('the report: allow/deny translated, with what nginx checks before them', () => {
     const r = compileText(testConfig('/tmp/unused', text));
     const lines = [...reportLines(r, 'allow'), ...reportLines(r, 'deny')];
-    expect(lines.length).toBe(16);
+    expect(lines.length).toBe(27);
     expect(lines.every((e) => e.class === 'translated' && /RBAC filter.*`return`, redirects and rewrites come before/.test(e.reason))).toBe(true);
   });
 });

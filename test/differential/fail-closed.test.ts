@@ -50,11 +50,17 @@ function httpBody(port: number, backend: number, dead: number, files: { sha: str
     location = /authok { internal; proxy_pass http://127.0.0.1:${backend}/ok; }
     location = /authdead { internal; proxy_pass http://127.0.0.1:${dead}; }
     location /le/ { auth_basic off; limit_except GET { auth_basic "Writers"; } ${pass} }
+    # try_files to a named location: the location's checks before try_files, the named location's after
+    location /tfacl/ { try_files /nonexistent @acl; }
+    location /tfdeny/ { auth_basic off; allow 127.0.0.1; allow 127.0.0.3; deny all; try_files /nonexistent @acl; }
+    location /tffront/ { auth_basic "Front"; try_files /nonexistent @open; }
+    location @acl { deny 127.0.0.3; ${pass} }
+    location @open { auth_basic off; ${pass} }
   }
 `;
 }
 
-const PATHS = ['/open/x', '/inh/x', '/admin/x', '/admin/public/x', '/admin/deep/x', '/admin', '/ret/', '/acl/x', '/any/x', '/mixed/x', '/int', '/intdir/', '/intdir', '/intdir/nested/x', '/rw/a', '/tf/a', '/ep/a', '/sso/x', '/ssodead/x', '/le/x', '/other'];
+const PATHS = ['/open/x', '/inh/x', '/admin/x', '/admin/public/x', '/admin/deep/x', '/admin', '/ret/', '/acl/x', '/any/x', '/mixed/x', '/int', '/intdir/', '/intdir', '/intdir/nested/x', '/rw/a', '/tf/a', '/ep/a', '/sso/x', '/ssodead/x', '/le/x', '/tfacl/x', '/tfdeny/x', '/tffront/x', '/other'];
 const CLIENTS = ['127.0.0.1', '127.0.0.2', '127.0.0.3'];
 const basic = (user: string, pw: string): string => `Basic ${Buffer.from(`${user}:${pw}`).toString('base64')}`;
 const CREDENTIALS: [string, Record<string, string>][] = [
@@ -155,6 +161,17 @@ describe.skipIf(!nginxAvailable())('internal, auth_basic, auth_request: nginx an
     // (the internal location inherits the server's auth_basic: nginx asks for credentials after the redirect, and so does the route)
     expect(results.filter((r) => r.path === '/rw/a' && r.creds === 'right').every((r) => r.nginx === 'proxied /int' && r.envoy === 'proxied /int')).toBe(true);
     expect(results.filter((r) => r.path === '/rw/a' && r.creds === 'none').every((r) => r.nginx === '401 Basic realm="Server Realm"' && r.envoy === r.nginx)).toBe(true);
+  });
+
+  test('try_files to a named location: the location\'s credentials and allow/deny, then the named location\'s, in nginx\'s order', () => {
+    const at = (path: string, from: string, creds: string): string => results.find((r) => r.path === path && r.from === from && r.creds === creds && r.method === 'GET')!.nginx;
+    // the server's credentials first, then @acl's rules: a denied client learns of the denial only once logged in
+    expect([at('/tfacl/x', '127.0.0.3', 'none'), at('/tfacl/x', '127.0.0.3', 'right'), at('/tfacl/x', '127.0.0.1', 'right')]).toEqual(['401 Basic realm="Server Realm"', '403', 'proxied /tfacl/x']);
+    // the location's rules (.2 refused), @acl's (.3 refused), then @acl's credentials
+    expect([at('/tfdeny/x', '127.0.0.2', 'right'), at('/tfdeny/x', '127.0.0.3', 'none'), at('/tfdeny/x', '127.0.0.1', 'none'), at('/tfdeny/x', '127.0.0.1', 'right')]).toEqual(['403', '403', '401 Basic realm="Server Realm"', 'proxied /tfdeny/x']);
+    // the location's realm, though @open asks for nothing
+    expect([at('/tffront/x', '127.0.0.1', 'none'), at('/tffront/x', '127.0.0.1', 'right')]).toEqual(['401 Basic realm="Front"', 'proxied /tffront/x']);
+    for (const path of ['/tfacl/x', '/tfdeny/x', '/tffront/x']) expect(results.filter((r) => r.path === path && r.nginx !== r.envoy), path).toEqual([]);
   });
 
   test('auth_basic + allow/deny (satisfy all): a denied client gets 403 with or without credentials, as in nginx', () => {

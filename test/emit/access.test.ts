@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { compile, type CompileResult } from '../../src/compile.js';
 import { evaluator } from '../../src/sim/envoy/index.js';
 import { toXdsResources } from '../../src/emit/envoy/xds.js';
+import { validateXdsResources } from '../../src/validate/index.js';
 import { compileText, hcmOf } from '../edge/support.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -95,6 +96,66 @@ describe('allow/deny → RBAC', () => {
     expect(carriers.some((c: Json) => c.typed_per_filter_config?.[RBAC]?.rbac)).toBe(true);
     const listener = x.listeners.find((l: Json) => l.name === 'listener_0.0.0.0_8080');
     expect(JSON.stringify(listener)).toContain('envoy.extensions.filters.http.rbac.v3.RBAC');
+  });
+
+  test('try_files to a named location: the route requires both rule sets (and_ids, each in its first-match order and with its own address)', () => {
+    const r = compileText(http(`location /tf/ { allow 10.0.0.0/8; deny all; try_files $uri @app; }
+      location @app { set_real_ip_from 192.168.0.0/16; real_ip_header X-Real-IP; deny 10.1.0.0/16; allow 10.0.0.0/8; deny all; proxy_pass http://10.0.0.1:80; }`));
+    const [first, named] = principalOf(r, '/tf/').and_ids.ids;
+    // the location's rules test the peer, the named location's the address real_ip found
+    expect(JSON.stringify(first)).toContain('direct_remote_ip');
+    expect(JSON.stringify(first)).not.toContain('"remote_ip"');
+    expect(JSON.stringify(named)).toContain('"remote_ip"');
+    expect(JSON.stringify(named)).not.toContain('direct_remote_ip');
+    expect(filterNames(r).filter((n) => n.startsWith(RBAC))).toEqual([RBAC]);
+    const ev = evaluator(r.bootstrap);
+    const from = (ip: string) => ev({ port: 8080, host: 'a.test', path: '/tf/x', remoteAddress: ip });
+    expect(from('10.2.0.1').cluster).toBe('10.0.0.1_80');
+    expect(from('10.1.0.1')).toMatchObject({ kind: 'direct_response', status: 403 }); // the named location's deny
+    expect(from('172.16.0.1')).toMatchObject({ kind: 'direct_response', status: 403 }); // the location's deny all
+  });
+
+  test('try_files where both locations inherit the same rules: one principal, as before', () => {
+    const r = compileText(http('allow 10.0.0.0/8; deny all; location /tf/ { try_files $uri @app; } location @app { proxy_pass http://10.0.0.1:80; }'));
+    expect(principalOf(r, '/tf/')).toEqual({ direct_remote_ip: { address_prefix: '10.0.0.0', prefix_len: 8 } });
+  });
+
+  test('try_files after the location asked for credentials: the named location\'s rules in a second RBAC filter after basic_auth (nginx\'s order: 401 before 403)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ngx2envoy-access-'));
+    try {
+      const users = join(dir, 'users');
+      writeFileSync(users, 'alice:{SHA}5en6G6MezRroT3XKqkdPOmY/BfQ=\n');
+      const r = compileText(http(`location /tf/ { allow 10.0.0.0/8; deny all; auth_basic "R"; auth_basic_user_file ${users}; try_files $uri @app; }
+        location @app { deny 10.1.0.0/16; proxy_pass http://10.0.0.1:80; }`));
+      const after = `${RBAC}.after_credentials`;
+      expect(filterNames(r).slice(-4)).toEqual([RBAC, 'envoy.filters.http.basic_auth', after, 'envoy.filters.http.router']);
+      const route = routesOf(r).find((x: Json) => x.match.prefix === '/tf/');
+      // before the credentials: the location's rules only
+      expect(route.typed_per_filter_config[RBAC].rbac.rules.policies.nginx_allow_deny.principals[0]).toEqual({ direct_remote_ip: { address_prefix: '10.0.0.0', prefix_len: 8 } });
+      expect(JSON.stringify(route.typed_per_filter_config[after])).toContain('10.1.0.0');
+      const ev = evaluator(r.bootstrap);
+      const ask = (ip: string, creds: boolean) => ev({ port: 8080, host: 'a.test', path: '/tf/x', remoteAddress: ip, headers: creds ? { authorization: `Basic ${Buffer.from('alice:secret').toString('base64')}` } : {} });
+      expect(ask('172.16.0.1', true)).toMatchObject({ status: 403 });
+      expect(ask('10.1.0.1', false)).toMatchObject({ status: 401 });
+      expect(ask('10.1.0.1', true)).toMatchObject({ status: 403 });
+      expect(ask('10.2.0.1', true).cluster).toBe('10.0.0.1_80');
+      const x = toXdsResources(r.bootstrap);
+      expect(validateXdsResources(x).filter((f) => f.severity === 'error')).toEqual([]);
+      // hoisted: most routes share the second filter's rules, the virtual host holds them and the others turn the filter off
+      const h = compileText(http(`auth_basic "R"; auth_basic_user_file ${users};
+        location /a/ { try_files $uri @app; } location /b/ { try_files $uri @app; } location /c/ { try_files $uri @app; } location /e/ { try_files $uri @app; }
+        location /d/ { proxy_pass http://10.0.0.1:80; }
+        location @app { deny 10.1.0.0/16; proxy_pass http://10.0.0.1:80; }`));
+      const vh = hcmOf(h.bootstrap, 'listener_0.0.0.0_8080').route_config.virtual_hosts.find((v: Json) => v.domains.includes('a.test'));
+      expect(JSON.stringify(vh.typed_per_filter_config?.[after])).toContain('10.1.0.0');
+      const hv = evaluator(h.bootstrap);
+      const alice = { authorization: `Basic ${Buffer.from('alice:secret').toString('base64')}` };
+      expect(hv({ port: 8080, host: 'a.test', path: '/b/x', remoteAddress: '10.1.0.1', headers: alice })).toMatchObject({ status: 403 });
+      expect(hv({ port: 8080, host: 'a.test', path: '/b/x', remoteAddress: '10.1.0.1' })).toMatchObject({ status: 401 });
+      expect(hv({ port: 8080, host: 'a.test', path: '/d/x', remoteAddress: '10.1.0.1', headers: alice }).cluster).toBe('10.0.0.1_80');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('an invalid address is nginx\'s error, also at a level whose rules an inner one replaces', () => {

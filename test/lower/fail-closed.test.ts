@@ -88,8 +88,31 @@ describe('auth_basic', () => {
 
   it('try_files to a named location keeps the location\'s own credentials check', () => {
     const r = compileServer(`    location /a/ { auth_basic "R"; auth_basic_user_file sha; try_files $uri @app; }\n    location @app { auth_basic off; ${PASS} }`);
-    expect(locs(r)[0]!.action.kind).toBe('proxy');
-    expect(locs(r)[0]!.policy.auth).toMatchObject({ kind: 'basic', basic: { realm: 'R' } });
+    const [a, app] = locs(r);
+    expect(a!.action.kind).toBe('proxy');
+    // the named location's own policy (no credentials), with the location's access phase nginx ran first
+    expect(a!.policy.auth).toBeUndefined();
+    expect(a!.policy.handedFrom).toMatchObject({ location: a!.id, auth: { kind: 'basic', basic: { realm: 'R' } } });
+    expect(a!.policy.handedFrom!.access).toBeUndefined();
+    expect(app!.policy.handedFrom).toBeUndefined();
+    expect(report(r, 'try_files')[0]!.reason).toMatch(/checks \S*loc_0's allow\/deny and credentials as nginx does before try_files, then @app's/);
+  });
+
+  it('try_files keeps the location\'s allow/deny beside the named location\'s; a location checking nothing hands over nothing', () => {
+    const r = compileServer(`    location /a/ { allow 10.0.0.0/8; deny all; try_files $uri @app; }\n    location /b/ { try_files $uri @app; }\n    location @app { deny 10.1.0.0/16; ${PASS} }`);
+    const [a, b, app] = locs(r);
+    expect(a!.policy.access).toBe(app!.policy.access);
+    expect(a!.policy.handedFrom!.access!.rules.v4.map((x) => `${x.action} ${x.cidr}`)).toEqual(['allow 10.0.0.0/8', 'deny 0.0.0.0/0']);
+    expect(b!.policy).toBe(app!.policy);
+  });
+
+  it('two users files one after the other: the routes are closed with the first realm, and the report says why', () => {
+    writeFileSync(join(dir, 'sha2'), `${SHA_LINE}\n`);
+    const r = compileServer(`    location /a/ { auth_basic "A"; auth_basic_user_file sha; try_files $uri @app; }\n    location /s/ { auth_basic "S"; auth_basic_user_file sha2; try_files $uri @same; }\n    location @app { auth_basic "B"; auth_basic_user_file sha2; ${PASS} }\n    location @same { auth_basic "Other realm"; auth_basic_user_file sha2; ${PASS} }`);
+    const tf = report(r, 'try_files');
+    expect(tf[0]!.reason).toMatch(/checks the credentials against .*sha and then .*sha2.*FAIL CLOSED with 401 `WWW-Authenticate: Basic realm="A"`/);
+    // one users file for both: the second check passes whomever the first let in, nothing is closed
+    expect(tf[1]!.reason).not.toMatch(/FAIL CLOSED/);
   });
 });
 

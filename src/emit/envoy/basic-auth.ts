@@ -9,6 +9,7 @@
 import type { AuthGate, BasicAuth, ClosedGate } from '../../ir/types.js';
 import { challengeOf } from '../../lower/auth.js';
 import { routeNameFilter } from './access-log.js';
+import { RBAC_AFTER_AUTH_FILTER } from './route-access.js';
 import type { Json } from './context.js';
 
 export const BASIC_AUTH_FILTER = 'envoy.filters.http.basic_auth';
@@ -43,7 +44,8 @@ function realmOf(obj: Json): string | undefined {
 }
 
 /**
- * The basic_auth filter, after RBAC (just before the router), when some route enables it.
+ * The basic_auth filter, after RBAC (just before the router, or the RBAC filter checking
+ * what nginx checks after the credentials), when some route enables it.
  * Its own users are a comment only (Envoy requires a non-empty source and skips `#` lines):
  * it is disabled by default and every route that enables it names its own file.
  */
@@ -51,7 +53,9 @@ export function insertBasicAuthFilter(hcm: Json): boolean {
   const vhosts: Json[] = hcm.route_config?.virtual_hosts ?? [];
   if (!vhosts.some((vh) => realmOf(vh) !== undefined || (vh.routes ?? []).some((r: Json) => realmOf(r) !== undefined))) return false;
   const list: Json[] = hcm.http_filters;
-  list.splice(list.length - 1, 0, {
+  // before the RBAC filter of the rules nginx checks after the credentials, else just before the router
+  const after = list.findIndex((f) => f.name === RBAC_AFTER_AUTH_FILTER);
+  list.splice(after >= 0 ? after : list.length - 1, 0, {
     name: BASIC_AUTH_FILTER,
     typed_config: { '@type': BASIC_AUTH, users: { inline_string: '# no users here: each route names its users file (BasicAuthPerRoute)\n' } },
     disabled: true,

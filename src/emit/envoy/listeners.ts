@@ -3,7 +3,8 @@
 // port with a wildcard one becomes a filter chain of the wildcard listener
 // (matched on the destination IP), as nginx dispatches one socket by address.
 import type { Backend, Listener, ServerName, VirtualServer } from '../../ir/types.js';
-import { authorityMatcher, BUFFER_FILTER, RBAC_FILTER, serverRoutes } from './routes.js';
+import { authorityMatcher, BUFFER_FILTER, serverRoutes } from './routes.js';
+import { insertAccessFilters } from './route-access.js';
 import { NGINX_HIDDEN } from './header-lists.js';
 import type { Emission, Json } from './context.js';
 import { NGINX_DEFAULT_BODY_SIZE } from '../../lower/limits.js';
@@ -117,7 +118,7 @@ function hcm(l: Listener, scope: ListenerScope, reuseVhosts = true): Json {
     keptScripts.set(slot.kept.vhost, slot.kept.scripts);
   }
   const edge = applyEdge(out, l, scope, { vhosts: kept, scripts: keptScripts });
-  if (usesAccessRules(out.route_config)) insertAccessFilter(out);
+  insertAccessFilters(out);
   applyLocalReplies(out, l, scope);
   // after RBAC: nginx's access module answers 403 before auth_basic asks for credentials
   if (insertBasicAuthFilter(out)) addRealmMappers(out);
@@ -236,22 +237,3 @@ function keptFor(slots: VhostSlot[], inputs: VhostInputs, scope: ListenerScope, 
   return kept ? kept.vhost : null;
 }
 
-const RBAC_HTTP = 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC';
-
-/** Whether a route of the configuration carries allow/deny (an RBACPerRoute). */
-function usesAccessRules(rc: Json): boolean {
-  for (const vh of rc.virtual_hosts ?? []) {
-    for (const r of vh.routes ?? []) if (r.typed_per_filter_config?.[RBAC_FILTER]) return true;
-  }
-  return false;
-}
-
-/**
- * The RBAC filter the routes' allow/deny configure: without rules of its own it lets
- * every request through where a route has none. Last before the router, as nginx's
- * access phase comes after the request is read and its 403 gets the response filters.
- */
-function insertAccessFilter(hcm: Json): void {
-  const list: Json[] = hcm.http_filters;
-  list.splice(list.length - 1, 0, { name: RBAC_FILTER, typed_config: { '@type': RBAC_HTTP } });
-}

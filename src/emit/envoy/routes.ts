@@ -8,7 +8,7 @@ import { HeaderLists, listenerContext, type ListenerContext, type MoreLists, typ
 import { NGINX_DEFAULT_BODY_SIZE } from '../../lower/limits.js';
 import { formatMs } from '../../lower/util.js';
 import type { Emission, Json } from './context.js';
-import { accessPrincipal } from './access.js';
+import { accessConfig, gateOf, RBAC_FILTER, routeAccessConfigs } from './route-access.js';
 import { dispatchRoutes, guardMatchers, type MapRoute } from './map-routes.js';
 import { retryPolicyOf } from './retry.js';
 import { BASIC_AUTH_FILTER, basicAuthPerRoute, closedOf } from './basic-auth.js';
@@ -485,7 +485,7 @@ function primaryName(server: VirtualServer): string {
 function finish(s: Scope, base: Json, action: Action, loc: Location | null, source: Src | null, e?: RouteEntry, prefixRewrite = true, gate?: AuthGate | null): Json {
   const route: Json = base;
   // nginx's access phase guards what the content phase serves: a check Envoy cannot run refuses it instead (fails closed).
-  const auth = action.kind === 'proxy' || action.kind === 'static' ? (gate === undefined ? loc?.policy.auth ?? null : gate) : null;
+  const auth = action.kind === 'proxy' || action.kind === 'static' ? (gate === undefined ? (loc ? gateOf(loc.policy) : null) : gate) : null;
   const closed = closedOf(auth);
   if (closed) action = { kind: 'static', status: closed.status, reason: closed.reason, source: closed.source };
   if (s.authority) addHeaderMatcher(route, s.authority);
@@ -514,8 +514,7 @@ function finish(s: Scope, base: Json, action: Action, loc: Location | null, sour
   // nginx's access phase comes after the rewrite phase (return, redirects): it guards only what the content phase serves.
   if (action.kind === 'proxy' || action.kind === 'static') {
     // satisfy any: Envoy cannot let a client in on either check; the credentials alone refuse everyone nginx refuses (reported).
-    const rbac = loc?.limitExcept ? limitExceptConfig(loc.limitExcept, policy!) : policy?.access && !(policy.satisfyAny && gate === undefined) ? accessConfig(policy.access) : null;
-    if (rbac) (route.typed_per_filter_config ??= {})[RBAC_FILTER] = rbac;
+    if (policy) for (const [filter, config] of Object.entries(routeAccessConfigs(policy, loc?.limitExcept))) (route.typed_per_filter_config ??= {})[filter] = config;
   }
   if (closed) addClosedHeaders(route, closed.headers);
   else if (auth?.kind === 'basic') (route.typed_per_filter_config ??= {})[BASIC_AUTH_FILTER] = basicAuthPerRoute(auth.basic);
@@ -529,60 +528,7 @@ function addClosedHeaders(route: Json, headers: { name: string; value: string }[
   route.response_headers_to_add = [...(route.response_headers_to_add ?? []), ...add];
 }
 
-export const RBAC_FILTER = 'envoy.filters.http.rbac';
-const RBAC_PER_ROUTE = 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBACPerRoute';
-
-// One per rule set: locations inheriting their rules share the object.
-const accessConfigs = new WeakMap<NonNullable<Policy['access']>, Json>();
-
-/** allow/deny as an RBACPerRoute letting in exactly the clients nginx lets in (403 for the others). */
-function accessConfig(access: NonNullable<Policy['access']>): Json {
-  let c = accessConfigs.get(access);
-  if (!c) {
-    const principal = accessPrincipal(access.rules, access.client === 'real_ip' ? 'remote_ip' : 'direct_remote_ip');
-    c = { '@type': RBAC_PER_ROUTE, rbac: { rules: { action: 'ALLOW', policies: { nginx_allow_deny: { permissions: [{ any: true }], principals: [principal] } } } } };
-    accessConfigs.set(access, c);
-  }
-  return c;
-}
-
-// One per location with limit_except (null: nobody is kept out).
-const limitExceptConfigs = new WeakMap<LimitExcept, Json | null>();
-
-/**
- * limit_except as an RBACPerRoute: the listed methods let in whom the location's rules
- * let in, the other methods whom the block's rules (else the location's) let in. A
- * method class letting nobody in has no policy (ALLOW without a matching policy: 403).
- */
-function limitExceptConfig(le: LimitExcept, policy: Policy): Json | null {
-  let c = limitExceptConfigs.get(le);
-  if (c !== undefined) return c;
-  const listed = accessPrincipalOf(policy.access);
-  const other = accessPrincipalOf(le.access);
-  if (JSON.stringify(listed) === JSON.stringify(other)) {
-    // Every method lets in the same clients (a block without rules of its own): the plain allow/deny config.
-    c = policy.access ? accessConfig(policy.access) : null;
-    limitExceptConfigs.set(le, c);
-    return c;
-  }
-  const methods = { or_rules: { rules: le.methods.map((m) => ({ header: { name: ':method', string_match: { exact: m } } })) } };
-  const policies: Json = {};
-  if (!isNobody(listed)) policies.nginx_limit_except_listed = { permissions: [methods], principals: [listed] };
-  if (!isNobody(other)) policies.nginx_limit_except_other = { permissions: [{ not_rule: methods }], principals: [other] };
-  c = { '@type': RBAC_PER_ROUTE, rbac: { rules: { action: 'ALLOW', policies } } };
-  limitExceptConfigs.set(le, c);
-  return c;
-}
-
-/** The principal of a rule set; everyone (`any`) without rules. */
-function accessPrincipalOf(access: Policy['access'] | undefined): Json {
-  return access ? accessPrincipal(access.rules, access.client === 'real_ip' ? 'remote_ip' : 'direct_remote_ip') : { any: true };
-}
-
-/** accessPrincipal's form for rules letting no client in. */
-function isNobody(principal: Json): boolean {
-  return principal.not_id?.any === true;
-}
+export { RBAC_FILTER } from './route-access.js';
 
 interface PlannedRedirect {
   parts: TemplatePart[];

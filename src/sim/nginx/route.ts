@@ -250,7 +250,9 @@ function locationPhases(server: VirtualServer, ctx: Ctx): Phase {
     // The access phase (allow/deny) comes after the rewrite phases, before content.
     const access = limited ? limited.access : location ? location.policy.access : server.fallbackAccess;
     const gate = limited && limited.auth !== undefined ? limited.auth : location ? location.policy.auth : server.fallbackAuth;
-    const refused = accessPhase(access, gate ?? null, !limited && location?.policy.satisfyAny === true, ctx);
+    // try_files … @name: the location's own access phase ran before try_files handed the request on.
+    const handed = !limited ? location?.policy.handedFrom : undefined;
+    const refused = (handed ? accessPhase(handed.access, handed.auth ?? null, handed.satisfyAny === true, ctx) : null) ?? accessPhase(access, gate ?? null, !limited && location?.policy.satisfyAny === true, ctx);
     if (refused) return { location, visited, outcome: refused };
     if (steps.kind === 'break' && (action.kind === 'return' || action.kind === 'redirect')) {
       // `return` belongs to the rewrite phase that `break` just ended: the static handler answers.
