@@ -244,7 +244,7 @@ function markOne(d: Directive, levels: Level[], gate: AuthGate | null, satisfyAn
 }
 
 function basicReason(b: BasicAuth): string {
-  const parts = [`Envoy's basic_auth filter on the routes of what is served here (BasicAuthPerRoute, users file ${b.file} referenced by filename, never inlined), after allow/deny as in nginx: 401 without valid credentials; the challenge is nginx's \`WWW-Authenticate: ${challengeOf(b.realm)}\` (a local reply mapper sets it); the 401 body is Envoy's text, not nginx's HTML page`];
+  const parts = [`Envoy's basic_auth filter on the routes of what is served here (BasicAuthPerRoute, users file ${b.file} referenced by filename, never inlined), after allow/deny as in nginx: 401 without valid credentials, made nginx's by a local reply mapper (its \`WWW-Authenticate: ${challengeOf(b.realm)}\`, and its 401 page or the error_page for 401 in effect); Envoy reads the users file when it loads the configuration (nginx on every request: an edited file needs a reload)`];
   if (!b.checked) parts.push(`the file could not be read at convert time: Envoy accepts only \`{SHA}\` lines and refuses the whole configuration at load otherwise (re-hash with \`htpasswd -s\`)`);
   if (!isAbsolute(b.file)) parts.push('a relative path: nginx reads it from its configuration directory, Envoy from its working directory');
   return parts.join('; ');

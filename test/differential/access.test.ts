@@ -102,7 +102,7 @@ describe.skipIf(!nginxAvailable())('allow/deny: nginx and the compiled Envoy con
       for (const from of CLIENTS) {
         const real = nginxOutcome(await probe(port, 'a.test', path, 'GET', from));
         const model = routeNginx(r.ir!, { port, address: '127.0.0.1', host: 'a.test', target: path, method: 'GET', remoteAddress: from });
-        const modelled = model.outcome.kind === 'proxy' ? 'proxied' : 'status' in model.outcome ? String(model.outcome.status) : model.outcome.kind;
+        const modelled = model.outcome.kind === 'proxy' ? 'proxied' : 'status' in model.outcome ? String(model.outcome.status) : 'no status';
         const envoy = envoyOutcome(ev, 'a.test', path, 'GET', from);
         rows.push(`${path} ${from} ${real}`);
         if (modelled !== real.replace(/ .*/, '') || envoy !== real) wrong.push(`${path} from ${from}: nginx ${real}, model ${modelled}, envoy ${envoy}`);

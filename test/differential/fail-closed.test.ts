@@ -20,7 +20,7 @@ import type { CompileResult } from '../../src/compile.js';
 
 const sha = (pw: string): string => createHash('sha1').update(pw).digest('base64');
 
-function httpBody(port: number, backend: number, dead: number, files: { sha: string; plain: string }): string {
+function httpBody(port: number, backend: number, dead: number, files: { sha: string; plain: string; dir: string }): string {
   const pass = `proxy_pass http://127.0.0.1:${backend};`;
   return `
   server {
@@ -56,11 +56,17 @@ function httpBody(port: number, backend: number, dead: number, files: { sha: str
     location /tffront/ { auth_basic "Front"; try_files /nonexistent @open; }
     location @acl { deny 127.0.0.3; ${pass} }
     location @open { auth_basic off; ${pass} }
+    # error_page for auth_basic's 401: nginx keeps its challenge with the file, the =code, the redirect
+    location /ep401/ { error_page 401 /401.html; ${pass} }
+    location /ep401eq/ { error_page 401 =403 /401.html; ${pass} }
+    location /ep401url/ { error_page 401 http://login.test/in; ${pass} }
+    location /tokens/ { server_tokens off; ${pass} }
+    location = /401.html { auth_basic off; root ${files.dir}; }
   }
 `;
 }
 
-const PATHS = ['/open/x', '/inh/x', '/admin/x', '/admin/public/x', '/admin/deep/x', '/admin', '/ret/', '/acl/x', '/any/x', '/mixed/x', '/int', '/intdir/', '/intdir', '/intdir/nested/x', '/rw/a', '/tf/a', '/ep/a', '/sso/x', '/ssodead/x', '/le/x', '/tfacl/x', '/tfdeny/x', '/tffront/x', '/other'];
+const PATHS = ['/open/x', '/inh/x', '/admin/x', '/admin/public/x', '/admin/deep/x', '/admin', '/ret/', '/acl/x', '/any/x', '/mixed/x', '/int', '/intdir/', '/intdir', '/intdir/nested/x', '/rw/a', '/tf/a', '/ep/a', '/sso/x', '/ssodead/x', '/le/x', '/tfacl/x', '/tfdeny/x', '/tffront/x', '/ep401/x', '/ep401eq/x', '/ep401url/x', '/tokens/x', '/other'];
 const CLIENTS = ['127.0.0.1', '127.0.0.2', '127.0.0.3'];
 const basic = (user: string, pw: string): string => `Basic ${Buffer.from(`${user}:${pw}`).toString('base64')}`;
 const CREDENTIALS: [string, Record<string, string>][] = [
@@ -95,11 +101,28 @@ function nginxOutcome(res: { status: number; headers: Record<string, string>; bo
   return String(res.status);
 }
 
+/** What a client asked for credentials gets besides the status: the challenge, Content-Type and body ('' when no challenge). */
+function nginxChallenge(res: { status: number; headers: Record<string, string>; body: string }): string {
+  const challenge = res.headers['www-authenticate'];
+  return challenge === undefined ? '' : `${challenge} | ${res.headers['content-type']} | ${res.body}`;
+}
+
+const added = (d: EnvoyDecision, key: string): string | undefined => d.responseHeadersToAdd?.filter((h) => h.key.toLowerCase() === key).pop()?.value;
+
+/** The reply as the client gets it (local_reply_config applied: a mapper may change the status and add a Location). */
 function envoyOutcome(d: EnvoyDecision): Outcome {
   if (d.kind === 'route' && d.cluster) return `proxied ${d.upstreamPath}`;
   if (d.kind === 'redirect') return `${d.status} → ${d.redirectLocation}`;
-  if (d.status === 401) return `401 ${d.responseHeadersToAdd?.find((h) => h.key.toLowerCase() === 'www-authenticate')?.value ?? '(no challenge)'}`;
-  return String(d.status);
+  const status = d.reply?.status ?? d.status;
+  const location = added(d, 'location');
+  if (location !== undefined) return `${status} → ${location}`;
+  if (status === 401) return `401 ${added(d, 'www-authenticate') ?? '(no challenge)'}`;
+  return String(status);
+}
+
+function envoyChallenge(d: EnvoyDecision): string {
+  const challenge = d.kind === 'route' ? undefined : added(d, 'www-authenticate');
+  return challenge === undefined ? '' : `${challenge} | ${d.reply?.contentType} | ${d.reply?.body}`;
 }
 
 describe.skipIf(!nginxAvailable())('internal, auth_basic, auth_request: nginx and the compiled Envoy configuration', () => {
@@ -111,12 +134,13 @@ describe.skipIf(!nginxAvailable())('internal, auth_basic, auth_request: nginx an
   let dir = '';
   let text = '';
   let compiled: CompileResult;
-  const results: { path: string; creds: string; from: string; method: string; nginx: Outcome; envoy: Outcome; model: number }[] = [];
+  const results: { path: string; creds: string; from: string; method: string; nginx: Outcome; envoy: Outcome; model: number; nginxChallenge: string; envoyChallenge: string }[] = [];
 
   beforeAll(async () => {
     [port, backend, dead] = await freePorts(3);
     dir = mkdtempSync(join(tmpdir(), 'ngx2envoy-fail-closed-'));
-    const files = { sha: join(dir, 'users-sha'), plain: join(dir, 'users-plain') };
+    const files = { sha: join(dir, 'users-sha'), plain: join(dir, 'users-plain'), dir };
+    writeFileSync(join(dir, '401.html'), '<p>please log in</p>\n');
     writeFileSync(files.sha, `# admins\nalice:{SHA}${sha('secret')}\n`);
     writeFileSync(files.plain, `alice:{SHA}${sha('secret')}\nbob:{PLAIN}pw\n`);
     stopBackends = (await startEchoBackends([backend])).stop;
@@ -128,11 +152,14 @@ describe.skipIf(!nginxAvailable())('internal, auth_basic, auth_request: nginx an
       for (const method of ['GET', 'POST']) {
         for (const from of CLIENTS) {
           for (const [creds, headers] of CREDENTIALS) {
-            const real = nginxOutcome(await probe(port, 'a.test', path, method, from, headers));
-            const envoy = envoyOutcome(ev({ port, address: '127.0.0.1', remoteAddress: from, host: 'a.test', path, method, headers }));
+            const res = await probe(port, 'a.test', path, method, from, headers);
+            const real = nginxOutcome(res);
+            const d = ev({ port, address: '127.0.0.1', remoteAddress: from, host: 'a.test', path, method, headers });
+            const envoy = envoyOutcome(d);
             const model = routeNginx(compiled.ir!, { port, address: '127.0.0.1', host: 'a.test', target: path, method, remoteAddress: from, headers });
-            const status = 'status' in model.outcome ? model.outcome.status : 0;
-            results.push({ path, creds, from, method, nginx: real, envoy, model: model.outcome.kind === 'proxy' ? 200 : status });
+            // what the client gets: error_page applied (a 401 page may answer 403 or redirect)
+            const status = model.reply?.status ?? ('status' in model.outcome ? model.outcome.status : 0);
+            results.push({ path, creds, from, method, nginx: real, envoy, model: model.outcome.kind === 'proxy' ? 200 : status, nginxChallenge: nginxChallenge(res), envoyChallenge: envoyChallenge(d) });
           }
         }
       }
@@ -151,6 +178,17 @@ describe.skipIf(!nginxAvailable())('internal, auth_basic, auth_request: nginx an
     const seen = new Set(results.map((r) => r.nginx));
     // the cases the configuration means to cover were reached
     expect([...seen]).toEqual(expect.arrayContaining(['401 Basic realm="Server Realm"', '401 Basic realm="Admin"', '401 Basic realm="ACL"', '401 Basic realm="Writers"', '403', '404', '500', '200', 'proxied /int', 'proxied /admin/x', 'proxied /le/x']));
+  });
+
+  test('a refusal with a challenge is nginx\'s byte for byte: the challenge, Content-Type and body (nginx\'s 401 page per server_tokens, the error_page file, =code, URL)', () => {
+    const mismatches = results.filter((r) => !(r.path in STATED) && r.nginxChallenge !== r.envoyChallenge).map((r) => `${r.method} ${r.path} from ${r.from} with ${r.creds} credentials:\n  nginx ${r.nginxChallenge}\n  envoy ${r.envoyChallenge}`);
+    expect(mismatches).toEqual([]);
+    const seen = (path: string): string[] => [...new Set(results.filter((r) => r.path === path && r.creds === 'none').map((r) => `${r.nginx} | ${r.nginxChallenge}`))];
+    expect(seen('/inh/x')).toEqual([expect.stringMatching(/^401 Basic realm="Server Realm" \| Basic realm="Server Realm" \| text\/html \| <html>\r\n<head><title>401 Authorization Required<\/title>.*nginx\/1\.22\.1/s)]);
+    expect(seen('/tokens/x')).toEqual([expect.stringMatching(/<hr><center>nginx<\/center>/)]);
+    expect(seen('/ep401/x')).toEqual(['401 Basic realm="Server Realm" | Basic realm="Server Realm" | text/html | <p>please log in</p>\n']);
+    expect(seen('/ep401eq/x')).toEqual(['403 | Basic realm="Server Realm" | text/html | <p>please log in</p>\n']);
+    expect(seen('/ep401url/x')).toEqual([expect.stringMatching(/^302 → http:\/\/login\.test\/in \| Basic realm="Server Realm" \| text\/html \| <html>.*302 Found/s)]);
   });
 
   test('internal: external requests 404 (the slash redirect and nested locations too), internal redirects still reach it', () => {

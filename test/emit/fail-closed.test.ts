@@ -2,7 +2,7 @@
 // disabled by default, BasicAuthPerRoute by filename, nginx's realm by a local reply mapper)
 // and closed gates (direct responses), their validation as a bootstrap and as xDS resources,
 // and the evaluator's reading of them.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
@@ -11,6 +11,7 @@ import type { CompileResult } from '../../src/compile.js';
 import { evaluator, type EnvoyDecision } from '../../src/sim/envoy/index.js';
 import { toXdsResources } from '../../src/emit/envoy/xds.js';
 import { validateXdsResources } from '../../src/validate/index.js';
+import { nginxPage } from '../../src/lower/special-response.js';
 import { compileText, hcmOf } from '../edge/support.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -72,6 +73,35 @@ describe('auth_basic', () => {
     expect(ask(r, '/o/x').kind).toBe('route');
     const mapper = hcm(r).local_reply_config.mappers[0];
     expect(mapper.headers_to_add[0].header).toEqual({ key: 'www-authenticate', value: 'Basic realm="Admin"' });
+    expect(none.reply).toMatchObject({ status: 401, body: nginxPage(401), contentType: 'text/html' });
+  });
+
+  test('the filter\'s 401 is nginx\'s: one first mapper per realm, server_tokens and error_page for 401 (the challenge with the page, the file, the =code, the redirect)', () => {
+    const page = join(dir, 'html');
+    mkdirSync(page, { recursive: true });
+    writeFileSync(join(page, '401.html'), 'log in\n');
+    const guard = `auth_basic "R"; auth_basic_user_file ${USERS}; ${PASS}`;
+    const r = compileText(http(`root ${page};\n location /a/ { ${guard} }\n location /b/ { ${guard} }\n location /t/ { server_tokens off; ${guard} }
+ location /f/ { error_page 401 /401.html; ${guard} }\n location /e/ { error_page 401 =403 /401.html; ${guard} }\n location /u/ { error_page 401 404 http://login.test/in; ${guard} }
+ location /n/ { error_page 401 @login; ${guard} }\n location /o/ { error_page 404 /401.html; ${PASS} }\n location = /401.html { }\n location @login { ${PASS} }`));
+    const mappers: Json[] = hcm(r).local_reply_config.mappers;
+    const realm = mappers.filter((m) => JSON.stringify(m.filter).includes('ngx2envoy.auth_basic.401'));
+    // first, one per distinct reply: nginx's page (on and off), the file (401 and =403), the redirect; @login (not followed) shares nginx's page
+    expect(mappers.slice(0, realm.length)).toEqual(realm);
+    expect(realm.length).toBe(5);
+    for (const m of realm) expect(m.headers_to_add[0]).toEqual({ header: { key: 'www-authenticate', value: 'Basic realm="R"' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' });
+    const reply = (path: string): Json => ask(r, path).reply;
+    expect(reply('/a/x')).toEqual({ status: 401, body: nginxPage(401), contentType: 'text/html', headers: [{ key: 'www-authenticate', value: 'Basic realm="R"' }] });
+    expect(reply('/n/x').body).toBe(nginxPage(401));
+    expect(reply('/t/x').body).toBe(nginxPage(401, 'off'));
+    expect(reply('/f/x')).toMatchObject({ status: 401, body: 'log in\n', contentType: 'text/html' });
+    expect(reply('/e/x')).toMatchObject({ status: 403, body: 'log in\n', contentType: 'text/html' });
+    const redirected = ask(r, '/u/x');
+    expect(redirected.reply).toMatchObject({ status: 302, body: nginxPage(302), contentType: 'text/html' });
+    expect(redirected.responseHeadersToAdd?.map((h) => `${h.key}: ${h.value}`).sort()).toEqual(['location: http://login.test/in', 'www-authenticate: Basic realm="R"']);
+    // a route without the filter keeps its error_page, without a challenge
+    expect(ask(r, '/o/x', {}, '127.0.0.1', 'GET').kind).toBe('route');
+    expect(validateXdsResources(toXdsResources(r.bootstrap)).filter((f: Json) => f.severity === 'error')).toEqual([]);
   });
 
   test('a refused users file: a 401 direct response with the challenge, no filter at all', () => {

@@ -4,11 +4,9 @@
 // enables it with a BasicAuthPerRoute naming its users file by `filename` (the hashes never
 // enter the emitted configuration). It sits after the RBAC filter: nginx's access module
 // answers 403 before auth_basic asks for credentials. Envoy's 401 carries
-// `WWW-Authenticate: Basic realm="<request URI>"`: a local reply mapper per realm (401 on
-// the routes of that realm) sets nginx's `Basic realm="…"` instead.
+// `WWW-Authenticate: Basic realm="<request URI>"` and its own text: a local reply mapper per
+// realm (401 on the routes of that realm) makes it nginx's 401 (local-replies.ts).
 import type { AuthGate, BasicAuth, ClosedGate } from '../../ir/types.js';
-import { challengeOf } from '../../lower/auth.js';
-import { routeNameFilter } from './access-log.js';
 import { RBAC_AFTER_AUTH_FILTER } from './route-access.js';
 import type { Json } from './context.js';
 
@@ -64,28 +62,11 @@ export function insertBasicAuthFilter(hcm: Json): boolean {
 }
 
 /**
- * nginx's challenge on the filter's 401s: one local reply mapper per realm, for the routes
- * of that realm (a 401 is the only reply Envoy makes itself on them: upstream 401s are not
- * local replies and pass unchanged, as in nginx). Placed before the error page mappers.
- * Run before hoisting (per-route configs are still on the routes).
+ * The realm of the basic_auth filter on a route: its own per-route config's, else its virtual
+ * host's (a kept virtual host is hoisted already); undefined where the filter is off. The
+ * connection manager's local replies give the filter's 401 nginx's challenge and page
+ * (local-replies.ts): Envoy's own says `Basic realm="<request URI>"` with its text.
  */
-export function addRealmMappers(hcm: Json): void {
-  const byRealm = new Map<string, Set<string>>();
-  for (const vh of hcm.route_config?.virtual_hosts ?? []) {
-    const vhRealm = realmOf(vh);
-    for (const r of vh.routes ?? []) {
-      const realm = realmOf(r) ?? (r.typed_per_filter_config?.[BASIC_AUTH_FILTER] === undefined ? vhRealm : undefined);
-      if (realm === undefined) continue;
-      let names = byRealm.get(realm);
-      if (!names) byRealm.set(realm, (names = new Set()));
-      names.add(String(r.name ?? ''));
-    }
-  }
-  if (byRealm.size === 0) return;
-  const mappers = [...byRealm].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([realm, names]) => ({
-    filter: { and_filter: { filters: [{ status_code_filter: { comparison: { op: 'EQ', value: { default_value: 401, runtime_key: 'ngx2envoy.auth_basic.401' } } } }, routeNameFilter([...names].sort())] } },
-    headers_to_add: [{ header: { key: 'www-authenticate', value: challengeOf(realm).replace(/%/g, '%%') }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' }],
-  }));
-  const config = (hcm.local_reply_config ??= {});
-  config.mappers = [...mappers, ...(config.mappers ?? [])];
+export function realmOfRoute(route: Json, vh: Json): string | undefined {
+  return realmOf(route) ?? (route.typed_per_filter_config?.[BASIC_AUTH_FILTER] === undefined ? realmOf(vh) : undefined);
 }

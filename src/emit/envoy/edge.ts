@@ -8,6 +8,7 @@ import { otelEndpoint } from '../../lower/tracing.js';
 import { isIp } from '../../lower/upstream.js';
 import type { ServerTokens } from '../../lower/special-response.js';
 import { localReplyConfig, type ReplyRoute } from './local-replies.js';
+import { realmOfRoute } from './basic-auth.js';
 import { realIpVerdict } from '../../lower/real-ip.js';
 import { formatMs } from '../../lower/util.js';
 import { accessLogKey, fileAccessLog, routeNameFilter } from './access-log.js';
@@ -85,7 +86,7 @@ export function applyLocalReplies(hcm: Json, l: Listener, scope: EdgeScope): voi
   const dflt = scope.servers.get(l.defaultServerId);
   if (!dflt?.edge) return;
   const memo = edgeMemoOf(scope);
-  const routes = allRoutes(hcm.route_config).map((r) => replyRoute(r, memo.settingsOf(String(r.name ?? ''))));
+  const routes = (hcm.route_config?.virtual_hosts ?? []).flatMap((vh: Json) => (vh.routes ?? []).map((r: Json) => replyRoute(r, memo.settingsOf(String(r.name ?? '')), realmOfRoute(r, vh))));
   const rbac = (hcm.http_filters ?? []).some((f: Json) => f.typed_config?.['@type'] === RBAC_TYPE);
   const { config, firstPage } = localReplyConfig({ routes, defaultTokens: dflt.edge.serverTokens ?? 'on', rbac });
   if (config) hcm.local_reply_config = config;
@@ -96,8 +97,9 @@ const RBAC_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBA
 
 const REDIRECT_CODES: Record<string, number> = { MOVED_PERMANENTLY: 301, FOUND: 302, SEE_OTHER: 303, TEMPORARY_REDIRECT: 307, PERMANENT_REDIRECT: 308 };
 
-function replyRoute(r: Json, st: RouteSettings): ReplyRoute {
+function replyRoute(r: Json, st: RouteSettings, realm: string | undefined): ReplyRoute {
   const out: ReplyRoute = { name: String(r.name ?? ''), pages: st.errorPages, tokens: st.tokens, forwards: r.route !== undefined };
+  if (realm !== undefined) out.realm = realm;
   const dr = r.direct_response;
   if (dr) out.direct = { status: Number(dr.status), body: dr.body !== undefined };
   if (r.redirect) out.redirect = REDIRECT_CODES[String(r.redirect.response_code ?? 'MOVED_PERMANENTLY')] ?? 301;

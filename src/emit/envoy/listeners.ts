@@ -10,7 +10,7 @@ import type { Emission, Json } from './context.js';
 import { NGINX_DEFAULT_BODY_SIZE } from '../../lower/limits.js';
 import { TLS_INSPECTOR, tlsFilterChains } from './tls.js';
 import { applyEdge, applyLocalReplies } from './edge.js';
-import { addRealmMappers, insertBasicAuthFilter } from './basic-auth.js';
+import { insertBasicAuthFilter } from './basic-auth.js';
 import { hoistPerFilterConfigs, hoistRequestHeaders, hoistRetryPolicies, neutralPerRouteConfigs } from './hoist.js';
 import { compactRoutes } from './compact.js';
 import { applyServerHeader } from './server-header.js';
@@ -121,7 +121,7 @@ function hcm(l: Listener, scope: ListenerScope, reuseVhosts = true): Json {
   insertAccessFilters(out);
   applyLocalReplies(out, l, scope);
   // after RBAC: nginx's access module answers 403 before auth_basic asks for credentials
-  if (insertBasicAuthFilter(out)) addRealmMappers(out);
+  insertBasicAuthFilter(out);
   const neutral = neutralPerRouteConfigs(out.http_filters);
   const decisions = slots ? `${edge.decisions}\n${JSON.stringify([...neutral])}` : '';
   if (slots?.some((s) => s.kept && s.kept.decisions !== decisions)) return hcm(l, scope, false);

@@ -4,6 +4,7 @@
 // status and response flags; without a body_format_override the body is kept).
 //
 // Order of the mappers, each group only where needed:
+// 0. auth_basic: the basic_auth filter's 401, with nginx's challenge, page or error_page;
 // 1. keep: `return CODE "text"` answers with its text in nginx, never with a page or an
 //    error_page: a mapper matching its routes and status that changes nothing;
 // 2. error_page for 502: nginx applies it to its own 502, which is what Envoy's upstream
@@ -20,6 +21,7 @@ import type { ErrorPage } from '../../ir/types.js';
 import { isRedirectTarget, redirectStatus } from '../../lower/error-page.js';
 import { nginxPage, PAGE_CONTENT_TYPE, type ServerTokens } from '../../lower/special-response.js';
 import { routeNameFilter } from './access-log.js';
+import { challengeOf } from '../../lower/auth.js';
 import type { Json } from './context.js';
 
 /** What the mappers need to know of one route of the connection manager. */
@@ -33,6 +35,8 @@ export interface ReplyRoute {
   redirect?: number;
   /** the route forwards to a cluster */
   forwards: boolean;
+  /** the realm of the basic_auth filter enabled on the route (its 401 is made nginx's) */
+  realm?: string;
 }
 
 export interface ReplyScope {
@@ -60,6 +64,7 @@ export function localReplyConfig(scope: ReplyScope): { config: Json | null; firs
   const statuses = pageStatuses(scope);
   const mapped = new Set([...statuses, ...errorPages.map((m) => m.code)]);
   const mappers: Json[] = [
+    ...realmMappers(scope),
     ...keepMappers(scope, mapped),
     ...errorPages.filter((m) => m.code === 502).map((m) => m.mapper),
     ...byTokens(scope, scope.routes.filter((r) => r.forwards), (tokens) => failureMapper(tokens), { response_flag_filter: { flags: [...FAILURE_FLAGS] } }),
@@ -178,22 +183,68 @@ function pageCodesOf(page: ErrorPage): { code: number; key: string }[] {
 
 /** A redirect: the status, the Location, and nginx's page for that status. */
 function redirectMapper(filter: Json, page: ErrorPage, tokens: ServerTokens): Json {
+  return { filter, ...redirectReply(page, tokens) };
+}
+
+function redirectReply(page: ErrorPage, tokens: ServerTokens): Json {
   const status = redirectStatus(page);
-  return {
-    filter,
-    status_code: status,
-    headers_to_add: [{ header: { key: 'location', value: page.target.raw.replace(/%/g, '%%') }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' }],
-    body_format_override: pageFormat(status, tokens),
-  };
+  return { status_code: status, headers_to_add: [overwrite('location', page.target.raw)], body_format_override: pageFormat(status, tokens) };
+}
+
+/** A mapper's header, set over the reply's own of that name (`%` doubled: header values are formatted). */
+function overwrite(key: string, value: string): Json {
+  return { header: { key, value: value.replace(/%/g, '%%') }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' };
 }
 
 /** The error page file as the body of the local reply (status kept, or `=code`); %LOCAL_REPLY_BODY% keeps its bytes out of the formatter. */
 function fileMapper(filter: Json, page: ErrorPage, code: number): Json {
-  const m: Json = { filter };
+  return { filter, ...fileReply(page, code) };
+}
+
+function fileReply(page: ErrorPage, code: number): Json {
+  const m: Json = {};
   if (typeof page.override === 'number') m.status_code = page.override;
   else if (page.override === 'target') m.status_code = 200; // the static file answers 200
   else if (code === 502) m.status_code = 502; // an upstream failure matched by its flags has Envoy's 503
   m.body = { filename: page.file };
   m.body_format_override = { text_format_source: { inline_string: '%LOCAL_REPLY_BODY%' }, content_type: 'text/html' };
   return m;
+}
+
+// ------------------------------------------------------------------ auth_basic's 401
+
+/**
+ * The basic_auth filter's 401 made nginx's, one mapper per (realm, server_tokens, error_page
+ * for 401) among the routes enabling the filter, first of all mappers: nginx's challenge
+ * `WWW-Authenticate: Basic realm="…"` (over Envoy's, which names the request URI), and the
+ * reply nginx sends with it (checked with nginx 1.22, the challenge stays in each case):
+ * the error_page for 401 in effect (a file, with its `=code`; a URL, redirected with that
+ * status's page), else nginx's 401 page. An error_page Envoy cannot follow (a named location,
+ * a URI that is not a known file) gets nginx's page, as reported for that error_page.
+ * (A 401 is the only reply Envoy makes itself on these routes: upstream 401s are not local
+ * replies and pass unchanged, as in nginx.)
+ */
+function realmMappers(scope: ReplyScope): Json[] {
+  const groups = new Map<string, { realm: string; tokens: ServerTokens; page: ErrorPage | null; names: Set<string> }>();
+  for (const r of scope.routes) {
+    if (r.realm === undefined) continue;
+    const page = pageFor401(r.pages);
+    const key = JSON.stringify([r.realm, r.tokens, page ? pageCodesOf(page).find((c) => c.code === 401)!.key : '']);
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { realm: r.realm, tokens: r.tokens, page, names: new Set() }));
+    g.names.add(r.name);
+  }
+  return [...groups.keys()].sort().map((key) => {
+    const { realm, tokens, page, names } = groups.get(key)!;
+    const filter = { and_filter: { filters: [statusFilter(401, 'auth_basic'), routeNameFilter([...names].sort())] } };
+    const reply: Json = page === null ? { body_format_override: pageFormat(401, tokens) } : page.file ? fileReply(page, 401) : redirectReply(page, tokens);
+    reply.headers_to_add = [overwrite('www-authenticate', challengeOf(realm)), ...(reply.headers_to_add ?? [])];
+    return { filter, ...reply };
+  });
+}
+
+/** The error_page nginx follows for a 401 (the first listing it), when Envoy can make its reply; null: nginx's page. */
+function pageFor401(pages: ErrorPage[]): ErrorPage | null {
+  const page = pages.find((p) => p.codes.includes(401));
+  return page && pageCodesOf(page).length > 0 ? page : null;
 }
