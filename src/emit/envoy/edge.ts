@@ -9,6 +9,7 @@ import { isIp } from '../../lower/upstream.js';
 import type { ServerTokens } from '../../lower/special-response.js';
 import { localReplyConfig, type ReplyRoute } from './local-replies.js';
 import { realmOfRoute } from './basic-auth.js';
+import { ownerServerOf, routeOwnerOf } from './routes.js';
 import { realIpVerdict } from '../../lower/real-ip.js';
 import { formatMs } from '../../lower/util.js';
 import { accessLogKey, fileAccessLog, routeNameFilter } from './access-log.js';
@@ -70,7 +71,7 @@ export function applyEdge(hcm: Json, l: Listener, scope: EdgeScope, kept: KeptVh
   for (const vh of vhosts) for (let i = (vh.routes ?? []).length; i > 0; i--) fresh.push(!kept.vhosts.has(vh));
   // Every step below reads each route's settings: resolve each route (by name) once.
   const memo = edgeMemoOf(scope);
-  const settings = routes.map((r) => memo.settingsOf(String(r.name ?? '')));
+  const settings = routes.map(memo.settingsOf);
   const compression = applyCompression(hcm, routes, settings, fresh);
   applyAccessLogs(hcm, routes, settings);
   const scripts = applyStatusGatedHeaders(hcm, vhosts, settings, memo, kept);
@@ -86,7 +87,7 @@ export function applyLocalReplies(hcm: Json, l: Listener, scope: EdgeScope): voi
   const dflt = scope.servers.get(l.defaultServerId);
   if (!dflt?.edge) return;
   const memo = edgeMemoOf(scope);
-  const routes = (hcm.route_config?.virtual_hosts ?? []).flatMap((vh: Json) => (vh.routes ?? []).map((r: Json) => replyRoute(r, memo.settingsOf(String(r.name ?? '')), realmOfRoute(r, vh))));
+  const routes = (hcm.route_config?.virtual_hosts ?? []).flatMap((vh: Json) => (vh.routes ?? []).map((r: Json) => replyRoute(r, memo.settingsOf(r), realmOfRoute(r, vh))));
   const rbac = (hcm.http_filters ?? []).some((f: Json) => f.typed_config?.['@type'] === RBAC_TYPE);
   const { config, firstPage } = localReplyConfig({ routes, defaultTokens: dflt.edge.serverTokens ?? 'on', rbac });
   if (config) hcm.local_reply_config = config;
@@ -112,8 +113,8 @@ function replyRoute(r: Json, st: RouteSettings, realm: string | undefined): Repl
  * emitBootstrap call.
  */
 interface EdgeMemo {
-  /** route name → settings (route names are made of server and location ids, unique in the configuration) */
-  settingsOf: (name: string) => RouteSettings;
+  /** route → settings (by the location or server it is named after, see routeSettings) */
+  settingsOf: (route: Json) => RouteSettings;
   /** status-gated split by (response header list, add_header list) */
   splits: Map<Json[], Map<HeaderOp[], StatusGatedSplit>>;
   /** Lua script by its moved headers (StatusGatedSplit.key) */
@@ -126,7 +127,7 @@ function edgeMemoOf(scope: EdgeScope): EdgeMemo {
   let m = edgeMemos.get(scope.em);
   if (!m) {
     // Every server with edge settings: a listener's routes are named after its own servers only.
-    const settingsOf = routeSettings([...scope.servers.values()].filter((s) => s.edge));
+    const settingsOf = routeSettings([...scope.servers.values()].filter((s) => s.edge), scope.em);
     edgeMemos.set(scope.em, (m = { settingsOf, splits: new Map(), scripts: new Map() }));
   }
   return m;
@@ -140,41 +141,26 @@ function allRoutes(rc: Json): Json[] {
 }
 
 /**
- * Route name → the settings of the location (or server) it was emitted for: routes are
+ * Route → the settings of the location (or server) it was emitted for: routes are
  * named after their location's id (`server_0/loc_1`), or an id and a suffix
  * (`server_0/loc_1/rewrite_0`, `…/slash`), or their server's id and a suffix. Settings
- * are made once per location and server, and shared by their routes.
+ * are made once per location and server, and shared by their routes. The routes of this
+ * emission are looked up by the owner serverRoutes recorded (routeOwnerOf: no name taken
+ * apart, no string hashed per route); others (a kept virtual host's) by their name.
  */
-function routeSettings(servers: VirtualServer[]): (name: string) => RouteSettings {
-  const locs = new Map<string, Location>();
-  const visit = (l: Location): void => {
-    locs.set(l.id, l);
-    l.children.forEach(visit);
-  };
+function routeSettings(servers: VirtualServer[], em: Emission): (route: Json) => RouteSettings {
   const byId = new Map(servers.map((s) => [s.id, s]));
-  for (const s of servers) s.locations.forEach(visit);
   const ofLocation = new Map<Location, RouteSettings>();
   const ofServer = new Map<string, RouteSettings>();
-  const locationSettings = (loc: Location, serverId: string): RouteSettings => {
+  const locationSettings = (loc: Location, server: VirtualServer): RouteSettings => {
     let st = ofLocation.get(loc);
     if (!st) {
-      const server = byId.get(serverId)!;
       st = { compression: loc.policy.compression ?? null, accessLogs: loc.policy.accessLogs ?? server.edge!.accessLogs, errorPages: loc.policy.errorPages ?? [], addHeaders: loc.policy.addHeaders, traced: server.edge!.tracing !== null, tokens: loc.policy.serverTokens ?? 'on' };
       ofLocation.set(loc, st);
     }
     return st;
   };
-  return (name) => {
-    const slash = name.indexOf('/');
-    // the longest prefix of whole segments that is a location id (most names are one)
-    if (slash > 0) {
-      for (let id = name; id.length > slash; id = id.slice(0, id.lastIndexOf('/'))) {
-        const loc = locs.get(id);
-        // (the server's id is cut from the name only the first time a location is met)
-        if (loc) return ofLocation.get(loc) ?? locationSettings(loc, name.slice(0, slash));
-      }
-    }
-    const serverId = slash < 0 ? name : name.slice(0, slash);
+  const ofServerId = (serverId: string): RouteSettings => {
     let st = ofServer.get(serverId);
     if (!st) {
       const e = byId.get(serverId)?.edge;
@@ -182,6 +168,39 @@ function routeSettings(servers: VirtualServer[]): (name: string) => RouteSetting
       ofServer.set(serverId, st);
     }
     return st;
+  };
+  // location id → location and its server, made only when a route is looked up by name
+  let locs: Map<string, [Location, VirtualServer]> | null = null;
+  const locationsById = (): Map<string, [Location, VirtualServer]> => {
+    const m = new Map<string, [Location, VirtualServer]>();
+    for (const s of servers) {
+      const visit = (l: Location): void => {
+        m.set(l.id, [l, s]);
+        l.children.forEach(visit);
+      };
+      s.locations.forEach(visit);
+    }
+    return m;
+  };
+  const byName = (name: string): RouteSettings => {
+    const slash = name.indexOf('/');
+    // the longest prefix of whole segments that is a location id (most names are one)
+    if (slash > 0) {
+      locs ??= locationsById();
+      for (let id = name; id.length > slash; id = id.slice(0, id.lastIndexOf('/'))) {
+        const found = locs.get(id);
+        if (found) return locationSettings(found[0], found[1]);
+      }
+    }
+    return ofServerId(slash < 0 ? name : name.slice(0, slash));
+  };
+  return (route) => {
+    const owner = routeOwnerOf(route, em);
+    if (owner === undefined) return byName(String(route.name ?? ''));
+    if ('locations' in owner) return ofServerId(owner.id);
+    const server = ownerServerOf(owner, em)!;
+    // (a location of a server without edge settings: its routes have the server's, as by name)
+    return server.edge ? locationSettings(owner, server) : ofServerId(server.id);
   };
 }
 
@@ -413,7 +432,7 @@ function statusGatedScriptFor(r: Json, st: RouteSettings, memo: EdgeMemo): Statu
   if (split.moved.length === 0) return null;
   // undefined, not delete (a delete turns the route into a slow dictionary object): compactRoutes drops it
   r.response_headers_to_add = split.rest.length === 0 ? undefined : split.rest;
-  const script = scriptOf(split, memo);
+  const script = (split.script ??= scriptOf(split, memo));
   perFilter(r, LUA, script.ref);
   return script;
 }
@@ -443,6 +462,8 @@ interface StatusGatedSplit {
   moved: [string, string][];
   /** `moved` as text, to find its script */
   key: string;
+  /** its script, once a route used it */
+  script?: StatusGatedScript;
 }
 
 /** Literal add_header values without `always` leave the route's unconditional list for the script. */

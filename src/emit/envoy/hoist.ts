@@ -89,14 +89,14 @@ function hoistInVirtualHost(vh: Json, neutral: Map<string, Json>): Json {
   if (filters.size === 0 || vh.typed_per_filter_config) return vh;
   const hoisted: Json = {};
   /** per hoisted filter: the key of the config routes no longer repeat, and the neutral one routes without any now need */
-  const moves: { name: string; key: string; fill: Json }[] = [];
+  const moves: Move[] = [];
   for (const name of filters) {
     const common = mostCommon(routes, name);
     const fill = neutral.get(name);
     // Each route without a config would need the neutral one: worth it only when fewer.
     if (common.absent > 0 && (fill === undefined || common.count <= common.absent)) continue;
     hoisted[name] = common.config;
-    moves.push({ name, key: common.key, fill });
+    moves.push({ name, config: common.config, key: common.key, fill });
   }
   if (moves.length === 0) return vh;
   for (const r of routes) {
@@ -115,7 +115,7 @@ function hoistInVirtualHost(vh: Json, neutral: Map<string, Json>): Json {
  * filters were hoisted, the neutral config of each hoisted filter it had none of.
  * The same object when nothing changes; undefined when nothing is left.
  */
-function routeConfigsAfter(own: Json | undefined, moves: { name: string; key: string; fill: Json }[]): Json | undefined {
+function routeConfigsAfter(own: Json | undefined, moves: Move[]): Json | undefined {
   // Most routes keep theirs as they are: find out first, and build a new object only for those that change.
   if (own !== undefined && !changesUnder(own, moves)) {
     for (const _ in own) return own;
@@ -127,7 +127,7 @@ function routeConfigsAfter(own: Json | undefined, moves: { name: string; key: st
     for (const name in own) {
       const config = own[name];
       const m = hoistedAs(moves, name);
-      if (m && keyOf(config) === m.key) continue;
+      if (m && sameAs(config, m)) continue;
       next[name] = config;
       count++;
     }
@@ -141,13 +141,26 @@ function routeConfigsAfter(own: Json | undefined, moves: { name: string; key: st
 }
 
 /** Whether a route's own per-filter configs change when its virtual host takes the hoisted ones. */
-function changesUnder(own: Json, moves: { name: string; key: string; fill: Json }[]): boolean {
+function changesUnder(own: Json, moves: Move[]): boolean {
   for (const m of moves) {
     const config = own[m.name];
     // a hoisted filter it has no config for gets the neutral one; the hoisted config itself goes
-    if (config === undefined || keyOf(config) === m.key) return true;
+    if (config === undefined || sameAs(config, m)) return true;
   }
   return false;
+}
+
+/** A filter's config moved to the virtual host: the config (and its content key), and the neutral one routes without any now need. */
+interface Move {
+  name: string;
+  config: Json;
+  key: string;
+  fill: Json;
+}
+
+/** Whether a route's config is the hoisted one (mostly the very object). */
+function sameAs(config: Json, m: Move): boolean {
+  return config === m.config || keyOf(config) === m.key;
 }
 
 function hoistedAs<M extends { name: string }>(moves: M[], name: string): M | undefined {
@@ -157,23 +170,30 @@ function hoistedAs<M extends { name: string }>(moves: M[], name: string): M | un
 
 /** The config of filter `name` most routes carry (the first seen on a tie), and how many carry none. */
 function mostCommon(routes: Json[], name: string): { config: Json; key: string; count: number; absent: number } {
-  return mostCommonOf(routes, (r) => r.typed_per_filter_config?.[name]);
+  const values: (Json | undefined)[] = new Array(routes.length);
+  for (let i = 0; i < routes.length; i++) values[i] = routes[i].typed_per_filter_config?.[name];
+  return mostCommonOf(values);
 }
 
-/** The value `get` gives most routes (by content; the first seen on a tie), and how many routes have none. */
-function mostCommonOf(routes: Json[], get: (route: Json) => Json | undefined): { config: Json; key: string; count: number; absent: number } {
-  const counts = new Map<string, { config: Json; count: number }>();
+/**
+ * The value most entries of `values` have (by content; the first seen on a tie), and how
+ * many are undefined. Values are mostly shared objects: they are counted by identity first,
+ * and each distinct object's content key is looked up once.
+ */
+function mostCommonOf(values: (Json | undefined)[]): { config: Json; key: string; count: number; absent: number } {
+  const byObject = new Map<Json, number>();
   let absent = 0;
-  for (const r of routes) {
-    const c = get(r);
-    if (c === undefined) {
-      absent++;
-      continue;
-    }
+  for (const c of values) {
+    if (c === undefined) absent++;
+    else byObject.set(c, (byObject.get(c) ?? 0) + 1);
+  }
+  // by content, in order of first appearance (a Map keeps the first-seen order of its keys)
+  const counts = new Map<string, { config: Json; count: number }>();
+  for (const [c, n] of byObject) {
     const k = keyOf(c);
     const entry = counts.get(k);
-    if (entry) entry.count++;
-    else counts.set(k, { config: c, count: 1 });
+    if (entry) entry.count += n;
+    else counts.set(k, { config: c, count: n });
   }
   const best = { key: '', config: null as Json, count: 0, absent };
   for (const [key, e] of counts) {
@@ -254,12 +274,14 @@ const NO_RETRY: Json = Object.freeze({});
 function hoistRetryPolicyIn(vh: Json): void {
   if (vh.retry_policy) return;
   const forwarding: Json[] = (vh.routes ?? []).filter((r: Json) => r.route);
-  const best = mostCommonOf(forwarding, (r) => r.route.retry_policy);
+  const policies: (Json | undefined)[] = forwarding.map((r) => r.route.retry_policy);
+  const best = mostCommonOf(policies);
   if (best.count < 2 || best.count <= best.absent) return;
-  for (const r of forwarding) {
-    const p = r.route.retry_policy;
+  for (let i = 0; i < forwarding.length; i++) {
+    const r = forwarding[i];
+    const p = policies[i];
     if (p === undefined) r.route = { ...r.route, retry_policy: NO_RETRY };
-    else if (keyOf(p) === best.key) r.route = withoutRetryPolicy(r.route);
+    else if (p === best.config || keyOf(p) === best.key) r.route = withoutRetryPolicy(r.route);
   }
   vh.retry_policy = best.config;
   // the virtual host's settings read before its routes

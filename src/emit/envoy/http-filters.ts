@@ -80,19 +80,12 @@ function luaString(s: string): string {
 
 /** The Lua script adding `headers` to responses whose status nginx's add_header accepts. */
 export function statusGatedScript(headers: [string, string][]): string {
-  const lines = [
-    '-- nginx add_header without `always`: only these statuses get the headers',
-    `local statuses = { ${ADD_HEADER_STATUSES.map((c) => `["${c}"] = true`).join(', ')} }`,
-    `local headers = { ${headers.map(([k, v]) => `{ ${luaString(k)}, ${luaString(v)} }`).join(', ')} }`,
-    'function envoy_on_response(handle)',
-    '  if statuses[handle:headers():get(":status")] then',
-    '    for _, h in ipairs(headers) do handle:headers():add(h[1], h[2]) end',
-    '  end',
-    'end',
-    '',
-  ];
-  return lines.join('\n');
+  return `${SCRIPT_HEAD}local headers = { ${headers.map(([k, v]) => `{ ${luaString(k)}, ${luaString(v)} }`).join(', ')} }\n${SCRIPT_TAIL}`;
 }
+
+// The lines every such script has (built once, not per script).
+const SCRIPT_HEAD = ['-- nginx add_header without `always`: only these statuses get the headers', `local statuses = { ${ADD_HEADER_STATUSES.map((c) => `["${c}"] = true`).join(', ')} }`, ''].join('\n');
+const SCRIPT_TAIL = ['function envoy_on_response(handle)', '  if statuses[handle:headers():get(":status")] then', '    for _, h in ipairs(headers) do handle:headers():add(h[1], h[2]) end', '  end', 'end', ''].join('\n');
 
 /**
  * A script's name in `source_codes`: derived from its text alone, so the same header

@@ -64,6 +64,10 @@ interface RouteMemo {
   pathPrefixHeaders: Map<string, Json>;
   /** redirect plans by the target's text, capture regex and server name (when read), see plannedRedirect */
   redirects: Map<string, Map<string | null, Map<string, PlannedRedirect[]>>>;
+  /** route → the location or server its name starts with, see routeOwnerOf */
+  owners: Map<object, Location | VirtualServer>;
+  /** the server of each location some route is owned by */
+  ownerServers: Map<Location, VirtualServer>;
 }
 
 const memos = new WeakMap<Emission, RouteMemo>();
@@ -84,6 +88,8 @@ function memoOf(em: Emission): RouteMemo {
       regexMatches: new Map(),
       pathPrefixHeaders: new Map(),
       redirects: new Map(),
+      owners: new Map(),
+      ownerServers: new Map(),
     };
     memos.set(em, m);
   }
@@ -112,21 +118,52 @@ export function serverRoutes(rs: RouteScope): Json[] {
   stepRoutes(routes, server.rewrites, null, `${server.id}/rewrite`, s, null);
   if (server.fallback.kind === 'return' || server.fallback.kind === 'redirect') {
     routes.push(finish(s, { name: `${server.id}/return`, match: { prefix: '/' } }, server.fallback, null, server.fallback.source));
-    return routes;
+    return ownedBy(routes, 0, server, memo);
   }
+  ownedBy(routes, 0, server, memo);
   const lin = lineariseServer(server, s.em);
   slashOnlyRoutes(routes, lin.entries, s);
   let catchAll = false;
   for (const e of lin.entries) {
+    const first = routes.length;
     entryRoutes(routes, e, s);
+    ownedBy(routes, first, e.location, memo);
+    memo.ownerServers.set(e.location, server);
     if (e.match.kind === 'prefix' && e.match.value === '/' && e.guard === null) catchAll = true;
   }
   if (!catchAll) {
     const fallback = finish(s, { name: `${server.id}/fallback`, match: { prefix: '/' } }, server.fallback, null, server.source, undefined, true, server.fallbackAuth ?? null);
     if (server.fallbackAccess) (fallback.typed_per_filter_config ??= {})[RBAC_FILTER] = accessConfig(server.fallbackAccess);
     routes.push(fallback);
+    memo.owners.set(fallback, server);
   }
   return routes;
+}
+
+/**
+ * Record `owner` for routes[from..]: the location (or server) whose id their names start
+ * with. Every route entryRoutes makes for an entry is named after its location's id (its
+ * own, `…/slash`, `…/rewrite_N`, `…/map_N`, `…/limit_except`), the other routes of
+ * serverRoutes after the server's id. The edge settings read the owner instead of taking
+ * names apart again (edge.ts routeSettings).
+ */
+function ownedBy(routes: Json[], from: number, owner: Location | VirtualServer, memo: RouteMemo): Json[] {
+  for (let i = from; i < routes.length; i++) memo.owners.set(routes[i], owner);
+  return routes;
+}
+
+/**
+ * The location or server a route emitted in this emission is named after (its id is the
+ * longest prefix of the route's name that is an id); undefined for a route this emission
+ * did not make (a kept virtual host's).
+ */
+export function routeOwnerOf(route: object, em: Emission): Location | VirtualServer | undefined {
+  return memos.get(em)?.owners.get(route);
+}
+
+/** The server of a location routeOwnerOf gave. */
+export function ownerServerOf(loc: Location, em: Emission): VirtualServer | undefined {
+  return memos.get(em)?.ownerServers.get(loc);
 }
 
 /**
@@ -147,6 +184,7 @@ function slashOnlyRoutes(out: Json[], entries: RouteEntry[], s: Scope): void {
     r.name = `${r.name}/slashes`;
     r.match = { ...r.match, path: '//' };
     out.push(r);
+    s.memo.owners.set(r, e.location);
   }
 }
 
