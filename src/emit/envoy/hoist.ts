@@ -280,8 +280,8 @@ function hoistRetryPolicyIn(vh: Json): void {
   for (let i = 0; i < forwarding.length; i++) {
     const r = forwarding[i];
     const p = policies[i];
-    if (p === undefined) r.route = { ...r.route, retry_policy: NO_RETRY };
-    else if (p === best.config || keyOf(p) === best.key) r.route = withoutRetryPolicy(r.route);
+    if (p === undefined) r.route = withRetryPolicy(r.route, NO_RETRY);
+    else if (p === best.config || keyOf(p) === best.key) r.route = withRetryPolicy(r.route, undefined);
   }
   vh.retry_policy = best.config;
   // the virtual host's settings read before its routes
@@ -290,9 +290,26 @@ function hoistRetryPolicyIn(vh: Json): void {
   vh.routes = routes;
 }
 
-/** The route action without its retry_policy (a new object, same key order: actions may be shared). */
-function withoutRetryPolicy(action: Json): Json {
-  const out: Json = {};
-  for (const k in action) if (k !== 'retry_policy') out[k] = action[k];
+// A shared (frozen) action's copy is made once, and shared in turn.
+const withoutRetry = new WeakMap<Json, Json>();
+const withNoRetry = new WeakMap<Json, Json>();
+
+/**
+ * The route action with `policy` as its retry_policy (NO_RETRY, appended where it had none),
+ * or without one (undefined): a new object, same key order, since actions may be shared.
+ */
+function withRetryPolicy(action: Json, policy: Json | undefined): Json {
+  const frozen = !Object.isExtensible(action);
+  const memo = policy === undefined ? withoutRetry : withNoRetry;
+  if (frozen) {
+    const known = memo.get(action);
+    if (known !== undefined) return known;
+  }
+  let out: Json;
+  if (policy === undefined) {
+    out = {};
+    for (const k in action) if (k !== 'retry_policy') out[k] = action[k];
+  } else out = { ...action, retry_policy: policy };
+  if (frozen) memo.set(action, Object.freeze(out));
   return out;
 }

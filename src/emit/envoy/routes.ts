@@ -68,6 +68,10 @@ interface RouteMemo {
   owners: Map<object, Location | VirtualServer>;
   /** the server of each location some route is owned by */
   ownerServers: Map<Location, VirtualServer>;
+  /** a location's route actions (frozen) by IR action, without and with prefix_rewrite, see sharedProxyAction */
+  proxyActions: Map<Location, Map<Action, [Json | undefined, Json | undefined]>>;
+  /** redirect actions (frozen) by status, target, host and port, see sharedRedirect */
+  redirectActions: Map<number, Map<RedirectPlan | string, Map<string, Map<number, Json>>>>;
 }
 
 const memos = new WeakMap<Emission, RouteMemo>();
@@ -90,6 +94,8 @@ function memoOf(em: Emission): RouteMemo {
       redirects: new Map(),
       owners: new Map(),
       ownerServers: new Map(),
+      proxyActions: new Map(),
+      redirectActions: new Map(),
     };
     memos.set(em, m);
   }
@@ -261,7 +267,7 @@ function entryRoutes(out: Json[], e: RouteEntry, s: Scope): void {
     addOwnRedirectAuthority(r, loc.policy, s);
     r.path_redirect = loc.pattern;
     r.response_code = 'MOVED_PERMANENTLY';
-    route.redirect = r;
+    route.redirect = sharedRedirect(s.memo, 301, loc.pattern, r);
     // the 301 goes through nginx's header filters with the location's settings: headers-more's run
     if (loc.policy.moreHeaders) addMoreResponseHeaders(route, null, s.memo.headers.more(loc.policy.moreHeaders, s.context, ''));
     // nginx checks the location's client_max_body_size before it sends this 301 (ngx_http_core_find_config_phase).
@@ -531,7 +537,8 @@ function finish(s: Scope, base: Json, action: Action, loc: Location | null, sour
   const policy = loc?.policy ?? null;
   switch (action.kind) {
     case 'proxy':
-      route.route = proxyAction(s, action, loc, prefixRewrite ? e : undefined);
+      // (a route of a location's entry: its action is final, shared by the entry's guarded copies; others may be changed below)
+      route.route = prefixRewrite && e !== undefined && loc !== null ? sharedProxyAction(s, action, loc, e) : proxyAction(s, action, loc, prefixRewrite ? e : undefined);
       break;
     case 'return':
       route.direct_response = directResponse(action.status, action.body && !action.body.parts.some((p) => 'var' in p) ? action.body.raw : null);
@@ -623,7 +630,7 @@ function finishRedirect(s: Scope, route: Json, plan: RedirectPlan, status: numbe
     if (p.stripQuery) r.strip_query = true;
   } else if (p.stripQuery) r.strip_query = true;
   r.response_code = REDIRECT_CODES[status] ?? 'FOUND';
-  route.redirect = r;
+  route.redirect = sharedRedirect(s.memo, status, plan, r);
   if (!REDIRECT_CODES[status]) s.em.note(source ?? s.server.source, 'return', 'approximated', `redirect status ${status} is not one Envoy can send: 302 used`);
   if (loc) addPolicyHeaders(route, loc.policy, s, '');
   else addServerMoreHeaders(route, s);
@@ -635,6 +642,25 @@ function finishRedirect(s: Scope, route: Json, plan: RedirectPlan, status: numbe
  * with server_name_in_redirect on, the primary server name) and the listener's
  * port when it is not the scheme's default (unless port_in_redirect is off).
  */
+/**
+ * A redirect action, frozen and shared by every route with the same one (the slash redirect
+ * of a path recurs in server after server). `r` is what `target` (a plan, or a slash
+ * redirect's path) and `status` make with the host and port it got: those four decide it.
+ */
+function sharedRedirect(memo: RouteMemo, status: number, target: RedirectPlan | string, r: Json): Json {
+  let byTarget = memo.redirectActions.get(status);
+  if (!byTarget) memo.redirectActions.set(status, (byTarget = new Map()));
+  let byHost = byTarget.get(target);
+  if (!byHost) byTarget.set(target, (byHost = new Map()));
+  const host: string = r.host_redirect ?? '';
+  let byPort = byHost.get(host);
+  if (!byPort) byHost.set(host, (byPort = new Map()));
+  const port: number = r.port_redirect ?? 0;
+  let shared = byPort.get(port);
+  if (!shared) byPort.set(port, (shared = Object.freeze(r)));
+  return shared;
+}
+
 function addOwnRedirectAuthority(r: Json, policy: Policy | null, s: Scope): void {
   const settings = policy?.redirects ?? DEFAULT_REDIRECTS;
   if (settings.serverName && s.primary) r.host_redirect = s.primary;
@@ -688,6 +714,22 @@ function proxyAction(s: Scope, action: Extract<Action, { kind: 'proxy' }>, loc: 
   const retry = backend ? retryPolicyOf(action.retry, backend, s.em) : null;
   if (retry) r.retry_policy = retry;
   return r;
+}
+
+/**
+ * proxyAction for a route nothing changes afterwards, frozen and shared: a location's
+ * action is the same on each of its routes (a regex location's guarded copies, each
+ * listener of the server) but for prefix_rewrite, which only prefix and exact matches get.
+ * Shared, it is walked once by the validator, and hoisting makes its copy once (hoist.ts).
+ */
+function sharedProxyAction(s: Scope, action: Extract<Action, { kind: 'proxy' }>, loc: Location, e: RouteEntry): Json {
+  const rewrites = Boolean(action.uri) && (e.match.kind === 'prefix' || e.match.kind === 'path');
+  let byAction = s.memo.proxyActions.get(loc);
+  if (!byAction) s.memo.proxyActions.set(loc, (byAction = new Map()));
+  let pair = byAction.get(action);
+  if (!pair) byAction.set(action, (pair = [undefined, undefined]));
+  const i = rewrites ? 1 : 0;
+  return (pair[i] ??= Object.freeze(proxyAction(s, action, loc, e)));
 }
 
 /** The `Host` entry of a proxy_set_header list (lists are shared by locations: searched once each). */
