@@ -720,7 +720,7 @@ function proxyAction(s: Scope, action: Extract<Action, { kind: 'proxy' }>, loc: 
  * proxyAction for a route nothing changes afterwards, frozen and shared: a location's
  * action is the same on each of its routes (a regex location's guarded copies, each
  * listener of the server) but for prefix_rewrite, which only prefix and exact matches get.
- * Shared, it is walked once by the validator, and hoisting makes its copy once (hoist.ts).
+ * Shared, it is allocated once, and hoisting makes its copy once (hoist.ts).
  */
 function sharedProxyAction(s: Scope, action: Extract<Action, { kind: 'proxy' }>, loc: Location, e: RouteEntry): Json {
   const rewrites = Boolean(action.uri) && (e.match.kind === 'prefix' || e.match.kind === 'path');
