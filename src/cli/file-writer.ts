@@ -12,11 +12,19 @@ import { Worker } from 'node:worker_threads';
 import { closeSync, constants, ftruncateSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
-/** A file of `-o DIR`. `bytes`, when present, is its UTF-8 text as built (written as is). */
+/**
+ * A file of `-o DIR`. `bytes`, when present, is its UTF-8 text as built (written as is);
+ * `blocks`, when present instead, is the same in pieces written one after the other.
+ */
 export interface OutputFile {
   path: string;
   text: string;
   bytes?: Uint8Array;
+  /**
+   * Each a view at the start of memory no other view uses (the YAML writer's blocks): the
+   * file writer moves that memory to its thread, the caller must not read them afterwards.
+   */
+  blocks?: Uint8Array[];
 }
 
 /**
@@ -24,11 +32,15 @@ export interface OutputFile {
  * Not writeFileSync: its O_TRUNC first empties the file, and emptying thousands of existing
  * files (the Consul ones on every re-run) cost ext4 about 7 times the CPU of the writes.
  */
-export function writeInPlace(path: string, bytes: Uint8Array): void {
+export function writeInPlace(path: string, bytes: Uint8Array | Uint8Array[]): void {
   const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT, 0o666);
   try {
-    for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at, at);
-    ftruncateSync(fd, bytes.length);
+    let size = 0;
+    for (const part of Array.isArray(bytes) ? bytes : [bytes]) {
+      for (let at = 0; at < part.length; ) at += writeSync(fd, part, at, part.length - at, size + at);
+      size += part.length;
+    }
+    ftruncateSync(fd, size);
   } finally {
     closeSync(fd);
   }
@@ -43,15 +55,16 @@ export function writeOutputFiles(files: OutputFile[]): void {
       mkdirSync(dir, { recursive: true });
       made.add(dir);
     }
-    writeInPlace(f.path, f.bytes ?? Buffer.from(f.text, 'utf8'));
+    writeInPlace(f.path, f.blocks ?? f.bytes ?? Buffer.from(f.text, 'utf8'));
   }
 }
 
-/** What the worker gets per file: the text (encoded there) or the bytes. */
+/** What the worker gets per file: the text (encoded there), the bytes or their blocks. */
 interface FileMessage {
   path: string;
   text?: string;
   bytes?: Uint8Array;
+  blocks?: Uint8Array[];
 }
 
 /** Files the writer thread makes itself (see FileWriter.render). */
@@ -76,11 +89,15 @@ const made = new Set();
 let failure = null;
 // Files of render jobs made ahead, written when released (never, if the command fails first).
 let held = [];
-function writeInPlace(file, bytes) {
+function writeInPlace(file, parts) {
   const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT, 0o666);
   try {
-    for (let at = 0; at < bytes.length; ) at += fs.writeSync(fd, bytes, at, bytes.length - at, at);
-    fs.ftruncateSync(fd, bytes.length);
+    let size = 0;
+    for (const part of parts) {
+      for (let at = 0; at < part.length; ) at += fs.writeSync(fd, part, at, part.length - at, size + at);
+      size += part.length;
+    }
+    fs.ftruncateSync(fd, size);
   } finally {
     fs.closeSync(fd);
   }
@@ -134,7 +151,7 @@ function writeFiles(files) {
         fs.mkdirSync(dir, { recursive: true });
         made.add(dir);
       }
-      writeInPlace(f.path, f.bytes !== undefined ? f.bytes : Buffer.from(f.text, 'utf8'));
+      writeInPlace(f.path, f.blocks !== undefined ? f.blocks : [f.bytes !== undefined ? f.bytes : Buffer.from(f.text, 'utf8')]);
     } catch (e) {
       failure = errorOf(e);
     }
@@ -170,8 +187,8 @@ export class FileWriter {
   }
 
   /**
-   * Hands files over. Bytes that own their whole memory (large buffers) are moved, not
-   * copied: the caller must not read them afterwards. Texts are encoded on the worker.
+   * Hands files over. Bytes that own their whole memory (large buffers), and blocks, are
+   * moved, not copied: the caller must not read them afterwards. Texts are encoded on the worker.
    */
   write(files: OutputFile[]): void {
     if (this.dir !== null) {
@@ -182,7 +199,10 @@ export class FileWriter {
     const moved: ArrayBuffer[] = [];
     for (const f of files) {
       const b = f.bytes;
-      if (b === undefined) batch.push({ path: f.path, text: f.text });
+      if (f.blocks !== undefined) {
+        batch.push({ path: f.path, blocks: f.blocks });
+        for (const block of f.blocks) if (isBlockOfItsOwn(block) && !moved.includes(block.buffer)) moved.push(block.buffer);
+      } else if (b === undefined) batch.push({ path: f.path, text: f.text });
       else {
         batch.push({ path: f.path, bytes: b });
         if (ownsItsMemory(b)) moved.push(b.buffer as ArrayBuffer);
@@ -225,6 +245,14 @@ export class FileWriter {
 /** A buffer that is its whole ArrayBuffer (not a slice of Node's shared pool) can be transferred. */
 function ownsItsMemory(b: Uint8Array): boolean {
   return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer;
+}
+
+/**
+ * A block (see OutputFile.blocks) larger than Node's buffer pool: moved. A smaller one may be
+ * a slice of the pool (Buffer.from of a short text): copied, which costs little.
+ */
+function isBlockOfItsOwn(b: Uint8Array): b is Uint8Array & { buffer: ArrayBuffer } {
+  return b.byteOffset === 0 && b.buffer instanceof ArrayBuffer && b.buffer.byteLength > Buffer.poolSize;
 }
 
 function writeError(e: NonNullable<WriterResult['error']>): Error {

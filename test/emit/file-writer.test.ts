@@ -54,6 +54,26 @@ describe('FileWriter', () => {
     expect(readFileSync(join(root, 'b', 'c', 'big.bin')).equals(expectedBig)).toBe(true);
   });
 
+  test('writes a file given in blocks, in order, over longer old content; large blocks are moved, small ones copied', async () => {
+    const root = join(dir, 'blocks');
+    const blocks = [Buffer.alloc(1 << 20, 'é→'), Buffer.alloc(5, 'x'), Buffer.alloc(3 << 19, 'y')].map((b, i) => {
+      const own = Buffer.allocUnsafe(b.length + 100 * i).subarray(0, b.length); // a view at the start of larger memory
+      b.copy(own);
+      return own;
+    });
+    const expected = Buffer.concat(blocks);
+    writeOutputFiles([{ path: join(root, 'sync.yaml'), text: '', blocks }]);
+    expect(readFileSync(join(root, 'sync.yaml')).equals(expected)).toBe(true);
+    writeOutputFiles([{ path: join(root, 'big.yaml'), text: 'x'.repeat(expected.length + 1000) }]);
+    const writer = new FileWriter(root);
+    writer.write([{ path: join(root, 'big.yaml'), text: '', blocks }]);
+    await writer.close();
+    expect(readFileSync(join(root, 'big.yaml')).equals(expected)).toBe(true);
+    // moved to the writer's thread, but the small one (perhaps a slice of Node's pool)
+    expect(blocks.map((b) => b.buffer.byteLength)).toEqual([0, Buffer.poolSize, 0]);
+    expect(blocks[1]!.toString()).toBe('xxxxx');
+  });
+
   test('the first failure is the error, with the synchronous writer\'s message; nothing after it is written', async () => {
     const root = join(dir, 'failing');
     writeOutputFiles([{ path: join(root, 'file'), text: 'x' }]);

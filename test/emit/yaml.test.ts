@@ -2,7 +2,7 @@
 // `yaml` package), whatever the strings hold, and keep each comment above its object.
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { toYaml, toYamlBytes } from '../../src/emit/envoy/yaml.js';
+import { toYaml, toYamlBlocks, toYamlBytes } from '../../src/emit/envoy/yaml.js';
 import { prng, type Rand } from '../support/prng.js';
 
 const TRICKY = ['', 'true', 'No', 'y', '~', 'null', '0', '007', '1e3', '0x1F', '0o7', '1.5', '.5', '60s', '1.5s', '3e', '-1', '- a', 'a: b', 'a:b', '#x', 'a #b', '[x]', '{x}', 'a,b', '"q"', "'s'", 'back\\slash', 'tab\tx', 'line\nbreak', ' lead', 'trail ', '*.a.test', '@type', '%REQ(x)%', 'é ü', '日本', '\u2028', '😀', '/api/', 'a/b.c_d-e', '?', '!tag', '&anchor', '*alias', '|', '>', 'x'.repeat(150)];
@@ -111,6 +111,32 @@ describe('toYaml', () => {
     const bytes = toYamlBytes(big, new Map());
     expect(bytes.length).toBeGreaterThan(1 << 22); // more than one block
     expect(bytes.equals(Buffer.from(toYaml(big, new Map()), 'utf8'))).toBe(true);
+  });
+
+  it('shared blocks written again (as copied bytes) across chunks and blocks are the bytes of their unshared copies', () => {
+    // long enough to be copied as bytes, with non-ASCII text, a comment inside and a nested shared block
+    const inner = deepFreeze({ retry_on: 'connect-failure', hosts: [{ name: 'é→x', config: { '@type': 'type.googleapis.com/x.Y', text: 'z'.repeat(150) } }] });
+    const policy = deepFreeze({ num_retries: 3, inner, back_off: { base: '0.001s', list: ['日本', 'x'.repeat(200)] } });
+    const headers = deepFreeze([{ header: { key: 'X-A', value: 'a b' } }, { header: { key: 'X-B', value: 'y'.repeat(160) } }]);
+    const comments = new Map<object, string>([[inner.hosts[0]!, ' host']]);
+    const routes = Array.from({ length: 6_000 }, (_, i) => ({ name: `r${i}`, route: { cluster: `c${i % 7}`, retry_policy: policy }, request_headers_to_add: headers, more: i % 3 ? [policy] : [] }));
+    const v = { top: policy, routes };
+    const blocks = toYamlBlocks(v, comments);
+    expect(blocks.length).toBeGreaterThan(1);
+    // each block is a view at the start of memory of its own (a writer may take it over)
+    expect(new Set(blocks.map((b) => b.buffer)).size).toBe(blocks.length);
+    for (const b of blocks) expect(b.byteOffset).toBe(0);
+    const copy = structuredClone(v);
+    const copies = new Map<object, string>([[copy.top.inner.hosts[0]!, ' host']]);
+    for (const r of copy.routes) {
+      copies.set(r.route.retry_policy.inner.hosts[0]!, ' host');
+      for (const p of r.more) copies.set(p.inner.hosts[0]!, ' host');
+    }
+    const unshared = toYamlBytes(copy, copies);
+    expect(Buffer.concat(blocks).equals(unshared)).toBe(true);
+    expect(toYamlBytes(v, comments).equals(unshared)).toBe(true);
+    const few = { top: policy, routes: routes.slice(0, 20) };
+    expect(parse(toYaml(few, comments))).toEqual(few);
   });
 });
 

@@ -25,6 +25,13 @@ const CHUNK = 16384;
 const BLOCK_BYTES = 1 << 22;
 
 /**
+ * A shared block's lines written again are copied as bytes, encoded once, when they are
+ * at least this long; shorter ones are appended to the chunk (a copy costs a call into
+ * the runtime and ends the chunk: worth it only for a few hundred bytes).
+ */
+const COPIED_TEXT = 128;
+
+/**
  * A route's action stays in block style whatever its size: a reviewer's diff of two
  * outputs (ngx2envoy check, CI) then names the field that changed (`cluster: …`).
  */
@@ -67,33 +74,86 @@ function isScalar(v: unknown): boolean {
   return true;
 }
 
+/** A container's lines, laid out once (see writeBlock), and their UTF-8 once needed. */
+interface Layout {
+  text: string;
+  bytes: Buffer | undefined;
+}
+
+/** Where the YAML's bytes go: blocks of memory of their own, filled one after the other. */
 class Output {
   private readonly blocks: Buffer[] = [];
   private block = Buffer.allocUnsafe(BLOCK_BYTES);
   private pos = 0;
   private chunk = '';
+  /** Captures under way (see capture): the chunk is not encoded meanwhile. */
+  private capturing = 0;
 
   line(s: string): void {
     this.chunk += s + '\n';
-    if (this.chunk.length > CHUNK) this.flush();
+    if (this.chunk.length > CHUNK && this.capturing === 0) this.flush();
+  }
+
+  /** Whole lines (their `\n` included). */
+  private lines(text: string): void {
+    this.chunk += text;
+    if (this.chunk.length > CHUNK && this.capturing === 0) this.flush();
+  }
+
+  /** Writes a layout again: as text inside a capture, else as bytes (see COPIED_TEXT). */
+  again(layout: Layout): void {
+    if (this.capturing > 0 || layout.text.length < COPIED_TEXT) return this.lines(layout.text);
+    const bytes = (layout.bytes ??= Buffer.from(layout.text, 'utf8'));
+    this.flush();
+    this.room(bytes.length);
+    this.block.set(bytes, this.pos);
+    this.pos += bytes.length;
+  }
+
+  /**
+   * Starts gathering the lines written from now on apart; `captured` ends it and returns
+   * them (they stay written too). Returns what `captured` needs back.
+   */
+  capture(): string {
+    const before = this.chunk;
+    this.chunk = '';
+    this.capturing++;
+    return before;
+  }
+
+  captured(before: string): Layout {
+    const text = this.chunk;
+    this.capturing--;
+    this.chunk = before;
+    this.lines(text);
+    return { text, bytes: undefined };
   }
 
   private flush(): void {
     const c = this.chunk;
+    if (c === '') return;
     this.chunk = '';
     // a chunk never spans two blocks (3 bytes per UTF-16 unit at most)
-    if (this.pos + 3 * c.length > this.block.length) {
-      this.blocks.push(this.block.subarray(0, this.pos));
-      this.block = Buffer.allocUnsafe(Math.max(BLOCK_BYTES, 3 * c.length));
-      this.pos = 0;
-    }
+    this.room(3 * c.length);
     this.pos += this.block.write(c, this.pos, 'utf8');
   }
 
-  bytes(): Buffer {
-    this.flush();
+  /** Starts a new block unless `size` bytes fit in this one. */
+  private room(size: number): void {
+    if (this.pos + size <= this.block.length) return;
     this.blocks.push(this.block.subarray(0, this.pos));
-    return this.blocks.length === 1 ? this.blocks[0]! : Buffer.concat(this.blocks);
+    this.block = Buffer.allocUnsafe(Math.max(BLOCK_BYTES, size));
+    this.pos = 0;
+  }
+
+  /**
+   * The bytes, in blocks: each a view at the start of memory of its own (no other view of
+   * it exists; a writer may take it over, see OutputFile.blocks).
+   */
+  done(): Buffer[] {
+    this.flush();
+    if (this.pos > 0 || this.blocks.length === 0) this.blocks.push(this.block.subarray(0, this.pos));
+    return this.blocks;
   }
 }
 
@@ -103,6 +163,15 @@ export function toYaml(value: unknown, comments: Map<object, string>): string {
 
 /** The YAML text as UTF-8 bytes (what a file gets: no string of the whole text is built). */
 export function toYamlBytes(value: unknown, comments: Map<object, string>): Buffer {
+  const blocks = toYamlBlocks(value, comments);
+  return blocks.length === 1 ? blocks[0]! : Buffer.concat(blocks);
+}
+
+/**
+ * toYamlBytes' bytes as they were filled, in blocks of a few megabytes, each at the start of
+ * an ArrayBuffer of its own (a file writer on another thread can take them over, uncopied).
+ */
+export function toYamlBlocks(value: unknown, comments: Map<object, string>): Buffer[] {
   // Keys repeat a great deal: each is quoted once.
   const keys = new Map<string, string>();
   const key = (k: string): string => {
@@ -207,6 +276,28 @@ export function toYamlBytes(value: unknown, comments: Map<object, string>): Buff
     return l;
   };
 
+  // A shared container written in block style (a virtual host's or a cluster's retry policy,
+  // the header lists many routes carry) is laid out once per indentation and kind: its lines
+  // are gathered the first time and written again as they are. As for flow text, any object
+  // that cannot be extended is taken for a shared one.
+  const layouts: Map<object, Layout>[] = [];
+  const writeBlock = (v: object, indent: number, kind: BlockKind): void => {
+    if (Object.isExtensible(v)) return writeBlockOf(v, indent, kind);
+    const slot = 3 * indent + kind;
+    let laid = layouts[slot];
+    if (laid === undefined) layouts[slot] = laid = new Map();
+    const layout = laid.get(v);
+    if (layout !== undefined) return out.again(layout);
+    const before = out.capture();
+    writeBlockOf(v, indent, kind);
+    laid.set(v, out.captured(before));
+  };
+  const writeBlockOf = (v: object, indent: number, kind: BlockKind): void => {
+    if (kind === SEQUENCE) writeSeq(v as unknown[], indent);
+    else if (kind === NESTED) writeNested(v as Record<string, unknown>, indent);
+    else writeMap(v as Record<string, unknown>, indent, true);
+  };
+
   /** `dash`: the map is a sequence item, its first entry goes after the item's `- ` (at indent - 2). */
   const writeMap = (obj: Record<string, unknown>, indent: number, dash: boolean): void => {
     let first = dash;
@@ -221,12 +312,10 @@ export function toYamlBytes(value: unknown, comments: Map<object, string>): Buff
       }
       const f = BLOCK_KEYS.has(name) ? (isEmpty(v) ? scalar(v) : null) : flow(v);
       if (f !== null) out.line(lead[0] + f);
-      else if (Array.isArray(v)) {
+      else {
         out.line(lead[1]);
-        writeSeq(v, indent);
-      } else {
-        out.line(lead[1]);
-        writeNested(v as Record<string, unknown>, indent + 2);
+        if (Array.isArray(v)) writeBlock(v, indent, SEQUENCE);
+        else writeBlock(v, indent + 2, NESTED);
       }
     }
   };
@@ -245,23 +334,36 @@ export function toYamlBytes(value: unknown, comments: Map<object, string>): Buff
         out.line(dash + scalar(item));
         continue;
       }
-      // the comment goes above a non-empty item only (an empty one is a scalar)
-      const f = flow(item);
-      const c = f === '[]' || f === '{}' ? undefined : comments.get(item);
+      // An item with a comment (a route, a cluster, a listener) keeps its own lines: asked
+      // first, that spares it the flow test. An empty one is a scalar, written without it.
+      const c = comments.get(item);
+      const f = c === undefined ? flow(item) : isEmpty(item) ? scalar(item) : null;
+      if (f !== null) {
+        out.line(dash + f);
+        continue;
+      }
       if (c !== undefined) comment(indent, c);
-      if (f !== null) out.line(dash + f);
-      else if (Array.isArray(item)) {
+      if (Array.isArray(item)) {
         out.line(`${here}-`);
-        writeSeq(item, indent + 2);
-      } else writeMap(item as Record<string, unknown>, indent + 2, true);
+        writeBlock(item, indent + 2, SEQUENCE);
+      } else writeBlock(item, indent + 2, ITEM);
     }
   };
 
   if (isScalar(value)) out.line(scalar(value));
   else if (Array.isArray(value)) writeSeq(value, 0);
   else writeNested(value as Record<string, unknown>, 0);
-  return out.bytes();
+  return out.done();
 }
+
+/** How a container in block style is written (see writeBlock). */
+type BlockKind = 0 | 1 | 2;
+/** A sequence's items at the indentation. */
+const SEQUENCE = 0;
+/** A map's entries at the indentation, below the comment it has. */
+const NESTED = 1;
+/** A map that is a sequence item: its first entry after the `- ` (the sequence writes its comment). */
+const ITEM = 2;
 
 /** A container's shape for the flow style (see flowShape). */
 const EMPTY = 0;
