@@ -105,6 +105,22 @@ describe('toYaml', () => {
     expect(toYaml(v, comments)).toBe(['a: {}', 'b:', '- {}', '- []', '# c3', `- x: ${'y'.repeat(150)}`, 'c: []', 'route: {}', ''].join('\n'));
   });
 
+  it('text past ASCII first met late (a comment, a key, a quoted value) is written as UTF-8, and all text before it as it was', () => {
+    const asciiPart = Array.from({ length: 3000 }, (_, i) => ({ name: `r${i}`, match: { prefix: `/p${i}/` }, value: 'a b' }));
+    for (const [late, comments] of [
+      [{ q: 'x' }, [' nginx: café.conf:3']],
+      [{ 'ключ': 1 }, []],
+      [{ q: 'a b é 😀' }, []],
+    ] as const) {
+      const tail = { ...late };
+      const v = { asciiPart, tail };
+      const text = toYaml(v, new Map(comments.map((c) => [tail, c])));
+      expect(parse(text)).toEqual(v);
+      for (const c of comments) expect(text).toContain(`#${c}\n`);
+      expect(text.startsWith(toYaml({ asciiPart }, new Map()))).toBe(true);
+    }
+  });
+
   it('toYamlBytes is the UTF-8 of toYaml, across its internal blocks', () => {
     const rand = prng(99);
     const big = { list: Array.from({ length: 50_000 }, (_, i) => ({ name: `n${i} é 日本`, v: randomValue(rand, 3) })) };

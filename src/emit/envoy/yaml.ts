@@ -43,6 +43,7 @@ const FLOW_DEPTH = 2;
 /** The longest flow collection written on one line (its key and indentation excluded). */
 const FLOW_WIDTH = 140;
 
+const NON_ASCII = /[^\x00-\x7f]/;
 const RESERVED = /^(?:true|false|null|yes|no|on|off|y|n|~)$/i;
 const NUMBER_LIKE = /^(?:0[xob]|[0-9.]+e[0-9+-])/i;
 const PLAIN_CHARS = /^[A-Za-z0-9_/][A-Za-z0-9_./-]*$/;
@@ -88,6 +89,16 @@ class Output {
   private chunk = '';
   /** Captures under way (see capture): the chunk is not encoded meanwhile. */
   private capturing = 0;
+  /**
+   * No text written so far holds a character past ASCII (see `saw`): chunks are then copied
+   * byte for byte (latin1: V8 copies the pieces as they are, where UTF-8 first joins them).
+   */
+  private ascii = true;
+
+  /** Every piece of text that may hold any character (a quoted string, a key, a comment) is seen here once made. */
+  saw(text: string): void {
+    if (this.ascii && NON_ASCII.test(text)) this.ascii = false;
+  }
 
   line(s: string): void {
     this.chunk += s + '\n';
@@ -135,7 +146,7 @@ class Output {
     this.chunk = '';
     // a chunk never spans two blocks (3 bytes per UTF-16 unit at most)
     this.room(3 * c.length);
-    this.pos += this.block.write(c, this.pos, 'utf8');
+    this.pos += this.block.write(c, this.pos, this.ascii ? 'latin1' : 'utf8');
   }
 
   /** Starts a new block unless `size` bytes fit in this one. */
@@ -176,7 +187,10 @@ export function toYamlBlocks(value: unknown, comments: Map<object, string>): Buf
   const keys = new Map<string, string>();
   const key = (k: string): string => {
     let s = keys.get(k);
-    if (s === undefined) keys.set(k, (s = stringScalar(k)));
+    if (s === undefined) {
+      keys.set(k, (s = stringScalar(k)));
+      out.saw(s);
+    }
     return s;
   };
   // Shared constant sub-objects (frozen: the per-route configs many routes carry) are laid out
@@ -200,7 +214,10 @@ export function toYamlBlocks(value: unknown, comments: Map<object, string>): Buf
     if (typeof v === 'string') {
       if (isPlain(v)) return v;
       let q = quoted.get(v);
-      if (q === undefined) quoted.set(v, (q = JSON.stringify(v)));
+      if (q === undefined) {
+        quoted.set(v, (q = JSON.stringify(v)));
+        out.saw(q);
+      }
       return q;
     }
     if (typeof v === 'number' || typeof v === 'boolean') return String(v);
@@ -258,20 +275,25 @@ export function toYamlBlocks(value: unknown, comments: Map<object, string>): Buf
     return `{${text}}`;
   };
 
-  const comment = (indent: number, c: string): void => out.line(`${pad(indent)}#${c}`);
+  const comment = (indent: number, c: string): void => {
+    out.saw(c);
+    out.line(`${pad(indent)}#${c}`);
+  };
 
   // The start of a map entry's line, `<indentation><key>:` (and with a space, before a value),
   // made once per indentation and key: a line is then two pieces, not five (each piece of a
   // line is one more node for V8 to allocate and to walk when the text is encoded).
-  // Slot 2n: indentation n; slot 2n+1: the first entry of a sequence item, `<n spaces>- `.
-  const leads: Map<string, [string, string]>[] = [];
-  const leadOf = (slot: number, prefix: string, name: string): [string, string] => {
+  // Slot 2n: indentation n; slot 2n+1: the first entry of a sequence item at indentation n
+  // (after `<n - 2 spaces>- `).
+  const leads: Map<string, Lead>[] = [];
+  const leadOf = (slot: number, name: string): Lead => {
     let byName = leads[slot];
     if (byName === undefined) leads[slot] = byName = new Map();
     let l = byName.get(name);
     if (l === undefined) {
-      const opening = prefix + key(name) + ':';
-      byName.set(name, (l = [opening + ' ', opening]));
+      const indent = slot >> 1;
+      const opening = (slot & 1 ? dashed(indent - 2) : pad(indent)) + key(name) + ':';
+      byName.set(name, (l = { beforeValue: opening + ' ', alone: opening, block: BLOCK_KEYS.has(name) }));
     }
     return l;
   };
@@ -304,16 +326,16 @@ export function toYamlBlocks(value: unknown, comments: Map<object, string>): Buf
     for (const name in obj) {
       const v = obj[name];
       if (v === undefined) continue;
-      const lead = first ? leadOf(2 * indent + 1, dashed(indent - 2), name) : leadOf(2 * indent, pad(indent), name);
+      const lead = leadOf(first ? 2 * indent + 1 : 2 * indent, name);
       first = false;
       if (typeof v !== 'object' || v === null) {
-        out.line(lead[0] + scalar(v));
+        out.line(lead.beforeValue + scalar(v));
         continue;
       }
-      const f = BLOCK_KEYS.has(name) ? (isEmpty(v) ? scalar(v) : null) : flow(v);
-      if (f !== null) out.line(lead[0] + f);
+      const f = lead.block ? (isEmpty(v) ? scalar(v) : null) : flow(v);
+      if (f !== null) out.line(lead.beforeValue + f);
       else {
-        out.line(lead[1]);
+        out.line(lead.alone);
         if (Array.isArray(v)) writeBlock(v, indent, SEQUENCE);
         else writeBlock(v, indent + 2, NESTED);
       }
@@ -354,6 +376,16 @@ export function toYamlBlocks(value: unknown, comments: Map<object, string>): Buf
   else if (Array.isArray(value)) writeSeq(value, 0);
   else writeNested(value as Record<string, unknown>, 0);
   return out.done();
+}
+
+/** The start of a map entry's line (see leadOf). */
+interface Lead {
+  /** `<indentation><key>: ` */
+  beforeValue: string;
+  /** `<indentation><key>:` */
+  alone: string;
+  /** The key's value is in block style whatever its size (BLOCK_KEYS). */
+  block: boolean;
 }
 
 /** How a container in block style is written (see writeBlock). */
