@@ -129,8 +129,8 @@ describe('toYaml', () => {
     expect(bytes.equals(Buffer.from(toYaml(big, new Map()), 'utf8'))).toBe(true);
   });
 
-  it('shared blocks written again (as copied bytes) across chunks and blocks are the bytes of their unshared copies', () => {
-    // long enough to be copied as bytes, with non-ASCII text, a comment inside and a nested shared block
+  it('shared blocks written again across chunks and blocks are the bytes of their unshared copies', () => {
+    // with text past ASCII, a comment inside and a nested shared block
     const inner = deepFreeze({ retry_on: 'connect-failure', hosts: [{ name: 'é→x', config: { '@type': 'type.googleapis.com/x.Y', text: 'z'.repeat(150) } }] });
     const policy = deepFreeze({ num_retries: 3, inner, back_off: { base: '0.001s', list: ['日本', 'x'.repeat(200)] } });
     const headers = deepFreeze([{ header: { key: 'X-A', value: 'a b' } }, { header: { key: 'X-B', value: 'y'.repeat(160) } }]);

@@ -25,13 +25,6 @@ const CHUNK = 16384;
 const BLOCK_BYTES = 1 << 22;
 
 /**
- * A shared block's lines written again are copied as bytes, encoded once, when they are
- * at least this long; shorter ones are appended to the chunk (a copy costs a call into
- * the runtime and ends the chunk: worth it only for a few hundred bytes).
- */
-const COPIED_TEXT = 128;
-
-/**
  * A route's action stays in block style whatever its size: a reviewer's diff of two
  * outputs (ngx2envoy check, CI) then names the field that changed (`cluster: …`).
  */
@@ -75,12 +68,6 @@ function isScalar(v: unknown): boolean {
   return true;
 }
 
-/** A container's lines, laid out once (see writeBlock), and their UTF-8 once needed. */
-interface Layout {
-  text: string;
-  bytes: Buffer | undefined;
-}
-
 /** Where the YAML's bytes go: blocks of memory of their own, filled one after the other. */
 class Output {
   private readonly blocks: Buffer[] = [];
@@ -105,20 +92,13 @@ class Output {
     if (this.chunk.length > CHUNK && this.capturing === 0) this.flush();
   }
 
-  /** Whole lines (their `\n` included). */
-  private lines(text: string): void {
+  /**
+   * Whole lines (their `\n` included): a shared block's, written again. (Copying its bytes,
+   * encoded once, measured no faster: a copy ends the chunk, and latin1 copies the pieces.)
+   */
+  lines(text: string): void {
     this.chunk += text;
     if (this.chunk.length > CHUNK && this.capturing === 0) this.flush();
-  }
-
-  /** Writes a layout again: as text inside a capture, else as bytes (see COPIED_TEXT). */
-  again(layout: Layout): void {
-    if (this.capturing > 0 || layout.text.length < COPIED_TEXT) return this.lines(layout.text);
-    const bytes = (layout.bytes ??= Buffer.from(layout.text, 'utf8'));
-    this.flush();
-    this.room(bytes.length);
-    this.block.set(bytes, this.pos);
-    this.pos += bytes.length;
   }
 
   /**
@@ -132,29 +112,24 @@ class Output {
     return before;
   }
 
-  captured(before: string): Layout {
+  captured(before: string): string {
     const text = this.chunk;
     this.capturing--;
     this.chunk = before;
     this.lines(text);
-    return { text, bytes: undefined };
+    return text;
   }
 
   private flush(): void {
     const c = this.chunk;
-    if (c === '') return;
     this.chunk = '';
     // a chunk never spans two blocks (3 bytes per UTF-16 unit at most)
-    this.room(3 * c.length);
+    if (this.pos + 3 * c.length > this.block.length) {
+      this.blocks.push(this.block.subarray(0, this.pos));
+      this.block = Buffer.allocUnsafe(Math.max(BLOCK_BYTES, 3 * c.length));
+      this.pos = 0;
+    }
     this.pos += this.block.write(c, this.pos, this.ascii ? 'latin1' : 'utf8');
-  }
-
-  /** Starts a new block unless `size` bytes fit in this one. */
-  private room(size: number): void {
-    if (this.pos + size <= this.block.length) return;
-    this.blocks.push(this.block.subarray(0, this.pos));
-    this.block = Buffer.allocUnsafe(Math.max(BLOCK_BYTES, size));
-    this.pos = 0;
   }
 
   /**
@@ -302,14 +277,14 @@ export function toYamlBlocks(value: unknown, comments: Map<object, string>): Buf
   // the header lists many routes carry) is laid out once per indentation and kind: its lines
   // are gathered the first time and written again as they are. As for flow text, any object
   // that cannot be extended is taken for a shared one.
-  const layouts: Map<object, Layout>[] = [];
+  const layouts: Map<object, string>[] = [];
   const writeBlock = (v: object, indent: number, kind: BlockKind): void => {
     if (Object.isExtensible(v)) return writeBlockOf(v, indent, kind);
     const slot = 3 * indent + kind;
     let laid = layouts[slot];
     if (laid === undefined) layouts[slot] = laid = new Map();
     const layout = laid.get(v);
-    if (layout !== undefined) return out.again(layout);
+    if (layout !== undefined) return out.lines(layout);
     const before = out.capture();
     writeBlockOf(v, indent, kind);
     laid.set(v, out.captured(before));
