@@ -19,7 +19,7 @@ import type { Directive } from '../parse/ast.js';
 import type { AuthGate, BasicAuth, ClosedGate, Src } from '../ir/types.js';
 import type { Reporter } from './classify.js';
 import { effectiveSimple } from './limits.js';
-import { type Level, runCache, src } from './util.js';
+import { anyHolds, familyOfNames, type Level, runCache, src } from './util.js';
 
 /** Access-phase directives that may refuse a client and that Envoy cannot run: each closes the route (value `off` excepted). */
 export const CLOSING_GATES: ReadonlyMap<string, string> = new Map([
@@ -41,6 +41,12 @@ export const WAF_DIRECTIVES: ReadonlySet<string> = new Set(['modsecurity', 'mods
 /** Every directive authAt reads (the policy's inheritance depends on them). */
 export const AUTH_DIRECTIVES: readonly string[] = ['auth_basic', 'auth_basic_user_file', 'satisfy', ...CLOSING_GATES.keys()];
 
+/** The family (util.ts) of AUTH_DIRECTIVES: a level without any has no authentication of its own. */
+export const AUTH_FAMILY = familyOfNames(new Set(AUTH_DIRECTIVES));
+
+// authAt's answer where no level has any auth directive: most locations (read only by callers).
+const NO_AUTH: { gate: AuthGate | null; satisfyAny: boolean } = Object.freeze({ gate: null, satisfyAny: false });
+
 /** The status a route refusing what it cannot check answers (auth_request and the other gates): nginx's for a check that cannot complete. */
 export const CLOSED_STATUS = 500;
 
@@ -56,6 +62,8 @@ export function setConfDir(dir: string): void {
  * joins it with allow/deny (both in effect, credentials checked by Envoy).
  */
 export function authAt(levels: Level[], hasAccess: boolean): { gate: AuthGate | null; satisfyAny: boolean } {
+  // (the dozen lookups below find nothing where no level names an auth directive)
+  if (!anyHolds(levels, AUTH_FAMILY)) return NO_AUTH;
   const closing = closingGateAt(levels);
   const basic = basicAuthAt(levels);
   const satisfyAny = argOf(effectiveSimple(levels, 'satisfy')) === 'any';

@@ -26,7 +26,7 @@ import { lowerServerName } from './server-name.js';
 import { lowerUpstream, inlineBackendName, transportClusterName } from './upstream.js';
 import { DEFAULT_TRANSPORT, markHostNameLost, markNoEffect, markSslLevel, NO_SSL_DIRECTIVES, setsSsl, type SslDirectives, sslDirectivesAt, type SslFamily, sslFamilyOf, upstreamTransport } from './proxy-ssl.js';
 import { accessRulesAt, accessRulesOfLevel, isAccessDirective } from './access.js';
-import { AUTH_DIRECTIVES, authAt, markAuth, setConfDir } from './auth.js';
+import { AUTH_DIRECTIVES, AUTH_FAMILY, authAt, markAuth, setConfDir } from './auth.js';
 import { lowerLimitExcept } from './limit-except.js';
 import { parseProxyPass, proxyHostOf, type ProxyTarget } from './proxy.js';
 import { lowerRewriteLevel, REWRITE_DIRECTIVES, type RewriteLevel } from './rewrite.js';
@@ -34,7 +34,7 @@ import type { MapOf } from './if-return.js';
 import { checkNesting, isRegex, locationRe2, parseLocationHead, type LocationHead } from './location.js';
 import { effectiveArray, headerOps, isWebsocketUpgrade, keepsClientHost, markAddHeader, markProxySetHeader, setsHost } from './headers.js';
 import { bodySize, effectiveSimple, LIMITS_MARKED, markLimits, NGINX_DEFAULT_PROXY_TIMEOUT_MS, timeMs } from './limits.js';
-import { directiveFamily, directivesOf, errorAt, familyOfNames, holds, type Level, levelOf, LowerError, lowerRun, runCache, src, templateOf } from './util.js';
+import { anyHolds, directiveFamily, directivesOf, errorAt, familyOfNames, holds, type Level, levelOf, LowerError, lowerRun, runCache, src, templateOf } from './util.js';
 import { argValue, argValues } from '../parse/args.js';
 import { lowerServerTls, markTlsLevel } from './tls.js';
 import { locationEdgeAt, type LocationEdge, markHttpEdge, markLocationEdge, serverEdge, serverTokensAt } from './edge.js';
@@ -462,7 +462,7 @@ function lowerServer(d: Directive, http: Level, ctx: Ctx, listens: { spec: Liste
   const primaryName = names.find((n) => n.kind !== 'empty')?.value ?? '';
   const serverLevels = [http, own];
   const scope = scopeOf(serverLevels, null);
-  const rw = rewriteLevelOf(own, { level: 'server', locationRegex: null, serverName: primaryName, mapOf: mapsIn(http, own) }, r);
+  const rw = rewriteLevelOf(own, 'server', null, primaryName, http, own, r);
   const locCounter = { n: 0 };
   const locations: Location[] = [];
   const seen = new Set<string>();
@@ -505,9 +505,14 @@ function mapsIn(http: Level, server: Level): MapOf {
   };
 }
 
-/** lowerRewriteLevel of a level's directives; a level without rewrite-module directives has no step. */
-function rewriteLevelOf(level: Level, scope: Parameters<typeof lowerRewriteLevel>[1], r: Reporter): RewriteLevel {
-  return holds(level, REWRITE_FAMILY) ? lowerRewriteLevel(level.ds, scope, r) : { steps: [], terminal: null };
+/**
+ * lowerRewriteLevel of a level's directives, its `if`s seeing the maps of `http` not
+ * written by a `set` of `server`; a level without rewrite-module directives has no
+ * step (and its scope is not built: most locations have none).
+ */
+function rewriteLevelOf(level: Level, kind: 'server' | 'location', locationRegex: string | null, serverName: string, http: Level, server: Level, r: Reporter): RewriteLevel {
+  if (!holds(level, REWRITE_FAMILY)) return { steps: [], terminal: null };
+  return lowerRewriteLevel(level.ds, { level: kind, locationRegex, serverName, mapOf: mapsIn(http, server) }, r);
 }
 
 function checkDuplicate(d: Directive, loc: Location, seen: Set<string>): void {
@@ -528,7 +533,7 @@ function lowerLocation(d: Directive, id: string, parentId: string | null, parent
   const scope = scopeOf([...outer.levels, own], outer);
   const levels = scope.levels;
   markLevel(own, r);
-  const rw = rewriteLevelOf(own, { level: 'location', locationRegex: re2, serverName, mapOf: mapsIn(levels[0]!, levels[1]!) }, r);
+  const rw = rewriteLevelOf(own, 'location', re2, serverName, levels[0]!, levels[1]!, r);
   const internal = parentInternal || markInternal(own, head, id, r);
   const children: Location[] = [];
   const nested = own.byName.get('location');
@@ -559,7 +564,7 @@ function lowerLocation(d: Directive, id: string, parentId: string | null, parent
   if (limitExcept) loc.limitExcept = limitExcept;
   if (internal) loc.internal = true;
   if (content?.dispatch) loc.dispatch = content.dispatch;
-  if (levels.some((l) => holds(l, AUTH_FAMILY))) markAuthOf(levels, policy, r);
+  if (anyHolds(levels, AUTH_FAMILY)) markAuthOf(levels, policy, r);
   if (head.modifier === 'named') namedDirectives.set(loc, { directive: d, body: ds });
   else if (!rw.terminal) noteTryFiles(loc, own.byName.get('try_files'));
   r.closeLevel();
@@ -972,7 +977,6 @@ export const POLICY_DIRECTIVES: ReadonlySet<string> = new Set([
   'proxy_http_version', 'proxy_redirect', 'proxy_buffering', 'absolute_redirect', 'port_in_redirect', 'server_name_in_redirect',
   'access_log', 'error_page', ...COMPRESSION_DIRECTIVES, 'allow', 'deny', 'set_real_ip_from', ...MORE_DIRECTIVES, 'server_tokens', ...AUTH_DIRECTIVES,
 ]);
-const AUTH_FAMILY = familyOfNames(new Set(AUTH_DIRECTIVES));
 const POLICY_FAMILY = familyOfNames(POLICY_DIRECTIVES);
 
 /**

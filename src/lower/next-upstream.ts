@@ -7,7 +7,7 @@
 // is listed; each server is tried at most once per request, backups after every
 // primary one; `_tries` caps the servers tried.
 import type { Directive } from '../parse/ast.js';
-import type { BackendServer, NextUpstreamCondition, UpstreamRetry } from '../ir/types.js';
+import type { BackendServer, NextUpstreamCondition, ReportClass, UpstreamRetry } from '../ir/types.js';
 import type { Reporter } from './classify.js';
 import { errorAt, type Level, LowerError, parseTimeMs, runCache, src } from './util.js';
 import { isIp } from './upstream.js';
@@ -30,13 +30,25 @@ function effective(levels: Level[], name: string): Directive | undefined {
   return undefined;
 }
 
-/** The three directive names of a family. */
-function names(family: RetryFamily): { next: string; tries: string; timeout: string } {
+/** The three directive names of each family (made once: retryAt asks for every proxied location). */
+const NAMES: Readonly<Record<RetryFamily, { next: string; tries: string; timeout: string }>> = { proxy: namesOf('proxy'), grpc: namesOf('grpc') };
+
+function namesOf(family: RetryFamily): { next: string; tries: string; timeout: string } {
   return { next: `${family}_next_upstream`, tries: `${family}_next_upstream_tries`, timeout: `${family}_next_upstream_timeout` };
 }
 
+// A directive's conditions are read by the level's check, its report line and every
+// location's retry rule below it: read once per directive (the list is never modified).
+const conditionsByDirective = runCache<Directive, NextUpstreamCondition[]>();
+
 /** The conditions a *_next_upstream directive lists (`off` anywhere: none), as nginx reads them. */
 export function conditionsOf(d: Directive): NextUpstreamCondition[] {
+  let c = conditionsByDirective.get(d);
+  if (!c) conditionsByDirective.set(d, (c = readConditions(d)));
+  return c;
+}
+
+function readConditions(d: Directive): NextUpstreamCondition[] {
   if (d.args.length === 0) throw errorAt(d.source, `invalid number of arguments in "${d.name}" directive`, 'arity');
   const set = new Set<string>();
   let off = false;
@@ -79,7 +91,7 @@ function idOf(d: Directive | undefined): number {
 
 /** The retry rule in effect for a location's proxy_pass (`proxy`) or grpc_pass (`grpc`): each directive is inherited on its own. */
 export function retryAt(levels: Level[], family: RetryFamily): UpstreamRetry {
-  const n = names(family);
+  const n = NAMES[family];
   const next = effective(levels, n.next);
   const tries = effective(levels, n.tries);
   const timeout = effective(levels, n.timeout);
@@ -189,7 +201,7 @@ function common(backups: boolean): string {
   return `each server is tried at most once (retry_host_predicate previous_hosts)${order}, with a back-off of at most 1 ms between tries where nginx has none; a connection failure after the last try is Envoy's 503 where nginx answers 502`;
 }
 
-const NEXT_UPSTREAM_NAMES: ReadonlySet<string> = new Set(['proxy', 'grpc'].flatMap((f) => Object.values(names(f as RetryFamily))));
+const NEXT_UPSTREAM_NAMES: ReadonlySet<string> = new Set(['proxy', 'grpc'].flatMap((f) => Object.values(NAMES[f as RetryFamily])));
 
 /** Raises nginx's error for an invalid *_next_upstream* directive of a level (nginx reads each, used or not). */
 export function checkNextUpstream(ds: Directive[]): void {
@@ -227,18 +239,26 @@ function markValid(d: Directive, r: Reporter): void {
     else r.mark(d, 'unsupported', 'not translated: Envoy bounds the retries by their count only; nginx stops trying other servers once this long has passed since the first try');
     return;
   }
-  const retry: UpstreamRetry = { conditions: conditionsOf(d), tries: 0, timeoutMs: 0 };
-  if (retry.conditions.length === 0) {
-    r.mark(d, 'translated', 'no retry_policy on the routes here: Envoy does not retry, as nginx does not');
-    return;
-  }
+  const conditions = conditionsOf(d);
+  // The line depends on the conditions only: the same list written in many locations is worded once.
+  const key = conditions.join(' ');
+  let v = conditionVerdicts.get(key);
+  if (!v) conditionVerdicts.set(key, (v = conditionsVerdict(conditions)));
+  r.mark(d, v[0], v[1]);
+}
+
+const conditionVerdicts = runCache<string, [ReportClass, string]>();
+
+function conditionsVerdict(conditions: NextUpstreamCondition[]): [ReportClass, string] {
+  const retry: UpstreamRetry = { conditions, tries: 0, timeoutMs: 0 };
+  if (retry.conditions.length === 0) return ['translated', 'no retry_policy on the routes here: Envoy does not retry, as nginx does not'];
   const { retryOn, statusCodes } = envoyConditions(retry);
   const { lost, approximated } = retryDifferences(retry);
   const what = retryOn.length
     ? `retry_policy on the routes to upstreams with more than one server: retry_on ${retryOn.join(',')}${statusCodes.length ? ` (${statusCodes.join(', ')})` : ''}; ${common(true)}`
     : 'no retry_policy: nothing listed here is retried by Envoy';
   const cls = lost.length ? 'unsupported' : 'approximated';
-  r.mark(d, cls, [what, ...approximated, ...lost].join('; '));
+  return [cls, [what, ...approximated, ...lost].join('; ')];
 }
 
 /** The report note for a proxy_pass to a backend under nginx's default rule (no *_next_upstream directive in effect). */

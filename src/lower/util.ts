@@ -149,6 +149,12 @@ export function holds(level: Level, family: number): boolean {
   return (level.families & family) !== 0;
 }
 
+/** Whether any of `levels` has a directive of `family`. */
+export function anyHolds(levels: readonly Level[], family: number): boolean {
+  for (let i = 0; i < levels.length; i++) if ((levels[i]!.families & family) !== 0) return true;
+  return false;
+}
+
 export function argValues(d: Directive): string[] {
   return d.args.map((a) => a.value);
 }

@@ -11,7 +11,10 @@ import { compressionAt, COMPRESSION_DIRECTIVES } from '../../src/lower/compressi
 import { directivesOf, type Level, levelOf } from '../../src/lower/util.js';
 import type { Location, Policy, VirtualServer } from '../../src/ir/types.js';
 
-/** A level with no directives that records every name looked up in it. */
+/**
+ * A level with no directives that records every name looked up in it. It claims
+ * every directive family (util.ts), so that no family check skips a lookup.
+ */
 function recordingLevel(read: Set<string>): Level {
   const byName = new Map<string, Directive[]>();
   const get = byName.get.bind(byName);
@@ -23,7 +26,7 @@ function recordingLevel(read: Set<string>): Level {
     read.add(name);
     return false;
   };
-  return { ds: [], byName, families: 0 };
+  return { ds: [], byName, families: -1 };
 }
 
 /** The http block of `text`'s first http as a Level (every optional branch of policyOf taken). */
