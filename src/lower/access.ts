@@ -6,23 +6,34 @@
 // `allow ::1` let 127.0.0.1 in; http merges its lists the same way).
 import type { Directive } from '../parse/ast.js';
 import type { AccessRules } from '../ir/types.js';
-import { errorAt, type Level, src } from './util.js';
+import { errorAt, type Level, runCache, src } from './util.js';
+import { argCount, argValue } from '../parse/args.js';
 import { isIP } from 'node:net';
 
 export function isAccessDirective(d: Directive): boolean {
   return d.name === 'allow' || d.name === 'deny';
 }
 
+// A level's rules are read by its report marks and by every policy below it: made
+// once per level (plain data nobody modifies; an invalid address throws each time).
+const rulesByLevel = runCache<Level, AccessRules>();
+
 function levelRules(level: Level): AccessRules | null {
   const allow = level.byName.get('allow');
   const deny = level.byName.get('deny');
   if (!allow && !deny) return null;
+  let rules = rulesByLevel.get(level);
+  if (!rules) rulesByLevel.set(level, (rules = readLevelRules(level)));
+  return rules;
+}
+
+function readLevelRules(level: Level): AccessRules {
   const out: AccessRules = { v4: [], v6: [] };
   for (const d of level.ds) {
     if (!isAccessDirective(d)) continue;
     const action = d.name as 'allow' | 'deny';
-    const value = d.args[0]?.value;
-    if (value === undefined || d.args.length !== 1) throw errorAt(d.source, `invalid number of arguments in "${d.name}" directive`, 'arity');
+    const value = argValue(d, 0);
+    if (value === undefined || argCount(d) !== 1) throw errorAt(d.source, `invalid number of arguments in "${d.name}" directive`, 'arity');
     if (value === 'all') {
       out.v4.push({ action, cidr: '0.0.0.0/0', source: src(d.source) });
       out.v6.push({ action, cidr: '::/0', source: src(d.source) });

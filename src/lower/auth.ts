@@ -16,6 +16,7 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import type { Directive } from '../parse/ast.js';
+import { argValue } from '../parse/args.js';
 import type { AuthGate, BasicAuth, ClosedGate, Src } from '../ir/types.js';
 import type { Reporter } from './classify.js';
 import { effectiveSimple } from './limits.js';
@@ -74,7 +75,7 @@ export function authAt(levels: Level[], hasAccess: boolean): { gate: AuthGate | 
 }
 
 function argOf(d: Directive | undefined): string | undefined {
-  return d?.args[0]?.value;
+  return d === undefined ? undefined : argValue(d, 0);
 }
 
 /** The first closing gate in effect (file order of the innermost level that sets one), null when none. */

@@ -6,6 +6,7 @@ import type { Reporter } from './classify.js';
 import { effectiveSimple } from './limits.js';
 import { type Level, parseSize, parseTimeMs, src } from './util.js';
 import { http2MaxStreams } from './http2.js';
+import { argValue } from '../parse/args.js';
 
 export const NGINX_CLIENT_DEFAULTS = {
   keepaliveTimeoutMs: 75000,
@@ -19,7 +20,8 @@ export const NGINX_CLIENT_DEFAULTS = {
 export const CLIENT_LIMIT_DIRECTIVES = ['keepalive_timeout', 'keepalive_requests', 'client_header_timeout', 'client_body_timeout', 'send_timeout', 'large_client_header_buffers'];
 
 function ms(levels: Level[], name: string, dflt: number): number {
-  const v = effectiveSimple(levels, name)?.args[0]?.value;
+  const d = effectiveSimple(levels, name);
+  const v = d === undefined ? undefined : argValue(d, 0);
   const n = v === undefined ? null : parseTimeMs(v);
   return n ?? dflt;
 }
@@ -27,9 +29,10 @@ function ms(levels: Level[], name: string, dflt: number): number {
 /** Limits in effect; `sources` lists the directives that set them (empty: all nginx defaults). */
 export function clientLimitsAt(levels: Level[]): ClientLimits {
   const lb = effectiveSimple(levels, 'large_client_header_buffers');
-  const number = Number(lb?.args[0]?.value ?? NaN);
-  const size = parseSize(lb?.args[1]?.value ?? '');
-  const requests = Number(effectiveSimple(levels, 'keepalive_requests')?.args[0]?.value ?? NaN);
+  const number = Number((lb && argValue(lb, 0)) ?? NaN);
+  const size = parseSize((lb && argValue(lb, 1)) ?? '');
+  const kr = effectiveSimple(levels, 'keepalive_requests');
+  const requests = Number((kr && argValue(kr, 0)) ?? NaN);
   return {
     keepaliveTimeoutMs: ms(levels, 'keepalive_timeout', NGINX_CLIENT_DEFAULTS.keepaliveTimeoutMs),
     keepaliveRequests: Number.isFinite(requests) ? requests : NGINX_CLIENT_DEFAULTS.keepaliveRequests,

@@ -17,6 +17,7 @@ import type {
   ServerName,
   ServerTls,
   Src,
+  Template,
   UpstreamTransport,
   VirtualServer,
 } from '../ir/types.js';
@@ -35,7 +36,7 @@ import { checkNesting, isRegex, locationRe2, parseLocationHead, type LocationHea
 import { effectiveArray, headerOps, isWebsocketUpgrade, keepsClientHost, markAddHeader, markProxySetHeader, setsHost } from './headers.js';
 import { bodySize, effectiveSimple, LIMITS_MARKED, markLimits, NGINX_DEFAULT_PROXY_TIMEOUT_MS, timeMs } from './limits.js';
 import { anyHolds, directiveFamily, directivesOf, errorAt, familyOfNames, holds, type Level, levelOf, LowerError, lowerRun, runCache, src, templateOf } from './util.js';
-import { argValue, argValues } from '../parse/args.js';
+import { argCount, argValue, argValues } from '../parse/args.js';
 import { lowerServerTls, markTlsLevel } from './tls.js';
 import { locationEdgeAt, type LocationEdge, markHttpEdge, markLocationEdge, serverEdge, serverTokensAt } from './edge.js';
 import { COMPRESSION_DIRECTIVES, COMPRESSION_FAMILY, compressionAt } from './compression.js';
@@ -417,7 +418,7 @@ function markAccess(level: Level, r: Reporter): void {
   accessRulesOfLevel(level);
   for (const d of level.ds) {
     if (!isAccessDirective(d)) continue;
-    if (d.args[0]?.value.startsWith('unix:')) r.mark(d, 'ignored', 'unix-socket clients: no unix listener is translated');
+    if (argValue(d, 0)?.startsWith('unix:')) r.mark(d, 'ignored', 'unix-socket clients: no unix listener is translated');
     else r.mark(d, 'translated', ACCESS_REASON);
   }
 }
@@ -438,7 +439,7 @@ function lowerServer(d: Directive, http: Level, ctx: Ctx, listens: { spec: Liste
   const ds = own.ds;
   r.openLevel(d.block, ds, true);
   ctx.serverPos.set(id, d.source);
-  if (d.args.length === 0 && d.block) r.mark(d, 'translated', `${id}: virtual host(s) on its listeners`);
+  if (argCount(d) === 0 && d.block) r.mark(d, 'translated', `${id}: virtual host(s) on its listeners`);
   markLevel(own, r);
   const names: ServerName[] = [];
   let http2 = false;
@@ -449,7 +450,7 @@ function lowerServer(d: Directive, http: Level, ctx: Ctx, listens: { spec: Liste
       if (spec) mine.push(spec);
     } else if (c.name === 'server_name') names.push(...lowerServerName(c, r));
     else if (c.name === 'http2') {
-      http2 = c.args[0]?.value === 'on';
+      http2 = argValue(c, 0) === 'on';
       r.mark(c, 'translated', 'HTTP/2 accepted on the listener');
     }
   }
@@ -765,11 +766,11 @@ function evaluatePass(pp: Directive, own: Level, scope: Scope, ctx: Ctx): Evalua
  */
 function mapDispatch(own: Level, head: LocationHead, ctx: Ctx, scope: Scope): { action: Action; dispatch?: MapDispatch } | null {
   const pp = lastPass(own);
-  if (!pp || !pp.args[0]?.value.includes('$')) return null;
-  const [http, server] = [scope.levels[0]!, scope.levels[1]!];
-  const raw = pp.args[0].value;
-  const names = [...new Set(templateOf(raw).parts.flatMap((p) => ('var' in p ? [p.var.toLowerCase()] : [])))];
-  const mapped = names.filter((n) => httpMapOf(http, n) !== null);
+  const raw = pp ? argValue(pp, 0) : undefined;
+  if (!pp || raw === undefined || !raw.includes('$')) return null;
+  const http = scope.levels[0]!;
+  const server = scope.levels[1]!;
+  const mapped = variablesOf(templateOf(raw)).filter((n) => httpMapOf(http, n) !== null);
   if (mapped.length === 0) return null;
   const at = src(pp.source);
   const fail = (why: string): { action: Action } => {
@@ -822,6 +823,17 @@ function mapDispatch(own: Level, head: LocationHead, ctx: Ctx, scope: Scope): { 
   markMapUsed(use, ctx.r, `${pp.name} at ${at.file}:${at.line}`);
   const dispatch: MapDispatch = { map: use.map, actions };
   return { action: actions.find((a) => a.value === use.map.default)!.action, dispatch };
+}
+
+// The variables of a proxy_pass URL, by its template (shared for equal texts): the same
+// URL is written in a location of every server.
+const variablesByTemplate = runCache<Template, string[]>();
+
+/** The distinct variables of a template, lowercased (nginx's variable names are case-insensitive), in order. */
+function variablesOf(t: Template): string[] {
+  let names = variablesByTemplate.get(t);
+  if (!names) variablesByTemplate.set(t, (names = [...new Set(t.parts.flatMap((p) => ('var' in p ? [p.var.toLowerCase()] : [])))]));
+  return names;
 }
 
 function inlineBackend(name: string, t: ReturnType<typeof parseProxyPass>, d: Directive): Backend {
@@ -1074,8 +1086,11 @@ function hiddenHeaders(list: Directive[]): string[] {
   return names;
 }
 
+const REDIRECT_FAMILY = familyOfNames(new Set(['absolute_redirect', 'port_in_redirect', 'server_name_in_redirect']));
+
 /** absolute_redirect / port_in_redirect / server_name_in_redirect, when any differs from nginx's default. */
 function redirectSettings(levels: Level[]): Policy['redirects'] | null {
+  if (!anyHolds(levels, REDIRECT_FAMILY)) return null; // (the defaults: most locations)
   const absolute = onOff(levels, 'absolute_redirect', true);
   const port = onOff(levels, 'port_in_redirect', true);
   const serverName = onOff(levels, 'server_name_in_redirect', false);

@@ -8,7 +8,7 @@
 import type { Directive } from '../parse/ast.js';
 import type { MoreHeaderOp, MoreHeaders, ReportClass, Template } from '../ir/types.js';
 import type { Reporter } from './classify.js';
-import { errorAt, familyOfNames, type Level, runCache, src, templateOf } from './util.js';
+import { errorAt, familyOfNames, holds, type Level, runCache, src, templateOf } from './util.js';
 import { argValue } from '../parse/args.js';
 import { formatHeaderValue, headerValueCaveats } from './headers.js';
 
@@ -120,7 +120,8 @@ const chains = runCache<MoreHeaders, Map<Level, MoreHeaders>>();
 export function moreHeadersAt(levels: Level[]): MoreHeaders | null {
   let acc = EMPTY;
   for (const level of levels) {
-    if (!MORE_DIRECTIVES.some((n) => level.byName.has(n))) continue;
+    // (the family first: it answers for most levels without a lookup per name)
+    if (!holds(level, MORE_FAMILY) || !MORE_DIRECTIVES.some((n) => level.byName.has(n))) continue;
     let byLevel = chains.get(acc);
     if (!byLevel) chains.set(acc, (byLevel = new Map()));
     let next = byLevel.get(level);

@@ -7,6 +7,7 @@ import type { Directive } from '../parse/ast.js';
 import type { HandedFrom, Location, VirtualServer } from '../ir/types.js';
 import type { Reporter } from './classify.js';
 import { runCache } from './util.js';
+import { argCount, argValue } from '../parse/args.js';
 import { bothGates } from './auth.js';
 
 /** Locations whose try_files ends in a named location, with the directive. */
@@ -16,7 +17,7 @@ export const pendingTryFiles = runCache<Location, Directive>();
 export function noteTryFiles(loc: Location, tryFiles: Directive[] | undefined): void {
   if (!tryFiles || loc.action.kind !== 'static' || loc.action.status !== 404) return;
   const tf = tryFiles[tryFiles.length - 1];
-  const last = tf?.args[tf.args.length - 1]?.value;
+  const last = tf ? argValue(tf, argCount(tf) - 1) : undefined;
   if (tf && last?.startsWith('@')) pendingTryFiles.set(loc, tf);
 }
 
