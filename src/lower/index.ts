@@ -561,8 +561,11 @@ function lowerLocation(d: Directive, id: string, parentId: string | null, parent
   const loc: Location = autoRedirect
     ? { id, parentId, autoRedirect: true, modifier: head.modifier, pattern: head.pattern, children, rewrites: rw.steps, action, policy, source }
     : { id, parentId, modifier: head.modifier, pattern: head.pattern, children, rewrites: rw.steps, action, policy, source };
-  const limitExcept = lowerLimitExcept(own.byName.get('limit_except'), { policy, terminal: rw.terminal !== null, rewrites: rw.steps.length > 0, own: ds, levels }, r);
-  if (limitExcept) loc.limitExcept = limitExcept;
+  const limitList = own.byName.get('limit_except');
+  if (limitList) {
+    const limitExcept = lowerLimitExcept(limitList, { policy, terminal: rw.terminal !== null, rewrites: rw.steps.length > 0, own: ds, levels }, r);
+    if (limitExcept) loc.limitExcept = limitExcept;
+  }
   if (internal) loc.internal = true;
   if (content?.dispatch) loc.dispatch = content.dispatch;
   if (anyHolds(levels, AUTH_FAMILY)) markAuthOf(levels, policy, r);
@@ -961,21 +964,25 @@ interface Scope {
   compression: Compression | null | undefined;
   /** The edge part of the policy (locationEdgeAt); undefined: not worked out yet. */
   edge: LocationEdge | undefined;
-  /** The proxy_ssl_* / grpc_ssl_* directives in effect; undefined: not worked out yet. */
-  ssl: Record<SslFamily, SslDirectives | undefined>;
+  /** The proxy_ssl_* directives in effect; undefined: not worked out yet. */
+  sslProxy: SslDirectives | undefined;
+  /** The grpc_ssl_* directives in effect; undefined: not worked out yet. */
+  sslGrpc: SslDirectives | undefined;
 }
 
 function scopeOf(levels: Level[], parent: Scope | null): Scope {
-  return { levels, parent, policy: null, compression: undefined, edge: undefined, ssl: { proxy: undefined, grpc: undefined } };
+  // (one object per location, every field set here: the two ssl fields are not a sub-object)
+  return { levels, parent, policy: null, compression: undefined, edge: undefined, sslProxy: undefined, sslGrpc: undefined };
 }
 
 /** The <family>_ssl_* directives in effect in a scope: the parent's when the own level writes none. */
 function sslIn(scope: Scope, family: SslFamily): SslDirectives {
-  const known = scope.ssl[family];
+  const known = family === 'proxy' ? scope.sslProxy : scope.sslGrpc;
   if (known !== undefined) return known;
   const own = scope.levels[scope.levels.length - 1]!;
   const ssl = scope.parent && !setsSsl(own, family) ? sslIn(scope.parent, family) : sslDirectivesAt(scope.levels, family);
-  scope.ssl[family] = ssl;
+  if (family === 'proxy') scope.sslProxy = ssl;
+  else scope.sslGrpc = ssl;
   return ssl;
 }
 

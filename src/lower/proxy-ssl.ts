@@ -9,7 +9,7 @@ import type { ProxyAction, UpstreamTls, UpstreamTransport } from '../ir/types.js
 import type { Reporter } from './classify.js';
 import { effectiveSimple } from './limits.js';
 import { ciphersMark, type Mark, pathMark, protocolsMark } from './tls.js';
-import { errorAt, familyOfNames, hasVariables, holds, type Level, runCache, templateOf } from './util.js';
+import { anyHolds, errorAt, familyOfNames, hasVariables, holds, type Level, runCache, templateOf } from './util.js';
 
 /** The two families: proxy_ssl_* for proxy_pass, grpc_ssl_* for grpc_pass. */
 export type SslFamily = 'proxy' | 'grpc';
@@ -49,6 +49,7 @@ export function setsSsl(level: Level, family: SslFamily): boolean {
 }
 
 export function sslDirectivesAt(levels: Level[], family: SslFamily): SslDirectives {
+  if (!anyHolds(levels, FAMILIES[family])) return NO_SSL_DIRECTIVES; // (most servers: no lookups)
   const out = new Map<string, Directive>();
   const prefix = `${family}_ssl_`;
   for (const name of DIRECTIVES[family]) {

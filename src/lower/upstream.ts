@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import type { Backend, BackendServer, BalancePolicy, UpstreamTls, UpstreamTransport } from '../ir/types.js';
 import type { Reporter } from './classify.js';
 import { directivesOf, errorAt, parseTemplate, parseTimeMs, src } from './util.js';
-import { argCount, argValue, argValues } from '../parse/args.js';
+import { argCount, argValue } from '../parse/args.js';
 
 export function lowerUpstream(d: Directive, r: Reporter): Backend {
   const name = argValue(d, 0);
@@ -63,11 +63,20 @@ export function lowerUpstream(d: Directive, r: Reporter): Backend {
   }
   const live = backend.servers.filter((s) => !s.down).length;
   for (const c of body) {
-    if (c.name !== 'server' || !argValues(c).some((a) => /^(max_fails|fail_timeout)=/.test(a))) continue;
+    if (c.name !== 'server' || !setsFailureLimits(c)) continue;
     if (live >= 2) r.mark(c, 'approximated', 'max_fails/fail_timeout → outlier detection on local-origin failures (consecutive failures, not failures within a window)');
     else r.mark(c, 'translated', 'max_fails/fail_timeout have no effect with a single server (nginx never marks it unavailable)');
   }
   return backend;
+}
+
+/** Whether a `server` line sets max_fails or fail_timeout (read without building its argument list). */
+function setsFailureLimits(d: Directive): boolean {
+  for (let i = 0; i < argCount(d); i++) {
+    const a = argValue(d, i)!;
+    if (a.startsWith('max_fails=') || a.startsWith('fail_timeout=')) return true;
+  }
+  return false;
 }
 
 function lowerUpstreamServer(d: Directive, r: Reporter): BackendServer {
@@ -95,7 +104,8 @@ function lowerUpstreamServer(d: Directive, r: Reporter): BackendServer {
     notes.push('marked down: left out of the cluster');
   }
   if (server.backup) notes.push('backup: priority 1 endpoint (used when the primary ones are unhealthy)');
-  r.mark(d, cls, [`endpoint ${server.unix ? 'unix:' + server.host : `${server.host}:${server.port}`}`, ...notes].join('; '));
+  const endpoint = `endpoint ${server.unix ? 'unix:' + server.host : `${server.host}:${server.port}`}`;
+  r.mark(d, cls, notes.length ? [endpoint, ...notes].join('; ') : endpoint);
   return server;
 }
 
