@@ -3,7 +3,7 @@
 import type { Directive } from '../parse/ast.js';
 import type { AccessLog, LogFormat, ReportClass } from '../ir/types.js';
 import type { Reporter } from './classify.js';
-import { familyOfNames, type Level, parseTemplate, runCache, src } from './util.js';
+import { familyOfNames, type Level, parseTemplate, runCache, srcOf } from './util.js';
 import { convertLogTemplate } from './variables.js';
 import { argValue, argValues } from '../parse/args.js';
 
@@ -40,7 +40,7 @@ function parseLogFormat(d: Directive): LogFormat | null {
     escape = m[1] as LogFormat['escape'];
     args.shift();
   }
-  return { name, escape, template: parseTemplate(args.join('')), source: src(d.source) };
+  return { name, escape, template: parseTemplate(args.join('')), source: srcOf(d) };
 }
 
 /**
@@ -71,7 +71,7 @@ function logsOf(list: Directive[], formats: Map<string, LogFormat>): AccessLog[]
     if (path === undefined || path === 'off' || path.startsWith('syslog:') || path.includes('$')) continue;
     const format = formats.get(argValue(d, 1) ?? 'combined');
     if (!format) continue;
-    out.push({ path, format, source: src(d.source) });
+    out.push({ path, format, source: srcOf(d) });
   }
   byList.set(list, out);
   return out;

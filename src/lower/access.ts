@@ -6,7 +6,7 @@
 // `allow ::1` let 127.0.0.1 in; http merges its lists the same way).
 import type { Directive } from '../parse/ast.js';
 import type { AccessRules } from '../ir/types.js';
-import { errorAt, type Level, runCache, src } from './util.js';
+import { errorAt, type Level, runCache, srcOf } from './util.js';
 import { argCount, argValue } from '../parse/args.js';
 import { isIP } from 'node:net';
 
@@ -35,13 +35,13 @@ function readLevelRules(level: Level): AccessRules {
     const value = argValue(d, 0);
     if (value === undefined || argCount(d) !== 1) throw errorAt(d.source, `invalid number of arguments in "${d.name}" directive`, 'arity');
     if (value === 'all') {
-      out.v4.push({ action, cidr: '0.0.0.0/0', source: src(d.source) });
-      out.v6.push({ action, cidr: '::/0', source: src(d.source) });
+      out.v4.push({ action, cidr: '0.0.0.0/0', source: srcOf(d) });
+      out.v6.push({ action, cidr: '::/0', source: srcOf(d) });
       continue;
     }
     if (value.startsWith('unix:')) continue; // unix-socket clients: no such listener is emitted
     const cidr = parseCidr(value, d);
-    out[cidr.includes(':') ? 'v6' : 'v4'].push({ action, cidr, source: src(d.source) });
+    out[cidr.includes(':') ? 'v6' : 'v4'].push({ action, cidr, source: srcOf(d) });
   }
   return out;
 }

@@ -20,7 +20,7 @@ import { argValue } from '../parse/args.js';
 import type { AuthGate, BasicAuth, ClosedGate, Src } from '../ir/types.js';
 import type { Reporter } from './classify.js';
 import { effectiveSimple } from './limits.js';
-import { anyHolds, familyOfNames, type Level, runCache, src } from './util.js';
+import { anyHolds, familyOfNames, type Level, runCache, srcOf } from './util.js';
 
 /** Access-phase directives that may refuse a client and that Envoy cannot run: each closes the route (value `off` excepted). */
 export const CLOSING_GATES: ReadonlyMap<string, string> = new Map([
@@ -95,7 +95,7 @@ function closedGate(d: Directive, what: string): ClosedGate {
   let g = closedByDirective.get(d);
   if (!g) {
     const reason = `\`${d.name}\` ${what}: Envoy is not given that check, so the routes of what this location serves FAIL CLOSED: every request is answered ${CLOSED_STATUS} (nginx's answer when its check cannot complete) instead of being forwarded unchecked; configure the check in Envoy by hand (ext_authz or a filter doing the same) and then replace the direct response with the route`;
-    closedByDirective.set(d, (g = { status: CLOSED_STATUS, headers: [], directive: d.name, reason, source: src(d.source) }));
+    closedByDirective.set(d, (g = { status: CLOSED_STATUS, headers: [], directive: d.name, reason, source: srcOf(d) }));
   }
   return g;
 }
@@ -116,7 +116,7 @@ function basicGate(realmAt: Directive, fileAt: Directive): AuthGate {
   let byFile = basicByPair.get(realmAt);
   if (!byFile) basicByPair.set(realmAt, (byFile = new Map()));
   let g = byFile.get(fileAt);
-  if (!g) byFile.set(fileAt, (g = makeBasicGate(argOf(realmAt)!, argOf(fileAt)!, src(realmAt.source), src(fileAt.source))));
+  if (!g) byFile.set(fileAt, (g = makeBasicGate(argOf(realmAt)!, argOf(fileAt)!, srcOf(realmAt), srcOf(fileAt))));
   return g;
 }
 
@@ -219,7 +219,7 @@ export function markAuth(levels: Level[], gate: AuthGate | null, satisfyAny: Sat
 }
 
 function markOne(d: Directive, levels: Level[], gate: AuthGate | null, satisfyAny: SatisfyAnyAs | null, r: Reporter): void {
-  const at = src(d.source);
+  const at = srcOf(d);
   // Only the directive in effect here is reported for this location; an overridden one gets its mark where it applies.
   if (d.name !== 'satisfy' && effectiveSimple(levels, d.name) !== d) return;
   if (CLOSING_GATES.has(d.name)) {

@@ -99,7 +99,7 @@ export class Reporter {
 
   /**
    * Classify a directive; a second mark keeps the worse class and both reasons.
-   * `at`: the directive's position as the IR writes it (src(d.source)), when the caller
+   * `at`: the directive's position as the IR writes it (srcOf(d)), when the caller
    * has made it already: a position is worked out from the file's line table at each read.
    */
   mark(d: Directive, cls: ReportClass, reason: string, at?: Src): void {

@@ -4,7 +4,7 @@ import type { Directive } from '../parse/ast.js';
 import type { ClientLimits } from '../ir/types.js';
 import type { Reporter } from './classify.js';
 import { effectiveSimple } from './limits.js';
-import { type Level, parseSize, parseTimeMs, src } from './util.js';
+import { type Level, parseSize, parseTimeMs, srcOf } from './util.js';
 import { http2MaxStreams } from './http2.js';
 import { argValue } from '../parse/args.js';
 
@@ -41,7 +41,7 @@ export function clientLimitsAt(levels: Level[]): ClientLimits {
     sendTimeoutMs: ms(levels, 'send_timeout', NGINX_CLIENT_DEFAULTS.sendTimeoutMs),
     largeHeaderBuffers: Number.isFinite(number) && size !== null ? { number, size } : NGINX_CLIENT_DEFAULTS.largeHeaderBuffers,
     http2MaxConcurrentStreams: http2MaxStreams(levels),
-    sources: CLIENT_LIMIT_DIRECTIVES.map((n) => effectiveSimple(levels, n)).filter((d): d is Directive => !!d).map((d) => src(d.source)),
+    sources: CLIENT_LIMIT_DIRECTIVES.map((n) => effectiveSimple(levels, n)).filter((d): d is Directive => !!d).map((d) => srcOf(d)),
   };
 }
 

@@ -4,7 +4,7 @@ import type { Directive } from '../parse/ast.js';
 import type { Compression } from '../ir/types.js';
 import type { Reporter } from './classify.js';
 import { effectiveSimple } from './limits.js';
-import { directiveFamily, familyOfNames, type Level, parseSize, src } from './util.js';
+import { directiveFamily, familyOfNames, type Level, parseSize, srcOf } from './util.js';
 import { argCount, argValue, argValues } from '../parse/args.js';
 
 const NGINX_GZIP_MIN_LENGTH = 20;
@@ -66,7 +66,7 @@ export function compressionAt(levels: Level[]): Compression | null {
     brotliLevel: num(levels, 'brotli_comp_level', BROTLI_DEFAULT_LEVEL),
     vary: on(levels, 'gzip_vary'),
     proxied: proxiedOf(effectiveSimple(levels, 'gzip_proxied')),
-    source: src(at.source),
+    source: srcOf(at),
   };
 }
 

@@ -8,7 +8,7 @@ import type { Directive } from '../parse/ast.js';
 import type { ErrorPage } from '../ir/types.js';
 import type { Reporter } from './classify.js';
 import { effectiveArray } from './headers.js';
-import { directivesOf, hasVariables, lastNamed, type Level, parseTemplate, runCache, src } from './util.js';
+import { directivesOf, hasVariables, lastNamed, type Level, parseTemplate, runCache, srcOf } from './util.js';
 import { argCount, argValue, argValues } from '../parse/args.js';
 
 export function parseErrorPage(d: Directive): ErrorPage | null {
@@ -22,7 +22,7 @@ export function parseErrorPage(d: Directive): ErrorPage | null {
     else if (/^=\d{3}$/.test(a)) override = Number(a.slice(1));
     else if (/^\d{3}$/.test(a)) codes.push(Number(a));
   }
-  return { codes, override, target: parseTemplate(target), source: src(d.source) };
+  return { codes, override, target: parseTemplate(target), source: srcOf(d) };
 }
 
 /** Resolves a URI target to the file nginx would serve for it, or null. */

@@ -4,7 +4,7 @@
 import type { Directive } from '../parse/ast.js';
 import type { HeaderOp, ReportClass, Src, Template } from '../ir/types.js';
 import type { Reporter } from './classify.js';
-import { type Level, runCache, src, templateOf } from './util.js';
+import { type Level, runCache, srcOf, templateOf } from './util.js';
 import { argValue } from '../parse/args.js';
 
 // Asked for every proxied location about the list it inherits: answered once per list.
@@ -66,7 +66,7 @@ function parseHeaderOps(ds: Directive[]): HeaderOp[] {
   return ds.map((d) => {
     const always = argValue(d, 2) === 'always';
     const value = templateOf(argValue(d, 1) ?? '');
-    return always ? { name: argValue(d, 0) ?? '', value, always, source: src(d.source) } : { name: argValue(d, 0) ?? '', value, source: src(d.source) };
+    return always ? { name: argValue(d, 0) ?? '', value, always, source: srcOf(d) } : { name: argValue(d, 0) ?? '', value, source: srcOf(d) };
   });
 }
 

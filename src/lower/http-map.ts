@@ -12,7 +12,7 @@ import type { Directive } from '../parse/ast.js';
 import type { HttpMap, MapInput, MapKey } from '../ir/types.js';
 import { readMap, type MapBlock } from './map-block.js';
 import { pcreToRe2 } from './regex.js';
-import { directivesOf, type Level, runCache, runSet, src } from './util.js';
+import { directivesOf, type Level, runCache, runSet, srcOf } from './util.js';
 import type { Reporter } from './classify.js';
 
 /** Routes one map may add to a location (the bench's 2,000-entry map stays reported). */
@@ -69,7 +69,7 @@ function mapUse(d: Directive): MapUse {
     }
   }
   const to = block.to.replace(/^\$\{?|\}$/g, '');
-  const map: HttpMap = { variable: to.toLowerCase(), input, hostnames: block.hostnames, keys, default: block.defaultValue, source: src(d.source) };
+  const map: HttpMap = { variable: to.toLowerCase(), input, hostnames: block.hostnames, keys, default: block.defaultValue, source: srcOf(d) };
   return input.kind === 'header' || input.kind === 'http_host'
     ? { ok: true, map, block, cls: 'approximated', how: approximation(input, block.from) }
     : { ok: true, map, block, cls: 'translated', how: `${block.from} is ${input.kind === 'host' ? ':authority (port and trailing dot stripped; exact and wildcard keys compared ignoring case, as nginx compares the lowercased $host)' : ':method'}` };

@@ -10,7 +10,7 @@ import type { IfCondition, MapTest, RedirectAction, ReturnAction, RewriteStep } 
 import { mapClasses, markMapUsed, MAX_MAP_ROUTES, type MapUse, testHolds } from './http-map.js';
 import type { Reporter } from './classify.js';
 import { pcreToRe2 } from './regex.js';
-import { src } from './util.js';
+import { srcOf } from './util.js';
 
 const COMPARED = new Set(['host', 'http_host', 'scheme', 'request_method']);
 const SEARCHED = new Set(['uri', 'request_uri', 'request_method']);
@@ -34,7 +34,7 @@ export function lowerIfReturn(
   if (!lowered.ok || !ret) return unsupported(d, r, lowered.ok ? '' : lowered.reason);
   const action = lowerReturn(ret);
   r.mark(d, lowered.cls, lowered.reason);
-  return { kind: 'if', condition: lowered.condition, action, source: src(d.source) };
+  return { kind: 'if', condition: lowered.condition, action, source: srcOf(d) };
 }
 
 function unsupported(d: Directive, r: Reporter, why: string): RewriteStep {
@@ -44,7 +44,7 @@ function unsupported(d: Directive, r: Reporter, why: string): RewriteStep {
     `\`if\` has no exact Envoy form${why ? ` (${why})` : ''}: the condition and its block are not translated (requests behave as if it were false)`,
     'inside `if`: not translated',
   );
-  return { kind: 'unsupported', directive: 'if', source: src(d.source) };
+  return { kind: 'unsupported', directive: 'if', source: srcOf(d) };
 }
 
 /** The map (if any) defining a variable where this `if` is: see src/lower/http-map.ts. */
@@ -67,7 +67,7 @@ function mapCondition(d: Directive, mapOf: MapOf, r: Reporter): Lowered | null {
   const routes = classes.filter((c) => testHolds(test, c.value)).length + 2;
   if (routes > MAX_MAP_ROUTES) return { ok: false, reason: `$${name} would take ${routes} routes, over the limit of ${MAX_MAP_ROUTES}` };
   const holds = test.op === 'truthy' ? 'is neither empty nor "0"' : `${test.op === 'equals' ? 'is' : 'is not'} "${test.value}"`;
-  markMapUsed(use, r, `\`if\` at ${src(d.source).file}:${d.source.line}`);
+  markMapUsed(use, r, `\`if\` at ${srcOf(d).file}:${d.source.line}`);
   const reason = `route first for the requests whose $${name} (the map at ${use.map.source.file}:${use.map.source.line}) ${holds}: for each key group giving such a value, a route matching it and none of the groups before it giving another; ${use.how}`;
   return { ok: true, condition: { kind: 'map', map: use.map, test }, cls: use.cls, reason };
 }

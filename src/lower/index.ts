@@ -35,7 +35,7 @@ import type { MapOf } from './if-return.js';
 import { checkNesting, isRegex, locationRe2, parseLocationHead, type LocationHead } from './location.js';
 import { effectiveArray, headerOps, isWebsocketUpgrade, keepsClientHost, markAddHeader, markProxySetHeader, setsHost } from './headers.js';
 import { bodySize, effectiveSimple, LIMITS_MARKED, markLimits, NGINX_DEFAULT_PROXY_TIMEOUT_MS, timeMs } from './limits.js';
-import { anyHolds, directiveFamily, directivesOf, errorAt, familyOfNames, holds, type Level, levelOf, LowerError, lowerRun, runCache, src, templateOf } from './util.js';
+import { anyHolds, directiveFamily, directivesOf, errorAt, familyOfNames, holds, type Level, levelOf, LowerError, lowerRun, runCache, srcOf, templateOf } from './util.js';
 import { argCount, argValue, argValues } from '../parse/args.js';
 import { lowerServerTls, markTlsLevel } from './tls.js';
 import { locationEdgeAt, type LocationEdge, markHttpEdge, markLocationEdge, serverEdge, serverTokensAt } from './edge.js';
@@ -455,11 +455,11 @@ function lowerServer(d: Directive, http: Level, ctx: Ctx, listens: { spec: Liste
     }
   }
   if (mine.length === 0 && !own.byName.has('listen')) {
-    mine.push({ address: '0.0.0.0', port: DEFAULT_LISTEN_PORT, defaultServer: false, ssl: false, http2: false, proxyProtocol: false, source: src(d.source), pos: d.source });
-    r.note(src(d.source), 'listen', 'approximated', `${id} has no \`listen\`: nginx listens on *:80 when run as root (*:8000 otherwise); *:80 assumed`);
+    mine.push({ address: '0.0.0.0', port: DEFAULT_LISTEN_PORT, defaultServer: false, ssl: false, http2: false, proxyProtocol: false, source: srcOf(d), pos: d.source });
+    r.note(srcOf(d), 'listen', 'approximated', `${id} has no \`listen\`: nginx listens on *:80 when run as root (*:8000 otherwise); *:80 assumed`);
   }
   for (const spec of mine) listens.push({ spec: { ...spec, http2: spec.http2 || http2 }, serverId: id });
-  if (!own.byName.has('server_name')) names.push({ kind: 'empty', value: '', source: src(d.source) });
+  if (!own.byName.has('server_name')) names.push({ kind: 'empty', value: '', source: srcOf(d) });
   const primaryName = names.find((n) => n.kind !== 'empty')?.value ?? '';
   const serverLevels = [http, own];
   const scope = scopeOf(serverLevels, null);
@@ -490,7 +490,7 @@ function lowerServer(d: Directive, http: Level, ctx: Ctx, listens: { spec: Liste
     edge,
     ...(fallbackAccess ? { fallbackAccess } : {}),
     ...(serverAuth?.gate ? { fallbackAuth: serverAuth.gate } : {}),
-    source: src(d.source),
+    source: srcOf(d),
   };
   resolveTryFiles(server, r); // first: a rewrite … last may land in a try_files location
   resolveRewriteLast(server, r);
@@ -549,7 +549,7 @@ function lowerLocation(d: Directive, id: string, parentId: string | null, parent
   }
   const content = rw.terminal ? null : mapDispatch(own, head, ctx, scope);
   const action = rw.terminal ?? content?.action ?? contentAction(own, head, ctx, scope);
-  const source = src(d.source);
+  const source = srcOf(d);
   if (head.modifier === 'named') {
     // reported once the server's try_files are resolved (src/lower/try-files.ts)
   } else if (isRegex(head.modifier) && children.length) r.mark(d, 'approximated', `${id}: regex location with nested locations: the nested ones are not reached in Envoy`, source);
@@ -623,15 +623,15 @@ function contentAction(own: Level, head: LocationHead, ctx: Ctx, scope: Scope): 
     }
     const backend = evaluated?.backend ?? resolveBackend(t, pp, ctx);
     const v = verdictAt(t, backend, head, levels);
-    const at = src(pp.source);
+    const at = srcOf(pp);
     if (evaluated) r.mark(pp, evaluated.resolved && v[0] === 'translated' ? 'approximated' : v[0], `${evaluated.reason}; ${v[1]}${evaluated.resolved ? `; ${evaluated.resolved}` : ''}`, at);
     else r.mark(pp, v[0], v[1], at);
-    return proxyTo(t, backend, pp, scope, ctx);
+    return proxyTo(t, backend, pp, at, scope, ctx);
   }
   const handler = holds(own, CONTENT_FAMILY) ? ds.find((d) => CONTENT_HANDLERS.has(d.name)) : undefined;
   if (handler) {
     r.mark(handler, 'unsupported', `\`${handler.name}\` content handler is not translated: answered with a 502 direct response`);
-    return { kind: 'static', status: 502, reason: `${handler.name} is not translated`, source: src(handler.source) };
+    return { kind: 'static', status: 502, reason: `${handler.name} is not translated`, source: srcOf(handler) };
   }
   return { kind: 'static', status: 404, reason: 'nginx serves files here (root/alias/try_files): answered with 404', source: null };
 }
@@ -643,11 +643,10 @@ function verdictAt(t: ProxyTarget, backend: Backend, head: LocationHead, levels:
   return proxyVerdict(t, backend.name, head.modifier === 'exact', hostSet, redirect);
 }
 
-/** The proxy action of a pass to `t` (reached as `backend`), with the transport its settings make. */
-function proxyTo(t: ProxyTarget, backend: Backend, pp: Directive, scope: Scope, ctx: Ctx): ProxyAction {
+/** The proxy action of a pass to `t` (reached as `backend`; `at`: the pass's position), with the transport its settings make. */
+function proxyTo(t: ProxyTarget, backend: Backend, pp: Directive, at: Src, scope: Scope, ctx: Ctx): ProxyAction {
   const r = ctx.r;
   const levels = scope.levels;
-  const at = src(pp.source);
   const proxyHost = proxyHostOf(t);
   // proxy_ssl_* shape https://, grpc_ssl_* grpcs://; the other family (and both, for a plain target) does nothing here.
   const family = sslFamilyOf(t.scheme);
@@ -717,7 +716,7 @@ function evaluatePass(pp: Directive, own: Level, scope: Scope, ctx: Ctx): Evalua
   const r = ctx.r;
   const levels = scope.levels;
   const raw = pp.args[0]!.value;
-  const at = src(pp.source);
+  const at = srcOf(pp);
   const answer = (status: number, cls: ReportClass, why: string, reason: string): EvaluatedPass => {
     r.mark(pp, cls, why, at);
     return { kind: 'answer', action: { kind: 'static', status, reason, source: at } };
@@ -740,7 +739,7 @@ function evaluatePass(pp: Directive, own: Level, scope: Scope, ctx: Ctx): Evalua
   const uriChangedBy = folded.requestUri ? serverVariables(http, server).uriChangedBy : null;
   if (uriChangedBy) {
     const d = uriChangedBy;
-    return answer(502, 'unsupported', `${pp.name} \`${raw}\` sends the client's URI as it came ($request_uri), where \`${d.name}\` at ${src(d.source).file}:${d.source.line} may have changed the URI a proxy_pass without URI part sends: not translated, answered with a 502 direct response`, `${pp.name} with $request_uri is not translated here`);
+    return answer(502, 'unsupported', `${pp.name} \`${raw}\` sends the client's URI as it came ($request_uri), where \`${d.name}\` at ${srcOf(d).file}:${d.source.line} may have changed the URI a proxy_pass without URI part sends: not translated, answered with a 502 direct response`, `${pp.name} with $request_uri is not translated here`);
   }
   const resolver = effectiveSimple(levels, 'resolver');
   const implicit = implicitUpstreams(http, ctx.upstreams);
@@ -748,7 +747,7 @@ function evaluatePass(pp: Directive, own: Level, scope: Scope, ctx: Ctx): Evalua
   const target = `${t.host}:${t.port}`;
   ctx.recording?.implicit.set(target, implicit.has(target));
   markFoldedSets(folded.sets, raw, r);
-  const setAt = folded.sets.map((x) => (x.set.source.file === pp.source.file ? String(x.set.source.line) : `${src(x.set.source).file}:${x.set.source.line}`));
+  const setAt = folded.sets.map((x) => (x.set.source.file === pp.source.file ? String(x.set.source.line) : `${srcOf(x.set).file}:${x.set.source.line}`));
   const is = `\`${raw}\` is \`${folded.url}\` on every request${setAt.length ? ` (\`set\` at ${setAt.join(', ')})` : ''}`;
   if (lookup === 'no-resolver') {
     return answer(502, 'translated', `${is}: nginx finds no upstream named ${t.host} and has no \`resolver\` here to resolve it, so it answers 502 ("no resolver defined"), and so does the route`, `${pp.name}: no resolver for ${t.host}`);
@@ -775,7 +774,7 @@ function mapDispatch(own: Level, head: LocationHead, ctx: Ctx, scope: Scope): { 
   const server = scope.levels[1]!;
   const mapped = variablesOf(templateOf(raw)).filter((n) => httpMapOf(http, n) !== null);
   if (mapped.length === 0) return null;
-  const at = src(pp.source);
+  const at = srcOf(pp);
   const fail = (why: string): { action: Action } => {
     ctx.r.mark(pp, 'unsupported', `${pp.name} \`${raw}\` takes its value from a \`map\` (${why}): not translated, answered with a 502 direct response`, at);
     return { action: { kind: 'static', status: 502, reason: `${pp.name} with a map variable is not translated`, source: at } };
@@ -805,7 +804,7 @@ function mapDispatch(own: Level, head: LocationHead, ctx: Ctx, scope: Scope): { 
     }
     const t = folded.target;
     const changed = folded.requestUri ? serverVariables(http, server).uriChangedBy : null;
-    if (changed) return fail(`$request_uri, where \`${changed.name}\` at ${src(changed.source).file}:${changed.source.line} may have changed the URI`);
+    if (changed) return fail(`$request_uri, where \`${changed.name}\` at ${srcOf(changed).file}:${changed.source.line} may have changed the URI`);
     const resolver = effectiveSimple(scope.levels, 'resolver');
     const implicit = implicitUpstreams(http, ctx.upstreams);
     const lookup = peerLookup(t, ctx.upstreams, implicit, resolver !== undefined);
@@ -818,7 +817,7 @@ function mapDispatch(own: Level, head: LocationHead, ctx: Ctx, scope: Scope): { 
     const backend = lookup === 'upstream' ? ctx.upstreams.get(t.host)! : inlineBackendFor(t, pp, ctx);
     const v = verdictAt(t, backend, head, scope.levels);
     if (v[0] === 'approximated' || lookup === 'resolver') cls = 'approximated';
-    actions.push({ value, action: proxyTo(t, backend, pp, scope, ctx) });
+    actions.push({ value, action: proxyTo(t, backend, pp, at, scope, ctx) });
     said.push(`${shown} → ${folded.url} (${lookup === 'upstream' ? `upstream ${backend.name}` : lookup === 'implicit' ? 'the upstream of a literal proxy_pass' : lookup === 'resolver' ? 'resolved by DNS: Envoy re-resolves on its own schedule' : 'an address'}; ${v[1]})`);
   }
   const routes = `one route per key group in nginx's lookup order (exact keys, \`*.x\`, \`x.*\`, regexes in order), then the default's: ${use.how}`;
@@ -846,8 +845,8 @@ function inlineBackend(name: string, t: ReturnType<typeof parseProxyPass>, d: Di
     balance: { kind: 'round_robin' },
     keepalive: null,
     clusters: [],
-    servers: [{ host: t.host, port: t.port, unix: t.unix, weight: 1, maxFails: 1, failTimeoutMs: 10000, backup: false, down: false, source: src(d.source) }],
-    source: src(d.source),
+    servers: [{ host: t.host, port: t.port, unix: t.unix, weight: 1, maxFails: 1, failTimeoutMs: 10000, backup: false, down: false, source: srcOf(d) }],
+    source: srcOf(d),
   };
 }
 

@@ -15,7 +15,7 @@ import type { Directive } from '../parse/ast.js';
 import type { Action, LimitExcept, Policy } from '../ir/types.js';
 import type { Reporter } from './classify.js';
 import { accessRulesOfLevel, isAccessDirective } from './access.js';
-import { directivesOf, errorAt, type Level, levelOf, src } from './util.js';
+import { directivesOf, errorAt, type Level, levelOf, srcOf } from './util.js';
 import { effectiveArray } from './headers.js';
 import { AUTH_DIRECTIVES, authAt, markAuth } from './auth.js';
 
@@ -56,7 +56,7 @@ export function lowerLimitExcept(list: Directive[] | undefined, at: LimitExceptC
   // A block with rules of its own (unix: ones included) replaces the location's, as any level does.
   const client: 'peer' | 'real_ip' = effectiveArray(at.levels, 'set_real_ip_from').length ? 'real_ip' : 'peer';
   const access = own ? (own.v4.length || own.v6.length ? { rules: own, client } : null) : (at.policy.access ?? null);
-  const out: LimitExcept = { methods, source: src(d.source) };
+  const out: LimitExcept = { methods, source: srcOf(d) };
   if (access) out.access = access;
   if (at.terminal) out.action = STATIC_FILES;
   // The block's auth_basic / auth_request…, inherited from the location as any level's.

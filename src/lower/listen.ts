@@ -2,7 +2,7 @@
 import type { Directive, SourcePos } from '../parse/ast.js';
 import type { Src } from '../ir/types.js';
 import type { Reporter } from './classify.js';
-import { errorAt, src } from './util.js';
+import { errorAt, srcOf } from './util.js';
 
 export interface ListenSpec {
   address: string; // '0.0.0.0', '::', or a concrete IP
@@ -35,7 +35,7 @@ export function lowerListen(d: Directive, r: Reporter): ListenSpec | null {
   }
   const addr = parseAddress(first);
   if (!addr) throw errorAt(d.args[0]!.source, `invalid host in "${first}" of the "listen" directive`, 'listen-address');
-  const spec: ListenSpec = { address: addr.address, port: addr.port, defaultServer: false, ssl: false, http2: false, proxyProtocol: false, source: src(d.source), pos: d.source };
+  const spec: ListenSpec = { address: addr.address, port: addr.port, defaultServer: false, ssl: false, http2: false, proxyProtocol: false, source: srcOf(d), pos: d.source };
   const notes: string[] = [];
   let cls: 'translated' | 'approximated' | 'unsupported' = 'translated';
   if (addr.resolved) {

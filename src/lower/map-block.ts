@@ -6,7 +6,7 @@
 // by the loader (its statements follow it).
 import type { Directive } from '../parse/ast.js';
 import type { Src } from '../ir/types.js';
-import { directivesOf, errorAt, src } from './util.js';
+import { directivesOf, errorAt, srcOf } from './util.js';
 
 export type MapKeyKind = 'exact' | 'wildcard-prefix' | 'wildcard-suffix' | 'regex';
 
@@ -50,7 +50,7 @@ export function readMap(d: Directive): MapBlock {
   if (!to.startsWith('$')) throw errorAt(d.args[1]!.source, `invalid variable name "${to}"`, 'map-variable');
   const body = directivesOf(d.block);
   const hostnames = body.some((e) => e.name === 'hostnames' && e.args.length === 0);
-  const map: MapBlock = { from, to, hostnames, entries: [], defaultValue: '', defaultDirective: null, directive: d, source: src(d.source) };
+  const map: MapBlock = { from, to, hostnames, entries: [], defaultValue: '', defaultDirective: null, directive: d, source: srcOf(d) };
   const seen = new Set<string>();
   const claim = (key: string, e: Directive): void => {
     if (seen.has(key)) throw errorAt(e.source, `conflicting parameter "${e.name}"`, 'map-conflict');
@@ -68,7 +68,7 @@ export function readMap(d: Directive): MapBlock {
       continue;
     }
     const key = e.name.startsWith('\\') ? e.name.slice(1) : e.name;
-    const entry = (kind: MapKeyKind, k: string, caseless = false): MapEntry => ({ kind, key: k, caseless, value, written: e.name, directive: e, source: src(e.source) });
+    const entry = (kind: MapKeyKind, k: string, caseless = false): MapEntry => ({ kind, key: k, caseless, value, written: e.name, directive: e, source: srcOf(e) });
     if (e.name.startsWith('~')) {
       const caseless = e.name.startsWith('~*');
       map.entries.push(entry('regex', e.name.slice(caseless ? 2 : 1), caseless));

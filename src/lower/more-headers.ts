@@ -8,7 +8,7 @@
 import type { Directive } from '../parse/ast.js';
 import type { MoreHeaderOp, MoreHeaders, ReportClass, Template } from '../ir/types.js';
 import type { Reporter } from './classify.js';
-import { errorAt, familyOfNames, holds, type Level, runCache, src, templateOf } from './util.js';
+import { errorAt, familyOfNames, holds, type Level, runCache, srcOf, templateOf } from './util.js';
 import { argValue } from '../parse/args.js';
 import { formatHeaderValue, headerValueCaveats } from './headers.js';
 
@@ -65,7 +65,7 @@ function parseCommand(d: Directive): MoreHeaderOp[] {
     else types.push(...list.split(/\s+/).filter((t) => t !== ''));
   }
   return names.map(({ name, value }) => {
-    const op: MoreHeaderOp = { name, value: clear || value === '' ? null : templateOf(value), source: src(d.source) };
+    const op: MoreHeaderOp = { name, value: clear || value === '' ? null : templateOf(value), source: srcOf(d) };
     if (statuses.length) op.statuses = statuses;
     if (types.length) op.types = types;
     if (replaceOnly) op.replaceOnly = true;

@@ -9,7 +9,7 @@
 import type { Directive } from '../parse/ast.js';
 import type { BackendServer, NextUpstreamCondition, ReportClass, UpstreamRetry } from '../ir/types.js';
 import type { Reporter } from './classify.js';
-import { errorAt, type Level, LowerError, parseTimeMs, runCache, src } from './util.js';
+import { errorAt, type Level, LowerError, parseTimeMs, runCache, srcOf } from './util.js';
 import { isIp } from './upstream.js';
 
 export type RetryFamily = 'proxy' | 'grpc';
@@ -100,7 +100,7 @@ export function retryAt(levels: Level[], family: RetryFamily): UpstreamRetry {
   let r = retries.get(key);
   if (!r) {
     r = { conditions: next ? conditionsOf(next) : DEFAULT_RETRY.conditions, tries: tries ? triesOf(tries) : 0, timeoutMs: timeout ? timeoutOf(timeout) : 0 };
-    r.sources = [next, tries, timeout].filter((d): d is Directive => d !== undefined).map((d) => src(d.source));
+    r.sources = [next, tries, timeout].filter((d): d is Directive => d !== undefined).map((d) => srcOf(d));
     retries.set(key, r);
   }
   return r;

@@ -5,7 +5,7 @@ import type { RealIp } from '../ir/types.js';
 import type { Reporter } from './classify.js';
 import { effectiveArray } from './headers.js';
 import { effectiveSimple } from './limits.js';
-import { type Level, src } from './util.js';
+import { type Level, srcOf } from './util.js';
 
 export function realIpAt(levels: Level[]): RealIp | null {
   const from = effectiveArray(levels, 'set_real_ip_from');
@@ -15,7 +15,7 @@ export function realIpAt(levels: Level[]): RealIp | null {
     from: from.map((d) => d.args[0]?.value ?? ''),
     header: header?.args[0]?.value ?? 'X-Real-IP',
     recursive: effectiveSimple(levels, 'real_ip_recursive')?.args[0]?.value === 'on',
-    source: src(from[0]!.source),
+    source: srcOf(from[0]!),
   };
 }
 

@@ -8,7 +8,7 @@ import type { Reporter } from './classify.js';
 import { pcreToRe2 } from './regex.js';
 import { planRedirect } from './redirect.js';
 import { lowerIfReturn, type MapOf } from './if-return.js';
-import { errorAt, hasVariables, runCache, src, templateOf, tupleKey } from './util.js';
+import { errorAt, hasVariables, runCache, srcOf, templateOf, tupleKey } from './util.js';
 import { argCount, argValue } from '../parse/args.js';
 
 /** Rewrite regexes every URI matches (a URI always starts with `/`): the route needs no extra condition. */
@@ -50,7 +50,7 @@ export function lowerRewriteLevel(ds: Directive[], scope: RewriteScope, r: Repor
     switch (d.name) {
       case 'return': {
         const action = lowerReturn(d, scope, r);
-        steps.push({ kind: 'return', action, source: src(d.source) });
+        steps.push({ kind: 'return', action, source: srcOf(d) });
         terminal = action;
         stopper = d;
         break;
@@ -70,7 +70,7 @@ export function lowerRewriteLevel(ds: Directive[], scope: RewriteScope, r: Repor
         steps.push(lowerIfReturn(d, scope.locationRegex, r, (ret) => lowerReturn(ret, scope, r), scope.mapOf));
         break;
       case 'set':
-        steps.push({ kind: 'unsupported', directive: 'set', source: src(d.source) });
+        steps.push({ kind: 'unsupported', directive: 'set', source: srcOf(d) });
         // (a set whose constant a proxy_pass uses is re-reported by set-constants.ts, once, also where included again)
         if (!r.isMarked(d)) r.mark(d, 'unsupported', '`set`: nginx variables are not translated (a constant one is where a proxy_pass uses it)');
         break;
@@ -96,7 +96,7 @@ function lowerReturn(d: Directive, scope: RewriteScope, r: Reporter): ReturnActi
   const a0 = argValue(d, 0);
   const a1 = argValue(d, 1);
   if (a0 === undefined || argCount(d) > 2) throw errorAt(d.source, 'invalid number of arguments in "return" directive', 'arity');
-  const at = src(d.source);
+  const at = srcOf(d);
   if (!/^\d+$/.test(a0)) {
     if (argCount(d) !== 1 || !/^(https?:\/\/|\$scheme)/.test(a0)) throw errorAt(d.args[0]!.source, `invalid return code "${a0}"`, 'return-code');
     const action: RedirectAction = { kind: 'redirect', status: 302, location: templateOf(a0), source: at };
@@ -153,7 +153,7 @@ function lowerRewrite(d: Directive, scope: RewriteScope, r: Reporter): RewriteSt
   if (flag !== null && !['last', 'break', 'redirect', 'permanent'].includes(flag)) throw errorAt(d.args[2]!.source, `invalid parameter "${flagText}"`, 'rewrite-flag');
   const conv = pcreToRe2(regex);
   if (!conv.ok) throw errorAt(d.args[0]!.source, `rewrite regex "${regex}" has no RE2 form: ${conv.message} at offset ${conv.offset}`, 'pcre-only-regex');
-  const step: RewriteStep = { kind: 'rewrite', regex, replacement: templateOf(replacement), flag, source: src(d.source) };
+  const step: RewriteStep = { kind: 'rewrite', regex, replacement: templateOf(replacement), flag, source: srcOf(d) };
   const key = tupleKey([scope.level, scope.locationRegex === null ? '-' : '+', flag ?? '', regex, replacement]);
   let v = rewriteVerdicts.get(key);
   if (!v) rewriteVerdicts.set(key, (v = rewriteVerdict(step, conv.re2, scope)));

@@ -3,7 +3,7 @@ import type { Directive } from '../parse/ast.js';
 import type { ServerName } from '../ir/types.js';
 import type { Reporter } from './classify.js';
 import { pcreToRe2 } from './regex.js';
-import { errorAt, src } from './util.js';
+import { errorAt, src, srcOf } from './util.js';
 
 export function lowerServerName(d: Directive, r: Reporter): ServerName[] {
   const out: ServerName[] = [];

@@ -8,7 +8,7 @@ import type { Directive } from '../parse/ast.js';
 import type { BackendServer, Src, StreamBackend, StreamCluster, StreamSettings, UpstreamTls } from '../ir/types.js';
 import type { Reporter } from './classify.js';
 import { lowerUpstream, inlineBackendName, isIp, tlsSettingsHash } from './upstream.js';
-import { errorAt, src } from './util.js';
+import { errorAt, srcOf } from './util.js';
 
 export interface StreamBackends {
   /** Stream upstream blocks by lowercased name (nginx finds them case-insensitively). */
@@ -50,7 +50,7 @@ export function lowerStreamUpstream(d: Directive, reg: StreamBackends): StreamBa
       r.override(c, 'unsupported', `\`${c.name}\` is not a stream upstream directive (nginx rejects it): not translated`);
     }
   }
-  const backend: StreamBackend = { name: claimName(reg, b.name, src(d.source), 'upstream'), nginxName: b.name, kind: 'upstream', balance: b.balance, servers: b.servers, clusters: [], source: b.source };
+  const backend: StreamBackend = { name: claimName(reg, b.name, srcOf(d), 'upstream'), nginxName: b.name, kind: 'upstream', balance: b.balance, servers: b.servers, clusters: [], source: b.source };
   r.override(d, 'translated', `cluster \`${backend.name}\` (stream upstream ${b.name})`);
   reg.upstreams.set(key, backend);
   return backend;
@@ -88,8 +88,8 @@ export function resolveStreamTarget(value: string, d: Directive, reg: StreamBack
   const key = inlineBackendName(t.host, t.port, t.unix);
   let b = reg.inline.get(key);
   if (!b) {
-    const server: BackendServer = { host: t.host, port: t.port, unix: t.unix, weight: 1, maxFails: 1, failTimeoutMs: 10000, backup: false, down: false, source: src(d.source) };
-    b = { name: claimName(reg, key, src(d.source), d.name), nginxName: value, kind: 'inline', balance: { kind: 'round_robin' }, servers: [server], clusters: [], source: src(d.source) };
+    const server: BackendServer = { host: t.host, port: t.port, unix: t.unix, weight: 1, maxFails: 1, failTimeoutMs: 10000, backup: false, down: false, source: srcOf(d) };
+    b = { name: claimName(reg, key, srcOf(d), d.name), nginxName: value, kind: 'inline', balance: { kind: 'round_robin' }, servers: [server], clusters: [], source: srcOf(d) };
     reg.inline.set(key, b);
   }
   return { backend: b };

@@ -5,7 +5,7 @@
 import type { Directive, ParsedConfig, SourcePos } from '../parse/ast.js';
 import type { ReportClass, StreamConfig, StreamListen, StreamTls, StreamRouting, StreamServer, StreamSettings, StreamSniEntry, UpstreamTls } from '../ir/types.js';
 import type { Reporter } from './classify.js';
-import { directivesOf, errorAt, type Level, levelOf, parseTimeMs, src } from './util.js';
+import { directivesOf, errorAt, type Level, levelOf, parseTimeMs, srcOf } from './util.js';
 import { effectiveSimple } from './limits.js';
 import { lowerServerTls } from './tls.js';
 import { markStreamSslLevel, sslDirectivesAt, upstreamTls } from './proxy-ssl.js';
@@ -144,7 +144,7 @@ function lowerStreamServer(d: Directive, stream: Level, ctx: Ctx): StreamServer 
     ? routingOf(pass, settings, levels, listens, ctx)
     : ret
       ? returnRouting(ret, listens, r)
-      : { kind: 'untranslated', reason: 'no proxy_pass: the server\'s content handler (njs, Lua) is not translated', source: src(d.source) };
+      : { kind: 'untranslated', reason: 'no proxy_pass: the server\'s content handler (njs, Lua) is not translated', source: srcOf(d) };
   const tls = listens.some((l) => l.ssl) ? streamTls(levels, listens, ctx, r) : undefined;
   if (routing.kind === 'sni') dropUdpListens(listens, r);
   if (routing.kind === 'untranslated') {
@@ -163,7 +163,7 @@ function lowerStreamServer(d: Directive, stream: Level, ctx: Ctx): StreamServer 
     if (upstreamTls) settings.upstreamTls = upstreamTls;
     useClusters(routing, listens, settings, ctx);
   }
-  const server: StreamServer = { id, listens, routing, settings, source: src(d.source) };
+  const server: StreamServer = { id, listens, routing, settings, source: srcOf(d) };
   if (tls) server.tls = tls;
   const access = streamAccess(levels, r);
   if (access) server.access = access;
@@ -197,7 +197,7 @@ function streamTls(levels: Level[], listens: StreamListen[], ctx: Ctx, r: Report
 function returnRouting(d: Directive, listens: StreamListen[], r: Reporter): StreamRouting {
   if (d.args.length !== 1) throw errorAt(d.source, 'invalid number of arguments in "return" directive', 'arity');
   const text = d.args[0]!.value;
-  const at = src(d.source);
+  const at = srcOf(d);
   if (text.includes('$')) return { kind: 'untranslated', reason: `\`return\` of \`${text}\` has variables: Envoy's direct_response sends fixed text only`, source: at };
   if (listens.some((l) => l.udp)) return { kind: 'untranslated', reason: '`return` on a UDP listen: Envoy\'s udp_proxy cannot answer by itself', source: at };
   r.mark(d, 'translated', 'direct_response: the text is sent, then the connection is closed, as nginx does');
@@ -292,7 +292,7 @@ function lowerStreamListen(d: Directive, r: Reporter): StreamListen {
   const addr = parseListenAddress(first);
   if (!addr) throw errorAt(d.args[0]!.source, `invalid host in "${first}" of the "listen" directive`, 'listen-address');
   if (addr.port === null) throw errorAt(d.args[0]!.source, `no port in "${first}" of the "listen" directive`, 'listen-port');
-  const l: StreamListen = { address: addr.address, port: addr.port, udp: false, ssl: false, proxyProtocol: false, source: src(d.source) };
+  const l: StreamListen = { address: addr.address, port: addr.port, udp: false, ssl: false, proxyProtocol: false, source: srcOf(d) };
   const notes: string[] = [];
   let cls: 'translated' | 'approximated' = 'translated';
   if (addr.resolved) {
@@ -338,7 +338,7 @@ function routingOf(pass: Directive, settings: StreamSettings, levels: Level[], l
   const r = ctx.r;
   if (pass.args.length !== 1) throw errorAt(pass.source, 'invalid number of arguments in "proxy_pass" directive', 'arity');
   const value = pass.args[0]!.value;
-  const at = src(pass.source);
+  const at = srcOf(pass);
   const resolver = effectiveSimple(levels, 'resolver') !== undefined;
   if (!value.includes('$')) {
     const t = resolveStreamTarget(value, pass, ctx.reg, true, resolver);
@@ -364,7 +364,7 @@ function routingOf(pass: Directive, settings: StreamSettings, levels: Level[], l
 /** A `map $ssl_preread_server_name` selection as filter-chain server names, or why it cannot be one. */
 function sniRouting(map: MapBlock, pass: Directive, settings: StreamSettings, listens: StreamListen[], resolver: boolean, ctx: Ctx): StreamRouting {
   const r = ctx.r;
-  const at = src(pass.source);
+  const at = srcOf(pass);
   const inexact = map.entries.find((e) => e.kind === 'regex' || e.kind === 'wildcard-suffix');
   if (inexact) {
     const why = inexact.kind === 'regex' ? `regex key \`${inexact.written}\`` : `suffix wildcard \`${inexact.key}\``;

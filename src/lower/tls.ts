@@ -7,7 +7,7 @@ import type { ReportClass, ServerTls } from '../ir/types.js';
 import type { Reporter } from './classify.js';
 import { effectiveArray } from './headers.js';
 import { effectiveSimple } from './limits.js';
-import { hasVariables, type Level, parseTemplate, parseTimeMs, runSet, src } from './util.js';
+import { hasVariables, type Level, parseTemplate, parseTimeMs, runSet, srcOf } from './util.js';
 
 /** TLS 1.2 suites BoringSSL (Envoy) knows by their OpenSSL name. TLS 1.3 suites are not configurable in Envoy. */
 export const BORINGSSL_CIPHERS = new Set([
@@ -90,7 +90,7 @@ export function lowerServerTls(levels: Level[], r: Reporter): ServerTls | undefi
   if (certs.length === 0 && !reject) return undefined;
   // A path with variables (or inline data:) is loaded per handshake by nginx: not emitted (reported unsupported).
   const fixed = (v: string): boolean => v !== '' && !v.startsWith('data:') && !hasVariables(parseTemplate(v));
-  const pairs = certs.map((c, i) => ({ cert: c.args[0]?.value ?? '', key: keys[i]?.args[0]?.value ?? '', source: src(c.source) }));
+  const pairs = certs.map((c, i) => ({ cert: c.args[0]?.value ?? '', key: keys[i]?.args[0]?.value ?? '', source: srcOf(c) }));
   const tls: ServerTls = { certificates: pairs.filter((p) => fixed(p.cert) && fixed(p.key)) };
   if (tls.certificates.length === 0 && !reject) return undefined;
   if (reject) tls.rejectHandshake = true;

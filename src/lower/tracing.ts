@@ -6,7 +6,7 @@ import type { Directive, Statement } from '../parse/ast.js';
 import type { Tracing } from '../ir/types.js';
 import type { Reporter } from './classify.js';
 import { effectiveSimple } from './limits.js';
-import { directiveFamily, directivesOf, type Level, runCache, src } from './util.js';
+import { directiveFamily, directivesOf, type Level, runCache, srcOf } from './util.js';
 import { argCount, argValue } from '../parse/args.js';
 
 const OPENTRACING = /^opentracing/;
@@ -21,7 +21,7 @@ export function tracingAt(levels: Level[]): Tracing | null {
   const endpoint = exporter ? directivesOf(exporter.block).find((d) => d.name === 'endpoint')?.args[0]?.value ?? null : null;
   const service = effectiveSimple(levels, 'otel_service_name')?.args[0]?.value ?? null;
   const v = argValue(trace, 0) ?? 'on';
-  return { kind: 'opentelemetry', endpoint, serviceName: service, sampleRate: v === 'on' ? 1 : null, source: src(trace.source) };
+  return { kind: 'opentelemetry', endpoint, serviceName: service, sampleRate: v === 'on' ? 1 : null, source: srcOf(trace) };
 }
 
 /** host and port of an otel_exporter endpoint (`host:port`, optionally with http:// or https://). */

@@ -3,13 +3,13 @@ import type { Directive } from '../parse/ast.js';
 import { createHash } from 'node:crypto';
 import type { Backend, BackendServer, BalancePolicy, UpstreamTls, UpstreamTransport } from '../ir/types.js';
 import type { Reporter } from './classify.js';
-import { directivesOf, errorAt, parseTemplate, parseTimeMs, src } from './util.js';
+import { directivesOf, errorAt, parseTemplate, parseTimeMs, srcOf } from './util.js';
 import { argCount, argValue } from '../parse/args.js';
 
 export function lowerUpstream(d: Directive, r: Reporter): Backend {
   const name = argValue(d, 0);
   if (!name) throw errorAt(d.source, 'invalid number of arguments in "upstream" directive', 'arity');
-  const backend: Backend = { name, kind: 'upstream', balance: { kind: 'round_robin' }, keepalive: null, clusters: [], servers: [], source: src(d.source) };
+  const backend: Backend = { name, kind: 'upstream', balance: { kind: 'round_robin' }, keepalive: null, clusters: [], servers: [], source: srcOf(d) };
   r.mark(d, 'translated', `cluster \`${name}\``);
   const body = directivesOf(d.block);
   for (const c of body) {
@@ -120,7 +120,7 @@ export function parseServerAddress(addr: string, d: Directive): BackendServer {
 
 /** A server with nginx's defaults (weight=1 max_fails=1 fail_timeout=10s). */
 function backendServer(host: string, port: number, unix: boolean, d: Directive): BackendServer {
-  return { host, port, unix, weight: 1, maxFails: 1, failTimeoutMs: 10000, backup: false, down: false, source: src(d.source) };
+  return { host, port, unix, weight: 1, maxFails: 1, failTimeoutMs: 10000, backup: false, down: false, source: srcOf(d) };
 }
 
 export function isIp(host: string): boolean {

@@ -2,6 +2,7 @@
 // time syntax, and variable templates. Plain functions over plain data.
 import type { Directive, Statement, SourcePos, Diagnostic } from '../parse/ast.js';
 import type { Src, Template, TemplatePart } from '../ir/types.js';
+import { DirectiveNode } from '../parse/nodes.js';
 
 // ---------------------------------------------------------------- one lowering run
 
@@ -56,6 +57,11 @@ export function fileName(file: string): string {
 
 export function src(pos: SourcePos): Src {
   return { file: fileName(pos.file), line: pos.line, col: pos.col };
+}
+
+/** `src(d.source)`: a parsed directive's position is made once, already named as the IR names its file. */
+export function srcOf(d: Directive): Src {
+  return d instanceof DirectiveNode ? d.sourceNamed(fileName(d.sourceFile())) : src(d.source);
 }
 
 // ---------------------------------------------------------------- AST access

@@ -59,10 +59,15 @@ export class SourceLines {
   }
 
   pos(offset: number): SourcePos {
+    return this.posNamed(offset, this.file);
+  }
+
+  /** `pos(offset)` with another name for the file (lowering's Src names files its own way). */
+  posNamed(offset: number, file: string): SourcePos {
     const line = this.#lineIndex(offset);
     const start = this.#starts[line]!;
     const col = this.#wideText === null ? offset - start + 1 : Array.from(this.#wideText.slice(start, offset)).length + 1;
-    return { file: this.file, line: line + 1, col };
+    return { file, line: line + 1, col };
   }
 }
 
@@ -200,6 +205,16 @@ export class DirectiveNode implements Directive {
 
   get source(): SourcePos {
     return this.#words.lines.pos(this.#words.offset(this.#first));
+  }
+
+  /** The file `source` names. */
+  sourceFile(): string {
+    return this.#words.lines.file;
+  }
+
+  /** `source` with the file named `file` instead: one object where a renamed copy of `source` would make two. */
+  sourceNamed(file: string): SourcePos {
+    return this.#words.lines.posNamed(this.#words.offset(this.#first), file);
   }
 
   get end(): SourcePos | undefined {
