@@ -7,15 +7,15 @@ import type { Reporter } from './classify.js';
 import { type Level, runCache, srcOf, templateOf } from './util.js';
 import { argValue } from '../parse/args.js';
 
-// Asked for every proxied location about the list it inherits: answered once per list.
-const hostLists = runCache<Directive[], boolean>();
-
 /** Whether a proxy_set_header list sets Host. */
 export function setsHost(list: Directive[]): boolean {
-  if (list.length === 0) return false;
-  let v = hostLists.get(list);
-  if (v === undefined) hostLists.set(list, (v = list.some((d) => argValue(d, 0)?.toLowerCase() === 'host')));
-  return v;
+  // Asked for every proxied location, mostly about its own list: a scan of a few names
+  // (lengths first: lowercasing makes a string) costs less than remembering the answer.
+  for (let i = 0; i < list.length; i++) {
+    const name = argValue(list[i]!, 0);
+    if (name !== undefined && name.length === 4 && name.toLowerCase() === 'host') return true;
+  }
+  return false;
 }
 
 // Same question, for the locations whose proxy_ssl_name is $host.
@@ -156,20 +156,18 @@ export function headerValueCaveats(t: Template): string[] {
   return out;
 }
 
-// Asked for every location about the list it inherits: answered once per list.
-const websocketLists = runCache<HeaderOp[], boolean>();
-
+/** Whether a proxy_set_header list is the WebSocket idiom (Upgrade $http_upgrade, Connection upgrade). */
 export function isWebsocketUpgrade(ops: HeaderOp[]): boolean {
-  if (ops.length === 0) return false;
-  let v = websocketLists.get(ops);
-  if (v === undefined) websocketLists.set(ops, (v = websocketHeaders(ops)));
-  return v;
-}
-
-function websocketHeaders(ops: HeaderOp[]): boolean {
-  // (lengths first: most lists name neither, and each lowercasing makes a string)
-  const upgrade = ops.find((o) => o.name.length === 7 && o.name.toLowerCase() === 'upgrade');
-  const conn = ops.find((o) => o.name.length === 10 && o.name.toLowerCase() === 'connection');
+  // Asked twice per list (the level's marks, the policy): a scan of a few names costs
+  // less than remembering the answer. (Lengths first: most lists name neither, and each
+  // lowercasing makes a string.)
+  let upgrade: HeaderOp | undefined;
+  let conn: HeaderOp | undefined;
+  for (let i = 0; i < ops.length; i++) {
+    const o = ops[i]!;
+    if (upgrade === undefined && o.name.length === 7 && o.name.toLowerCase() === 'upgrade') upgrade = o;
+    else if (conn === undefined && o.name.length === 10 && o.name.toLowerCase() === 'connection') conn = o;
+  }
   if (!upgrade || !conn) return false;
   const upgradeVar = upgrade.value.parts.length === 1 && 'var' in upgrade.value.parts[0]! && upgrade.value.parts[0].var === 'http_upgrade';
   const connOk = /^upgrade$/i.test(conn.value.raw) || /^\$(connection_upgrade|http_connection)$/.test(conn.value.raw);

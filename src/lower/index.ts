@@ -669,13 +669,14 @@ function proxyTo(t: ProxyTarget, backend: Backend, pp: Directive, at: Src, scope
 // the target decides the backend, every upstream being known before any server is
 // lowered) and three facts of the location: worked out once per target and
 // combination instead of once per location.
-const proxyVerdicts = runCache<ProxyTarget, Map<number, [ReportClass, string]>>();
+// (by the facts as a 3-bit index: most targets are used by one location, so a small array per target)
+const proxyVerdicts = runCache<ProxyTarget, ([ReportClass, string] | undefined)[]>();
 
 function proxyVerdict(t: ProxyTarget, backend: string, exact: boolean, hostSet: boolean, redirect: boolean): [ReportClass, string] {
   const key = (exact ? 1 : 0) | (hostSet ? 2 : 0) | (redirect ? 4 : 0);
   let byFacts = proxyVerdicts.get(t);
-  if (!byFacts) proxyVerdicts.set(t, (byFacts = new Map()));
-  let v = byFacts.get(key);
+  if (!byFacts) proxyVerdicts.set(t, (byFacts = new Array<[ReportClass, string] | undefined>(8).fill(undefined)));
+  let v = byFacts[key];
   if (v) return v;
   const notes: string[] = [`cluster \`${backend}\``];
   if (t.uri) notes.push(`the matched ${exact ? 'path' : 'prefix'} is replaced by \`${t.uri.raw}\` (prefix_rewrite)`);
@@ -685,7 +686,7 @@ function proxyVerdict(t: ProxyTarget, backend: string, exact: boolean, hostSet: 
     notes.push('nginx rewrites upstream Location headers (proxy_redirect default); Envoy does not');
     cls = 'approximated';
   }
-  byFacts.set(key, (v = [cls, notes.join('; ')]));
+  byFacts[key] = v = [cls, notes.join('; ')];
   return v;
 }
 

@@ -49,7 +49,8 @@ export function resolveTryFiles(server: VirtualServer, r: Reporter): void {
       continue;
     }
     r.mark(at.directive, 'unsupported', `named location @${l.pattern}: reachable only through error_page/try_files/X-Accel-Redirect, which are not translated`);
-    for (const c of at.body) r.markTree(c, 'unsupported', `inside named location @${l.pattern}: never reached in Envoy`);
+    const inside = `inside named location @${l.pattern}: never reached in Envoy`;
+    for (const c of at.body) r.markTree(c, 'unsupported', inside);
   }
 }
 
