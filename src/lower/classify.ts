@@ -6,6 +6,7 @@ import type { Directive, Statement } from '../parse/ast.js';
 import type { ReportClass, ReportEntry, Src } from '../ir/types.js';
 import { NGINX_DIRECTIVES } from '../analyze/nginx-directives.generated.js';
 import { fileName } from './util.js';
+import { DirectiveNode } from '../parse/nodes.js';
 import { WAF_DIRECTIVES, WAF_REASON } from './auth.js';
 
 const SEVERITY: Record<ReportClass, number> = { translated: 0, ignored: 1, approximated: 2, unsupported: 3 };
@@ -197,6 +198,8 @@ export class Reporter {
 }
 
 function entryOf(d: Directive, cls: ReportClass, reason: string): ReportEntry {
+  // (a parsed node's position read field by field: one entry per directive, no position object)
+  if (d instanceof DirectiveNode) return { file: fileName(d.sourceFile()), line: d.sourceLine(), col: d.sourceCol(), directive: d.name, class: cls, reason };
   const at = d.source;
   return { file: fileName(at.file), line: at.line, col: at.col, directive: d.name, class: cls, reason };
 }

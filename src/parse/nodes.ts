@@ -62,6 +62,17 @@ export class SourceLines {
     return this.posNamed(offset, this.file);
   }
 
+  /** `pos(offset).line`, without the object. */
+  line(offset: number): number {
+    return this.#lineIndex(offset) + 1;
+  }
+
+  /** `pos(offset).col`, without the object. */
+  col(offset: number): number {
+    const start = this.#starts[this.#lineIndex(offset)]!;
+    return this.#wideText === null ? offset - start + 1 : Array.from(this.#wideText.slice(start, offset)).length + 1;
+  }
+
   /** `pos(offset)` with another name for the file (lowering's Src names files its own way). */
   posNamed(offset: number, file: string): SourcePos {
     const line = this.#lineIndex(offset);
@@ -210,6 +221,15 @@ export class DirectiveNode implements Directive {
   /** The file `source` names. */
   sourceFile(): string {
     return this.#words.lines.file;
+  }
+
+  /** `source.line` and `source.col`, for a reader that copies them into its own object. */
+  sourceLine(): number {
+    return this.#words.lines.line(this.#words.offset(this.#first));
+  }
+
+  sourceCol(): number {
+    return this.#words.lines.col(this.#words.offset(this.#first));
   }
 
   /** `source` with the file named `file` instead: one object where a renamed copy of `source` would make two. */

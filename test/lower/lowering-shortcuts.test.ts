@@ -61,7 +61,7 @@ describe('proxy_next_upstream read once per directive, worded once per list', ()
     expect(lines[1]!.reason).toBe(lines[0]!.reason);
     expect(lines[1]!.class).toBe(lines[0]!.class);
     expect(lines[2]!.reason).not.toBe(lines[0]!.reason);
-    const retries = ir.servers[0]!.locations.map((l) => (l.action.kind === 'proxy' ? l.action.retry.conditions : null));
+    const retries = ir.servers[0]!.locations.map((l) => (l.action.kind === 'proxy' ? l.action.retry?.conditions : null));
     expect(retries).toEqual([['error', 'timeout', 'http_502'], ['error', 'timeout', 'http_502'], ['error']]);
   });
 
@@ -160,5 +160,18 @@ describe('srcOf', () => {
       expect(srcOf(plain)).toEqual({ file: 'renamed/conf/other.conf', line: 7, col: 3 });
     });
     expect(srcOf(server)).toEqual({ file: 'conf/main.conf', line: 2, col: 3 });
+  });
+});
+
+describe('a parsed directive\'s line and column read without a position object', () => {
+  test('sourceLine/sourceCol are source.line/source.col, astral characters counted as one column', () => {
+    const parsed = parseText('# 𝄞 clef\nhttp { server { set $a "𝄞𝄞"; listen 80; }\n  }\n', 'wide.conf');
+    const http = directivesOf(parsed.root)[0]!;
+    const server = directivesOf(http.block)[0]!;
+    for (const d of [http, server, ...directivesOf(server.block)]) {
+      const node = d as unknown as { sourceLine(): number; sourceCol(): number };
+      expect([node.sourceLine(), node.sourceCol()]).toEqual([d.source.line, d.source.col]);
+    }
+    expect(directivesOf(server.block).map((d) => d.source.col)).toEqual([17, 30]);
   });
 });
