@@ -46,8 +46,17 @@ function readLevelRules(level: Level): AccessRules {
   return out;
 }
 
-/** `10.0.0.0/8`, `10.1.2.3`, `2001:db8::/32` → address/length; nginx's error for anything else. */
+// The same address is written in many servers' rules: read once per text (an invalid one throws each time).
+const cidrs = runCache<string, string>();
+
+/** `10.0.0.0/8`, `10.1.2.3`, `2001:db8::/32` → address/length; nginx's error (at `d`'s address) for anything else. */
 function parseCidr(value: string, d: Directive): string {
+  let cidr = cidrs.get(value);
+  if (cidr === undefined) cidrs.set(value, (cidr = readCidr(value, d)));
+  return cidr;
+}
+
+function readCidr(value: string, d: Directive): string {
   const [addr, len, extra] = value.split('/');
   const family = isIP(addr ?? '');
   const max = family === 4 ? 32 : 128;

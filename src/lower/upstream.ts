@@ -111,7 +111,7 @@ function lowerUpstreamServer(d: Directive, r: Reporter): BackendServer {
 
 export function parseServerAddress(addr: string, d: Directive): BackendServer {
   if (addr.startsWith('unix:')) return backendServer(addr.slice(5), 0, true, d);
-  const v6 = /^\[([0-9a-fA-F:.]+)\](?::(\d+))?$/.exec(addr);
+  const v6 = addr.startsWith('[') ? /^\[([0-9a-fA-F:.]+)\](?::(\d+))?$/.exec(addr) : null; // (most addresses: no bracket, no regex)
   if (v6) return backendServer(v6[1]!, Number(v6[2] ?? 80), false, d);
   const m = /^([^:/]+)(?::(\d+))?$/.exec(addr);
   if (!m) throw errorAt(d.source, `invalid host in upstream "${addr}"`, 'upstream-address');
