@@ -2,11 +2,9 @@
 // route settings) and how it takes settings off routes (undefined, then
 // compacted) must not change what is emitted: these tests hold the shared
 // conversions to the per-route ones and the compacted routes to plain data.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { compile } from '../../src/compile.js';
+import { httpCompiler } from '../support/compile-http.js';
 import { emitBootstrap } from '../../src/emit/envoy/bootstrap.js';
 import { compactRoutes } from '../../src/emit/envoy/compact.js';
 import { Emission } from '../../src/emit/envoy/context.js';
@@ -18,16 +16,7 @@ import type { HeaderOp, Src } from '../../src/ir/types.js';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
 
-const dir = mkdtempSync(join(tmpdir(), 'ngx2envoy-emission-memo-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function compileText(name: string, http: string): ReturnType<typeof compile> {
-  const path = join(dir, `${name}.conf`);
-  writeFileSync(path, `events {}\nhttp {\n${http}\n}\n`);
-  const result = compile(path, {});
-  expect(result.ok, result.diagnostics.map((d) => d.message).join('\n')).toBe(true);
-  return result;
-}
+const compileText = httpCompiler('emission-memo');
 
 const at: Src = { file: 't.conf', line: 1, col: 1 };
 const op = (name: string, raw: string): HeaderOp => ({ name, value: templateOf(raw), source: at });

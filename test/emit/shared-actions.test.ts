@@ -2,11 +2,11 @@
 // changes them afterwards, and the edge settings find a route's location by the owner
 // serverRoutes records instead of taking its name apart: these tests hold the owner to
 // the name rule on every fixture, and the sharing to what each route must say.
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { compile } from '../../src/compile.js';
+import { httpCompiler } from '../support/compile-http.js';
 import { Emission } from '../../src/emit/envoy/context.js';
 import { ownerServerOf, routeOwnerOf, serverRoutes } from '../../src/emit/envoy/routes.js';
 import type { Location, VirtualServer } from '../../src/ir/types.js';
@@ -14,16 +14,7 @@ import type { Location, VirtualServer } from '../../src/ir/types.js';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
 
-const dir = mkdtempSync(join(tmpdir(), 'ngx2envoy-shared-actions-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function compileText(name: string, http: string): ReturnType<typeof compile> {
-  const path = join(dir, `${name}.conf`);
-  writeFileSync(path, `events {}\nhttp {\n${http}\n}\n`);
-  const result = compile(path, {});
-  expect(result.ok, result.diagnostics.map((d) => d.message).join('\n')).toBe(true);
-  return result;
-}
+const compileText = httpCompiler('shared-actions');
 
 function vhosts(result: ReturnType<typeof compile>): Json[] {
   return result.bootstrap.static_resources.listeners.flatMap((l: Json) => l.filter_chains.flatMap((c: Json) => c.filters[0].typed_config.route_config.virtual_hosts));
