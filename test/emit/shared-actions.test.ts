@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { compile } from '../../src/compile.js';
 import { httpCompiler } from '../support/compile-http.js';
 import { Emission } from '../../src/emit/envoy/context.js';
-import { ownerServerOf, routeOwnerOf, serverRoutes } from '../../src/emit/envoy/routes.js';
+import { recordRouteOwners, routeOwnersOf, serverRoutes } from '../../src/emit/envoy/routes.js';
 import type { Location, VirtualServer } from '../../src/ir/types.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -43,26 +43,46 @@ describe('route owners', () => {
       for (const listener of r.ir.listeners) {
         for (const id of listener.serverIds) {
           const server = servers.get(id)!;
-          for (const route of serverRoutes({ server, listener, backends, em, authority: null })) {
+          const routes = serverRoutes({ server, listener, backends, em, authority: null });
+          const owners = routeOwnersOf(routes, em)!;
+          expect(owners.locations.length, `${f}: ${id}`).toBe(routes.length);
+          routes.forEach((route, i) => {
             const name: string = route.name;
             let byName: Location | VirtualServer | undefined;
             for (let p = name; !byName && p.includes('/'); p = p.slice(0, p.lastIndexOf('/'))) byName = locations.get(p);
             byName ??= servers.get(name.split('/')[0]!);
-            const owner = routeOwnerOf(route, em);
-            expect(owner, `${f}: ${name}`).toBe(byName);
-            if (owner && !('locations' in owner)) expect(ownerServerOf(owner, em), `${f}: ${name}`).toBe(server);
+            expect(owners.locations[i] ?? owners.servers[i], `${f}: ${name}`).toBe(byName);
+            expect(owners.servers[i], `${f}: ${name}`).toBe(server);
             checked++;
-          }
+          });
         }
       }
     }
     expect(checked).toBeGreaterThan(300);
   });
 
-  it('a route of another emission has no owner here (it is found by name)', () => {
+  it('a route list of another emission has no owners here (its routes are found by name)', () => {
     const r = compileText('foreign', 'server { listen 8080; location / { return 204; } }');
-    const route = vhosts(r)[0].routes[0];
-    expect(routeOwnerOf(route, new Emission())).toBeUndefined();
+    expect(routeOwnersOf(vhosts(r)[0].routes, new Emission())).toBeUndefined();
+  });
+
+  it("a list joined from serverRoutes' lists has their owners in order", () => {
+    const r = compileText('joined', 'server { listen 8080; server_name a.test; location /a/ { return 204; } } server { listen 8080; server_name b.test; location /b/ { return 204; } }');
+    const servers = new Map(r.ir!.servers.map((s) => [s.id, s]));
+    const backends = new Map(r.ir!.backends.map((b) => [b.name, b]));
+    const listener = r.ir!.listeners[0]!;
+    const em = new Emission();
+    const parts = listener.serverIds.map((id) => serverRoutes({ server: servers.get(id)!, listener, backends, em, authority: null }));
+    const joined = parts.flat();
+    recordRouteOwners(joined, parts, em);
+    const owners = routeOwnersOf(joined, em)!;
+    const expected = parts.flatMap((p) => {
+      const own = routeOwnersOf(p, em)!;
+      return p.map((_, i) => [own.locations[i], own.servers[i]]);
+    });
+    expect(joined.map((_, i) => [owners.locations[i], owners.servers[i]])).toEqual(expected);
+    expect(new Set(owners.servers).size).toBe(2);
+    expect(owners.locations.some((l) => l?.pattern === '/b/')).toBe(true);
   });
 });
 

@@ -9,14 +9,14 @@ import { isIp } from '../../lower/upstream.js';
 import type { ServerTokens } from '../../lower/special-response.js';
 import { localReplyConfig, type ReplyRoute } from './local-replies.js';
 import { realmOfRoute } from './basic-auth.js';
-import { ownerServerOf, routeOwnerOf } from './routes.js';
+import { routeOwnersOf } from './routes.js';
 import { realIpVerdict } from '../../lower/real-ip.js';
 import { formatMs } from '../../lower/util.js';
 import { accessLogKey, fileAccessLog, routeNameFilter } from './access-log.js';
 import type { Emission, Json } from './context.js';
 import { COMPRESSOR, compressionKey, compressorDisabled, compressorFilters, LUA, luaFilter, luaScriptRef, statusGatedScript, statusGatedScriptName } from './http-filters.js';
 
-interface RouteSettings {
+export interface RouteSettings {
   compression: Compression | null;
   accessLogs: AccessLog[];
   errorPages: ErrorPage[];
@@ -47,6 +47,8 @@ export interface EdgeOutcome {
   decisions: string;
   /** per virtual host (by index): the Lua scripts its routes name, in order of first use */
   scripts: [string, string][][];
+  /** each route's settings, in the listener's order (applyLocalReplies reads them again) */
+  settings: RouteSettings[];
 }
 
 const NO_KEPT: KeptVhosts = { vhosts: new Set(), scripts: new Map() };
@@ -54,7 +56,7 @@ const NO_KEPT: KeptVhosts = { vhosts: new Set(), scripts: new Map() };
 /** Apply the edge settings of listener `l` to its connection manager `hcm` (mutated). */
 export function applyEdge(hcm: Json, l: Listener, scope: EdgeScope, kept: KeptVhosts = NO_KEPT): EdgeOutcome {
   const dflt = scope.servers.get(l.defaultServerId);
-  if (!dflt?.edge) return { decisions: 'none', scripts: [] };
+  if (!dflt?.edge) return { decisions: 'none', scripts: [], settings: [] };
   const servers = l.serverIds.map((id) => scope.servers.get(id)!).filter((s) => s.edge);
   applyLimits(hcm, l, dflt, servers, scope.em);
   if (l.http2) {
@@ -69,25 +71,35 @@ export function applyEdge(hcm: Json, l: Listener, scope: EdgeScope, kept: KeptVh
   // Routes of kept virtual hosts are final: the steps below only read them.
   const fresh: boolean[] = [];
   for (const vh of vhosts) for (let i = (vh.routes ?? []).length; i > 0; i--) fresh.push(!kept.vhosts.has(vh));
-  // Every step below reads each route's settings: resolve each route (by name) once.
+  // Every step below reads each route's settings: resolve each route once.
   const memo = edgeMemoOf(scope);
-  const settings = routes.map(memo.settingsOf);
+  const settings = settingsOfRoutes(vhosts, memo);
   const compression = applyCompression(hcm, routes, settings, fresh);
   applyAccessLogs(hcm, routes, settings);
   const scripts = applyStatusGatedHeaders(hcm, vhosts, settings, memo, kept);
   const traced = applyTracing(hcm, routes, settings, servers, fresh);
-  return { decisions: JSON.stringify({ compression, traced }), scripts };
+  return { decisions: JSON.stringify({ compression, traced }), scripts, settings };
+}
+
+/** The settings of every route of `vhosts`, in order. */
+function settingsOfRoutes(vhosts: Json[], memo: EdgeMemo): RouteSettings[] {
+  const out: RouteSettings[] = [];
+  for (const vh of vhosts) memo.settingsOf(vh.routes ?? [], out);
+  return out;
 }
 
 /**
  * The connection manager's local replies as nginx makes them (local-replies.ts): run once
  * its routes and HTTP filters are final (the RBAC filter is added after applyEdge).
+ * `settings`: the routes' settings applyEdge resolved (the routes are the same, in order).
  */
-export function applyLocalReplies(hcm: Json, l: Listener, scope: EdgeScope): void {
+export function applyLocalReplies(hcm: Json, l: Listener, scope: EdgeScope, settings?: RouteSettings[]): void {
   const dflt = scope.servers.get(l.defaultServerId);
   if (!dflt?.edge) return;
-  const memo = edgeMemoOf(scope);
-  const routes = (hcm.route_config?.virtual_hosts ?? []).flatMap((vh: Json) => (vh.routes ?? []).map((r: Json) => replyRoute(r, memo.settingsOf(r), realmOfRoute(r, vh))));
+  const vhosts: Json[] = hcm.route_config?.virtual_hosts ?? [];
+  const st = settings ?? settingsOfRoutes(vhosts, edgeMemoOf(scope));
+  const routes: ReplyRoute[] = [];
+  for (const vh of vhosts) for (const r of vh.routes ?? []) routes.push(replyRoute(r, st[routes.length]!, realmOfRoute(r, vh)));
   const rbac = (hcm.http_filters ?? []).some((f: Json) => f.typed_config?.['@type'] === RBAC_TYPE);
   const { config, firstPage } = localReplyConfig({ routes, defaultTokens: dflt.edge.serverTokens ?? 'on', rbac });
   if (config) hcm.local_reply_config = config;
@@ -113,8 +125,8 @@ function replyRoute(r: Json, st: RouteSettings, realm: string | undefined): Repl
  * emitBootstrap call.
  */
 interface EdgeMemo {
-  /** route → settings (by the location or server it is named after, see routeSettings) */
-  settingsOf: (route: Json) => RouteSettings;
+  /** appends the settings of each route of a virtual host's list (by the location or server it is named after, see routeSettings) */
+  settingsOf: (routes: Json[], out: RouteSettings[]) => void;
   /** status-gated split by (response header list, add_header list) */
   splits: Map<Json[], Map<HeaderOp[], StatusGatedSplit>>;
   /** Lua script by its moved headers (StatusGatedSplit.key) */
@@ -145,10 +157,11 @@ function allRoutes(rc: Json): Json[] {
  * named after their location's id (`server_0/loc_1`), or an id and a suffix
  * (`server_0/loc_1/rewrite_0`, `…/slash`), or their server's id and a suffix. Settings
  * are made once per location and server, and shared by their routes. The routes of this
- * emission are looked up by the owner serverRoutes recorded (routeOwnerOf: no name taken
- * apart, no string hashed per route); others (a kept virtual host's) by their name.
+ * emission are looked up by the owners serverRoutes recorded for their list
+ * (routeOwnersOf: no name taken apart, no string hashed per route); others (a kept
+ * virtual host's) by their name.
  */
-function routeSettings(servers: VirtualServer[], em: Emission): (route: Json) => RouteSettings {
+function routeSettings(servers: VirtualServer[], em: Emission): (routes: Json[], out: RouteSettings[]) => void {
   const byId = new Map(servers.map((s) => [s.id, s]));
   const ofLocation = new Map<Location, RouteSettings>();
   const ofServer = new Map<string, RouteSettings>();
@@ -194,13 +207,29 @@ function routeSettings(servers: VirtualServer[], em: Emission): (route: Json) =>
     }
     return ofServerId(slash < 0 ? name : name.slice(0, slash));
   };
-  return (route) => {
-    const owner = routeOwnerOf(route, em);
-    if (owner === undefined) return byName(String(route.name ?? ''));
-    if ('locations' in owner) return ofServerId(owner.id);
-    const server = ownerServerOf(owner, em)!;
+  const byOwner = (loc: Location | null, server: VirtualServer): RouteSettings =>
     // (a location of a server without edge settings: its routes have the server's, as by name)
-    return server.edge ? locationSettings(owner, server) : ofServerId(server.id);
+    loc !== null && server.edge ? locationSettings(loc, server) : ofServerId(server.id);
+  return (routes, out) => {
+    const owners = routeOwnersOf(routes, em);
+    if (owners === undefined) {
+      for (const r of routes) out.push(byName(String(r.name ?? '')));
+      return;
+    }
+    // a location's routes are next to each other: its settings are looked up once for them
+    let last: RouteSettings | null = null;
+    let lastLoc: Location | null = null;
+    let lastServer: VirtualServer | null = null;
+    for (let i = 0; i < routes.length; i++) {
+      const loc = owners.locations[i] ?? null;
+      const server = owners.servers[i]!;
+      if (last === null || loc !== lastLoc || server !== lastServer) {
+        last = byOwner(loc, server);
+        lastLoc = loc;
+        lastServer = server;
+      }
+      out.push(last);
+    }
   };
 }
 

@@ -3,7 +3,7 @@
 // port with a wildcard one becomes a filter chain of the wildcard listener
 // (matched on the destination IP), as nginx dispatches one socket by address.
 import type { Backend, Listener, ServerName, VirtualServer } from '../../ir/types.js';
-import { authorityMatcher, BUFFER_FILTER, serverRoutes } from './routes.js';
+import { authorityMatcher, BUFFER_FILTER, recordRouteOwners, serverRoutes } from './routes.js';
 import { insertAccessFilters } from './route-access.js';
 import { NGINX_HIDDEN } from './header-lists.js';
 import type { Emission, Json } from './context.js';
@@ -119,7 +119,7 @@ function hcm(l: Listener, scope: ListenerScope, reuseVhosts = true): Json {
   }
   const edge = applyEdge(out, l, scope, { vhosts: kept, scripts: keptScripts });
   insertAccessFilters(out);
-  applyLocalReplies(out, l, scope);
+  applyLocalReplies(out, l, scope, edge.settings);
   // after RBAC: nginx's access module answers 403 before auth_basic asks for credentials
   insertBasicAuthFilter(out);
   const neutral = neutralPerRouteConfigs(out.http_filters);
@@ -219,11 +219,13 @@ export function routeConfig(l: Listener, scope: ListenerScope, slots: VhostSlot[
   const kept = slots && keptFor(slots, { key: `${l.name}|*`, servers: starServers, text: `${listenerText}|${starServers.map((s) => `${s.id}:${clusterNamesOf(s)}`).join('|')}` }, scope, reuseVhosts);
   if (kept) vhosts.push(kept);
   else {
-    const star: Json[] = [];
+    const parts: Json[][] = [];
     for (const server of regexServers) {
-      star.push(...serverRoutes({ server, listener: l, backends: scope.backends, em: scope.em, authority: authorityMatcher(server) }));
+      parts.push(serverRoutes({ server, listener: l, backends: scope.backends, em: scope.em, authority: authorityMatcher(server) }));
     }
-    star.push(...serverRoutes({ server: dflt, listener: l, backends: scope.backends, em: scope.em, authority: null }));
+    parts.push(serverRoutes({ server: dflt, listener: l, backends: scope.backends, em: scope.em, authority: null }));
+    const star = parts.length === 1 ? parts[0]! : parts.flat();
+    if (parts.length > 1) recordRouteOwners(star, parts, scope.em);
     vhosts.push({ name: `${dflt.id}_default`, domains: ['*'], routes: star });
   }
   // Upstream headers nginx never passes to clients (X-Accel-*, X-Pad); direct responses have none.

@@ -64,10 +64,8 @@ interface RouteMemo {
   pathPrefixHeaders: Map<string, Json>;
   /** redirect plans by the target's text, capture regex and server name (when read), see plannedRedirect */
   redirects: Map<string, Map<string | null, Map<string, PlannedRedirect[]>>>;
-  /** route → the location or server its name starts with, see routeOwnerOf */
-  owners: Map<object, Location | VirtualServer>;
-  /** the server of each location some route is owned by */
-  ownerServers: Map<Location, VirtualServer>;
+  /** a route list serverRoutes made (or one recordRouteOwners was given) → its routes' owners, see routeOwnersOf */
+  owners: Map<Json[], RouteOwners>;
   /** a location's route actions (frozen) by IR action, without and with prefix_rewrite, see sharedProxyAction */
   proxyActions: Map<Location, Map<Action, [Json | undefined, Json | undefined]>>;
   /** redirect actions (frozen) by status, target, host and port, see sharedRedirect */
@@ -93,7 +91,6 @@ function memoOf(em: Emission): RouteMemo {
       pathPrefixHeaders: new Map(),
       redirects: new Map(),
       owners: new Map(),
-      ownerServers: new Map(),
       proxyActions: new Map(),
       redirectActions: new Map(),
     };
@@ -121,55 +118,73 @@ export function serverRoutes(rs: RouteScope): Json[] {
   // spelled out, not spread: one object shape for every server (a spread of the caller's object measured ~5 µs a call)
   const s: Scope = { server, listener: rs.listener, backends: rs.backends, em: rs.em, authority: rs.authority, memo, primary, context };
   const routes: Json[] = [];
+  const owners: RouteOwners = { locations: [], servers: [] };
+  memo.owners.set(routes, owners);
   stepRoutes(routes, server.rewrites, null, `${server.id}/rewrite`, s, null);
   if (server.fallback.kind === 'return' || server.fallback.kind === 'redirect') {
     routes.push(finish(s, { name: `${server.id}/return`, match: { prefix: '/' } }, server.fallback, null, server.fallback.source));
-    return ownedBy(routes, 0, server, memo);
+    ownedBy(owners, routes, null, server);
+    return routes;
   }
-  ownedBy(routes, 0, server, memo);
+  ownedBy(owners, routes, null, server);
   const lin = lineariseServer(server, s.em);
-  slashOnlyRoutes(routes, lin.entries, s);
+  slashOnlyRoutes(routes, owners, lin.entries, s);
   let catchAll = false;
   for (const e of lin.entries) {
-    const first = routes.length;
     entryRoutes(routes, e, s);
-    ownedBy(routes, first, e.location, memo);
-    memo.ownerServers.set(e.location, server);
+    ownedBy(owners, routes, e.location, server);
     if (e.match.kind === 'prefix' && e.match.value === '/' && e.guard === null) catchAll = true;
   }
   if (!catchAll) {
     const fallback = finish(s, { name: `${server.id}/fallback`, match: { prefix: '/' } }, server.fallback, null, server.source, undefined, true, server.fallbackAuth ?? null);
     if (server.fallbackAccess) (fallback.typed_per_filter_config ??= {})[RBAC_FILTER] = accessConfig(server.fallbackAccess);
     routes.push(fallback);
-    memo.owners.set(fallback, server);
+    ownedBy(owners, routes, null, server);
   }
   return routes;
 }
 
 /**
- * Record `owner` for routes[from..]: the location (or server) whose id their names start
- * with. Every route entryRoutes makes for an entry is named after its location's id (its
- * own, `…/slash`, `…/rewrite_N`, `…/map_N`, `…/limit_except`), the other routes of
- * serverRoutes after the server's id. The edge settings read the owner instead of taking
- * names apart again (edge.ts routeSettings).
+ * Whom each route of a list belongs to, by index: the location (null: the server itself)
+ * whose id its name starts with, and its server. Every route entryRoutes makes for an entry
+ * is named after its location's id (its own, `…/slash`, `…/rewrite_N`, `…/map_N`,
+ * `…/limit_except`), the other routes of serverRoutes after the server's id. The edge
+ * settings read the owners instead of taking names apart again (edge.ts routeSettings).
+ * Two arrays of references, filled as the routes are: no entry, key or object per route.
  */
-function ownedBy(routes: Json[], from: number, owner: Location | VirtualServer, memo: RouteMemo): Json[] {
-  for (let i = from; i < routes.length; i++) memo.owners.set(routes[i], owner);
-  return routes;
+export interface RouteOwners {
+  locations: (Location | null)[];
+  servers: VirtualServer[];
+}
+
+/** Record `location` (null: the server) and `server` as the owners of the routes not owned yet. */
+function ownedBy(owners: RouteOwners, routes: Json[], location: Location | null, server: VirtualServer): void {
+  for (let i = owners.locations.length; i < routes.length; i++) {
+    owners.locations.push(location);
+    owners.servers.push(server);
+  }
 }
 
 /**
- * The location or server a route emitted in this emission is named after (its id is the
- * longest prefix of the route's name that is an id); undefined for a route this emission
- * did not make (a kept virtual host's).
+ * The owners of the routes of `routes`, a list serverRoutes made in this emission (or one
+ * recordRouteOwners was given); undefined for another list (a kept virtual host's).
  */
-export function routeOwnerOf(route: object, em: Emission): Location | VirtualServer | undefined {
-  return memos.get(em)?.owners.get(route);
+export function routeOwnersOf(routes: Json[], em: Emission): RouteOwners | undefined {
+  return memos.get(em)?.owners.get(routes);
 }
 
-/** The server of a location routeOwnerOf gave. */
-export function ownerServerOf(loc: Location, em: Emission): VirtualServer | undefined {
-  return memos.get(em)?.ownerServers.get(loc);
+/** `routes`, made of lists serverRoutes made (in order), has the owners of theirs, in that order. */
+export function recordRouteOwners(routes: Json[], parts: Json[][], em: Emission): void {
+  const owners: RouteOwners = { locations: [], servers: [] };
+  for (const part of parts) {
+    const own = routeOwnersOf(part, em);
+    if (!own) return; // (never: every part is serverRoutes')
+    for (let i = 0; i < own.locations.length; i++) {
+      owners.locations.push(own.locations[i]!);
+      owners.servers.push(own.servers[i]!);
+    }
+  }
+  memoOf(em).owners.set(routes, owners);
 }
 
 /**
@@ -179,7 +194,7 @@ export function ownerServerOf(loc: Location, em: Emission): VirtualServer | unde
  * does not send. Where that changes the outcome, the routes of the location nginx
  * uses for `/` are repeated for `//`, built as for `/` (conditions decided on `/`).
  */
-function slashOnlyRoutes(out: Json[], entries: RouteEntry[], s: Scope): void {
+function slashOnlyRoutes(out: Json[], owners: RouteOwners, entries: RouteEntry[], s: Scope): void {
   const e = slashEntryOf(entries, s);
   if (!e) return;
   const routes: Json[] = [];
@@ -190,8 +205,8 @@ function slashOnlyRoutes(out: Json[], entries: RouteEntry[], s: Scope): void {
     r.name = `${r.name}/slashes`;
     r.match = { ...r.match, path: '//' };
     out.push(r);
-    s.memo.owners.set(r, e.location);
   }
+  ownedBy(owners, out, e.location, s.server);
 }
 
 /** The entry (as an exact `/`) whose routes a slash-only path needs, or null; the same on each listener of a server. */
