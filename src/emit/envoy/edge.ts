@@ -23,6 +23,8 @@ export interface RouteSettings {
   addHeaders: HeaderOp[];
   traced: boolean;
   tokens: ServerTokens;
+  /** addHeaders' values a Lua script may add (see gatedHeadersOf), once a route asked */
+  gated: GatedHeaders | undefined;
 }
 
 export interface EdgeScope {
@@ -127,8 +129,8 @@ function replyRoute(r: Json, st: RouteSettings, realm: string | undefined): Repl
 interface EdgeMemo {
   /** appends the settings of each route of a virtual host's list (by the location or server it is named after, see routeSettings) */
   settingsOf: (routes: Json[], out: RouteSettings[]) => void;
-  /** status-gated split by (response header list, add_header list) */
-  splits: Map<Json[], Map<HeaderOp[], StatusGatedSplit>>;
+  /** add_header lists by the values a Lua script may add (see gatedHeadersOf) */
+  gated: GatedNode;
   /** Lua script by its moved headers (StatusGatedSplit.key) */
   scripts: Map<string, StatusGatedScript>;
 }
@@ -140,7 +142,7 @@ function edgeMemoOf(scope: EdgeScope): EdgeMemo {
   if (!m) {
     // Every server with edge settings: a listener's routes are named after its own servers only.
     const settingsOf = routeSettings([...scope.servers.values()].filter((s) => s.edge), scope.em);
-    edgeMemos.set(scope.em, (m = { settingsOf, splits: new Map(), scripts: new Map() }));
+    edgeMemos.set(scope.em, (m = { settingsOf, gated: gatedNode(), scripts: new Map() }));
   }
   return m;
 }
@@ -168,7 +170,7 @@ function routeSettings(servers: VirtualServer[], em: Emission): (routes: Json[],
   const locationSettings = (loc: Location, server: VirtualServer): RouteSettings => {
     let st = ofLocation.get(loc);
     if (!st) {
-      st = { compression: loc.policy.compression ?? null, accessLogs: loc.policy.accessLogs ?? server.edge!.accessLogs, errorPages: loc.policy.errorPages ?? [], addHeaders: loc.policy.addHeaders, traced: server.edge!.tracing !== null, tokens: loc.policy.serverTokens ?? 'on' };
+      st = { compression: loc.policy.compression ?? null, accessLogs: loc.policy.accessLogs ?? server.edge!.accessLogs, errorPages: loc.policy.errorPages ?? [], addHeaders: loc.policy.addHeaders, traced: server.edge!.tracing !== null, tokens: loc.policy.serverTokens ?? 'on', gated: undefined };
       ofLocation.set(loc, st);
     }
     return st;
@@ -177,7 +179,7 @@ function routeSettings(servers: VirtualServer[], em: Emission): (routes: Json[],
     let st = ofServer.get(serverId);
     if (!st) {
       const e = byId.get(serverId)?.edge;
-      st = { compression: e?.compression ?? null, accessLogs: e?.accessLogs ?? [], errorPages: e?.errorPages ?? [], addHeaders: [], traced: (e?.tracing ?? null) !== null, tokens: e?.serverTokens ?? 'on' };
+      st = { compression: e?.compression ?? null, accessLogs: e?.accessLogs ?? [], errorPages: e?.errorPages ?? [], addHeaders: [], traced: (e?.tracing ?? null) !== null, tokens: e?.serverTokens ?? 'on', gated: undefined };
       ofServer.set(serverId, st);
     }
     return st;
@@ -436,9 +438,12 @@ function applyStatusGatedHeaders(hcm: Json, vhosts: Json[], settings: RouteSetti
       return own;
     }
     const mine = new Map<string, string>();
+    // (a location's routes come one after the other, mostly with the same script: it is recorded once for them)
+    let last: StatusGatedScript | null = null;
     for (const r of routes) {
       const script = statusGatedScriptFor(r, settings[k++]!, memo);
-      if (!script) continue;
+      if (!script || script === last) continue;
+      last = script;
       use(script.name, script.text);
       mine.set(script.name, script.text);
     }
@@ -452,18 +457,60 @@ function applyStatusGatedHeaders(hcm: Json, vhosts: Json[], settings: RouteSetti
 function statusGatedScriptFor(r: Json, st: RouteSettings, memo: EdgeMemo): StatusGatedScript | null {
   const added: Json[] | undefined = r.response_headers_to_add;
   if (!added?.length) return null;
-  // Routes share their response header lists (and locations their add_header lists): split each pair once.
-  const addHeaders = st.addHeaders;
-  let byList = memo.splits.get(added);
-  if (!byList) memo.splits.set(added, (byList = new Map()));
-  let split = byList.get(addHeaders);
-  if (!split) byList.set(addHeaders, (split = splitStatusGated(added, addHeaders)));
+  // Locations hold their own copies of add_header lists, alike in content: each content's values
+  // are found once per location, and split off each response header list once.
+  const gated = (st.gated ??= gatedHeadersOf(st.addHeaders, memo.gated));
+  if (gated.headers.length === 0) return null;
+  let split = gated.splits.get(added);
+  if (!split) gated.splits.set(added, (split = splitStatusGated(added, gated.headers)));
   if (split.moved.length === 0) return null;
   // undefined, not delete (a delete turns the route into a slow dictionary object): compactRoutes drops it
   r.response_headers_to_add = split.rest.length === 0 ? undefined : split.rest;
   const script = (split.script ??= scriptOf(split, memo));
   perFilter(r, LUA, script.ref);
   return script;
+}
+
+/** An add_header value a Lua script may add: literal, not empty, without `always`. */
+interface GatedHeader {
+  name: string;
+  raw: string;
+  /** as response_headers_to_add has it (`%` doubled) */
+  rendered: string;
+}
+
+/** The gated values of an add_header list (in its order), one object per distinct content. */
+interface GatedHeaders {
+  headers: GatedHeader[];
+  /** the split of each response header list a route of such a list carries */
+  splits: Map<readonly Json[], StatusGatedSplit>;
+}
+
+/** Gated values by content, a value at a time: name → raw value → the node of the lists going on from there. */
+interface GatedNode {
+  next: Map<string, Map<string, GatedNode>>;
+  /** the lists whose gated values end here */
+  gated: GatedHeaders | undefined;
+  /** the path from the root to here */
+  headers: GatedHeader[];
+}
+
+function gatedNode(headers: GatedHeader[] = []): GatedNode {
+  return { next: new Map(), gated: undefined, headers };
+}
+
+/** The gated values of `list`, found by walking their content from `root` (no text built of them). */
+function gatedHeadersOf(list: HeaderOp[], root: GatedNode): GatedHeaders {
+  let node = root;
+  for (const h of list) {
+    if (h.always || h.value.raw === '' || h.value.parts.some((p) => 'var' in p)) continue;
+    let byValue = node.next.get(h.name);
+    if (!byValue) node.next.set(h.name, (byValue = new Map()));
+    let next = byValue.get(h.value.raw);
+    if (!next) byValue.set(h.value.raw, (next = gatedNode([...node.headers, { name: h.name, raw: h.value.raw, rendered: h.value.raw.replace(/%/g, '%%') }])));
+    node = next;
+  }
+  return (node.gated ??= { headers: node.headers, splits: new Map() });
 }
 
 interface StatusGatedScript {
@@ -496,16 +543,14 @@ interface StatusGatedSplit {
 }
 
 /** Literal add_header values without `always` leave the route's unconditional list for the script. */
-function splitStatusGated(added: Json[], addHeaders: HeaderOp[]): StatusGatedSplit {
+function splitStatusGated(added: Json[], gated: GatedHeader[]): StatusGatedSplit {
   const rest = [...added];
   const moved: [string, string][] = [];
-  for (const h of addHeaders) {
-    if (h.always || h.value.raw === '' || h.value.parts.some((p) => 'var' in p)) continue;
-    const rendered = h.value.raw.replace(/%/g, '%%');
-    const i = rest.findIndex((a) => a.header?.key === h.name && a.header?.value === rendered);
+  for (const h of gated) {
+    const i = rest.findIndex((a) => a.header?.key === h.name && a.header?.value === h.rendered);
     if (i < 0) continue;
     rest.splice(i, 1);
-    moved.push([h.name, h.value.raw]);
+    moved.push([h.name, h.raw]);
   }
   return { rest: moved.length ? rest : added, moved, key: JSON.stringify(moved) };
 }

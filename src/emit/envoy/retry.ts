@@ -1,6 +1,7 @@
 // nginx's retry on the next server (src/lower/next-upstream.ts planRetry) → the
 // route's RetryPolicy (route_components.proto). Policies are frozen and shared by
-// every route with the same rule to the same backend.
+// every route with the same policy (the same rules recur for backend after backend):
+// hoisting, the validator and the YAML writer then meet each distinct one once.
 import type { Backend, UpstreamRetry } from '../../ir/types.js';
 import { DEFAULT_RETRY, planRetry, type RetryPlan } from '../../lower/next-upstream.js';
 import type { Emission, Json } from './context.js';
@@ -22,13 +23,26 @@ export function retryPolicyOf(retry: UpstreamRetry | undefined, backend: Backend
   let p = byBackend.get(backend);
   if (p === undefined) {
     const plan = planRetry(rule, backend.servers);
-    byBackend.set(backend, (p = { plan, json: policyJson(plan) }));
+    byBackend.set(backend, (p = { plan, json: sharedPolicy(plan) }));
   }
   const plan = p.plan;
   if (plan && plan.backups > plan.primaries && plan.numRetries > plan.primaries) {
     em.noteOnce(`retry-backups:${backend.name}`, backend.source, 'upstream', 'approximated', `${backend.name} has more backup servers (${plan.backups}) than primary ones (${plan.primaries}): after ${plan.primaries} tries of the backups Envoy's previous_priorities turns back to the primary servers, already tried, so at most ${plan.primaries} backups are tried where nginx tries each`);
   }
   return p.json;
+}
+
+// (one per distinct policy, for the process: a few dozen; policies are frozen, never changed)
+const byContent = new Map<string, Json>();
+
+/** policyJson's policy, the one object of its content. */
+function sharedPolicy(plan: RetryPlan | null): Json | null {
+  if (!plan) return null;
+  // everything policyJson reads of the plan
+  const key = `${plan.retryOn.join(',')}|${plan.statusCodes.join(',')}|${plan.numRetries}|${plan.hostSelectionAttempts}|${plan.primaries}|${plan.backups}`;
+  let json = byContent.get(key);
+  if (json === undefined) byContent.set(key, (json = policyJson(plan)));
+  return json;
 }
 
 export function policyJson(plan: RetryPlan | null): Json | null {
