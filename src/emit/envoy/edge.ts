@@ -354,11 +354,18 @@ function applyCompression(hcm: Json, routes: Json[], settings: RouteSettings[], 
   const all = [...configs.values()].flatMap((e) => e.names);
   for (const entry of configs.values()) entry.off = all.filter((name) => !entry.names.includes(name));
   const off = compressorDisabled();
-  routes.forEach((r, k) => {
-    if (!fresh[k]) return;
-    const c = settings[k]!.compression;
-    for (const name of c ? configs.get(compressionKey(c))!.off : all) perFilter(r, name, off);
-  });
+  // (a location's routes are next to each other: the compressors they turn off are looked up once for them)
+  let last: RouteSettings | null = null;
+  let lastOff: string[] = all;
+  for (let k = 0; k < routes.length; k++) {
+    if (!fresh[k]) continue;
+    const st = settings[k]!;
+    if (st !== last) {
+      last = st;
+      lastOff = st.compression ? configs.get(compressionKey(st.compression))!.off : all;
+    }
+    for (let i = 0; i < lastOff.length; i++) perFilter(routes[k], lastOff[i]!, off);
+  }
   return [...configs].map(([key, e]) => [key, e.names]);
 }
 

@@ -181,15 +181,13 @@ function mostCommon(routes: Json[], name: string): { config: Json; key: string; 
  * and each distinct object's content key is looked up once.
  */
 function mostCommonOf(values: (Json | undefined)[]): { config: Json; key: string; count: number; absent: number } {
-  const byObject = new Map<Json, number>();
-  let absent = 0;
-  for (const c of values) {
-    if (c === undefined) absent++;
-    else byObject.set(c, (byObject.get(c) ?? 0) + 1);
-  }
+  const { objects, counts: perObject, absent } = countObjects(values);
+  if (objects.length === 1) return { key: keyOf(objects[0]), config: objects[0], count: perObject[0]!, absent };
   // by content, in order of first appearance (a Map keeps the first-seen order of its keys)
   const counts = new Map<string, { config: Json; count: number }>();
-  for (const [c, n] of byObject) {
+  for (let i = 0; i < objects.length; i++) {
+    const c = objects[i];
+    const n = perObject[i]!;
     const k = keyOf(c);
     const entry = counts.get(k);
     if (entry) entry.count += n;
@@ -204,6 +202,39 @@ function mostCommonOf(values: (Json | undefined)[]): { config: Json; key: string
   }
   return best;
 }
+
+/**
+ * The distinct objects of `values` in order of first appearance, how many times each
+ * occurs, and how many values are undefined. A virtual host's routes mostly share a
+ * few configs: they are compared in a short list; a Map indexes them only when many.
+ */
+function countObjects(values: (Json | undefined)[]): { objects: Json[]; counts: number[]; absent: number } {
+  const objects: Json[] = [];
+  const counts: number[] = [];
+  let index: Map<Json, number> | null = null;
+  let absent = 0;
+  for (let i = 0; i < values.length; i++) {
+    const c = values[i];
+    if (c === undefined) {
+      absent++;
+      continue;
+    }
+    let at = -1;
+    if (index !== null) at = index.get(c) ?? -1;
+    else for (let j = 0; j < objects.length && at < 0; j++) if (objects[j] === c) at = j;
+    if (at >= 0) {
+      counts[at]!++;
+      continue;
+    }
+    objects.push(c);
+    counts.push(1);
+    if (index !== null) index.set(c, objects.length - 1);
+    else if (objects.length > MANY_OBJECTS) index = new Map(objects.map((o, j) => [o, j]));
+  }
+  return { objects, counts, absent };
+}
+
+const MANY_OBJECTS = 16;
 
 // ------------------------------------------------------------------ request headers
 

@@ -13,17 +13,18 @@ const PREVIOUS_PRIORITIES = 'type.googleapis.com/envoy.extensions.retry.priority
 const NO_BACK_OFF: Json = Object.freeze({ base_interval: '0.001s', max_interval: '0.001s' });
 const HOST_PREDICATES: Json = Object.freeze([Object.freeze({ name: 'envoy.retry_host_predicates.previous_hosts', typed_config: Object.freeze({ '@type': PREVIOUS_HOSTS }) })]);
 
-const policies = new WeakMap<UpstreamRetry, WeakMap<Backend, { plan: RetryPlan | null; json: Json | null }>>();
+// by backend, then rule: rules are mostly a location's own object, backends far fewer
+const policies = new WeakMap<Backend, Map<UpstreamRetry, { plan: RetryPlan | null; json: Json | null }>>();
 
 /** The retry_policy of a route proxying to `backend` under `retry` (absent: nginx's default), or null: nothing to retry on. */
 export function retryPolicyOf(retry: UpstreamRetry | undefined, backend: Backend, em: Emission): Json | null {
   const rule = retry ?? DEFAULT_RETRY;
-  let byBackend = policies.get(rule);
-  if (!byBackend) policies.set(rule, (byBackend = new WeakMap()));
-  let p = byBackend.get(backend);
+  let byRule = policies.get(backend);
+  if (!byRule) policies.set(backend, (byRule = new Map()));
+  let p = byRule.get(rule);
   if (p === undefined) {
     const plan = planRetry(rule, backend.servers);
-    byBackend.set(backend, (p = { plan, json: sharedPolicy(plan) }));
+    byRule.set(rule, (p = { plan, json: sharedPolicy(plan) }));
   }
   const plan = p.plan;
   if (plan && plan.backups > plan.primaries && plan.numRetries > plan.primaries) {

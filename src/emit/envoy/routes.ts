@@ -66,8 +66,8 @@ interface RouteMemo {
   redirects: Map<string, Map<string | null, Map<string, PlannedRedirect[]>>>;
   /** a route list serverRoutes made (or one recordRouteOwners was given) → its routes' owners, see routeOwnersOf */
   owners: Map<Json[], RouteOwners>;
-  /** a location's route actions (frozen) by IR action, without and with prefix_rewrite, see sharedProxyAction */
-  proxyActions: Map<Location, Map<Action, [Json | undefined, Json | undefined]>>;
+  /** a location's route actions (frozen) by IR action, see sharedProxyAction */
+  proxyActions: Map<Location, SharedProxyActions[]>;
   /** redirect actions (frozen) by status, target, host and port, see sharedRedirect */
   redirectActions: Map<number, Map<RedirectPlan | string, Map<string, Map<number, Json>>>>;
 }
@@ -739,12 +739,21 @@ function proxyAction(s: Scope, action: Extract<Action, { kind: 'proxy' }>, loc: 
  */
 function sharedProxyAction(s: Scope, action: Extract<Action, { kind: 'proxy' }>, loc: Location, e: RouteEntry): Json {
   const rewrites = Boolean(action.uri) && (e.match.kind === 'prefix' || e.match.kind === 'path');
-  let byAction = s.memo.proxyActions.get(loc);
-  if (!byAction) s.memo.proxyActions.set(loc, (byAction = new Map()));
-  let pair = byAction.get(action);
-  if (!pair) byAction.set(action, (pair = [undefined, undefined]));
-  const i = rewrites ? 1 : 0;
-  return (pair[i] ??= Object.freeze(proxyAction(s, action, loc, e)));
+  let known = s.memo.proxyActions.get(loc);
+  if (!known) s.memo.proxyActions.set(loc, (known = []));
+  // (a location has one proxy action, or one per target of a proxy_pass to a map variable: a short list)
+  let shared: SharedProxyActions | undefined;
+  for (let i = 0; i < known.length && !shared; i++) if (known[i]!.action === action) shared = known[i];
+  if (!shared) known.push((shared = { action, plain: undefined, rewriting: undefined }));
+  if (rewrites) return (shared.rewriting ??= Object.freeze(proxyAction(s, action, loc, e)));
+  return (shared.plain ??= Object.freeze(proxyAction(s, action, loc, e)));
+}
+
+/** The route actions made for one IR action of a location: without and with prefix_rewrite. */
+interface SharedProxyActions {
+  action: Action;
+  plain: Json | undefined;
+  rewriting: Json | undefined;
 }
 
 /** The `Host` entry of a proxy_set_header list (lists are shared by locations: searched once each). */
