@@ -148,24 +148,52 @@ interface ErrorPageMapper {
 
 /** The error_page mappers, merged by (code, target, status, tokens), in order of first use. */
 function errorPageMappers(scope: ReplyScope): ErrorPageMapper[] {
-  const merged = new Map<string, { page: ErrorPage; code: number; tokens: ServerTokens; names: Set<string>; routes: Set<number> }>();
-  scope.routes.forEach((r, i) => {
-    for (const page of r.pages) {
-      for (const { code, key } of pageCodesOf(page)) {
-        const k = `${key}|${isRedirectTarget(page) ? r.tokens : ''}`;
-        let m = merged.get(k);
-        if (!m) merged.set(k, (m = { page, code, tokens: r.tokens, names: new Set(), routes: new Set() }));
-        m.names.add(r.name);
-        m.routes.add(i);
-      }
+  const merged = new Map<string, MergedPage>();
+  // A location's routes come one after the other with the same pages and server_tokens:
+  // the mappers they belong to are found once for them.
+  let pages: ErrorPage[] | null = null;
+  let tokens: ServerTokens | null = null;
+  let mine: MergedPage[] = [];
+  for (let i = 0; i < scope.routes.length; i++) {
+    const r = scope.routes[i]!;
+    if (r.pages !== pages || r.tokens !== tokens) {
+      pages = r.pages;
+      tokens = r.tokens;
+      mine = mergedPagesOf(r, merged);
     }
-  });
+    for (const m of mine) {
+      m.names.add(r.name);
+      m.routes.add(i);
+    }
+  }
   return [...merged.values()].map(({ page, code, tokens, names, routes }) => {
     const codeFilter = code === 502 ? { or_filter: { filters: [statusFilter(code, 'error_page'), { response_flag_filter: { flags: [...FAILURE_FLAGS] } }] } } : statusFilter(code, 'error_page');
     // replies made before a route is chosen (no route name) are mapped only by a page every route has
     const filter = routes.size === scope.routes.length ? codeFilter : { and_filter: { filters: [codeFilter, routeNameFilter([...names].sort())] } };
     return { code, page, mapper: page.file ? fileMapper(filter, page, code) : redirectMapper(filter, page, tokens) };
   });
+}
+
+interface MergedPage {
+  page: ErrorPage;
+  code: number;
+  tokens: ServerTokens;
+  names: Set<string>;
+  routes: Set<number>;
+}
+
+/** The mappers (by code, target, status and tokens) a route's pages belong to, made in `merged` on first use. */
+function mergedPagesOf(r: ReplyRoute, merged: Map<string, MergedPage>): MergedPage[] {
+  const out: MergedPage[] = [];
+  for (const page of r.pages) {
+    for (const { code, key } of pageCodesOf(page)) {
+      const k = `${key}|${isRedirectTarget(page) ? r.tokens : ''}`;
+      let m = merged.get(k);
+      if (!m) merged.set(k, (m = { page, code, tokens: r.tokens, names: new Set(), routes: new Set() }));
+      out.push(m);
+    }
+  }
+  return out;
 }
 
 const pageCodes = new WeakMap<ErrorPage, { code: number; key: string }[]>();
