@@ -1,6 +1,7 @@
 // Emission works some things out once for many routes: add_header values moved to a Lua
 // script are found once per add_header content (and split off each response header list
-// once), retry policies are one object per content, and hoisting counts a virtual host's
+// once), retry policies are one object per content, error_page mappers are found once per
+// run of routes with the same pages, and hoisting counts a virtual host's
 // configs in a short list (a Map once there are many). These tests hold each shortcut to
 // what the routes must say.
 import { describe, expect, it } from 'vitest';
@@ -128,5 +129,24 @@ describe('hoisting counts configs in a short list, and by a Map once there are m
     const mv = vhostNamed(many, 'server_0');
     expect(mv.typed_per_filter_config[BUFFER].buffer.max_request_bytes).toBe(30 * 1024);
     expect(effective(mv, routeAt(mv, '/b/'), BUFFER).buffer.max_request_bytes).toBe(31 * 1024);
+  });
+});
+
+describe('error_page mappers, found once per run of routes', () => {
+  it('locations with the same pages apart from each other share their mapper; the one between has its own', () => {
+    const r = compileText(
+      'pages',
+      `server { listen 8080; server_name a.test; error_page 404 http://x.test/nf;
+        location /a/ { error_page 404 http://a.test/a; return 204; }
+        location /b/ { return 204; }
+        location /c/ { error_page 404 http://a.test/a; return 204; } }`,
+    );
+    const mappers: Json[] = hcmOf(r).local_reply_config.mappers;
+    const expressionFor = (target: string): string => {
+      const m = mappers.find((x) => x.headers_to_add?.[0]?.header.value === target);
+      return m.filter.and_filter.filters[1].extension_filter.typed_config.expression;
+    };
+    expect(expressionFor('http://a.test/a')).toBe("xds.route_name in ['server_0/loc_0', 'server_0/loc_2']");
+    expect(expressionFor('http://x.test/nf')).toBe("xds.route_name in ['server_0/fallback', 'server_0/loc_1']");
   });
 });
