@@ -151,7 +151,13 @@ function edgeMemoOf(scope: EdgeScope): EdgeMemo {
 // ------------------------------------------------------------------ route → settings
 
 function allRoutes(rc: Json): Json[] {
-  return (rc?.virtual_hosts ?? []).flatMap((vh: Json) => vh.routes ?? []);
+  // (a loop: flatMap's callback and spreading cost more over tens of thousands of routes)
+  const out: Json[] = [];
+  for (const vh of rc?.virtual_hosts ?? []) {
+    const routes: Json[] = vh.routes ?? [];
+    for (let i = 0; i < routes.length; i++) out.push(routes[i]);
+  }
+  return out;
 }
 
 /**
