@@ -3,7 +3,7 @@
 // `server` line. Plain data; the wire formats are in formats.ts. Stream backends
 // (stream {} upstreams and targets) are services too, named after their
 // clusters (`stream_db` → `stream-db`), tagged `stream`, meta nginx_context=stream.
-import * as crypto from 'node:crypto';
+import { sha256Hex } from '../hash.js';
 import type { Backend, BackendServer, CompiledConfig, Src, StreamBackend } from '../../ir/types.js';
 import { claimUnique, instanceIdBase, serviceNamesFor } from './names.js';
 
@@ -266,10 +266,4 @@ export function instanceHash(instance: Omit<ConsulInstance, 'meta'> & { meta: Re
 
 export function allInstances(registrations: ConsulRegistrations): ConsulInstance[] {
   return registrations.services.flatMap((s) => s.instances);
-}
-
-/** crypto.hash (Node ≥ 20.12) hashes in one call, without a Hash object per instance; createHash before it. */
-const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
-function sha256Hex(text: string): string {
-  return oneShotHash ? oneShotHash('sha256', text, 'hex') : crypto.createHash('sha256').update(text).digest('hex');
 }

@@ -3,7 +3,7 @@
 // manager; a route disables every compressor that is not its own, so each
 // location compresses exactly as nginx would there.
 import type { Compression } from '../../ir/types.js';
-import * as crypto from 'node:crypto';
+import { sha256Hex } from '../hash.js';
 import type { Json } from './context.js';
 
 export const COMPRESSOR = 'envoy.filters.http.compressor';
@@ -94,15 +94,6 @@ const SCRIPT_TAIL = ['function envoy_on_response(handle)', '  if statuses[handle
  */
 export function statusGatedScriptName(script: string): string {
   return `add_header.${sha256Hex(script).slice(0, 16)}`;
-}
-
-/**
- * SHA-256 of a text, in hex. crypto.hash (Node 20.12 on) hashes in one call, without a
- * Hash object per text: a quarter of the cost over the thousands of scripts of a large
- * configuration. Node 20.11 (package.json's oldest) has only createHash.
- */
-function sha256Hex(text: string): string {
-  return typeof crypto.hash === 'function' ? crypto.hash('sha256', text) : crypto.createHash('sha256').update(text).digest('hex');
 }
 
 const LUA_PER_ROUTE_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.lua.v3.LuaPerRoute';

@@ -22,7 +22,7 @@
 import { Document, isMap, isSeq, type Node as YamlNode } from 'yaml';
 import fs from 'node:fs';
 import path from 'node:path';
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../hash.js';
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 export type JsonObject = { [k: string]: Json };
@@ -396,7 +396,7 @@ export function adsBootstrap(opts: AdsBootstrapOptions): JsonObject {
 
 /** Content hash used as a version: the first 16 hex digits of sha256. */
 export function contentHash(text: string): string {
-  return createHash('sha256').update(text).digest('hex').slice(0, 16);
+  return sha256Hex(text).slice(0, 16);
 }
 
 /**
