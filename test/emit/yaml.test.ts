@@ -154,6 +154,19 @@ describe('toYaml', () => {
     const few = { top: policy, routes: routes.slice(0, 20) };
     expect(parse(toYaml(few, comments))).toEqual(few);
   });
+
+  it('a shared block whose first layout spans blocks (larger than one) is written again as the bytes of its unshared copies', () => {
+    // about 6 MB of lines in one frozen list, past ASCII in places, each item holding a shared part itself
+    const part = deepFreeze({ key: 'X-É', value: 'v'.repeat(150) });
+    const big = deepFreeze(Array.from({ length: 30_000 }, (_, i) => ({ name: `n${i} ${'w'.repeat(100)}`, part, 'ключ': i })));
+    const v = { a: big, b: { c: big }, d: [big], e: big };
+    const blocks = toYamlBlocks(v, new Map());
+    expect(blocks.length).toBeGreaterThan(4);
+    const unshared = toYamlBytes(structuredClone(v), new Map());
+    expect(Buffer.concat(blocks).equals(unshared)).toBe(true);
+    const few = { a: big.slice(0, 3), b: { c: big.slice(0, 2) } };
+    expect(parse(toYaml(few, new Map()))).toEqual(few);
+  });
 });
 
 function deepFreeze<T>(v: T): T {
