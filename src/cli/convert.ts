@@ -210,7 +210,7 @@ export async function runConvert(file: string, opts: ConvertOptions, hooks: Conv
  * load; everything is rendered on this thread then.
  */
 const COMPILED = import.meta.url.endsWith('.js');
-const PACKED_REPORT_MODULE = new URL('../report/packed.js', import.meta.url).href;
+const REPORT_MODULE = new URL('../report/render.js', import.meta.url).href;
 const CONSUL_MODULE = new URL('../emit/consul/index.js', import.meta.url).href;
 
 /**
@@ -225,7 +225,7 @@ function onWriterThread(writer: FileWriter, staging: ConsulStaging | null): Outp
     report(report, dir) {
       const packed = packReport(report);
       if (!packed) return null;
-      writer.render({ module: PACKED_REPORT_MODULE, fn: 'renderPackedReportFiles', args: [dir, packed], hold: true }, packedBuffers(packed));
+      writer.render({ module: REPORT_MODULE, fn: 'renderPackedReportFiles', args: [dir, packed], hold: true }, packedBuffers(packed));
       return [writtenFile(join(dir, 'report.json')), writtenFile(join(dir, 'report.md'))];
     },
     validated() {

@@ -2,11 +2,10 @@
 // objects to another thread (structured clone) costs about as much as rendering them; the
 // same entries as a table of distinct strings plus one Int32Array (transferred, not copied)
 // cost a tenth of it. convert -o renders report.json and report.md from this on its writer
-// thread while the main thread renders envoy.yaml.
-import { join } from 'node:path';
+// thread while the main thread renders envoy.yaml; report.json is rendered from this form
+// everywhere (render.ts).
 import type { ReportEntry } from '../ir/types.js';
 import type { Report, ReportSummary } from '../compile.js';
-import { renderReportJsonBytes, renderReportMarkdown } from './render.js';
 
 /** Entries as rows of six ints: file, line, col, directive, class, reason (strings as indexes into `strings`). */
 export interface PackedEntries {
@@ -20,7 +19,7 @@ export interface PackedReport {
   notes: PackedEntries;
 }
 
-const FIELDS = 6;
+export const PACKED_FIELDS = 6;
 
 /**
  * The report packed, or null when an entry is not exactly the six fields with string and
@@ -44,22 +43,13 @@ export function packedBuffers(packed: PackedReport): ArrayBuffer[] {
   return [packed.directives.rows.buffer as ArrayBuffer, packed.notes.rows.buffer as ArrayBuffer];
 }
 
-/** DIR/report.json and DIR/report.md from a packed report: what the writer thread calls. */
-export function renderPackedReportFiles(dir: string, packed: PackedReport): { path: string; bytes?: Uint8Array; text?: string }[] {
-  const report = unpackReport(packed);
-  return [
-    { path: join(dir, 'report.json'), bytes: renderReportJsonBytes(report) },
-    { path: join(dir, 'report.md'), text: renderReportMarkdown(report) },
-  ];
-}
-
 function packEntries(entries: ReportEntry[], strings: StringTable): Int32Array | null {
   if (!Array.isArray(entries)) return null;
-  const rows = new Int32Array(entries.length * FIELDS);
+  const rows = new Int32Array(entries.length * PACKED_FIELDS);
   // Entries come file by file: the previous file's index is usually the one.
   let lastFile: string | undefined;
   let lastFileIndex = -1;
-  for (let i = 0, at = 0; i < entries.length; i++, at += FIELDS) {
+  for (let i = 0, at = 0; i < entries.length; i++, at += PACKED_FIELDS) {
     const e = entries[i];
     if (!hasEntryKeys(e)) return null;
     // Each field read once (the entries come in many shapes: every read is a generic lookup).
@@ -81,8 +71,8 @@ function packEntries(entries: ReportEntry[], strings: StringTable): Int32Array |
 
 function unpackEntries(packed: PackedEntries): ReportEntry[] {
   const { strings, rows } = packed;
-  const entries = new Array<ReportEntry>(rows.length / FIELDS);
-  for (let i = 0, at = 0; at < rows.length; i++, at += FIELDS) {
+  const entries = new Array<ReportEntry>(rows.length / PACKED_FIELDS);
+  for (let i = 0, at = 0; at < rows.length; i++, at += PACKED_FIELDS) {
     // (the literal's key order is the entry's: report.json writes the keys in it)
     entries[i] = {
       file: strings[rows[at]!]!,
@@ -106,7 +96,7 @@ function hasEntryKeys(e: ReportEntry | undefined): e is ReportEntry {
     if (key !== KEYS[i]) return false;
     i++;
   }
-  return i === FIELDS;
+  return i === PACKED_FIELDS;
 }
 
 /** -0 is not: it would come back as 0 (the same JSON, but not the same value). */

@@ -13,16 +13,26 @@
 // Each entry line is JSON.stringify(entry). One line per entry keeps the file greppable and
 // its diffs one line per changed directive, at about a third of the pretty-printed size. It
 // has one entry per directive (150,000 on the benchmark), so it is assembled as bytes from
-// cached pieces instead of by the generic serializer: no large string to build and then
-// encode again for writing, and each recurring value (file, directive, class, reason) is
-// quoted and encoded once per render.
+// the packed report (packed.ts) instead of by the generic serializer: no large string to
+// build and then encode again for writing, and each distinct string (file, directive,
+// class, reason) is quoted and encoded once per render.
 //
 // report.md leads with what a migrating user has to act on: every unsupported,
 // approximated and ignored directive and every note with its file:line:col, grouped by
 // reason (the same reason usually recurs in every server), and the translated
 // directives as counts by name. report.json keeps the full list.
+import { join } from 'node:path';
 import type { ReportEntry } from '../ir/types.js';
 import type { Report } from '../compile.js';
+import { PACKED_FIELDS, packReport, unpackReport, type PackedReport } from './packed.js';
+
+/** DIR/report.json and DIR/report.md from a packed report: what the writer thread calls. */
+export function renderPackedReportFiles(dir: string, packed: PackedReport): { path: string; bytes?: Uint8Array; text?: string }[] {
+  return [
+    { path: join(dir, 'report.json'), bytes: renderPackedReportJson(packed) },
+    { path: join(dir, 'report.md'), text: renderReportMarkdown(unpackReport(packed)) },
+  ];
+}
 
 export function renderReportJson(report: Report): string {
   return renderReportJsonBytes(report).toString('utf8');
@@ -30,15 +40,24 @@ export function renderReportJson(report: Report): string {
 
 /**
  * report.json as the UTF-8 bytes written to disk. Building bytes, not a string, spares the
- * string and its encoding when the file is written. Each entry is copied from cached
- * pieces: the head per file, the tail per (directive, class, reason), with line and col
- * written as digits between them; the exact size is known before anything is copied.
+ * string and its encoding when the file is written. The report is rendered packed (see
+ * packed.ts): every distinct string quoted and encoded once, into one buffer, and each entry
+ * copied from its slices with line and col written as digits between them; the exact size is
+ * known before anything is copied. A report that cannot be packed (entries of another shape:
+ * never the compiler's) is written entry by entry as JSON.stringify writes each.
  */
 export function renderReportJsonBytes(report: Report): Buffer {
-  const { summary, directives, notes } = report;
-  const pieces = new EntryPieces();
-  const lists = [pieces.list(directives), pieces.list(notes)];
-  const open = utf8('{"summary":' + (JSON.stringify(summary) ?? 'null') + ',\n"directives":');
+  const packed = packReport(report);
+  return packed ? renderPackedReportJson(packed) : renderReportJsonPlain(report);
+}
+
+/** report.json of a packed report (what the writer thread renders). */
+export function renderPackedReportJson(packed: PackedReport): Buffer {
+  const directivesQuoted = new QuotedStrings(packed.directives.strings);
+  // (one table for both lists: packReport shares it, and a postMessage keeps it shared)
+  const notesQuoted = packed.notes.strings === packed.directives.strings ? directivesQuoted : new QuotedStrings(packed.notes.strings);
+  const lists = [entryList(packed.directives.rows, directivesQuoted), entryList(packed.notes.rows, notesQuoted)];
+  const open = utf8('{"summary":' + (JSON.stringify(packed.summary) ?? 'null') + ',\n"directives":');
   const between = utf8(',\n"notes":');
   const close = utf8('}\n');
   const out = Buffer.allocUnsafe(open.length + lists[0]!.size + between.length + lists[1]!.size + close.length);
@@ -51,174 +70,119 @@ export function renderReportJsonBytes(report: Report): Buffer {
   return out;
 }
 
+/** The same layout for any report, each entry as JSON.stringify writes it in an array (`null` for a hole). */
+function renderReportJsonPlain(report: Report): Buffer {
+  const list = (entries: ReportEntry[]): string => {
+    if (!Array.isArray(entries)) return JSON.stringify(entries) ?? 'null';
+    if (entries.length === 0) return '[]';
+    return '[\n' + Array.from(entries, (e) => JSON.stringify(e) ?? 'null').join(',\n') + '\n]';
+  };
+  return utf8('{"summary":' + (JSON.stringify(report.summary) ?? 'null') + ',\n"directives":' + list(report.directives) + ',\n"notes":' + list(report.notes) + '}\n');
+}
+
 function copy(out: Buffer, at: number, bytes: Uint8Array): number {
   out.set(bytes, at);
   return at + bytes.length;
 }
 
-/** A constant of a few bytes, byte by byte: cheaper than a call to set() (twice per entry). */
+/** A constant of a few bytes, byte by byte: cheaper than a call to set() (six per entry). */
 function copyTiny(out: Buffer, at: number, bytes: Uint8Array): number {
   for (let k = 0; k < bytes.length; k++) out[at + k] = bytes[k]!;
   return at + bytes.length;
 }
 
-const ENTRY_KEYS = ['file', 'line', 'col', 'directive', 'class', 'reason'];
 const utf8 = (text: string): Buffer => Buffer.from(text, 'utf8');
 const LIST_OPEN = utf8('[\n');
 const LIST_CLOSE = utf8('\n]');
 const EMPTY_LIST = utf8('[]');
-const BETWEEN_LINE_AND_COL = utf8(',"col":');
 const ENTRY_SEPARATOR = utf8(',\n');
+// An entry: {"file":F,"line":L,"col":C,"directive":D,"class":K,"reason":R}
+const BEFORE_FILE = utf8('{"file":');
+const BEFORE_LINE = utf8(',"line":');
+const BEFORE_COL = utf8(',"col":');
+const BEFORE_DIRECTIVE = utf8(',"directive":');
+const BEFORE_CLASS = utf8(',"class":');
+const BEFORE_REASON = utf8(',"reason":');
+const ENTRY_CLOSE = utf8('}');
+const ENTRY_CONSTANT_SIZE =
+  BEFORE_FILE.length + BEFORE_LINE.length + BEFORE_COL.length + BEFORE_DIRECTIVE.length + BEFORE_CLASS.length + BEFORE_REASON.length + ENTRY_CLOSE.length;
+/** Slices shorter than this are copied byte by byte (most are: classes, directives, the file). */
+const SHORT_SLICE = 64;
 
-/** One list of entries laid out as pieces; `write` copies them into the output. */
+/**
+ * The strings of a packed report as JSON string literals in UTF-8, all in one buffer: string
+ * i is bytes[start[i]..start[i + 1]). One encoding for all of them instead of a small buffer
+ * per distinct string (there are 40,000 on the benchmark).
+ */
+class QuotedStrings {
+  readonly bytes: Buffer;
+  readonly start: Int32Array;
+
+  constructor(strings: string[]) {
+    const quoted = strings.map((s) => JSON.stringify(s));
+    const text = quoted.join('');
+    this.bytes = utf8(text);
+    this.start = new Int32Array(quoted.length + 1);
+    // As many bytes as characters: all ASCII, each literal's length is its size in bytes.
+    const ascii = this.bytes.length === text.length;
+    let at = 0;
+    for (let i = 0; i < quoted.length; i++) {
+      this.start[i] = at;
+      at += ascii ? quoted[i]!.length : Buffer.byteLength(quoted[i]!, 'utf8');
+    }
+    this.start[quoted.length] = at;
+  }
+
+  size(i: number): number {
+    return this.start[i + 1]! - this.start[i]!;
+  }
+
+  write(out: Buffer, at: number, i: number): number {
+    const from = this.start[i]!;
+    const to = this.start[i + 1]!;
+    if (to - from >= SHORT_SLICE) return at + this.bytes.copy(out, at, from, to);
+    const bytes = this.bytes;
+    for (let k = from; k < to; k++) out[at++] = bytes[k]!;
+    return at;
+  }
+}
+
+/** One list of entries laid out; `write` copies it into the output. */
 interface EntryList {
   size: number;
   write(out: Buffer, at: number): number;
 }
 
-/** The pieces of the entries, cached across the lists of one report. */
-class EntryPieces {
-  private readonly heads = new Map<string, Buffer>();
-  /** Tail by reason, then directive, then class: a reason nearly always comes with one directive and class. */
-  private readonly tails = new Map<string, Tail>();
-  /**
-   * The tails of a reason past the first CHAIN_MAX, by directive: a few reasons come with
-   * thousands of directives (each entry of an untranslated `map` is a directive named
-   * after its key), where a chain would be searched end to end for every entry.
-   */
-  private readonly wide = new Map<string, Map<string, Tail>>();
-
-  /** A list that is not an array is written as JSON.stringify writes it (`null` for none). */
-  list(entries: ReportEntry[]): EntryList {
-    if (!Array.isArray(entries)) {
-      const bytes = utf8(JSON.stringify(entries) ?? 'null');
-      return { size: bytes.length, write: (out, at) => copy(out, at, bytes) };
-    }
-    if (entries.length === 0) return { size: EMPTY_LIST.length, write: (out, at) => copy(out, at, EMPTY_LIST) };
-    const n = entries.length;
-    // First pass: the tail of each entry (null: written whole, from `whole`) and the exact size.
-    const tails = new Array<Buffer | null>(n);
-    const whole = new Map<number, Buffer>();
-    let size = LIST_OPEN.length + LIST_CLOSE.length + (n - 1) * ENTRY_SEPARATOR.length;
-    let lastFile: string | undefined;
-    let lastHead = EMPTY_LIST;
-    for (let i = 0; i < n; i++) {
-      const e = entries[i]!;
-      if (isPlainEntry(e)) {
-        // Entries come file by file: the previous head is usually the one.
-        if (e.file !== lastFile) {
-          lastFile = e.file;
-          lastHead = this.head(e.file);
-        }
-        const tail = this.tail(e.directive, e.class, e.reason);
-        tails[i] = tail;
-        size += lastHead.length + numberSize(e.line) + BETWEEN_LINE_AND_COL.length + numberSize(e.col) + tail.length;
-      } else {
-        // Anything else (another key, another order, a hole) is written as JSON.stringify writes it in an array.
-        const bytes = utf8(JSON.stringify(e) ?? 'null');
-        tails[i] = null;
-        whole.set(i, bytes);
-        size += bytes.length;
-      }
-    }
-    const write = (out: Buffer, start: number): number => {
-      let at = copy(out, start, LIST_OPEN);
-      let lastFile: string | undefined;
-      let lastHead = EMPTY_LIST;
-      for (let i = 0; i < n; i++) {
-        if (i > 0) at = copyTiny(out, at, ENTRY_SEPARATOR);
-        const tail = tails[i];
-        if (tail === null) {
-          at = copy(out, at, whole.get(i)!);
-          continue;
-        }
-        const e = entries[i]!;
-        if (e.file !== lastFile) {
-          lastFile = e.file;
-          lastHead = this.head(e.file);
-        }
-        at = copy(out, at, lastHead);
-        at = writeNumber(out, at, e.line);
-        at = copyTiny(out, at, BETWEEN_LINE_AND_COL);
-        at = writeNumber(out, at, e.col);
-        at = copy(out, at, tail!);
-      }
-      return copy(out, at, LIST_CLOSE);
-    };
-    return { size, write };
+/** Rows of six ints (see PackedEntries): file, line, col, directive, class, reason. */
+function entryList(rows: Int32Array, quoted: QuotedStrings): EntryList {
+  const n = rows.length / PACKED_FIELDS;
+  if (n === 0) return { size: EMPTY_LIST.length, write: (out, at) => copy(out, at, EMPTY_LIST) };
+  let size = LIST_OPEN.length + LIST_CLOSE.length + (n - 1) * ENTRY_SEPARATOR.length + n * ENTRY_CONSTANT_SIZE;
+  for (let at = 0; at < rows.length; at += PACKED_FIELDS) {
+    size += quoted.size(rows[at]!) + numberSize(rows[at + 1]!) + numberSize(rows[at + 2]!);
+    size += quoted.size(rows[at + 3]!) + quoted.size(rows[at + 4]!) + quoted.size(rows[at + 5]!);
   }
-
-  /** `{"file":"F","line":` */
-  private head(file: string): Buffer {
-    let head = this.heads.get(file);
-    if (head === undefined) {
-      head = utf8('{"file":' + JSON.stringify(file) + ',"line":');
-      this.heads.set(file, head);
+  const write = (out: Buffer, start: number): number => {
+    let at = copy(out, start, LIST_OPEN);
+    for (let row = 0; row < rows.length; row += PACKED_FIELDS) {
+      if (row > 0) at = copyTiny(out, at, ENTRY_SEPARATOR);
+      at = copyTiny(out, at, BEFORE_FILE);
+      at = quoted.write(out, at, rows[row]!);
+      at = copyTiny(out, at, BEFORE_LINE);
+      at = writeNumber(out, at, rows[row + 1]!);
+      at = copyTiny(out, at, BEFORE_COL);
+      at = writeNumber(out, at, rows[row + 2]!);
+      at = copyTiny(out, at, BEFORE_DIRECTIVE);
+      at = quoted.write(out, at, rows[row + 3]!);
+      at = copyTiny(out, at, BEFORE_CLASS);
+      at = quoted.write(out, at, rows[row + 4]!);
+      at = copyTiny(out, at, BEFORE_REASON);
+      at = quoted.write(out, at, rows[row + 5]!);
+      at = copyTiny(out, at, ENTRY_CLOSE);
     }
-    return head;
-  }
-
-  /** `,"directive":"D","class":"C","reason":"R"}` */
-  private tail(directive: string, cls: string, reason: string): Buffer {
-    const first = this.tails.get(reason);
-    let n = 0;
-    for (let tail = first; tail !== undefined; tail = tail.other) {
-      if (tail.directive === directive && tail.cls === cls) return tail.bytes;
-      if (++n === CHAIN_MAX) return this.wideTail(directive, cls, reason);
-    }
-    const bytes = tailBytes(directive, cls, reason);
-    this.tails.set(reason, { directive, cls, bytes, other: first });
-    return bytes;
-  }
-
-  /** A tail of a reason whose chain is full: by directive, then class. */
-  private wideTail(directive: string, cls: string, reason: string): Buffer {
-    let byDirective = this.wide.get(reason);
-    if (byDirective === undefined) this.wide.set(reason, (byDirective = new Map()));
-    const first = byDirective.get(directive);
-    for (let tail = first; tail !== undefined; tail = tail.other) {
-      if (tail.cls === cls) return tail.bytes;
-    }
-    const bytes = tailBytes(directive, cls, reason);
-    byDirective.set(directive, { directive, cls, bytes, other: first });
-    return bytes;
-  }
-}
-
-/** The (directive, class) pairs a reason's chain holds before its others go by directive. */
-const CHAIN_MAX = 8;
-
-function tailBytes(directive: string, cls: string, reason: string): Buffer {
-  return utf8(',"directive":' + JSON.stringify(directive) + ',"class":' + JSON.stringify(cls) + ',"reason":' + JSON.stringify(reason) + '}');
-}
-
-/** The tail of one (directive, class) with a reason, chained to the reason's other tails. */
-interface Tail {
-  directive: string;
-  cls: string;
-  bytes: Buffer;
-  other: Tail | undefined;
-}
-
-/** The six fields in their declared order and nothing else: the pieces write exactly what JSON.stringify would. */
-function isPlainEntry(e: ReportEntry): boolean {
-  if (typeof e !== 'object' || e === null) return false;
-  // for…in, not Object.keys: no array per entry (150,000 of them). It also sees inherited
-  // enumerable keys, which JSON.stringify ignores: such an entry just takes the exact slow path.
-  let i = 0;
-  for (const key in e) {
-    if (key !== ENTRY_KEYS[i]) return false;
-    i++;
-  }
-  return (
-    i === ENTRY_KEYS.length &&
-    typeof e.file === 'string' &&
-    Number.isFinite(e.line) &&
-    Number.isFinite(e.col) &&
-    typeof e.directive === 'string' &&
-    typeof e.class === 'string' &&
-    typeof e.reason === 'string'
-  );
+    return copy(out, at, LIST_CLOSE);
+  };
+  return { size, write };
 }
 
 /** Line and column numbers: small non-negative integers as digits; anything else as JSON writes it. */

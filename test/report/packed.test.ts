@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
 import { compile, type Report } from '../../src/compile.js';
-import { packedBuffers, packReport, renderPackedReportFiles, unpackReport, type PackedReport } from '../../src/report/packed.js';
-import { renderReportJsonBytes, renderReportMarkdown } from '../../src/report/render.js';
+import { packedBuffers, packReport, unpackReport, type PackedReport } from '../../src/report/packed.js';
+import { renderPackedReportFiles, renderReportJsonBytes, renderReportMarkdown } from '../../src/report/render.js';
 import type { ReportEntry } from '../../src/ir/types.js';
 
 const FIXTURES = resolve(import.meta.dirname, '../../fixtures');
