@@ -74,6 +74,17 @@ describe('FileWriter', () => {
     expect(blocks[1]!.toString()).toBe('xxxxx');
   });
 
+  test('each write leaves exactly the new content over longer, shorter, equal and empty old content', async () => {
+    const path = join(dir, 'sizes', 'file.txt');
+    const contents = ['a long first content\n', 'short\n', 'longer again, → with UTF-8\n', 'longer again, → with UTF-9\n', '', 'x\n'];
+    for (const text of contents) {
+      const writer = new FileWriter(join(dir, 'sizes'));
+      writer.write([{ path, text }]);
+      await writer.close();
+      expect(readFileSync(path, 'utf8')).toBe(text);
+    }
+  });
+
   test('the first failure is the error, with the synchronous writer\'s message; nothing after it is written', async () => {
     const root = join(dir, 'failing');
     writeOutputFiles([{ path: join(root, 'file'), text: 'x' }]);
