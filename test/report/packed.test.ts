@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
 import { compile, type Report } from '../../src/compile.js';
 import { packedBuffers, packReport, unpackReport, type PackedReport } from '../../src/report/packed.js';
-import { renderPackedReportFiles, renderReportJsonBytes, renderReportMarkdown } from '../../src/report/render.js';
+import { renderPackedReportFiles, renderPackedReportJson, renderReportJsonBytes, renderReportMarkdown } from '../../src/report/render.js';
 import type { ReportEntry } from '../../src/ir/types.js';
 
 const FIXTURES = resolve(import.meta.dirname, '../../fixtures');
@@ -51,6 +51,16 @@ describe('packed report', () => {
     for (let i = 0; i < back.directives.length; i++) expect(Object.keys(back.directives[i]!)).toEqual(Object.keys(report.directives[i]!));
     expect(renderReportJsonBytes(back).equals(json)).toBe(true);
     expect(renderReportMarkdown(back)).toBe(md);
+    // report.json rendered from the rows themselves, as the writer thread does
+    expect(renderPackedReportJson(sent(packReport(report)!)).equals(json)).toBe(true);
+  });
+
+  test('report.json of lists packed with tables of their own is that of the report they unpack to', () => {
+    const directives = packReport(reportOf([entry(), entry({ line: 9, reason: 'é → "q"' })]))!.directives;
+    const notes = packReport(reportOf([entry({ file: 'other.conf', line: 0, col: 0, reason: 'note' })]))!.directives;
+    const packed: PackedReport = { summary: reportOf([]).summary, directives, notes };
+    expect(packed.notes.strings).not.toBe(packed.directives.strings);
+    expect(renderPackedReportJson(packed).equals(renderReportJsonBytes(unpackReport(packed)))).toBe(true);
   });
 
   test('the files the writer thread writes: report.json bytes and report.md text under DIR', () => {
