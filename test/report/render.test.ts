@@ -70,6 +70,14 @@ describe('report.json', () => {
     expect(JSON.parse(renderReportJson(report))).toEqual(content(report));
   });
 
+  test('every UTF-16 code unit, alone and beside others, is quoted and encoded as JSON.stringify and UTF-8 do', () => {
+    const units = Array.from({ length: 0x10000 }, (_, u) => String.fromCharCode(u));
+    const directives = units.map((ch, u) => entry({ directive: ch, reason: `r ${ch} ${u}`, line: u }));
+    directives.push(entry({ reason: 'pair 🚀 and lone \ud83d end' }), entry({ reason: '\ude80 first' }));
+    const report = reportOf(directives);
+    expect(renderReportJsonBytes(report).equals(Buffer.from(reference(report), 'utf8'))).toBe(true);
+  });
+
   test('a class other than the four is written as JSON.stringify writes it', () => {
     const report = reportOf([entry(), entry({ class: 'experimental' as ReportEntry['class'] }), entry({ class: 'constructor' as ReportEntry['class'] })]);
     expect(renderReportJson(report)).toBe(reference(report));
