@@ -444,12 +444,15 @@ function lowerServer(d: Directive, http: Level, ctx: Ctx, listens: { spec: Liste
   const names: ServerName[] = [];
   let http2 = false;
   const mine: ListenSpec[] = [];
-  for (const c of ds) {
+  for (let i = 0; i < ds.length; i++) {
+    const c = ds[i]!;
     if (c.name === 'listen') {
       const spec = lowerListen(c, r);
       if (spec) mine.push(spec);
-    } else if (c.name === 'server_name') names.push(...lowerServerName(c, r));
-    else if (c.name === 'http2') {
+    } else if (c.name === 'server_name') {
+      const lowered = lowerServerName(c, r);
+      for (let k = 0; k < lowered.length; k++) names.push(lowered[k]!);
+    } else if (c.name === 'http2') {
       http2 = argValue(c, 0) === 'on';
       r.mark(c, 'translated', 'HTTP/2 accepted on the listener');
     }
@@ -464,11 +467,12 @@ function lowerServer(d: Directive, http: Level, ctx: Ctx, listens: { spec: Liste
   const serverLevels = [http, own];
   const scope = scopeOf(serverLevels, null);
   const rw = rewriteLevelOf(own, 'server', null, primaryName, http, own, r);
-  const locCounter = { n: 0 };
   const locations: Location[] = [];
   const seen = new Set<string>();
-  for (const c of own.byName.get('location') ?? []) {
-    const loc = lowerLocation(c, `${id}/loc_${locCounter.n++}`, null, null, scope, ctx, primaryName, false);
+  const located = own.byName.get('location') ?? [];
+  for (let i = 0; i < located.length; i++) {
+    const c = located[i]!;
+    const loc = lowerLocation(c, `${id}/loc_${i}`, null, null, scope, ctx, primaryName, false);
     checkDuplicate(c, loc, seen);
     locations.push(loc);
   }
@@ -531,7 +535,7 @@ function lowerLocation(d: Directive, id: string, parentId: string | null, parent
   const own = levelOf(directivesOf(d.block));
   const ds = own.ds;
   r.openLevel(d.block, ds);
-  const scope = scopeOf([...outer.levels, own], outer);
+  const scope = scopeOf(innerLevels(outer.levels, own), outer);
   const levels = scope.levels;
   markLevel(own, r);
   const rw = rewriteLevelOf(own, 'location', re2, serverName, levels[0]!, levels[1]!, r);
@@ -540,9 +544,9 @@ function lowerLocation(d: Directive, id: string, parentId: string | null, parent
   const nested = own.byName.get('location');
   if (nested) {
     const seen = new Set<string>();
-    let i = 0;
-    for (const c of nested) {
-      const child = lowerLocation(c, `${id}/loc_${i++}`, id, head, scope, ctx, serverName, internal);
+    for (let i = 0; i < nested.length; i++) {
+      const c = nested[i]!;
+      const child = lowerLocation(c, `${id}/loc_${i}`, id, head, scope, ctx, serverName, internal);
       checkDuplicate(c, child, seen);
       children.push(child);
     }
@@ -968,6 +972,14 @@ interface Scope {
   sslProxy: SslDirectives | undefined;
   /** The grpc_ssl_* directives in effect; undefined: not worked out yet. */
   sslGrpc: SslDirectives | undefined;
+}
+
+/** `[...outer, own]`, copied by index: a spread runs the iteration protocol, and this runs for every location, mostly before it is optimised. */
+function innerLevels(outer: Level[], own: Level): Level[] {
+  const levels = new Array<Level>(outer.length + 1);
+  for (let i = 0; i < outer.length; i++) levels[i] = outer[i]!;
+  levels[outer.length] = own;
+  return levels;
 }
 
 function scopeOf(levels: Level[], parent: Scope | null): Scope {
