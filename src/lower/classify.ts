@@ -11,6 +11,11 @@ import { WAF_DIRECTIVES, WAF_REASON } from './auth.js';
 
 const SEVERITY: Record<ReportClass, number> = { translated: 0, ignored: 1, approximated: 2, unsupported: 3 };
 
+/** The worse of two classes: what a directive marked with both ends in. */
+export function worseClass(a: ReportClass, b: ReportClass): ReportClass {
+  return SEVERITY[b] > SEVERITY[a] ? b : a;
+}
+
 interface Mark {
   cls: ReportClass;
   reason: string;

@@ -1,8 +1,8 @@
 // `upstream` blocks → backends (clusters), and inline proxy_pass targets.
 import type { Directive } from '../parse/ast.js';
 import { createHash } from 'node:crypto';
-import type { Backend, BackendServer, BalancePolicy, UpstreamTls, UpstreamTransport } from '../ir/types.js';
-import type { Reporter } from './classify.js';
+import type { Backend, BackendServer, BalancePolicy, ReportClass, UpstreamTls, UpstreamTransport } from '../ir/types.js';
+import { type Reporter, worseClass } from './classify.js';
 import { directivesOf, errorAt, parseTemplate, parseTimeMs, srcOf } from './util.js';
 import { argCount, argValue } from '../parse/args.js';
 
@@ -12,11 +12,17 @@ export function lowerUpstream(d: Directive, r: Reporter): Backend {
   const backend: Backend = { name, kind: 'upstream', balance: { kind: 'round_robin' }, keepalive: null, clusters: [], servers: [], source: srcOf(d) };
   r.mark(d, 'translated', `cluster \`${name}\``);
   const body = directivesOf(d.block);
-  for (const c of body) {
+  // The server lines' verdicts, reported once every line is read (see markServerLines).
+  const lines: ServerLine[] = [];
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i]!;
     switch (c.name) {
-      case 'server':
-        backend.servers.push(lowerUpstreamServer(c, r));
+      case 'server': {
+        const line = lowerUpstreamServer(c);
+        backend.servers.push(line.server);
+        lines.push(line);
         break;
+      }
       case 'least_conn':
         backend.balance = { kind: 'least_conn' };
         r.mark(c, 'translated', 'lb_policy LEAST_REQUEST (Envoy weighs active requests, nginx active connections: equal for HTTP/1)');
@@ -61,13 +67,37 @@ export function lowerUpstream(d: Directive, r: Reporter): Backend {
         break; // left to the default classification (unsupported or unknown)
     }
   }
-  const live = backend.servers.filter((s) => !s.down).length;
-  for (const c of body) {
-    if (c.name !== 'server' || !setsFailureLimits(c)) continue;
-    if (live >= 2) r.mark(c, 'approximated', 'max_fails/fail_timeout → outlier detection on local-origin failures (consecutive failures, not failures within a window)');
-    else r.mark(c, 'translated', 'max_fails/fail_timeout have no effect with a single server (nginx never marks it unavailable)');
-  }
+  markServerLines(lines, backend.servers, r);
   return backend;
+}
+
+/** A `server` line of an upstream: the server it makes and the report's verdict on the line itself. */
+interface ServerLine {
+  d: Directive;
+  server: BackendServer;
+  cls: ReportClass;
+  reason: string;
+}
+
+const OUTLIER_REASON = 'max_fails/fail_timeout → outlier detection on local-origin failures (consecutive failures, not failures within a window)';
+const SINGLE_SERVER_REASON = 'max_fails/fail_timeout have no effect with a single server (nginx never marks it unavailable)';
+
+/**
+ * Reports each server line once: its own verdict, and for a line with max_fails or
+ * fail_timeout what those become, which depends on how many servers are live (known
+ * only once every line is read). One mark with both reasons is the entry two marks
+ * made (the worse class, the reasons joined in order) without the second mark's
+ * bookkeeping, for every server line of every upstream.
+ */
+function markServerLines(lines: ServerLine[], servers: BackendServer[], r: Reporter): void {
+  let live = 0;
+  for (let i = 0; i < servers.length; i++) if (!servers[i]!.down) live++;
+  for (let i = 0; i < lines.length; i++) {
+    const { d, cls, reason } = lines[i]!;
+    if (!setsFailureLimits(d)) r.mark(d, cls, reason);
+    else if (live >= 2) r.mark(d, worseClass(cls, 'approximated'), `${reason}; ${OUTLIER_REASON}`);
+    else r.mark(d, worseClass(cls, 'translated'), `${reason}; ${SINGLE_SERVER_REASON}`);
+  }
 }
 
 /** Whether a `server` line sets max_fails or fail_timeout (read without building its argument list). */
@@ -79,7 +109,7 @@ function setsFailureLimits(d: Directive): boolean {
   return false;
 }
 
-function lowerUpstreamServer(d: Directive, r: Reporter): BackendServer {
+function lowerUpstreamServer(d: Directive): ServerLine {
   const addr = argValue(d, 0);
   if (!addr) throw errorAt(d.source, 'invalid number of arguments in "server" directive', 'arity');
   const server = parseServerAddress(addr, d);
@@ -105,8 +135,7 @@ function lowerUpstreamServer(d: Directive, r: Reporter): BackendServer {
   }
   if (server.backup) notes.push('backup: priority 1 endpoint (used when the primary ones are unhealthy)');
   const endpoint = `endpoint ${server.unix ? 'unix:' + server.host : `${server.host}:${server.port}`}`;
-  r.mark(d, cls, notes.length ? [endpoint, ...notes].join('; ') : endpoint);
-  return server;
+  return { d, server, cls, reason: notes.length ? [endpoint, ...notes].join('; ') : endpoint };
 }
 
 export function parseServerAddress(addr: string, d: Directive): BackendServer {
