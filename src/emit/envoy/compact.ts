@@ -10,13 +10,18 @@ export function compactRoutes(routeConfig: Json, em: Emission, done?: ReadonlySe
   for (const vh of routeConfig?.virtual_hosts ?? []) {
     const routes: Json[] | undefined = vh.routes;
     if (!routes || done?.has(vh)) continue;
-    for (let i = 0; i < routes.length; i++) {
-      const r = routes[i];
-      if (!hasUndefined(r)) continue;
-      const copy = withoutUndefined(r);
-      routes[i] = copy;
-      em.moveComment(r, copy);
-    }
+    compactRouteList(routes, em);
+  }
+}
+
+/** Each route of `routes` with an undefined key replaced by its copy without (in place). */
+export function compactRouteList(routes: Json[], em: Emission): void {
+  for (let i = 0; i < routes.length; i++) {
+    const r = routes[i];
+    if (!hasUndefined(r)) continue;
+    const copy = withoutUndefined(r);
+    routes[i] = copy;
+    em.moveComment(r, copy);
   }
 }
 

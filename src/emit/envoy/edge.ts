@@ -72,7 +72,10 @@ export function applyEdge(hcm: Json, l: Listener, scope: EdgeScope, kept: KeptVh
   const routes = allRoutes(hcm.route_config);
   // Routes of kept virtual hosts are final: the steps below only read them.
   const fresh: boolean[] = [];
-  for (const vh of vhosts) for (let i = (vh.routes ?? []).length; i > 0; i--) fresh.push(!kept.vhosts.has(vh));
+  for (const vh of vhosts) {
+    const isFresh = !kept.vhosts.has(vh); // (asked once per virtual host, not per route)
+    for (let i = (vh.routes ?? []).length; i > 0; i--) fresh.push(isFresh);
+  }
   // Every step below reads each route's settings: resolve each route once.
   const memo = edgeMemoOf(scope);
   const settings = settingsOfRoutes(vhosts, memo);

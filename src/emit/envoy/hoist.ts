@@ -10,7 +10,8 @@
 // A route that had none must then say explicitly what the filter does without
 // one (its "neutral" per-route configuration); a filter without such a form is
 // hoisted only when every route of the virtual host has the same configuration.
-import type { Json } from './context.js';
+import type { Emission, Json } from './context.js';
+import { compactRouteList } from './compact.js';
 
 const BUFFER = 'type.googleapis.com/envoy.extensions.filters.http.buffer.v3.Buffer';
 const COMPRESSOR = 'type.googleapis.com/envoy.extensions.filters.http.compressor.v3.Compressor';
@@ -81,17 +82,24 @@ const NONE: ReadonlySet<Json> = new Set();
 
 function hoistInVirtualHost(vh: Json, neutral: Map<string, Json>): Json {
   const routes: Json[] = vh.routes ?? [];
-  const filters = new Set<string>();
-  for (const r of routes) {
-    const own = r.typed_per_filter_config;
-    if (own) for (const name in own) filters.add(name);
+  if (vh.typed_per_filter_config) return vh;
+  // each filter's config on every route (by index; a hole where a route has none), filters in order of first appearance
+  const values = new Map<string, (Json | undefined)[]>();
+  for (let i = 0; i < routes.length; i++) {
+    const own = routes[i].typed_per_filter_config;
+    if (!own) continue;
+    for (const name in own) {
+      let v = values.get(name);
+      if (v === undefined) values.set(name, (v = new Array(routes.length)));
+      v[i] = own[name];
+    }
   }
-  if (filters.size === 0 || vh.typed_per_filter_config) return vh;
+  if (values.size === 0) return vh;
   const hoisted: Json = {};
   /** per hoisted filter: the key of the config routes no longer repeat, and the neutral one routes without any now need */
   const moves: Move[] = [];
-  for (const name of filters) {
-    const common = mostCommon(routes, name);
+  for (const [name, v] of values) {
+    const common = mostCommonOf(v);
     const fill = neutral.get(name);
     // Each route without a config would need the neutral one: worth it only when fewer.
     if (common.absent > 0 && (fill === undefined || common.count <= common.absent)) continue;
@@ -166,13 +174,6 @@ function sameAs(config: Json, m: Move): boolean {
 function hoistedAs<M extends { name: string }>(moves: M[], name: string): M | undefined {
   for (const m of moves) if (m.name === name) return m;
   return undefined;
-}
-
-/** The config of filter `name` most routes carry (the first seen on a tie), and how many carry none. */
-function mostCommon(routes: Json[], name: string): { config: Json; key: string; count: number; absent: number } {
-  const values: (Json | undefined)[] = new Array(routes.length);
-  for (let i = 0; i < routes.length; i++) values[i] = routes[i].typed_per_filter_config?.[name];
-  return mostCommonOf(values);
 }
 
 /**
@@ -254,25 +255,37 @@ const MANY_OBJECTS = 16;
  */
 export function hoistRequestHeaders(routeConfig: Json, done: ReadonlySet<Json> = NONE): void {
   if (routeConfig?.most_specific_header_mutations_wins) return;
-  for (const vh of routeConfig?.virtual_hosts ?? []) if (!done.has(vh)) hoistRequestHeadersIn(vh);
+  for (const vh of routeConfig?.virtual_hosts ?? []) if (!done.has(vh) && hoistRequestHeadersIn(vh, forwardingRoutes(vh))) routesLast(vh);
 }
 
-function hoistRequestHeadersIn(vh: Json): void {
-  if (vh.request_headers_to_add || vh.request_headers_to_remove) return;
-  const forwarding = (vh.routes ?? []).filter((r: Json) => r.route);
-  if (forwarding.length < 2) return;
+/** The routes of a virtual host that forward (request header mutations apply only to them). */
+function forwardingRoutes(vh: Json): Json[] {
+  const routes: Json[] = vh.routes ?? [];
+  const out: Json[] = [];
+  for (let i = 0; i < routes.length; i++) if (routes[i].route) out.push(routes[i]);
+  return out;
+}
+
+/** Whether the virtual host took its forwarding routes' common request_headers_to_add (added after its routes). */
+function hoistRequestHeadersIn(vh: Json, forwarding: Json[]): boolean {
+  if (vh.request_headers_to_add || vh.request_headers_to_remove) return false;
+  if (forwarding.length < 2) return false;
   let key: string | null = null;
   for (const r of forwarding) {
     const list = r.request_headers_to_add;
-    if (!list?.length || r.route.weighted_clusters) return;
+    if (!list?.length || r.route.weighted_clusters) return false;
     const k = listKey(list);
     if (key === null) key = k;
-    else if (k !== key) return;
+    else if (k !== key) return false;
   }
   vh.request_headers_to_add = forwarding[0].request_headers_to_add;
   // undefined, not delete (see hoistPerFilterConfigs): compactRoutes drops it
   for (const r of forwarding) r.request_headers_to_add = undefined;
-  // the virtual host's settings read before its routes
+  return true;
+}
+
+/** The virtual host's settings read before its routes: `routes` moved to the end (a delete: one object per virtual host). */
+function routesLast(vh: Json): void {
   const routes = vh.routes;
   delete vh.routes;
   vh.routes = routes;
@@ -297,17 +310,18 @@ function listKey(list: Json[]): string {
  * worth it only where those are fewer than the routes sharing the policy.
  */
 export function hoistRetryPolicies(routeConfig: Json, done: ReadonlySet<Json> = NONE): void {
-  for (const vh of routeConfig?.virtual_hosts ?? []) if (!done.has(vh)) hoistRetryPolicyIn(vh);
+  for (const vh of routeConfig?.virtual_hosts ?? []) if (!done.has(vh) && hoistRetryPolicyIn(vh, forwardingRoutes(vh))) routesLast(vh);
 }
 
 const NO_RETRY: Json = Object.freeze({});
 
-function hoistRetryPolicyIn(vh: Json): void {
-  if (vh.retry_policy) return;
-  const forwarding: Json[] = (vh.routes ?? []).filter((r: Json) => r.route);
-  const policies: (Json | undefined)[] = forwarding.map((r) => r.route.retry_policy);
+/** Whether the virtual host took the retry policy most of its forwarding routes share (added after its routes). */
+function hoistRetryPolicyIn(vh: Json, forwarding: Json[]): boolean {
+  if (vh.retry_policy) return false;
+  const policies: (Json | undefined)[] = new Array(forwarding.length);
+  for (let i = 0; i < forwarding.length; i++) policies[i] = forwarding[i].route.retry_policy;
   const best = mostCommonOf(policies);
-  if (best.count < 2 || best.count <= best.absent) return;
+  if (best.count < 2 || best.count <= best.absent) return false;
   for (let i = 0; i < forwarding.length; i++) {
     const r = forwarding[i];
     const p = policies[i];
@@ -315,10 +329,36 @@ function hoistRetryPolicyIn(vh: Json): void {
     else if (p === best.config || keyOf(p) === best.key) r.route = withRetryPolicy(r.route, undefined);
   }
   vh.retry_policy = best.config;
-  // the virtual host's settings read before its routes
-  const routes = vh.routes;
-  delete vh.routes;
-  vh.routes = routes;
+  return true;
+}
+
+// ------------------------------------------------------------------ all of it, a virtual host at a time
+
+/**
+ * What the three hoists and compactRoutes do, one virtual host at a time: per-filter
+ * configs, then request headers, then the retry policy, then the routes copied without
+ * the keys the hoists left undefined. One walk of each virtual host's routes for what
+ * the hoists read (one list of its forwarding routes for both header and retry), and
+ * the virtual host's new object made once, where separate passes each moved `routes`
+ * to the end with a delete (a dictionary object for every later reader).
+ */
+export function finishVirtualHosts(routeConfig: Json, neutral: Map<string, Json>, em: Emission, done: ReadonlySet<Json> = NONE): void {
+  const vhosts: Json[] = routeConfig?.virtual_hosts ?? [];
+  const headers = !routeConfig?.most_specific_header_mutations_wins;
+  for (let i = 0; i < vhosts.length; i++) {
+    if (done.has(vhosts[i])) continue;
+    let vh = hoistInVirtualHost(vhosts[i], neutral);
+    const forwarding = forwardingRoutes(vh);
+    const movedHeaders = headers && hoistRequestHeadersIn(vh, forwarding);
+    const movedRetry = hoistRetryPolicyIn(vh, forwarding);
+    if (movedHeaders || movedRetry) {
+      // the settings added after `routes`: the same keys, `routes` last
+      const { routes, ...head } = vh;
+      vh = { ...head, routes };
+    }
+    if (vh.routes) compactRouteList(vh.routes, em);
+    vhosts[i] = vh;
+  }
 }
 
 // A shared (frozen) action's copy is made once, and shared in turn.

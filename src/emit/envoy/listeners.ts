@@ -11,8 +11,7 @@ import { NGINX_DEFAULT_BODY_SIZE } from '../../lower/limits.js';
 import { TLS_INSPECTOR, tlsFilterChains } from './tls.js';
 import { applyEdge, applyLocalReplies } from './edge.js';
 import { insertBasicAuthFilter } from './basic-auth.js';
-import { hoistPerFilterConfigs, hoistRequestHeaders, hoistRetryPolicies, neutralPerRouteConfigs } from './hoist.js';
-import { compactRoutes } from './compact.js';
+import { finishVirtualHosts, neutralPerRouteConfigs } from './hoist.js';
 import { applyServerHeader } from './server-header.js';
 import { clusterNamesOf, type EmissionReuse, type KeptVhost, type VhostInputs } from './reuse.js';
 
@@ -125,10 +124,7 @@ function hcm(l: Listener, scope: ListenerScope, reuseVhosts = true): Json {
   const neutral = neutralPerRouteConfigs(out.http_filters);
   const decisions = slots ? `${edge.decisions}\n${JSON.stringify([...neutral])}` : '';
   if (slots?.some((s) => s.kept && s.kept.decisions !== decisions)) return hcm(l, scope, false);
-  hoistPerFilterConfigs(out.route_config, neutral, kept);
-  hoistRequestHeaders(out.route_config, kept);
-  hoistRetryPolicies(out.route_config, kept);
-  compactRoutes(out.route_config, scope.em, kept);
+  finishVirtualHosts(out.route_config, neutral, scope.em, kept);
   if (slots) keepVhosts(slots, out.route_config.virtual_hosts, edge.scripts, decisions, scope);
   out.common_http_protocol_options = { ...out.common_http_protocol_options, headers_with_underscores_action: underscoreAction(l, scope) };
   applyServerHeader(out, l, scope);

@@ -440,7 +440,10 @@ function stepRoutes(out: Json[], steps: RewriteStep[], e: RouteEntry | null, bas
       const status = step.flag === 'permanent' ? 301 : 302;
       const plan = plannedRedirect(step.replacement, { captureRegex: conv.re2, rewrite: true, serverName: s.primary }, s.memo);
       if (!plan.ok) return; // reported in lowering
-      out.push(finishRedirect(s, { name, match }, plan, status, loc, step.source));
+      const route: Json = { name, match };
+      if (s.authority) addHeaderMatcher(route, s.authority);
+      s.em.comment(route, step.source);
+      out.push(finishRedirect(s, route, plan, status, loc, step.source));
     } else {
       // the rewrite replaces the path: no prefix_rewrite (it would run first)
       for (const v of contentRoutes(loc!)) {
@@ -627,9 +630,8 @@ function sameParts(a: TemplatePart[], b: TemplatePart[]): boolean {
   return true;
 }
 
+/** A redirect route's action and headers; the route has its authority matcher and comment already (finish, stepRoutes). */
 function finishRedirect(s: Scope, route: Json, plan: RedirectPlan, status: number, loc: Location | null, source: Src | null): Json {
-  if (s.authority && !route.match?.headers?.some?.((h: Json) => h === s.authority)) addHeaderMatcher(route, s.authority);
-  if (source) s.em.comment(route, source);
   const r: Json = {};
   if (plan.scheme === 'https') r.https_redirect = true;
   else if (plan.scheme === 'http') r.scheme_redirect = 'http';

@@ -32,27 +32,59 @@ function keyOf(c: ServerChoice): string {
   return c.kind === 'set' ? `set:${c.value}` : c.kind;
 }
 
-/** Every place of a server that answers with its own settings: the server level and each location. */
-function choicesOf(server: VirtualServer): { choice: ServerChoice; at: Src; where: string }[] {
-  const out = [{ choice: serverChoiceOf(server.edge?.moreHeaders), at: server.source, where: server.id }];
+/** A place of a server that answers with its own settings: the server level or a location. */
+interface Place {
+  choice: ServerChoice;
+  at: Src;
+  where: string;
+}
+
+// A level's commands are read once: servers are emitted on each of their listeners, and most
+// locations have no headers-more commands at all (their choice is the default, no object made).
+const choices = new WeakMap<MoreHeaders, ServerChoice>();
+
+function choiceOf(m: MoreHeaders | undefined): ServerChoice {
+  if (!m) return DEFAULT;
+  let c = choices.get(m);
+  if (c === undefined) choices.set(m, (c = serverChoiceOf(m)));
+  return c;
+}
+
+/** Calls `visit` for every place of a server that answers with its own settings: the server level and each location. */
+function eachPlace(server: VirtualServer, visit: (choice: ServerChoice, place: Location | VirtualServer) => void): void {
+  visit(choiceOf(server.edge?.moreHeaders), server);
   const walk = (locs: Location[]): void => {
     for (const l of locs) {
-      out.push({ choice: serverChoiceOf(l.policy.moreHeaders), at: l.source, where: l.id });
+      visit(choiceOf(l.policy.moreHeaders), l);
       walk(l.children);
     }
   };
   walk(server.locations);
-  return out;
 }
 
 /** Set the connection manager's Server handling for listener `l` (nothing when no server or location on it changes Server). */
 export function applyServerHeader(hcm: Json, l: Listener, scope: ListenerScope): void {
-  const all = l.serverIds.flatMap((id) => choicesOf(scope.servers.get(id)!));
-  const distinct = new Map(all.map((c) => [keyOf(c.choice), c.choice]));
+  // the distinct choices, in order of first appearance: mostly the default alone, found without a list of every place
+  const distinct = new Map<string, ServerChoice>();
+  const add = (choice: ServerChoice): void => {
+    if (choice === DEFAULT) {
+      if (!distinct.has('default')) distinct.set('default', choice);
+      return;
+    }
+    const k = keyOf(choice);
+    if (!distinct.has(k)) distinct.set(k, choice);
+  };
+  for (const id of l.serverIds) eachPlace(scope.servers.get(id)!, add);
   if (distinct.size === 1 && distinct.has('default')) return;
   const chosen = distinct.size === 1 ? [...distinct.values()][0]! : serverChoiceOf(scope.servers.get(l.defaultServerId)!.edge?.moreHeaders);
   if (distinct.size > 1) {
-    const others = all.filter((c) => keyOf(c.choice) !== keyOf(chosen));
+    const others: Place[] = [];
+    const chosenKey = keyOf(chosen);
+    for (const id of l.serverIds) {
+      eachPlace(scope.servers.get(id)!, (choice, place) => {
+        if (keyOf(choice) !== chosenKey) others.push({ choice, at: place.source, where: place.id });
+      });
+    }
     const list = others.map((c) => `${c.where} (${describe(c.choice)})`).join(', ');
     scope.em.noteOnce(`server-header:${l.name}`, others[0]!.at, 'more_set_headers', 'approximated', `Server header on ${l.address}:${l.port}: Envoy has one per listener, the default server's ${describe(chosen)} is sent; nginx sends another in ${list}`);
   }
