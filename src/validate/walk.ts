@@ -852,6 +852,21 @@ export class Walker implements RuleContext {
       this.err(`expected an object for map field ${fp.name}, got ${describe(value)}`);
       return;
     }
+    // a shared map (see `clean`: the per-filter configs many routes carry) found clean as this field is walked once
+    if (Object.isExtensible(value)) {
+      this.entries(fp, value);
+      return;
+    }
+    const clean = this.memory.clean;
+    if (this.skipRemembered(clean.get(value), fp)) return;
+    const findings = this.findings.length;
+    const collected = this.collectedCount;
+    this.entries(fp, value);
+    const remembered = this.remembered(fp, findings, collected);
+    if (remembered !== undefined) clean.set(value, remembered);
+  }
+
+  private entries(fp: FieldPlan, value: Record<string, unknown>): void {
     const keyType = fp.keyType;
     const segs = this.segs;
     for (const key in value) {

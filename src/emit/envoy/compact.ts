@@ -3,6 +3,11 @@
 // deleted from into a slow dictionary object, for every later reader (hoisting,
 // validation, the YAML and JSON writers). Once they are done, each such route is
 // copied without those keys (a fast object, same key order) and keeps its comment.
+//
+// Once final, a route's per-filter configs (an object of its own, built up by the
+// steps before) are replaced by one frozen object per content: routes of alike
+// locations carry alike configs (22,000 objects of 6,000 contents on the benchmark),
+// and the validator and the YAML writer then meet each content once.
 import type { Emission, Json } from './context.js';
 
 /** `done`: virtual hosts finished by an earlier emission (reuse.ts), left as they are. */
@@ -14,14 +19,19 @@ export function compactRoutes(routeConfig: Json, em: Emission, done?: ReadonlySe
   }
 }
 
-/** Each route of `routes` with an undefined key replaced by its copy without (in place). */
+/** Each route of `routes` with an undefined key replaced by its copy without (in place); per-filter configs shared by content. */
 export function compactRouteList(routes: Json[], em: Emission): void {
+  const shared = sharedConfigsOf(em);
   for (let i = 0; i < routes.length; i++) {
-    const r = routes[i];
-    if (!hasUndefined(r)) continue;
-    const copy = withoutUndefined(r);
-    routes[i] = copy;
-    em.moveComment(r, copy);
+    let r = routes[i];
+    if (hasUndefined(r)) {
+      const copy = withoutUndefined(r);
+      routes[i] = copy;
+      em.moveComment(r, copy);
+      r = copy;
+    }
+    const own = r.typed_per_filter_config;
+    if (own !== undefined && Object.isExtensible(own)) r.typed_per_filter_config = shared.of(own);
   }
 }
 
@@ -34,4 +44,43 @@ function withoutUndefined(obj: Json): Json {
   const out: Json = {};
   for (const k in obj) if (obj[k] !== undefined) out[k] = obj[k];
   return out;
+}
+
+/**
+ * Route per-filter config objects by content, for one emission. Their values are frozen
+ * shared configs (buffer limits, RBAC rules, Lua script references, compressors off), so
+ * a content is its filter names and the identities of their values: no value is serialised.
+ */
+class SharedConfigs {
+  private readonly byKey = new Map<string, Json>();
+  private readonly ids = new Map<object, number>();
+
+  /** The frozen object of `own`'s content (`own` itself, frozen, the first time); `own` when a value may still change. */
+  of(own: Json): Json {
+    let key = '';
+    for (const name in own) {
+      const v = own[name];
+      // (a value that is not frozen is no shared config: the route keeps its object as it is)
+      if (typeof v !== 'object' || v === null || Object.isExtensible(v)) return own;
+      key += `${name}\u0000${this.idOf(v)}\u0000`;
+    }
+    const known = this.byKey.get(key);
+    if (known !== undefined) return known;
+    this.byKey.set(key, Object.freeze(own));
+    return own;
+  }
+
+  private idOf(v: object): number {
+    let id = this.ids.get(v);
+    if (id === undefined) this.ids.set(v, (id = this.ids.size));
+    return id;
+  }
+}
+
+const sharedConfigs = new WeakMap<Emission, SharedConfigs>();
+
+function sharedConfigsOf(em: Emission): SharedConfigs {
+  let s = sharedConfigs.get(em);
+  if (s === undefined) sharedConfigs.set(em, (s = new SharedConfigs()));
+  return s;
 }

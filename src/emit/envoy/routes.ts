@@ -60,6 +60,8 @@ interface RouteMemo {
   prefixMatches: Map<string, Json>;
   /** regex → guard ('' for none) → match */
   regexMatches: Map<string, Map<string, Json>>;
+  /** path regexes under a prefix location (frozen, shared): regex → prefix → guard ('' for none) → match, see sharedRegexUnder */
+  regexUnder: Map<string, Map<string, Map<string, Json>>>;
   /** `:path` prefix header matchers (frozen, shared) by prefix */
   pathPrefixHeaders: Map<string, Json>;
   /** redirect plans by the target's text, capture regex and server name (when read), see plannedRedirect */
@@ -88,6 +90,7 @@ function memoOf(em: Emission): RouteMemo {
       pathMatches: new Map(),
       prefixMatches: new Map(),
       regexMatches: new Map(),
+      regexUnder: new Map(),
       pathPrefixHeaders: new Map(),
       redirects: new Map(),
       owners: new Map(),
@@ -275,7 +278,7 @@ function entryRoutes(out: Json[], e: RouteEntry, s: Scope): void {
   }
   if (e.match.kind === 'slash-redirect') {
     // nginx answers 301 to the location name, keeping the query string, made absolute with this connection's port.
-    const route: Json = { name: `${loc.id}/slash`, match: { path: e.match.value } };
+    const route: Json = { name: `${loc.id}/slash`, match: sharedMatch(s.memo.pathMatches, e.match.value, 'path') };
     if (s.authority) addHeaderMatcher(route, s.authority);
     s.em.comment(route, loc.source);
     const r: Json = {};
@@ -382,6 +385,25 @@ function sharedMatch(matches: Map<string, Json>, value: string, kind: 'path' | '
   return m;
 }
 
+/**
+ * A path regex under a prefix location (and its guard, if any): `safe_regex` with the
+ * `:path` prefix header matchers, frozen and shared (a server's rewrite and `if` regexes
+ * recur in server after server). The regex is compile-checked when first made.
+ */
+function sharedRegexUnder(regex: string, prefix: string, guard: string | null, memo: RouteMemo): Json {
+  let byPrefix = memo.regexUnder.get(regex);
+  if (!byPrefix) memo.regexUnder.set(regex, (byPrefix = new Map()));
+  let byGuard = byPrefix.get(prefix);
+  if (!byGuard) byPrefix.set(prefix, (byGuard = new Map()));
+  let m = byGuard.get(guard ?? '');
+  if (!m) {
+    const headers = guard ? [sharedPathPrefixHeader(prefix, memo), sharedPathPrefixHeader(guard, memo)] : [sharedPathPrefixHeader(prefix, memo)];
+    m = Object.freeze({ safe_regex: Object.freeze({ regex: checked(regex) }), headers: Object.freeze(headers) });
+    byGuard.set(guard ?? '', m);
+  }
+  return m;
+}
+
 function sharedPathPrefixHeader(prefix: string, memo: RouteMemo): Json {
   let h = memo.pathPrefixHeaders.get(prefix);
   if (!h) memo.pathPrefixHeaders.set(prefix, (h = Object.freeze({ name: ':path', string_match: Object.freeze({ prefix }) })));
@@ -422,7 +444,7 @@ function stepRoutes(out: Json[], steps: RewriteStep[], e: RouteEntry | null, bas
     let match: Json;
     if (ALWAYS_MATCHES.has(step.regex)) match = e === null ? { prefix: '/' } : entryMatch(e, s.memo); // every URI starts with `/`
     else if (e === null) match = { safe_regex: { regex: checked(rootAware(searchWrap(conv.re2), s.memo)) } };
-    else if (e.match.kind === 'prefix') match = { safe_regex: { regex: checked(searchWrap(conv.re2)) }, headers: [sharedPathPrefixHeader(e.match.value, s.memo)] };
+    else if (e.match.kind === 'prefix') match = sharedRegexUnder(searchWrap(conv.re2), e.match.value, e.guard, s.memo);
     else if (e.match.kind === 'path') {
       if (!re2Test(searchWrap(conv.re2), e.match.value)) return; // never matches this exact URI
       match = { path: e.match.value };
@@ -430,7 +452,6 @@ function stepRoutes(out: Json[], steps: RewriteStep[], e: RouteEntry | null, bas
       s.em.note(step.source, 'rewrite', 'unsupported', `rewrite inside regex location ${e.location.id}: Envoy cannot match two regexes on one route; not applied`);
       return;
     }
-    if (e?.guard && !ALWAYS_MATCHES.has(step.regex)) (match.headers as Json[] | undefined)?.push(sharedPathPrefixHeader(e.guard, s.memo));
     const name = `${base}_${i}`;
     if (target) {
       out.push(rewrittenTo(s, { name, match }, target, step.replacement.raw, step.source));
@@ -482,7 +503,7 @@ function ifRoute(step: Extract<RewriteStep, { kind: 'if' }>, e: RouteEntry | nul
       const header = c.variable === 'request_uri' ? ':path' : ':method';
       match = { ...match, headers: [...(match.headers ?? []), { name: header, string_match: { safe_regex: { regex } }, ...(c.negate ? { invert_match: true } : {}) }] };
     } else if (e === null) match = { safe_regex: { regex: checked(rootAware(regex, s.memo)) } };
-    else if (e.match.kind === 'prefix') match = { safe_regex: { regex }, headers: [sharedPathPrefixHeader(e.match.value, s.memo), ...(e.guard ? [sharedPathPrefixHeader(e.guard, s.memo)] : [])] };
+    else if (e.match.kind === 'prefix') match = sharedRegexUnder(regex, e.match.value, e.guard, s.memo);
     else if (e.match.kind !== 'path' || !re2Test(regex, e.match.value)) return null; // exact URI decided now; regex locations reported in lowering
   }
   return finish(s, { name, match }, step.action, loc, step.source, e ?? undefined);
