@@ -49,32 +49,37 @@ function withoutUndefined(obj: Json): Json {
 /**
  * Route per-filter config objects by content, for one emission. Their values are frozen
  * shared configs (buffer limits, RBAC rules, Lua script references, compressors off), so
- * a content is its filter names and the identities of their values: no value is serialised.
+ * a content is its filter names and the identities of their values, in order: found by
+ * walking a tree of them, no key built, nothing serialised.
  */
 class SharedConfigs {
-  private readonly byKey = new Map<string, Json>();
-  private readonly ids = new Map<object, number>();
+  private readonly root = configNode();
 
   /** The frozen object of `own`'s content (`own` itself, frozen, the first time); `own` when a value may still change. */
   of(own: Json): Json {
-    let key = '';
+    let node = this.root;
     for (const name in own) {
       const v = own[name];
       // (a value that is not frozen is no shared config: the route keeps its object as it is)
       if (typeof v !== 'object' || v === null || Object.isExtensible(v)) return own;
-      key += `${name}\u0000${this.idOf(v)}\u0000`;
+      let byValue = node.next.get(name);
+      if (byValue === undefined) node.next.set(name, (byValue = new Map()));
+      let next = byValue.get(v);
+      if (next === undefined) byValue.set(v, (next = configNode()));
+      node = next;
     }
-    const known = this.byKey.get(key);
-    if (known !== undefined) return known;
-    this.byKey.set(key, Object.freeze(own));
-    return own;
+    return (node.shared ??= Object.freeze(own));
   }
+}
 
-  private idOf(v: object): number {
-    let id = this.ids.get(v);
-    if (id === undefined) this.ids.set(v, (id = this.ids.size));
-    return id;
-  }
+/** The contents going on from here (filter name → value → node), and the object of the content ending here. */
+interface ConfigNode {
+  next: Map<string, Map<object, ConfigNode>>;
+  shared: Json | undefined;
+}
+
+function configNode(): ConfigNode {
+  return { next: new Map(), shared: undefined };
 }
 
 const sharedConfigs = new WeakMap<Emission, SharedConfigs>();
