@@ -35,6 +35,11 @@ export function compactRouteList(routes: Json[], em: Emission): void {
   }
 }
 
+/** `own` per-filter configs (a route's or a virtual host's, final) as the one frozen object of their content. */
+export function sharedPerFilterConfigs(own: Json, em: Emission): Json {
+  return Object.isExtensible(own) ? sharedConfigsOf(em).of(own) : own;
+}
+
 function hasUndefined(obj: Json): boolean {
   for (const k in obj) if (obj[k] === undefined) return true;
   return false;

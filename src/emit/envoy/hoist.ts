@@ -11,7 +11,7 @@
 // one (its "neutral" per-route configuration); a filter without such a form is
 // hoisted only when every route of the virtual host has the same configuration.
 import type { Emission, Json } from './context.js';
-import { compactRouteList } from './compact.js';
+import { compactRouteList, sharedPerFilterConfigs } from './compact.js';
 
 const BUFFER = 'type.googleapis.com/envoy.extensions.filters.http.buffer.v3.Buffer';
 const COMPRESSOR = 'type.googleapis.com/envoy.extensions.filters.http.compressor.v3.Compressor';
@@ -348,6 +348,8 @@ export function finishVirtualHosts(routeConfig: Json, neutral: Map<string, Json>
   for (let i = 0; i < vhosts.length; i++) {
     if (done.has(vhosts[i])) continue;
     let vh = hoistInVirtualHost(vhosts[i], neutral);
+    // (the hoisted configs of alike servers: one frozen object per content, as a route's)
+    if (vh.typed_per_filter_config) vh.typed_per_filter_config = sharedPerFilterConfigs(vh.typed_per_filter_config, em);
     const forwarding = forwardingRoutes(vh);
     const movedHeaders = headers && hoistRequestHeadersIn(vh, forwarding);
     const movedRetry = hoistRetryPolicyIn(vh, forwarding);

@@ -68,6 +68,8 @@ interface RouteMemo {
   redirects: Map<string, Map<string | null, Map<string, PlannedRedirect[]>>>;
   /** a route list serverRoutes made (or one recordRouteOwners was given) → its routes' owners, see routeOwnersOf */
   owners: Map<Json[], RouteOwners>;
+  /** the RBAC per-route configs of a policy (and its limit_except, null: none), see accessConfigsOf */
+  accessConfigs: Map<Policy, Map<LimitExcept | null, readonly [string, Json][]>>;
   /** a location's route actions (frozen) by IR action, see sharedProxyAction */
   proxyActions: Map<Location, SharedProxyActions[]>;
   /** redirect actions (frozen) by status, target, host and port, see sharedRedirect */
@@ -94,6 +96,7 @@ function memoOf(em: Emission): RouteMemo {
       pathPrefixHeaders: new Map(),
       redirects: new Map(),
       owners: new Map(),
+      accessConfigs: new Map(),
       proxyActions: new Map(),
       redirectActions: new Map(),
     };
@@ -598,11 +601,23 @@ function finish(s: Scope, base: Json, action: Action, loc: Location | null, sour
   // nginx's access phase comes after the rewrite phase (return, redirects): it guards only what the content phase serves.
   if (action.kind === 'proxy' || action.kind === 'static') {
     // satisfy any: Envoy cannot let a client in on either check; the credentials alone refuse everyone nginx refuses (reported).
-    if (policy) for (const [filter, config] of Object.entries(routeAccessConfigs(policy, loc?.limitExcept))) (route.typed_per_filter_config ??= {})[filter] = config;
+    if (policy) {
+      const configs = accessConfigsOf(policy, loc?.limitExcept, s.memo);
+      for (let i = 0; i < configs.length; i++) (route.typed_per_filter_config ??= {})[configs[i]![0]] = configs[i]![1];
+    }
   }
   if (closed) addClosedHeaders(route, closed.headers);
   else if (auth?.kind === 'basic') (route.typed_per_filter_config ??= {})[BASIC_AUTH_FILTER] = basicAuthPerRoute(auth.basic);
   return route;
+}
+
+/** routeAccessConfigs as [filter, config] pairs, remembered per policy and limit_except (a location's routes share them). */
+function accessConfigsOf(policy: Policy, le: LimitExcept | undefined, memo: RouteMemo): readonly [string, Json][] {
+  let byLimit = memo.accessConfigs.get(policy);
+  if (!byLimit) memo.accessConfigs.set(policy, (byLimit = new Map()));
+  let configs = byLimit.get(le ?? null);
+  if (!configs) byLimit.set(le ?? null, (configs = Object.entries(routeAccessConfigs(policy, le))));
+  return configs;
 }
 
 /** A failed-closed route's own headers (nginx's WWW-Authenticate), set over anything else of that name. */
