@@ -64,6 +64,14 @@ describe('what routes of alike servers repeat is one frozen object', () => {
     expect(named(routes, 'server_0/loc_3').typed_per_filter_config).not.toBe(a);
     expect(Object.keys(named(routes, 'server_0/loc_3').typed_per_filter_config)).toEqual(Object.keys(a));
   });
+
+  it('so are the per-filter configs hoisted to the virtual hosts of alike servers', () => {
+    const hcm = (r.bootstrap as Json).static_resources.listeners[0].filter_chains[0].filters[0].typed_config;
+    const [v0, v1] = ['server_0', 'server_1'].map((n) => hcm.route_config.virtual_hosts.find((vh: Json) => vh.name === n));
+    expect(v0.typed_per_filter_config['envoy.filters.http.buffer'].buffer.max_request_bytes).toBe(5 * 1024 * 1024);
+    expect(Object.isFrozen(v0.typed_per_filter_config)).toBe(true);
+    expect(v1.typed_per_filter_config).toBe(v0.typed_per_filter_config);
+  });
 });
 
 describe('compactRouteList', () => {

@@ -81,7 +81,9 @@ describe('encoding by parts', () => {
   it('reports a bad field inside a route with its path, as whole-message encoding does', () => {
     const routes = structuredClone(compiled(routesConf('one')).routes[0]!) as JsonObject;
     const vh = (routes['virtual_hosts'] as JsonObject[])[1]!;
-    ((vh['routes'] as JsonObject[])[2]!['match'] as JsonObject)['prefx'] = '/x';
+    // (a copy: routes of alike locations share one match object, and the clone keeps it shared)
+    const route = (vh['routes'] as JsonObject[])[2]!;
+    route['match'] = { ...(route['match'] as JsonObject), prefx: '/x' };
     const whole = (() => {
       try {
         encodeResource(TYPES.rds, routes);
