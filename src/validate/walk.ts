@@ -823,15 +823,17 @@ export class Walker implements RuleContext {
       return;
     }
     // a shared list (see `clean`) found clean as this field is walked once
-    if (Object.isExtensible(value)) {
-      this.items(fp, value);
-      return;
-    }
+    if (Object.isExtensible(value)) this.items(fp, value);
+    else this.sharedOnce(fp, value, this.items);
+  }
+
+  /** Walks a frozen (shared) list or map with `walk` the first time; later, replays what was found. */
+  private sharedOnce<T extends object>(fp: FieldPlan, value: T, walk: (fp: FieldPlan, value: T) => void): void {
     const clean = this.memory.clean;
     if (this.skipRemembered(clean.get(value), fp)) return;
     const findings = this.findings.length;
     const collected = this.collectedCount;
-    this.items(fp, value);
+    walk.call(this, fp, value);
     const remembered = this.remembered(fp, findings, collected);
     if (remembered !== undefined) clean.set(value, remembered);
   }
@@ -853,17 +855,8 @@ export class Walker implements RuleContext {
       return;
     }
     // a shared map (see `clean`: the per-filter configs many routes carry) found clean as this field is walked once
-    if (Object.isExtensible(value)) {
-      this.entries(fp, value);
-      return;
-    }
-    const clean = this.memory.clean;
-    if (this.skipRemembered(clean.get(value), fp)) return;
-    const findings = this.findings.length;
-    const collected = this.collectedCount;
-    this.entries(fp, value);
-    const remembered = this.remembered(fp, findings, collected);
-    if (remembered !== undefined) clean.set(value, remembered);
+    if (Object.isExtensible(value)) this.entries(fp, value);
+    else this.sharedOnce(fp, value, this.entries);
   }
 
   private entries(fp: FieldPlan, value: Record<string, unknown>): void {
