@@ -105,7 +105,7 @@ export function applyLocalReplies(hcm: Json, l: Listener, scope: EdgeScope, sett
   const st = settings ?? settingsOfRoutes(vhosts, edgeMemoOf(scope));
   const routes: ReplyRoute[] = [];
   for (const vh of vhosts) for (const r of vh.routes ?? []) routes.push(replyRoute(r, st[routes.length]!, realmOfRoute(r, vh)));
-  const rbac = (hcm.http_filters ?? []).some((f: Json) => f.typed_config?.['@type'] === RBAC_TYPE);
+  const rbac = hasRbacFilter(hcm.http_filters ?? []);
   const { config, firstPage } = localReplyConfig({ routes, defaultTokens: dflt.edge.serverTokens ?? 'on', rbac });
   if (config) hcm.local_reply_config = config;
   if (firstPage) scope.em.noteOnce(`errpage:${l.name}`, firstPage.source, 'error_page', 'approximated', `error_page on ${l.address}:${l.port} → local_reply_config mappers (only replies Envoy generates itself are mapped, as nginx without proxy_intercept_errors)`);
@@ -113,15 +113,31 @@ export function applyLocalReplies(hcm: Json, l: Listener, scope: EdgeScope, sett
 
 const RBAC_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC';
 
+// Its own function: the filters' configs are objects of many shapes, and a shape met late
+// recompiles this loop alone, not applyLocalReplies with all it inlined.
+function hasRbacFilter(filters: Json[]): boolean {
+  for (let i = 0; i < filters.length; i++) if (filters[i].typed_config?.['@type'] === RBAC_TYPE) return true;
+  return false;
+}
+
 const REDIRECT_CODES: Record<string, number> = { MOVED_PERMANENTLY: 301, FOUND: 302, SEE_OTHER: 303, TEMPORARY_REDIRECT: 307, PERMANENT_REDIRECT: 308 };
 
 function replyRoute(r: Json, st: RouteSettings, realm: string | undefined): ReplyRoute {
-  const out: ReplyRoute = { name: String(r.name ?? ''), pages: st.errorPages, tokens: st.tokens, forwards: r.route !== undefined };
-  if (realm !== undefined) out.realm = realm;
   const dr = r.direct_response;
-  if (dr) out.direct = { status: Number(dr.status), body: dr.body !== undefined };
-  if (r.redirect) out.redirect = REDIRECT_CODES[String(r.redirect.response_code ?? 'MOVED_PERMANENTLY')] ?? 301;
-  return out;
+  // built with every field, in one order (undefined when absent): one shape for V8
+  return {
+    name: String(r.name ?? ''),
+    pages: st.errorPages,
+    tokens: st.tokens,
+    direct: dr ? { status: Number(dr.status), body: dr.body !== undefined } : undefined,
+    redirect: r.redirect ? redirectStatus(r.redirect) : undefined,
+    forwards: r.route !== undefined,
+    realm,
+  };
+}
+
+function redirectStatus(redirect: Json): number {
+  return REDIRECT_CODES[String(redirect.response_code ?? 'MOVED_PERMANENTLY')] ?? 301;
 }
 
 /**
@@ -340,16 +356,41 @@ function applyRequestId(hcm: Json, l: Listener, servers: VirtualServer[], em: Em
 
 // ------------------------------------------------------------------ compression
 
-/** Returns the compressor filters by configuration (what the routes' per-filter configs were chosen by). */
+/** A compression configuration: its compressor filters' names, and the compressors its routes turn off. */
+interface CompressionConfig {
+  c: Compression;
+  names: string[];
+  off: string[];
+}
+
+/**
+ * Returns the compressor filters by configuration (what the routes' per-filter configs were chosen by).
+ * Split in small steps: each runs once per listener, and only the route loop is hot.
+ */
 function applyCompression(hcm: Json, routes: Json[], settings: RouteSettings[], fresh: boolean[]): [string, string[]][] {
-  const configs = new Map<string, { c: Compression; names: string[]; off: string[] }>();
-  for (const st of settings) {
-    const c = st.compression;
-    if (!c) continue;
+  const configs = compressionConfigs(settings);
+  if (configs.size === 0) return [];
+  const all = addCompressors(hcm, configs);
+  disableOtherCompressors(routes, settings, fresh, configs, all);
+  return [...configs].map(([key, e]) => [key, e.names]);
+}
+
+/** The distinct compression configurations of the routes, by key, in order of first use. */
+function compressionConfigs(settings: RouteSettings[]): Map<string, CompressionConfig> {
+  const configs = new Map<string, CompressionConfig>();
+  let last: Compression | null = null; // (a location's routes are next to each other and share one)
+  for (let k = 0; k < settings.length; k++) {
+    const c = settings[k]!.compression;
+    if (!c || c === last) continue;
+    last = c;
     const key = compressionKey(c);
     if (!configs.has(key)) configs.set(key, { c, names: [], off: [] });
   }
-  if (configs.size === 0) return [];
+  return configs;
+}
+
+/** Adds each configuration's compressor filters before the router; returns every compressor's name. */
+function addCompressors(hcm: Json, configs: Map<string, CompressionConfig>): string[] {
   let i = 0;
   const filters: Json[] = [];
   for (const entry of configs.values()) {
@@ -359,9 +400,13 @@ function applyCompression(hcm: Json, routes: Json[], settings: RouteSettings[], 
     filters.push(...fs);
   }
   insertBeforeRouter(hcm, filters);
-  // A route disables every compressor that is not its own (all of them without gzip).
   const all = [...configs.values()].flatMap((e) => e.names);
   for (const entry of configs.values()) entry.off = all.filter((name) => !entry.names.includes(name));
+  return all;
+}
+
+/** A route disables every compressor that is not its own (all of them without gzip). */
+function disableOtherCompressors(routes: Json[], settings: RouteSettings[], fresh: boolean[], configs: Map<string, CompressionConfig>, all: string[]): void {
   const off = compressorDisabled();
   // (a location's routes are next to each other: the compressors they turn off are looked up once for them)
   let last: RouteSettings | null = null;
@@ -375,7 +420,6 @@ function applyCompression(hcm: Json, routes: Json[], settings: RouteSettings[], 
     }
     for (let i = 0; i < lastOff.length; i++) perFilter(routes[k], lastOff[i]!, off);
   }
-  return [...configs].map(([key, e]) => [key, e.names]);
 }
 
 // ------------------------------------------------------------------ access logs

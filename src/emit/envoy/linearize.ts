@@ -41,75 +41,154 @@ interface Node {
   depth: number;
 }
 
+// linearise runs once per server on cold code: it is written as plain loops over
+// small helpers (no closures, no callbacks), so that V8 compiles a small graph
+// and a new array or object shape met later recompiles only the helper it hits.
 export function linearise(top: Location[]): Linearised {
-  const unreachable: Linearised['unreachable'] = [];
-  const prefixes: Node[] = [];
-  const exacts: Node[] = [];
-  const collect = (locs: Location[], parent: Node | null, depth: number): void => {
-    for (const loc of locs) {
-      const node: Node = { loc, parent, depth };
-      if (isPrefix(loc)) {
-        prefixes.push(node);
-        collect(loc.children, node, depth + 1);
-      } else if (loc.modifier === 'exact') exacts.push(node);
-      else if (isRegex(loc)) {
-        for (const c of loc.children) unreachable.push({ location: c, reason: `nested in regex location ${loc.id}: not reached in Envoy` });
-      }
-    }
-  };
-  collect(top, null, 0);
-
+  const found: Collected = { prefixes: [], exacts: [], unreachable: [] };
+  collectNodes(top, null, 0, found);
+  const unreachable = found.unreachable;
   const cache: SearchIndex = new WeakMap();
   const entries: RouteEntry[] = [];
-  for (const n of [...exacts, ...prefixes]) {
-    if (!n.loc.autoRedirect || n.loc.pattern.length < 2) continue;
-    const uri = n.loc.pattern.slice(0, -1);
-    if (staticSearch(top, uri, false, cache).redirect === n.loc) entries.push({ location: n.loc, match: { kind: 'slash-redirect', value: uri }, guard: null });
-  }
-  for (const e of exacts) {
-    if (staticSearch(top, e.loc.pattern, false, cache).exact === e.loc) entries.push({ location: e.loc, match: { kind: 'path', value: e.loc.pattern }, guard: null });
-    else unreachable.push({ location: e.loc, reason: `exact location "${e.loc.pattern}" is never reached: the static search for it ends elsewhere` });
-  }
-  const reachable = prefixes.filter((p) => {
-    const chain = staticSearch(top, p.loc.pattern, true, cache).chain;
-    if (chain.includes(p.loc)) return true;
-    const winner = chain.length ? chain[chain.length - 1]!.id : 'none';
-    unreachable.push({ location: p.loc, reason: `prefix location "${p.loc.pattern}" is never reached: a longer prefix at an outer level (${winner}) always wins` });
-    return false;
-  });
-  reachable.sort((a, b) => b.loc.pattern.length - a.loc.pattern.length || b.depth - a.depth);
-  const topRegexes = top.filter(isRegex);
-  const lists = reachable.map((p) => regexesFor(p, topRegexes));
-  const special = reachable.filter((_, i) => !sameList(lists[i]!, topRegexes));
-  const normal = reachable.filter((_, i) => sameList(lists[i]!, topRegexes));
+  slashRedirects(top, found.exacts, cache, entries);
+  slashRedirects(top, found.prefixes, cache, entries);
+  reachableExacts(top, found.exacts, cache, entries, unreachable);
+  const reachable = reachablePrefixes(top, found.prefixes, cache, unreachable);
+  reachable.sort(longestFirst);
+  const topRegexes = regexesOf(top);
   // A prefix whose regex list differs from the top level's (`^~`, nested regexes)
   // may go before the unguarded top-level regexes when no ordinary prefix extends it.
-  const hoist = special.every((q) => !normal.some((p) => p.loc.pattern.startsWith(q.loc.pattern)));
-  const listOf = new Map(reachable.map((p, i) => [p, lists[i]!]));
-  const guarded = (p: Node): void => {
-    for (const r of listOf.get(p)!) entries.push({ location: r, match: { kind: 'regex', location: r }, guard: p.loc.pattern });
-    entries.push({ location: p.loc, match: { kind: 'prefix', value: p.loc.pattern }, guard: null });
-  };
-  if (hoist) {
-    special.forEach(guarded);
-    for (const r of topRegexes) entries.push({ location: r, match: { kind: 'regex', location: r }, guard: null });
-    for (const p of normal) entries.push({ location: p.loc, match: { kind: 'prefix', value: p.loc.pattern }, guard: null });
+  const special: Node[] = [];
+  const specialLists: Location[][] = [];
+  const normal: Node[] = [];
+  for (let i = 0; i < reachable.length; i++) {
+    const p = reachable[i]!;
+    const list = regexesFor(p, topRegexes);
+    if (sameList(list, topRegexes)) normal.push(p);
+    else {
+      special.push(p);
+      specialLists.push(list);
+    }
+  }
+  if (noneExtended(special, normal)) {
+    for (let i = 0; i < special.length; i++) pushGuarded(entries, special[i]!, specialLists[i]!);
+    pushRegexes(entries, topRegexes, null);
+    for (let i = 0; i < normal.length; i++) pushPrefix(entries, normal[i]!);
   } else {
-    reachable.forEach(guarded);
-    for (const r of topRegexes) entries.push({ location: r, match: { kind: 'regex', location: r }, guard: null });
+    // every prefix in order, each after its own regexes (guarded)
+    for (let i = 0; i < reachable.length; i++) {
+      const p = reachable[i]!;
+      pushGuarded(entries, p, regexesFor(p, topRegexes));
+    }
+    pushRegexes(entries, topRegexes, null);
   }
   return { entries, unreachable };
 }
 
+/** The tree's exact and prefix locations (file order, depth first), and what nginx never reaches under a regex location. */
+interface Collected {
+  prefixes: Node[];
+  exacts: Node[];
+  unreachable: Linearised['unreachable'];
+}
+
+function collectNodes(locs: Location[], parent: Node | null, depth: number, out: Collected): void {
+  for (let i = 0; i < locs.length; i++) {
+    const loc = locs[i]!;
+    if (isPrefix(loc)) {
+      const node: Node = { loc, parent, depth };
+      out.prefixes.push(node);
+      collectNodes(loc.children, node, depth + 1, out);
+    } else if (loc.modifier === 'exact') out.exacts.push({ loc, parent, depth });
+    else if (isRegex(loc)) nestedInRegex(loc, out.unreachable);
+  }
+}
+
+function nestedInRegex(loc: Location, unreachable: Linearised['unreachable']): void {
+  for (const c of loc.children) unreachable.push({ location: c, reason: `nested in regex location ${loc.id}: not reached in Envoy` });
+}
+
+/** nginx's auto_redirect: `/a/` answers `/a` with a 301 where the static search for `/a` ends on it. */
+function slashRedirects(top: Location[], nodes: Node[], cache: SearchIndex, entries: RouteEntry[]): void {
+  for (let i = 0; i < nodes.length; i++) {
+    const loc = nodes[i]!.loc;
+    if (!loc.autoRedirect || loc.pattern.length < 2) continue;
+    const uri = loc.pattern.slice(0, -1);
+    if (staticSearch(top, uri, false, cache).redirect === loc) entries.push({ location: loc, match: { kind: 'slash-redirect', value: uri }, guard: null });
+  }
+}
+
+function reachableExacts(top: Location[], exacts: Node[], cache: SearchIndex, entries: RouteEntry[], unreachable: Linearised['unreachable']): void {
+  for (let i = 0; i < exacts.length; i++) {
+    const loc = exacts[i]!.loc;
+    if (staticSearch(top, loc.pattern, false, cache).exact === loc) entries.push({ location: loc, match: { kind: 'path', value: loc.pattern }, guard: null });
+    else unreachable.push({ location: loc, reason: `exact location "${loc.pattern}" is never reached: the static search for it ends elsewhere` });
+  }
+}
+
+/** The prefixes the static search reaches (in order); the others are reported unreachable. */
+function reachablePrefixes(top: Location[], prefixes: Node[], cache: SearchIndex, unreachable: Linearised['unreachable']): Node[] {
+  const out: Node[] = [];
+  for (let i = 0; i < prefixes.length; i++) {
+    const p = prefixes[i]!;
+    const chain = staticSearch(top, p.loc.pattern, true, cache).chain;
+    if (chain.includes(p.loc)) out.push(p);
+    else shadowedPrefix(p, chain, unreachable);
+  }
+  return out;
+}
+
+function shadowedPrefix(p: Node, chain: Location[], unreachable: Linearised['unreachable']): void {
+  const winner = chain.length ? chain[chain.length - 1]!.id : 'none';
+  unreachable.push({ location: p.loc, reason: `prefix location "${p.loc.pattern}" is never reached: a longer prefix at an outer level (${winner}) always wins` });
+}
+
+/** Longest pattern first, deeper first on ties (Array.prototype.sort is stable: file order after that). */
+function longestFirst(a: Node, b: Node): number {
+  return b.loc.pattern.length - a.loc.pattern.length || b.depth - a.depth;
+}
+
+/** Whether no `normal` prefix extends (starts with) a `special` one. */
+function noneExtended(special: Node[], normal: Node[]): boolean {
+  for (let i = 0; i < special.length; i++) {
+    const q = special[i]!.loc.pattern;
+    for (let j = 0; j < normal.length; j++) if (normal[j]!.loc.pattern.startsWith(q)) return false;
+  }
+  return true;
+}
+
+function pushGuarded(entries: RouteEntry[], p: Node, regexes: Location[]): void {
+  pushRegexes(entries, regexes, p.loc.pattern);
+  pushPrefix(entries, p);
+}
+
+function pushRegexes(entries: RouteEntry[], regexes: Location[], guard: string | null): void {
+  for (let i = 0; i < regexes.length; i++) {
+    const r = regexes[i]!;
+    entries.push({ location: r, match: { kind: 'regex', location: r }, guard });
+  }
+}
+
+function pushPrefix(entries: RouteEntry[], p: Node): void {
+  entries.push({ location: p.loc, match: { kind: 'prefix', value: p.loc.pattern }, guard: null });
+}
+
+/** A level's regex locations, in file order. */
+function regexesOf(level: Location[]): Location[] {
+  const out: Location[] = [];
+  for (let i = 0; i < level.length; i++) if (isRegex(level[i]!)) out.push(level[i]!);
+  return out;
+}
+
 /** The regexes nginx tries, deepest level first, for URIs whose deepest prefix is `p`. */
 function regexesFor(p: Node, topRegexes: Location[]): Location[] {
-  const out: Location[] = [...p.loc.children.filter(isRegex)];
+  const out = regexesOf(p.loc.children);
   let found: Node | null = p; // the prefix found at the level being considered
   while (found) {
     // `^~` on the prefix found at a level skips that level's regexes only.
     if (found.loc.modifier !== 'prefix-stop') {
       const level = found.parent ? found.parent.loc.children : topRegexes;
-      out.push(...level.filter(isRegex));
+      for (let i = 0; i < level.length; i++) if (isRegex(level[i]!)) out.push(level[i]!);
     }
     found = found.parent;
   }
@@ -117,7 +196,9 @@ function regexesFor(p: Node, topRegexes: Location[]): Location[] {
 }
 
 function sameList(a: Location[], b: Location[]): boolean {
-  return a.length === b.length && a.every((l, i) => l === b[i]);
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** One level's locations indexed for the static search (first location wins on a repeated pattern, as a scan would). */

@@ -166,12 +166,17 @@ function errorPageMappers(scope: ReplyScope): ErrorPageMapper[] {
       m.routes.add(i);
     }
   }
-  return [...merged.values()].map(({ page, code, tokens, names, routes }) => {
-    const codeFilter = code === 502 ? { or_filter: { filters: [statusFilter(code, 'error_page'), { response_flag_filter: { flags: [...FAILURE_FLAGS] } }] } } : statusFilter(code, 'error_page');
-    // replies made before a route is chosen (no route name) are mapped only by a page every route has
-    const filter = routes.size === scope.routes.length ? codeFilter : { and_filter: { filters: [codeFilter, routeNameFilter([...names].sort())] } };
-    return { code, page, mapper: page.file ? fileMapper(filter, page, code) : redirectMapper(filter, page, tokens) };
-  });
+  const out: ErrorPageMapper[] = [];
+  for (const m of merged.values()) out.push(errorPageMapper(m, scope.routes.length));
+  return out;
+}
+
+/** One merged page's mapper; `total`: how many routes the listener has. */
+function errorPageMapper({ page, code, tokens, names, routes }: MergedPage, total: number): ErrorPageMapper {
+  const codeFilter = code === 502 ? { or_filter: { filters: [statusFilter(code, 'error_page'), { response_flag_filter: { flags: [...FAILURE_FLAGS] } }] } } : statusFilter(code, 'error_page');
+  // replies made before a route is chosen (no route name) are mapped only by a page every route has
+  const filter = routes.size === total ? codeFilter : { and_filter: { filters: [codeFilter, routeNameFilter([...names].sort())] } };
+  return { code, page, mapper: page.file ? fileMapper(filter, page, code) : redirectMapper(filter, page, tokens) };
 }
 
 interface MergedPage {

@@ -62,19 +62,30 @@ function eachPlace(server: VirtualServer, visit: (choice: ServerChoice, place: L
   walk(server.locations);
 }
 
+/** Adds a place's choice to `distinct` (by key, in order of first appearance). */
+function addChoice(distinct: Map<string, ServerChoice>, choice: ServerChoice): void {
+  const k = choice === DEFAULT ? 'default' : keyOf(choice);
+  if (!distinct.has(k)) distinct.set(k, choice);
+}
+
+// Plain recursion, no visitor closure: this runs for every location of every listener.
+function addLocationChoices(distinct: Map<string, ServerChoice>, locs: Location[]): void {
+  for (let i = 0; i < locs.length; i++) {
+    const l = locs[i]!;
+    addChoice(distinct, choiceOf(l.policy.moreHeaders));
+    addLocationChoices(distinct, l.children);
+  }
+}
+
 /** Set the connection manager's Server handling for listener `l` (nothing when no server or location on it changes Server). */
 export function applyServerHeader(hcm: Json, l: Listener, scope: ListenerScope): void {
   // the distinct choices, in order of first appearance: mostly the default alone, found without a list of every place
   const distinct = new Map<string, ServerChoice>();
-  const add = (choice: ServerChoice): void => {
-    if (choice === DEFAULT) {
-      if (!distinct.has('default')) distinct.set('default', choice);
-      return;
-    }
-    const k = keyOf(choice);
-    if (!distinct.has(k)) distinct.set(k, choice);
-  };
-  for (const id of l.serverIds) eachPlace(scope.servers.get(id)!, add);
+  for (const id of l.serverIds) {
+    const server = scope.servers.get(id)!;
+    addChoice(distinct, choiceOf(server.edge?.moreHeaders));
+    addLocationChoices(distinct, server.locations);
+  }
   if (distinct.size === 1 && distinct.has('default')) return;
   const chosen = distinct.size === 1 ? [...distinct.values()][0]! : serverChoiceOf(scope.servers.get(l.defaultServerId)!.edge?.moreHeaders);
   if (distinct.size > 1) {
