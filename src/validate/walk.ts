@@ -121,6 +121,9 @@ const WELL_KNOWN_TYPES: ReadonlyMap<string, WellKnown> = new Map([
   ...Object.keys(WRAPPERS).map((t): [string, WellKnown] => [t, WellKnown.Wrapper]),
 ]);
 
+/** Wrapper type → the scalar type it wraps (a Map: a keyed read of an object is tuned to the first few names it sees). */
+const WRAPPED: ReadonlyMap<string, string> = new Map(Object.entries(WRAPPERS));
+
 /**
  * Scalars with a check that needs no call (the common JSON forms); any other
  * value goes to scalarProblem, which has the final word.
@@ -206,12 +209,21 @@ interface MessagePlan {
    * scalars have a value when absent). An absent field always gets the same
    * verdict, found once here: when it passes, an absent field is skipped.
    */
-  always: AlwaysCheck[];
+  always: AlwaysCheck[] | null;
   /** oneof name → member field names, for oneofs that must have a member set */
-  requiredOneofs: Array<{ name: string; members: string[] }>;
+  requiredOneofs: RequiredOneof[] | null;
   /** kept for the cross-reference checks */
   collect: boolean;
   local: LocalCheck | undefined;
+}
+
+// (`always` and `requiredOneofs` are null when a message has none, never an empty list: an
+// empty array literal is another kind of array for V8 than a list of objects, and the walk
+// reading both would be recompiled when the second kind turns up)
+
+interface RequiredOneof {
+  name: string;
+  members: string[];
 }
 
 interface AlwaysCheck {
@@ -350,14 +362,12 @@ class Plans {
       schema: msg,
       deprecated: msg.deprecated === true,
       byKey: new Map(),
-      always: [],
-      requiredOneofs: (msg.requiredOneofs ?? []).map((o) => ({
-        name: o,
-        members: msg.fields.filter((f) => f.oneof === o).map((f) => f.name),
-      })),
+      always: null,
+      requiredOneofs: msg.requiredOneofs ? msg.requiredOneofs.map((o) => ({ name: o, members: msg.fields.filter((f) => f.oneof === o).map((f) => f.name) })) : null,
       collect: this.collectTypes.has(name),
       local: this.localChecks.get(name),
     };
+    const always: AlwaysCheck[] = [];
     const alwaysFields: FieldPlan[] = [];
     for (const f of msg.fields) {
       const check = msg.rulesDisabled ? null : compileFieldRules(f);
@@ -365,10 +375,11 @@ class Plans {
       plan.byKey.set(fp.name, fp);
       plan.byKey.set(fp.json, fp);
       if (check !== null && !f.oneof) {
-        plan.always.push({ name: f.name, json: f.json, check: ruleCheck(check)!, absentPasses: this.passesAbsent(check), setPasses: onlyRequired(f) });
+        always.push({ name: f.name, json: f.json, check: ruleCheck(check)!, absentPasses: this.passesAbsent(check), setPasses: onlyRequired(f) });
         alwaysFields.push(fp);
       }
     }
+    if (always.length > 0) plan.always = always;
     if (alwaysFields.length <= MAX_ALWAYS_BITS) alwaysFields.forEach((fp, i) => (fp.alwaysBit = 1 << i));
     for (const field of plan.local?.onlyWith ?? []) {
       const fp = plan.byKey.get(field);
@@ -734,20 +745,23 @@ export class Walker implements RuleContext {
       segs.pop();
     }
     if (localWoken && !localNow) this.runLocal(local!, obj, localAt);
-    const always = msg.always;
-    if (always.length > 0) this.alwaysChecks(always, obj, byName, byJson);
-    const required = msg.requiredOneofs;
-    for (let i = 0; i < required.length; i++) {
-      const oneof = required[i]!;
-      if (oneofMember(oneofs, oneofStart, oneof.name) === undefined) {
-        this.err(`oneof ${oneof.name} of ${msg.name} requires exactly one of: ${oneof.members.join(', ')}`);
-      }
-    }
+    if (msg.always !== null) this.alwaysChecks(msg.always, obj, byName, byJson);
+    if (msg.requiredOneofs !== null) this.requiredOneofsSet(msg, msg.requiredOneofs, oneofStart);
     // (popping, not setting length: that is a builtin call, slow at this rate)
     while (oneofs.length > oneofStart) oneofs.pop();
     if (msg.collect) {
       this.enclosing.pop();
       this.enclosingDepth.pop();
+    }
+  }
+
+  /** Each oneof that must have a member set has one (the members set are on this.oneofs from `oneofStart`). */
+  private requiredOneofsSet(msg: MessagePlan, required: RequiredOneof[], oneofStart: number): void {
+    for (let i = 0; i < required.length; i++) {
+      const oneof = required[i]!;
+      if (oneofMember(this.oneofs, oneofStart, oneof.name) === undefined) {
+        this.err(`oneof ${oneof.name} of ${msg.name} requires exactly one of: ${oneof.members.join(', ')}`);
+      }
     }
   }
 
@@ -807,14 +821,17 @@ export class Walker implements RuleContext {
   /** Add a collected message to its type's list (and to the log a remembered object's share is taken from). */
   private register(collected: Collected): Collected {
     this.collectedCount++;
-    let list = this.collected.get(collected.type);
-    if (!list) {
-      list = [];
-      this.collected.set(collected.type, list);
-    }
+    const list = this.collected.get(collected.type) ?? this.newCollectedList(collected.type);
     list.push(collected);
     if (this.memory.replays) this.log.push(collected);
     return collected;
+  }
+
+  // (a few times per run: kept out of register, which is hot)
+  private newCollectedList(type: string): Collected[] {
+    const list: Collected[] = [];
+    this.collected.set(type, list);
+    return list;
   }
 
   private repeated(fp: FieldPlan, value: unknown): void {
@@ -921,6 +938,17 @@ export class Walker implements RuleContext {
     }
   }
 
+  /** A wrapper type (google.protobuf.UInt32Value…): a bare scalar of the wrapped type in JSON. */
+  private wrapper(type: string, value: unknown): void {
+    const wrapped = WRAPPED.get(type)!;
+    if (isPlainObject(value)) {
+      this.err(`${type} is written as a bare ${wrapped} value in JSON/YAML, not as an object`);
+      return;
+    }
+    const problem = scalarProblem(wrapped, value);
+    if (problem !== null) this.err(`${type}: ${problem}`);
+  }
+
   private wellKnown(kind: WellKnown, type: string, value: unknown, category: ExtensionCategory | undefined): void {
     switch (kind) {
       case WellKnown.Duration: {
@@ -931,16 +959,9 @@ export class Walker implements RuleContext {
       case WellKnown.Any:
         this.any(value, category);
         return;
-      case WellKnown.Wrapper: {
-        const wrapped = WRAPPERS[type]!;
-        if (isPlainObject(value)) {
-          this.err(`${type} is written as a bare ${wrapped} value in JSON/YAML, not as an object`);
-          return;
-        }
-        const problem = scalarProblem(wrapped, value);
-        if (problem !== null) this.err(`${type}: ${problem}`);
+      case WellKnown.Wrapper:
+        this.wrapper(type, value);
         return;
-      }
       case WellKnown.Timestamp: {
         const t = parseTimestamp(value);
         if (!t.ok) this.err(t.message);

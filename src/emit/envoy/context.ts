@@ -21,15 +21,16 @@ export class Emission {
     this.note(at, directive, cls, reason);
   }
 
-  comment(obj: object, at: Src | Src[]): void {
-    if (Array.isArray(at)) {
-      this.comments.set(obj, ' nginx: ' + at.map((s) => `${s.file}:${s.line}`).join(', '));
-      return;
-    }
+  comment(obj: object, at: Src): void {
     // Many routes come from one directive (a location and its guarded copies): one text each.
     let text = this.sourceText.get(at);
     if (text === undefined) this.sourceText.set(at, (text = ` nginx: ${at.file}:${at.line}`));
     this.comments.set(obj, text);
+  }
+
+  /** The comment of an object made from several directives (a listener of several `listen`s): a method of its own, kept out of comment, which is hot. */
+  commentList(obj: object, at: Src[]): void {
+    this.comments.set(obj, ' nginx: ' + at.map((s) => `${s.file}:${s.line}`).join(', '));
   }
 
   /** `to` replaces `from` in the output (a compacted copy): it takes over its comment. */

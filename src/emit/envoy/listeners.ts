@@ -66,7 +66,7 @@ export function emitListeners(listeners: Listener[], scope: ListenerScope): Json
     }
     if (chains.some((c) => c.filter_chain_match?.server_names)) listener.listener_filters = [...(listener.listener_filters ?? []), TLS_INSPECTOR];
     listener.filter_chains = chains;
-    scope.em.comment(listener, members.flatMap((m) => m.sources));
+    scope.em.commentList(listener, members.flatMap((m) => m.sources));
     out.push(listener);
   }
   return out;

@@ -99,7 +99,7 @@ function tcpListener(members: Bound[], byAddress: boolean, backends: Map<string,
   }
   if (filters.length) listener.listener_filters = filters;
   listener.filter_chains = chains;
-  em.comment(listener, members.map((b) => b.listen.source));
+  em.commentList(listener, members.map((b) => b.listen.source));
   return listener;
 }
 
@@ -236,7 +236,7 @@ function udpListeners(servers: StreamServer[], backends: Map<string, StreamBacke
         udp_listener_config: {},
         listener_filters: [{ name: 'envoy.filters.udp_listener.udp_proxy', typed_config: proxy }],
       };
-      em.comment(listener, [listen.source, server.routing.source]);
+      em.commentList(listener, [listen.source, server.routing.source]);
       out.push(listener);
     }
   }
