@@ -10,6 +10,7 @@ import type { ServerTokens } from '../../lower/special-response.js';
 import { localReplyConfig, type ReplyRoute } from './local-replies.js';
 import { realmOfRoute } from './basic-auth.js';
 import { routeOwnersOf } from './routes.js';
+import { RBAC_AFTER_AUTH_FILTER, RBAC_FILTER } from './route-access.js';
 import { realIpVerdict } from '../../lower/real-ip.js';
 import { formatMs } from '../../lower/util.js';
 import { accessLogKey, fileAccessLog, routeNameFilter } from './access-log.js';
@@ -113,10 +114,13 @@ export function applyLocalReplies(hcm: Json, l: Listener, scope: EdgeScope, sett
 
 const RBAC_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC';
 
-// Its own function: the filters' configs are objects of many shapes, and a shape met late
-// recompiles this loop alone, not applyLocalReplies with all it inlined.
+// The name is read first: every filter has one (one shape for V8), while the filters' configs are
+// objects of many shapes (a shape met late would recompile applyLocalReplies and all it inlined).
 function hasRbacFilter(filters: Json[]): boolean {
-  for (let i = 0; i < filters.length; i++) if (filters[i].typed_config?.['@type'] === RBAC_TYPE) return true;
+  for (let i = 0; i < filters.length; i++) {
+    const f = filters[i];
+    if ((f.name === RBAC_FILTER || f.name === RBAC_AFTER_AUTH_FILTER) && f.typed_config?.['@type'] === RBAC_TYPE) return true;
+  }
   return false;
 }
 
