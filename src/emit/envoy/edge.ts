@@ -375,7 +375,7 @@ function applyCompression(hcm: Json, routes: Json[], settings: RouteSettings[], 
   const configs = compressionConfigs(settings);
   if (configs.size === 0) return [];
   const all = addCompressors(hcm, configs);
-  disableOtherCompressors(routes, settings, fresh, configs, all);
+  disableOtherCompressors(routes, settings, fresh, configs, all, compressorDisabled());
   return [...configs].map(([key, e]) => [key, e.names]);
 }
 
@@ -410,8 +410,9 @@ function addCompressors(hcm: Json, configs: Map<string, CompressionConfig>): str
 }
 
 /** A route disables every compressor that is not its own (all of them without gzip). */
-function disableOtherCompressors(routes: Json[], settings: RouteSettings[], fresh: boolean[], configs: Map<string, CompressionConfig>, all: string[]): void {
-  const off = compressorDisabled();
+// (`off` is the caller's: this runs once per listener, and what runs before its loop the first
+// times, before V8 keeps type feedback for it, would have none when the optimised loop is entered)
+function disableOtherCompressors(routes: Json[], settings: RouteSettings[], fresh: boolean[], configs: Map<string, CompressionConfig>, all: string[], off: Json): void {
   // (a location's routes are next to each other: the compressors they turn off are looked up once for them)
   let last: RouteSettings | null = null;
   let lastOff: string[] = all;
