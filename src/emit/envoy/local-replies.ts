@@ -78,12 +78,18 @@ export function localReplyConfig(scope: ReplyScope): { config: Json | null; firs
 function pageStatuses(scope: ReplyScope): number[] {
   const out = new Set(ALWAYS);
   if (scope.rbac) out.add(403);
-  for (const r of scope.routes) {
+  addRouteStatuses(scope.routes, out);
+  return [...out].filter((s) => nginxPage(s) !== null).sort((a, b) => a - b);
+}
+
+/** The statuses the routes answer themselves (a loop of its own: see mergePages). */
+function addRouteStatuses(routes: ReplyRoute[], out: Set<number>): void {
+  for (let i = 0; i < routes.length; i++) {
+    const r = routes[i]!;
     if (r.forwards) out.add(504); // upstream timeout (UT), or the route's idle timeout once the request is in (SI)
     if (r.direct && !r.direct.body) out.add(r.direct.status);
     if (r.redirect !== undefined) out.add(r.redirect);
   }
-  return [...out].filter((s) => nginxPage(s) !== null).sort((a, b) => a - b);
 }
 
 function statusFilter(code: number, key: string): Json {
@@ -149,23 +155,7 @@ interface ErrorPageMapper {
 /** The error_page mappers, merged by (code, target, status, tokens), in order of first use. */
 function errorPageMappers(scope: ReplyScope): ErrorPageMapper[] {
   const merged = new Map<string, MergedPage>();
-  // A location's routes come one after the other with the same pages and server_tokens:
-  // the mappers they belong to are found once for them.
-  let pages: ErrorPage[] | null = null;
-  let tokens: ServerTokens | null = null;
-  let mine: MergedPage[] = [];
-  for (let i = 0; i < scope.routes.length; i++) {
-    const r = scope.routes[i]!;
-    if (r.pages !== pages || r.tokens !== tokens) {
-      pages = r.pages;
-      tokens = r.tokens;
-      mine = mergedPagesOf(r, merged);
-    }
-    for (const m of mine) {
-      m.names.add(r.name);
-      m.routes.add(i);
-    }
-  }
+  mergePages(scope.routes, merged);
   const out: ErrorPageMapper[] = [];
   for (const m of merged.values()) out.push(errorPageMapper(m, scope.routes.length));
   return out;
@@ -177,6 +167,29 @@ function errorPageMapper({ page, code, tokens, names, routes }: MergedPage, tota
   // replies made before a route is chosen (no route name) are mapped only by a page every route has
   const filter = routes.size === total ? codeFilter : { and_filter: { filters: [codeFilter, routeNameFilter([...names].sort())] } };
   return { code, page, mapper: page.file ? fileMapper(filter, page, code) : redirectMapper(filter, page, tokens) };
+}
+
+// The loop over every route of a listener is a function of its own, started on a map its caller
+// made: it runs a few times per emission, and V8 keeps type feedback for a function only from
+// some way into its first call; what it runs before its loop would have none once optimised.
+function mergePages(routes: ReplyRoute[], merged: Map<string, MergedPage>): void {
+  // A location's routes come one after the other with the same pages and server_tokens:
+  // the mappers they belong to are found once for them.
+  let pages: ErrorPage[] | null = null;
+  let tokens: ServerTokens | null = null;
+  let mine: MergedPage[] = [];
+  for (let i = 0; i < routes.length; i++) {
+    const r = routes[i]!;
+    if (r.pages !== pages || r.tokens !== tokens) {
+      pages = r.pages;
+      tokens = r.tokens;
+      mine = mergedPagesOf(r, merged);
+    }
+    for (const m of mine) {
+      m.names.add(r.name);
+      m.routes.add(i);
+    }
+  }
 }
 
 interface MergedPage {
