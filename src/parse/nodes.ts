@@ -18,6 +18,10 @@
 // the positions and `args`. So a node's own enumerable properties are its values
 // only (`value`; `name`, `block`, `raw`, `freeform`, `includes`): a spread or
 // JSON.stringify of a node keeps those and nothing else — copy fields by name.
+// The optional ones exist from construction, as undefined until set (`includes`
+// on every node; `block`, `raw`, `freeform` on every BlockDirectiveNode), so
+// that all nodes of a class share one shape: readers of the tree stay
+// monomorphic-or-two instead of meeting a new map (and a deopt) per variant.
 // Each read of `source`, `end`, `close` or `args` returns fresh objects.
 import type { Arg, Directive, SourcePos, Statement } from './ast.js';
 
@@ -174,6 +178,7 @@ export class DirectiveNode implements Directive {
   declare block?: Statement[];
   declare raw?: string;
   declare freeform?: boolean;
+  /** Set on an `include` by the loader; present (undefined) on every node: see the constructor. */
   declare includes?: number[];
   readonly #words: WordStore;
   /** Index in #words of the directive's name; its arguments follow it. */
@@ -187,6 +192,10 @@ export class DirectiveNode implements Directive {
    */
   constructor(name: string, words: WordStore, first: number, count: number, end: number) {
     this.name = name;
+    // Every field a leaf can get later is made here, in one order: all leaves
+    // share one shape for V8 (a field added afterwards would give the few
+    // `include`s a map of their own, and every reader of nodes a deopt).
+    this.includes = undefined;
     this.#words = words;
     this.#first = first;
     this.#count = count;
@@ -286,6 +295,10 @@ export class BlockDirectiveNode extends DirectiveNode {
   constructor(name: string, words: WordStore, first: number, count: number, end: number, close: number) {
     super(name, words, first, count, end);
     this.#close = close;
+    // One shape for every block node, whichever of these it ends up with (see DirectiveNode's constructor).
+    this.block = undefined;
+    this.raw = undefined;
+    this.freeform = undefined;
   }
 
   override get close(): SourcePos | undefined {

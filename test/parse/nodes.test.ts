@@ -47,10 +47,27 @@ describe('parsed nodes', () => {
     const quoted = header.args[1]!;
     expect(quoted.quote).toBe('"');
     expect({ ...quoted }).toEqual({ value: 'b c' });
-    expect(Object.keys(header)).toEqual(['name']);
-    expect(Object.keys(http!)).toEqual(['name', 'block']);
+    // The optional fields are own from construction (undefined until set): JSON keeps only those set.
+    expect(Object.keys(header)).toEqual(['name', 'includes']);
+    expect(Object.keys(http!)).toEqual(['name', 'includes', 'block', 'raw', 'freeform']);
+    expect(Object.keys(JSON.parse(JSON.stringify(header)))).toEqual(['name']);
+    expect(Object.keys(JSON.parse(JSON.stringify(http)))).toEqual(['name', 'block']);
     expect(header.kind).toBe('directive');
     expect(JSON.parse(JSON.stringify(header.args))).toEqual([{ value: 'X-A' }, { value: 'b c' }]);
+  });
+
+  it('of one class own the same keys in one order, whatever each was given (one shape per class)', () => {
+    const config = 'include x.conf;\nuser a;\nmap $a $b { default 0; }\nx_by_lua_block { return 1 }\nevents {}\n';
+    const nodes = parseText(config, 'm.conf').root as Directive[];
+    const leaves = nodes.filter((d) => d.block === undefined && d.raw === undefined);
+    const blocks = nodes.filter((d) => !leaves.includes(d));
+    expect(leaves.map((d) => d.name)).toEqual(['include', 'user']);
+    for (const d of leaves) expect(Object.keys(d)).toEqual(['name', 'includes']);
+    expect(blocks.map((d) => d.name)).toEqual(['map', 'x_by_lua_block', 'events']);
+    for (const d of blocks) expect(Object.keys(d)).toEqual(['name', 'includes', 'block', 'raw', 'freeform']);
+    const spliced = DirectiveNode.withBlock(blocks[0] as DirectiveNode, []);
+    expect(Object.keys(spliced)).toEqual(Object.keys(blocks[0]!));
+    expect([spliced.freeform, spliced.block]).toEqual([true, []]);
   });
 
   it('share one string per distinct word', () => {
