@@ -142,7 +142,12 @@ export class Reporter {
   /** Mark a whole block (and its children) with one class, keeping finer marks already made. */
   markTree(d: Directive, cls: ReportClass, reason: string, childReason = reason): void {
     this.mark(d, cls, reason);
-    for (const s of d.block ?? []) if (s.kind === 'directive') this.markTree(s, cls, childReason, childReason);
+    const block = d.block;
+    if (block === undefined) return;
+    for (let i = 0; i < block.length; i++) {
+      const s = block[i]!;
+      if (s.kind === 'directive') this.markTree(s, cls, childReason, childReason);
+    }
   }
 
   /**

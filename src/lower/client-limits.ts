@@ -1,7 +1,7 @@
 // Client-side timeouts and limits → ClientLimits (the HTTP connection
 // manager's domain: one value per listener), and the report lines.
 import type { Directive } from '../parse/ast.js';
-import type { ClientLimits } from '../ir/types.js';
+import type { ClientLimits, Src } from '../ir/types.js';
 import type { Reporter } from './classify.js';
 import { effectiveSimple } from './limits.js';
 import { type Level, parseSize, parseTimeMs, srcOf } from './util.js';
@@ -27,6 +27,16 @@ function ms(levels: Level[], name: string, dflt: number): number {
 }
 
 /** Limits in effect; `sources` lists the directives that set them (empty: all nginx defaults). */
+/** Where the limits in effect are set, in CLIENT_LIMIT_DIRECTIVES' order (one loop: no list per step). */
+function limitSources(levels: Level[]): Src[] {
+  const out: Src[] = [];
+  for (let i = 0; i < CLIENT_LIMIT_DIRECTIVES.length; i++) {
+    const d = effectiveSimple(levels, CLIENT_LIMIT_DIRECTIVES[i]!);
+    if (d !== undefined) out.push(srcOf(d));
+  }
+  return out;
+}
+
 export function clientLimitsAt(levels: Level[]): ClientLimits {
   const lb = effectiveSimple(levels, 'large_client_header_buffers');
   const number = Number((lb && argValue(lb, 0)) ?? NaN);
@@ -41,7 +51,7 @@ export function clientLimitsAt(levels: Level[]): ClientLimits {
     sendTimeoutMs: ms(levels, 'send_timeout', NGINX_CLIENT_DEFAULTS.sendTimeoutMs),
     largeHeaderBuffers: Number.isFinite(number) && size !== null ? { number, size } : NGINX_CLIENT_DEFAULTS.largeHeaderBuffers,
     http2MaxConcurrentStreams: http2MaxStreams(levels),
-    sources: CLIENT_LIMIT_DIRECTIVES.map((n) => effectiveSimple(levels, n)).filter((d): d is Directive => !!d).map((d) => srcOf(d)),
+    sources: limitSources(levels),
   };
 }
 

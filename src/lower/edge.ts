@@ -34,6 +34,7 @@ export function serverEdge(levels: Level[], r: Reporter, compression: ServerEdge
     if (edgeMarked.has(level.ds)) continue;
     edgeMarked.add(level.ds);
     const todo = unmarked(level.ds, r);
+    if (todo.length === 0) continue; // (an empty list has an elements kind of its own: the markers never see one)
     markCompression(todo, r);
     markAccessLogs(todo, r, formats);
     markRealIp(todo, r, realIp);
@@ -106,7 +107,12 @@ const edgeMarked = runSet<Directive[]>();
 
 // `server` blocks are left out: lowerServer reports them and no edge mark handles one.
 function unmarked(ds: Directive[], r: Reporter): Directive[] {
-  return ds.filter((d) => d.name !== 'server' && !r.isMarked(d));
+  const kept = ds.filter((d) => d.name !== 'server' && !r.isMarked(d));
+  // Copied into a list made like a level's own (directivesOf: sized, then filled):
+  // the markers get both, and one elements kind keeps them from deoptimising.
+  const out = new Array<Directive>(kept.length);
+  for (let i = 0; i < kept.length; i++) out[i] = kept[i]!;
+  return out;
 }
 
 // One resolver per server (it depends on the http and server levels only), so its

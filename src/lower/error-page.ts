@@ -34,8 +34,17 @@ const parsedByList = runCache<Directive[], ErrorPage[]>();
 
 function parsedPages(ds: Directive[]): ErrorPage[] {
   let pages = parsedByList.get(ds);
-  if (!pages) parsedByList.set(ds, (pages = ds.map(pageOf).filter((e): e is ErrorPage => e !== null)));
+  if (!pages) parsedByList.set(ds, (pages = pagesOf(ds)));
   return pages;
+}
+
+function pagesOf(ds: Directive[]): ErrorPage[] {
+  const out: ErrorPage[] = [];
+  for (let i = 0; i < ds.length; i++) {
+    const e = pageOf(ds[i]!);
+    if (e !== null) out.push(e);
+  }
+  return out;
 }
 
 // Each error_page is read once: for its report line and for the levels that inherit it.

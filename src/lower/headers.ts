@@ -66,7 +66,8 @@ function parseHeaderOps(ds: Directive[]): HeaderOp[] {
   return ds.map((d) => {
     const always = argValue(d, 2) === 'always';
     const value = templateOf(argValue(d, 1) ?? '');
-    return always ? { name: argValue(d, 0) ?? '', value, always, source: srcOf(d) } : { name: argValue(d, 0) ?? '', value, source: srcOf(d) };
+    // Every op built with the same fields in one order (`always` undefined when not set): one shape for V8.
+    return { name: argValue(d, 0) ?? '', value, always: always ? true : undefined, source: srcOf(d) };
   });
 }
 

@@ -37,12 +37,7 @@ export class SourceLines {
 
   constructor(text: string, file: string) {
     this.file = file;
-    let count = 1;
-    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) count++;
-    const starts = new Int32Array(count);
-    let line = 1;
-    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) starts[line++] = i + 1;
-    this.#starts = starts;
+    this.#starts = lineStarts(text, lineCount(text));
     this.#wideText = /[\uD800-\uDFFF]/.test(text) ? text : null;
   }
 
@@ -86,11 +81,30 @@ export class SourceLines {
   }
 }
 
+// The two loops over a file's text are functions of their own: a long loop is
+// optimised while it runs (on-stack replacement), and code after it in the same
+// function would then run without feedback and deoptimise.
+function lineCount(text: string): number {
+  let count = 1;
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) count++;
+  return count;
+}
+
+/** Offset of each line's first character. */
+function lineStarts(text: string, count: number): Int32Array {
+  const starts = new Int32Array(count);
+  let line = 1;
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) starts[line++] = i + 1;
+  return starts;
+}
+
 const QUOTES = [null, '"', "'"] as const;
 
 /** A word's offset and quote as one integer: offset × 4 + the quote's index in QUOTES. */
 function packWhere(offset: number, quote: '"' | "'" | null): number {
-  return offset * 4 + (quote === null ? 0 : quote === '"' ? 1 : 2);
+  // A lookup, not a chain of comparisons: the first quoted word, met after the
+  // parser is optimised, would otherwise find a comparison without feedback (a deopt).
+  return offset * 4 + QUOTES.indexOf(quote);
 }
 
 /**
