@@ -1063,33 +1063,46 @@ export function policyOf(levels: Level[], compression: Compression | null = comp
   const version = versionAt && argValue(versionAt, 0) === '1.1' ? '1.1' : '1.0';
   const redirect = effectiveSimple(levels, 'proxy_redirect');
   const buffering = effectiveSimple(levels, 'proxy_buffering');
-  const policy: Policy = {
-    proxySetHeaders: psh,
-    addHeaders: headerOps(effectiveArray(levels, 'add_header')),
-    proxyHideHeaders: hiddenHeaders(effectiveArray(levels, 'proxy_hide_header')),
-    proxyConnectTimeoutMs: timeMs(levels, 'proxy_connect_timeout', NGINX_DEFAULT_PROXY_TIMEOUT_MS),
-    proxyReadTimeoutMs: timeMs(levels, 'proxy_read_timeout', NGINX_DEFAULT_PROXY_TIMEOUT_MS),
-    proxySendTimeoutMs: timeMs(levels, 'proxy_send_timeout', NGINX_DEFAULT_PROXY_TIMEOUT_MS),
-    clientMaxBodySize: bodySize(levels),
-    proxyHttpVersion: version,
-    websocket: version === '1.1' && isWebsocketUpgrade(psh),
-    proxyRedirect: redirect ? argValues(redirect) : null,
-    proxyBuffering: buffering === undefined || argValue(buffering, 0) !== 'off',
-  };
+  // Read in the order the fields were always read (each may report, or throw).
+  const addHeaders = headerOps(effectiveArray(levels, 'add_header'));
+  const proxyHideHeaders = hiddenHeaders(effectiveArray(levels, 'proxy_hide_header'));
+  const proxyConnectTimeoutMs = timeMs(levels, 'proxy_connect_timeout', NGINX_DEFAULT_PROXY_TIMEOUT_MS);
+  const proxyReadTimeoutMs = timeMs(levels, 'proxy_read_timeout', NGINX_DEFAULT_PROXY_TIMEOUT_MS);
+  const proxySendTimeoutMs = timeMs(levels, 'proxy_send_timeout', NGINX_DEFAULT_PROXY_TIMEOUT_MS);
+  const clientMaxBodySize = bodySize(levels);
+  const websocket = version === '1.1' && isWebsocketUpgrade(psh);
+  const proxyRedirect = redirect ? argValues(redirect) : null;
+  const proxyBuffering = buffering === undefined || argValue(buffering, 0) !== 'off';
   const redirects = redirectSettings(levels);
-  if (redirects) policy.redirects = redirects;
-  policy.compression = edge.compression;
-  if (edge.accessLogs) policy.accessLogs = edge.accessLogs;
-  policy.errorPages = edge.errorPages;
   const access = accessAt(levels);
   const auth = authAt(levels, access !== null);
-  if (access) policy.access = access;
   const more = moreHeadersAt(levels);
-  if (more) policy.moreHeaders = more;
   const tokens = serverTokensAt(levels);
-  if (tokens) policy.serverTokens = tokens;
-  if (auth.gate) policy.auth = auth.gate;
-  if (auth.satisfyAny) policy.satisfyAny = true;
+  // Every policy is built with every field, in one order (undefined: absent): one
+  // shape for V8 in everything that reads policies. The order is the output's.
+  const policy: Policy = {
+    proxySetHeaders: psh,
+    addHeaders,
+    proxyHideHeaders,
+    proxyConnectTimeoutMs,
+    proxyReadTimeoutMs,
+    proxySendTimeoutMs,
+    clientMaxBodySize,
+    proxyHttpVersion: version,
+    websocket,
+    proxyRedirect,
+    proxyBuffering,
+    redirects: redirects ?? undefined,
+    compression: edge.compression,
+    accessLogs: edge.accessLogs ?? undefined,
+    errorPages: edge.errorPages,
+    access: access ?? undefined,
+    moreHeaders: more ?? undefined,
+    serverTokens: tokens || undefined,
+    auth: auth.gate ?? undefined,
+    satisfyAny: auth.satisfyAny ? true : undefined,
+    handedFrom: undefined,
+  };
   return policy;
 }
 
