@@ -107,11 +107,15 @@ const edgeMarked = runSet<Directive[]>();
 
 // `server` blocks are left out: lowerServer reports them and no edge mark handles one.
 function unmarked(ds: Directive[], r: Reporter): Directive[] {
-  const kept = ds.filter((d) => d.name !== 'server' && !r.isMarked(d));
-  // Copied into a list made like a level's own (directivesOf: sized, then filled):
+  // Made like a level's own list (directivesOf: sized, then filled), not by filter:
   // the markers get both, and one elements kind keeps them from deoptimising.
-  const out = new Array<Directive>(kept.length);
-  for (let i = 0; i < kept.length; i++) out[i] = kept[i]!;
+  const out = new Array<Directive>(ds.length);
+  let k = 0;
+  for (let i = 0; i < ds.length; i++) {
+    const d = ds[i]!;
+    if (d.name !== 'server' && !r.isMarked(d)) out[k++] = d;
+  }
+  out.length = k;
   return out;
 }
 

@@ -60,7 +60,8 @@ function readConditions(d: Directive): NextUpstreamCondition[] {
     else throw errorAt(a.source, `invalid value "${a.value}"`, 'next-upstream-value');
   }
   // `off` wins over anything listed with it (ngx_http_proxy_merge_loc_conf); `updating` is the cache's.
-  return off ? [] : CONDITIONS.filter((c) => set.has(c));
+  // Frozen like DEFAULT_RETRY's list (shared, never modified): one kind of list for their readers.
+  return Object.freeze(off ? [] : CONDITIONS.filter((c) => set.has(c))) as NextUpstreamCondition[];
 }
 
 function triesOf(d: Directive): number {
