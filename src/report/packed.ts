@@ -34,6 +34,39 @@ export function packReport(report: Report): PackedReport | null {
   return { summary: report.summary, directives: { strings: table, rows: directives }, notes: { strings: table, rows: notes } };
 }
 
+/** A report of any entries as rows of numbers: each field a string index, line and col as they are (for report.md). */
+export interface LooselyPackedReport {
+  summary: ReportSummary;
+  directives: { strings: string[]; rows: Float64Array };
+  notes: { strings: string[]; rows: Float64Array };
+}
+
+/**
+ * The report's six fields of each entry as rows, whatever else an entry holds and whatever
+ * its values are (a value that is not a string is tabled as its text): for report.md, which
+ * reads only them, when packReport declines the report.
+ */
+export function packReportLoosely(report: Report): LooselyPackedReport {
+  const strings = new StringTable();
+  const list = (entries: ReportEntry[]): Float64Array => {
+    const rows = new Float64Array(entries.length * PACKED_FIELDS);
+    for (let i = 0, at = 0; i < entries.length; i++, at += PACKED_FIELDS) {
+      const e = entries[i]!;
+      rows[at] = strings.index(String(e.file));
+      rows[at + 1] = e.line;
+      rows[at + 2] = e.col;
+      rows[at + 3] = strings.index(String(e.directive));
+      rows[at + 4] = strings.index(String(e.class));
+      rows[at + 5] = strings.index(String(e.reason));
+    }
+    return rows;
+  };
+  const directives = list(report.directives);
+  const notes = list(report.notes);
+  const table = strings.list();
+  return { summary: report.summary, directives: { strings: table, rows: directives }, notes: { strings: table, rows: notes } };
+}
+
 export function unpackReport(packed: PackedReport): Report {
   return { summary: packed.summary, directives: unpackEntries(packed.directives), notes: unpackEntries(packed.notes) };
 }

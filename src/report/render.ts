@@ -24,13 +24,14 @@
 import { join } from 'node:path';
 import type { ReportEntry } from '../ir/types.js';
 import type { Report } from '../compile.js';
-import { PACKED_FIELDS, packReport, unpackReport, type PackedReport } from './packed.js';
+import { jsonString } from './json-string.js';
+import { PACKED_FIELDS, packReport, packReportLoosely, type PackedReport } from './packed.js';
 
 /** DIR/report.json and DIR/report.md from a packed report: what the writer thread calls. */
 export function renderPackedReportFiles(dir: string, packed: PackedReport): { path: string; bytes?: Uint8Array; text?: string }[] {
   return [
     { path: join(dir, 'report.json'), bytes: renderPackedReportJson(packed) },
-    { path: join(dir, 'report.md'), text: renderReportMarkdown(unpackReport(packed)) },
+    { path: join(dir, 'report.md'), text: renderPackedReportMarkdown(packed) },
   ];
 }
 
@@ -119,7 +120,7 @@ class QuotedStrings {
   readonly start: Int32Array;
 
   constructor(strings: string[]) {
-    const quoted = strings.map(quote);
+    const quoted = strings.map(jsonString);
     const text = quoted.join('');
     this.bytes = utf8(text);
     this.start = new Int32Array(quoted.length + 1);
@@ -146,18 +147,6 @@ class QuotedStrings {
     return at;
   }
 }
-
-/**
- * A string as the JSON string literal JSON.stringify makes of it. Most need no escape (6,000
- * of the benchmark's 42,000 do): a test for what JSON.stringify escapes (the quote, the
- * backslash, control characters, surrogates, which it escapes when lone) and two quotes
- * cost half of its call.
- */
-function quote(s: string): string {
-  return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : '"' + s + '"';
-}
-
-const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 
 /** One list of entries laid out; `write` copies it into the output. */
 interface EntryList {
@@ -231,22 +220,18 @@ const INTRO =
   '`report.json` lists every directive with its place and reason.';
 
 export function renderReportMarkdown(report: Report): string {
-  const s = report.summary;
-  // One pass: the entries to act on grouped by reason, the translated ones counted by name.
-  const toActOn: Record<string, ReasonGroups> = { unsupported: new ReasonGroups(), approximated: new ReasonGroups(), ignored: new ReasonGroups() };
-  const translated = new Map<string, number>();
-  let translatedTotal = 0;
-  const directives = report.directives;
-  // (an index loop: for…of allocates a result per step until the optimising compiler takes over)
-  for (let i = 0; i < directives.length; i++) {
-    const e = directives[i]!;
-    if (e.class === 'translated') {
-      translated.set(e.directive, (translated.get(e.directive) ?? 0) + 1);
-      translatedTotal++;
-    } else toActOn[e.class]?.add(e.reason, e);
-  }
-  const notes = new ReasonGroups();
-  for (const e of report.notes) notes.add(`${e.class}\u0000${e.reason}`, e);
+  return renderPackedReportMarkdown(packReport(report) ?? packReportLoosely(report));
+}
+
+/**
+ * report.md from the packed rows (what the writer thread has): entries are grouped by the
+ * index of their reason in the string table, not by the string (no string is hashed), and
+ * no entry object is made.
+ */
+export function renderPackedReportMarkdown(packed: MarkdownSource): string {
+  const s = packed.summary;
+  const directives = markdownGroups(packed.directives);
+  const notes = noteGroups(packed.notes);
   const lines: string[] = [
     '# Migration report',
     '',
@@ -255,72 +240,161 @@ export function renderReportMarkdown(report: Report): string {
     INTRO,
     '',
   ];
-  groupSection(lines, 'Unsupported', 'directives', toActOn.unsupported!, false);
-  groupSection(lines, 'Approximated', 'directives', toActOn.approximated!, false);
-  groupSection(lines, 'Notes', 'notes', notes, true);
-  groupSection(lines, 'Ignored', 'directives', toActOn.ignored!, false);
-  translatedSection(lines, translated, translatedTotal);
+  groupSection(lines, 'Unsupported', 'directives', directives.unsupported, packed.directives, false);
+  groupSection(lines, 'Approximated', 'directives', directives.approximated, packed.directives, false);
+  groupSection(lines, 'Notes', 'notes', notes, packed.notes, true);
+  groupSection(lines, 'Ignored', 'directives', directives.ignored, packed.directives, false);
+  translatedSection(lines, directives.translated, directives.translatedTotal);
   return lines.join('\n');
 }
 
+/** A packed report, its rows as ints (packReport) or as any numbers (packReportLoosely). */
+export interface MarkdownSource {
+  summary: Report['summary'];
+  directives: MarkdownEntries;
+  notes: MarkdownEntries;
+}
+
+interface MarkdownEntries {
+  strings: string[];
+  rows: ArrayLike<number>;
+}
+
+/** The section an entry of a class goes to. */
+const TRANSLATED = 0;
+const UNSUPPORTED = 1;
+const APPROXIMATED = 2;
+const IGNORED = 3;
+const NO_SECTION = 4;
+const SECTION_OF_CLASS = new Map<string, number>([
+  ['translated', TRANSLATED],
+  ['unsupported', UNSUPPORTED],
+  ['approximated', APPROXIMATED],
+  ['ignored', IGNORED],
+]);
+
+interface DirectiveGroups {
+  unsupported: ReasonGroups;
+  approximated: ReasonGroups;
+  ignored: ReasonGroups;
+  /** Translated directives counted by name. */
+  translated: Map<string, number>;
+  translatedTotal: number;
+}
+
+/** One pass: the entries to act on grouped by reason, the translated ones counted by name. */
+function markdownGroups(list: MarkdownEntries): DirectiveGroups {
+  const { strings, rows } = list;
+  const bySection = [new ReasonGroups(), new ReasonGroups(), new ReasonGroups(), new ReasonGroups()];
+  // The section of each class string, by its index (a handful of distinct classes).
+  const sectionOf = new Int8Array(strings.length).fill(-1);
+  const translatedCounts = new Int32Array(strings.length);
+  let translatedTotal = 0;
+  for (let at = 0; at < rows.length; at += PACKED_FIELDS) {
+    const cls = rows[at + 4]!;
+    let section = sectionOf[cls]!;
+    if (section === -1) section = sectionOf[cls] = SECTION_OF_CLASS.get(strings[cls]!) ?? NO_SECTION;
+    if (section === TRANSLATED) {
+      translatedCounts[rows[at + 3]!]++;
+      translatedTotal++;
+    } else if (section !== NO_SECTION) bySection[section]!.add(rows[at + 5]!, rows, at);
+  }
+  const translated = new Map<string, number>();
+  for (let i = 0; i < translatedCounts.length; i++) if (translatedCounts[i]! > 0) translated.set(strings[i]!, translatedCounts[i]!);
+  return { unsupported: bySection[UNSUPPORTED]!, approximated: bySection[APPROXIMATED]!, ignored: bySection[IGNORED]!, translated, translatedTotal };
+}
+
+/** Notes grouped by class and reason. */
+function noteGroups(list: MarkdownEntries): ReasonGroups {
+  const { rows } = list;
+  const groups = new ReasonGroups();
+  const classes = list.strings.length;
+  for (let at = 0; at < rows.length; at += PACKED_FIELDS) groups.add(rows[at + 5]! * classes + rows[at + 4]!, rows, at);
+  return groups;
+}
+
+/** Built with every field, in one order: one shape. Strings are indexes into the list's table. */
 interface ReasonGroup {
-  reason: string;
-  cls: string;
+  reason: number;
+  cls: number;
   /** The first entry's directive, and whether another entry has another. */
-  directive: string;
+  directive: number;
   mixed: boolean;
-  entries: ReportEntry[];
+  /** Where each entry's row starts. */
+  rows: number[];
 }
 
 class ReasonGroups {
-  private readonly groups = new Map<string, ReasonGroup>();
+  private readonly groups = new Map<number, ReasonGroup>();
   count = 0;
 
-  add(key: string, e: ReportEntry): void {
+  add(key: number, rows: ArrayLike<number>, at: number): void {
     const g = this.groups.get(key);
     if (g === undefined) {
-      this.groups.set(key, { reason: e.reason, cls: e.class, directive: e.directive, mixed: false, entries: [e] });
+      this.groups.set(key, { reason: rows[at + 5]!, cls: rows[at + 4]!, directive: rows[at + 3]!, mixed: false, rows: [at] });
     } else {
-      g.entries.push(e);
-      if (e.directive !== g.directive) g.mixed = true;
+      g.rows.push(at);
+      if (rows[at + 3] !== g.directive) g.mixed = true;
     }
     this.count++;
   }
 
   /** Largest first, equal sizes in order of first appearance (the sort is stable). */
   sorted(): ReasonGroup[] {
-    return [...this.groups.values()].sort((a, b) => b.entries.length - a.entries.length);
+    return [...this.groups.values()].sort((a, b) => b.rows.length - a.rows.length);
   }
 }
 
-function groupSection(lines: string[], title: string, noun: string, groups: ReasonGroups, withClass: boolean): void {
+function groupSection(lines: string[], title: string, noun: string, groups: ReasonGroups, list: MarkdownEntries, withClass: boolean): void {
   if (groups.count === 0) return;
-  const rows = groups.sorted();
-  lines.push(`## ${title}: ${groups.count} ${noun}, ${rows.length} ${rows.length === 1 ? 'reason' : 'reasons'}`, '');
+  const sorted = groups.sorted();
+  lines.push(`## ${title}: ${groups.count} ${noun}, ${sorted.length} ${sorted.length === 1 ? 'reason' : 'reasons'}`, '');
   lines.push(withClass ? '| class | reason | directive | count | where |' : '| reason | directive | count | where |');
   lines.push(withClass ? '|---|---|---|---|---|' : '|---|---|---|---|');
-  const places = new Places();
-  for (const g of rows) {
-    const names = g.mixed ? [...new Set(g.entries.map((e) => e.directive))] : [g.directive];
-    const nameCell = names.length <= NAMES_IN_ROW_MAX ? names.map(code).join(', ') : `${names.length} directives`;
-    const where = g.entries.map((e) => (g.mixed ? `${places.of(e)} ${code(e.directive)}` : places.of(e))).join(', ');
-    const row = `${cell(g.reason)} | ${nameCell} | ${g.entries.length} | ${where} |`;
-    lines.push(withClass ? `| ${g.cls} | ${row}` : `| ${row}`);
+  const places = new Places(list);
+  for (const g of sorted) {
+    const row = `${cell(list.strings[g.reason]!)} | ${nameCell(g, list)} | ${g.rows.length} | ${g.mixed ? placesWithNames(g, places, list) : placesOnly(g, places)} |`;
+    lines.push(withClass ? `| ${list.strings[g.cls]} | ${row}` : `| ${row}`);
   }
   lines.push('');
 }
 
-/** `file:line:col`; a note about the whole configuration (line 0) names the file only. */
+/** The directive names of a group (in order of first appearance), or how many there are. */
+function nameCell(g: ReasonGroup, list: MarkdownEntries): string {
+  if (!g.mixed) return code(list.strings[g.directive]!);
+  const names = new Set<number>();
+  for (const at of g.rows) names.add(list.rows[at + 3]!);
+  return names.size <= NAMES_IN_ROW_MAX ? Array.from(names, (i) => code(list.strings[i]!)).join(', ') : `${names.size} directives`;
+}
+
+function placesOnly(g: ReasonGroup, places: Places): string {
+  let text = places.of(g.rows[0]!);
+  for (let i = 1; i < g.rows.length; i++) text += ', ' + places.of(g.rows[i]!);
+  return text;
+}
+
+/** Each place followed by its directive (a group of several directives). */
+function placesWithNames(g: ReasonGroup, places: Places, list: MarkdownEntries): string {
+  const parts = g.rows.map((at) => `${places.of(at)} ${code(list.strings[list.rows[at + 3]!]!)}`);
+  return parts.join(', ');
+}
+
+/** `file:line:col` of an entry's row; a note about the whole configuration (line 0) names the file only. */
 class Places {
-  private file: string | undefined;
+  private file = -1;
   private fileCell = '';
 
-  of(e: ReportEntry): string {
-    if (e.file !== this.file) {
-      this.file = e.file;
-      this.fileCell = cell(e.file);
+  constructor(private readonly list: MarkdownEntries) {}
+
+  of(at: number): string {
+    const rows = this.list.rows;
+    const file = rows[at]!;
+    if (file !== this.file) {
+      this.file = file;
+      this.fileCell = cell(this.list.strings[file]!);
     }
-    return e.line > 0 ? `${this.fileCell}:${e.line}:${e.col}` : this.fileCell;
+    const line = rows[at + 1]!;
+    return line > 0 ? `${this.fileCell}:${line}:${rows[at + 2]}` : this.fileCell;
   }
 }
 
