@@ -179,6 +179,27 @@ describe('report.md', () => {
     expect(md).toContain('nginx.conf:107:9 `tenant-7.example` |');
   });
 
+  test('entries of another shape (extra keys, odd numbers, keys reordered) are grouped and placed as any', () => {
+    const extra = { ...entry({ line: 4, col: 2 }), hint: 'x' } as ReportEntry;
+    const reordered = { reason: '`expires` is not translated', line: 9, file: 'b.conf', col: 1, directive: 'expires', class: 'unsupported' } as ReportEntry;
+    const odd = entry({ line: 1.5, col: -0, class: 'ignored', reason: 'odd' });
+    const md = renderReportMarkdown(reportOf([extra, reordered, odd, entry({ line: NaN, class: 'ignored', reason: 'odd' })]));
+    expect(md).toContain('| `expires` is not translated | `expires` | 2 | nginx.conf:4:2, b.conf:9:1 |');
+    expect(md).toContain('| odd | `expires` | 2 | nginx.conf:1.5:0, nginx.conf |');
+  });
+
+  test('notes are grouped by class and reason together', () => {
+    const notes = [
+      entry({ line: 1, class: 'approximated', reason: 'same' }),
+      entry({ line: 2, class: 'unsupported', reason: 'same' }),
+      entry({ line: 3, class: 'approximated', reason: 'same' }),
+    ];
+    const md = renderReportMarkdown(reportOf([], notes));
+    expect(md).toContain('## Notes: 3 notes, 2 reasons');
+    expect(md).toContain('| approximated | same | `expires` | 2 | nginx.conf:1:5, nginx.conf:3:5 |');
+    expect(md).toContain('| unsupported | same | `expires` | 1 | nginx.conf:2:5 |');
+  });
+
   test('a directive name with a backtick or a pipe keeps its code span and its cell', () => {
     const md = renderReportMarkdown(reportOf([entry({ directive: 'a`b|c' })]));
     expect(md).toContain('| `` a`b\\|c `` |');
