@@ -126,12 +126,7 @@ class QuotedStrings {
     this.start = new Int32Array(quoted.length + 1);
     // As many bytes as characters: all ASCII, each literal's length is its size in bytes.
     const ascii = this.bytes.length === text.length;
-    let at = 0;
-    for (let i = 0; i < quoted.length; i++) {
-      this.start[i] = at;
-      at += ascii ? quoted[i]!.length : Buffer.byteLength(quoted[i]!, 'utf8');
-    }
-    this.start[quoted.length] = at;
+    this.start[quoted.length] = fillStarts(this.start, quoted, ascii);
   }
 
   size(i: number): number {
@@ -148,6 +143,20 @@ class QuotedStrings {
   }
 }
 
+/**
+ * Where each literal starts; returns where the last ends. (Hot loops here end in a bare
+ * return: code after a loop that the optimising compiler took over mid-way has never run,
+ * and the first thing it does there would throw the optimised code away.)
+ */
+function fillStarts(start: Int32Array, quoted: string[], ascii: boolean): number {
+  let at = 0;
+  for (let i = 0; i < quoted.length; i++) {
+    start[i] = at;
+    at += ascii ? quoted[i]!.length : Buffer.byteLength(quoted[i]!, 'utf8');
+  }
+  return at;
+}
+
 /** One list of entries laid out; `write` copies it into the output. */
 interface EntryList {
   size: number;
@@ -158,32 +167,41 @@ interface EntryList {
 function entryList(rows: Int32Array, quoted: QuotedStrings): EntryList {
   const n = rows.length / PACKED_FIELDS;
   if (n === 0) return { size: EMPTY_LIST.length, write: (out, at) => copy(out, at, EMPTY_LIST) };
-  let size = LIST_OPEN.length + LIST_CLOSE.length + (n - 1) * ENTRY_SEPARATOR.length + n * ENTRY_CONSTANT_SIZE;
+  const size = LIST_OPEN.length + LIST_CLOSE.length + (n - 1) * ENTRY_SEPARATOR.length + n * ENTRY_CONSTANT_SIZE + rowsSize(rows, quoted);
+  const write = (out: Buffer, start: number): number => copy(out, writeRows(out, copy(out, start, LIST_OPEN), rows, quoted), LIST_CLOSE);
+  return { size, write };
+}
+
+/** The bytes of the rows' strings and numbers (what is not constant). */
+function rowsSize(rows: Int32Array, quoted: QuotedStrings): number {
+  let size = 0;
   for (let at = 0; at < rows.length; at += PACKED_FIELDS) {
     size += quoted.size(rows[at]!) + numberSize(rows[at + 1]!) + numberSize(rows[at + 2]!);
     size += quoted.size(rows[at + 3]!) + quoted.size(rows[at + 4]!) + quoted.size(rows[at + 5]!);
   }
-  const write = (out: Buffer, start: number): number => {
-    let at = copy(out, start, LIST_OPEN);
-    for (let row = 0; row < rows.length; row += PACKED_FIELDS) {
-      if (row > 0) at = copyTiny(out, at, ENTRY_SEPARATOR);
-      at = copyTiny(out, at, BEFORE_FILE);
-      at = quoted.write(out, at, rows[row]!);
-      at = copyTiny(out, at, BEFORE_LINE);
-      at = writeNumber(out, at, rows[row + 1]!);
-      at = copyTiny(out, at, BEFORE_COL);
-      at = writeNumber(out, at, rows[row + 2]!);
-      at = copyTiny(out, at, BEFORE_DIRECTIVE);
-      at = quoted.write(out, at, rows[row + 3]!);
-      at = copyTiny(out, at, BEFORE_CLASS);
-      at = quoted.write(out, at, rows[row + 4]!);
-      at = copyTiny(out, at, BEFORE_REASON);
-      at = quoted.write(out, at, rows[row + 5]!);
-      at = copyTiny(out, at, ENTRY_CLOSE);
-    }
-    return copy(out, at, LIST_CLOSE);
-  };
-  return { size, write };
+  return size;
+}
+
+/** The entries, separated; returns where they end. */
+function writeRows(out: Buffer, start: number, rows: Int32Array, quoted: QuotedStrings): number {
+  let at = start;
+  for (let row = 0; row < rows.length; row += PACKED_FIELDS) {
+    if (row > 0) at = copyTiny(out, at, ENTRY_SEPARATOR);
+    at = copyTiny(out, at, BEFORE_FILE);
+    at = quoted.write(out, at, rows[row]!);
+    at = copyTiny(out, at, BEFORE_LINE);
+    at = writeNumber(out, at, rows[row + 1]!);
+    at = copyTiny(out, at, BEFORE_COL);
+    at = writeNumber(out, at, rows[row + 2]!);
+    at = copyTiny(out, at, BEFORE_DIRECTIVE);
+    at = quoted.write(out, at, rows[row + 3]!);
+    at = copyTiny(out, at, BEFORE_CLASS);
+    at = quoted.write(out, at, rows[row + 4]!);
+    at = copyTiny(out, at, BEFORE_REASON);
+    at = quoted.write(out, at, rows[row + 5]!);
+    at = copyTiny(out, at, ENTRY_CLOSE);
+  }
+  return at;
 }
 
 /** Line and column numbers: small non-negative integers as digits; anything else as JSON writes it. */
@@ -284,24 +302,41 @@ interface DirectiveGroups {
 
 /** One pass: the entries to act on grouped by reason, the translated ones counted by name. */
 function markdownGroups(list: MarkdownEntries): DirectiveGroups {
-  const { strings, rows } = list;
   const bySection = [new ReasonGroups(), new ReasonGroups(), new ReasonGroups(), new ReasonGroups()];
-  // The section of each class string, by its index (a handful of distinct classes).
-  const sectionOf = new Int8Array(strings.length).fill(-1);
-  const translatedCounts = new Int32Array(strings.length);
+  const translatedCounts = new Int32Array(list.strings.length);
+  const translatedTotal = groupRows(list, sectionsOfClasses(list.strings), bySection, translatedCounts);
+  const translated = countsByName(list.strings, translatedCounts);
+  return { unsupported: bySection[UNSUPPORTED]!, approximated: bySection[APPROXIMATED]!, ignored: bySection[IGNORED]!, translated, translatedTotal };
+}
+
+/** The section of each string as a class, by its index: the four classes have one each (the table holds a string once). */
+function sectionsOfClasses(strings: string[]): Int8Array {
+  const sections = new Int8Array(strings.length).fill(NO_SECTION);
+  for (const [cls, section] of SECTION_OF_CLASS) {
+    const i = strings.indexOf(cls);
+    if (i !== -1) sections[i] = section;
+  }
+  return sections;
+}
+
+/** Each row into its section's groups, or counted by directive if translated; returns how many were. */
+function groupRows(list: MarkdownEntries, sectionOf: Int8Array, bySection: ReasonGroups[], translatedCounts: Int32Array): number {
+  const rows = list.rows;
   let translatedTotal = 0;
   for (let at = 0; at < rows.length; at += PACKED_FIELDS) {
-    const cls = rows[at + 4]!;
-    let section = sectionOf[cls]!;
-    if (section === -1) section = sectionOf[cls] = SECTION_OF_CLASS.get(strings[cls]!) ?? NO_SECTION;
+    const section = sectionOf[rows[at + 4]!]!;
     if (section === TRANSLATED) {
       translatedCounts[rows[at + 3]!]++;
       translatedTotal++;
     } else if (section !== NO_SECTION) bySection[section]!.add(rows[at + 5]!, rows, at);
   }
-  const translated = new Map<string, number>();
-  for (let i = 0; i < translatedCounts.length; i++) if (translatedCounts[i]! > 0) translated.set(strings[i]!, translatedCounts[i]!);
-  return { unsupported: bySection[UNSUPPORTED]!, approximated: bySection[APPROXIMATED]!, ignored: bySection[IGNORED]!, translated, translatedTotal };
+  return translatedTotal;
+}
+
+function countsByName(strings: string[], counts: Int32Array): Map<string, number> {
+  const byName = new Map<string, number>();
+  for (let i = 0; i < counts.length; i++) if (counts[i]! > 0) byName.set(strings[i]!, counts[i]!);
+  return byName;
 }
 
 /** Notes grouped by class and reason. */
@@ -351,12 +386,18 @@ function groupSection(lines: string[], title: string, noun: string, groups: Reas
   lines.push(`## ${title}: ${groups.count} ${noun}, ${sorted.length} ${sorted.length === 1 ? 'reason' : 'reasons'}`, '');
   lines.push(withClass ? '| class | reason | directive | count | where |' : '| reason | directive | count | where |');
   lines.push(withClass ? '|---|---|---|---|---|' : '|---|---|---|---|');
-  const places = new Places(list);
-  for (const g of sorted) {
-    const row = `${cell(list.strings[g.reason]!)} | ${nameCell(g, list)} | ${g.rows.length} | ${g.mixed ? placesWithNames(g, places, list) : placesOnly(g, places)} |`;
-    lines.push(withClass ? `| ${list.strings[g.cls]} | ${row}` : `| ${row}`);
-  }
+  appendGroupRows(lines, sorted, list, withClass);
   lines.push('');
+}
+
+function appendGroupRows(lines: string[], groups: ReasonGroup[], list: MarkdownEntries, withClass: boolean): void {
+  const places = new Places(list);
+  for (const g of groups) lines.push(groupRow(g, list, places, withClass));
+}
+
+function groupRow(g: ReasonGroup, list: MarkdownEntries, places: Places, withClass: boolean): string {
+  const row = `${cell(list.strings[g.reason]!)} | ${nameCell(g, list)} | ${g.rows.length} | ${g.mixed ? placesWithNames(g, places, list) : placesOnly(g, places)} |`;
+  return withClass ? `| ${list.strings[g.cls]} | ${row}` : `| ${row}`;
 }
 
 /** The directive names of a group (in order of first appearance), or how many there are. */
@@ -408,6 +449,8 @@ function translatedSection(lines: string[], counts: Map<string, number>, total: 
 
 /** Text inside a table cell: a pipe would end the cell (even in a code span), a newline the row. */
 function cell(text: string): string {
+  // (most reasons and files have neither: no two regex replaces for them)
+  if (text.indexOf('|') === -1 && text.indexOf('\n') === -1) return text;
   return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
 }
 

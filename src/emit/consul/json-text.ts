@@ -17,17 +17,23 @@ export interface ServiceFileTexts {
 }
 
 export function serviceFileTexts(service: ConsulServicePlan): ServiceFileTexts {
-  const agent: string[] = [];
-  const catalog: string[] = [];
+  if (service.instances.length === 0) return { agent: '{\n  "services": []\n}\n', catalog: '[]\n' };
+  // Each file's pieces in one list, joined once: one copy into the file's text (concatenated
+  // pieces would be trees of strings, flattened by a second walk).
+  const agent: string[] = ['{\n  "services": [\n'];
+  const catalog: string[] = ['[\n'];
   for (const instance of service.instances) {
+    if (agent.length > 1) {
+      agent.push(',\n');
+      catalog.push(',\n');
+    }
     const common = commonFields(instance);
-    agent.push(agentInstanceText(instance, common));
-    catalog.push(catalogInstanceText(instance, common));
+    agentInstanceText(agent, instance, common);
+    catalogInstanceText(catalog, instance, common);
   }
-  return {
-    agent: agent.length === 0 ? '{\n  "services": []\n}\n' : '{\n  "services": [\n' + agent.join(',\n') + '\n  ]\n}\n',
-    catalog: catalog.length === 0 ? '[]\n' : '[\n' + catalog.join(',\n') + '\n]\n',
-  };
+  agent.push('\n  ]\n}\n');
+  catalog.push('\n]\n');
+  return { agent: agent.join(''), catalog: catalog.join('') };
 }
 
 /** What the agent and the catalog entry of an instance both write, quoted once. */
@@ -53,60 +59,63 @@ function commonFields(instance: ConsulInstance): CommonFields {
 }
 
 /** One element of agentDefinitionFile's `services`, at depth 2. */
-function agentInstanceText(instance: ConsulInstance, c: CommonFields): string {
-  let text =
-    '    {\n      "id": ' + c.id +
-    ',\n      "name": ' + jsonString(instance.service) +
-    ',\n      "address": ' + c.address +
-    ',\n      "port": ' + c.port +
-    ',\n      "tags": ' + c.tags +
-    ',\n      "meta": ' + c.meta +
-    ',\n      "weights": {\n        "passing": ' + c.weight + ',\n        "warning": 1\n      }';
-  if (instance.check) text += ',\n      "check": ' + agentCheckText(instance.check);
-  return text + '\n    }';
+function agentInstanceText(out: string[], instance: ConsulInstance, c: CommonFields): void {
+  out.push(
+    '    {\n      "id": ', c.id,
+    ',\n      "name": ', jsonString(instance.service),
+    ',\n      "address": ', c.address,
+    ',\n      "port": ', c.port,
+    ',\n      "tags": ', c.tags,
+    ',\n      "meta": ', c.meta,
+    ',\n      "weights": {\n        "passing": ', c.weight, ',\n        "warning": 1\n      }',
+  );
+  if (instance.check) agentCheckText(out, instance.check);
+  out.push('\n    }');
 }
 
 /** agentDefinitionCheck's object, at depth 3. */
-function agentCheckText(check: InstanceCheck): string {
-  let text =
-    '{\n        "name": ' + jsonString(check.name) +
-    ',\n        ' + jsonString(check.kind) + ': ' + jsonString(check.target) +
-    ',\n        "interval": ' + jsonString(`${check.intervalS}s`) +
-    ',\n        "timeout": ' + jsonString(`${check.timeoutS}s`);
-  if (check.failuresBeforeCritical > 1) text += ',\n        "failures_before_critical": ' + jsonNumber(check.failuresBeforeCritical);
-  return text + ',\n        "status": ' + STATUS + '\n      }';
+function agentCheckText(out: string[], check: InstanceCheck): void {
+  out.push(
+    ',\n      "check": {\n        "name": ', jsonString(check.name),
+    ',\n        ', jsonString(check.kind), ': ', jsonString(check.target),
+    ',\n        "interval": ', jsonString(`${check.intervalS}s`),
+    ',\n        "timeout": ', jsonString(`${check.timeoutS}s`),
+  );
+  if (check.failuresBeforeCritical > 1) out.push(',\n        "failures_before_critical": ', jsonNumber(check.failuresBeforeCritical));
+  out.push(',\n        "status": ', STATUS, '\n      }');
 }
 
 /** catalogRegisterPayload's object, at depth 1. */
-function catalogInstanceText(instance: ConsulInstance, c: CommonFields): string {
+function catalogInstanceText(out: string[], instance: ConsulInstance, c: CommonFields): void {
   const node = jsonString(externalNodeName(instance.address));
-  let text =
-    '  {\n    "Node": ' + node +
-    ',\n    "Address": ' + c.address +
-    ',\n    "NodeMeta": ' + NODE_META +
-    ',\n    "Service": {\n      "ID": ' + c.id +
-    ',\n      "Service": ' + jsonString(instance.service) +
-    ',\n      "Address": ' + c.address +
-    ',\n      "Port": ' + c.port +
-    ',\n      "Tags": ' + c.tags +
-    ',\n      "Meta": ' + c.meta +
-    ',\n      "Weights": {\n        "Passing": ' + c.weight + ',\n        "Warning": 1\n      }\n    }';
-  if (instance.check) text += ',\n    "Checks": [\n      ' + catalogCheckText(node, c.id, instance.id, instance.check) + '\n    ]';
-  return text + '\n  }';
+  out.push(
+    '  {\n    "Node": ', node,
+    ',\n    "Address": ', c.address,
+    ',\n    "NodeMeta": ', NODE_META,
+    ',\n    "Service": {\n      "ID": ', c.id,
+    ',\n      "Service": ', jsonString(instance.service),
+    ',\n      "Address": ', c.address,
+    ',\n      "Port": ', c.port,
+    ',\n      "Tags": ', c.tags,
+    ',\n      "Meta": ', c.meta,
+    ',\n      "Weights": {\n        "Passing": ', c.weight, ',\n        "Warning": 1\n      }\n    }',
+  );
+  if (instance.check) catalogCheckText(out, node, c.id, instance.id, instance.check);
+  out.push('\n  }');
 }
 
-/** catalogCheck's object, at depth 3. */
-function catalogCheckText(node: string, quotedId: string, id: string, check: InstanceCheck): string {
-  return (
-    '{\n        "Node": ' + node +
-    ',\n        "CheckID": ' + jsonString(agentCheckId(id)) +
-    ',\n        "Name": ' + jsonString(check.name) +
-    ',\n        "ServiceID": ' + quotedId +
-    ',\n        "Status": ' + STATUS +
-    ',\n        "Definition": {\n          ' + jsonString(check.kind.toUpperCase()) + ': ' + jsonString(check.target) +
-    ',\n          "IntervalDuration": ' + jsonString(`${check.intervalS}s`) +
-    ',\n          "TimeoutDuration": ' + jsonString(`${check.timeoutS}s`) +
-    '\n        }\n      }'
+/** catalogCheck's object in the list `Checks`, at depth 3. */
+function catalogCheckText(out: string[], node: string, quotedId: string, id: string, check: InstanceCheck): void {
+  out.push(
+    ',\n    "Checks": [\n      {\n        "Node": ', node,
+    ',\n        "CheckID": ', jsonString(agentCheckId(id)),
+    ',\n        "Name": ', jsonString(check.name),
+    ',\n        "ServiceID": ', quotedId,
+    ',\n        "Status": ', STATUS,
+    ',\n        "Definition": {\n          ', jsonString(check.kind.toUpperCase()), ': ', jsonString(check.target),
+    ',\n          "IntervalDuration": ', jsonString(`${check.intervalS}s`),
+    ',\n          "TimeoutDuration": ', jsonString(`${check.timeoutS}s`),
+    '\n        }\n      }\n    ]',
   );
 }
 

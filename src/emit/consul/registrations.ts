@@ -139,20 +139,36 @@ export function registrationsOf(backends: ConsulBackends): ConsulRegistrations {
   const takenIds = new Set<string>();
   const services: ConsulServicePlan[] = [];
   const skipped: SkippedServer[] = [];
-  for (const backend of [...backends.http, ...backends.stream]) {
+  // (the loop in a function of its own whose return is bare: see addServices)
+  addServices(backends.http, serviceNames, configId, options, takenIds, services, skipped);
+  addServices(backends.stream, serviceNames, configId, options, takenIds, services, skipped);
+  return { configId, services, skipped };
+}
+
+/**
+ * A service per backend, in order, with an instance per registrable server (the others in
+ * `skipped`). Nothing follows the loop: code after a loop the optimising compiler took over
+ * mid-way has never run, and the first thing it does there throws the optimised code away.
+ */
+function addServices(
+  list: (Backend | StreamBackend)[],
+  serviceNames: Map<string, string>,
+  configId: string,
+  options: ConsulEmitOptions,
+  takenIds: Set<string>,
+  services: ConsulServicePlan[],
+  skipped: SkippedServer[],
+): void {
+  for (const backend of list) {
     const service = serviceNames.get(backend.name)!;
     const instances: ConsulInstance[] = [];
     for (const server of backend.servers) {
       const reason = unregistrableReason(server);
-      if (reason) {
-        skipped.push({ upstream: backend.name, server: serverLabel(server), reason, source: server.source });
-        continue;
-      }
-      instances.push(buildInstance(backend, server, service, configId, takenIds, options));
+      if (reason === null) instances.push(buildInstance(backend, server, service, configId, takenIds, options));
+      else skipped.push({ upstream: backend.name, server: serverLabel(server), reason, source: server.source });
     }
     services.push({ name: service, upstream: backend.name, kind: backend.kind, instances, source: backend.source });
   }
-  return { configId, services, skipped };
 }
 
 export function serverLabel(server: BackendServer): string {
