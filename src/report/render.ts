@@ -422,20 +422,27 @@ function placesWithNames(g: ReasonGroup, places: Places, list: MarkdownEntries):
 
 /** `file:line:col` of an entry's row; a note about the whole configuration (line 0) names the file only. */
 class Places {
-  private file = -1;
-  private fileCell = '';
+  private file: number;
+  private fileCell: string;
 
-  constructor(private readonly list: MarkdownEntries) {}
+  constructor(private readonly list: MarkdownEntries) {
+    // Primed with the first entry's file: with one file (the usual case) `of` never changes
+    // file, a branch whose first run would otherwise come after `of` is optimised, without feedback.
+    this.file = list.rows.length > 0 ? list.rows[0]! : -1;
+    this.fileCell = this.file === -1 ? '' : cell(list.strings[this.file]!);
+  }
 
   of(at: number): string {
     const rows = this.list.rows;
     const file = rows[at]!;
-    if (file !== this.file) {
-      this.file = file;
-      this.fileCell = cell(this.list.strings[file]!);
-    }
+    if (file !== this.file) this.changeFile(file);
     const line = rows[at + 1]!;
     return line > 0 ? `${this.fileCell}:${line}:${rows[at + 2]}` : this.fileCell;
+  }
+
+  private changeFile(file: number): void {
+    this.file = file;
+    this.fileCell = cell(this.list.strings[file]!);
   }
 }
 
