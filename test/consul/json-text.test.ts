@@ -11,6 +11,7 @@ import {
   catalogRegisterPayload,
   type ConsulInstance,
   type ConsulServicePlan,
+  renderConsulFilesUnder,
 } from '../../src/emit/consul/index.js';
 import { serviceFileTexts } from '../../src/emit/consul/json-text.js';
 import { fixtureBackends, fixtureIr } from './fixture-ir.js';
@@ -74,4 +75,19 @@ describe('consul files as text', () => {
     expect(JSON.parse(texts.agent).services[0].port).toBe(9999);
     expect(JSON.parse(texts.catalog)[0].Service.Meta.extra).toBe('x');
   });
+
+  it('are placed under any root as path.join places them', () => {
+    const regs = buildRegistrations(fixtureIr(), { configId: 'a' });
+    for (const root of ['', '.', './', '/', 'out', 'out/', './out//consul', '/abs/x/../consul', '../up/consul/.', 'a/b/c/']) {
+      const files = renderConsulFilesUnder(root, regs);
+      expect(files.length).toBeGreaterThan(2);
+      for (const f of files) expect(f.path, root).toBe(join(root, relativeName(f.path)));
+    }
+  });
 });
+
+/** The file's name under consul/ (names.json, agent/x.json or catalog/x.json). */
+function relativeName(path: string): string {
+  const parts = path.split('/');
+  return parts[parts.length - 1] === 'names.json' ? 'names.json' : parts.slice(-2).join('/');
+}

@@ -3,7 +3,7 @@
 //   catalog/<service>.json  [catalog register bodies]: for backends that run no agent
 //   names.json              upstream → service name mapping, and the servers not registered (why)
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import type { CompiledConfig, ReportEntry } from '../../ir/types.js';
 import { serviceFileTexts } from './json-text.js';
 import { buildRegistrations, registeredServiceNames, registrationsOf, type ConsulBackends, type ConsulEmitOptions, type ConsulRegistrations } from './registrations.js';
@@ -72,7 +72,18 @@ export function consulOutputFiles(ir: CompiledConfig, dir: string, options: Cons
 /** The files of consul/ under `root`, sorted by name. */
 export function renderConsulFilesUnder(root: string, registrations: ConsulRegistrations): { path: string; text: string }[] {
   const rendered = renderConsulFiles(registrations);
-  return [...rendered.keys()].sort().map((f) => ({ path: join(root, f), text: rendered.get(f)! }));
+  const under = pathsUnder(root);
+  return [...rendered.keys()].sort().map((f) => ({ path: under(f), text: rendered.get(f)! }));
+}
+
+/**
+ * join(root, name) for the names renderConsulFiles gives (plain segments: DNS labels, no `.`
+ * or `..`), with `root` normalised once instead of once per file (4,000 on the benchmark).
+ */
+function pathsUnder(root: string): (name: string) => string {
+  // (a name of plain segments lands where a one-letter one does)
+  const prefix = join(root, 'x').slice(0, -1);
+  return (name) => prefix + (sep === '/' ? name : name.split('/').join(sep));
 }
 
 /** consul/'s files under `root`, from the backends (what convert's writer thread is handed). */
