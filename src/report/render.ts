@@ -409,9 +409,10 @@ function nameCell(g: ReasonGroup, list: MarkdownEntries): string {
 }
 
 function placesOnly(g: ReasonGroup, places: Places): string {
-  let text = places.of(g.rows[0]!);
-  for (let i = 1; i < g.rows.length; i++) text += ', ' + places.of(g.rows[i]!);
-  return text;
+  // (joined from a list: one flat string, where += would leave a tree of them to flatten later)
+  const parts = new Array<string>(g.rows.length);
+  for (let i = 0; i < g.rows.length; i++) parts[i] = places.of(g.rows[i]!);
+  return parts.join(', ');
 }
 
 /** Each place followed by its directive (a group of several directives). */

@@ -195,7 +195,10 @@ function buildInstance(
   options: ConsulEmitOptions,
 ): ConsulInstance {
   const id = claimUnique(instanceIdBase(service, server.host, server.port), takenIds);
-  const tags = [MANAGED_TAG, ...(server.backup ? [BACKUP_TAG] : []), ...(isStream(backend) ? [STREAM_TAG] : [])];
+  // (pushed, not spread from conditional arrays: two temporary arrays and an iteration less per instance)
+  const tags = [MANAGED_TAG];
+  if (server.backup) tags.push(BACKUP_TAG);
+  if (isStream(backend)) tags.push(STREAM_TAG);
   const meta: Record<string, string> = {
     [META.managedBy]: MANAGED_BY,
     [META.config]: metaValue(configId),
