@@ -10,7 +10,7 @@ import { compile, renderBootstrap, renderBootstrapBytes, renderReport, type Comp
 import { formatDiagnostic } from '../parse/index.js';
 import { lineOf } from '../parse/diagnostic.js';
 import { validateBootstrap, validateXdsResources, formatFindings, hasErrors } from '../validate/index.js';
-import { consulBackendsOf, consulFileNames, renderConsulFilesOf, type ConsulBackends } from '../emit/consul/index.js';
+import { consulBackendsOf, consulFilePaths, renderConsulFilesOf, type ConsulBackends } from '../emit/consul/index.js';
 import { renderReportJsonBytes } from '../report/render.js';
 import { toYamlBlocks } from '../emit/envoy/yaml.js';
 import { packedBuffers, packReport } from '../report/packed.js';
@@ -234,7 +234,7 @@ function onWriterThread(writer: FileWriter, staging: ConsulStaging | null): Outp
     consul(backends, dir, early) {
       const root = join(dir, 'consul');
       writer.render({ module: CONSUL_MODULE, fn: 'renderConsulFilesOf', args: [early && staging ? staging.dir : root, backends] });
-      return consulFileNames(backends).map((name) => writtenFile(join(root, name)));
+      return consulFilePaths(root, backends).map(writtenFile);
     },
   };
 }

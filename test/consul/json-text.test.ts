@@ -12,6 +12,9 @@ import {
   type ConsulInstance,
   type ConsulServicePlan,
   renderConsulFilesUnder,
+  consulBackendsOf,
+  consulFileNames,
+  consulFilePaths,
 } from '../../src/emit/consul/index.js';
 import { serviceFileTexts } from '../../src/emit/consul/json-text.js';
 import { fixtureBackends, fixtureIr } from './fixture-ir.js';
@@ -82,6 +85,9 @@ describe('consul files as text', () => {
       const files = renderConsulFilesUnder(root, regs);
       expect(files.length).toBeGreaterThan(2);
       for (const f of files) expect(f.path, root).toBe(join(root, relativeName(f.path)));
+      const backends = consulBackendsOf(fixtureIr(), { configId: 'a' });
+      expect(consulFilePaths(root, backends)).toEqual(consulFileNames(backends).map((name) => join(root, name)));
+      expect(consulFilePaths(root, backends)).toEqual(files.map((f) => f.path));
     }
   });
 });

@@ -91,6 +91,11 @@ export function renderConsulFilesOf(root: string, backends: ConsulBackends): { p
   return renderConsulFilesUnder(root, registrationsOf(backends));
 }
 
+/** The paths of consulFileNames under `root`, as join(root, name) gives them. */
+export function consulFilePaths(root: string, backends: ConsulBackends): string[] {
+  return consulFileNames(backends).map(pathsUnder(root));
+}
+
 /** The names renderConsulFiles gives its files (relative to consul/), sorted, without making them. */
 export function consulFileNames(backends: ConsulBackends): string[] {
   const names = ['names.json'];
