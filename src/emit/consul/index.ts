@@ -5,7 +5,7 @@
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import type { CompiledConfig, ReportEntry } from '../../ir/types.js';
-import { serviceFileTexts } from './json-text.js';
+import { agentDefinitionFile, catalogRegisterPayload } from './formats.js';
 import { buildRegistrations, registeredServiceNames, registrationsOf, type ConsulBackends, type ConsulEmitOptions, type ConsulRegistrations } from './registrations.js';
 
 export * from './registrations.js';
@@ -25,10 +25,8 @@ export function renderConsulFiles(registrations: ConsulRegistrations): Map<strin
   const files = new Map<string, string>();
   for (const service of registrations.services) {
     if (service.instances.length === 0) continue;
-    // (the texts json() makes of agentDefinitionFile(service) and service.instances.map(catalogRegisterPayload))
-    const texts = serviceFileTexts(service);
-    files.set(`agent/${service.name}.json`, texts.agent);
-    files.set(`catalog/${service.name}.json`, texts.catalog);
+    files.set(`agent/${service.name}.json`, json(agentDefinitionFile(service)));
+    files.set(`catalog/${service.name}.json`, json(service.instances.map(catalogRegisterPayload)));
   }
   files.set('names.json', json(namesDocument(registrations)));
   return files;
