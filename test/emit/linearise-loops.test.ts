@@ -4,19 +4,18 @@
 // random trees of every kind (nested prefixes, ^~, exact, regexes, locations
 // nested in regexes, auto_redirect, wide indexed levels).
 import { describe, expect, test } from 'vitest';
-import type { Location, LocationModifier } from '../../src/ir/types.js';
+import type { Location } from '../../src/ir/types.js';
+import { bareLocation } from '../support/ir-location.js';
+import { isRegex as isRegexModifier } from '../../src/lower/location.js';
+import { prng } from '../support/prng.js';
 import { linearise, staticSearch, type Linearised, type RouteEntry, type SearchIndex } from '../../src/emit/envoy/linearize.js';
 
 // ---- the earlier version (closures and array callbacks), kept here as the reference
 
-const isRegex = (l: Location): boolean => l.modifier === 'regex' || l.modifier === 'regex-icase';
+const isRegex = (l: Location): boolean => isRegexModifier(l.modifier);
 const isPrefix = (l: Location): boolean => l.modifier === 'prefix' || l.modifier === 'prefix-stop';
 
-interface Node {
-  loc: Location;
-  parent: Node | null;
-  depth: number;
-}
+interface Node { loc: Location; parent: Node | null; depth: number }
 
 function referenceLinearise(top: Location[]): Linearised {
   const unreachable: Linearised['unreachable'] = [];
@@ -88,29 +87,10 @@ function regexesFor(p: Node, topRegexes: Location[]): Location[] {
 
 // ---- random trees
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
-
 const PATTERNS = ['/', '/a', '/a/', '/a/b', '/a/b/', '/a/b/c', '/ab', '/b', '/b/', '/b/c', '/a/bc', '/c/', '/c/d'];
 const REGEXES = ['^/a/b', 'c$', '\\.php$', '^/b', 'x'];
 
-function loc(id: string, modifier: LocationModifier, pattern: string, children: Location[]): Location {
-  return {
-    id,
-    modifier,
-    pattern,
-    children,
-    rewrites: [],
-    action: { kind: 'static', status: 404, reason: '', source: null },
-    policy: {} as Location['policy'],
-    source: { file: 't', line: 1, col: 1 },
-  };
-}
+const loc = bareLocation;
 
 function level(r: () => number, id: string, depth: number, wide: boolean): Location[] {
   const out: Location[] = [];
@@ -142,7 +122,7 @@ function shown(lin: Linearised): { entries: string[]; unreachable: string[] } {
 
 describe('linearise (plain loops) = the earlier closure-based linearise', () => {
   test.each(Array.from({ length: 400 }, (_, i) => i + 1))('random tree %i', (seed) => {
-    const r = rng(seed * 6007);
+    const r = prng(seed * 6007);
     const top = level(r, 's', 0, seed % 5 === 0);
     const got = linearise(top);
     const want = referenceLinearise(top);
@@ -154,7 +134,7 @@ describe('linearise (plain loops) = the earlier closure-based linearise', () => 
   test('the trees cover every branch: hoisted and not, unreachable of all three kinds, slash redirects', () => {
     const seen = new Set<string>();
     for (let seed = 1; seed <= 400; seed++) {
-      const r = rng(seed * 6007);
+      const r = prng(seed * 6007);
       const lin = linearise(level(r, 's', 0, seed % 5 === 0));
       for (const u of lin.unreachable) seen.add(u.reason.split(' ')[0]!);
       for (const e of lin.entries) seen.add(e.match.kind + (e.guard ? '+guard' : ''));

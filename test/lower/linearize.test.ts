@@ -4,6 +4,7 @@
 // (or the slash redirect nginx answers for a `*_pass` location named `uri/`).
 import { describe, expect, test } from 'vitest';
 import type { Location, LocationModifier } from '../../src/ir/types.js';
+import { bareLocation } from '../support/ir-location.js';
 import { linearise, type RouteEntry } from '../../src/emit/envoy/linearize.js';
 
 // ---- a reference implementation of ngx_http_core_find_location (written from nginx's C)
@@ -101,18 +102,7 @@ const NARROW_PREFIXES = PREFIXES;
 const WIDE_PREFIXES = [...PREFIXES, ...['/a/', '/a/b/', '/b/', '/c/', '/'].flatMap((p) => ['x', 'y', 'z', 'xy', 'b', 'c'].flatMap((s) => [p + s, p + s + '/']))];
 const REGEXES = ['^/a/b', 'c$', '\\.php$', '^/b', 'b/c', '^/a/?$', 'x'];
 
-function loc(id: string, modifier: LocationModifier, pattern: string, children: Location[] = []): Location {
-  return {
-    id,
-    modifier,
-    pattern,
-    children,
-    rewrites: [],
-    action: { kind: 'static', status: 404, reason: '', source: null },
-    policy: {} as Location['policy'],
-    source: { file: 't', line: 1, col: 1 },
-  };
-}
+const loc = bareLocation;
 
 function genLevel(r: () => number, id: string, parentPrefix: string | null, depth: number, wide = false): Location[] {
   const out: Location[] = [];
