@@ -369,7 +369,9 @@ class ReasonGroups {
       this.groups.set(key, { reason: rows[at + 5]!, cls: rows[at + 4]!, directive: rows[at + 3]!, mixed: false, rows: [at] });
     } else {
       g.rows.push(at);
-      if (rows[at + 3] !== g.directive) g.mixed = true;
+      // (stored every time, not only once a second directive turns up: that first turns up
+      // after this loop is optimised, and a store never run before would throw it away)
+      g.mixed = g.mixed || rows[at + 3] !== g.directive;
     }
     this.count++;
   }
@@ -396,8 +398,12 @@ function appendGroupRows(lines: string[], groups: ReasonGroup[], list: MarkdownE
 }
 
 function groupRow(g: ReasonGroup, list: MarkdownEntries, places: Places, withClass: boolean): string {
-  const row = `${cell(list.strings[g.reason]!)} | ${nameCell(g, list)} | ${g.rows.length} | ${g.mixed ? placesWithNames(g, places, list) : placesOnly(g, places)} |`;
-  return withClass ? `| ${list.strings[g.cls]} | ${row}` : `| ${row}`;
+  const strings = list.strings;
+  const row = `${cell(strings[g.reason]!)} | ${nameCell(g, list)} | ${g.rows.length} | ${g.mixed ? placesWithNames(g, places, list) : placesOnly(g, places)} |`;
+  // (the class read whether shown or not: the notes, the one section showing it, come after
+  // the directives' sections, by when this is optimised without a read never run)
+  const classCell = `| ${strings[g.cls]!} | `;
+  return (withClass ? classCell : '| ') + row;
 }
 
 /** The directive names of a group (in order of first appearance), or how many there are. */
@@ -438,7 +444,10 @@ class Places {
     const file = rows[at]!;
     if (file !== this.file) this.changeFile(file);
     const line = rows[at + 1]!;
-    return line > 0 ? `${this.fileCell}:${line}:${rows[at + 2]}` : this.fileCell;
+    // (the cell read once for both cases: a place without a line, a note, comes after the
+    // directives' places, when this is optimised, and a read never run would throw it away)
+    const fileCell = this.fileCell;
+    return line > 0 ? `${fileCell}:${line}:${rows[at + 2]}` : fileCell;
   }
 
   private changeFile(file: number): void {

@@ -188,6 +188,17 @@ describe('report.md', () => {
     expect(md).toContain('| odd | `expires` | 2 | nginx.conf:1.5:0, nginx.conf |');
   });
 
+  test('a group stays of several directives once it has one more, whatever comes after', () => {
+    const entries = [
+      entry({ line: 1, directive: 'root', reason: 'static' }),
+      entry({ line: 2, directive: 'root', reason: 'static' }),
+      entry({ line: 3, directive: 'index', reason: 'static' }),
+      entry({ line: 4, directive: 'root', reason: 'static' }),
+    ];
+    const md = renderReportMarkdown(reportOf(entries));
+    expect(md).toContain('| static | `root`, `index` | 4 | nginx.conf:1:5 `root`, nginx.conf:2:5 `root`, nginx.conf:3:5 `index`, nginx.conf:4:5 `root` |');
+  });
+
   test('notes are grouped by class and reason together', () => {
     const notes = [
       entry({ line: 1, class: 'approximated', reason: 'same' }),

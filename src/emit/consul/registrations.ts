@@ -139,9 +139,10 @@ export function registrationsOf(backends: ConsulBackends): ConsulRegistrations {
   const takenIds = new Set<string>();
   const services: ConsulServicePlan[] = [];
   const skipped: SkippedServer[] = [];
-  // (the loop in a function of its own whose return is bare: see addServices)
-  addServices(backends.http, serviceNames, configId, options, takenIds, services, skipped);
-  addServices(backends.stream, serviceNames, configId, options, takenIds, services, skipped);
+  // (the loop in a function of its own whose return is bare: see addServices). One call over
+  // both lists: a second call, after the loop was optimised mid-way, compiles it all again.
+  const all = backends.stream.length === 0 ? backends.http : [...backends.http, ...backends.stream];
+  addServices(all, serviceNames, configId, options, takenIds, services, skipped);
   return { configId, services, skipped };
 }
 
