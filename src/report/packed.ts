@@ -26,12 +26,16 @@ export const PACKED_FIELDS = 6;
  * int32 values (then only the objects themselves say what the renderers write).
  */
 export function packReport(report: Report): PackedReport | null {
+  const { directives, notes } = report;
+  if (!Array.isArray(directives) || !Array.isArray(notes)) return null;
+  // Both lists in one buffer, by one call: a second call of the packing loop, once it was
+  // optimised during the first, would compile it all over again.
+  const rows = new Int32Array((directives.length + notes.length) * PACKED_FIELDS);
   const strings = new StringTable();
-  const directives = packEntries(report.directives, strings);
-  const notes = directives && packEntries(report.notes, strings);
-  if (!directives || !notes) return null;
+  if (!packEntries(directives, notes, strings, rows)) return null;
   const table = strings.list();
-  return { summary: report.summary, directives: { strings: table, rows: directives }, notes: { strings: table, rows: notes } };
+  const split = directives.length * PACKED_FIELDS;
+  return { summary: report.summary, directives: { strings: table, rows: rows.subarray(0, split) }, notes: { strings: table, rows: rows.subarray(split) } };
 }
 
 /** A report of any entries as rows of numbers: each field a string index, line and col as they are (for report.md). */
@@ -71,23 +75,36 @@ export function unpackReport(packed: PackedReport): Report {
   return { summary: packed.summary, directives: unpackEntries(packed.directives), notes: unpackEntries(packed.notes) };
 }
 
-/** The buffers a postMessage can move instead of copying. */
+/** The buffers a postMessage can move instead of copying (each once: packReport's lists share one). */
 export function packedBuffers(packed: PackedReport): ArrayBuffer[] {
-  return [packed.directives.rows.buffer as ArrayBuffer, packed.notes.rows.buffer as ArrayBuffer];
+  const directives = packed.directives.rows.buffer as ArrayBuffer;
+  const notes = packed.notes.rows.buffer as ArrayBuffer;
+  return directives === notes ? [directives] : [directives, notes];
 }
 
-function packEntries(entries: ReportEntry[], strings: StringTable): Int32Array | null {
-  if (!Array.isArray(entries)) return null;
-  const rows = new Int32Array(entries.length * PACKED_FIELDS);
+/**
+ * The entries of `directives`, then those of `notes`, into `rows`; false at an entry that
+ * cannot be packed exactly. One loop for both: the change of list sets locals only (nothing
+ * the optimised loop has not run before), and nothing but a constant follows the loop.
+ */
+function packEntries(directives: ReportEntry[], notes: ReportEntry[], strings: StringTable, rows: Int32Array): boolean {
+  const split = directives.length;
+  const total = split + notes.length;
+  let list = directives;
+  let base = 0;
   // Entries come file by file: the previous file's index is usually the one.
   let lastFile: string | undefined;
   let lastFileIndex = -1;
-  for (let i = 0, at = 0; i < entries.length; i++, at += PACKED_FIELDS) {
-    const e = entries[i];
-    if (!hasEntryKeys(e)) return null;
+  for (let i = 0, at = 0; i < total; i++, at += PACKED_FIELDS) {
+    if (i === split) {
+      list = notes;
+      base = split;
+    }
+    const e = list[i - base];
+    if (!hasEntryKeys(e)) return false;
     // Each field read once (the entries come in many shapes: every read is a generic lookup).
     const { file, line, col, directive, class: cls, reason } = e;
-    if (typeof file !== 'string' || !isInt32(line) || !isInt32(col) || typeof directive !== 'string' || typeof cls !== 'string' || typeof reason !== 'string') return null;
+    if (typeof file !== 'string' || !isInt32(line) || !isInt32(col) || typeof directive !== 'string' || typeof cls !== 'string' || typeof reason !== 'string') return false;
     if (file !== lastFile) {
       lastFile = file;
       lastFileIndex = strings.index(file);
@@ -99,7 +116,7 @@ function packEntries(entries: ReportEntry[], strings: StringTable): Int32Array |
     rows[at + 4] = strings.index(cls);
     rows[at + 5] = strings.index(reason);
   }
-  return rows;
+  return true;
 }
 
 function unpackEntries(packed: PackedEntries): ReportEntry[] {

@@ -86,6 +86,21 @@ describe('packed report', () => {
     expect(unpackReport(packed)).toEqual(reportOf(directives, notes));
   });
 
+  test('either list empty, or the notes going on in the directives\' last file: each list comes back as it was', () => {
+    const directives = [entry({ file: 'a.conf', line: 1 }), entry({ file: 'b.conf', line: 2, reason: 'b' })];
+    const notes = [entry({ file: 'b.conf', line: 0, col: 0, class: 'approximated', reason: 'n' }), entry({ file: 'a.conf', line: 7 })];
+    for (const r of [reportOf(directives, notes), reportOf([], notes), reportOf(directives, []), reportOf([], [])]) {
+      const packed = packReport(r)!;
+      expect(packed.directives.rows.length).toBe(r.directives.length * 6);
+      expect(packed.notes.rows.length).toBe(r.notes.length * 6);
+      expect(unpackReport(sent(packed))).toEqual(r);
+      expect(renderPackedReportJson(sent(packReport(r)!)).equals(renderReportJsonBytes(r))).toBe(true);
+    }
+    // one buffer for both lists, moved once
+    const packed = packReport(reportOf(directives, notes))!;
+    expect(packedBuffers(packed)).toEqual([packed.directives.rows.buffer]);
+  });
+
   test('unicode, empty strings, zero and large line numbers come back exactly', () => {
     const directives = [
       entry({ file: 'конф/ü.conf', reason: 'a "quoted" →\n reason', directive: '' }),
