@@ -287,7 +287,8 @@ export const NO_FINDINGS: readonly Finding[] = Object.freeze([]);
  * kept, few paths are ever read.
  */
 export class Collected {
-  private text: string | undefined;
+  /** the joined path once read: set in the constructor too (one shape from the start, no field added later) */
+  private text: string | undefined = undefined;
 
   constructor(
     /** its message type (full name) */

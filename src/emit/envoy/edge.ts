@@ -24,8 +24,9 @@ export interface RouteSettings {
   addHeaders: HeaderOp[];
   traced: boolean;
   tokens: ServerTokens;
-  /** addHeaders' values a Lua script may add (see gatedHeadersOf), once a route asked */
-  gated: GatedHeaders | undefined;
+  /** addHeaders' values a Lua script may add (see gatedHeadersOf): found when the settings are made,
+   *  not on a route's first ask (a field written after creation recompiles the code built on it) */
+  gated: GatedHeaders;
 }
 
 export interface EdgeScope {
@@ -134,7 +135,7 @@ function replyRoute(r: Json, st: RouteSettings, realm: string | undefined): Repl
     pages: st.errorPages,
     tokens: st.tokens,
     direct: dr ? { status: Number(dr.status), body: dr.body !== undefined } : undefined,
-    redirect: r.redirect ? redirectStatus(r.redirect) : undefined,
+    redirect: r.redirect ? redirectStatus(r.redirect) : 0,
     forwards: r.route !== undefined,
     realm,
   };
@@ -152,8 +153,6 @@ function redirectStatus(redirect: Json): number {
 interface EdgeMemo {
   /** appends the settings of each route of a virtual host's list (by the location or server it is named after, see routeSettings) */
   settingsOf: (routes: Json[], out: RouteSettings[]) => void;
-  /** add_header lists by the values a Lua script may add (see gatedHeadersOf) */
-  gated: GatedNode;
   /** Lua script by its moved headers (StatusGatedSplit.key) */
   scripts: Map<string, StatusGatedScript>;
 }
@@ -164,8 +163,9 @@ function edgeMemoOf(scope: EdgeScope): EdgeMemo {
   let m = edgeMemos.get(scope.em);
   if (!m) {
     // Every server with edge settings: a listener's routes are named after its own servers only.
-    const settingsOf = routeSettings([...scope.servers.values()].filter((s) => s.edge), scope.em);
-    edgeMemos.set(scope.em, (m = { settingsOf, gated: gatedNode(), scripts: new Map() }));
+    // add_header lists by the values a Lua script may add (see gatedHeadersOf), for every settings made
+    const settingsOf = routeSettings([...scope.servers.values()].filter((s) => s.edge), scope.em, gatedNode());
+    edgeMemos.set(scope.em, (m = { settingsOf, scripts: new Map() }));
   }
   return m;
 }
@@ -192,14 +192,14 @@ function allRoutes(rc: Json): Json[] {
  * (routeOwnersOf: no name taken apart, no string hashed per route); others (a kept
  * virtual host's) by their name.
  */
-function routeSettings(servers: VirtualServer[], em: Emission): (routes: Json[], out: RouteSettings[]) => void {
+function routeSettings(servers: VirtualServer[], em: Emission, gatedRoot: GatedNode): (routes: Json[], out: RouteSettings[]) => void {
   const byId = new Map(servers.map((s) => [s.id, s]));
   const ofLocation = new Map<Location, RouteSettings>();
   const ofServer = new Map<string, RouteSettings>();
   const locationSettings = (loc: Location, server: VirtualServer): RouteSettings => {
     let st = ofLocation.get(loc);
     if (!st) {
-      st = { compression: loc.policy.compression ?? null, accessLogs: loc.policy.accessLogs ?? server.edge!.accessLogs, errorPages: loc.policy.errorPages ?? [], addHeaders: loc.policy.addHeaders, traced: server.edge!.tracing !== null, tokens: loc.policy.serverTokens ?? 'on', gated: undefined };
+      st = { compression: loc.policy.compression ?? null, accessLogs: loc.policy.accessLogs ?? server.edge!.accessLogs, errorPages: loc.policy.errorPages ?? [], addHeaders: loc.policy.addHeaders, traced: server.edge!.tracing !== null, tokens: loc.policy.serverTokens ?? 'on', gated: gatedHeadersOf(loc.policy.addHeaders, gatedRoot) };
       ofLocation.set(loc, st);
     }
     return st;
@@ -208,7 +208,7 @@ function routeSettings(servers: VirtualServer[], em: Emission): (routes: Json[],
     let st = ofServer.get(serverId);
     if (!st) {
       const e = byId.get(serverId)?.edge;
-      st = { compression: e?.compression ?? null, accessLogs: e?.accessLogs ?? [], errorPages: e?.errorPages ?? [], addHeaders: [], traced: (e?.tracing ?? null) !== null, tokens: e?.serverTokens ?? 'on', gated: undefined };
+      st = { compression: e?.compression ?? null, accessLogs: e?.accessLogs ?? [], errorPages: e?.errorPages ?? [], addHeaders: [], traced: (e?.tracing ?? null) !== null, tokens: e?.serverTokens ?? 'on', gated: gatedHeadersOf([], gatedRoot) };
       ofServer.set(serverId, st);
     }
     return st;
@@ -537,7 +537,7 @@ function statusGatedScriptFor(r: Json, st: RouteSettings, memo: EdgeMemo): Statu
   if (!added?.length) return null;
   // Locations hold their own copies of add_header lists, alike in content: each content's values
   // are found once per location, and split off each response header list once.
-  const gated = (st.gated ??= gatedHeadersOf(st.addHeaders, memo.gated));
+  const gated = st.gated;
   if (gated.headers.length === 0) return null;
   let split = gated.splits.get(added);
   if (!split) gated.splits.set(added, (split = splitStatusGated(added, gated.headers)));

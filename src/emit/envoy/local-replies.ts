@@ -31,8 +31,9 @@ export interface ReplyRoute {
   tokens: ServerTokens;
   /** a direct_response: its status, and whether it carries its own body */
   direct?: { status: number; body: boolean };
-  /** a redirect's status */
-  redirect?: number;
+  /** a redirect's status, 0 when the route does not redirect (a number either way: one field
+   *  representation for V8, where undefined after a Smi would recompile the code built on it) */
+  redirect: number;
   /** the route forwards to a cluster */
   forwards: boolean;
   /** the realm of the basic_auth filter enabled on the route (its 401 is made nginx's) */
@@ -88,7 +89,7 @@ function addRouteStatuses(routes: ReplyRoute[], out: Set<number>): void {
     const r = routes[i]!;
     if (r.forwards) out.add(504); // upstream timeout (UT), or the route's idle timeout once the request is in (SI)
     if (r.direct && !r.direct.body) out.add(r.direct.status);
-    if (r.redirect !== undefined) out.add(r.redirect);
+    if (r.redirect !== 0) out.add(r.redirect);
   }
 }
 

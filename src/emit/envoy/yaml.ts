@@ -30,6 +30,15 @@ const BLOCK_BYTES = 1 << 22;
  */
 const BLOCK_KEYS = new Set(['route', 'redirect', 'direct_response']);
 
+/**
+ * Maps keyed by names the emission chose, with an entry per name (the Lua filter's scripts:
+ * hundreds). V8 keeps such an object in dictionary mode, where a for…in finds no enum cache:
+ * met late in the file (the filters come after the routes), one would deoptimise every for…in
+ * optimised for the fast objects before it (writeMap, flowShape, flowText, isEmpty). Their
+ * entries are listed by Object.keys instead (see writeNamedMap), always in block style.
+ */
+const NAMED_MAP_KEYS = new Set(['source_codes']);
+
 /** How deep flow collections nest (1: only scalars inside). */
 const FLOW_DEPTH = 2;
 
@@ -68,10 +77,16 @@ function isScalar(v: unknown): boolean {
   return true;
 }
 
+const NO_BLOCK = Buffer.alloc(0);
+
 /** Where the YAML's bytes go: blocks of memory of their own, filled one after the other. */
 class Output {
   private readonly blocks: Buffer[] = [];
-  private block = Buffer.allocUnsafe(BLOCK_BYTES);
+  /**
+   * The block being filled: none until the first flush (it is replaced there, before any code
+   * reading it is optimised: a field first replaced later would recompile that code).
+   */
+  private block = NO_BLOCK;
   private pos = 0;
   private chunk = '';
   /** Captures under way (see capture): the chunk is not encoded meanwhile. */
@@ -125,7 +140,7 @@ class Output {
     this.chunk = '';
     // a chunk never spans two blocks (3 bytes per UTF-16 unit at most)
     if (this.pos + 3 * c.length > this.block.length) {
-      this.blocks.push(this.block.subarray(0, this.pos));
+      if (this.pos > 0) this.blocks.push(this.block.subarray(0, this.pos));
       this.block = Buffer.allocUnsafe(Math.max(BLOCK_BYTES, 3 * c.length));
       this.pos = 0;
     }
@@ -268,7 +283,7 @@ export function toYamlBlocks(value: unknown, comments: Map<object, string>): Buf
     if (l === undefined) {
       const indent = slot >> 1;
       const opening = (slot & 1 ? dashed(indent - 2) : pad(indent)) + key(name) + ':';
-      byName.set(name, (l = { beforeValue: opening + ' ', alone: opening, block: BLOCK_KEYS.has(name) }));
+      byName.set(name, (l = { beforeValue: opening + ' ', alone: opening, block: BLOCK_KEYS.has(name), named: NAMED_MAP_KEYS.has(name) }));
     }
     return l;
   };
@@ -303,17 +318,36 @@ export function toYamlBlocks(value: unknown, comments: Map<object, string>): Buf
       if (v === undefined) continue;
       const lead = leadOf(first ? 2 * indent + 1 : 2 * indent, name);
       first = false;
-      if (typeof v !== 'object' || v === null) {
-        out.line(lead.beforeValue + scalar(v));
-        continue;
-      }
-      const f = lead.block ? (isEmpty(v) ? scalar(v) : null) : flow(v);
-      if (f !== null) out.line(lead.beforeValue + f);
-      else {
-        out.line(lead.alone);
-        if (Array.isArray(v)) writeBlock(v, indent, SEQUENCE);
-        else writeBlock(v, indent + 2, NESTED);
-      }
+      if (typeof v !== 'object' || v === null) out.line(lead.beforeValue + scalar(v));
+      else if (lead.named) writeNamedMap(v as Record<string, unknown>, lead, indent);
+      else writeContainer(v, lead, indent);
+    }
+  };
+
+  /** A container as a map entry's value: on the key's line (flow or empty), or in block style below it. */
+  const writeContainer = (v: object, lead: Lead, indent: number): void => {
+    const f = lead.block ? (isEmpty(v) ? scalar(v) : null) : flow(v);
+    if (f !== null) out.line(lead.beforeValue + f);
+    else {
+      out.line(lead.alone);
+      if (Array.isArray(v)) writeBlock(v, indent, SEQUENCE);
+      else writeBlock(v, indent + 2, NESTED);
+    }
+  };
+
+  /** A map of NAMED_MAP_KEYS below its key: its entries listed by Object.keys (see there why), no for…in. */
+  const writeNamedMap = (obj: Record<string, unknown>, lead: Lead, indent: number): void => {
+    const names = Object.keys(obj);
+    if (names.length === 0) return out.line(lead.beforeValue + '{}');
+    out.line(lead.alone);
+    const c = comments.get(obj);
+    if (c !== undefined) comment(indent + 2, c);
+    for (const name of names) {
+      const v = obj[name];
+      if (v === undefined) continue;
+      const entry = leadOf(2 * (indent + 2), name);
+      if (typeof v !== 'object' || v === null) out.line(entry.beforeValue + scalar(v));
+      else writeContainer(v, entry, indent + 2);
     }
   };
 
@@ -361,6 +395,8 @@ interface Lead {
   alone: string;
   /** The key's value is in block style whatever its size (BLOCK_KEYS). */
   block: boolean;
+  /** The key's value is a map keyed by chosen names, written by writeNamedMap (NAMED_MAP_KEYS). */
+  named: boolean;
 }
 
 /** How a container in block style is written (see writeBlock). */
