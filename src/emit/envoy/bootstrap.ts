@@ -28,7 +28,10 @@ export function emitBootstrap(ir: CompiledConfig, opts: EmitOptions = {}): EmitR
   const listeners = emitListeners(ir.listeners, { servers, backends, em, reuse: opts.reuse });
   opts.reuse?.end();
   const uses = backendUses(ir);
-  const clusters = ir.backends.flatMap((b) => emitClusters(b, uses, em));
+  // pushed, not flatMap'ed: flatMap makes a holey array, an array kind the YAML writer meets
+  // nowhere before the clusters (its optimised code would be thrown away there)
+  const clusters: Json[] = [];
+  for (const b of ir.backends) for (const c of emitClusters(b, uses, em)) clusters.push(c);
   clusters.push(...edgeClusters(ir)); // issue 7: e.g. the OpenTelemetry collector
   if (ir.stream) {
     // stream {}: TCP listeners and clusters of their own (names never shared with http ones)

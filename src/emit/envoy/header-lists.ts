@@ -91,7 +91,11 @@ export class HeaderLists {
   more(m: MoreHeaders, at: ListenerContext, proxyHost: string): MoreLists {
     let byContext = this.mores.get(m);
     if (!byContext) this.mores.set(m, (byContext = new Map()));
-    const uses = contextUseOf([...m.output, ...m.input].flatMap((op) => (op.value ? [op.value] : [])));
+    // pushed, not flatMap'ed: a packed array, as the other caller's (a holey one met late recompiles contextUseOf)
+    const values: HeaderOp['value'][] = [];
+    for (const op of m.output) if (op.value) values.push(op.value);
+    for (const op of m.input) if (op.value) values.push(op.value);
+    const uses = contextUseOf(values);
     const key = contextKey(uses, at, proxyHost);
     let lists = byContext.get(key);
     if (!lists) byContext.set(key, (lists = convertMore(m, formatContext(at, proxyHost))));

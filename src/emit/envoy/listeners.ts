@@ -51,10 +51,14 @@ export function emitListeners(listeners: Listener[], scope: ListenerScope): Json
     const wildcard = group.find((x) => x.address === '0.0.0.0' || x.address === '::');
     if (wildcard && wildcard !== l) continue; // emitted as a filter chain of the wildcard listener
     const members = wildcard ? group : [l];
-    const chains = members.flatMap((m) => {
+    // pushed, not flatMap'ed: a packed array, as every other list the YAML writer and the validator walk
+    const chains: Json[] = [];
+    for (const m of members) {
       const base = filterChain(m, m !== l || (wildcard !== undefined && members.length > 1 && m !== wildcard), scope);
-      return tlsFilterChains(m, base, scope.servers, scope.em) ?? [base];
-    });
+      const tls = tlsFilterChains(m, base, scope.servers, scope.em);
+      if (tls === null || tls === undefined) chains.push(base);
+      else for (const c of tls) chains.push(c);
+    }
     const listener: Json = {
       name: l.name,
       address: { socket_address: { address: l.address, port_value: l.port } },

@@ -56,6 +56,10 @@ export interface ReplyScope {
  */
 export const FAILURE_FLAGS: readonly string[] = ['UF', 'URX', 'UH', 'UC', 'UR', 'LR', 'UPE'];
 
+function pushAll(into: Json[], items: readonly Json[]): void {
+  for (const x of items) into.push(x);
+}
+
 /** Statuses every connection manager may answer itself: a bad request, no route, a body over the limit. */
 const ALWAYS = [400, 404, 413];
 
@@ -64,14 +68,15 @@ export function localReplyConfig(scope: ReplyScope): { config: Json | null; firs
   const errorPages = errorPageMappers(scope);
   const statuses = pageStatuses(scope);
   const mapped = new Set([...statuses, ...errorPages.map((m) => m.code)]);
-  const mappers: Json[] = [
-    ...realmMappers(scope),
-    ...keepMappers(scope, mapped),
-    ...errorPages.filter((m) => m.code === 502).map((m) => m.mapper),
-    ...byTokens(scope, scope.routes.filter((r) => r.forwards), (tokens) => failureMapper(tokens), { response_flag_filter: { flags: [...FAILURE_FLAGS] } }),
-    ...errorPages.filter((m) => m.code !== 502).map((m) => m.mapper),
-  ];
-  for (const code of statuses) mappers.push(...byTokens(scope, scope.routes, (tokens) => pageMapper(code, tokens), statusFilter(code, 'page')));
+  // pushed, not spread into a literal: a literal of spreads is a holey array, an array kind the
+  // YAML writer and the validator meet nowhere before the connection manager's end
+  const mappers: Json[] = [];
+  pushAll(mappers, realmMappers(scope));
+  pushAll(mappers, keepMappers(scope, mapped));
+  for (const m of errorPages) if (m.code === 502) mappers.push(m.mapper);
+  pushAll(mappers, byTokens(scope, scope.routes.filter((r) => r.forwards), (tokens) => failureMapper(tokens), { response_flag_filter: { flags: [...FAILURE_FLAGS] } }));
+  for (const m of errorPages) if (m.code !== 502) mappers.push(m.mapper);
+  for (const code of statuses) pushAll(mappers, byTokens(scope, scope.routes, (tokens) => pageMapper(code, tokens), statusFilter(code, 'page')));
   return { config: mappers.length ? { mappers } : null, firstPage: errorPages[0]?.page ?? null };
 }
 
