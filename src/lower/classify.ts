@@ -115,11 +115,29 @@ export class Reporter {
       this.setEntry(d, i, at === undefined ? entryOf(d, cls, reason) : entryAt(at, d, cls, reason));
       return;
     }
-    if (SEVERITY[cls] > SEVERITY[e.class]) e.class = cls;
-    if (reason === e.reason) return;
-    const more = this.more.get(e);
-    if (!more) this.more.set(e, [reason]);
+    let kept = e;
+    if (SEVERITY[cls] > SEVERITY[e.class]) kept = this.reclassed(d, i, e, cls);
+    if (reason === kept.reason) return;
+    const more = this.more.get(kept);
+    if (!more) this.more.set(kept, [reason]);
     else if (!more.includes(reason)) more.push(reason);
+  }
+
+  /**
+   * `e` with a worse class, put where `e` was. A new entry rather than `e.class = cls`:
+   * an entry's fields are never written after it is made (the first such write turns
+   * the field mutable for every entry and throws away the optimised code that made or
+   * read them). Its further reasons move with it.
+   */
+  private reclassed(d: Directive, i: number, e: ReportEntry, cls: ReportClass): ReportEntry {
+    const worse = withFields(e, cls, e.reason);
+    this.setEntry(d, i, worse);
+    const more = this.more.get(e);
+    if (more) {
+      this.more.delete(e);
+      this.more.set(worse, more);
+    }
+    return worse;
   }
 
   /** Replace a directive's class when a later pass decides it (e.g. a rewrite resolved at compile time). */
@@ -183,11 +201,26 @@ export class Reporter {
       }
     };
     walk(root, context, null, false);
-    this.more.forEach((more, e) => {
-      e.reason = `${e.reason}; ${more.join('; ')}`;
-    });
-    this.more.clear(); // joined once: the entries are final
+    if (this.more.size > 0) this.joinReasons(out);
     return out;
+  }
+
+  /**
+   * Each entry marked more than once replaced by one with all its reasons joined (new
+   * entries, not written in place: see reclassed); an entry listed several times (a
+   * shared include's directive) becomes one new entry everywhere.
+   */
+  private joinReasons(out: ReportEntry[]): void {
+    const joined = new Map<ReportEntry, ReportEntry>();
+    this.more.forEach((more, e) => {
+      joined.set(e, withFields(e, e.class, `${e.reason}; ${more.join('; ')}`));
+    });
+    for (let i = 0; i < out.length; i++) {
+      const e = joined.get(out[i]!);
+      if (e !== undefined) out[i] = e;
+    }
+    this.more.clear(); // joined once: the entries are final
+    return;
   }
 
   /** An include's entry: its own reason first, then the reasons of marks it got while lowering. */
@@ -200,12 +233,14 @@ export class Reporter {
       return e;
     }
     if (done.has(e)) return e;
-    done.add(e);
     const later = [e.reason, ...(this.more.get(e) ?? [])].filter((r) => r !== first);
-    e.reason = first;
-    if (later.length) this.more.set(e, later);
-    else this.more.delete(e);
-    return e;
+    this.more.delete(e);
+    // A new entry with the include's own reason first (entries are not written after they are made).
+    const placed = withFields(e, e.class, first);
+    if (this.shared.has(d)) this.marks.set(d, placed); // its other occurrences find this one (and `done`)
+    done.add(placed);
+    if (later.length) this.more.set(placed, later);
+    return placed;
   }
 }
 
@@ -214,6 +249,11 @@ function entryOf(d: Directive, cls: ReportClass, reason: string): ReportEntry {
   if (d instanceof DirectiveNode) return { file: fileName(d.sourceFile()), line: d.sourceLine(), col: d.sourceCol(), directive: d.name, class: cls, reason };
   const at = d.source;
   return { file: fileName(at.file), line: at.line, col: at.col, directive: d.name, class: cls, reason };
+}
+
+/** A copy of `e` with another class and reason (same fields, same order: one shape). */
+function withFields(e: ReportEntry, cls: ReportClass, reason: string): ReportEntry {
+  return { file: e.file, line: e.line, col: e.col, directive: e.directive, class: cls, reason };
 }
 
 /** entryOf from the directive's IR position (its file already named as the IR names it). */
@@ -278,8 +318,25 @@ const STATIC_FILE = fixed('unsupported', 'nginx serves files or error pages here
 const WAF = fixed('unsupported', WAF_REASON);
 const GZIP = fixed('unsupported', 'response compression is not translated (Envoy compressor filter not configured)');
 
+// The default marks that name a directive, made once per name: thousands of
+// directives share each one, and one string object per reason (its hash computed
+// once) is what the report's string table then looks up, instead of a new string each.
+const FREEFORM_ENTRY = new Map<string, Mark>();
+const STREAM_NOT_TRANSLATED = new Map<string, Mark>();
+const NOT_TRANSLATED = new Map<string, Mark>();
+
+function markNamed(made: Map<string, Mark>, name: string, cls: ReportClass, reasonOf: (name: string) => string): Mark {
+  let m = made.get(name);
+  if (m === undefined) made.set(name, (m = fixed(cls, reasonOf(name))));
+  return m;
+}
+
+const freeformReason = (name: string): string => `entry of \`${name}\` block`;
+const streamReason = (name: string): string => `\`${name}\` in the stream context is not translated`;
+const notTranslatedReason = (name: string): string => `\`${name}\` is not translated`;
+
 function defaultMark(d: Directive, ctx: string, parent: Directive | null): Mark {
-  if (ctx === 'freeform') return fixed('ignored', `entry of \`${parent?.name ?? ''}\` block`);
+  if (ctx === 'freeform') return markNamed(FREEFORM_ENTRY, parent?.name ?? '', 'ignored', freeformReason);
   if (ctx.startsWith('if-in-')) return IN_IF;
   const ignored = IGNORED_MARKS.get(d.name);
   if (ignored) return ignored;
@@ -289,11 +346,11 @@ function defaultMark(d: Directive, ctx: string, parent: Directive | null): Mark 
   if (!modules) return UNKNOWN;
   if (ctx === 'main' || ctx === 'events') return PROCESS_LEVEL;
   // Stream directives src/lower/stream.ts translates are marked there; the rest are named here.
-  if (ctx.startsWith('stream')) return fixed('unsupported', `\`${d.name}\` in the stream context is not translated`);
+  if (ctx.startsWith('stream')) return markNamed(STREAM_NOT_TRANSLATED, d.name, 'unsupported', streamReason);
   if (ctx.startsWith('mail')) return fixed('unsupported', 'mail module: only the http and stream contexts are translated');
   if (d.name === 'limit_req' || d.name === 'limit_req_zone' || d.name === 'limit_req_status' || d.name === 'limit_req_log_level' || d.name === 'limit_req_dry_run') return LIMIT_REQ;
   if (d.name === 'limit_conn' || d.name === 'limit_conn_zone' || d.name === 'limit_conn_status' || d.name === 'limit_conn_log_level' || d.name === 'limit_conn_dry_run') return LIMIT_CONN;
   if (STATIC_FILES.has(d.name)) return STATIC_FILE;
   if (d.name.startsWith('gzip')) return GZIP;
-  return fixed('unsupported', `\`${d.name}\` is not translated`);
+  return markNamed(NOT_TRANSLATED, d.name, 'unsupported', notTranslatedReason);
 }
