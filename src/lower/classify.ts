@@ -215,12 +215,8 @@ export class Reporter {
     this.more.forEach((more, e) => {
       joined.set(e, withFields(e, e.class, `${e.reason}; ${more.join('; ')}`));
     });
-    for (let i = 0; i < out.length; i++) {
-      const e = joined.get(out[i]!);
-      if (e !== undefined) out[i] = e;
-    }
     this.more.clear(); // joined once: the entries are final
-    return;
+    replaceAll(out, joined);
   }
 
   /** An include's entry: its own reason first, then the reasons of marks it got while lowering. */
@@ -249,6 +245,19 @@ function entryOf(d: Directive, cls: ReportClass, reason: string): ReportEntry {
   if (d instanceof DirectiveNode) return { file: fileName(d.sourceFile()), line: d.sourceLine(), col: d.sourceCol(), directive: d.name, class: cls, reason };
   const at = d.source;
   return { file: fileName(at.file), line: at.line, col: at.col, directive: d.name, class: cls, reason };
+}
+
+/**
+ * Each entry of `out` that `joined` replaces, replaced. Every slot is written (most
+ * with the entry it holds): a store met for the first time after this long loop is
+ * optimised would find no feedback and deoptimise it. The loop ends its function: code after an optimised loop has never run.
+ */
+function replaceAll(out: ReportEntry[], joined: Map<ReportEntry, ReportEntry>): void {
+  for (let i = 0; i < out.length; i++) {
+    const e = out[i]!;
+    out[i] = joined.get(e) ?? e;
+  }
+  return;
 }
 
 /** A copy of `e` with another class and reason (same fields, same order: one shape). */
