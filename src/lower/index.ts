@@ -562,16 +562,25 @@ function lowerLocation(d: Directive, id: string, parentId: string | null, parent
   if (autoRedirect) r.mark(d, 'translated', `"${head.pattern.slice(0, -1)}" answers nginx's 301 to "${head.pattern}" (auto_redirect) unless another location is named so`);
   markLocationEdge(levels, r);
   const policy = policyIn(scope);
-  const loc: Location = autoRedirect
-    ? { id, parentId, autoRedirect: true, modifier: head.modifier, pattern: head.pattern, children, rewrites: rw.steps, action, policy, source }
-    : { id, parentId, modifier: head.modifier, pattern: head.pattern, children, rewrites: rw.steps, action, policy, source };
   const limitList = own.byName.get('limit_except');
-  if (limitList) {
-    const limitExcept = lowerLimitExcept(limitList, { policy, terminal: rw.terminal !== null, rewrites: rw.steps.length > 0, own: ds, levels }, r);
-    if (limitExcept) loc.limitExcept = limitExcept;
-  }
-  if (internal) loc.internal = true;
-  if (content?.dispatch) loc.dispatch = content.dispatch;
+  const limitExcept = limitList ? lowerLimitExcept(limitList, { policy, terminal: rw.terminal !== null, rewrites: rw.steps.length > 0, own: ds, levels }, r) : undefined;
+  // Every location is built with every field, in one order (undefined: absent; the
+  // order is the output's): one shape for V8 in everything that reads locations.
+  const loc: Location = {
+    id,
+    parentId,
+    autoRedirect: autoRedirect ? true : undefined,
+    modifier: head.modifier,
+    pattern: head.pattern,
+    children,
+    rewrites: rw.steps,
+    action,
+    policy,
+    source,
+    limitExcept: limitExcept ?? undefined,
+    internal: internal ? true : undefined,
+    dispatch: content?.dispatch ?? undefined,
+  };
   if (anyHolds(levels, AUTH_FAMILY)) markAuthOf(levels, policy, r);
   if (head.modifier === 'named') namedDirectives.set(loc, { directive: d, body: ds });
   else if (!rw.terminal) noteTryFiles(loc, own.byName.get('try_files'));
