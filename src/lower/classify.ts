@@ -31,6 +31,9 @@ interface LevelMarks {
   entries: (ReportEntry | undefined)[];
 }
 
+/** `found` before any level is found (never read at an index: slotOf returned -1). */
+const NO_LEVEL: LevelMarks = { ds: [], entries: [] };
+
 export class Reporter {
   // A directive's report entry is made at its first mark and completed in place:
   // most directives are marked once, so this is the only object a mark costs.
@@ -41,7 +44,9 @@ export class Reporter {
   /** The levels being lowered, innermost last. */
   private readonly open: LevelMarks[] = [];
   /** Every level of the server being lowered (its later passes mark location directives again). */
-  private serverLevels: LevelMarks[] = [];
+  // (emptied in place, never replaced, and `found` never null: the Reporter's fields keep
+  // one type from construction, so no optimised reader of them is thrown away later)
+  private readonly serverLevels: LevelMarks[] = [];
   /** Each level's marks by its block, for the report walk. */
   private readonly byBlock = new Map<Statement[], LevelMarks>();
   /**
@@ -58,7 +63,7 @@ export class Reporter {
   /** A server or location block is being lowered; `ds` are its directives in order (directivesOf(block)). */
   openLevel(block: Statement[] | undefined, ds: Directive[], server = false): void {
     const level: LevelMarks = { ds, entries: new Array<ReportEntry | undefined>(ds.length) };
-    if (server) this.serverLevels = [];
+    if (server) this.serverLevels.length = 0;
     this.open.push(level);
     this.serverLevels.push(level);
     if (block) this.byBlock.set(block, level);
@@ -66,14 +71,14 @@ export class Reporter {
 
   closeLevel(server = false): void {
     this.open.pop();
-    if (server) this.serverLevels = [];
+    if (server) this.serverLevels.length = 0;
   }
 
   /**
    * Where `d`'s entry is kept: its index in `this.found`'s directives, or -1 when
    * the entry lives in `marks`. (Two results without an object per mark.)
    */
-  private found: LevelMarks | null = null;
+  private found: LevelMarks = NO_LEVEL;
 
   private slotOf(d: Directive): number {
     if (this.serverLevels.length === 0 || (this.shared.size > 0 && this.shared.has(d))) return -1;
@@ -95,11 +100,11 @@ export class Reporter {
   }
 
   private entryAt(d: Directive, i: number): ReportEntry | undefined {
-    return i >= 0 ? this.found!.entries[i] : this.marks.get(d);
+    return i >= 0 ? this.found.entries[i] : this.marks.get(d);
   }
 
   private setEntry(d: Directive, i: number, e: ReportEntry): void {
-    if (i >= 0) this.found!.entries[i] = e;
+    if (i >= 0) this.found.entries[i] = e;
     else this.marks.set(d, e);
   }
 
