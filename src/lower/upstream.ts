@@ -9,8 +9,14 @@ import { argCount, argValue } from '../parse/args.js';
 export function lowerUpstream(d: Directive, r: Reporter): Backend {
   const name = argValue(d, 0);
   if (!name) throw errorAt(d.source, 'invalid number of arguments in "upstream" directive', 'arity');
-  const backend: Backend = { name, kind: 'upstream', balance: { kind: 'round_robin' }, keepalive: null, clusters: [], servers: [], source: srcOf(d) };
+  const source = srcOf(d);
   r.mark(d, 'translated', `cluster \`${name}\``);
+  // The backend is made once its block is read (below), with its final values: a field
+  // written after creation (balance, keepalive) turns mutable for every backend and
+  // throws away the optimised code that relied on it.
+  let balance: BalancePolicy = { kind: 'round_robin' };
+  let keepalive: number | null = null;
+  const servers: BackendServer[] = [];
   const body = directivesOf(d.block);
   // The server lines' verdicts, reported once every line is read (see markServerLines).
   const lines: ServerLine[] = [];
@@ -19,22 +25,22 @@ export function lowerUpstream(d: Directive, r: Reporter): Backend {
     switch (c.name) {
       case 'server': {
         const line = lowerUpstreamServer(c);
-        backend.servers.push(line.server);
+        servers.push(line.server);
         lines.push(line);
         break;
       }
       case 'least_conn':
-        backend.balance = { kind: 'least_conn' };
+        balance = { kind: 'least_conn' };
         r.mark(c, 'translated', 'lb_policy LEAST_REQUEST (Envoy weighs active requests, nginx active connections: equal for HTTP/1)');
         break;
       case 'ip_hash':
-        backend.balance = { kind: 'ip_hash' };
+        balance = { kind: 'ip_hash' };
         r.mark(c, 'approximated', 'RING_HASH on the source IP: same client stickiness, but nginx hashes only the first three IPv4 octets and maps keys to servers differently');
         break;
       case 'hash': {
         const key = argValue(c, 0) ?? '';
         const consistent = argValue(c, 1) === 'consistent';
-        backend.balance = { kind: 'hash', key: parseTemplate(key), consistent };
+        balance = { kind: 'hash', key: parseTemplate(key), consistent };
         if (!hashableKey(key)) {
           r.mark(c, 'unsupported', `hash key \`${key}\` has no Envoy hash policy (one of $remote_addr, $request_uri, $host, $http_*, $cookie_*, $arg_* is needed): requests are spread without stickiness`);
           break;
@@ -44,13 +50,13 @@ export function lowerUpstream(d: Directive, r: Reporter): Backend {
       }
       case 'random': {
         const two = argValue(c, 0) === 'two';
-        backend.balance = { kind: 'random', two };
+        balance = { kind: 'random', two };
         r.mark(c, two ? 'approximated' : 'translated', two ? 'LEAST_REQUEST with choice_count 2 (power of two choices), nginx `random two` picks by least_conn among two' : 'lb_policy RANDOM');
         break;
       }
       case 'keepalive': {
         const n = Number(argValue(c, 0));
-        backend.keepalive = Number.isFinite(n) ? n : null;
+        keepalive = Number.isFinite(n) ? n : null;
         r.mark(c, 'approximated', 'upstream connections are reused (Envoy pools connections; the idle-connection cap per worker has no Envoy equivalent)');
         break;
       }
@@ -67,8 +73,8 @@ export function lowerUpstream(d: Directive, r: Reporter): Backend {
         break; // left to the default classification (unsupported or unknown)
     }
   }
-  markServerLines(lines, backend.servers, r);
-  return backend;
+  markServerLines(lines, servers, r);
+  return { name, kind: 'upstream', balance, keepalive, clusters: [], servers, source };
 }
 
 /** A `server` line of an upstream: the server it makes and the report's verdict on the line itself. */
