@@ -63,12 +63,17 @@ export function headerOps(ds: Directive[]): HeaderOp[] {
 }
 
 function parseHeaderOps(ds: Directive[]): HeaderOp[] {
-  return ds.map((d) => {
-    const always = argValue(d, 2) === 'always';
-    const value = templateOf(argValue(d, 1) ?? '');
-    // Every op built with the same fields in one order (`always` undefined when not set): one shape for V8.
-    return { name: argValue(d, 0) ?? '', value, always: always ? true : undefined, source: srcOf(d) };
-  });
+  // (sized once and filled by index: no closure, no growing store)
+  const ops = new Array<HeaderOp>(ds.length);
+  for (let i = 0; i < ds.length; i++) ops[i] = headerOpOf(ds[i]!);
+  return ops;
+}
+
+function headerOpOf(d: Directive): HeaderOp {
+  const always = argValue(d, 2) === 'always';
+  const value = templateOf(argValue(d, 1) ?? '');
+  // Every op built with the same fields in one order (`always` undefined when not set): one shape for V8.
+  return { name: argValue(d, 0) ?? '', value, always: always ? true : undefined, source: srcOf(d) };
 }
 
 export interface FormatContext {
@@ -216,13 +221,14 @@ function proxySetHeaderVerdict(name: string, value: Template, websocket: boolean
   return [caveats.length ? 'approximated' : 'translated', ['request_headers_to_add (replaces the client\'s header)', ...caveats].join('; ')];
 }
 
-export function markAddHeader(d: Directive, r: Reporter): void {
+/** Report an add_header line (`at`: its position as the IR writes it, when the caller has it). */
+export function markAddHeader(d: Directive, r: Reporter, at?: Src): void {
   const raw = argValue(d, 1) ?? '';
   const always = argValue(d, 2) === 'always';
   const byValue = addVerdicts[always ? 1 : 0]!;
   let v = byValue.get(raw);
   if (!v) byValue.set(raw, (v = addHeaderVerdict(templateOf(raw), always)));
-  r.mark(d, v[0], v[1]);
+  r.mark(d, v[0], v[1], at);
 }
 
 function addHeaderVerdict(value: Template, always: boolean): Verdict {

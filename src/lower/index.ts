@@ -400,7 +400,10 @@ function markLevel(level: Level, r: Reporter): void {
     for (let i = 0; i < psh.length; i++) markProxySetHeader(psh[i]!, r, websocket, ops[i]!.source);
   }
   const add = level.byName.get('add_header');
-  if (add) for (let i = 0; i < add.length; i++) markAddHeader(add[i]!, r);
+  if (add) {
+    const ops = headerOps(add); // parsed once for the policy too; ops[i] holds add[i]'s position
+    for (let i = 0; i < add.length; i++) markAddHeader(add[i]!, r, ops[i]!.source);
+  }
   if (holds(level, MORE_FAMILY)) for (const d of level.ds) if (MORE_DIRECTIVES.includes(d.name)) markMoreHeaders(d, r);
   const maps = level.byName.get('map');
   if (maps) for (let i = 0; i < maps.length; i++) markMap(maps[i]!, r);
@@ -461,7 +464,7 @@ function lowerServer(d: Directive, http: Level, ctx: Ctx, listens: { spec: Liste
     mine.push({ address: '0.0.0.0', port: DEFAULT_LISTEN_PORT, defaultServer: false, ssl: false, http2: false, proxyProtocol: false, source: srcOf(d), pos: d.source });
     r.note(srcOf(d), 'listen', 'approximated', `${id} has no \`listen\`: nginx listens on *:80 when run as root (*:8000 otherwise); *:80 assumed`);
   }
-  for (const spec of mine) listens.push({ spec: { ...spec, http2: spec.http2 || http2 }, serverId: id });
+  for (let i = 0; i < mine.length; i++) listens.push({ spec: withHttp2(mine[i]!, http2), serverId: id });
   if (!own.byName.has('server_name')) names.push({ kind: 'empty', value: '', source: srcOf(d) });
   const primaryName = names.find((n) => n.kind !== 'empty')?.value ?? '';
   const serverLevels = [http, own];
@@ -483,23 +486,40 @@ function lowerServer(d: Directive, http: Level, ctx: Ctx, listens: { spec: Liste
   // (satisfy any at server level: the fallback keeps both checks, the stricter reading)
   const fallbackAccess = serverAccess;
   if (!rw.terminal && (holds(http, AUTH_FAMILY) || holds(own, AUTH_FAMILY))) markAuth(serverLevels, serverAuth?.gate ?? null, serverAuth?.satisfyAny ? 'both' : null, r);
+  // Every server is built with every field, in one order (undefined: absent; the order
+  // is the output's): one shape for V8 in everything that reads servers.
   const server: VirtualServer = {
     id,
     names,
-    listenerNames: [...new Set(mine.map((s) => listenName(s.address, s.port)))],
+    listenerNames: listenerNamesOf(mine),
     rewrites: rw.steps,
     locations,
     fallback: rw.terminal ?? { kind: 'static', status: 404, reason: 'no location matches: nginx would serve files from root', source: null },
-    ...(tls ? { tls } : {}),
+    tls: tls ?? undefined,
     edge,
-    ...(fallbackAccess ? { fallbackAccess } : {}),
-    ...(serverAuth?.gate ? { fallbackAuth: serverAuth.gate } : {}),
+    fallbackAccess: fallbackAccess ?? undefined,
+    fallbackAuth: serverAuth?.gate ?? undefined,
     source: srcOf(d),
   };
   resolveTryFiles(server, r); // first: a rewrite … last may land in a try_files location
   resolveRewriteLast(server, r);
   r.closeLevel(true);
   return server;
+}
+
+/** A copy of a listen with the server's `http2 on` applied (field by field: the literal's shape, no spread). */
+function withHttp2(spec: ListenSpec, http2: boolean): ListenSpec {
+  return { address: spec.address, port: spec.port, defaultServer: spec.defaultServer, ssl: spec.ssl, http2: spec.http2 || http2, proxyProtocol: spec.proxyProtocol, source: spec.source, pos: spec.pos };
+}
+
+/** The names of a server's listeners, each once, in the order its listens name them. */
+function listenerNamesOf(mine: ListenSpec[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < mine.length; i++) {
+    const name = listenName(mine[i]!.address, mine[i]!.port);
+    if (!out.includes(name)) out.push(name);
+  }
+  return out;
 }
 
 /** The http maps a server's `if`s may test: none whose variable a `set` of the server writes. */

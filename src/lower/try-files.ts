@@ -22,11 +22,31 @@ export function noteTryFiles(loc: Location, tryFiles: Directive[] | undefined): 
 }
 
 export function resolveTryFiles(server: VirtualServer, r: Reporter): void {
+  const named = namedLocationsOf(server.locations);
+  if (named === null) return; // (no named location: no try_files can reach one, nothing to report)
+  // A server's pending try_files are resolved and dropped here: most servers have none, and skip the walk.
   const reached = new Set<Location>();
-  const named = new Map(server.locations.filter((l) => l.modifier === 'named').map((l) => [l.pattern, l]));
-  const visit = (l: Location): void => {
+  if (pendingTryFiles.size > 0) handOn(server.locations, named, reached, r);
+  markNamed(named, reached, r);
+}
+
+/** A server's named locations by name (they are top-level: nginx rejects nested ones); null when none. */
+function namedLocationsOf(locations: Location[]): Map<string, Location> | null {
+  let named: Map<string, Location> | null = null;
+  for (let i = 0; i < locations.length; i++) {
+    const l = locations[i]!;
+    if (l.modifier === 'named') (named ??= new Map()).set(l.pattern, l);
+  }
+  return named;
+}
+
+/** Each pending try_files of `locations` (nested ones included) given its named location's handling where it can be. */
+function handOn(locations: Location[], named: Map<string, Location>, reached: Set<Location>, r: Reporter): void {
+  for (let i = 0; i < locations.length; i++) {
+    const l = locations[i]!;
     const tf = pendingTryFiles.get(l);
     if (tf) {
+      pendingTryFiles.delete(l);
       const name = tf.args[tf.args.length - 1]!.value.slice(1);
       const target = named.get(name);
       if (target && target.action.kind !== 'static' && !target.dispatch && target.rewrites.every((s) => s.kind === 'return')) {
@@ -38,9 +58,12 @@ export function resolveTryFiles(server: VirtualServer, r: Reporter): void {
         reached.add(target);
       }
     }
-    l.children.forEach(visit);
-  };
-  server.locations.forEach(visit);
+    if (l.children.length > 0) handOn(l.children, named, reached, r);
+  }
+}
+
+/** Reports each named location: used by a try_files, or reachable only by what is not translated. */
+function markNamed(named: Map<string, Location>, reached: Set<Location>, r: Reporter): void {
   for (const l of named.values()) {
     const at = namedDirectives.get(l);
     if (!at) continue;
