@@ -47,24 +47,34 @@ export function serverEdge(levels: Level[], r: Reporter, compression: ServerEdge
     markServerTokens(todo, r);
   }
   const logs = accessLogsAt(levels, formats);
+  const limits = clientLimitsAt(levels);
+  const errorPages = errorPagesAt(levels, files);
+  const tracing = tracingAt(levels);
+  const requestId = anyUsesRequestId(levels);
+  const underscoreHeaders = underscoreHeadersAt(levels);
+  // (read in the order the fields were always read: each may report, or throw)
+  const more = moreHeadersAt(levels);
+  const tokens = serverTokensAt(levels);
+  // Every server edge is built with every field, in one order (undefined: absent; the
+  // order is the output's): one shape for V8 in everything that reads it.
   return {
     compression,
     accessLogs: logs ?? [],
-    ...(logs === null ? { accessLogDefault: true } : {}),
+    accessLogDefault: logs === null ? true : undefined,
     realIp,
-    limits: clientLimitsAt(levels),
-    errorPages: errorPagesAt(levels, files),
-    tracing: tracingAt(levels),
-    usesRequestId: levels.some((level) => usesRequestId(level.ds)),
-    underscoreHeaders: underscoreHeadersAt(levels),
-    ...moreAt(levels),
-    ...tokensAt(levels),
+    limits,
+    errorPages,
+    tracing,
+    usesRequestId: requestId,
+    underscoreHeaders,
+    moreHeaders: more ?? undefined,
+    serverTokens: tokens ?? undefined,
   };
 }
 
-function tokensAt(levels: Level[]): Pick<ServerEdge, 'serverTokens'> {
-  const tokens = serverTokensAt(levels);
-  return tokens ? { serverTokens: tokens } : {};
+function anyUsesRequestId(levels: Level[]): boolean {
+  for (let i = 0; i < levels.length; i++) if (usesRequestId(levels[i]!.ds)) return true;
+  return false;
 }
 
 /**
@@ -92,11 +102,6 @@ function markServerTokens(ds: Directive[], r: Reporter): void {
 
 const EMPTY_LEVEL: Level = levelOf([]);
 
-/** The server level's headers-more commands, as a field only where there are any (older outputs keep their shape). */
-function moreAt(levels: Level[]): Pick<ServerEdge, 'moreHeaders'> {
-  const more = moreHeadersAt(levels);
-  return more ? { moreHeaders: more } : {};
-}
 
 // The levels whose directives the markers above have seen. Whether a marker reports a
 // directive depends on the directive alone, so once a level has been through them
