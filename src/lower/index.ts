@@ -445,40 +445,16 @@ function lowerServer(d: Directive, http: Level, ctx: Ctx, listens: { spec: Liste
   if (argCount(d) === 0 && d.block) r.mark(d, 'translated', `${id}: virtual host(s) on its listeners`);
   markLevel(own, r);
   const names: ServerName[] = [];
-  let http2 = false;
   const mine: ListenSpec[] = [];
-  for (let i = 0; i < ds.length; i++) {
-    const c = ds[i]!;
-    if (c.name === 'listen') {
-      const spec = lowerListen(c, r);
-      if (spec) mine.push(spec);
-    } else if (c.name === 'server_name') {
-      const lowered = lowerServerName(c, r);
-      for (let k = 0; k < lowered.length; k++) names.push(lowered[k]!);
-    } else if (c.name === 'http2') {
-      http2 = argValue(c, 0) === 'on';
-      r.mark(c, 'translated', 'HTTP/2 accepted on the listener');
-    }
-  }
-  if (mine.length === 0 && !own.byName.has('listen')) {
-    mine.push({ address: '0.0.0.0', port: DEFAULT_LISTEN_PORT, defaultServer: false, ssl: false, http2: false, proxyProtocol: false, source: srcOf(d), pos: d.source });
-    r.note(srcOf(d), 'listen', 'approximated', `${id} has no \`listen\`: nginx listens on *:80 when run as root (*:8000 otherwise); *:80 assumed`);
-  }
+  const http2 = readServerHead(ds, names, mine, r);
+  if (mine.length === 0 && !own.byName.has('listen')) mine.push(defaultListen(d, id, r));
   for (let i = 0; i < mine.length; i++) listens.push({ spec: withHttp2(mine[i]!, http2), serverId: id });
   if (!own.byName.has('server_name')) names.push({ kind: 'empty', value: '', source: srcOf(d) });
-  const primaryName = names.find((n) => n.kind !== 'empty')?.value ?? '';
+  const primaryName = primaryNameOf(names);
   const serverLevels = [http, own];
   const scope = scopeOf(serverLevels, null);
   const rw = rewriteLevelOf(own, 'server', null, primaryName, http, own, r);
-  const locations: Location[] = [];
-  const seen = new Set<string>();
-  const located = own.byName.get('location') ?? [];
-  for (let i = 0; i < located.length; i++) {
-    const c = located[i]!;
-    const loc = lowerLocation(c, `${id}/loc_${i}`, null, null, scope, ctx, primaryName, false);
-    checkDuplicate(c, loc, seen);
-    locations.push(loc);
-  }
+  const locations = lowerLocations(own.byName.get('location'), id, scope, ctx, primaryName);
   const tls = lowerServerTls(serverLevels, r);
   const edge = serverEdge(serverLevels, r, compressionIn(scope));
   const serverAccess = rw.terminal ? null : accessAt(serverLevels);
@@ -505,6 +481,54 @@ function lowerServer(d: Directive, http: Level, ctx: Ctx, listens: { spec: Liste
   resolveRewriteLast(server, r);
   r.closeLevel(true);
   return server;
+}
+
+/**
+ * A server's listen, server_name and http2 lines, read in order: its listens into
+ * `mine`, its names into `names`; whether `http2 on` is set.
+ */
+function readServerHead(ds: Directive[], names: ServerName[], mine: ListenSpec[], r: Reporter): boolean {
+  let http2 = false;
+  for (let i = 0; i < ds.length; i++) {
+    const c = ds[i]!;
+    if (c.name === 'listen') {
+      const spec = lowerListen(c, r);
+      if (spec) mine.push(spec);
+    } else if (c.name === 'server_name') {
+      const lowered = lowerServerName(c, r);
+      for (let k = 0; k < lowered.length; k++) names.push(lowered[k]!);
+    } else if (c.name === 'http2') {
+      http2 = argValue(c, 0) === 'on';
+      r.mark(c, 'translated', 'HTTP/2 accepted on the listener');
+    }
+  }
+  return http2;
+}
+
+/** nginx's listen for a server without any (reported as assumed). */
+function defaultListen(d: Directive, id: string, r: Reporter): ListenSpec {
+  r.note(srcOf(d), 'listen', 'approximated', `${id} has no \`listen\`: nginx listens on *:80 when run as root (*:8000 otherwise); *:80 assumed`);
+  return { address: '0.0.0.0', port: DEFAULT_LISTEN_PORT, defaultServer: false, ssl: false, http2: false, proxyProtocol: false, source: srcOf(d), pos: d.source };
+}
+
+/** The server's first name that is not "": what `$server_name` is. */
+function primaryNameOf(names: ServerName[]): string {
+  for (let i = 0; i < names.length; i++) if (names[i]!.kind !== 'empty') return names[i]!.value;
+  return '';
+}
+
+/** A server's top-level locations, lowered in order (names checked for duplicates). */
+function lowerLocations(located: Directive[] | undefined, id: string, scope: Scope, ctx: Ctx, primaryName: string): Location[] {
+  const locations: Location[] = [];
+  if (!located) return locations;
+  const seen = new Set<string>();
+  for (let i = 0; i < located.length; i++) {
+    const c = located[i]!;
+    const loc = lowerLocation(c, `${id}/loc_${i}`, null, null, scope, ctx, primaryName, false);
+    checkDuplicate(c, loc, seen);
+    locations.push(loc);
+  }
+  return locations;
 }
 
 /** A copy of a listen with the server's `http2 on` applied (field by field: the literal's shape, no spread). */
@@ -560,26 +584,12 @@ function lowerLocation(d: Directive, id: string, parentId: string | null, parent
   markLevel(own, r);
   const rw = rewriteLevelOf(own, 'location', re2, serverName, levels[0]!, levels[1]!, r);
   const internal = parentInternal || markInternal(own, head, id, r);
-  const children: Location[] = [];
   const nested = own.byName.get('location');
-  if (nested) {
-    const seen = new Set<string>();
-    for (let i = 0; i < nested.length; i++) {
-      const c = nested[i]!;
-      const child = lowerLocation(c, `${id}/loc_${i}`, id, head, scope, ctx, serverName, internal);
-      checkDuplicate(c, child, seen);
-      children.push(child);
-    }
-  }
+  const children = nested ? lowerNested(nested, id, head, scope, ctx, serverName, internal) : [];
   const content = rw.terminal ? null : mapDispatch(own, head, ctx, scope);
   const action = rw.terminal ?? content?.action ?? contentAction(own, head, ctx, scope);
   const source = srcOf(d);
-  if (head.modifier === 'named') {
-    // reported once the server's try_files are resolved (src/lower/try-files.ts)
-  } else if (isRegex(head.modifier) && children.length) r.mark(d, 'approximated', `${id}: regex location with nested locations: the nested ones are not reached in Envoy`, source);
-  else r.mark(d, 'translated', `route ${id}`, source);
-  const autoRedirect = head.pattern.endsWith('/') && head.pattern.length > 1 && !isRegex(head.modifier) && head.modifier !== 'named' && holds(own, AUTO_REDIRECT_FAMILY);
-  if (autoRedirect) r.mark(d, 'translated', `"${head.pattern.slice(0, -1)}" answers nginx's 301 to "${head.pattern}" (auto_redirect) unless another location is named so`);
+  const autoRedirect = markLocationLine(d, head, id, children.length > 0, own, source, r);
   markLocationEdge(levels, r);
   const policy = policyIn(scope);
   const limitList = own.byName.get('limit_except');
@@ -606,6 +616,37 @@ function lowerLocation(d: Directive, id: string, parentId: string | null, parent
   else if (!rw.terminal) noteTryFiles(loc, own.byName.get('try_files'));
   r.closeLevel();
   return loc;
+}
+
+/** A location's nested locations, lowered in order (names checked for duplicates). */
+function lowerNested(nested: Directive[], id: string, head: LocationHead, scope: Scope, ctx: Ctx, serverName: string, internal: boolean): Location[] {
+  const children: Location[] = [];
+  const seen = new Set<string>();
+  for (let i = 0; i < nested.length; i++) {
+    const c = nested[i]!;
+    const child = lowerLocation(c, `${id}/loc_${i}`, id, head, scope, ctx, serverName, internal);
+    checkDuplicate(c, child, seen);
+    children.push(child);
+  }
+  return children;
+}
+
+/**
+ * Reports the `location` line itself (`at`: its position, srcOf(d)); whether nginx's
+ * auto_redirect applies to it (the name ends with `/` and a *_pass handler is set).
+ */
+function markLocationLine(d: Directive, head: LocationHead, id: string, nested: boolean, own: Level, at: Src, r: Reporter): boolean {
+  if (head.modifier === 'named') return false; // reported once the server's try_files are resolved (src/lower/try-files.ts)
+  const regex = isRegex(head.modifier);
+  if (regex && nested) r.mark(d, 'approximated', `${id}: regex location with nested locations: the nested ones are not reached in Envoy`, at);
+  else r.mark(d, 'translated', `route ${id}`, at);
+  const autoRedirect = !regex && head.pattern.length > 1 && head.pattern.endsWith('/') && holds(own, AUTO_REDIRECT_FAMILY);
+  if (autoRedirect) markAutoRedirect(d, head, r);
+  return autoRedirect;
+}
+
+function markAutoRedirect(d: Directive, head: LocationHead, r: Reporter): void {
+  r.mark(d, 'translated', `"${head.pattern.slice(0, -1)}" answers nginx's 301 to "${head.pattern}" (auto_redirect) unless another location is named so`);
 }
 
 /** `internal` of a location (nested ones inherit it, checked with nginx 1.22): reported; whether the location has it. */
