@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { join, resolve } from 'node:path';
 import { compile } from '../../src/compile.js';
-import { buildRegistrations } from '../../src/emit/consul/index.js';
+import { buildRegistrations, instanceHash, META } from '../../src/emit/consul/index.js';
 import { serviceNamesFor } from '../../src/emit/consul/names.js';
 import { backendOfCluster } from '../../src/lower/upstream.js';
 
@@ -46,6 +46,18 @@ describe('consul: stream backends', () => {
       const served = serviceNamesFor(clusters.map(backendOfCluster));
       const registered = new Set(regs.services.map((s) => s.name));
       for (const c of clusters) expect(registered.has(served.get(backendOfCluster(c))!), `${fixture}: ${c}`).toBe(true);
+    }
+  });
+  it('hashes stream and http instances as instanceHash defines it (meta sorted, hash left out); meta keys in one order, the hash last', () => {
+    for (const fixture of ['52-stream-tcp', '54-stream-udp']) {
+      for (const check of ['tcp', 'http', 'none'] as const) {
+        for (const instance of registrationsOf(fixture, check).regs.services.flatMap((s) => s.instances)) {
+          expect(instance.meta[META.hash]).toBe(instanceHash(instance));
+          const keys = [META.managedBy, META.config, META.upstream, META.source, META.backup, META.maxFails, META.failTimeout];
+          if (instance.tags.includes('stream')) keys.push(META.context);
+          expect(Object.keys(instance.meta)).toEqual([...keys, META.hash]);
+        }
+      }
     }
   });
 });

@@ -17,8 +17,12 @@ export function agentDefinitionFile(service: ConsulServicePlan): AgentDefinition
   return { services: service.instances.map(agentDefinition) };
 }
 
+// The file formats below are written by JSON.stringify, which leaves out a key whose value is
+// undefined: an absent part is written as undefined in the one literal (one object shape per
+// format, nothing added after creation), the same text as leaving the key out.
+
 export function agentDefinition(instance: ConsulInstance): Record<string, unknown> {
-  const definition: Record<string, unknown> = {
+  return {
     id: instance.id,
     name: instance.service,
     address: instance.address,
@@ -26,18 +30,16 @@ export function agentDefinition(instance: ConsulInstance): Record<string, unknow
     tags: instance.tags,
     meta: instance.meta,
     weights: { passing: instance.weight, warning: 1 },
+    check: instance.check ? agentDefinitionCheck(instance.check) : undefined,
   };
-  if (instance.check) definition.check = agentDefinitionCheck(instance.check);
-  return definition;
 }
 
 function agentDefinitionCheck(check: InstanceCheck): Record<string, unknown> {
-  const out: Record<string, unknown> = { name: check.name, [check.kind]: check.target };
-  out.interval = seconds(check.intervalS);
-  out.timeout = seconds(check.timeoutS);
-  if (check.failuresBeforeCritical > 1) out.failures_before_critical = check.failuresBeforeCritical;
-  out.status = INITIAL_CHECK_STATUS;
-  return out;
+  const failures = check.failuresBeforeCritical > 1 ? check.failuresBeforeCritical : undefined;
+  // (the target's key is the kind: one literal per kind)
+  return check.kind === 'tcp'
+    ? { name: check.name, tcp: check.target, interval: seconds(check.intervalS), timeout: seconds(check.timeoutS), failures_before_critical: failures, status: INITIAL_CHECK_STATUS }
+    : { name: check.name, http: check.target, interval: seconds(check.intervalS), timeout: seconds(check.timeoutS), failures_before_critical: failures, status: INITIAL_CHECK_STATUS };
 }
 
 export function agentRegisterPayload(instance: ConsulInstance): Record<string, unknown> {
@@ -70,10 +72,10 @@ export function agentCheckId(instanceId: string): string {
 
 export function catalogRegisterPayload(instance: ConsulInstance): Record<string, unknown> {
   const node = externalNodeName(instance.address);
-  const payload: Record<string, unknown> = {
+  return {
     Node: node,
     Address: instance.address,
-    NodeMeta: { 'external-node': 'true', 'external-probe': 'true', [META.managedBy]: MANAGED_BY },
+    NodeMeta: { 'external-node': 'true', 'external-probe': 'true', managed_by: MANAGED_BY } satisfies Record<string, string> & Record<typeof META.managedBy, string>,
     Service: {
       ID: instance.id,
       Service: instance.service,
@@ -83,22 +85,21 @@ export function catalogRegisterPayload(instance: ConsulInstance): Record<string,
       Meta: instance.meta,
       Weights: { Passing: instance.weight, Warning: 1 },
     },
+    Checks: instance.check ? [catalogCheck(node, instance.id, instance.check)] : undefined,
   };
-  if (instance.check) payload.Checks = [catalogCheck(node, instance.id, instance.check)];
-  return payload;
 }
 
 function catalogCheck(node: string, serviceId: string, check: InstanceCheck): Record<string, unknown> {
-  const definition: Record<string, unknown> = { [check.kind.toUpperCase()]: check.target };
-  definition.IntervalDuration = seconds(check.intervalS);
-  definition.TimeoutDuration = seconds(check.timeoutS);
   return {
     Node: node,
     CheckID: agentCheckId(serviceId),
     Name: check.name,
     ServiceID: serviceId,
     Status: INITIAL_CHECK_STATUS,
-    Definition: definition,
+    Definition:
+      check.kind === 'tcp'
+        ? { TCP: check.target, IntervalDuration: seconds(check.intervalS), TimeoutDuration: seconds(check.timeoutS) }
+        : { HTTP: check.target, IntervalDuration: seconds(check.intervalS), TimeoutDuration: seconds(check.timeoutS) },
   };
 }
 

@@ -196,35 +196,103 @@ function buildInstance(
   options: ConsulEmitOptions,
 ): ConsulInstance {
   const id = claimUnique(instanceIdBase(service, server.host, server.port), takenIds);
+  const stream = isStream(backend);
   // (pushed, not spread from conditional arrays: two temporary arrays and an iteration less per instance)
   const tags = [MANAGED_TAG];
   if (server.backup) tags.push(BACKUP_TAG);
-  if (isStream(backend)) tags.push(STREAM_TAG);
-  const meta: Record<string, string> = {
-    [META.managedBy]: MANAGED_BY,
-    [META.config]: metaValue(configId),
-    [META.upstream]: metaValue(backend.name),
-    [META.source]: metaValue(`${server.source.file}:${server.source.line}`),
-    [META.backup]: String(server.backup),
-    [META.maxFails]: String(server.maxFails),
-    [META.failTimeout]: `${Math.round(server.failTimeoutMs)}ms`,
+  if (stream) tags.push(STREAM_TAG);
+  const values: MetaValues = {
+    config: metaValue(configId),
+    upstream: metaValue(backend.name),
+    source: metaValue(`${server.source.file}:${server.source.line}`),
+    backup: String(server.backup),
+    maxFails: String(server.maxFails),
+    failTimeout: `${Math.round(server.failTimeoutMs)}ms`,
   };
-  if (isStream(backend)) meta[META.context] = 'stream';
-  const instance: ConsulInstance = {
+  const check = buildCheck(backend, server, options);
+  const hash = hashOf(id, service, server.host, server.port, tags, sortedMetaOf(values, stream), server.weight, check);
+  return {
     id,
     service,
     upstream: backend.name,
     address: server.host,
     port: server.port,
     tags,
-    meta,
+    meta: stream ? streamMetaOf(values, hash) : httpMetaOf(values, hash),
     weight: server.weight,
     backup: server.backup,
-    check: buildCheck(backend, server, options),
+    check,
     source: server.source,
   };
-  meta[META.hash] = instanceHash(instance);
-  return instance;
+}
+
+/** The meta values of an instance that are not constant. */
+interface MetaValues {
+  config: string;
+  upstream: string;
+  source: string;
+  backup: string;
+  maxFails: string;
+  failTimeout: string;
+}
+
+type MetaOf<K extends keyof typeof META> = Record<(typeof META)[K], string>;
+
+// The meta objects are written as literals with every key, hash included, in the order the
+// files show them: one shape each, nothing added after creation (literal keys, not computed
+// ones, so that each is made from its boilerplate). The types hold the keys to META's.
+function httpMetaOf(v: MetaValues, hash: string): MetaOf<Exclude<keyof typeof META, 'context'>> {
+  return {
+    managed_by: MANAGED_BY,
+    ngx2envoy_config: v.config,
+    nginx_upstream: v.upstream,
+    nginx_source: v.source,
+    nginx_backup: v.backup,
+    nginx_max_fails: v.maxFails,
+    nginx_fail_timeout: v.failTimeout,
+    ngx2envoy_hash: hash,
+  };
+}
+
+function streamMetaOf(v: MetaValues, hash: string): MetaOf<keyof typeof META> {
+  return {
+    managed_by: MANAGED_BY,
+    ngx2envoy_config: v.config,
+    nginx_upstream: v.upstream,
+    nginx_source: v.source,
+    nginx_backup: v.backup,
+    nginx_max_fails: v.maxFails,
+    nginx_fail_timeout: v.failTimeout,
+    nginx_context: 'stream',
+    ngx2envoy_hash: hash,
+  };
+}
+
+/**
+ * The meta instanceHash hashes, made directly in its order (key order, the hash left out)
+ * instead of sorting the keys of the meta once per instance (7,000 on the benchmark).
+ */
+function sortedMetaOf(v: MetaValues, stream: boolean): Record<string, string> {
+  return stream
+    ? {
+        managed_by: MANAGED_BY,
+        nginx_backup: v.backup,
+        nginx_context: 'stream',
+        nginx_fail_timeout: v.failTimeout,
+        nginx_max_fails: v.maxFails,
+        nginx_source: v.source,
+        nginx_upstream: v.upstream,
+        ngx2envoy_config: v.config,
+      }
+    : {
+        managed_by: MANAGED_BY,
+        nginx_backup: v.backup,
+        nginx_fail_timeout: v.failTimeout,
+        nginx_max_fails: v.maxFails,
+        nginx_source: v.source,
+        nginx_upstream: v.upstream,
+        ngx2envoy_config: v.config,
+      };
 }
 
 /** Keeps the end of an over-long value (the file name and line are at the end). */
@@ -271,17 +339,21 @@ export function instanceHash(instance: Omit<ConsulInstance, 'meta'> & { meta: Re
   // joined key and value, so a key that is a prefix of another still sorts first.)
   const meta: Record<string, string> = {};
   for (const key of Object.keys(instance.meta).sort()) if (key !== META.hash) meta[key] = instance.meta[key]!;
-  const material = JSON.stringify([
-    instance.id,
-    instance.service,
-    instance.address,
-    instance.port,
-    instance.tags,
-    meta,
-    instance.weight,
-    instance.check,
-  ]);
-  return sha256Hex(material).slice(0, 16);
+  return hashOf(instance.id, instance.service, instance.address, instance.port, instance.tags, meta, instance.weight, instance.check);
+}
+
+/** instanceHash of the fields, `sortedMeta` the meta as it sorts it. */
+function hashOf(
+  id: string,
+  service: string,
+  address: string,
+  port: number,
+  tags: string[],
+  sortedMeta: Record<string, string>,
+  weight: number,
+  check: InstanceCheck | null,
+): string {
+  return sha256Hex(JSON.stringify([id, service, address, port, tags, sortedMeta, weight, check])).slice(0, 16);
 }
 
 export function allInstances(registrations: ConsulRegistrations): ConsulInstance[] {
