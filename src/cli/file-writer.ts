@@ -34,19 +34,39 @@ export interface OutputFile {
  * times the CPU of the writes. Not an ftruncate every time either: on ext4 it costs about as
  * much as the write even when the size does not change (a new file), fstat a fraction of it.
  */
-export function writeInPlace(path: string, bytes: Uint8Array | Uint8Array[]): void {
+export function writeInPlace(path: string, bytes: Uint8Array | Uint8Array[] | string): void {
   const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT, 0o666);
   try {
     const oldSize = fstatSync(fd).size;
-    let size = 0;
-    for (const part of Array.isArray(bytes) ? bytes : [bytes]) {
-      for (let at = 0; at < part.length; ) at += writeSync(fd, part, at, part.length - at, size + at);
-      size += part.length;
-    }
+    const size = typeof bytes === 'string' ? writeText(fd, bytes) : writeParts(fd, Array.isArray(bytes) ? bytes : [bytes]);
     if (oldSize > size) ftruncateSync(fd, size);
   } finally {
     closeSync(fd);
   }
+}
+
+function writeParts(fd: number, parts: Uint8Array[]): number {
+  let size = 0;
+  for (const part of parts) {
+    for (let at = 0; at < part.length; ) at += writeSync(fd, part, at, part.length - at, size + at);
+    size += part.length;
+  }
+  return size;
+}
+
+/**
+ * A text written as UTF-8 from the string: encoded by the write itself, no Buffer made per
+ * file (most of the 4,000 Consul files are over half Node's buffer pool: an ArrayBuffer
+ * each). A short write (a full disk) is completed from the bytes. Returns the size written.
+ */
+function writeText(fd: number, text: string): number {
+  let size = writeSync(fd, text, 0, 'utf8');
+  const length = Buffer.byteLength(text, 'utf8');
+  if (size < length) {
+    const bytes = Buffer.from(text, 'utf8');
+    while (size < length) size += writeSync(fd, bytes, size, length - size, size);
+  }
+  return size;
 }
 
 /** Each directory is created once (4,000 Consul files share two), then each file written once. */
@@ -58,7 +78,7 @@ export function writeOutputFiles(files: OutputFile[]): void {
       mkdirSync(dir, { recursive: true });
       made.add(dir);
     }
-    writeInPlace(f.path, f.blocks ?? f.bytes ?? Buffer.from(f.text, 'utf8'));
+    writeInPlace(f.path, f.blocks ?? f.bytes ?? f.text);
   }
 }
 
@@ -92,19 +112,32 @@ const made = new Set();
 let failure = null;
 // Files of render jobs made ahead, written when released (never, if the command fails first).
 let held = [];
-function writeInPlace(file, parts) {
+function writeInPlace(file, content) {
   const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT, 0o666);
   try {
     const oldSize = fs.fstatSync(fd).size;
-    let size = 0;
-    for (const part of parts) {
-      for (let at = 0; at < part.length; ) at += fs.writeSync(fd, part, at, part.length - at, size + at);
-      size += part.length;
-    }
+    const size = typeof content === 'string' ? writeText(fd, content) : writeParts(fd, content);
     if (oldSize > size) fs.ftruncateSync(fd, size);
   } finally {
     fs.closeSync(fd);
   }
+}
+function writeParts(fd, parts) {
+  let size = 0;
+  for (const part of parts) {
+    for (let at = 0; at < part.length; ) at += fs.writeSync(fd, part, at, part.length - at, size + at);
+    size += part.length;
+  }
+  return size;
+}
+function writeText(fd, text) {
+  let size = fs.writeSync(fd, text, 0, 'utf8');
+  const length = Buffer.byteLength(text, 'utf8');
+  if (size < length) {
+    const bytes = Buffer.from(text, 'utf8');
+    while (size < length) size += fs.writeSync(fd, bytes, size, length - size, size);
+  }
+  return size;
 }
 // Messages are handled one after the other, in order: a render job imports its module first.
 let queue = Promise.resolve();
@@ -155,7 +188,7 @@ function writeFiles(files) {
         fs.mkdirSync(dir, { recursive: true });
         made.add(dir);
       }
-      writeInPlace(f.path, f.blocks !== undefined ? f.blocks : [f.bytes !== undefined ? f.bytes : Buffer.from(f.text, 'utf8')]);
+      writeInPlace(f.path, f.blocks !== undefined ? f.blocks : f.bytes !== undefined ? [f.bytes] : f.text);
     } catch (e) {
       failure = errorOf(e);
     }

@@ -10,7 +10,7 @@ import { backendOfCluster } from '../../src/lower/upstream.js';
 
 const FIXTURES = resolve(import.meta.dirname, '../../fixtures');
 
-function registrationsOf(fixture: string, check: 'tcp' | 'http' = 'tcp') {
+function registrationsOf(fixture: string, check: 'tcp' | 'http' | 'none' = 'tcp') {
   const r = compile(join(FIXTURES, fixture, 'nginx.conf'), {});
   expect(r.ok).toBe(true);
   return { r, regs: buildRegistrations(r.ir!, { configId: 'test', check }) };
@@ -53,7 +53,7 @@ describe('consul: stream backends', () => {
       for (const check of ['tcp', 'http', 'none'] as const) {
         for (const instance of registrationsOf(fixture, check).regs.services.flatMap((s) => s.instances)) {
           expect(instance.meta[META.hash]).toBe(instanceHash(instance));
-          const keys = [META.managedBy, META.config, META.upstream, META.source, META.backup, META.maxFails, META.failTimeout];
+          const keys: string[] = [META.managedBy, META.config, META.upstream, META.source, META.backup, META.maxFails, META.failTimeout];
           if (instance.tags.includes('stream')) keys.push(META.context);
           expect(Object.keys(instance.meta)).toEqual([...keys, META.hash]);
         }

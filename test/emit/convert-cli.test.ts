@@ -135,6 +135,14 @@ describe('writing the files', () => {
     expect(readFileSync(path, 'utf8')).toBe('');
   });
 
+  test('a text is written as its UTF-8 bytes over a longer, a shorter or no file (lone surrogates as Buffer.from encodes them)', () => {
+    const path = join(dir, 'in-place-text.txt');
+    for (const text of ['a long first content, → with UTF-8\n', 'short\n', 'lone \ud800 surrogate, 😀 pair\n', '', 'é'.repeat(20_000)]) {
+      writeInPlace(path, text);
+      expect(readFileSync(path).equals(Buffer.from(text, 'utf8'))).toBe(true);
+    }
+  });
+
   test('texts and bytes land in their directories, created as needed', () => {
     const root = join(dir, 'tree');
     writeOutputFiles([

@@ -76,12 +76,12 @@ describe('FileWriter', () => {
 
   test('each write leaves exactly the new content over longer, shorter, equal and empty old content', async () => {
     const path = join(dir, 'sizes', 'file.txt');
-    const contents = ['a long first content\n', 'short\n', 'longer again, → with UTF-8\n', 'longer again, → with UTF-9\n', '', 'x\n'];
+    const contents = ['a long first content\n', 'short\n', 'longer again, → with UTF-8\n', 'longer again, → with UTF-9\n', '', 'x\n', 'lone \ud800 surrogate\n', 'é'.repeat(20_000)];
     for (const text of contents) {
       const writer = new FileWriter(join(dir, 'sizes'));
       writer.write([{ path, text }]);
       await writer.close();
-      expect(readFileSync(path, 'utf8')).toBe(text);
+      expect(readFileSync(path).equals(Buffer.from(text, 'utf8'))).toBe(true);
     }
   });
 
