@@ -2,7 +2,7 @@
 // they must be exactly where path.join puts them, for any root.
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildRegistrations, renderConsulFilesUnder, consulBackendsOf, consulFileNames, consulFilePaths } from '../../src/emit/consul/index.js';
+import { buildRegistrations, renderConsulFiles, renderConsulFilesUnder, consulBackendsOf, consulFileNames, consulFilePaths } from '../../src/emit/consul/index.js';
 import { fixtureIr } from './fixture-ir.js';
 
 describe('consul file paths', () => {
@@ -15,6 +15,21 @@ describe('consul file paths', () => {
       const backends = consulBackendsOf(fixtureIr(), { configId: 'a' });
       expect(consulFilePaths(root, backends)).toEqual(consulFileNames(backends).map((name) => join(root, name)));
       expect(consulFilePaths(root, backends)).toEqual(files.map((f) => f.path));
+    }
+  });
+
+  it('render each text when it is read, the same text at every read as renderConsulFiles gives', () => {
+    for (const check of ['tcp', 'http', 'none'] as const) {
+      const regs = buildRegistrations(fixtureIr(), { configId: 'a', check });
+      const texts = renderConsulFiles(regs);
+      const files = renderConsulFilesUnder('out', regs);
+      expect(files.map((f) => relativeName(f.path))).toEqual([...texts.keys()].sort());
+      for (const f of files) {
+        const first = f.text;
+        expect(first).toBe(texts.get(relativeName(f.path)));
+        expect(f.text).toBe(first);
+        expect(JSON.parse(first)).toBeTruthy();
+      }
     }
   });
 });

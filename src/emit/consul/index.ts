@@ -23,12 +23,19 @@ export interface ConsulOutputs {
 /** File name → content, for DIR/consul/ (plain data; writing is separate). */
 export function renderConsulFiles(registrations: ConsulRegistrations): Map<string, string> {
   const files = new Map<string, string>();
+  for (const [name, render] of consulFileRenderers(registrations)) files.set(name, render());
+  return files;
+}
+
+/** File name → what renders its content. */
+function consulFileRenderers(registrations: ConsulRegistrations): Map<string, () => string> {
+  const files = new Map<string, () => string>();
   for (const service of registrations.services) {
     if (service.instances.length === 0) continue;
-    files.set(`agent/${service.name}.json`, json(agentDefinitionFile(service)));
-    files.set(`catalog/${service.name}.json`, json(service.instances.map(catalogRegisterPayload)));
+    files.set(`agent/${service.name}.json`, () => json(agentDefinitionFile(service)));
+    files.set(`catalog/${service.name}.json`, () => json(service.instances.map(catalogRegisterPayload)));
   }
-  files.set('names.json', json(namesDocument(registrations)));
+  files.set('names.json', () => json(namesDocument(registrations)));
   return files;
 }
 
@@ -67,11 +74,25 @@ export function consulOutputFiles(ir: CompiledConfig, dir: string, options: Cons
   return renderConsulFilesUnder(join(dir, 'consul'), buildRegistrations(ir, options));
 }
 
-/** The files of consul/ under `root`, sorted by name. */
+/**
+ * The files of consul/ under `root`, sorted by name. Each text is rendered when it is read,
+ * and again at each read: a writer renders, writes and drops them one at a time, so that no
+ * text outlives its write (16 MB of them on the benchmark, which the GC would otherwise copy
+ * to the old generation while the rest are rendered).
+ */
 export function renderConsulFilesUnder(root: string, registrations: ConsulRegistrations): { path: string; text: string }[] {
-  const rendered = renderConsulFiles(registrations);
+  const renderers = consulFileRenderers(registrations);
   const under = pathsUnder(root);
-  return [...rendered.keys()].sort().map((f) => ({ path: under(f), text: rendered.get(f)! }));
+  return [...renderers.keys()].sort().map((f) => renderedWhenRead(under(f), renderers.get(f)!));
+}
+
+function renderedWhenRead(path: string, render: () => string): { path: string; text: string } {
+  return {
+    path,
+    get text(): string {
+      return render();
+    },
+  };
 }
 
 /**
