@@ -102,6 +102,19 @@ describe('report.json', () => {
     expect(renderReportJson(report)).toBe(reference(report));
   });
 
+  test('long strings (copied as a whole), short ones, recurring in any order and in both lists, ASCII or not', () => {
+    const rand = prng(11);
+    const pick = (n: number): number => Math.floor(rand() * n);
+    const long = (i: number): string => `reason ${i}: ` + 'x'.repeat(40 + i * 9) + (i % 2 === 0 ? ' → é 😀' : '') + (i % 3 === 0 ? ' "quoted" \\ ' : '');
+    const reasons = [...Array.from({ length: 12 }, (_, i) => long(i)), 'short', 'é', ''];
+    const many = Array.from({ length: 1500 }, () =>
+      entry({ file: pick(5) === 0 ? 'conf.d/' + 'long-name-'.repeat(8) + '.conf' : 'nginx.conf', line: pick(5000), directive: 'd'.repeat(1 + pick(80)), reason: reasons[pick(reasons.length)]! }),
+    );
+    const report = reportOf(many, many.slice(200, 400).reverse());
+    expect(renderReportJson(report)).toBe(reference(report));
+    expect(renderReportJsonBytes(report).equals(Buffer.from(reference(report), 'utf8'))).toBe(true);
+  });
+
   test('empty lists and the same values in many entries', () => {
     expect(renderReportJson(reportOf([]))).toBe(reference(reportOf([])));
     expect(renderReportJson(reportOf([]))).toBe('{"summary":{"directives":0,"translated":0,"approximated":0,"ignored":0,"unsupported":0,"notes":0},\n"directives":[],\n"notes":[]}\n');
