@@ -19,6 +19,7 @@
 // Pure: the output depends only on the input files. Source paths in the IR,
 // the report and the YAML comments are relative to the main file's directory.
 import { dirname, relative, resolve, isAbsolute } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { loadConfig, type Diagnostic, type ParsedConfig } from './parse/index.js';
 import { analyze } from './analyze/index.js';
 import { lower, ServerReuse } from './lower/index.js';
@@ -45,6 +46,20 @@ export interface CompileOptions {
    * `strict`, which needs the report.
    */
   reuse?: CompileReuse;
+  /** Filled with each stage's wall time in ms as it ends (convert --timings). */
+  timings?: StageTimings;
+}
+
+/** Wall time of each stage of a compile, in milliseconds (a stage that did not run stays 0). */
+export interface StageTimings {
+  parse: number;
+  analyze: number;
+  lower: number;
+  emit: number;
+}
+
+export function newStageTimings(): StageTimings {
+  return { parse: 0, analyze: 0, lower: 0, emit: 0 };
 }
 
 /** What a compile keeps for the next one (serve's reloads): lowered servers, emitted virtual hosts. */
@@ -94,8 +109,17 @@ PROXY_NOTES.push(['proxy_connect_timeout', 'approximated', 'an upstream that can
 PROXY_NOTES.push(['proxy_http_version', 'approximated', 'nginx talks HTTP/1.0 to upstreams by default; Envoy uses HTTP/1.1 (without `keepalive` each upstream connection serves one request, as in nginx)']);
 
 export function compile(file: string, opts: CompileOptions = {}): CompileResult {
+  const timings = opts.timings;
+  let stageStart = performance.now();
+  // Ends the stage running since stageStart (recorded when asked) and starts the next one.
+  const endStage = (stage: keyof StageTimings): void => {
+    const now = performance.now();
+    if (timings) timings[stage] = now - stageStart;
+    stageStart = now;
+  };
   // With reuse, servers are recognised by their text: the loader keeps it.
   const parsed = loadConfig(file, { prefix: opts.prefix, context: (opts.context ?? 'auto') as 'auto', keepText: opts.reuse !== undefined && !opts.strict });
+  endStage('parse');
   const base = dirname(resolve(file));
   const rel = (f: string): string => {
     const abs = isAbsolute(f) ? f : resolve(f);
@@ -103,6 +127,7 @@ export function compile(file: string, opts: CompileOptions = {}): CompileResult 
   };
   const sourceFile = relativiseSources(rel);
   const findings = analyze(parsed, { strict: opts.strict === true });
+  endStage('analyze');
   const diagnostics: Diagnostic[] = [...parsed.errors, ...findings.filter((d) => d.severity === 'error'), ...parsed.warnings, ...findings.filter((d) => d.severity === 'warning')];
   const empty: Report = { summary: summarise([], []), directives: [], notes: [] };
   if (parsed.errors.length > 0 || findings.some((d) => d.severity === 'error')) {
@@ -110,12 +135,15 @@ export function compile(file: string, opts: CompileOptions = {}): CompileResult 
   }
   const reuse = opts.strict ? undefined : opts.reuse;
   const lowered = lower(parsed, { sourceFile, reuse: reuse?.servers });
+  endStage('lower');
   if (!lowered.ir) {
     return { ok: false, parsed, ir: null, bootstrap: null, report: empty, diagnostics: [...lowered.errors, ...diagnostics], comments: new Map() };
   }
   const ir = lowered.ir;
   opts.onLowered?.(ir);
+  stageStart = performance.now(); // (onLowered's work is the caller's, not emission's)
   const emitted = emitBootstrap(ir, { reuse: reuse?.vhosts });
+  endStage('emit');
   if (reuse) return { ok: true, parsed, ir, bootstrap: emitted.bootstrap, report: empty, diagnostics, comments: emitted.comments };
   const mainFile = rel(resolve(file));
   const notes = [...ir.notes, ...emitted.notes.map((n) => ({ ...n, file: n.file }))];

@@ -7,6 +7,9 @@ import { fmtMBps, fmtMs, median, runNodeChild, settleWrites } from '../lib.mjs';
 
 // `times` prints the shell's and then its children's user and system time.
 const TIMES_LINE = /^(\d+)m([\d.]+)s (\d+)m([\d.]+)s$/;
+// convert --timings' line on stderr: each stage's wall ms.
+const TIMINGS_LINE = /^ngx2envoy: timings \(ms\): parse (\d+), analyze (\d+), lower (\d+), emit (\d+), validate (\d+), render (\d+), writing (\d+); total (\d+)$/m;
+const STAGES = ['parse', 'analyze', 'lower', 'emit', 'validate', 'render', 'writing', 'total'];
 
 /**
  * The command a user runs, end to end in its own process: parse, lower, emit,
@@ -14,14 +17,17 @@ const TIMES_LINE = /^(\d+)m([\d.]+)s (\d+)m([\d.]+)s$/;
  * a new directory `out` (removed by the caller once every run is done).
  */
 function convertCliOnce(root, file, out) {
-  const script = '"$0" "$1" convert "$2" -o "$3" >/dev/null 2>&1; s=$?; times; exit $s';
+  // (stderr, where --timings writes, to the pipe; stdout away)
+  const script = '"$0" "$1" convert "$2" -o "$3" --timings 2>&1 >/dev/null; s=$?; times; exit $s';
   const t0 = process.hrtime.bigint();
   const r = spawnSync('bash', ['-c', script, process.execPath, join(root, 'bin/ngx2envoy.js'), file, out], { encoding: 'utf8' });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   const lines = r.stdout.trim().split('\n');
   const m = TIMES_LINE.exec(lines[lines.length - 1] ?? '');
   const cpuMs = m ? (Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4])) * 1000 : undefined;
-  return { ms, cpuMs, status: r.status };
+  const t = TIMINGS_LINE.exec(r.stdout);
+  const stages = t ? Object.fromEntries(STAGES.map((s, i) => [s, Number(t[i + 1])])) : undefined;
+  return { ms, cpuMs, status: r.status, stages };
 }
 
 export const name = 'convert';
@@ -70,10 +76,22 @@ export async function run(ctx) {
   const cliCpu = cli.every((r) => r.cpuMs !== undefined) ? median(cli.map((r) => r.cpuMs)) : undefined;
   rows.push({ command: cliCommand, figure: `wall, median of ${cli.length}`, value: fmtMs(cliWall) });
   if (cliCpu !== undefined) rows.push({ command: '', figure: 'CPU (user+sys)', value: fmtMs(cliCpu) });
+  // Where the command's time goes (its own --timings, medians per stage).
+  const staged = cli.every((r) => r.stages !== undefined);
+  const stage = (s) => median(cli.map((r) => r.stages[s]));
+  if (staged) {
+    rows.push({ command: '', figure: 'stages (--timings), ms', value: STAGES.map((s) => `${s} ${Math.round(stage(s))}`).join(', ') });
+  }
   if (nginx) {
     rows.push({ command: 'convert (CLI) vs nginx -t', figure: 'wall ratio', value: `${(cliWall / nginx.ms).toFixed(2)}× nginx -t's time` });
     if (cliCpu !== undefined && nginx.cpuMs) {
       rows.push({ command: '', figure: 'CPU ratio', value: `${(cliCpu / nginx.cpuMs).toFixed(2)}× nginx -t's CPU` });
+    }
+    if (staged) {
+      // The run's wall time less lowering and emission (the compiler proper): what everything
+      // else (start-up, parse, validation, rendering, writing) takes, per run, then the median.
+      const rest = median(cli.map((r) => r.ms - r.stages.lower - r.stages.emit));
+      rows.push({ command: '', figure: 'wall without lower+emit', value: `${fmtMs(rest)}, ${(rest / nginx.ms).toFixed(2)}× nginx -t's time` });
     }
   }
   return { rows };

@@ -6,7 +6,8 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { compile, renderBootstrap, renderBootstrapBytes, renderReport, type CompileResult, type Report } from '../compile.js';
+import { performance } from 'node:perf_hooks';
+import { compile, newStageTimings, renderBootstrap, renderBootstrapBytes, renderReport, type CompileResult, type Report, type StageTimings } from '../compile.js';
 import { formatDiagnostic } from '../parse/index.js';
 import { lineOf } from '../parse/diagnostic.js';
 import { validateBootstrap, validateXdsResources, formatFindings, hasErrors } from '../validate/index.js';
@@ -28,6 +29,14 @@ export interface ConvertOptions {
   context?: string;
   prefix?: string;
   mode?: 'static' | 'xds';
+  /** Measure each stage (printed by the command on stderr, returned by runConvert). */
+  timings?: boolean;
+}
+
+/** Wall ms of each stage of a conversion: the compiler's, then validation and rendering. */
+export interface ConvertTimings extends StageTimings {
+  validate: number;
+  render: number;
 }
 
 export interface ConvertOutput {
@@ -35,6 +44,8 @@ export interface ConvertOutput {
   stderr: string;
   exitCode: number;
   files: OutputFile[];
+  /** With `timings`: what each stage took (absent when the input was bad). */
+  timings?: ConvertTimings;
 }
 
 export function registerConvert(program: Command): void {
@@ -48,6 +59,7 @@ export function registerConvert(program: Command): void {
     .addOption(new Option('--context <ctx>', 'the context the file is written for (a conf.d fragment is http; stream for the body of stream {})').choices(['auto', 'main', 'http', 'server', 'stream']).default('auto'))
     .option('--prefix <dir>', "directory relative includes are resolved against (default: the file's directory)")
     .addOption(new Option('--mode <mode>', 'static bootstrap or xDS resources').choices(['static', 'xds']).default('static'))
+    .option('--timings', 'print on stderr how long each stage took (parse, analyze, lower, emit, validate, render, writing)')
     // --- `convert FILE --serve` (issue 4, xDS engineer): the same as `ngx2envoy serve FILE` (src/cli/serve.ts).
     .option('--serve', 'serve the result to Envoy over xDS (ADS), reloading on change, instead of writing it')
     .option('--xds-address <host:port>', 'with --serve: where the ADS server listens (default 127.0.0.1:18000)')
@@ -82,6 +94,7 @@ export function registerConvert(program: Command): void {
         staging?.discard();
         throw err;
       }
+      const rendered = performance.now();
       try {
         // The writer finishes (or fails) before anything is published or discarded.
         await writer?.close();
@@ -95,6 +108,7 @@ export function registerConvert(program: Command): void {
       }
       process.stdout.write(out.stdout);
       process.stderr.write(out.stderr);
+      if (out.timings) process.stderr.write(timingsLine(out.timings, performance.now() - rendered, performance.now()) + '\n');
       if (out.exitCode !== 0) throw new CliExit(out.exitCode);
     });
 }
@@ -148,12 +162,15 @@ export async function runConvert(file: string, opts: ConvertOptions, hooks: Conv
   };
   let earlyConsul: OutputFile[] | null = null;
   const onLowered = opts.out && hooks.onConsulEarly ? (ir: NonNullable<CompileResult['ir']>) => void (earlyConsul = consulFiles(ir, true)) : undefined;
-  const result = compile(file, { context: opts.context, prefix: opts.prefix, strict: opts.strict, onLowered });
+  const timings = opts.timings ? { ...newStageTimings(), validate: 0, render: 0 } : undefined;
+  const result = compile(file, { context: opts.context, prefix: opts.prefix, strict: opts.strict, onLowered, timings });
+  let stageStart = 0;
   const stderrParts = result.diagnostics.map((d) => formatDiagnostic(withLine(d)));
   if (!result.ok || !result.bootstrap) {
     return { stdout: '', stderr: stderrParts.join('\n') + '\n', exitCode: 1, files: [] };
   }
   const reportsElsewhere = opts.out ? (hooks.elsewhere?.report(result.report, opts.out) ?? null) : null;
+  stageStart = performance.now(); // (the reports handed elsewhere are not validation)
   const findings = validateBootstrap(result.bootstrap);
   if (hasErrors(findings)) {
     return { stdout: '', stderr: [...stderrParts, 'ngx2envoy: internal error: the generated configuration is invalid:', formatFindings(findings)].join('\n') + '\n', exitCode: 2, files: [] };
@@ -169,10 +186,13 @@ export async function runConvert(file: string, opts: ConvertOptions, hooks: Conv
     }
   }
   hooks.elsewhere?.validated();
+  if (timings) timings.validate = performance.now() - stageStart;
+  stageStart = performance.now();
   const warnings = summaryLine(result);
   if (!opts.out) {
     const stdout = xds ? JSON.stringify(resources, null, 2) + '\n' : renderBootstrap(result, format);
-    return { stdout, stderr: [...stderrParts, warnings].filter(Boolean).join('\n') + '\n', exitCode: 0, files: [] };
+    if (timings) timings.render = performance.now() - stageStart;
+    return { stdout, stderr: [...stderrParts, warnings].filter(Boolean).join('\n') + '\n', exitCode: 0, files: [], timings };
   }
   const dir = opts.out;
   const rendered = (files: OutputFile[]): OutputFile[] => {
@@ -196,12 +216,23 @@ export async function runConvert(file: string, opts: ConvertOptions, hooks: Conv
     ...rendered([bytesFile(join(dir, 'report.json'), renderReportJsonBytes(result.report))]),
     ...rendered([{ path: join(dir, 'report.md'), text: renderReport(result.report, 'md') }]),
   ];
+  if (timings) timings.render = performance.now() - stageStart;
   return {
     stdout: '',
     stderr: [...stderrParts, warnings].filter(Boolean).join('\n') + '\n',
     exitCode: 0,
     files: [...envoyFiles, ...reportFiles, ...consul],
+    timings,
   };
+}
+
+/**
+ * `--timings`' line: each stage's wall ms, the wait for the files still being written once
+ * everything was rendered, and the total since the process started (Node's start-up included).
+ */
+export function timingsLine(t: ConvertTimings, writing: number, total: number): string {
+  const ms = (n: number): string => String(Math.round(n));
+  return `ngx2envoy: timings (ms): parse ${ms(t.parse)}, analyze ${ms(t.analyze)}, lower ${ms(t.lower)}, emit ${ms(t.emit)}, validate ${ms(t.validate)}, render ${ms(t.render)}, writing ${ms(writing)}; total ${ms(total)}`;
 }
 
 /**

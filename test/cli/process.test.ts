@@ -137,4 +137,35 @@ describe('ngx2envoy as a process', () => {
     }
     expect(process.stdout.listenerCount('error') - before).toBeLessThanOrEqual(1);
   });
+
+  it('convert --timings: one line on stderr with every stage, the output unchanged; none without it', async () => {
+    const config = CONFIGS[0]!;
+    const plain = join(work, 'timings-off');
+    const timed = join(work, 'timings-on');
+    const off = await run(['convert', config, '-o', plain]);
+    const on = await run(['convert', config, '-o', timed, '--timings']);
+    expect([off.code, on.code]).toEqual([0, 0]);
+    expect(off.stderr).not.toContain('timings');
+    const lines = on.stderr.split('\n').filter((l) => l.includes('timings'));
+    expect(lines).toHaveLength(1);
+    const m = /^ngx2envoy: timings \(ms\): parse (\d+), analyze (\d+), lower (\d+), emit (\d+), validate (\d+), render (\d+), writing (\d+); total (\d+)$/.exec(lines[0]!);
+    expect(m).not.toBeNull();
+    const [parse, analyze, lower, emit, validate, render, writing, total] = m!.slice(1).map(Number);
+    // the stages follow one another within the process's life
+    expect(parse! + analyze! + lower! + emit! + validate! + render! + writing!).toBeLessThanOrEqual(total! + 7);
+    // the rest of stderr (the summary) and every file are as without --timings
+    expect(on.stderr.replace(lines[0]! + '\n', '')).toBe(off.stderr);
+    expect(filesUnder(timed)).toEqual(filesUnder(plain));
+    for (const f of filesUnder(plain)) expect(readFileSync(join(timed, f), 'utf8')).toBe(readFileSync(join(plain, f), 'utf8'));
+  });
+
+  it('runConvert with timings returns each stage; without, none', async () => {
+    const config = CONFIGS[0]!;
+    const timed = await runConvert(config, { timings: true });
+    const plain = await runConvert(config, {});
+    expect(plain.timings).toBeUndefined();
+    expect(Object.keys(timed.timings!).sort()).toEqual(['analyze', 'emit', 'lower', 'parse', 'render', 'validate']);
+    for (const v of Object.values(timed.timings!)) expect(Number.isFinite(v) && v >= 0).toBe(true);
+    expect(timed.stdout).toBe(plain.stdout);
+  });
 });
