@@ -74,13 +74,18 @@ function keyOf(config: Json): string {
  */
 export function hoistPerFilterConfigs(routeConfig: Json, neutral: Map<string, Json>, done: ReadonlySet<Json> = NONE): void {
   const vhosts: Json[] = routeConfig?.virtual_hosts ?? [];
-  for (let i = 0; i < vhosts.length; i++) if (!done.has(vhosts[i])) vhosts[i] = hoistInVirtualHost(vhosts[i], neutral);
+  for (let i = 0; i < vhosts.length; i++) if (!done.has(vhosts[i])) vhosts[i] = hoistInVirtualHost(vhosts[i], neutral, null);
 }
 
 /** No virtual host finished already (`done`: kept from an earlier emission, see reuse.ts). */
 const NONE: ReadonlySet<Json> = new Set();
 
-function hoistInVirtualHost(vh: Json, neutral: Map<string, Json>): Json {
+/**
+ * `em`: where the hoisted configs become the one frozen object of their content (compact.ts),
+ * set as the new virtual host is made (a write after would turn the field mutable on every
+ * virtual host's map and throw away the optimised code that relied on it); null: kept as built.
+ */
+function hoistInVirtualHost(vh: Json, neutral: Map<string, Json>, em: Emission | null): Json {
   const routes: Json[] = vh.routes ?? [];
   if (vh.typed_per_filter_config) return vh;
   // each filter's config on every route (by index; a hole where a route has none), filters in order of first appearance
@@ -114,7 +119,7 @@ function hoistInVirtualHost(vh: Json, neutral: Map<string, Json>): Json {
   }
   // The virtual host's defaults read before its routes.
   const { routes: _, ...head } = vh;
-  return { ...head, typed_per_filter_config: hoisted, routes };
+  return { ...head, typed_per_filter_config: em === null ? hoisted : sharedPerFilterConfigs(hoisted, em), routes };
 }
 
 /**
@@ -347,9 +352,11 @@ export function finishVirtualHosts(routeConfig: Json, neutral: Map<string, Json>
   const headers = !routeConfig?.most_specific_header_mutations_wins;
   for (let i = 0; i < vhosts.length; i++) {
     if (done.has(vhosts[i])) continue;
-    let vh = hoistInVirtualHost(vhosts[i], neutral);
     // (the hoisted configs of alike servers: one frozen object per content, as a route's)
-    if (vh.typed_per_filter_config) vh.typed_per_filter_config = sharedPerFilterConfigs(vh.typed_per_filter_config, em);
+    let vh = hoistInVirtualHost(vhosts[i], neutral, em);
+    // (a virtual host that came with configs of its own, not hoisted here: shared too)
+    const own = vh.typed_per_filter_config;
+    if (own && Object.isExtensible(own)) vh.typed_per_filter_config = sharedPerFilterConfigs(own, em);
     const forwarding = forwardingRoutes(vh);
     const movedHeaders = headers && hoistRequestHeadersIn(vh, forwarding);
     const movedRetry = hoistRetryPolicyIn(vh, forwarding);
