@@ -21,18 +21,77 @@ export function compactRoutes(routeConfig: Json, em: Emission, done?: ReadonlySe
 
 /** Each route of `routes` with an undefined key replaced by its copy without (in place); per-filter configs shared by content. */
 export function compactRouteList(routes: Json[], em: Emission): void {
+  finalRouteList(routes, unchangedRoutes(routes), em);
+}
+
+/**
+ * What the hoists (hoist.ts) change on the routes of a virtual host, by route index. They
+ * record it here rather than write it on the routes: a route is then made again at most
+ * once, in its final form (finalRouteList), and no field of a route is written after it is
+ * made (a second write turns the field mutable on the route's map, which throws away the
+ * optimised code of every function that relied on it, the route builders first).
+ */
+export interface RouteChanges {
+  /** Its per-filter configs (undefined: none; its own object when unchanged). */
+  perFilter: (Json | undefined)[];
+  /** Its request_headers_to_add went to the virtual host. */
+  headersGone: boolean[];
+  /** Its action (`route`; its own when unchanged). */
+  action: (Json | undefined)[];
+}
+
+/** No change to any route of `routes` yet. */
+export function unchangedRoutes(routes: Json[]): RouteChanges {
+  const perFilter: (Json | undefined)[] = [];
+  const headersGone: boolean[] = [];
+  const action: (Json | undefined)[] = [];
+  for (let i = 0; i < routes.length; i++) {
+    const r = routes[i];
+    perFilter.push(r.typed_per_filter_config);
+    headersGone.push(false);
+    action.push(r.route);
+  }
+  return { perFilter, headersGone, action };
+}
+
+/**
+ * Each route of `routes` in its final form (in place in the list): with `changes`, its
+ * per-filter configs shared by content, without undefined keys. A route that stays as it
+ * is stays the same object; another is made anew, once, and takes over its comment.
+ */
+export function finalRouteList(routes: Json[], changes: RouteChanges, em: Emission): void {
   const shared = sharedConfigsOf(em);
   for (let i = 0; i < routes.length; i++) {
-    let r = routes[i];
-    if (hasUndefined(r)) {
-      const copy = withoutUndefined(r);
-      routes[i] = copy;
-      em.moveComment(r, copy);
-      r = copy;
-    }
-    const own = r.typed_per_filter_config;
-    if (own !== undefined && Object.isExtensible(own)) r.typed_per_filter_config = shared.of(own);
+    const r = routes[i];
+    let perFilter = changes.perFilter[i];
+    if (perFilter !== undefined && Object.isExtensible(perFilter)) perFilter = shared.of(perFilter);
+    const headersGone = changes.headersGone[i]!;
+    const action = changes.action[i];
+    if (perFilter === r.typed_per_filter_config && !headersGone && action === r.route && !hasUndefined(r)) continue;
+    const made = routeWith(r, perFilter, headersGone, action);
+    routes[i] = made;
+    em.moveComment(r, made);
   }
+}
+
+/**
+ * `r` with those per-filter configs, request headers and action, in its key order, without
+ * undefined keys; per-filter configs it had no key for come last (where a write would have put them).
+ */
+function routeWith(r: Json, perFilter: Json | undefined, headersGone: boolean, action: Json | undefined): Json {
+  const out: Json = {};
+  let hadPerFilter = false;
+  for (const k in r) {
+    let v = r[k];
+    if (k === 'typed_per_filter_config') {
+      v = perFilter;
+      hadPerFilter = true;
+    } else if (k === 'route') v = action;
+    else if (headersGone && k === 'request_headers_to_add') v = undefined;
+    if (v !== undefined) out[k] = v;
+  }
+  if (!hadPerFilter && perFilter !== undefined) out.typed_per_filter_config = perFilter;
+  return out;
 }
 
 /** `own` per-filter configs (a route's or a virtual host's, final) as the one frozen object of their content. */
@@ -45,11 +104,6 @@ function hasUndefined(obj: Json): boolean {
   return false;
 }
 
-function withoutUndefined(obj: Json): Json {
-  const out: Json = {};
-  for (const k in obj) if (obj[k] !== undefined) out[k] = obj[k];
-  return out;
-}
 
 /**
  * Route per-filter config objects by content, for one emission. Their values are frozen

@@ -11,7 +11,7 @@
 // one (its "neutral" per-route configuration); a filter without such a form is
 // hoisted only when every route of the virtual host has the same configuration.
 import type { Emission, Json } from './context.js';
-import { compactRouteList, sharedPerFilterConfigs } from './compact.js';
+import { finalRouteList, sharedPerFilterConfigs, unchangedRoutes, type RouteChanges } from './compact.js';
 
 const BUFFER = 'type.googleapis.com/envoy.extensions.filters.http.buffer.v3.Buffer';
 const COMPRESSOR = 'type.googleapis.com/envoy.extensions.filters.http.compressor.v3.Compressor';
@@ -74,7 +74,22 @@ function keyOf(config: Json): string {
  */
 export function hoistPerFilterConfigs(routeConfig: Json, neutral: Map<string, Json>, done: ReadonlySet<Json> = NONE): void {
   const vhosts: Json[] = routeConfig?.virtual_hosts ?? [];
-  for (let i = 0; i < vhosts.length; i++) if (!done.has(vhosts[i])) vhosts[i] = hoistInVirtualHost(vhosts[i], neutral, null);
+  for (let i = 0; i < vhosts.length; i++) {
+    if (done.has(vhosts[i])) continue;
+    const changes = unchangedRoutes(vhosts[i].routes ?? []);
+    vhosts[i] = hoistInVirtualHost(vhosts[i], neutral, null, changes);
+    changeInPlace(vhosts[i].routes ?? [], changes);
+  }
+}
+
+/** The separate hoists (hoistPerFilterConfigs…): each route's changes written on it (finishVirtualHosts makes a new route instead). */
+function changeInPlace(routes: Json[], changes: RouteChanges): void {
+  for (let i = 0; i < routes.length; i++) {
+    const r = routes[i];
+    if (changes.perFilter[i] !== r.typed_per_filter_config) r.typed_per_filter_config = changes.perFilter[i];
+    if (changes.headersGone[i]) r.request_headers_to_add = undefined;
+    if (changes.action[i] !== r.route) r.route = changes.action[i];
+  }
 }
 
 /** No virtual host finished already (`done`: kept from an earlier emission, see reuse.ts). */
@@ -85,7 +100,7 @@ const NONE: ReadonlySet<Json> = new Set();
  * set as the new virtual host is made (a write after would turn the field mutable on every
  * virtual host's map and throw away the optimised code that relied on it); null: kept as built.
  */
-function hoistInVirtualHost(vh: Json, neutral: Map<string, Json>, em: Emission | null): Json {
+function hoistInVirtualHost(vh: Json, neutral: Map<string, Json>, em: Emission | null, changes: RouteChanges): Json {
   const routes: Json[] = vh.routes ?? [];
   if (vh.typed_per_filter_config) return vh;
   // each filter's config on every route (by index; a hole where a route has none), filters in order of first appearance
@@ -112,11 +127,8 @@ function hoistInVirtualHost(vh: Json, neutral: Map<string, Json>, em: Emission |
     moves.push({ name, config: common.config, key: common.key, fill });
   }
   if (moves.length === 0) return vh;
-  for (const r of routes) {
-    const own: Json | undefined = r.typed_per_filter_config;
-    const next = routeConfigsAfter(own, moves);
-    if (next !== own) r.typed_per_filter_config = next;
-  }
+  // (recorded, not written: the route is made again once, with all its changes, see finalRouteList)
+  for (let i = 0; i < routes.length; i++) changes.perFilter[i] = routeConfigsAfter(routes[i].typed_per_filter_config, moves);
   // The virtual host's defaults read before its routes.
   const { routes: _, ...head } = vh;
   return { ...head, typed_per_filter_config: em === null ? hoisted : sharedPerFilterConfigs(hoisted, em), routes };
@@ -260,32 +272,38 @@ const MANY_OBJECTS = 16;
  */
 export function hoistRequestHeaders(routeConfig: Json, done: ReadonlySet<Json> = NONE): void {
   if (routeConfig?.most_specific_header_mutations_wins) return;
-  for (const vh of routeConfig?.virtual_hosts ?? []) if (!done.has(vh) && hoistRequestHeadersIn(vh, forwardingRoutes(vh))) routesLast(vh);
+  for (const vh of routeConfig?.virtual_hosts ?? []) {
+    if (done.has(vh)) continue;
+    const routes: Json[] = vh.routes ?? [];
+    const changes = unchangedRoutes(routes);
+    if (!hoistRequestHeadersIn(vh, routes, forwardingRoutes(routes), changes)) continue;
+    changeInPlace(routes, changes);
+    routesLast(vh);
+  }
 }
 
-/** The routes of a virtual host that forward (request header mutations apply only to them). */
-function forwardingRoutes(vh: Json): Json[] {
-  const routes: Json[] = vh.routes ?? [];
-  const out: Json[] = [];
-  for (let i = 0; i < routes.length; i++) if (routes[i].route) out.push(routes[i]);
+/** The indexes of the routes of a virtual host that forward (request header mutations apply only to them). */
+function forwardingRoutes(routes: Json[]): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < routes.length; i++) if (routes[i].route) out.push(i);
   return out;
 }
 
-/** Whether the virtual host took its forwarding routes' common request_headers_to_add (added after its routes). */
-function hoistRequestHeadersIn(vh: Json, forwarding: Json[]): boolean {
+/** Whether the virtual host took its forwarding routes' common request_headers_to_add (added after its routes; the routes' lists go in `changes`). */
+function hoistRequestHeadersIn(vh: Json, routes: Json[], forwarding: number[], changes: RouteChanges): boolean {
   if (vh.request_headers_to_add || vh.request_headers_to_remove) return false;
   if (forwarding.length < 2) return false;
   let key: string | null = null;
-  for (const r of forwarding) {
+  for (let i = 0; i < forwarding.length; i++) {
+    const r = routes[forwarding[i]!];
     const list = r.request_headers_to_add;
     if (!list?.length || r.route.weighted_clusters) return false;
     const k = listKey(list);
     if (key === null) key = k;
     else if (k !== key) return false;
   }
-  vh.request_headers_to_add = forwarding[0].request_headers_to_add;
-  // undefined, not delete (see hoistPerFilterConfigs): compactRoutes drops it
-  for (const r of forwarding) r.request_headers_to_add = undefined;
+  vh.request_headers_to_add = routes[forwarding[0]!].request_headers_to_add;
+  for (let i = 0; i < forwarding.length; i++) changes.headersGone[forwarding[i]!] = true;
   return true;
 }
 
@@ -315,23 +333,30 @@ function listKey(list: Json[]): string {
  * worth it only where those are fewer than the routes sharing the policy.
  */
 export function hoistRetryPolicies(routeConfig: Json, done: ReadonlySet<Json> = NONE): void {
-  for (const vh of routeConfig?.virtual_hosts ?? []) if (!done.has(vh) && hoistRetryPolicyIn(vh, forwardingRoutes(vh))) routesLast(vh);
+  for (const vh of routeConfig?.virtual_hosts ?? []) {
+    if (done.has(vh)) continue;
+    const routes: Json[] = vh.routes ?? [];
+    const changes = unchangedRoutes(routes);
+    if (!hoistRetryPolicyIn(vh, forwardingRoutes(routes), changes)) continue;
+    changeInPlace(routes, changes);
+    routesLast(vh);
+  }
 }
 
 const NO_RETRY: Json = Object.freeze({});
 
-/** Whether the virtual host took the retry policy most of its forwarding routes share (added after its routes). */
-function hoistRetryPolicyIn(vh: Json, forwarding: Json[]): boolean {
+/** Whether the virtual host took the retry policy most of its forwarding routes share (added after its routes; the routes' new actions go in `changes`). */
+function hoistRetryPolicyIn(vh: Json, forwarding: number[], changes: RouteChanges): boolean {
   if (vh.retry_policy) return false;
   const policies: (Json | undefined)[] = new Array(forwarding.length);
-  for (let i = 0; i < forwarding.length; i++) policies[i] = forwarding[i].route.retry_policy;
+  for (let i = 0; i < forwarding.length; i++) policies[i] = changes.action[forwarding[i]!].retry_policy;
   const best = mostCommonOf(policies);
   if (best.count < 2 || best.count <= best.absent) return false;
   for (let i = 0; i < forwarding.length; i++) {
-    const r = forwarding[i];
+    const at = forwarding[i]!;
     const p = policies[i];
-    if (p === undefined) r.route = withRetryPolicy(r.route, NO_RETRY);
-    else if (p === best.config || keyOf(p) === best.key) r.route = withRetryPolicy(r.route, undefined);
+    if (p === undefined) changes.action[at] = withRetryPolicy(changes.action[at], NO_RETRY);
+    else if (p === best.config || keyOf(p) === best.key) changes.action[at] = withRetryPolicy(changes.action[at], undefined);
   }
   vh.retry_policy = best.config;
   return true;
@@ -352,20 +377,23 @@ export function finishVirtualHosts(routeConfig: Json, neutral: Map<string, Json>
   const headers = !routeConfig?.most_specific_header_mutations_wins;
   for (let i = 0; i < vhosts.length; i++) {
     if (done.has(vhosts[i])) continue;
+    const routes: Json[] = vhosts[i].routes ?? [];
+    // what each hoist takes off or changes on a route, applied once by finalRouteList
+    const changes = unchangedRoutes(routes);
     // (the hoisted configs of alike servers: one frozen object per content, as a route's)
-    let vh = hoistInVirtualHost(vhosts[i], neutral, em);
+    let vh = hoistInVirtualHost(vhosts[i], neutral, em, changes);
     // (a virtual host that came with configs of its own, not hoisted here: shared too)
     const own = vh.typed_per_filter_config;
     if (own && Object.isExtensible(own)) vh.typed_per_filter_config = sharedPerFilterConfigs(own, em);
-    const forwarding = forwardingRoutes(vh);
-    const movedHeaders = headers && hoistRequestHeadersIn(vh, forwarding);
-    const movedRetry = hoistRetryPolicyIn(vh, forwarding);
+    const forwarding = forwardingRoutes(routes);
+    const movedHeaders = headers && hoistRequestHeadersIn(vh, routes, forwarding, changes);
+    const movedRetry = hoistRetryPolicyIn(vh, forwarding, changes);
     if (movedHeaders || movedRetry) {
       // the settings added after `routes`: the same keys, `routes` last
-      const { routes, ...head } = vh;
+      const { routes: _, ...head } = vh;
       vh = { ...head, routes };
     }
-    if (vh.routes) compactRouteList(vh.routes, em);
+    if (vh.routes) finalRouteList(routes, changes, em);
     vhosts[i] = vh;
   }
 }
