@@ -163,6 +163,41 @@ describe('finishing each virtual host in one go = the hoists and compaction one 
     expect(hoisted).toBeGreaterThan(50);
   });
 
+  it('writes none of the routes it is given: a route that changes is made anew, with its comment (200 random ones)', () => {
+    const neutral = neutralPerRouteConfigs(FILTERS);
+    let remade = 0;
+    let kept = 0;
+    for (let k = 0; k < 200; k++) {
+      const em = new Emission();
+      const rc = randomRouteConfig(prng(9000 + k), em);
+      const given: Json[] = rc.virtual_hosts.flatMap((vh: Json) => vh.routes);
+      // each route's own keys and values (by identity) before
+      const before = given.map((r) => Object.entries(r));
+      const comments = given.map((r) => em.comments.get(r));
+      finishVirtualHosts(rc, neutral, em);
+      const after: Json[] = rc.virtual_hosts.flatMap((vh: Json) => vh.routes);
+      expect(after.length).toBe(given.length);
+      for (let i = 0; i < given.length; i++) {
+        const entries = Object.entries(given[i]);
+        expect(entries.length, `case ${k} route ${i}`).toBe(before[i]!.length);
+        for (let j = 0; j < entries.length; j++) {
+          expect(entries[j]![0]).toBe(before[i]![j]![0]);
+          expect(entries[j]![1]).toBe(before[i]![j]![1]);
+        }
+        if (after[i] === given[i]) {
+          kept++;
+          continue;
+        }
+        remade++;
+        // the comment went with the route made anew
+        expect(em.comments.get(after[i])).toBe(comments[i]);
+        expect(em.comments.has(given[i])).toBe(false);
+      }
+    }
+    expect(remade).toBeGreaterThan(100);
+    expect(kept).toBeGreaterThan(10);
+  });
+
   it('leaves a virtual host finished by an earlier emission as it is', () => {
     const em = new Emission();
     const rc = randomRouteConfig(prng(99), em);
