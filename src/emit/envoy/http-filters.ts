@@ -74,13 +74,24 @@ export function luaFilter(scripts: Map<string, string>): Json {
   return { name: LUA, typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua', source_codes: sourceCodes } };
 }
 
+/** A character a Lua string literal cannot hold as it is. */
+const LUA_ESCAPED = /[\\"\x00-\x1f\x7f]/;
+
 function luaString(s: string): string {
+  // (header names and values mostly need no escape: one test, no replace with a callback)
+  if (!LUA_ESCAPED.test(s)) return '"' + s + '"';
   return '"' + s.replace(/[\\"]/g, (c) => '\\' + c).replace(/[\x00-\x1f\x7f]/g, (c) => '\\' + String(c.charCodeAt(0)).padStart(3, '0')) + '"';
 }
 
 /** The Lua script adding `headers` to responses whose status nginx's add_header accepts. */
 export function statusGatedScript(headers: [string, string][]): string {
-  return `${SCRIPT_HEAD}local headers = { ${headers.map(([k, v]) => `{ ${luaString(k)}, ${luaString(v)} }`).join(', ')} }\n${SCRIPT_TAIL}`;
+  // a plain loop: a destructuring callback per header pair measured ~70 ms over the benchmark's 4,000 scripts
+  let list = '';
+  for (let i = 0; i < headers.length; i++) {
+    const h = headers[i]!;
+    list += `${i === 0 ? '' : ', '}{ ${luaString(h[0])}, ${luaString(h[1])} }`;
+  }
+  return `${SCRIPT_HEAD}local headers = { ${list} }\n${SCRIPT_TAIL}`;
 }
 
 // The lines every such script has (built once, not per script).
