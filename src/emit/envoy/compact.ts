@@ -68,30 +68,34 @@ export function finalRouteList(routes: Json[], changes: RouteChanges, em: Emissi
     const headersGone = changes.headersGone[i]!;
     const action = changes.action[i];
     if (perFilter === r.typed_per_filter_config && !headersGone && action === r.route && !hasUndefined(r)) continue;
-    const made = routeWith(r, perFilter, headersGone, action);
+    // (a route that had no per-filter configs and gets some, rare: they go last, where a write would have put them)
+    const made = perFilter !== undefined && !('typed_per_filter_config' in r) ? withPerFilterLast(routeWith(r, undefined, headersGone, action), perFilter) : routeWith(r, perFilter, headersGone, action);
     routes[i] = made;
     em.moveComment(r, made);
   }
 }
 
 /**
- * `r` with those per-filter configs, request headers and action, in its key order, without
- * undefined keys; per-filter configs it had no key for come last (where a write would have put them).
+ * `r` with those per-filter configs (in place of its own), request headers and action, in its
+ * key order, without undefined keys. Nothing after the loop: it is hot, and code after an
+ * optimised loop that had never run would throw the optimised code away.
  */
 function routeWith(r: Json, perFilter: Json | undefined, headersGone: boolean, action: Json | undefined): Json {
   const out: Json = {};
-  let hadPerFilter = false;
   for (const k in r) {
     let v = r[k];
-    if (k === 'typed_per_filter_config') {
-      v = perFilter;
-      hadPerFilter = true;
-    } else if (k === 'route') v = action;
+    if (k === 'typed_per_filter_config') v = perFilter;
+    else if (k === 'route') v = action;
     else if (headersGone && k === 'request_headers_to_add') v = undefined;
     if (v !== undefined) out[k] = v;
   }
-  if (!hadPerFilter && perFilter !== undefined) out.typed_per_filter_config = perFilter;
   return out;
+}
+
+/** `made` (a route just made, no one else holds it) with per-filter configs added last. */
+function withPerFilterLast(made: Json, perFilter: Json): Json {
+  made.typed_per_filter_config = perFilter;
+  return made;
 }
 
 /** `own` per-filter configs (a route's or a virtual host's, final) as the one frozen object of their content. */
