@@ -198,6 +198,31 @@ describe('finishing each virtual host in one go = the hoists and compaction one 
     expect(kept).toBeGreaterThan(10);
   });
 
+  it('a route without per-filter configs that gets the neutral one has it as its last key, as the separate passes give', () => {
+    const lua = { 'envoy.filters.http.lua': LUAS[0] };
+    const make = (em: Emission): Json => {
+      const routes: Json[] = [
+        { name: 'v/r0', match: { prefix: '/0' }, direct_response: { status: 200 }, typed_per_filter_config: { ...lua } },
+        { name: 'v/r1', match: { prefix: '/1' }, direct_response: { status: 200 }, typed_per_filter_config: { ...lua } },
+        { name: 'v/r2', match: { prefix: '/2' }, direct_response: { status: 200 } },
+      ];
+      routes.forEach((r, i) => em.comment(r, { file: 'n.conf', line: i + 1, col: 1 }));
+      return { name: 'rc', virtual_hosts: [{ name: 'v', domains: ['v.test'], routes }] };
+    };
+    const neutral = neutralPerRouteConfigs(FILTERS);
+    const emA = new Emission();
+    const emB = new Emission();
+    const a = make(emA);
+    const b = make(emB);
+    hoistPerFilterConfigs(a, neutral);
+    compactRoutes(a, emA);
+    finishVirtualHosts(b, neutral, emB);
+    const last = b.virtual_hosts[0].routes[2];
+    expect(Object.keys(last)).toEqual(['name', 'match', 'direct_response', 'typed_per_filter_config']);
+    expect(last.typed_per_filter_config['envoy.filters.http.lua'].disabled).toBe(true);
+    expect(rendered(b, emB)).toBe(rendered(a, emA));
+  });
+
   it('leaves a virtual host finished by an earlier emission as it is', () => {
     const em = new Emission();
     const rc = randomRouteConfig(prng(99), em);
