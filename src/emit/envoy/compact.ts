@@ -25,33 +25,46 @@ export function compactRouteList(routes: Json[], em: Emission): void {
 }
 
 /**
- * What the hoists (hoist.ts) change on the routes of a virtual host, by route index. They
- * record it here rather than write it on the routes: a route is then made again at most
- * once, in its final form (finalRouteList), and no field of a route is written after it is
- * made (a second write turns the field mutable on the route's map, which throws away the
- * optimised code of every function that relied on it, the route builders first).
+ * What the edge settings (edge.ts) and the hoists (hoist.ts) change on the routes of a
+ * virtual host, by route index. They record it here rather than write it on the routes: a
+ * route is then made again at most once, in its final form (finalRouteList), and no field
+ * of a route is written after it is made (a second write turns the field mutable on the
+ * route's map, which throws away the optimised code of every function that relied on it,
+ * the route builders first).
  */
 export interface RouteChanges {
   /** Its per-filter configs (undefined: none; its own object when unchanged). */
   perFilter: (Json | undefined)[];
+  /** The edge settings gave it per-filter configs it had none of (they go before a tracing added). */
+  perFilterByEdge: boolean[];
   /** Its request_headers_to_add went to the virtual host. */
   headersGone: boolean[];
   /** Its action (`route`; its own when unchanged). */
   action: (Json | undefined)[];
+  /** Its response_headers_to_add (its own when unchanged; undefined: none left). */
+  responseHeaders: (Json[] | undefined)[];
+  /** The tracing it gets, added last (undefined: none). */
+  tracing: (Json | undefined)[];
 }
 
 /** No change to any route of `routes` yet. */
 export function unchangedRoutes(routes: Json[]): RouteChanges {
   const perFilter: (Json | undefined)[] = [];
+  const perFilterByEdge: boolean[] = [];
   const headersGone: boolean[] = [];
   const action: (Json | undefined)[] = [];
+  const responseHeaders: (Json[] | undefined)[] = [];
+  const tracing: (Json | undefined)[] = [];
   for (let i = 0; i < routes.length; i++) {
     const r = routes[i];
     perFilter.push(r.typed_per_filter_config);
+    perFilterByEdge.push(false);
     headersGone.push(false);
     action.push(r.route);
+    responseHeaders.push(r.response_headers_to_add);
+    tracing.push(undefined);
   }
-  return { perFilter, headersGone, action };
+  return { perFilter, perFilterByEdge, headersGone, action, responseHeaders, tracing };
 }
 
 /**
@@ -65,31 +78,52 @@ export function finalRouteList(routes: Json[], changes: RouteChanges, em: Emissi
     const r = routes[i];
     let perFilter = changes.perFilter[i];
     if (perFilter !== undefined && Object.isExtensible(perFilter)) perFilter = shared.of(perFilter);
-    const headersGone = changes.headersGone[i]!;
-    const action = changes.action[i];
-    if (perFilter === r.typed_per_filter_config && !headersGone && action === r.route && !hasUndefined(r)) continue;
-    // (a route that had no per-filter configs and gets some, rare: they go last, where a write would have put them)
-    const made = perFilter !== undefined && !('typed_per_filter_config' in r) ? withPerFilterLast(routeWith(r, undefined, headersGone, action), perFilter) : routeWith(r, perFilter, headersGone, action);
+    if (isUnchanged(r, changes, i, perFilter)) continue;
+    const made = changedRoute(r, changes, i, perFilter);
     routes[i] = made;
     em.moveComment(r, made);
   }
 }
 
+function isUnchanged(r: Json, changes: RouteChanges, i: number, perFilter: Json | undefined): boolean {
+  return perFilter === r.typed_per_filter_config && !changes.headersGone[i] && changes.action[i] === r.route && changes.responseHeaders[i] === r.response_headers_to_add && changes.tracing[i] === undefined && !hasUndefined(r);
+}
+
 /**
- * `r` with those per-filter configs (in place of its own), request headers and action, in its
- * key order, without undefined keys. Nothing after the loop: it is hot, and code after an
- * optimised loop that had never run would throw the optimised code away.
+ * Route `i` made anew with its changes. Configs a route had no key for go last, where a
+ * write would have put them: per-filter configs the edge settings gave before a tracing,
+ * those the hoists gave after it.
  */
-function routeWith(r: Json, perFilter: Json | undefined, headersGone: boolean, action: Json | undefined): Json {
+function changedRoute(r: Json, changes: RouteChanges, i: number, perFilter: Json | undefined): Json {
+  const made = routeWith(r, perFilter, changes.headersGone[i]!, changes.action[i], changes.responseHeaders[i]);
+  const tracing = changes.tracing[i];
+  if (perFilter === undefined || 'typed_per_filter_config' in r) return tracing === undefined ? made : withTracingLast(made, tracing);
+  if (changes.perFilterByEdge[i]) return tracing === undefined ? withPerFilterLast(made, perFilter) : withTracingLast(withPerFilterLast(made, perFilter), tracing);
+  return withPerFilterLast(tracing === undefined ? made : withTracingLast(made, tracing), perFilter);
+}
+
+/**
+ * `r` with those per-filter configs (in place of its own), request headers, action and response
+ * headers, in its key order, without undefined keys. Nothing after the loop: it is hot, and code
+ * after an optimised loop that had never run would throw the optimised code away.
+ */
+function routeWith(r: Json, perFilter: Json | undefined, headersGone: boolean, action: Json | undefined, responseHeaders: Json[] | undefined): Json {
   const out: Json = {};
   for (const k in r) {
     let v = r[k];
     if (k === 'typed_per_filter_config') v = perFilter;
     else if (k === 'route') v = action;
+    else if (k === 'response_headers_to_add') v = responseHeaders;
     else if (headersGone && k === 'request_headers_to_add') v = undefined;
     if (v !== undefined) out[k] = v;
   }
   return out;
+}
+
+/** `made` (a route just made, no one else holds it) with a tracing added last. */
+function withTracingLast(made: Json, tracing: Json): Json {
+  made.tracing = tracing;
+  return made;
 }
 
 /** `made` (a route just made, no one else holds it) with per-filter configs added last. */

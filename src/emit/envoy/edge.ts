@@ -15,6 +15,7 @@ import { realIpVerdict } from '../../lower/real-ip.js';
 import { formatMs } from '../../lower/util.js';
 import { accessLogKey, fileAccessLog, routeNameFilter } from './access-log.js';
 import type { Emission, Json } from './context.js';
+import { unchangedRoutes, type RouteChanges } from './compact.js';
 import { COMPRESSOR, compressionKey, compressorDisabled, compressorFilters, LUA, luaFilter, luaScriptRef, statusGatedScript, statusGatedScriptName } from './http-filters.js';
 
 export interface RouteSettings {
@@ -53,6 +54,32 @@ export interface EdgeOutcome {
   scripts: [string, string][][];
   /** each route's settings, in the listener's order (applyLocalReplies reads them again) */
   settings: RouteSettings[];
+  /** per virtual host (by index; none for a kept one): what the settings change on its routes, for finishVirtualHosts to make each changed route once */
+  changes: (RouteChanges | undefined)[];
+}
+
+/** The routes' changes (per virtual host), and where each route of the listener's list has its own. */
+interface EdgeChanges {
+  byVhost: (RouteChanges | undefined)[];
+  /** by the route's index in the listener's list: its virtual host's changes (null for a kept one's) and its index there */
+  of: (RouteChanges | null)[];
+  at: number[];
+}
+
+function edgeChangesOf(vhosts: Json[], kept: KeptVhosts): EdgeChanges {
+  const byVhost: (RouteChanges | undefined)[] = [];
+  const of: (RouteChanges | null)[] = [];
+  const at: number[] = [];
+  for (let v = 0; v < vhosts.length; v++) {
+    const routes: Json[] = vhosts[v].routes ?? [];
+    const changes = kept.vhosts.has(vhosts[v]) ? undefined : unchangedRoutes(routes);
+    byVhost.push(changes);
+    for (let i = 0; i < routes.length; i++) {
+      of.push(changes ?? null);
+      at.push(i);
+    }
+  }
+  return { byVhost, of, at };
 }
 
 const NO_KEPT: KeptVhosts = { vhosts: new Set(), scripts: new Map() };
@@ -60,7 +87,7 @@ const NO_KEPT: KeptVhosts = { vhosts: new Set(), scripts: new Map() };
 /** Apply the edge settings of listener `l` to its connection manager `hcm` (mutated). */
 export function applyEdge(hcm: Json, l: Listener, scope: EdgeScope, kept: KeptVhosts = NO_KEPT): EdgeOutcome {
   const dflt = scope.servers.get(l.defaultServerId);
-  if (!dflt?.edge) return { decisions: 'none', scripts: [], settings: [] };
+  if (!dflt?.edge) return { decisions: 'none', scripts: [], settings: [], changes: [] };
   const servers = l.serverIds.map((id) => scope.servers.get(id)!).filter((s) => s.edge);
   applyLimits(hcm, l, dflt, servers, scope.em);
   if (l.http2) {
@@ -78,14 +105,16 @@ export function applyEdge(hcm: Json, l: Listener, scope: EdgeScope, kept: KeptVh
     const isFresh = !kept.vhosts.has(vh); // (asked once per virtual host, not per route)
     for (let i = (vh.routes ?? []).length; i > 0; i--) fresh.push(isFresh);
   }
+  // (recorded, not written on the routes: finishVirtualHosts makes each changed route once)
+  const changes = edgeChangesOf(vhosts, kept);
   // Every step below reads each route's settings: resolve each route once.
   const memo = edgeMemoOf(scope);
   const settings = settingsOfRoutes(vhosts, memo);
-  const compression = applyCompression(hcm, routes, settings, fresh);
+  const compression = applyCompression(hcm, settings, fresh, changes);
   applyAccessLogs(hcm, routes, settings);
-  const scripts = applyStatusGatedHeaders(hcm, vhosts, settings, memo, kept);
-  const traced = applyTracing(hcm, routes, settings, servers, fresh);
-  return { decisions: JSON.stringify({ compression, traced }), scripts, settings };
+  const scripts = applyStatusGatedHeaders(hcm, vhosts, settings, memo, kept, changes);
+  const traced = applyTracing(hcm, routes, settings, servers, fresh, changes);
+  return { decisions: JSON.stringify({ compression, traced }), scripts, settings, changes: changes.byVhost };
 }
 
 /** The settings of every route of `vhosts`, in order. */
@@ -269,8 +298,20 @@ function insertBeforeRouter(hcm: Json, filters: Json[]): void {
   list.splice(list.length - 1, 0, ...filters);
 }
 
-function perFilter(route: Json, name: string, config: Json): void {
-  (route.typed_per_filter_config ??= {})[name] = config;
+/** Route `k` of the listener gets `config` for filter `name`. */
+function perFilter(changes: EdgeChanges, k: number, name: string, config: Json): void {
+  addPerFilter(changes.of[k]!, changes.at[k]!, name, config);
+}
+
+/** Route `i` of a virtual host gets `config` for filter `name`: in its own configs object, or a new one recorded for it. */
+function addPerFilter(changes: RouteChanges, i: number, name: string, config: Json): void {
+  let own = changes.perFilter[i];
+  if (own === undefined) {
+    own = {};
+    changes.perFilter[i] = own;
+    changes.perFilterByEdge[i] = true;
+  }
+  own[name] = config;
 }
 
 // ------------------------------------------------------------------ client limits
@@ -371,11 +412,11 @@ interface CompressionConfig {
  * Returns the compressor filters by configuration (what the routes' per-filter configs were chosen by).
  * Split in small steps: each runs once per listener, and only the route loop is hot.
  */
-function applyCompression(hcm: Json, routes: Json[], settings: RouteSettings[], fresh: boolean[]): [string, string[]][] {
+function applyCompression(hcm: Json, settings: RouteSettings[], fresh: boolean[], changes: EdgeChanges): [string, string[]][] {
   const configs = compressionConfigs(settings);
   if (configs.size === 0) return [];
   const all = addCompressors(hcm, configs);
-  disableOtherCompressors(routes, settings, fresh, configs, all, compressorDisabled());
+  disableOtherCompressors(settings, fresh, configs, all, compressorDisabled(), changes);
   return [...configs].map(([key, e]) => [key, e.names]);
 }
 
@@ -412,18 +453,18 @@ function addCompressors(hcm: Json, configs: Map<string, CompressionConfig>): str
 /** A route disables every compressor that is not its own (all of them without gzip). */
 // (`off` is the caller's: this runs once per listener, and what runs before its loop the first
 // times, before V8 keeps type feedback for it, would have none when the optimised loop is entered)
-function disableOtherCompressors(routes: Json[], settings: RouteSettings[], fresh: boolean[], configs: Map<string, CompressionConfig>, all: string[], off: Json): void {
+function disableOtherCompressors(settings: RouteSettings[], fresh: boolean[], configs: Map<string, CompressionConfig>, all: string[], off: Json, changes: EdgeChanges): void {
   // (a location's routes are next to each other: the compressors they turn off are looked up once for them)
   let last: RouteSettings | null = null;
   let lastOff: string[] = all;
-  for (let k = 0; k < routes.length; k++) {
+  for (let k = 0; k < settings.length; k++) {
     if (!fresh[k]) continue;
     const st = settings[k]!;
     if (st !== last) {
       last = st;
       lastOff = st.compression ? configs.get(compressionKey(st.compression))!.off : all;
     }
-    for (let i = 0; i < lastOff.length; i++) perFilter(routes[k], lastOff[i]!, off);
+    for (let i = 0; i < lastOff.length; i++) perFilter(changes, k, lastOff[i]!, off);
   }
 }
 
@@ -502,12 +543,12 @@ function useScript(scripts: Map<string, string>, name: string, text: string): vo
  * `scripts` too); `k`: the index of its first route among the listener's. A plain function
  * (not a callback made per listener): it is hot, one graph for V8.
  */
-function scriptsOfRoutes(routes: Json[], settings: RouteSettings[], k: number, memo: EdgeMemo, scripts: Map<string, string>): [string, string][] {
+function scriptsOfRoutes(routes: Json[], settings: RouteSettings[], k: number, memo: EdgeMemo, scripts: Map<string, string>, changes: RouteChanges): [string, string][] {
   const mine = new Map<string, string>();
   // (a location's routes come one after the other, mostly with the same script: it is recorded once for them)
   let last: StatusGatedScript | null = null;
   for (let i = 0; i < routes.length; i++) {
-    const script = statusGatedScriptFor(routes[i], settings[k + i]!, memo);
+    const script = statusGatedScriptFor(routes[i], settings[k + i]!, memo, changes, i);
     if (!script || script === last) continue;
     last = script;
     useScript(scripts, script.name, script.text);
@@ -516,23 +557,25 @@ function scriptsOfRoutes(routes: Json[], settings: RouteSettings[], k: number, m
   return [...mine];
 }
 
-function applyStatusGatedHeaders(hcm: Json, vhosts: Json[], settings: RouteSettings[], memo: EdgeMemo, kept: KeptVhosts): [string, string][][] {
+function applyStatusGatedHeaders(hcm: Json, vhosts: Json[], settings: RouteSettings[], memo: EdgeMemo, kept: KeptVhosts, changes: EdgeChanges): [string, string][][] {
   const scripts = new Map<string, string>(); // name → text, in order of first use
   const byVhost: [string, string][][] = [];
   let k = 0;
-  for (const vh of vhosts) {
+  for (let v = 0; v < vhosts.length; v++) {
+    const vh = vhosts[v];
     const routes: Json[] = vh.routes ?? [];
     const own = kept.scripts.get(vh);
+    const mine = changes.byVhost[v];
     // a kept virtual host's routes name the scripts they named (in the same order: its routes are contiguous)
-    byVhost.push(own ? useScripts(scripts, own) : scriptsOfRoutes(routes, settings, k, memo, scripts));
+    byVhost.push(own ? useScripts(scripts, own) : mine === undefined ? [] : scriptsOfRoutes(routes, settings, k, memo, scripts, mine));
     k += routes.length;
   }
   if (scripts.size) insertBeforeRouter(hcm, [luaFilter(scripts)]);
   return byVhost;
 }
 
-/** Move a route's literal add_header values without `always` to their Lua script; the script, or null when none moves. */
-function statusGatedScriptFor(r: Json, st: RouteSettings, memo: EdgeMemo): StatusGatedScript | null {
+/** Move a route's literal add_header values without `always` to their Lua script (recorded in `changes` at `i`); the script, or null when none moves. */
+function statusGatedScriptFor(r: Json, st: RouteSettings, memo: EdgeMemo, changes: RouteChanges, i: number): StatusGatedScript | null {
   const added: Json[] | undefined = r.response_headers_to_add;
   if (!added?.length) return null;
   // Locations hold their own copies of add_header lists, alike in content: each content's values
@@ -542,10 +585,10 @@ function statusGatedScriptFor(r: Json, st: RouteSettings, memo: EdgeMemo): Statu
   let split = gated.splits.get(added);
   if (!split) gated.splits.set(added, (split = splitStatusGated(added, gated.headers)));
   if (split.moved.length === 0) return null;
-  // undefined, not delete (a delete turns the route into a slow dictionary object): compactRoutes drops it
-  r.response_headers_to_add = split.rest.length === 0 ? undefined : split.rest;
+  // (none left: finalRouteList makes the route without the key)
+  changes.responseHeaders[i] = split.rest.length === 0 ? undefined : split.rest;
   const script = (split.script ??= scriptOf(split, memo));
-  perFilter(r, LUA, script.ref);
+  addPerFilter(changes, i, LUA, script.ref);
   return script;
 }
 
@@ -638,15 +681,15 @@ function splitStatusGated(added: Json[], gated: GatedHeader[]): StatusGatedSplit
 export const OTEL_CLUSTER = 'otel_collector';
 
 /** Connection manager tracing when a server on the listener is traced; untraced routes sample nothing. */
-function applyTracing(hcm: Json, routes: Json[], settings: RouteSettings[], servers: VirtualServer[], fresh: boolean[]): boolean {
+function applyTracing(hcm: Json, routes: Json[], settings: RouteSettings[], servers: VirtualServer[], fresh: boolean[], changes: EdgeChanges): boolean {
   const t = servers.map((s) => s.edge!.tracing).find((x) => x && x.endpoint && otelEndpoint(x.endpoint));
   if (!t) return false;
   const otel: Json = { '@type': 'type.googleapis.com/envoy.config.trace.v3.OpenTelemetryConfig', grpc_service: { envoy_grpc: { cluster_name: OTEL_CLUSTER } } };
   if (t.serviceName) otel.service_name = t.serviceName;
   hcm.tracing = { provider: { name: 'envoy.tracers.opentelemetry', typed_config: otel } };
-  routes.forEach((r, k) => {
-    if (fresh[k] && !settings[k]!.traced) r.tracing = { overall_sampling: { numerator: 0 } };
-  });
+  for (let k = 0; k < routes.length; k++) {
+    if (fresh[k] && !settings[k]!.traced) changes.of[k]!.tracing[changes.at[k]!] = { overall_sampling: { numerator: 0 } };
+  }
   return true;
 }
 

@@ -106,7 +106,8 @@ function hoistInVirtualHost(vh: Json, neutral: Map<string, Json>, em: Emission |
   // each filter's config on every route (by index; a hole where a route has none), filters in order of first appearance
   const values = new Map<string, (Json | undefined)[]>();
   for (let i = 0; i < routes.length; i++) {
-    const own = routes[i].typed_per_filter_config;
+    // (as the edge settings left them: recorded in `changes`, not written on the route)
+    const own = changes.perFilter[i];
     if (!own) continue;
     for (const name in own) {
       let v = values.get(name);
@@ -128,7 +129,7 @@ function hoistInVirtualHost(vh: Json, neutral: Map<string, Json>, em: Emission |
   }
   if (moves.length === 0) return vh;
   // (recorded, not written: the route is made again once, with all its changes, see finalRouteList)
-  for (let i = 0; i < routes.length; i++) changes.perFilter[i] = routeConfigsAfter(routes[i].typed_per_filter_config, moves);
+  for (let i = 0; i < routes.length; i++) changes.perFilter[i] = routeConfigsAfter(changes.perFilter[i], moves);
   // The virtual host's defaults read before its routes.
   const { routes: _, ...head } = vh;
   return { ...head, typed_per_filter_config: em === null ? hoisted : sharedPerFilterConfigs(hoisted, em), routes };
@@ -370,16 +371,18 @@ function hoistRetryPolicyIn(vh: Json, forwarding: number[], changes: RouteChange
  * the keys the hoists left undefined. One walk of each virtual host's routes for what
  * the hoists read (one list of its forwarding routes for both header and retry), and
  * the virtual host's new object made once, where separate passes each moved `routes`
- * to the end with a delete (a dictionary object for every later reader).
+ * to the end with a delete (a dictionary object for every later reader). `edge`: what
+ * applyEdge recorded for each virtual host's routes (by index), made on them here too.
  */
-export function finishVirtualHosts(routeConfig: Json, neutral: Map<string, Json>, em: Emission, done: ReadonlySet<Json> = NONE): void {
+export function finishVirtualHosts(routeConfig: Json, neutral: Map<string, Json>, em: Emission, done: ReadonlySet<Json> = NONE, edge: readonly (RouteChanges | undefined)[] = []): void {
   const vhosts: Json[] = routeConfig?.virtual_hosts ?? [];
   const headers = !routeConfig?.most_specific_header_mutations_wins;
   for (let i = 0; i < vhosts.length; i++) {
     if (done.has(vhosts[i])) continue;
     const routes: Json[] = vhosts[i].routes ?? [];
     // what each hoist takes off or changes on a route, applied once by finalRouteList
-    const changes = unchangedRoutes(routes);
+    // (starting from what the edge settings changed, by virtual host index)
+    const changes = edge[i] ?? unchangedRoutes(routes);
     // (the hoisted configs of alike servers: one frozen object per content, as a route's)
     let vh = hoistInVirtualHost(vhosts[i], neutral, em, changes);
     // (a virtual host that came with configs of its own, not hoisted here: shared too)

@@ -128,7 +128,7 @@ function hcm(l: Listener, scope: ListenerScope, reuseVhosts = true): Json {
   const neutral = neutralPerRouteConfigs(out.http_filters);
   const decisions = slots ? `${edge.decisions}\n${JSON.stringify([...neutral])}` : '';
   if (slots?.some((s) => s.kept && s.kept.decisions !== decisions)) return hcm(l, scope, false);
-  finishVirtualHosts(out.route_config, neutral, scope.em, kept);
+  finishVirtualHosts(out.route_config, neutral, scope.em, kept, edge.changes);
   if (slots) keepVhosts(slots, out.route_config.virtual_hosts, edge.scripts, decisions, scope);
   out.common_http_protocol_options = { ...out.common_http_protocol_options, headers_with_underscores_action: underscoreAction(l, scope) };
   applyServerHeader(out, l, scope);
