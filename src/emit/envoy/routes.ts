@@ -602,16 +602,27 @@ function finish(s: Scope, base: Json, action: Action, loc: Location | null, sour
   else addServerMoreHeaders(route, s);
   if (policy) addBodyLimit(route, policy, action.kind === 'proxy' && policy.websocket);
   // nginx's access phase comes after the rewrite phase (return, redirects): it guards only what the content phase serves.
-  if (action.kind === 'proxy' || action.kind === 'static') {
-    // satisfy any: Envoy cannot let a client in on either check; the credentials alone refuse everyone nginx refuses (reported).
-    if (policy) {
-      const configs = accessConfigsOf(policy, loc?.limitExcept, s.memo);
-      for (let i = 0; i < configs.length; i++) (route.typed_per_filter_config ??= {})[configs[i]![0]] = configs[i]![1];
-    }
-  }
+  // satisfy any: Envoy cannot let a client in on either check; the credentials alone refuse everyone nginx refuses (reported).
+  const access = policy !== null && (action.kind === 'proxy' || action.kind === 'static') ? accessConfigsOf(policy, loc?.limitExcept, s.memo) : NO_CONFIGS;
+  const basic = !closed && auth?.kind === 'basic' ? basicAuthPerRoute(auth.basic) : undefined;
+  if (access.length > 0 || basic !== undefined) addPerFilterConfigs(route, access, basic);
   if (closed) addClosedHeaders(route, closed.headers);
-  else if (auth?.kind === 'basic') (route.typed_per_filter_config ??= {})[BASIC_AUTH_FILTER] = basicAuthPerRoute(auth.basic);
   return route;
+}
+
+const NO_CONFIGS: readonly [string, Json][] = [];
+
+/**
+ * The route's access and basic-auth per-filter configs, after its body limit's: its configs
+ * object is set once (the body limit's, added to, or a new one), not made by `??=` per key
+ * (a key written now here, now there, gave finish a "wrong map" bailout).
+ */
+function addPerFilterConfigs(route: Json, access: readonly [string, Json][], basic: Json | undefined): void {
+  const own: Json | undefined = route.typed_per_filter_config;
+  const configs: Json = own ?? {};
+  for (let i = 0; i < access.length; i++) configs[access[i]![0]] = access[i]![1];
+  if (basic !== undefined) configs[BASIC_AUTH_FILTER] = basic;
+  if (own === undefined) route.typed_per_filter_config = configs;
 }
 
 /** routeAccessConfigs as [filter, config] pairs, remembered per policy and limit_except (a location's routes share them). */
