@@ -41,7 +41,9 @@ export interface RouteChanges {
   headersGone: boolean[];
   /** Its action (`route`; its own when unchanged). */
   action: (Json | undefined)[];
-  /** Its response_headers_to_add (its own when unchanged; undefined: none left). */
+  /** Some of its response_headers_to_add went to a Lua script (edge.ts). */
+  headersMoved: boolean[];
+  /** Its response_headers_to_add once some moved (undefined: none left). */
   responseHeaders: (Json[] | undefined)[];
   /** The tracing it gets, added last (undefined: none). */
   tracing: (Json | undefined)[];
@@ -53,6 +55,7 @@ export function unchangedRoutes(routes: Json[]): RouteChanges {
   const perFilterByEdge: boolean[] = [];
   const headersGone: boolean[] = [];
   const action: (Json | undefined)[] = [];
+  const headersMoved: boolean[] = [];
   const responseHeaders: (Json[] | undefined)[] = [];
   const tracing: (Json | undefined)[] = [];
   for (let i = 0; i < routes.length; i++) {
@@ -61,10 +64,11 @@ export function unchangedRoutes(routes: Json[]): RouteChanges {
     perFilterByEdge.push(false);
     headersGone.push(false);
     action.push(r.route);
-    responseHeaders.push(r.response_headers_to_add);
+    headersMoved.push(false);
+    responseHeaders.push(undefined);
     tracing.push(undefined);
   }
-  return { perFilter, perFilterByEdge, headersGone, action, responseHeaders, tracing };
+  return { perFilter, perFilterByEdge, headersGone, action, headersMoved, responseHeaders, tracing };
 }
 
 /**
@@ -86,7 +90,7 @@ export function finalRouteList(routes: Json[], changes: RouteChanges, em: Emissi
 }
 
 function isUnchanged(r: Json, changes: RouteChanges, i: number, perFilter: Json | undefined): boolean {
-  return perFilter === r.typed_per_filter_config && !changes.headersGone[i] && changes.action[i] === r.route && changes.responseHeaders[i] === r.response_headers_to_add && changes.tracing[i] === undefined && !hasUndefined(r);
+  return perFilter === r.typed_per_filter_config && !changes.headersGone[i] && changes.action[i] === r.route && !changes.headersMoved[i] && changes.tracing[i] === undefined && !hasUndefined(r);
 }
 
 /**
@@ -95,7 +99,7 @@ function isUnchanged(r: Json, changes: RouteChanges, i: number, perFilter: Json 
  * those the hoists gave after it.
  */
 function changedRoute(r: Json, changes: RouteChanges, i: number, perFilter: Json | undefined): Json {
-  const made = routeWith(r, perFilter, changes.headersGone[i]!, changes.action[i], changes.responseHeaders[i]);
+  const made = routeWith(r, perFilter, changes.headersGone[i]!, changes.action[i], changes.headersMoved[i]!, changes.responseHeaders[i]);
   const tracing = changes.tracing[i];
   if (perFilter === undefined || 'typed_per_filter_config' in r) return tracing === undefined ? made : withTracingLast(made, tracing);
   if (changes.perFilterByEdge[i]) return tracing === undefined ? withPerFilterLast(made, perFilter) : withTracingLast(withPerFilterLast(made, perFilter), tracing);
@@ -104,16 +108,16 @@ function changedRoute(r: Json, changes: RouteChanges, i: number, perFilter: Json
 
 /**
  * `r` with those per-filter configs (in place of its own), request headers, action and response
- * headers, in its key order, without undefined keys. Nothing after the loop: it is hot, and code
+ * headers (those left, when some moved), in its key order, without undefined keys. Nothing after the loop: it is hot, and code
  * after an optimised loop that had never run would throw the optimised code away.
  */
-function routeWith(r: Json, perFilter: Json | undefined, headersGone: boolean, action: Json | undefined, responseHeaders: Json[] | undefined): Json {
+function routeWith(r: Json, perFilter: Json | undefined, headersGone: boolean, action: Json | undefined, headersMoved: boolean, responseHeaders: Json[] | undefined): Json {
   const out: Json = {};
   for (const k in r) {
     let v = r[k];
     if (k === 'typed_per_filter_config') v = perFilter;
     else if (k === 'route') v = action;
-    else if (k === 'response_headers_to_add') v = responseHeaders;
+    else if (headersMoved && k === 'response_headers_to_add') v = responseHeaders;
     else if (headersGone && k === 'request_headers_to_add') v = undefined;
     if (v !== undefined) out[k] = v;
   }

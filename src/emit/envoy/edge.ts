@@ -586,6 +586,7 @@ function statusGatedScriptFor(r: Json, st: RouteSettings, memo: EdgeMemo, change
   if (!split) gated.splits.set(added, (split = splitStatusGated(added, gated.headers)));
   if (split.moved.length === 0) return null;
   // (none left: finalRouteList makes the route without the key)
+  changes.headersMoved[i] = true;
   changes.responseHeaders[i] = split.rest.length === 0 ? undefined : split.rest;
   const script = (split.script ??= scriptOf(split, memo));
   addPerFilter(changes, i, LUA, script.ref);
