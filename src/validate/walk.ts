@@ -287,9 +287,6 @@ export const NO_FINDINGS: readonly Finding[] = Object.freeze([]);
  * kept, few paths are ever read.
  */
 export class Collected {
-  /** the joined path once read: set in the constructor too (one shape from the start, no field added later) */
-  private text: string | undefined = undefined;
-
   constructor(
     /** its message type (full name) */
     readonly type: string,
@@ -303,10 +300,16 @@ export class Collected {
 
   /** its JSON path, joined on first use (most collected messages never need it) */
   get path(): string {
-    this.text ??= joinPath(this.parent === null ? this.base : this.parent.path, this.segs);
-    return this.text;
+    let text = joinedPaths.get(this);
+    if (text === undefined) joinedPaths.set(this, (text = joinPath(this.parent === null ? this.base : this.parent.path, this.segs)));
+    return text;
   }
 }
+
+// Joined paths are kept beside the collected messages, not in a field of theirs: a field written
+// after creation turns mutable on the map, which throws away the walk's optimised code (it makes
+// Collected objects inline) in the middle of the walk. (few paths are read: a small weak map)
+const joinedPaths = new WeakMap<Collected, string>();
 
 function joinPath(base: string, segs: ReadonlyArray<string | number>): string {
   let p = base;
@@ -696,11 +699,11 @@ export class Walker implements RuleContext {
   private fieldsOf(msg: MessagePlan, obj: Record<string, unknown>, inAny: boolean): void {
     if (msg.collect) this.collect(msg.name, obj);
     const local = msg.local;
-    // a check that needs one of its fields set waits until the keys are seen; its findings still go first
+    // the message's own check runs once its keys are seen (one that needs one of its fields set may not
+    // run at all); its findings still go first. (One call, after the loop, for both kinds: a call there
+    // only the rare kind reached had no type feedback, and threw the optimised walk away when first met.)
     const localAt = this.findings.length;
-    const localNow = local !== undefined && local.onlyWith === undefined;
-    let localWoken = false;
-    if (localNow) this.runLocal(local, obj, localAt);
+    let localWoken = local !== undefined && local.onlyWith === undefined;
     if (msg.deprecated) this.warn(`message ${msg.name} is deprecated`);
     const oneofs = this.oneofs;
     const oneofStart = oneofs.length;
@@ -745,7 +748,7 @@ export class Walker implements RuleContext {
       if (fp.oneofCheck !== null) this.rules(fp.oneofCheck, value);
       segs.pop();
     }
-    if (localWoken && !localNow) this.runLocal(local!, obj, localAt);
+    if (localWoken) this.runLocal(local!, obj, localAt);
     if (msg.always !== null) this.alwaysChecks(msg.always, obj, byName, byJson);
     if (msg.requiredOneofs !== null) this.requiredOneofsSet(msg, msg.requiredOneofs, oneofStart);
     // (popping, not setting length: that is a builtin call, slow at this rate)
