@@ -153,10 +153,8 @@ export function compile(file: string, opts: CompileOptions = {}): CompileResult 
   // `server: envoy` is noted only where some listener keeps it (headers-more can set or clear Server per listener).
   const globalNotes = http && !keepsEnvoyServer(emitted.bootstrap) ? GLOBAL_NOTES.filter(([d]) => d !== 'server_tokens') : GLOBAL_NOTES;
   for (const [directive, cls, reason] of [...(proxies ? PROXY_NOTES : []), ...(http ? globalNotes : [])]) notes.push({ file: mainFile, line: 0, col: 0, directive, class: cls, reason });
-  // (a copy by the Map constructor, not a loop here: compile runs once, and a loop of
-  // thousands of steps gets it optimised on the spot, then thrown away at the next line,
-  // which had never run)
-  const comments = new Map<object, string>(emitted.comments);
+  // (the emission's own map, not a copy: nothing else holds it once emitBootstrap returns)
+  const comments = emitted.comments;
   const report: Report = { summary: summarise(ir.report, notes), directives: ir.report, notes };
   let ok = true;
   if (opts.strict) {
